@@ -1,0 +1,5 @@
+//! Reusable pieces of UI.
+
+pub mod agent_card;
+pub mod live_indicator;
+pub mod status;

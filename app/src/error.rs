@@ -1,0 +1,59 @@
+//! The error every client sees, from a server function or the REST API.
+//!
+//! It carries a stable `code`, a human `message`, the `field` at fault for
+//! validation errors and the `request_id` to quote when reporting a 5xx.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// Stable machine-readable error codes.
+pub mod code {
+    pub const NOT_FOUND: &str = "not_found";
+    pub const INVALID_PARAMETER: &str = "invalid_parameter";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const UNAVAILABLE: &str = "unavailable";
+    pub const INTERNAL: &str = "internal";
+    /// The request never got a proper answer (network down, bad encoding).
+    pub const REQUEST_FAILED: &str = "request_failed";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            field: None,
+            request_id: None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code == code::NOT_FOUND
+    }
+}
+
+/// The JSON envelope of REST errors: `{"error": {...}}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    pub error: ApiError,
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::new(code::REQUEST_FAILED, value.to_string())
+    }
+}

@@ -1,0 +1,204 @@
+//! Data transfer objects shared by the browser and the server.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_newtype {
+    ($($(#[$meta:meta])* $name:ident;)*) => {$(
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+id_newtype! {
+    /// A user account.
+    UserId;
+    /// A marketplace listing.
+    AgentId;
+    /// One immutable published version of an agent.
+    AgentVersionId;
+}
+
+/// Marketplace categories. The database checks the same list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Content,
+    Marketing,
+    Sales,
+    Analytics,
+    Strategy,
+    Web,
+    Operations,
+    Support,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Content,
+        Category::Marketing,
+        Category::Sales,
+        Category::Analytics,
+        Category::Strategy,
+        Category::Web,
+        Category::Operations,
+        Category::Support,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Category::Content => "content",
+            Category::Marketing => "marketing",
+            Category::Sales => "sales",
+            Category::Analytics => "analytics",
+            Category::Strategy => "strategy",
+            Category::Web => "web",
+            Category::Operations => "operations",
+            Category::Support => "support",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Content => "Content",
+            Category::Marketing => "Marketing",
+            Category::Sales => "Sales & CRM",
+            Category::Analytics => "Analytics",
+            Category::Strategy => "Strategy",
+            Category::Web => "Web",
+            Category::Operations => "Operations",
+            Category::Support => "Support",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.slug() == slug)
+    }
+}
+
+/// Who published an agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub handle: String,
+    pub display_name: String,
+}
+
+/// An agent as a marketplace card shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentSummary {
+    pub id: AgentId,
+    pub slug: String,
+    pub name: String,
+    pub summary: String,
+    pub category: Category,
+    pub tags: Vec<String>,
+    /// A single emoji or short glyph shown when the agent has no image.
+    pub icon: String,
+    pub author: Author,
+    pub price_credits: i64,
+    /// Mean rating from 1 to 5, absent until someone rates it.
+    pub rating: Option<f32>,
+    pub rating_count: i32,
+    pub runs_count: i64,
+}
+
+/// A published version as listed on the agent page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub id: AgentVersionId,
+    pub version: String,
+    pub changelog: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything the agent page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentDetail {
+    #[serde(flatten)]
+    pub agent: AgentSummary,
+    pub readme: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub versions: Vec<VersionSummary>,
+}
+
+/// A page of agents; pass `next_cursor` back as `cursor` for the next page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentPage {
+    pub items: Vec<AgentSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// Marketplace listing parameters, unvalidated: the service layer checks them
+/// and names the field at fault.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentQuery {
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+pub mod live {
+    //! Frames of the `/ws` protocol (see DESIGN.md, "Live events").
+
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+
+    /// The topic that carries server heartbeats.
+    pub const SYSTEM_TOPIC: &str = "system";
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    pub enum ClientFrame {
+        Subscribe {
+            topic: String,
+            #[serde(default)]
+            since: Option<i64>,
+        },
+        Unsubscribe {
+            topic: String,
+        },
+        Ping,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    pub enum ServerFrame {
+        Event {
+            topic: String,
+            seq: i64,
+            event: serde_json::Value,
+        },
+        Error {
+            code: String,
+            message: String,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            topic: Option<String>,
+        },
+        Pong,
+    }
+
+    /// The event of the `system` topic.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    pub enum SystemEvent {
+        Heartbeat {
+            server_time: DateTime<Utc>,
+            clients: u64,
+        },
+    }
+}

@@ -1,0 +1,203 @@
+//! The marketplace: search, category filters and the agent grid. The query
+//! lives in the URL (`/?q=…&category=…`) so a search can be shared.
+
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api::list_agents;
+use crate::components::agent_card::AgentCard;
+use crate::components::status::{CardSkeletons, EmptyPanel, ErrorPanel};
+use crate::error::ApiError;
+use crate::model::{AgentQuery, AgentSummary, Category};
+
+const PAGE_SIZE: i64 = 24;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Phase {
+    Loading,
+    Ready,
+    LoadingMore,
+    Failed(ApiError),
+}
+
+/// Percent-encodes a query-string component.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+fn marketplace_href(q: &str, category: Option<&str>) -> String {
+    let mut params = Vec::new();
+    if !q.trim().is_empty() {
+        params.push(format!("q={}", encode(q.trim())));
+    }
+    if let Some(category) = category {
+        params.push(format!("category={}", encode(category)));
+    }
+    if params.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/?{}", params.join("&"))
+    }
+}
+
+#[component]
+pub fn MarketplacePage() -> impl IntoView {
+    let query = use_query_map();
+    let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let category = Memo::new(move |_| query.read().get("category").filter(|c| !c.is_empty()));
+
+    let items = RwSignal::new(Vec::<AgentSummary>::new());
+    let next_cursor = RwSignal::new(None::<String>);
+    let phase = RwSignal::new(Phase::Loading);
+    // Responses to an outdated search are dropped.
+    let generation = StoredValue::new(0_u64);
+
+    let load = move |cursor: Option<String>| {
+        let more = cursor.is_some();
+        if !more {
+            generation.update_value(|g| *g += 1);
+        }
+        let this_generation = generation.get_value();
+        phase.set(if more { Phase::LoadingMore } else { Phase::Loading });
+        let request = AgentQuery {
+            q: Some(q.get_untracked()),
+            category: category.get_untracked(),
+            limit: Some(PAGE_SIZE),
+            cursor,
+        };
+        leptos::task::spawn_local(async move {
+            let result = list_agents(request).await;
+            if generation.get_value() != this_generation {
+                return;
+            }
+            match result {
+                Ok(page) => {
+                    if more {
+                        items.update(|items| items.extend(page.items));
+                    } else {
+                        items.set(page.items);
+                    }
+                    next_cursor.set(page.next_cursor);
+                    phase.set(Phase::Ready);
+                }
+                Err(error) => phase.set(Phase::Failed(error)),
+            }
+        });
+    };
+
+    Effect::new(move |_| {
+        q.track();
+        category.track();
+        load(None);
+    });
+
+    let search_text = RwSignal::new(q.get_untracked());
+    Effect::new(move |_| search_text.set(q.get()));
+    let navigate = use_navigate();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let href = marketplace_href(&search_text.get_untracked(), category.get_untracked().as_deref());
+        navigate(&href, NavigateOptions::default());
+    };
+
+    let chip = move |slug: Option<&'static str>, label: &'static str| {
+        let href = move || marketplace_href(&q.get(), slug);
+        let active = move || category.get().as_deref() == slug;
+        view! {
+            <A href=href attr:class=move || if active() { "chip active" } else { "chip" }>
+                {label}
+            </A>
+        }
+    };
+
+    view! {
+        <section class="hero">
+            <h1>"Agents that do the work"</h1>
+            <p class="lede">
+                "Find a specialised AI agent, deploy it in under a second and pay only for the runs you use."
+            </p>
+            <form class="search" role="search" on:submit=on_submit>
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="Search agents — “email”, “SEO audit”, “support”…"
+                    aria-label="Search agents"
+                    maxlength="200"
+                    prop:value=move || search_text.get()
+                    on:input=move |ev| search_text.set(event_target_value(&ev))
+                />
+                <button class="button primary" type="submit">"Search"</button>
+            </form>
+            <nav class="chips" aria-label="Categories">
+                {chip(None, "All")}
+                {Category::ALL.into_iter().map(|c| chip(Some(c.slug()), c.label())).collect_view()}
+            </nav>
+        </section>
+
+        <section class="results" aria-live="polite">
+            {move || match phase.get() {
+                Phase::Loading => view! { <CardSkeletons count=6 /> }.into_any(),
+                Phase::Failed(error) if items.with(Vec::is_empty) => {
+                    view! { <ErrorPanel error retry=Callback::new(move |()| load(None)) /> }.into_any()
+                }
+                _ if items.with(Vec::is_empty) => view! {
+                    <EmptyPanel title="No agents match">
+                        <p>"Try fewer words or another category."</p>
+                        <A href="/" attr:class="button">"Clear the search"</A>
+                    </EmptyPanel>
+                }
+                .into_any(),
+                _ => view! {
+                    <div class="grid" data-testid="agent-grid">
+                        <For
+                            each=move || items.get()
+                            key=|agent| agent.id
+                            children=|agent| view! { <AgentCard agent /> }
+                        />
+                    </div>
+                }
+                .into_any(),
+            }}
+            {move || match phase.get() {
+                Phase::Failed(error) if !items.with(Vec::is_empty) => view! {
+                    <ErrorPanel error retry=Callback::new(move |()| load(next_cursor.get_untracked())) />
+                }
+                .into_any(),
+                Phase::Ready if next_cursor.with(Option::is_some) => view! {
+                    <div class="more">
+                        <button class="button" on:click=move |_| load(next_cursor.get_untracked())>
+                            "Show more agents"
+                        </button>
+                    </div>
+                }
+                .into_any(),
+                Phase::LoadingMore => view! { <div class="more muted">"Loading more…"</div> }.into_any(),
+                _ => ().into_any(),
+            }}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_keep_the_query_encoded() {
+        assert_eq!(marketplace_href("", None), "/");
+        assert_eq!(marketplace_href(" seo audit ", Some("marketing")), "/?q=seo+audit&category=marketing");
+        assert_eq!(marketplace_href("a&b=c", None), "/?q=a%26b%3Dc");
+    }
+}

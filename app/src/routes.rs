@@ -1,0 +1,21 @@
+//! Client-side routes the server must answer with the SPA (status 200).
+//! Any other non-API path still gets the SPA, which shows its 404 page, but
+//! with status 404 so crawlers and tools see the truth.
+
+pub const MARKETPLACE: &str = "/";
+pub const DASHBOARD: &str = "/dashboard";
+pub const EDITOR: &str = "/editor";
+
+pub fn agent(slug: &str) -> String {
+    format!("/agents/{slug}")
+}
+
+/// Whether `path` is one of the SPA's routes.
+pub fn is_client_route(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    if path.is_empty() || path == DASHBOARD || path == EDITOR {
+        return true;
+    }
+    path.strip_prefix("/agents/")
+        .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'))
+}

@@ -1,0 +1,91 @@
+//! Service errors and the policy that turns them into what clients see.
+//!
+//! Policy: a missing or invisible resource is 404; a bad parameter is 422 with
+//! the field named; an exhausted or unreachable database is 503; anything else
+//! is 500. For 5xx the client gets a generic message and the request id, and
+//! the real cause goes to the log under that id. Internal error text is never
+//! sent to a client.
+
+use diesel_async::pooled_connection::deadpool::PoolError;
+
+use crate::error::{ApiError, code};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotFound { .. } => 404,
+            Self::Invalid { .. } => 422,
+            Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// The client-facing error. Logs the cause of 5xx errors with the request id.
+    pub fn to_api_error(&self) -> ApiError {
+        let request_id = super::request_id::current();
+        let mut error = match self {
+            Self::NotFound { what } => ApiError::new(code::NOT_FOUND, format!("{what} not found")),
+            Self::Invalid { field, message } => ApiError {
+                field: Some((*field).to_owned()),
+                ..ApiError::new(code::INVALID_PARAMETER, format!("{field}: {message}"))
+            },
+            Self::Unavailable(cause) => {
+                tracing::error!(request_id = request_id.as_deref(), %cause, "service unavailable");
+                ApiError::new(
+                    code::UNAVAILABLE,
+                    "The service is temporarily unavailable; please retry shortly.",
+                )
+            }
+            Self::Internal(cause) => {
+                tracing::error!(request_id = request_id.as_deref(), cause = ?cause, "internal error");
+                ApiError::new(
+                    code::INTERNAL,
+                    "Something went wrong on our side. Quote the request id if you report it.",
+                )
+            }
+        };
+        error.request_id = request_id;
+        error
+    }
+}
+
+impl From<PoolError> for ServiceError {
+    fn from(error: PoolError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+/// Converts a service error for a server function, setting the HTTP status.
+pub fn server_fn_error(error: ServiceError) -> ApiError {
+    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(error.status())
+    {
+        options.set_status(status);
+    }
+    error.to_api_error()
+}

@@ -1,0 +1,32 @@
+//! The service layer: every operation the SPA's server functions and the REST
+//! API perform, with its validation and its queries. Handlers on both sides
+//! only translate between HTTP and these functions.
+
+pub mod agents;
+pub mod error;
+pub mod request_id;
+pub mod schema;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+
+pub use error::ServiceError;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// What the service functions need, handed to them through state or context.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DbPool,
+}
+
+impl Services {
+    pub fn new(db: DbPool) -> Self {
+        Self { db }
+    }
+
+    pub async fn conn(&self) -> Result<DbConn, ServiceError> {
+        self.db.get().await.map_err(ServiceError::from)
+    }
+}

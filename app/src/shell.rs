@@ -1,0 +1,50 @@
+//! The app shell: top bar, routes and footer.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::live_indicator::LiveIndicator;
+use crate::live::Live;
+use crate::pages::{
+    agent::AgentPage, dashboard::DashboardPage, editor::EditorPage, marketplace::MarketplacePage,
+    not_found::NotFoundPage,
+};
+
+#[component]
+pub fn App() -> impl IntoView {
+    let live = Live::new();
+    provide_context(live);
+    live.start();
+
+    view! {
+        <Router>
+            <header class="topbar">
+                <div class="topbar-inner">
+                    <A href="/" attr:class="brand">
+                        <span class="brand-mark" aria-hidden="true">"◆"</span>
+                        <span class="brand-name">"Agentdeck"</span>
+                    </A>
+                    <nav class="nav" aria-label="Main">
+                        <A href="/" exact=true>"Marketplace"</A>
+                        <A href="/dashboard">"Dashboard"</A>
+                        <A href="/editor">"Editor"</A>
+                    </nav>
+                    <LiveIndicator />
+                </div>
+            </header>
+            <main class="main">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=MarketplacePage />
+                    <Route path=path!("/agents/:slug") view=AgentPage />
+                    <Route path=path!("/dashboard") view=DashboardPage />
+                    <Route path=path!("/editor") view=EditorPage />
+                </Routes>
+            </main>
+            <footer class="footer">
+                <span>"Agentdeck — publish, deploy and run AI agents."</span>
+                <a href="/api/v1/agents">"REST API"</a>
+            </footer>
+        </Router>
+    }
+}

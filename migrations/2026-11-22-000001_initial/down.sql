@@ -1,0 +1,4 @@
+DROP TABLE agent_versions;
+DROP FUNCTION agent_versions_immutable();
+DROP TABLE agents;
+DROP TABLE users;

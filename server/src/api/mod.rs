@@ -1,0 +1,7 @@
+//! REST API v1 handlers, one file per action. They translate HTTP to the
+//! service layer and back; no business logic lives here.
+
+pub mod agents;
+pub mod health;
+pub mod not_found;
+pub mod server_fns;

@@ -1,0 +1,161 @@
+//! Typed configuration, read once at start-up from the environment (and a
+//! `.env` file in development). Every variable has a default that works on a
+//! laptop; a bad value stops start-up with the variable named.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `AGENTDECK_ADDR`: where the server listens.
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`: an existing PostgreSQL database. Without it the server
+    /// runs a private PostgreSQL in `data_dir`.
+    pub database_url: Option<String>,
+    /// `AGENTDECK_DATA_DIR`: local state (the embedded database).
+    pub data_dir: PathBuf,
+    /// `AGENTDECK_DIST_DIR`: the built SPA.
+    pub dist_dir: PathBuf,
+    /// `AGENTDECK_DB_POOL_SIZE`: connections in the pool.
+    pub db_pool_size: usize,
+    /// `AGENTDECK_SEED`: fill the marketplace with the launch line-up.
+    pub seed: bool,
+    /// `AGENTDECK_HEARTBEAT_MS`: period of the `system` heartbeat.
+    pub heartbeat_interval: Duration,
+    /// `AGENTDECK_LOG_FORMAT`: `text` or `json`. Filtering is `RUST_LOG`.
+    pub log_format: LogFormat,
+    /// `AGENTDECK_PG_BIN`: directory of `initdb` and `postgres` for the
+    /// embedded database; searched for when unset.
+    pub pg_bin_dir: Option<PathBuf>,
+    /// `AGENTDECK_PG_USER`: the account the embedded database runs as when
+    /// the server runs as root.
+    pub pg_user: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if present.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        load_dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need no process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let addr = parse(&get, "AGENTDECK_ADDR", "127.0.0.1:3000", |v| {
+            v.parse::<SocketAddr>().map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:3000)"))
+        })?;
+        let db_pool_size = parse(&get, "AGENTDECK_DB_POOL_SIZE", "16", |v| match v.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err("expected an integer from 1 to 1000".to_owned()),
+        })?;
+        let seed = parse(&get, "AGENTDECK_SEED", "true", |v| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err("expected true or false".to_owned()),
+        })?;
+        let heartbeat_interval = parse(&get, "AGENTDECK_HEARTBEAT_MS", "5000", |v| match v.parse::<u64>() {
+            Ok(ms) if (10..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+            _ => Err("expected milliseconds from 10 to 600000".to_owned()),
+        })?;
+        let log_format = parse(&get, "AGENTDECK_LOG_FORMAT", "text", |v| match v {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected text or json".to_owned()),
+        })?;
+        Ok(Self {
+            addr,
+            database_url: get("DATABASE_URL"),
+            data_dir: get("AGENTDECK_DATA_DIR").unwrap_or_else(|| ".agentdeck".into()).into(),
+            dist_dir: get("AGENTDECK_DIST_DIR").unwrap_or_else(|| "dist".into()).into(),
+            db_pool_size,
+            seed,
+            heartbeat_interval,
+            log_format,
+            pg_bin_dir: get("AGENTDECK_PG_BIN").map(PathBuf::from),
+            pg_user: get("AGENTDECK_PG_USER").unwrap_or_else(|| "nobody".into()),
+        })
+    }
+}
+
+fn parse<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+    convert: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let value = get(name).unwrap_or_else(|| default.to_owned());
+    convert(value.trim()).map_err(|message| ConfigError {
+        name,
+        message: format!("invalid value {value:?}: {message}"),
+    })
+}
+
+/// Loads `KEY=VALUE` lines from `./.env` into the environment, without
+/// overriding variables that are already set.
+#[expect(unsafe_code, reason = "set_var is unsafe in edition 2024; called before threads start")]
+fn load_dotenv() {
+    let Ok(text) = std::fs::read_to_string(".env") else {
+        return;
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            let key = key.trim().trim_start_matches("export ").trim();
+            let value = value.trim().trim_matches('"');
+            if std::env::var_os(key).is_none() {
+                // SAFETY: runs at start-up, before any other thread exists.
+                unsafe { std::env::set_var(key, value) };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, None);
+        assert_eq!(config.data_dir, PathBuf::from(".agentdeck"));
+        assert!(config.seed);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let error = config(&[("AGENTDECK_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(error.name, "AGENTDECK_ADDR");
+        let error = config(&[("AGENTDECK_DB_POOL_SIZE", "0")]).unwrap_err();
+        assert_eq!(error.name, "AGENTDECK_DB_POOL_SIZE");
+        assert!(error.to_string().starts_with("AGENTDECK_DB_POOL_SIZE: invalid value \"0\""));
+        let error = config(&[("AGENTDECK_SEED", "maybe")]).unwrap_err();
+        assert_eq!(error.name, "AGENTDECK_SEED");
+    }
+}

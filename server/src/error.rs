@@ -1,0 +1,55 @@
+//! `AppError`: what a REST handler returns when it fails.
+//!
+//! Policy (shared with server functions through `ServiceError`): missing or
+//! invisible → 404; bad parameter → 422 naming the field; database exhausted
+//! or down → 503; anything else → 500. Every error body is
+//! `{"error":{"code","message","field"?,"request_id"}}`; 5xx bodies carry a
+//! generic message while the cause is logged under the request id.
+
+use app::error::{ApiError, ErrorEnvelope, code};
+use app::service::{ServiceError, request_id};
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+}
+
+impl AppError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Service(ServiceError::invalid(field, message))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, error) = match self {
+            AppError::Service(error) => (
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                error.to_api_error(),
+            ),
+            AppError::RouteNotFound(path) => (
+                StatusCode::NOT_FOUND,
+                ApiError {
+                    request_id: request_id::current(),
+                    ..ApiError::new(code::NOT_FOUND, format!("no API route at {path}"))
+                },
+            ),
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ApiError {
+                    request_id: request_id::current(),
+                    ..ApiError::new(code::METHOD_NOT_ALLOWED, "this route does not accept that method")
+                },
+            ),
+        };
+        (status, Json(ErrorEnvelope { error })).into_response()
+    }
+}

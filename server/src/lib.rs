@@ -1,0 +1,130 @@
+//! The Agentdeck server: configuration, database (provided or embedded),
+//! REST API, server functions, live events and the static SPA, in one
+//! binary.
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod embedded_pg;
+pub mod error;
+pub mod live;
+pub mod request_id;
+pub mod router;
+pub mod seed;
+pub mod spa;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use app::service::Services;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::embedded_pg::{EmbeddedPostgres, Options};
+use crate::live::hub::Hub;
+use crate::state::AppState;
+
+/// Runs the server until SIGINT or SIGTERM. Blocking: it owns the Tokio
+/// runtime, and the embedded PostgreSQL (if any) is started and stopped on
+/// this thread, whose exit would take the database down with it.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let mut embedded = None;
+    let (database_url, admin_url) = match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let mut options = Options::new(&config.data_dir);
+            options.bin_dir = config.pg_bin_dir.clone();
+            options.run_as_user = config.pg_user.clone();
+            let postgres = EmbeddedPostgres::start(&options)?;
+            let urls = (
+                postgres.database_url(embedded_pg::DATABASE),
+                Some(postgres.database_url("postgres")),
+            );
+            embedded = Some(postgres);
+            urls
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")?;
+    let result = runtime.block_on(async {
+        if let Some(admin_url) = &admin_url {
+            db::ensure_database(admin_url, embedded_pg::DATABASE).await?;
+        }
+        let state = prepare(&config, &database_url).await?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (AGENTDECK_ADDR)", config.addr))?;
+        tracing::info!("Agentdeck is running at http://{}", listener.local_addr()?);
+        let heartbeat = state.hub.spawn_heartbeat(config.heartbeat_interval);
+        let hub = state.hub.clone();
+        serve(listener, state, shutdown_signal()).await?;
+        hub.shutdown();
+        let _ = heartbeat.await;
+        anyhow::Ok(())
+    });
+    drop(runtime);
+    if let Some(mut postgres) = embedded {
+        postgres.stop()?;
+        tracing::info!("embedded PostgreSQL stopped");
+    }
+    result
+}
+
+/// Migrates (and seeds, if configured) the database and builds the state.
+pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppState> {
+    let applied = db::migrate(database_url).await?;
+    tracing::info!(applied, "database migrations are up to date");
+    let pool = db::pool(database_url, config.db_pool_size)?;
+    if config.seed {
+        let added = seed::run(&pool).await?;
+        tracing::info!(added, "marketplace seed checked");
+    }
+    Ok(AppState {
+        services: Services::new(pool),
+        hub: Hub::new(),
+        dist_dir: Arc::new(config.dist_dir.clone()),
+    })
+}
+
+/// Serves until `shutdown` completes, then closes live sockets and waits
+/// for in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let hub = state.hub.clone();
+    let app = router::build(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing live connections, finishing requests");
+            hub.shutdown();
+        })
+        .await
+        .context("serving HTTP")
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

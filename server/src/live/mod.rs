@@ -1,0 +1,5 @@
+//! Live events over `/ws`: the hub that fans events out, and the socket
+//! handler that speaks the frame protocol of DESIGN.md.
+
+pub mod hub;
+pub mod socket;

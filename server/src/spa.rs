@@ -1,0 +1,100 @@
+//! Serves the built SPA from `dist/`: content-hashed assets are cached for a
+//! year as immutable; `index.html` is never cached, so a deploy is picked up
+//! on the next load; unknown paths get the SPA (status 404 unless they are
+//! client routes), which then renders the right page.
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt as _;
+use tower_http::services::ServeDir;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const NO_CACHE: &str = "no-cache";
+
+pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return AppError::MethodNotAllowed.into_response();
+    }
+    let path = request.uri().path().to_owned();
+    let dist = state.dist_dir.as_path();
+    let is_file_path = path != "/" && !path.ends_with('/') && path != "/index.html";
+    if is_file_path {
+        let served = ServeDir::new(dist)
+            .append_index_html_on_directories(false)
+            .oneshot(request)
+            .await;
+        if let Ok(response) = served
+            && response.status() != StatusCode::NOT_FOUND
+        {
+            let cache = if is_hashed_asset(&path) { IMMUTABLE } else { NO_CACHE };
+            let mut response = response.map(Body::new);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            return response;
+        }
+    }
+    index(dist, &path).await
+}
+
+async fn index(dist: &Path, path: &str) -> Response {
+    let status = if app::routes::is_client_route(path) || path == "/index.html" {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    match tokio::fs::read(dist.join("index.html")).await {
+        Ok(html) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, NO_CACHE),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, dist = %dist.display(), "the SPA's index.html is missing");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "The web app has not been built. Run `make run`, or build it with \
+                 `trunk build --release` and point AGENTDECK_DIST_DIR at its dist/ directory.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Trunk names assets `name-<16 hex digits>.ext` (or `_bg.wasm`).
+fn is_hashed_asset(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    file.match_indices('-').any(|(at, _)| {
+        let rest = &file[at + 1..];
+        rest.len() > 16
+            && rest[..16].bytes().all(|b| b.is_ascii_hexdigit())
+            && matches!(rest.as_bytes()[16], b'.' | b'_')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn recognises_trunk_hashed_names() {
+        assert!(is_hashed_asset("/frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(is_hashed_asset("/frontend-1a2b3c4d5e6f7a8b.js"));
+        assert!(is_hashed_asset("/main-0123456789abcdef.css"));
+        assert!(!is_hashed_asset("/favicon.svg"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/my-file.js"));
+    }
+}

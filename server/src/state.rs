@@ -1,0 +1,28 @@
+//! Shared state of the HTTP layer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use app::service::Services;
+use axum::extract::FromRef;
+
+use crate::live::hub::Hub;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub hub: Hub,
+    pub dist_dir: Arc<PathBuf>,
+}
+
+impl FromRef<AppState> for Services {
+    fn from_ref(state: &AppState) -> Self {
+        state.services.clone()
+    }
+}
+
+impl FromRef<AppState> for Hub {
+    fn from_ref(state: &AppState) -> Self {
+        state.hub.clone()
+    }
+}
