@@ -1,0 +1,104 @@
+// The main journeys of the SPA, in headless Chromium against the real server:
+// agents from the database through a server function, navigation to an agent
+// page, the 404 page, search kept in the URL, and the live link reconnecting
+// across a server restart.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+
+const TIMEOUT = 20_000;
+
+describe("Agentdeck SPA", () => {
+  let server;
+  let browser;
+  let dataDir;
+
+  before(async () => {
+    dataDir = makeDataDir();
+    server = new Server(dataDir, await freePort());
+    await server.start();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    removeDataDir(dataDir);
+  });
+
+  async function page() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    page.errors = [];
+    page.on("pageerror", (e) => page.errors.push(e));
+    return page;
+  }
+
+  test("the marketplace lists seeded agents from the database and the live link connects", async () => {
+    const p = await page();
+    const response = await p.goto(server.url + "/");
+    assert.equal(response.status(), 200);
+    const grid = p.getByTestId("agent-grid");
+    await grid.getByText("Content Creator").waitFor();
+    await grid.getByText("Data Insights").waitFor();
+    assert.equal(await p.getByTestId("agent-card").count(), 12);
+    await p.locator('[data-testid="live-indicator"][data-state="connected"]').waitFor();
+    assert.deepEqual(p.errors, []);
+  });
+
+  test("a card leads to the agent's page", async () => {
+    const p = await page();
+    await p.goto(server.url + "/");
+    await p.getByTestId("agent-card").filter({ hasText: "SEO Specialist" }).click();
+    await p.waitForURL("**/agents/seo-specialist");
+    await p.getByTestId("agent-name").getByText("SEO Specialist").waitFor();
+    await p.getByText("Audits a page for search", { exact: false }).first().waitFor();
+    await p.getByTestId("no-versions").waitFor();
+    // A direct load of the same URL works too (server-side SPA fallback).
+    const direct = await p.goto(server.url + "/agents/seo-specialist");
+    assert.equal(direct.status(), 200);
+    await p.getByTestId("agent-name").waitFor();
+  });
+
+  test("an unknown agent and an unknown page say so", async () => {
+    const p = await page();
+    await p.goto(server.url + "/agents/no-such-agent");
+    await p.getByTestId("agent-not-found").waitFor();
+    const response = await p.goto(server.url + "/definitely/not/here");
+    assert.equal(response.status(), 404);
+    await p.getByTestId("not-found").waitFor();
+  });
+
+  test("search and category filters live in the URL", async () => {
+    const p = await page();
+    await p.goto(server.url + "/");
+    await p.getByTestId("agent-grid").waitFor();
+    await p.getByRole("searchbox", { name: "Search agents" }).fill("email");
+    await p.getByRole("button", { name: "Search" }).click();
+    await p.waitForURL("**/?q=email");
+    await p.getByTestId("agent-card").filter({ hasText: "Email Outreach" }).waitFor();
+    await p.waitForFunction(() => document.querySelectorAll('[data-testid="agent-card"]').length < 12);
+    await p.goto(server.url + "/?category=analytics");
+    await p.getByTestId("agent-card").first().waitFor();
+    const names = await p.getByTestId("agent-card").locator("h3").allTextContents();
+    assert.deepEqual(names.sort(), ["Analytics", "Data Insights"]);
+  });
+
+  test("the live link shows reconnecting while the server restarts, then connects again", async () => {
+    const p = await page();
+    await p.goto(server.url + "/dashboard");
+    const connected = p.locator('[data-testid="live-indicator"][data-state="connected"]');
+    await connected.waitFor();
+    await p.getByTestId("dash-clients").filter({ hasText: /^[1-9]/ }).waitFor();
+    await server.stop();
+    await p.locator('[data-testid="live-indicator"][data-state="reconnecting"]').waitFor();
+    await server.start();
+    await connected.waitFor({ timeout: 30_000 });
+    // The data survived the restart and was not seeded twice.
+    await p.goto(server.url + "/");
+    await p.getByTestId("agent-grid").waitFor();
+    assert.equal(await p.getByTestId("agent-card").count(), 12);
+  });
+});

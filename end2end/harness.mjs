@@ -1,0 +1,101 @@
+// Starts the real server binary (embedded PostgreSQL in a temporary data
+// directory, the built SPA from dist/) and headless Chromium for the tests.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "..");
+
+export const serverBin = process.env.AGENTDECK_SERVER_BIN
+  ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "release", "server");
+export const distDir = process.env.AGENTDECK_DIST_DIR ?? join(root, "dist");
+export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export async function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.once("error", fail);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
+}
+
+export function makeDataDir() {
+  const dir = mkdtempSync(join(tmpdir(), "agentdeck-e2e-"));
+  // The embedded PostgreSQL may run as an unprivileged user that must enter it.
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export function removeDataDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** A running `server` process. */
+export class Server {
+  constructor(dataDir, port) {
+    this.dataDir = dataDir;
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+    this.log = "";
+  }
+
+  async start() {
+    this.proc = spawn(serverBin, [], {
+      env: {
+        ...process.env,
+        DATABASE_URL: "",
+        AGENTDECK_DATA_DIR: this.dataDir,
+        AGENTDECK_ADDR: `127.0.0.1:${this.port}`,
+        AGENTDECK_DIST_DIR: distDir,
+        AGENTDECK_HEARTBEAT_MS: "1000",
+        RUST_LOG: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.proc.stdout.on("data", (d) => (this.log += d));
+    this.proc.stderr.on("data", (d) => (this.log += d));
+    this.exited = new Promise((ok) => this.proc.once("exit", ok));
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) break;
+      try {
+        const res = await fetch(`${this.url}/readyz`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    throw new Error(`server did not become ready:\n${this.log}`);
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.kill("SIGTERM");
+    await this.exited;
+  }
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
