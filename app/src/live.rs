@@ -77,7 +77,9 @@ mod client {
     }
 
     fn backoff_ms(attempt: u32) -> u32 {
-        let base = BACKOFF_START_MS.saturating_mul(1 << attempt.min(8)).min(BACKOFF_MAX_MS);
+        let base = BACKOFF_START_MS
+            .saturating_mul(1 << attempt.min(8))
+            .min(BACKOFF_MAX_MS);
         // Jitter spreads reconnects of many tabs after a server restart.
         let jitter = (js_sys::Math::random() * f64::from(base) * 0.3) as u32;
         base - base * 3 / 10 + jitter

@@ -38,8 +38,8 @@ CREATE TABLE agents (
                   ) STORED
 );
 CREATE INDEX agents_owner_idx ON agents (owner_user_id);
-CREATE INDEX agents_listing_idx ON agents (visibility, name, id);
-CREATE INDEX agents_category_idx ON agents (category, name, id);
+CREATE INDEX agents_listing_idx ON agents (visibility, lower(name), id);
+CREATE INDEX agents_category_idx ON agents (category, lower(name), id);
 CREATE INDEX agents_search_idx ON agents USING gin (search);
 
 CREATE TABLE agent_versions (

@@ -57,20 +57,27 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let addr = parse(&get, "AGENTDECK_ADDR", "127.0.0.1:3000", |v| {
-            v.parse::<SocketAddr>().map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:3000)"))
+            v.parse::<SocketAddr>()
+                .map_err(|e| format!("{e} (expected host:port, e.g. 127.0.0.1:3000)"))
         })?;
-        let db_pool_size = parse(&get, "AGENTDECK_DB_POOL_SIZE", "16", |v| match v.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => Ok(n),
-            _ => Err("expected an integer from 1 to 1000".to_owned()),
+        let db_pool_size = parse(&get, "AGENTDECK_DB_POOL_SIZE", "16", |v| {
+            match v.parse::<usize>() {
+                Ok(n) if (1..=1000).contains(&n) => Ok(n),
+                _ => Err("expected an integer from 1 to 1000".to_owned()),
+            }
         })?;
-        let seed = parse(&get, "AGENTDECK_SEED", "true", |v| match v.to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Ok(true),
-            "0" | "false" | "no" | "off" => Ok(false),
-            _ => Err("expected true or false".to_owned()),
+        let seed = parse(&get, "AGENTDECK_SEED", "true", |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err("expected true or false".to_owned()),
+            }
         })?;
-        let heartbeat_interval = parse(&get, "AGENTDECK_HEARTBEAT_MS", "5000", |v| match v.parse::<u64>() {
-            Ok(ms) if (10..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
-            _ => Err("expected milliseconds from 10 to 600000".to_owned()),
+        let heartbeat_interval = parse(&get, "AGENTDECK_HEARTBEAT_MS", "5000", |v| {
+            match v.parse::<u64>() {
+                Ok(ms) if (10..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+                _ => Err("expected milliseconds from 10 to 600000".to_owned()),
+            }
         })?;
         let log_format = parse(&get, "AGENTDECK_LOG_FORMAT", "text", |v| match v {
             "text" => Ok(LogFormat::Text),
@@ -80,8 +87,12 @@ impl Config {
         Ok(Self {
             addr,
             database_url: get("DATABASE_URL"),
-            data_dir: get("AGENTDECK_DATA_DIR").unwrap_or_else(|| ".agentdeck".into()).into(),
-            dist_dir: get("AGENTDECK_DIST_DIR").unwrap_or_else(|| "dist".into()).into(),
+            data_dir: get("AGENTDECK_DATA_DIR")
+                .unwrap_or_else(|| ".agentdeck".into())
+                .into(),
+            dist_dir: get("AGENTDECK_DIST_DIR")
+                .unwrap_or_else(|| "dist".into())
+                .into(),
             db_pool_size,
             seed,
             heartbeat_interval,
@@ -107,7 +118,10 @@ fn parse<T>(
 
 /// Loads `KEY=VALUE` lines from `./.env` into the environment, without
 /// overriding variables that are already set.
-#[expect(unsafe_code, reason = "set_var is unsafe in edition 2024; called before threads start")]
+#[expect(
+    unsafe_code,
+    reason = "set_var is unsafe in edition 2024; called before threads start"
+)]
 fn load_dotenv() {
     let Ok(text) = std::fs::read_to_string(".env") else {
         return;
@@ -134,8 +148,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -154,7 +170,11 @@ mod tests {
         assert_eq!(error.name, "AGENTDECK_ADDR");
         let error = config(&[("AGENTDECK_DB_POOL_SIZE", "0")]).unwrap_err();
         assert_eq!(error.name, "AGENTDECK_DB_POOL_SIZE");
-        assert!(error.to_string().starts_with("AGENTDECK_DB_POOL_SIZE: invalid value \"0\""));
+        assert!(
+            error
+                .to_string()
+                .starts_with("AGENTDECK_DB_POOL_SIZE: invalid value \"0\"")
+        );
         let error = config(&[("AGENTDECK_SEED", "maybe")]).unwrap_err();
         assert_eq!(error.name, "AGENTDECK_SEED");
     }

@@ -33,8 +33,9 @@ pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
 pub async fn migrate(database_url: &str) -> anyhow::Result<usize> {
     let url = database_url.to_owned();
     tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-            .context("connecting to run migrations")?;
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .context("connecting to run migrations")?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
@@ -49,11 +50,11 @@ pub async fn ensure_database(admin_url: &str, database: &str) -> anyhow::Result<
     let mut conn = AsyncPgConnection::establish(admin_url)
         .await
         .context("connecting to the maintenance database")?;
-    let exists: bool = diesel::select(diesel::dsl::sql::<Bool>(
-        "EXISTS (SELECT 1 FROM pg_database WHERE datname = ",
+    let exists: bool = diesel::select(
+        diesel::dsl::sql::<Bool>("EXISTS (SELECT 1 FROM pg_database WHERE datname = ")
+            .bind::<diesel::sql_types::Text, _>(database)
+            .sql(")"),
     )
-    .bind::<diesel::sql_types::Text, _>(database)
-    .sql(")"))
     .get_result(&mut conn)
     .await
     .context("looking up the database")?;

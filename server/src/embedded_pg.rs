@@ -127,8 +127,9 @@ impl Account {
 
     fn own(&self, path: &Path) -> Result<(), EmbeddedPgError> {
         if self.switch {
-            chown(path, Some(self.uid.as_raw()), Some(self.gid.as_raw()))
-                .map_err(io_error(format!("changing the owner of {}", path.display())))?;
+            chown(path, Some(self.uid.as_raw()), Some(self.gid.as_raw())).map_err(io_error(
+                format!("changing the owner of {}", path.display()),
+            ))?;
         }
         Ok(())
     }
@@ -203,8 +204,10 @@ impl EmbeddedPostgres {
             "creating the data directory {}",
             options.data_dir.display()
         )))?;
-        let data_dir = fs::canonicalize(&options.data_dir)
-            .map_err(io_error(format!("resolving {}", options.data_dir.display())))?;
+        let data_dir = fs::canonicalize(&options.data_dir).map_err(io_error(format!(
+            "resolving {}",
+            options.data_dir.display()
+        )))?;
         let cluster_dir = cluster_dir_for(&data_dir, &account)?;
         let log_path = data_dir.join("postgres.log");
 
@@ -214,7 +217,9 @@ impl EmbeddedPostgres {
         stop_stale_server(&cluster_dir)?;
 
         let log = log_file(&log_path)?;
-        let log_err = log.try_clone().map_err(io_error("duplicating the log file handle"))?;
+        let log_err = log
+            .try_clone()
+            .map_err(io_error("duplicating the log file handle"))?;
         let mut command = account.command(&bin_dir.join("postgres"), &cluster_dir);
         command
             .arg("-D")
@@ -231,21 +236,29 @@ impl EmbeddedPostgres {
             // which then stops PostgreSQL in order.
             .process_group(0);
         if options.durability == Durability::Throwaway {
-            for setting in ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] {
+            for setting in [
+                "fsync=off",
+                "synchronous_commit=off",
+                "full_page_writes=off",
+            ] {
                 command.args(["-c", setting]);
             }
         }
         // SAFETY: the closure only makes the prctl system call, which is
         // async-signal-safe, between fork and exec.
-        #[expect(unsafe_code, reason = "pre_exec is the only way to set a parent-death signal")]
+        #[expect(
+            unsafe_code,
+            reason = "pre_exec is the only way to set a parent-death signal"
+        )]
         unsafe {
             command.pre_exec(|| {
                 nix::sys::prctl::set_pdeathsig(Signal::SIGINT).map_err(io::Error::from)
             });
         }
-        let child = command
-            .spawn()
-            .map_err(io_error(format!("starting {}", bin_dir.join("postgres").display())))?;
+        let child = command.spawn().map_err(io_error(format!(
+            "starting {}",
+            bin_dir.join("postgres").display()
+        )))?;
         let mut server = Self {
             child: Some(child),
             cluster_dir,
@@ -337,8 +350,9 @@ fn cluster_dir_for(data_dir: &Path, account: &Account) -> Result<PathBuf, Embedd
     let hash = fnv1a(data_dir.to_string_lossy().as_bytes());
     let base = Path::new(ROOT_FALLBACK_DIR);
     fs::create_dir_all(base).map_err(io_error(format!("creating {ROOT_FALLBACK_DIR}")))?;
-    fs::set_permissions(base, fs::Permissions::from_mode(0o755))
-        .map_err(io_error(format!("setting permissions of {ROOT_FALLBACK_DIR}")))?;
+    fs::set_permissions(base, fs::Permissions::from_mode(0o755)).map_err(io_error(format!(
+        "setting permissions of {ROOT_FALLBACK_DIR}"
+    )))?;
     let dir = base.join(format!("postgres-{hash:016x}"));
     let note = format!(
         "The PostgreSQL cluster for this data directory is at {}\n(the user PostgreSQL runs as cannot enter {}).\n",
@@ -360,26 +374,41 @@ fn init_cluster(
     tracing::info!(cluster = %cluster_dir.display(), "creating a private PostgreSQL cluster");
     // A half-made cluster from an interrupted first start is discarded.
     if cluster_dir.exists() {
-        fs::remove_dir_all(cluster_dir)
-            .map_err(io_error(format!("removing incomplete cluster {}", cluster_dir.display())))?;
+        fs::remove_dir_all(cluster_dir).map_err(io_error(format!(
+            "removing incomplete cluster {}",
+            cluster_dir.display()
+        )))?;
     }
     fs::create_dir_all(cluster_dir)
         .map_err(io_error(format!("creating {}", cluster_dir.display())))?;
-    fs::set_permissions(cluster_dir, fs::Permissions::from_mode(0o700))
-        .map_err(io_error(format!("setting permissions of {}", cluster_dir.display())))?;
+    fs::set_permissions(cluster_dir, fs::Permissions::from_mode(0o700)).map_err(io_error(
+        format!("setting permissions of {}", cluster_dir.display()),
+    ))?;
     account.own(cluster_dir)?;
     let log = log_file(log_path)?;
-    let log_err = log.try_clone().map_err(io_error("duplicating the log file handle"))?;
+    let log_err = log
+        .try_clone()
+        .map_err(io_error("duplicating the log file handle"))?;
     let status = account
         .command(&bin_dir.join("initdb"), cluster_dir)
         .arg("-D")
         .arg(cluster_dir)
-        .args(["-U", ROLE, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions"])
+        .args([
+            "-U",
+            ROLE,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-instructions",
+        ])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
         .status()
-        .map_err(io_error(format!("running {}", bin_dir.join("initdb").display())))?;
+        .map_err(io_error(format!(
+            "running {}",
+            bin_dir.join("initdb").display()
+        )))?;
     if !status.success() {
         return Err(EmbeddedPgError::Failed(format!(
             "initdb failed ({status}); {} ends with:\n{}",
@@ -396,7 +425,11 @@ fn stop_stale_server(cluster_dir: &Path) -> Result<(), EmbeddedPgError> {
     let Ok(text) = fs::read_to_string(cluster_dir.join("postmaster.pid")) else {
         return Ok(());
     };
-    let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) else {
+    let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    else {
         return Ok(());
     };
     let pid = Pid::from_raw(pid);
@@ -477,6 +510,9 @@ mod tests {
     #[test]
     fn a_configured_directory_without_binaries_is_named() {
         let error = find_binaries(Some(Path::new("/nonexistent"))).unwrap_err();
-        assert!(error.to_string().contains("AGENTDECK_PG_BIN=/nonexistent"), "{error}");
+        assert!(
+            error.to_string().contains("AGENTDECK_PG_BIN=/nonexistent"),
+            "{error}"
+        );
     }
 }

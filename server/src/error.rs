@@ -46,7 +46,10 @@ impl IntoResponse for AppError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 ApiError {
                     request_id: request_id::current(),
-                    ..ApiError::new(code::METHOD_NOT_ALLOWED, "this route does not accept that method")
+                    ..ApiError::new(
+                        code::METHOD_NOT_ALLOWED,
+                        "this route does not accept that method",
+                    )
                 },
             ),
         };

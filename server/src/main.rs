@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     match server::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "the server stopped on an error");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "the server stopped on an error"
+            );
             eprintln!("agentdeck: {error:#}");
             ExitCode::FAILURE
         }

@@ -108,6 +108,10 @@ mod tests {
         slugs.sort_unstable();
         slugs.dedup();
         assert_eq!(slugs.len(), 12);
-        assert!(agents.iter().all(|a| a.summary.len() <= 280 && !a.readme.is_empty()));
+        assert!(
+            agents
+                .iter()
+                .all(|a| a.summary.len() <= 280 && !a.readme.is_empty())
+        );
     }
 }

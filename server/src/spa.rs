@@ -33,7 +33,11 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
         if let Ok(response) = served
             && response.status() != StatusCode::NOT_FOUND
         {
-            let cache = if is_hashed_asset(&path) { IMMUTABLE } else { NO_CACHE };
+            let cache = if is_hashed_asset(&path) {
+                IMMUTABLE
+            } else {
+                NO_CACHE
+            };
             let mut response = response.map(Body::new);
             response
                 .headers_mut()

@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use crate::error::ApiError;
 
 #[component]
-pub fn ErrorPanel(error: ApiError, #[prop(optional, into)] retry: Option<Callback<()>>) -> impl IntoView {
+pub fn ErrorPanel(
+    error: ApiError,
+    #[prop(optional, into)] retry: Option<Callback<()>>,
+) -> impl IntoView {
     let request_id = error.request_id.clone();
     view! {
         <div class="panel panel-error" role="alert" data-testid="error-panel">

@@ -70,7 +70,11 @@ pub fn MarketplacePage() -> impl IntoView {
             generation.update_value(|g| *g += 1);
         }
         let this_generation = generation.get_value();
-        phase.set(if more { Phase::LoadingMore } else { Phase::Loading });
+        phase.set(if more {
+            Phase::LoadingMore
+        } else {
+            Phase::Loading
+        });
         let request = AgentQuery {
             q: Some(q.get_untracked()),
             category: category.get_untracked(),
@@ -108,7 +112,10 @@ pub fn MarketplacePage() -> impl IntoView {
     let navigate = use_navigate();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let href = marketplace_href(&search_text.get_untracked(), category.get_untracked().as_deref());
+        let href = marketplace_href(
+            &search_text.get_untracked(),
+            category.get_untracked().as_deref(),
+        );
         navigate(&href, NavigateOptions::default());
     };
 
@@ -197,7 +204,10 @@ mod tests {
     #[test]
     fn hrefs_keep_the_query_encoded() {
         assert_eq!(marketplace_href("", None), "/");
-        assert_eq!(marketplace_href(" seo audit ", Some("marketing")), "/?q=seo+audit&category=marketing");
+        assert_eq!(
+            marketplace_href(" seo audit ", Some("marketing")),
+            "/?q=seo+audit&category=marketing"
+        );
         assert_eq!(marketplace_href("a&b=c", None), "/?q=a%26b%3Dc");
     }
 }

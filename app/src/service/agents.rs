@@ -23,6 +23,12 @@ pub const MAX_QUERY_CHARS: usize = 200;
 const MAX_CURSOR_BYTES: usize = 512;
 const MAX_SLUG_CHARS: usize = 64;
 
+define_sql_function! {
+    /// SQL `lower`: the marketplace sorts names without regard to case.
+    #[sql_name = "lower"]
+    fn lower_text(text: Text) -> Text;
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = agents)]
 struct AgentRow {
@@ -66,10 +72,14 @@ struct VersionRow {
 impl AgentRow {
     fn into_summary(self, author: AuthorRow) -> Result<AgentSummary, ServiceError> {
         let category = Category::from_slug(&self.category).ok_or_else(|| {
-            anyhow::anyhow!("agent {} has unknown category {:?}", self.slug, self.category)
+            anyhow::anyhow!(
+                "agent {} has unknown category {:?}",
+                self.slug,
+                self.category
+            )
         })?;
-        let rating = (self.rating_count > 0)
-            .then(|| self.rating_total as f32 / self.rating_count as f32);
+        let rating =
+            (self.rating_count > 0).then(|| self.rating_total as f32 / self.rating_count as f32);
         Ok(AgentSummary {
             id: AgentId(self.id),
             slug: self.slug,
@@ -139,10 +149,7 @@ impl Listing {
 }
 
 pub fn invalid_limit() -> ServiceError {
-    ServiceError::invalid(
-        "limit",
-        format!("must be an integer from 1 to {MAX_LIMIT}"),
-    )
+    ServiceError::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
 }
 
 /// Position after the last agent of a page, in the listing's order (name, id).
@@ -192,7 +199,7 @@ pub async fn list(services: &Services, query: AgentQuery) -> Result<AgentPage, S
         .inner_join(users::table)
         .filter(agents::visibility.eq("public"))
         .select((AgentRow::as_select(), AuthorRow::as_select()))
-        .order((agents::name.asc(), agents::id.asc()))
+        .order((lower_text(agents::name).asc(), agents::id.asc()))
         .limit(listing.limit + 1)
         .into_boxed();
     if let Some(q) = &listing.q {
@@ -212,26 +219,26 @@ pub async fn list(services: &Services, query: AgentQuery) -> Result<AgentPage, S
         select = select.filter(agents::category.eq(category.slug()));
     }
     if let Some(after) = &listing.after {
+        let key = || lower_text(after.name.clone());
         select = select.filter(
-            agents::name
-                .gt(after.name.clone())
-                .or(agents::name.eq(after.name.clone()).and(agents::id.gt(after.id))),
+            lower_text(agents::name)
+                .gt(key())
+                .or(lower_text(agents::name)
+                    .eq(key())
+                    .and(agents::id.gt(after.id))),
         );
     }
 
     let mut rows: Vec<(AgentRow, AuthorRow)> = select.load(&mut conn).await?;
     let has_more = rows.len() as i64 > listing.limit;
     rows.truncate(listing.limit as usize);
-    let next_cursor = has_more
-        .then(|| rows.last())
-        .flatten()
-        .map(|(agent, _)| {
-            Cursor {
-                name: agent.name.clone(),
-                id: agent.id,
-            }
-            .encode()
-        });
+    let next_cursor = has_more.then(|| rows.last()).flatten().map(|(agent, _)| {
+        Cursor {
+            name: agent.name.clone(),
+            id: agent.id,
+        }
+        .encode()
+    });
     let items = rows
         .into_iter()
         .map(|(agent, author)| agent.into_summary(author))

@@ -15,7 +15,10 @@ pub enum ServiceError {
     #[error("{what} not found")]
     NotFound { what: &'static str },
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]

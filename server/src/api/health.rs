@@ -13,7 +13,10 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn readyz(State(services): State<Services>) -> (StatusCode, Json<Value>) {
     match crate::db::is_ready(&services.db).await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready", "database": "ok" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "database": "ok" })),
+        ),
         Err(cause) => {
             tracing::warn!(%cause, "readiness check failed");
             (

@@ -94,11 +94,7 @@ async fn next_event(
     }
 }
 
-fn handle_frame(
-    text: &str,
-    hub: &Hub,
-    system: &mut Option<broadcast::Receiver<Arc<str>>>,
-) -> Step {
+fn handle_frame(text: &str, hub: &Hub, system: &mut Option<broadcast::Receiver<Arc<str>>>) -> Step {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
         Err(error) => {

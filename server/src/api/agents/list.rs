@@ -3,8 +3,8 @@
 use app::model::{AgentPage, AgentQuery};
 use app::service::{Services, agents};
 use axum::Json;
-use axum::extract::{Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -22,11 +22,19 @@ pub async fn list_agents(
     State(services): State<Services>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<AgentPage>, AppError> {
-    let Query(params) =
-        params.map_err(|e| AppError::invalid("query", format!("malformed query string: {}", e.body_text())))?;
+    let Query(params) = params.map_err(|e| {
+        AppError::invalid(
+            "query",
+            format!("malformed query string: {}", e.body_text()),
+        )
+    })?;
     let limit = params
         .limit
-        .map(|text| text.trim().parse::<i64>().map_err(|_| agents::invalid_limit()))
+        .map(|text| {
+            text.trim()
+                .parse::<i64>()
+                .map_err(|_| agents::invalid_limit())
+        })
         .transpose()?;
     let query = AgentQuery {
         q: params.q,

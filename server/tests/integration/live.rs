@@ -1,0 +1,195 @@
+//! The `/ws` live link with a real WebSocket client.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use crate::support::TestApp;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Generous: only a broken server makes a test wait this long.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+async fn connect(app: &TestApp) -> Socket {
+    let (socket, response) = connect_async(app.ws_url())
+        .await
+        .expect("connecting to /ws");
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .expect("sending a frame");
+}
+
+/// The next JSON text frame.
+async fn next_frame(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(DEADLINE, socket.next())
+            .await
+            .expect("no frame before the deadline")
+            .expect("the socket closed")
+            .expect("a WebSocket error");
+        match message {
+            Message::Text(text) => {
+                return serde_json::from_str(text.as_str()).expect("frames are JSON");
+            }
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// Reads frames until one satisfies `wanted`.
+async fn frame_where(socket: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let frame = next_frame(socket).await;
+        if wanted(&frame) {
+            return frame;
+        }
+    }
+}
+
+fn heartbeat_with_clients(frame: &Value, clients: u64) -> bool {
+    frame["type"] == "event" && frame["event"]["clients"] == clients
+}
+
+#[tokio::test]
+async fn system_heartbeats_carry_time_and_client_count() {
+    let app = TestApp::builder()
+        .heartbeat(Duration::from_millis(50))
+        .spawn()
+        .await;
+    let mut socket = connect(&app).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": "system" }),
+    )
+    .await;
+
+    let first = next_frame(&mut socket).await;
+    assert_eq!(first["type"], "event", "{first}");
+    assert_eq!(first["topic"], "system");
+    assert_eq!(first["event"]["kind"], "heartbeat", "{first}");
+    assert_eq!(first["event"]["clients"], 1);
+    let time = first["event"]["server_time"]
+        .as_str()
+        .expect("server_time is text");
+    chrono::DateTime::parse_from_rfc3339(time).expect("server_time is RFC 3339");
+
+    let second = next_frame(&mut socket).await;
+    assert!(
+        second["seq"].as_i64() > first["seq"].as_i64(),
+        "sequence numbers increase: {first} then {second}"
+    );
+
+    let mut other = connect(&app).await;
+    frame_where(&mut socket, |f| heartbeat_with_clients(f, 2)).await;
+    other.close(None).await.expect("closing");
+    frame_where(&mut socket, |f| heartbeat_with_clients(f, 1)).await;
+}
+
+#[tokio::test]
+async fn ping_gets_pong_and_unsubscribe_stops_events() {
+    let app = TestApp::builder()
+        .heartbeat(Duration::from_millis(50))
+        .spawn()
+        .await;
+    let mut socket = connect(&app).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(next_frame(&mut socket).await, json!({ "type": "pong" }));
+
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": "system" }),
+    )
+    .await;
+    frame_where(&mut socket, |f| f["type"] == "event").await;
+    send(
+        &mut socket,
+        json!({ "type": "unsubscribe", "topic": "system" }),
+    )
+    .await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    // Events sent before the unsubscribe arrived may still come; after the
+    // pong, none may.
+    frame_where(&mut socket, |f| f["type"] == "pong").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(next_frame(&mut socket).await, json!({ "type": "pong" }));
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_link_survives() {
+    let app = TestApp::spawn().await;
+    let mut socket = connect(&app).await;
+
+    socket
+        .send(Message::text("not json"))
+        .await
+        .expect("sending");
+    let error = next_frame(&mut socket).await;
+    assert_eq!(
+        (&error["type"], &error["code"]),
+        (&"error".into(), &"invalid_frame".into())
+    );
+
+    socket
+        .send(Message::binary(vec![1, 2, 3]))
+        .await
+        .expect("sending");
+    assert_eq!(next_frame(&mut socket).await["code"], "invalid_frame");
+
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": "deployments:nope" }),
+    )
+    .await;
+    let error = next_frame(&mut socket).await;
+    assert_eq!(error["code"], "unknown_topic", "{error}");
+    assert_eq!(error["topic"], "deployments:nope");
+
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(next_frame(&mut socket).await, json!({ "type": "pong" }));
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_with_going_away() {
+    let mut app = TestApp::spawn().await;
+    let mut socket = connect(&app).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": "system" }),
+    )
+    .await;
+    next_frame(&mut socket).await;
+
+    let closed = async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => {}
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    };
+    let (frame, ()) = tokio::join!(
+        async {
+            tokio::time::timeout(DEADLINE, closed)
+                .await
+                .expect("no close frame")
+        },
+        app.shut_down()
+    );
+    let frame = frame.expect("the close frame has a code");
+    assert_eq!(frame.code, CloseCode::Away);
+}

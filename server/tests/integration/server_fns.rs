@@ -1,0 +1,54 @@
+//! The SPA's server functions over real HTTP, answering as the REST API does
+//! because both call the same service.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn list_agents_matches_the_rest_api() {
+    let app = TestApp::spawn().await;
+    let query = json!({ "q": null, "category": "sales", "limit": 2, "cursor": null });
+    let (status, from_fn) = app
+        .call_server_fn("list_agents", json!({ "query": query }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{from_fn}");
+    let (_, from_rest) = app.get_json("/api/v1/agents?category=sales&limit=2").await;
+    assert_eq!(from_fn, from_rest);
+    assert_eq!(from_fn["items"].as_array().map(Vec::len), Some(2));
+    assert!(
+        from_fn["next_cursor"].is_string(),
+        "a third sales agent follows"
+    );
+}
+
+#[tokio::test]
+async fn get_agent_returns_the_detail() {
+    let app = TestApp::spawn().await;
+    let (status, agent) = app
+        .call_server_fn("get_agent", json!({ "slug": "analytics" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{agent}");
+    assert_eq!(agent["name"], "Analytics");
+    let (_, from_rest) = app.get_json("/api/v1/agents/analytics").await;
+    assert_eq!(agent, from_rest);
+}
+
+#[tokio::test]
+async fn errors_carry_the_service_status_and_field() {
+    let app = TestApp::spawn().await;
+    let (status, error) = app
+        .call_server_fn("list_agents", json!({ "query": { "limit": -1 } }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["code"], "invalid_parameter", "{error}");
+    assert_eq!(error["field"], "limit", "{error}");
+    assert!(error["request_id"].is_string(), "{error}");
+
+    let (status, error) = app
+        .call_server_fn("get_agent", json!({ "slug": "nope" }))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    assert_eq!(error["code"], "not_found", "{error}");
+}

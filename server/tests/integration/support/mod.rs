@@ -1,0 +1,216 @@
+//! `TestApp`: the real router on a real TCP port, over a test database of
+//! its own, with helpers for HTTP and WebSocket clients.
+
+pub mod db;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::service::Services;
+use reqwest::StatusCode;
+use serde_json::Value;
+use server::live::hub::Hub;
+use server::state::AppState;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use db::TestDb;
+
+/// File names as Trunk writes them, so the caching rules apply.
+pub const HASHED_JS: &str = "frontend-0123456789abcdef.js";
+pub const HASHED_WASM: &str = "frontend-0123456789abcdef_bg.wasm";
+pub const INDEX_MARKER: &str = "<title>Agentdeck test build</title>";
+
+pub struct TestAppBuilder {
+    heartbeat: Duration,
+    with_dist: bool,
+}
+
+impl TestAppBuilder {
+    /// Period of the `system` heartbeat.
+    pub fn heartbeat(mut self, period: Duration) -> Self {
+        self.heartbeat = period;
+        self
+    }
+
+    /// Serve from a `dist/` that has not been built.
+    pub fn without_dist(mut self) -> Self {
+        self.with_dist = false;
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let db = TestDb::new().await;
+        let dist = TempDir::new().expect("creating the dist directory");
+        if self.with_dist {
+            write_dist(dist.path());
+        }
+        let pool = server::db::pool(db.url(), 4).expect("building the pool");
+        let hub = Hub::new();
+        let state = AppState {
+            services: Services::new(pool),
+            hub: hub.clone(),
+            dist_dir: Arc::new(dist.path().to_owned()),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a port");
+        let addr = listener.local_addr().expect("reading the bound address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let heartbeat = hub.spawn_heartbeat(self.heartbeat);
+        let server = tokio::spawn(async move {
+            let result = server::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await;
+            heartbeat.abort();
+            result
+        });
+        TestApp {
+            base_url: format!("http://{addr}"),
+            db,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            server: Some(server),
+            _dist: dist,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub db: TestDb,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    _dist: TempDir,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            heartbeat: Duration::from_secs(5),
+            with_dist: true,
+        }
+    }
+
+    pub async fn spawn() -> Self {
+        Self::builder().spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base_url.replacen("http://", "ws://", 1))
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("sending a GET")
+    }
+
+    /// GETs `path` and parses the body as JSON, checking the content type.
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        json_of(self.get(path).await).await
+    }
+
+    /// Calls a server function the way the SPA does: POST with a JSON body.
+    pub async fn call_server_fn(&self, name: &str, args: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url(&format!("{}/{name}", app::api::SERVER_FN_PREFIX)))
+            .json(&args)
+            .send()
+            .await
+            .expect("calling a server function");
+        json_of(response).await
+    }
+
+    /// Stops the server as SIGTERM would and waits for it to finish.
+    pub async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task panicked")
+                .expect("the server failed");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.expect("reading the body");
+    assert!(
+        content_type.starts_with("application/json"),
+        "expected JSON, got {content_type:?} with status {status}: {text}"
+    );
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
+    (status, body)
+}
+
+/// Asserts `body` is the error envelope with `code`, and returns its fields.
+pub fn error_of<'a>(body: &'a Value, code: &str) -> &'a Value {
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "unexpected error body: {body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "the error has no message: {body}"
+    );
+    assert!(
+        error["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 32),
+        "the error has no request id: {body}"
+    );
+    error
+}
+
+fn write_dist(dir: &Path) {
+    let files: [(&str, Vec<u8>); 4] = [
+        (
+            "index.html",
+            format!("<!doctype html><html><head>{INDEX_MARKER}</head><body></body></html>")
+                .into_bytes(),
+        ),
+        // Big enough to be worth compressing.
+        (
+            HASHED_JS,
+            "export function start() { return 42; }\n"
+                .repeat(200)
+                .into_bytes(),
+        ),
+        (HASHED_WASM, b"\0asm\x01\0\0\0".to_vec()),
+        (
+            "favicon.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>".to_vec(),
+        ),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).expect("writing the dist fixture");
+    }
+}
