@@ -1,6 +1,11 @@
 //! Integration tests: the real router over real HTTP and WebSocket
 //! connections, each test on a PostgreSQL database of its own.
 
+#![expect(
+    clippy::expect_used,
+    reason = "a test should fail loudly at its first broken step"
+)]
+
 mod agents_api;
 mod health;
 mod live;
