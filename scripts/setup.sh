@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Agentdeck need, and only what
+# is missing: the rustup wasm target, Trunk and the matching wasm-bindgen CLI
+# (from crates.io), wasm-opt and playwright-core (from npm), PostgreSQL server
+# binaries and, for tests, Chromium (from Debian). Says what it does.
+#
+#   scripts/setup.sh run    what `make run` needs
+#   scripts/setup.sh test   what `make test` needs (adds Chromium)
+
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+purpose="${1:-run}"
+[[ "$purpose" == run || "$purpose" == test ]] || die "usage: scripts/setup.sh run|test"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# --- Debian packages -------------------------------------------------------
+
+apt_updated=false
+apt_install() {
+    local packages=("$@")
+    local runner=()
+    if [[ $EUID -ne 0 ]]; then
+        if have sudo && sudo -n true 2>/dev/null; then
+            runner=(sudo)
+        else
+            die "missing Debian packages: ${packages[*]}. Install them with
+    sudo apt-get install -y ${packages[*]}
+and run this again."
+        fi
+    fi
+    have apt-get || die "missing system packages: ${packages[*]} (no apt-get here; install them with your package manager)"
+    if ! $apt_updated; then
+        say "apt-get update (to install ${packages[*]})"
+        "${runner[@]}" apt-get update -qq
+        apt_updated=true
+    fi
+    say "installing Debian packages: ${packages[*]}"
+    DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+}
+
+postgres_binaries() {
+    if [[ -n "${AGENTDECK_PG_BIN:-}" ]]; then
+        [[ -x "$AGENTDECK_PG_BIN/postgres" ]]
+        return
+    fi
+    compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || have postgres
+}
+
+if [[ -z "${DATABASE_URL:-}" ]] && ! postgres_binaries; then
+    say "PostgreSQL server binaries not found; the embedded database needs them (or set DATABASE_URL)"
+    apt_install postgresql
+fi
+
+if [[ "$purpose" == test ]]; then
+    missing=()
+    [[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]] || missing+=(chromium)
+    # Seeded agents use emoji icons; without a font, screenshots show boxes.
+    [[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
+    if ((${#missing[@]})); then
+        apt_install "${missing[@]}"
+    fi
+fi
+
+# --- Rust toolchain pieces -------------------------------------------------
+
+have cargo || die "cargo not found: install Rust with rustup (https://rustup.rs) first"
+
+if have rustup; then
+    installed_targets="$(rustup target list --installed)"
+    if ! grep -qx wasm32-unknown-unknown <<<"$installed_targets"; then
+        say "adding the rustup target wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    fi
+    if [[ "$purpose" == test ]]; then
+        components="$(rustup component list --installed)"
+        for component in rustfmt clippy; do
+            if ! grep -q "^$component" <<<"$components"; then
+                say "adding the rustup component $component"
+                rustup component add "$component"
+            fi
+        done
+    fi
+elif ! rustc --print target-libdir --target wasm32-unknown-unknown >/dev/null 2>&1; then
+    die "the wasm32-unknown-unknown target is missing and rustup is not available to add it"
+fi
+
+locked_bindgen="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+[[ "$locked_bindgen" == "$WASM_BINDGEN_VERSION" ]] ||
+    die "Cargo.lock has wasm-bindgen $locked_bindgen but Trunk.toml pins $WASM_BINDGEN_VERSION; make them equal"
+
+if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
+    say "installing Trunk $TRUNK_VERSION from crates.io (about 12 minutes the first time)"
+    cargo install trunk --version "$TRUNK_VERSION" --locked --quiet
+fi
+
+if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+    # Not --locked: its lock file names a crate version crates.io lacks.
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (about 5 minutes the first time)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
+fi
+
+# --- npm tools -------------------------------------------------------------
+
+have npm || die "npm not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)"
+stamp="node_modules/.package-lock.json"
+if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
+    say "installing npm tools (wasm-opt from binaryen, playwright-core) with npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Trunk builds with cargo --offline, so every dependency (all targets) must
+# already be here.
+cargo fetch --locked --quiet
