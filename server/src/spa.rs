@@ -1,5 +1,6 @@
 //! Serves the built SPA from `dist/`: content-hashed assets are cached for a
-//! year as immutable; `index.html` is never cached, so a deploy is picked up
+//! year as immutable, and sent pre-compressed (`.br`/`.gz` written at build
+//! time) when the client accepts it; `index.html` is never cached, so a deploy is picked up
 //! on the next load; unknown paths get the SPA (status 404 unless they are
 //! client routes), which then renders the right page.
 
@@ -27,6 +28,8 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     let is_file_path = path != "/" && !path.ends_with('/') && path != "/index.html";
     if is_file_path {
         let served = ServeDir::new(dist)
+            .precompressed_br()
+            .precompressed_gzip()
             .append_index_html_on_directories(false)
             .oneshot(request)
             .await;

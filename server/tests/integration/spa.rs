@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
 
-use crate::support::{HASHED_JS, HASHED_WASM, INDEX_MARKER, TestApp};
+use crate::support::{HASHED_JS, HASHED_WASM, INDEX_MARKER, PRECOMPRESSED_BR, TestApp};
 
 fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> String {
     response
@@ -74,21 +74,40 @@ async fn hashed_assets_are_immutable_and_others_revalidate() {
     assert_eq!(header(&icon, CACHE_CONTROL), "no-cache");
 }
 
+async fn get_encoded(app: &TestApp, path: &str, accept: &str) -> reqwest::Response {
+    app.http
+        .get(app.url(path))
+        .header("accept-encoding", accept)
+        .send()
+        .await
+        .expect("GET")
+}
+
 #[tokio::test]
-async fn responses_are_compressed_when_the_client_accepts_it() {
+async fn build_time_compression_is_preferred_then_on_the_fly() {
     let app = TestApp::spawn().await;
-    for (accept, expected) in [("br", "br"), ("gzip", "gzip")] {
-        let response = app
-            .http
-            .get(app.url(&format!("/{HASHED_JS}")))
-            .header("accept-encoding", accept)
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(header(&response, CONTENT_ENCODING), expected);
-        let compressed = response.bytes().await.expect("body").len();
-        assert!(compressed < 8_000 / 4, "{accept}: {compressed} bytes");
-    }
+    let path = format!("/{HASHED_JS}");
+
+    let response = get_encoded(&app, &path, "br, gzip").await;
+    assert_eq!(header(&response, CONTENT_ENCODING), "br");
+    assert_eq!(
+        header(&response, CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(&response.bytes().await.expect("body")[..], PRECOMPRESSED_BR);
+
+    let response = get_encoded(&app, &path, "identity").await;
+    assert_eq!(header(&response, CONTENT_ENCODING), "");
+    let raw = response.bytes().await.expect("body").len();
+
+    // No .gz copy: compressed per request instead.
+    let response = get_encoded(&app, &path, "gzip").await;
+    assert_eq!(header(&response, CONTENT_ENCODING), "gzip");
+    let compressed = response.bytes().await.expect("body").len();
+    assert!(
+        compressed < raw / 4,
+        "gzip gave {compressed} of {raw} bytes"
+    );
 }
 
 #[tokio::test]

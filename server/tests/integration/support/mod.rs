@@ -23,6 +23,8 @@ pub use db::TestDb;
 pub const HASHED_JS: &str = "frontend-0123456789abcdef.js";
 pub const HASHED_WASM: &str = "frontend-0123456789abcdef_bg.wasm";
 pub const INDEX_MARKER: &str = "<title>Agentdeck test build</title>";
+/// Stands in for the `.br` copy the build writes beside the JS (no `.gz`).
+pub const PRECOMPRESSED_BR: &[u8] = b"brotli bytes written at build time";
 
 pub struct TestAppBuilder {
     heartbeat: Duration,
@@ -191,7 +193,7 @@ pub fn error_of<'a>(body: &'a Value, code: &str) -> &'a Value {
 }
 
 fn write_dist(dir: &Path) {
-    let files: [(&str, Vec<u8>); 4] = [
+    let files: [(&str, Vec<u8>); 5] = [
         (
             "index.html",
             format!("<!doctype html><html><head>{INDEX_MARKER}</head><body></body></html>")
@@ -204,6 +206,7 @@ fn write_dist(dir: &Path) {
                 .repeat(200)
                 .into_bytes(),
         ),
+        (&format!("{HASHED_JS}.br"), PRECOMPRESSED_BR.to_vec()),
         (HASHED_WASM, b"\0asm\x01\0\0\0".to_vec()),
         (
             "favicon.svg",

@@ -1,0 +1,111 @@
+// Measures the SPA's first load against the real server (release build):
+// bytes the first page needs (raw, gzip, brotli, as served) and the time
+// from navigation to agents rendered in headless Chromium, median of N cold
+// loads (fresh browser context each, so nothing is cached).
+//
+//   node end2end/measure.mjs [runs]     (after `make run`'s builds)
+
+import { brotliCompressSync, gzipSync, constants } from "node:zlib";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  Server, distDir, freePort, launchBrowser, makeDataDir, removeDataDir,
+} from "./harness.mjs";
+
+const runs = Number(process.argv[2] ?? 15);
+
+function sizes() {
+  const rows = [];
+  for (const file of readdirSync(distDir)) {
+    if (!/\.(wasm|js|css|html)$/.test(file)) continue;
+    const bytes = readFileSync(join(distDir, file));
+    rows.push({
+      file: file.replace(/-[0-9a-f]{16}/, "-<hash>"),
+      raw: bytes.length,
+      gzip: gzipSync(bytes, { level: 9 }).length,
+      brotli: brotliCompressSync(bytes, {
+        params: { [constants.BROTLI_PARAM_QUALITY]: 11 },
+      }).length,
+    });
+  }
+  rows.sort((a, b) => b.raw - a.raw);
+  const total = rows.reduce(
+    (t, r) => ({ raw: t.raw + r.raw, gzip: t.gzip + r.gzip, brotli: t.brotli + r.brotli }),
+    { raw: 0, gzip: 0, brotli: 0 },
+  );
+  return { rows, total };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const dataDir = makeDataDir();
+const server = new Server(dataDir, await freePort());
+await server.start();
+const browser = await launchBrowser();
+try {
+  const timings = [];
+  let served = null;
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let bytes = 0;
+    const encodings = new Set();
+    page.on("response", async (response) => {
+      const headers = await response.allHeaders();
+      encodings.add(headers["content-encoding"] ?? "identity");
+      const length = Number(headers["content-length"] ?? 0);
+      bytes += length;
+    });
+    const started = Date.now();
+    await page.goto(server.url + "/");
+    await page.getByTestId("agent-card").nth(11).waitFor();
+    timings.push(Date.now() - started);
+    served ??= { encodings: [...encodings] };
+    await context.close();
+  }
+  const { rows, total } = sizes();
+  const nav = await (async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(server.url + "/");
+    await page.getByTestId("agent-card").nth(11).waitFor();
+    const entries = await page.evaluate(() =>
+      performance.getEntriesByType("resource").map((e) => ({
+        name: e.name.replace(/^.*\//, "").replace(/-[0-9a-f]{16}/, "-<hash>"),
+        transfer: e.transferSize,
+        body: e.decodedBodySize,
+        ms: Math.round(e.duration),
+      })),
+    );
+    const navEntry = await page.evaluate(() => {
+      const [n] = performance.getEntriesByType("navigation");
+      return { domContentLoaded: Math.round(n.domContentLoadedEventEnd), load: Math.round(n.loadEventEnd) };
+    });
+    await context.close();
+    return { entries, navEntry };
+  })();
+
+  console.log("## dist/ sizes (bytes)");
+  console.log("| file | raw | gzip -9 | brotli -q 11 |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const r of rows) console.log(`| ${r.file} | ${r.raw} | ${r.gzip} | ${r.brotli} |`);
+  console.log(`| **total** | ${total.raw} | ${total.gzip} | ${total.brotli} |`);
+  console.log("");
+  console.log("## requests of one load (as served, compressed by the server)");
+  console.log("| resource | transferred | decoded | ms |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const e of nav.entries) console.log(`| ${e.name} | ${e.transfer} | ${e.body} | ${e.ms} |`);
+  console.log("");
+  console.log(`navigation: domContentLoaded ${nav.navEntry.domContentLoaded} ms, load ${nav.navEntry.load} ms`);
+  console.log(
+    `navigation to 12 agents rendered, ${runs} cold loads: median ${median(timings)} ms, ` +
+      `min ${Math.min(...timings)} ms, max ${Math.max(...timings)} ms`,
+  );
+} finally {
+  await browser.close();
+  await server.stop();
+  removeDataDir(dataDir);
+}

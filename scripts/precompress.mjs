@@ -1,0 +1,40 @@
+// Trunk post-build hook: writes .br and .gz beside every compressible asset
+// so the server sends them as they are instead of compressing per request.
+// Uses Node's zlib (no extra tools). Runs in Trunk's staging directory.
+
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const dir = process.env.TRUNK_STAGING_DIR;
+if (!dir) {
+  console.error("precompress.mjs runs as a Trunk hook (TRUNK_STAGING_DIR is unset)");
+  process.exit(1);
+}
+const compressible = /\.(wasm|js|css|svg|html|json|txt)$/;
+const MIN_BYTES = 1024;
+
+function walk(path) {
+  for (const name of readdirSync(path)) {
+    const file = join(path, name);
+    if (statSync(file).isDirectory()) {
+      walk(file);
+      continue;
+    }
+    if (!compressible.test(name)) continue;
+    const bytes = readFileSync(file);
+    if (bytes.length < MIN_BYTES) continue;
+    writeFileSync(
+      file + ".br",
+      brotliCompressSync(bytes, {
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: 11,
+          [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+        },
+      }),
+    );
+    writeFileSync(file + ".gz", gzipSync(bytes, { level: 9 }));
+  }
+}
+
+walk(dir);
