@@ -86,6 +86,33 @@ describe("Agentdeck SPA", () => {
     assert.deepEqual(names.sort(), ["Analytics", "Data Insights"]);
   });
 
+  test("a failed search shows the error, not the previous results, and can be retried", async () => {
+    const p = await page();
+    await p.goto(server.url + "/");
+    await p.getByTestId("agent-grid").getByText("Content Creator").waitFor();
+    // The next search fails on the way (the server itself stays healthy).
+    await p.route("**/api/fn/list_agents", (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/json",
+        body: JSON.stringify({ code: "unavailable", message: "The service is temporarily unavailable; please retry shortly.", request_id: "0".repeat(32) }),
+      }),
+    );
+    await p.getByRole("searchbox", { name: "Search agents" }).fill("seo");
+    await p.getByRole("button", { name: "Search" }).click();
+    await p.waitForURL("**/?q=seo");
+    const error = p.getByTestId("error-panel");
+    await error.getByText("temporarily unavailable").waitFor();
+    assert.equal(await p.getByTestId("agent-card").count(), 0);
+    await p.unroute("**/api/fn/list_agents");
+    await error.getByRole("button", { name: "Try again" }).click();
+    await p.getByTestId("agent-card").filter({ hasText: "SEO Specialist" }).waitFor();
+    const expected = (await (await fetch(server.url + "/api/v1/agents?q=seo")).json()).items.map((a) => a.name);
+    const shown = await p.getByTestId("agent-card").locator("h3").allTextContents();
+    assert.deepEqual(shown.sort(), expected.sort());
+    assert.ok(expected.length < 12, "the search narrows the list");
+  });
+
   test("the live link shows reconnecting while the server restarts, then connects again", async () => {
     const p = await page();
     await p.goto(server.url + "/dashboard");

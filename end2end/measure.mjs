@@ -47,23 +47,13 @@ await server.start();
 const browser = await launchBrowser();
 try {
   const timings = [];
-  let served = null;
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
-    let bytes = 0;
-    const encodings = new Set();
-    page.on("response", async (response) => {
-      const headers = await response.allHeaders();
-      encodings.add(headers["content-encoding"] ?? "identity");
-      const length = Number(headers["content-length"] ?? 0);
-      bytes += length;
-    });
     const started = Date.now();
     await page.goto(server.url + "/");
     await page.getByTestId("agent-card").nth(11).waitFor();
     timings.push(Date.now() - started);
-    served ??= { encodings: [...encodings] };
     await context.close();
   }
   const { rows, total } = sizes();

@@ -11,7 +11,8 @@ if (!dir) {
   console.error("precompress.mjs runs as a Trunk hook (TRUNK_STAGING_DIR is unset)");
   process.exit(1);
 }
-const compressible = /\.(wasm|js|css|svg|html|json|txt)$/;
+// Not .html: index.html is served by the server itself, uncached.
+const compressible = /\.(wasm|js|css|svg|json|txt)$/;
 const MIN_BYTES = 1024;
 
 function walk(path) {

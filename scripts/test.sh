@@ -31,6 +31,6 @@ step "browser tests (Playwright, headless Chromium)"
 # The debug server cargo test just built: the browser tests check behaviour,
 # not speed, and this saves a release build.
 AGENTDECK_SERVER_BIN="$CARGO_TARGET_DIR/debug/server" AGENTDECK_DIST_DIR="$ROOT/dist" \
-    node --test --test-concurrency=1 end2end/
+    node --test --test-concurrency=1 end2end/*.test.mjs
 
 step "all checks passed"

@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 pub mod code {
     pub const NOT_FOUND: &str = "not_found";
     pub const INVALID_PARAMETER: &str = "invalid_parameter";
+    /// The request body or arguments could not be read at all.
+    pub const INVALID_REQUEST: &str = "invalid_request";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const FORBIDDEN: &str = "forbidden";
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";
     /// The request never got a proper answer (network down, bad encoding).
@@ -53,7 +56,12 @@ pub struct ErrorEnvelope {
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
+    /// On the server: the request could not be decoded (400) or the answer
+    /// could not be made (500). In the browser: the call failed on the way.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        #[cfg(feature = "ssr")]
+        return crate::service::error::server_fn_failure(value);
+        #[cfg(not(feature = "ssr"))]
         Self::new(code::REQUEST_FAILED, value.to_string())
     }
 }

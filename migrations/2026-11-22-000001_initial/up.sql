@@ -73,3 +73,14 @@ END;
 $$;
 CREATE TRIGGER agent_versions_no_update BEFORE UPDATE ON agent_versions
     FOR EACH ROW EXECUTE FUNCTION agent_versions_immutable();
+
+-- updated_at follows every change, whoever makes it.
+CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END $$;
+CREATE TRIGGER users_updated_at BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER agents_updated_at BEFORE UPDATE ON agents
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();

@@ -75,8 +75,9 @@ impl Config {
         })?;
         let heartbeat_interval = parse(&get, "AGENTDECK_HEARTBEAT_MS", "5000", |v| {
             match v.parse::<u64>() {
-                Ok(ms) if (10..=600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
-                _ => Err("expected milliseconds from 10 to 600000".to_owned()),
+                // The SPA treats 15 s of silence as a dead link.
+                Ok(ms) if (10..=10_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+                _ => Err("expected milliseconds from 10 to 10000".to_owned()),
             }
         })?;
         let log_format = parse(&get, "AGENTDECK_LOG_FORMAT", "text", |v| match v {

@@ -29,6 +29,9 @@ pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
         .context("building the database pool")
 }
 
+/// Serialises migrations between servers starting on one database.
+const MIGRATION_LOCK: i64 = 0x0061_6764_6563_6b01;
+
 /// Applies pending migrations; returns how many ran.
 pub async fn migrate(database_url: &str) -> anyhow::Result<usize> {
     let url = database_url.to_owned();
@@ -36,10 +39,16 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<usize> {
         let mut conn =
             <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
                 .context("connecting to run migrations")?;
+        // Session-level: released below, or when the connection closes.
+        let lock = diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"));
+        diesel::RunQueryDsl::execute(lock, &mut conn).context("waiting for the migration lock")?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.len())
             .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
-        Ok(applied.len())
+        let unlock = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+        diesel::RunQueryDsl::execute(unlock, &mut conn).context("releasing the migration lock")?;
+        Ok(applied)
     })
     .await
     .context("the migration task panicked")?

@@ -191,6 +191,8 @@ pub fn find_binaries(configured: Option<&Path>) -> Result<PathBuf, EmbeddedPgErr
 pub struct EmbeddedPostgres {
     child: Option<Child>,
     cluster_dir: PathBuf,
+    /// Held while we run: one server per data directory.
+    _lock: fs::File,
 }
 
 impl EmbeddedPostgres {
@@ -208,6 +210,7 @@ impl EmbeddedPostgres {
             "resolving {}",
             options.data_dir.display()
         )))?;
+        let lock = lock_data_dir(&data_dir)?;
         let cluster_dir = cluster_dir_for(&data_dir, &account)?;
         let log_path = data_dir.join("postgres.log");
 
@@ -262,6 +265,7 @@ impl EmbeddedPostgres {
         let mut server = Self {
             child: Some(child),
             cluster_dir,
+            _lock: lock,
         };
         server.wait_ready(&log_path)?;
         tracing::info!(cluster = %server.cluster_dir.display(), "embedded PostgreSQL is ready");
@@ -280,8 +284,13 @@ impl EmbeddedPostgres {
 
     fn wait_ready(&mut self, log_path: &Path) -> Result<(), EmbeddedPgError> {
         let started = Instant::now();
+        let pid = self.child.as_ref().map(Child::id);
         loop {
-            if postmaster_status(&self.cluster_dir).as_deref() == Some("ready") {
+            // A pid file left by a crash may also say "ready": only ours counts.
+            if let Some((owner, status)) = postmaster_status(&self.cluster_dir)
+                && Some(owner) == pid
+                && status == "ready"
+            {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut()
@@ -433,10 +442,19 @@ fn stop_stale_server(cluster_dir: &Path) -> Result<(), EmbeddedPgError> {
         return Ok(());
     };
     let pid = Pid::from_raw(pid);
-    let is_postgres = fs::read(format!("/proc/{pid}/cmdline"))
-        .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("postgres"));
-    if !is_postgres || kill(pid, None).is_err() {
-        // Stale pid file of a dead process; PostgreSQL removes it itself.
+    // After a reboot the pid may belong to anything; only a postmaster
+    // started on this very cluster is ours to stop.
+    let runs_this_cluster = fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
+        let cluster = cluster_dir.as_os_str().as_encoded_bytes();
+        args.first()
+            .is_some_and(|program| program.ends_with(b"postgres"))
+            && args
+                .windows(2)
+                .any(|pair| pair[0] == b"-D" && pair[1] == cluster)
+    });
+    if !runs_this_cluster {
+        // Stale pid file of a dead process; PostgreSQL replaces it itself.
         return Ok(());
     }
     tracing::warn!(%pid, "stopping a PostgreSQL left running on this data directory");
@@ -454,10 +472,37 @@ fn stop_stale_server(cluster_dir: &Path) -> Result<(), EmbeddedPgError> {
     Ok(())
 }
 
-/// The status line of `postmaster.pid` (`starting`, `ready`, `stopping`).
-fn postmaster_status(cluster_dir: &Path) -> Option<String> {
+/// The pid and status line of `postmaster.pid` (`starting`, `ready`,
+/// `stopping`).
+fn postmaster_status(cluster_dir: &Path) -> Option<(u32, String)> {
     let text = fs::read_to_string(cluster_dir.join("postmaster.pid")).ok()?;
-    text.lines().nth(7).map(|line| line.trim().to_owned())
+    let mut lines = text.lines();
+    let pid = lines.next()?.trim().parse().ok()?;
+    let status = lines.nth(6)?.trim().to_owned();
+    Some((pid, status))
+}
+
+/// Takes `<data dir>/server.lock` for as long as the returned file lives.
+fn lock_data_dir(data_dir: &Path) -> Result<fs::File, EmbeddedPgError> {
+    let path = data_dir.join("server.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error(format!("opening {}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(EmbeddedPgError::Failed(format!(
+            "another Agentdeck server is using the data directory {}; stop it, or give this one \
+             its own AGENTDECK_DATA_DIR",
+            data_dir.display()
+        ))),
+        Err(fs::TryLockError::Error(error)) => Err(EmbeddedPgError::Io {
+            context: format!("locking {}", path.display()),
+            source: error,
+        }),
+    }
 }
 
 fn log_file(path: &Path) -> Result<fs::File, EmbeddedPgError> {
@@ -500,6 +545,7 @@ mod tests {
         let server = EmbeddedPostgres {
             child: None,
             cluster_dir: PathBuf::from("/tmp/a b/postgres"),
+            _lock: tempfile::tempfile().expect("a temporary file"),
         };
         assert_eq!(
             server.database_url("agentdeck"),

@@ -20,6 +20,8 @@ pub enum AppError {
     RouteNotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
 }
 
 impl AppError {
@@ -50,6 +52,13 @@ impl IntoResponse for AppError {
                         code::METHOD_NOT_ALLOWED,
                         "this route does not accept that method",
                     )
+                },
+            ),
+            AppError::Forbidden(reason) => (
+                StatusCode::FORBIDDEN,
+                ApiError {
+                    request_id: request_id::current(),
+                    ..ApiError::new(code::FORBIDDEN, reason)
                 },
             ),
         };

@@ -27,6 +27,9 @@ use crate::embedded_pg::{EmbeddedPostgres, Options};
 use crate::live::hub::Hub;
 use crate::state::AppState;
 
+/// How long live sockets get to send "going away" before the process exits.
+const SOCKET_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs the server until SIGINT or SIGTERM. Blocking: it owns the Tokio
 /// runtime, and the embedded PostgreSQL (if any) is started and stopped on
 /// this thread, whose exit would take the database down with it.
@@ -65,6 +68,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         serve(listener, state, shutdown_signal()).await?;
         hub.shutdown();
         let _ = heartbeat.await;
+        hub.wait_idle(SOCKET_CLOSE_GRACE).await;
         anyhow::Ok(())
     });
     drop(runtime);

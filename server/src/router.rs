@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{any, get, post};
+use axum::routing::{MethodFilter, any, get, on};
 use tower_http::compression::CompressionLayer;
 
 use crate::api::{agents, health, not_found, server_fns};
@@ -21,14 +21,24 @@ pub fn build(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/ws", get(socket::upgrade))
         .nest("/api/v1", api_v1)
-        .route(
-            &format!("{}/{{*name}}", app::api::SERVER_FN_PREFIX),
-            post(server_fns::handle).get(server_fns::handle),
-        )
+        .merge(server_fn_routes())
         .route("/api", any(not_found::api_not_found))
         .route("/api/{*rest}", any(not_found::api_not_found))
         .fallback(spa::serve)
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// One route per registered server function, so an unknown name is the
+/// usual JSON 404 and a wrong method the usual JSON 405.
+fn server_fn_routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        match MethodFilter::try_from(method.clone()) {
+            Ok(filter) => router = router.route(path, on(filter, server_fns::handle)),
+            Err(_) => tracing::error!(path, %method, "server function with an unroutable method"),
+        }
+    }
+    router.method_not_allowed_fallback(not_found::method_not_allowed)
 }

@@ -12,14 +12,16 @@ use crate::components::status::{CardSkeletons, EmptyPanel, ErrorPanel};
 use crate::error::ApiError;
 use crate::model::{AgentQuery, AgentSummary, Category};
 
-const PAGE_SIZE: i64 = 24;
-
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
     Loading,
     Ready,
     LoadingMore,
-    Failed(ApiError),
+    /// `cursor` is the page that failed, for "Try again".
+    Failed {
+        error: ApiError,
+        cursor: Option<String>,
+    },
 }
 
 /// Percent-encodes a query-string component.
@@ -67,7 +69,10 @@ pub fn MarketplacePage() -> impl IntoView {
     let load = move |cursor: Option<String>| {
         let more = cursor.is_some();
         if !more {
+            // A new search: nothing of the old one may show under it.
             generation.update_value(|g| *g += 1);
+            items.set(Vec::new());
+            next_cursor.set(None);
         }
         let this_generation = generation.get_value();
         phase.set(if more {
@@ -78,8 +83,8 @@ pub fn MarketplacePage() -> impl IntoView {
         let request = AgentQuery {
             q: Some(q.get_untracked()),
             category: category.get_untracked(),
-            limit: Some(PAGE_SIZE),
-            cursor,
+            limit: None,
+            cursor: cursor.clone(),
         };
         leptos::task::spawn_local(async move {
             let result = list_agents(request).await;
@@ -96,7 +101,7 @@ pub fn MarketplacePage() -> impl IntoView {
                     next_cursor.set(page.next_cursor);
                     phase.set(Phase::Ready);
                 }
-                Err(error) => phase.set(Phase::Failed(error)),
+                Err(error) => phase.set(Phase::Failed { error, cursor }),
             }
         });
     };
@@ -156,8 +161,9 @@ pub fn MarketplacePage() -> impl IntoView {
         <section class="results" aria-live="polite">
             {move || match phase.get() {
                 Phase::Loading => view! { <CardSkeletons count=6 /> }.into_any(),
-                Phase::Failed(error) if items.with(Vec::is_empty) => {
-                    view! { <ErrorPanel error retry=Callback::new(move |()| load(None)) /> }.into_any()
+                Phase::Failed { error, cursor } if items.with(Vec::is_empty) => {
+                    view! { <ErrorPanel error retry=Callback::new(move |()| load(cursor.clone())) /> }
+                        .into_any()
                 }
                 _ if items.with(Vec::is_empty) => view! {
                     <EmptyPanel title="No agents match">
@@ -178,8 +184,8 @@ pub fn MarketplacePage() -> impl IntoView {
                 .into_any(),
             }}
             {move || match phase.get() {
-                Phase::Failed(error) if !items.with(Vec::is_empty) => view! {
-                    <ErrorPanel error retry=Callback::new(move |()| load(next_cursor.get_untracked())) />
+                Phase::Failed { error, cursor } if !items.with(Vec::is_empty) => view! {
+                    <ErrorPanel error retry=Callback::new(move |()| load(cursor.clone())) />
                 }
                 .into_any(),
                 Phase::Ready if next_cursor.with(Option::is_some) => view! {

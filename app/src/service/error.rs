@@ -6,7 +6,9 @@
 //! the real cause goes to the log under that id. Internal error text is never
 //! sent to a client.
 
+use diesel::result::Error as DieselError;
 use diesel_async::pooled_connection::deadpool::PoolError;
+use leptos::server_fn::error::ServerFnErrorErr;
 
 use crate::error::{ApiError, code};
 
@@ -77,18 +79,56 @@ impl From<PoolError> for ServiceError {
     }
 }
 
-impl From<diesel::result::Error> for ServiceError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Internal(error.into())
+impl From<DieselError> for ServiceError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            // A `.first()` that found nothing where callers did not ask for
+            // `.optional()`: the resource is missing.
+            DieselError::NotFound => Self::NotFound { what: "resource" },
+            // The connection died under the query: the database went away.
+            DieselError::BrokenTransactionManager => Self::Unavailable(error.to_string()),
+            DieselError::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, _) => {
+                Self::Unavailable(error.to_string())
+            }
+            other => Self::Internal(other.into()),
+        }
     }
 }
 
 /// Converts a service error for a server function, setting the HTTP status.
 pub fn server_fn_error(error: ServiceError) -> ApiError {
+    set_server_fn_status(error.status());
+    error.to_api_error()
+}
+
+/// A failure of the server function machinery itself: arguments that do not
+/// decode are the client's fault (400, with the decoder's message); anything
+/// else is ours (500, logged, generic message).
+pub fn server_fn_failure(error: ServerFnErrorErr) -> ApiError {
+    match error {
+        ServerFnErrorErr::Args(message)
+        | ServerFnErrorErr::MissingArg(message)
+        | ServerFnErrorErr::Deserialization(message)
+        | ServerFnErrorErr::UnsupportedRequestMethod(message) => {
+            set_server_fn_status(400);
+            ApiError {
+                request_id: super::request_id::current(),
+                ..ApiError::new(
+                    code::INVALID_REQUEST,
+                    format!("the request could not be read: {message}"),
+                )
+            }
+        }
+        other => server_fn_error(ServiceError::Internal(anyhow::anyhow!(
+            "server function failed: {other}"
+        ))),
+    }
+}
+
+fn set_server_fn_status(status: u16) {
     if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-        && let Ok(status) = http::StatusCode::from_u16(error.status())
+        && let Ok(status) = http::StatusCode::from_u16(status)
     {
         options.set_status(status);
     }
-    error.to_api_error()
 }

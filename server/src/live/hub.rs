@@ -66,24 +66,35 @@ impl Hub {
         self.0.system.subscribe()
     }
 
-    /// Publishes a heartbeat now (also on every new subscription, so a new
-    /// client sees the server at once).
+    /// Publishes a heartbeat to every `system` subscriber.
     pub fn heartbeat(&self) {
+        let seq = self.0.system_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(text) = self.heartbeat_frame(seq) {
+            // No subscribers is not an error.
+            drop(self.0.system.send(Arc::from(text)));
+        }
+    }
+
+    /// The state as of the latest heartbeat, for one new subscriber only (so
+    /// no client can make the hub publish on demand): it repeats the latest
+    /// `seq` because nothing new happened.
+    pub fn system_snapshot(&self) -> Option<String> {
+        self.heartbeat_frame(self.0.system_seq.load(Ordering::Relaxed))
+    }
+
+    fn heartbeat_frame(&self, seq: i64) -> Option<String> {
         let event = SystemEvent::Heartbeat {
             server_time: chrono::Utc::now(),
             clients: self.clients(),
         };
-        let seq = self.0.system_seq.fetch_add(1, Ordering::Relaxed) + 1;
         let frame = ServerFrame::Event {
             topic: SYSTEM_TOPIC.to_owned(),
             seq,
             event: serde_json::to_value(event).unwrap_or_default(),
         };
-        match serde_json::to_string(&frame) {
-            // No subscribers is not an error.
-            Ok(text) => drop(self.0.system.send(Arc::from(text))),
-            Err(error) => tracing::error!(%error, "serialising a heartbeat"),
-        }
+        serde_json::to_string(&frame)
+            .inspect_err(|error| tracing::error!(%error, "serialising a heartbeat"))
+            .ok()
     }
 
     /// Sends a heartbeat every `period` until shutdown.
@@ -109,5 +120,14 @@ impl Hub {
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.0.shutdown.subscribe()
+    }
+
+    /// After `shutdown`, waits (at most `limit`) for every socket to send its
+    /// close frame and end.
+    pub async fn wait_idle(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.clients() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }

@@ -193,3 +193,75 @@ async fn shutdown_closes_sockets_with_going_away() {
     let frame = frame.expect("the close frame has a code");
     assert_eq!(frame.code, CloseCode::Away);
 }
+
+#[tokio::test]
+async fn a_flooding_client_cannot_push_others_off_the_link() {
+    let app = TestApp::builder()
+        .heartbeat(Duration::from_millis(50))
+        .spawn()
+        .await;
+    let mut steady = connect(&app).await;
+    send(
+        &mut steady,
+        json!({ "type": "subscribe", "topic": "system" }),
+    )
+    .await;
+    next_frame(&mut steady).await;
+
+    let mut flooder = connect(&app).await;
+    let subscribe = json!({ "type": "subscribe", "topic": "system" }).to_string();
+    for _ in 0..2_000 {
+        flooder
+            .feed(Message::text(subscribe.clone()))
+            .await
+            .expect("queueing a frame");
+    }
+    flooder.flush().await.expect("sending the flood");
+    // Repeated subscribes are no-ops: the flooder gets one snapshot, then
+    // only the periodic heartbeats.
+    send(&mut flooder, json!({ "type": "ping" })).await;
+    let mut events_before_pong = 0;
+    loop {
+        let frame = next_frame(&mut flooder).await;
+        if frame["type"] == "pong" {
+            break;
+        }
+        events_before_pong += 1;
+    }
+    assert!(
+        events_before_pong < 100,
+        "{events_before_pong} events for one subscription"
+    );
+
+    // The steady client is still subscribed and connected.
+    send(&mut steady, json!({ "type": "ping" })).await;
+    frame_where(&mut steady, |f| f["type"] == "pong").await;
+    frame_where(&mut steady, |f| f["type"] == "event").await;
+}
+
+#[tokio::test]
+async fn browsers_from_other_sites_are_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+    let app = TestApp::spawn().await;
+    let host = app.base_url.trim_start_matches("http://").to_owned();
+
+    let mut foreign = app.ws_url().into_client_request().expect("a request");
+    foreign
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("https://evil.example"));
+    match connect_async(foreign).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+        }
+        other => panic!("expected a 403, got {other:?}"),
+    }
+
+    let mut own = app.ws_url().into_client_request().expect("a request");
+    own.headers_mut().insert(
+        "origin",
+        HeaderValue::from_str(&format!("http://{host}")).expect("a header value"),
+    );
+    connect_async(own).await.expect("same-origin connects");
+}

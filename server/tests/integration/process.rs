@@ -149,9 +149,27 @@ async fn a_restart_keeps_the_data_and_seeds_nothing_twice() {
     assert!(!postmaster_pid_file(dir.path()));
 }
 
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused() {
+    let dir = data_dir();
+    let first = Running::start(dir.path()).await;
+    let stderr = start_up_error_in(dir.path(), |_| {}).await;
+    assert!(
+        stderr.contains("another Agentdeck server is using the data directory"),
+        "{stderr}"
+    );
+    // The first one is unharmed.
+    assert_eq!(first.agent_ids().await.len(), 12);
+    assert!(first.terminate().success());
+}
+
 async fn start_up_error(configure: impl FnOnce(&mut Command)) -> String {
     let dir = data_dir();
-    let mut command = server_command(dir.path(), free_port());
+    start_up_error_in(dir.path(), configure).await
+}
+
+async fn start_up_error_in(dir: &Path, configure: impl FnOnce(&mut Command)) -> String {
+    let mut command = server_command(dir, free_port());
     configure(&mut command);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await

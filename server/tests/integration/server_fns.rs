@@ -52,3 +52,30 @@ async fn errors_carry_the_service_status_and_field() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
     assert_eq!(error["code"], "not_found", "{error}");
 }
+
+#[tokio::test]
+async fn unreadable_arguments_are_a_400_naming_the_problem() {
+    let app = TestApp::spawn().await;
+    for body in [
+        json!({}),
+        json!({ "query": { "limit": "many" } }),
+        json!([1, 2]),
+    ] {
+        let (status, error) = app.call_server_fn("list_agents", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error["code"], "invalid_request", "{body}: {error}");
+        assert!(error["request_id"].is_string(), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_functions_and_wrong_methods_get_the_api_errors() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.call_server_fn("drop_everything", json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    crate::support::error_of(&body, "not_found");
+
+    let (status, body) = app.get_json("/api/fn/list_agents").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    crate::support::error_of(&body, "method_not_allowed");
+}
