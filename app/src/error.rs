@@ -15,6 +15,10 @@ pub mod code {
     pub const INVALID_REQUEST: &str = "invalid_request";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const FORBIDDEN: &str = "forbidden";
+    pub const CONFLICT: &str = "conflict";
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub const RATE_LIMITED: &str = "rate_limited";
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";
     /// The request never got a proper answer (network down, bad encoding).

@@ -26,6 +26,10 @@ id_newtype! {
     AgentId;
     /// One immutable published version of an agent.
     AgentVersionId;
+    /// A personal workspace or a team: what owns agents, deployments and keys.
+    WorkspaceId;
+    /// A signed-in browser session (its public id, not its secret token).
+    SessionId;
 }
 
 /// Marketplace categories. The database checks the same list.
@@ -200,5 +204,96 @@ pub mod live {
             server_time: DateTime<Utc>,
             clients: u64,
         },
+    }
+}
+
+pub mod account {
+    //! Accounts, sessions and workspaces as clients see them.
+
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+
+    use super::{SessionId, UserId, WorkspaceId};
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct SignupRequest {
+        pub email: String,
+        pub password: String,
+        pub name: String,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct LoginRequest {
+        pub email: String,
+        pub password: String,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        Viewer,
+        Member,
+        Admin,
+        Owner,
+    }
+
+    impl Role {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Viewer => "viewer",
+                Self::Member => "member",
+                Self::Admin => "admin",
+                Self::Owner => "owner",
+            }
+        }
+
+        pub fn parse(text: &str) -> Option<Self> {
+            [Self::Viewer, Self::Member, Self::Admin, Self::Owner]
+                .into_iter()
+                .find(|role| role.as_str() == text)
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct UserProfile {
+        pub id: UserId,
+        pub handle: String,
+        pub display_name: String,
+        pub email: Option<String>,
+        pub email_verified: bool,
+        pub has_password: bool,
+        pub github_linked: bool,
+        pub created_at: DateTime<Utc>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct WorkspaceSummary {
+        pub id: WorkspaceId,
+        pub slug: String,
+        pub name: String,
+        pub personal: bool,
+        pub role: Role,
+    }
+
+    /// Who is signed in, where, and the token state-changing requests must
+    /// echo in `x-csrf-token`.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Me {
+        pub user: UserProfile,
+        pub workspaces: Vec<WorkspaceSummary>,
+        /// Absent for API-key callers, which need none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub csrf_token: Option<String>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct SessionInfo {
+        pub id: SessionId,
+        pub created_at: DateTime<Utc>,
+        pub last_seen_at: DateTime<Utc>,
+        pub expires_at: DateTime<Utc>,
+        pub ip: String,
+        pub user_agent: String,
+        pub current: bool,
     }
 }

@@ -37,6 +37,18 @@ pub struct Config {
     /// `AGENTDECK_PG_USER`: the account the embedded database runs as when
     /// the server runs as root.
     pub pg_user: String,
+    /// `AGENTDECK_PUBLIC_URL`: the origin browsers use (`https://...` in
+    /// production). Decides cookie names and flags and the OAuth redirect URI.
+    pub public_url: String,
+    /// `AGENTDECK_SESSION_IDLE_HOURS` and `AGENTDECK_SESSION_MAX_DAYS`.
+    pub sessions: app::service::auth::SessionPolicy,
+}
+
+impl Config {
+    /// Whether browsers reach us over HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,8 +97,43 @@ impl Config {
             "json" => Ok(LogFormat::Json),
             _ => Err("expected text or json".to_owned()),
         })?;
+        let public_url = parse(
+            &get,
+            "AGENTDECK_PUBLIC_URL",
+            &format!("http://{addr}"),
+            |v| {
+                let v = v.trim_end_matches('/');
+                let rest = v
+                    .strip_prefix("https://")
+                    .or_else(|| v.strip_prefix("http://"))
+                    .ok_or_else(|| "must start with http:// or https://".to_owned())?;
+                if rest.is_empty() || rest.contains('/') {
+                    return Err(
+                        "must be an origin only, e.g. https://agentdeck.example.com".to_owned()
+                    );
+                }
+                Ok(v.to_owned())
+            },
+        )?;
+        let idle_hours = parse(&get, "AGENTDECK_SESSION_IDLE_HOURS", "168", |v| {
+            match v.parse::<u64>() {
+                Ok(h) if (1..=24 * 90).contains(&h) => Ok(h),
+                _ => Err("expected hours from 1 to 2160".to_owned()),
+            }
+        })?;
+        let max_days = parse(&get, "AGENTDECK_SESSION_MAX_DAYS", "30", |v| {
+            match v.parse::<u64>() {
+                Ok(d) if (1..=365).contains(&d) => Ok(d),
+                _ => Err("expected days from 1 to 365".to_owned()),
+            }
+        })?;
         Ok(Self {
             addr,
+            public_url,
+            sessions: app::service::auth::SessionPolicy {
+                idle: Duration::from_secs(idle_hours * 3600),
+                absolute: Duration::from_secs(max_days * 24 * 3600),
+            },
             database_url: get("DATABASE_URL"),
             data_dir: get("AGENTDECK_DATA_DIR")
                 .unwrap_or_else(|| ".agentdeck".into())

@@ -3,11 +3,13 @@
 //! binary.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
 pub mod live;
+pub mod origin;
 pub mod request_id;
 pub mod router;
 pub mod seed;
@@ -89,9 +91,10 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         tracing::info!(added, "marketplace seed checked");
     }
     Ok(AppState {
-        services: Services::new(pool),
+        services: Services::new(pool).with_session_policy(config.sessions),
         hub: Hub::new(),
         dist_dir: Arc::new(config.dist_dir.clone()),
+        cookies: auth::CookieSettings::new(config.is_https()),
     })
 }
 
@@ -103,7 +106,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let hub = state.hub.clone();
-    let app = router::build(state);
+    let app = router::build(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

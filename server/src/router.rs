@@ -2,28 +2,44 @@
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{MethodFilter, any, get, on};
+use axum::routing::{MethodFilter, any, get, on, post};
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{agents, health, not_found, server_fns};
+use crate::api::{agents, auth, health, not_found, server_fns};
 use crate::live::socket;
 use crate::state::AppState;
 use crate::{request_id, spa};
+
+/// The authentication middleware for everything under `/api`.
+fn authenticated(state: &AppState, router: Router<AppState>) -> Router<AppState> {
+    router.layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::auth::authenticate,
+    ))
+}
 
 pub fn build(state: AppState) -> Router {
     let api_v1 = Router::new()
         .route("/agents", get(agents::list::list_agents))
         .route("/agents/{slug}", get(agents::show::show_agent))
+        .route("/auth/signup", post(auth::signup))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/sessions", get(auth::list_sessions))
+        .route("/sessions/revoke-others", post(auth::revoke_other_sessions))
         .method_not_allowed_fallback(not_found::method_not_allowed);
+    let api = Router::new()
+        .nest("/api/v1", api_v1)
+        .merge(server_fn_routes())
+        .route("/api", any(not_found::api_not_found))
+        .route("/api/{*rest}", any(not_found::api_not_found));
 
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/ws", get(socket::upgrade))
-        .nest("/api/v1", api_v1)
-        .merge(server_fn_routes())
-        .route("/api", any(not_found::api_not_found))
-        .route("/api/{*rest}", any(not_found::api_not_found))
+        .merge(authenticated(&state, api))
         .fallback(spa::serve)
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn(request_id::assign))

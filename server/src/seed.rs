@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use app::model::Category;
 use app::service::DbPool;
-use app::service::schema::{agents, users};
+use app::service::schema::{agents, users, workspace_members, workspaces};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
@@ -74,6 +74,33 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
         .first(&mut conn)
         .await
         .context("loading the platform user")?;
+    diesel::insert_into(workspaces::table)
+        .values((
+            workspaces::kind.eq("personal"),
+            workspaces::slug.eq(PLATFORM_HANDLE),
+            workspaces::name.eq(PLATFORM_NAME),
+            workspaces::personal_user_id.eq(owner),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await
+        .context("creating the platform workspace")?;
+    let workspace: Uuid = workspaces::table
+        .filter(workspaces::personal_user_id.eq(owner))
+        .select(workspaces::id)
+        .first(&mut conn)
+        .await
+        .context("loading the platform workspace")?;
+    diesel::insert_into(workspace_members::table)
+        .values((
+            workspace_members::workspace_id.eq(workspace),
+            workspace_members::user_id.eq(owner),
+            workspace_members::role.eq("owner"),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await
+        .context("making the platform user its workspace's owner")?;
     let rows: Vec<NewAgent<'_>> = seed
         .iter()
         .map(|a| NewAgent {

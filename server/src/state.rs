@@ -6,6 +6,7 @@ use std::sync::Arc;
 use app::service::Services;
 use axum::extract::FromRef;
 
+use crate::auth::CookieSettings;
 use crate::live::hub::Hub;
 
 #[derive(Clone)]
@@ -13,6 +14,7 @@ pub struct AppState {
     pub services: Services,
     pub hub: Hub,
     pub dist_dir: Arc<PathBuf>,
+    pub cookies: CookieSettings,
 }
 
 impl FromRef<AppState> for Services {

@@ -21,6 +21,15 @@ pub enum ServiceError {
         field: &'static str,
         message: String,
     },
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("wrong email or password")]
+    InvalidCredentials,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -39,6 +48,8 @@ impl ServiceError {
         match self {
             Self::NotFound { .. } => 404,
             Self::Invalid { .. } => 422,
+            Self::Conflict { .. } => 409,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -53,6 +64,18 @@ impl ServiceError {
                 field: Some((*field).to_owned()),
                 ..ApiError::new(code::INVALID_PARAMETER, format!("{field}: {message}"))
             },
+            Self::Conflict { field, message } => ApiError {
+                field: Some((*field).to_owned()),
+                ..ApiError::new(code::CONFLICT, format!("{field}: {message}"))
+            },
+            Self::Unauthenticated => ApiError::new(
+                code::UNAUTHENTICATED,
+                "Sign in first: this needs a session or an API key.",
+            ),
+            Self::InvalidCredentials => ApiError::new(
+                code::INVALID_CREDENTIALS,
+                "The email or password is incorrect.",
+            ),
             Self::Unavailable(cause) => {
                 tracing::error!(request_id = request_id.as_deref(), %cause, "service unavailable");
                 ApiError::new(

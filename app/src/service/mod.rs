@@ -3,6 +3,7 @@
 //! only translate between HTTP and these functions.
 
 pub mod agents;
+pub mod auth;
 pub mod error;
 pub mod request_id;
 pub mod schema;
@@ -19,11 +20,20 @@ pub type DbConn = Object<AsyncPgConnection>;
 #[derive(Clone)]
 pub struct Services {
     pub db: DbPool,
+    pub sessions: auth::SessionPolicy,
 }
 
 impl Services {
     pub fn new(db: DbPool) -> Self {
-        Self { db }
+        Self {
+            db,
+            sessions: auth::SessionPolicy::default(),
+        }
+    }
+
+    pub fn with_session_policy(mut self, sessions: auth::SessionPolicy) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     pub async fn conn(&self) -> Result<DbConn, ServiceError> {

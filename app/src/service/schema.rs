@@ -9,6 +9,9 @@ diesel::table! {
         email -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        password_hash -> Nullable<Text>,
+        email_verified -> Bool,
+        github_id -> Nullable<Int8>,
     }
 }
 
@@ -51,6 +54,104 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        ip -> Text,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> Uuid,
+        kind -> Text,
+        slug -> Text,
+        name -> Text,
+        personal_user_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspace_members (workspace_id, user_id) {
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspace_invites (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        invited_by -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        prefix -> Text,
+        token_hash -> Bytea,
+        scopes -> Array<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        action -> Text,
+        actor_user_id -> Nullable<Uuid>,
+        actor_key_id -> Nullable<Uuid>,
+        workspace_id -> Nullable<Uuid>,
+        target_type -> Text,
+        target_id -> Text,
+        ip -> Text,
+        user_agent -> Text,
+        details -> Jsonb,
+    }
+}
+
 diesel::joinable!(agents -> users (owner_user_id));
 diesel::joinable!(agent_versions -> agents (agent_id));
-diesel::allow_tables_to_appear_in_same_query!(users, agents, agent_versions);
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(workspace_members -> workspaces (workspace_id));
+diesel::joinable!(workspace_members -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    agents,
+    agent_versions,
+    sessions,
+    workspaces,
+    workspace_members,
+    workspace_invites,
+    api_keys,
+    audit_events,
+);

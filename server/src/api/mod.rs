@@ -2,6 +2,8 @@
 //! service layer and back; no business logic lives here.
 
 pub mod agents;
+pub mod auth;
+pub mod body;
 pub mod health;
 pub mod not_found;
 pub mod server_fns;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use app::model::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse as _, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -21,29 +21,13 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(hub): State<Hub>, headers: HeaderMap) -> Response {
-    if !same_origin(&headers) {
+    if !crate::origin::is_same_origin(&headers) {
         return AppError::Forbidden("WebSocket connections from other sites are refused")
             .into_response();
     }
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| serve(socket, hub))
-}
-
-/// Browsers always send `Origin` on a WebSocket handshake; it must name this
-/// host, so no other site can open a link with the user's cookies. Clients
-/// that are not browsers send none.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.split_once("://"))
-        .map(|(_, rest)| rest.trim_end_matches('/'));
-    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 enum Step {

@@ -7,6 +7,7 @@
 )]
 
 mod agents_api;
+mod auth;
 mod health;
 mod live;
 mod process;

@@ -1,6 +1,7 @@
 //! `TestApp`: the real router on a real TCP port, over a test database of
 //! its own, with helpers for HTTP and WebSocket clients.
 
+pub mod browser;
 pub mod db;
 
 use std::path::Path;
@@ -56,6 +57,7 @@ impl TestAppBuilder {
             services: Services::new(pool),
             hub: hub.clone(),
             dist_dir: Arc::new(dist.path().to_owned()),
+            cookies: server::auth::CookieSettings::new(false),
         };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -101,6 +103,14 @@ impl TestApp {
 
     pub async fn spawn() -> Self {
         Self::builder().spawn().await
+    }
+
+    /// A direct connection to this test's database.
+    pub async fn sql(&self) -> diesel_async::AsyncPgConnection {
+        use diesel_async::AsyncConnection as _;
+        diesel_async::AsyncPgConnection::establish(self.db.url())
+            .await
+            .expect("connecting to the test database")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,53 @@
+//! The append-only audit log: security-relevant actions with who, when, from
+//! where, and on what. The table refuses updates and deletes (a trigger), and
+//! no route offers them.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Actor, RequestMeta};
+use crate::model::{UserId, WorkspaceId};
+use crate::service::ServiceError;
+use crate::service::schema::audit_events;
+
+/// Action names, `<object>.<verb>`.
+pub mod action {
+    pub const SIGNUP: &str = "user.signup";
+    pub const LOGIN: &str = "session.login";
+    pub const LOGIN_FAILED: &str = "session.login_failed";
+    pub const LOGOUT: &str = "session.logout";
+    pub const SESSIONS_REVOKED: &str = "session.revoke_others";
+}
+
+pub struct Entry<'a> {
+    pub action: &'static str,
+    /// The acting user when the actor is anonymous (a failed sign-in names
+    /// the account it tried).
+    pub user: Option<UserId>,
+    pub actor: &'a Actor,
+    pub workspace: Option<WorkspaceId>,
+    pub target_type: &'a str,
+    pub target_id: String,
+    pub meta: &'a RequestMeta,
+    pub details: Value,
+}
+
+pub async fn record(conn: &mut AsyncPgConnection, entry: Entry<'_>) -> Result<(), ServiceError> {
+    let actor_user: Option<Uuid> = entry.actor.user_id().or(entry.user).map(|id| id.0);
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::action.eq(entry.action),
+            audit_events::actor_user_id.eq(actor_user),
+            audit_events::workspace_id.eq(entry.workspace.map(|w| w.0)),
+            audit_events::target_type.eq(entry.target_type),
+            audit_events::target_id.eq(&entry.target_id),
+            audit_events::ip.eq(&entry.meta.ip),
+            audit_events::user_agent.eq(&entry.meta.user_agent),
+            audit_events::details.eq(&entry.details),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE api_keys;
+DROP TABLE workspace_invites;
+DROP TABLE workspace_members;
+DROP TABLE workspaces;
+DROP TABLE sessions;
+ALTER TABLE users
+    DROP CONSTRAINT users_email_shape,
+    DROP COLUMN github_id,
+    DROP COLUMN email_verified,
+    DROP COLUMN password_hash;

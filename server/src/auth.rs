@@ -1,0 +1,188 @@
+//! Who is calling, for every API request: middleware resolves the session
+//! cookie into an `Actor` once and applies the CSRF rules; handlers and
+//! server functions read the result (`Caller`) from the request.
+//!
+//! CSRF: a state-changing request from another site is refused outright
+//! (`Origin` / `Sec-Fetch-Site`), and one authenticated by the session cookie
+//! must also echo the session's token in `x-csrf-token`, which only pages of
+//! this origin can read (from `GET /api/v1/me` or the sign-in answer).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use app::service::auth::{Actor, Caller, RequestMeta, sessions};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the session cookie is named and flagged, from `AGENTDECK_PUBLIC_URL`.
+#[derive(Clone, Copy, Debug)]
+pub struct CookieSettings {
+    pub name: &'static str,
+    pub secure: bool,
+}
+
+impl CookieSettings {
+    pub fn new(https: bool) -> Self {
+        Self {
+            // `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
+            name: if https {
+                "__Host-agentdeck_session"
+            } else {
+                "agentdeck_session"
+            },
+            secure: https,
+        }
+    }
+
+    pub fn session(&self, token: &str, lifetime: Duration) -> HeaderValue {
+        self.header(token, lifetime.as_secs())
+    }
+
+    pub fn cleared(&self) -> HeaderValue {
+        self.header("", 0)
+    }
+
+    fn header(&self, value: &str, max_age: u64) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let text = format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+            self.name
+        );
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// The session token from the request's cookies.
+    pub fn token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == self.name)
+            .map(|(_, value)| value)
+            .filter(|value| !value.is_empty())
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Compares without an early exit, so timing does not reveal a prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_default();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let meta = RequestMeta::new(ip, user_agent);
+    let mutation = !is_safe(request.method());
+    if mutation && !crate::origin::is_same_origin(headers) {
+        return AppError::Forbidden("cross-site requests are refused").into_response();
+    }
+    let actor = match state.cookies.token(headers) {
+        Some(token) => match sessions::resolve(&state.services, token).await {
+            Ok(actor) => actor,
+            Err(error) => return AppError::from(error).into_response(),
+        },
+        None => Actor::Anonymous,
+    };
+    if mutation && let Actor::Session { csrf_token, .. } = &actor {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default();
+        if !constant_time_eq(sent, csrf_token.as_bytes()) {
+            return AppError::Forbidden(
+                "missing or wrong x-csrf-token: send the token from GET /api/v1/me",
+            )
+            .into_response();
+        }
+    }
+    request.extensions_mut().insert(Caller { actor, meta });
+    next.run(request).await
+}
+
+/// The caller of a handler; anonymous where the middleware did not run.
+pub struct CallerOf(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerOf {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<Caller>()
+                .cloned()
+                .unwrap_or_else(Caller::anonymous),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_named_and_flagged_by_scheme() {
+        let local = CookieSettings::new(false);
+        let header = local.session("tok", Duration::from_secs(60));
+        assert_eq!(
+            header,
+            "agentdeck_session=tok; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+        );
+        let public = CookieSettings::new(true);
+        let header = public.session("tok", Duration::from_secs(60));
+        assert_eq!(
+            header,
+            "__Host-agentdeck_session=tok; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+        );
+    }
+
+    #[test]
+    fn the_token_is_found_among_other_cookies() {
+        let settings = CookieSettings::new(false);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; agentdeck_session=abc; x=y"),
+        );
+        assert_eq!(settings.token(&headers), Some("abc"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("agentdeck_session="),
+        );
+        assert_eq!(settings.token(&headers), None);
+    }
+
+    #[test]
+    fn tokens_compare_in_full() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+}
