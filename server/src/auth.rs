@@ -97,6 +97,9 @@ pub async fn authenticate(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if let Err(limited) = state.limits.api(ip.parse().ok()) {
+        return limited.into_response();
+    }
     let meta = RequestMeta::new(ip, user_agent);
     let mutation = !is_safe(request.method());
     if mutation && !crate::origin::is_same_origin(headers) {

@@ -42,6 +42,9 @@ pub struct Config {
     pub public_url: String,
     /// `AGENTDECK_SESSION_IDLE_HOURS` and `AGENTDECK_SESSION_MAX_DAYS`.
     pub sessions: app::service::auth::SessionPolicy,
+    /// `AGENTDECK_LOGIN_LIMIT` (per account) and `AGENTDECK_API_LIMIT` (per
+    /// IP), each `<requests>/<seconds>`.
+    pub limits: crate::rate_limit::LimitSettings,
 }
 
 impl Config {
@@ -127,9 +130,17 @@ impl Config {
                 _ => Err("expected days from 1 to 365".to_owned()),
             }
         })?;
+        let defaults = crate::rate_limit::LimitSettings::default();
+        let login_per_account = parse(&get, "AGENTDECK_LOGIN_LIMIT", "5/900", parse_budget)?;
+        let api_per_ip = parse(&get, "AGENTDECK_API_LIMIT", "600/60", parse_budget)?;
         Ok(Self {
             addr,
             public_url,
+            limits: crate::rate_limit::LimitSettings {
+                login_per_account,
+                api_per_ip,
+                ..defaults
+            },
             sessions: app::service::auth::SessionPolicy {
                 idle: Duration::from_secs(idle_hours * 3600),
                 absolute: Duration::from_secs(max_days * 24 * 3600),
@@ -149,6 +160,21 @@ impl Config {
             pg_user: get("AGENTDECK_PG_USER").unwrap_or_else(|| "nobody".into()),
         })
     }
+}
+
+/// `<requests>/<seconds>`, e.g. `5/900`.
+fn parse_budget(text: &str) -> Result<crate::rate_limit::Budget, String> {
+    let expected = || "expected <requests>/<seconds>, e.g. 5/900".to_owned();
+    let (requests, seconds) = text.split_once('/').ok_or_else(expected)?;
+    let requests: u32 = requests.trim().parse().map_err(|_| expected())?;
+    let seconds: u64 = seconds.trim().parse().map_err(|_| expected())?;
+    if requests == 0 || seconds == 0 || seconds > 86_400 {
+        return Err("requests and seconds must be positive, seconds at most 86400".to_owned());
+    }
+    Ok(crate::rate_limit::Budget {
+        requests,
+        window: Duration::from_secs(seconds),
+    })
 }
 
 fn parse<T>(

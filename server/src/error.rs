@@ -22,6 +22,11 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    #[error("rate limited: {message}")]
+    RateLimited {
+        retry_after: std::time::Duration,
+        message: &'static str,
+    },
 }
 
 impl AppError {
@@ -54,6 +59,23 @@ impl IntoResponse for AppError {
                     )
                 },
             ),
+            AppError::RateLimited {
+                retry_after,
+                message,
+            } => {
+                // Whole seconds, rounded up: retrying at once would fail again.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let error = ApiError {
+                    request_id: request_id::current(),
+                    ..ApiError::new(code::RATE_LIMITED, message)
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(axum::http::header::RETRY_AFTER, seconds.max(1).to_string())],
+                    Json(ErrorEnvelope { error }),
+                )
+                    .into_response();
+            }
             AppError::Forbidden(reason) => (
                 StatusCode::FORBIDDEN,
                 ApiError {

@@ -10,6 +10,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod live;
 pub mod origin;
+pub mod rate_limit;
 pub mod request_id;
 pub mod router;
 pub mod seed;
@@ -66,10 +67,22 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {} (AGENTDECK_ADDR)", config.addr))?;
         tracing::info!("Agentdeck is running at http://{}", listener.local_addr()?);
         let heartbeat = state.hub.spawn_heartbeat(config.heartbeat_interval);
+        let limits = state.limits.clone();
+        let mut stopping = state.hub.shutdown_signal();
+        let upkeep = tokio::spawn(async move {
+            let mut minutes = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = minutes.tick() => limits.forget_idle(),
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+            }
+        });
         let hub = state.hub.clone();
         serve(listener, state, shutdown_signal()).await?;
         hub.shutdown();
         let _ = heartbeat.await;
+        let _ = upkeep.await;
         hub.wait_idle(SOCKET_CLOSE_GRACE).await;
         anyhow::Ok(())
     });
@@ -95,6 +108,7 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         hub: Hub::new(),
         dist_dir: Arc::new(config.dist_dir.clone()),
         cookies: auth::CookieSettings::new(config.is_https()),
+        limits: rate_limit::Limits::new(config.limits),
     })
 }
 

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 
 use crate::auth::CookieSettings;
 use crate::live::hub::Hub;
+use crate::rate_limit::Limits;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +16,7 @@ pub struct AppState {
     pub hub: Hub,
     pub dist_dir: Arc<PathBuf>,
     pub cookies: CookieSettings,
+    pub limits: Limits,
 }
 
 impl FromRef<AppState> for Services {

@@ -11,6 +11,7 @@ mod auth;
 mod health;
 mod live;
 mod process;
+mod rate_limits;
 mod seed;
 mod server_fns;
 mod spa;

@@ -27,6 +27,7 @@ pub async fn signup(
     CallerOf(caller): CallerOf,
     Body(request): Body<SignupRequest>,
 ) -> Result<Response, AppError> {
+    state.limits.signup(caller.meta.ip.parse().ok())?;
     let (me, session) = accounts::signup(&state.services, request, &caller.meta).await?;
     Ok(signed_in(&state, StatusCode::CREATED, me, &session.token))
 }
@@ -38,6 +39,9 @@ pub async fn login(
     CallerOf(caller): CallerOf,
     Body(request): Body<LoginRequest>,
 ) -> Result<Response, AppError> {
+    state
+        .limits
+        .login(caller.meta.ip.parse().ok(), &request.email)?;
     let (me, session) = accounts::login(&state.services, request, &caller.meta).await?;
     if let Some(previous) = caller.actor.session_id() {
         let mut conn = state.services.conn().await?;

@@ -30,12 +30,18 @@ pub const PRECOMPRESSED_BR: &[u8] = b"brotli bytes written at build time";
 pub struct TestAppBuilder {
     heartbeat: Duration,
     with_dist: bool,
+    limits: server::rate_limit::LimitSettings,
 }
 
 impl TestAppBuilder {
     /// Period of the `system` heartbeat.
     pub fn heartbeat(mut self, period: Duration) -> Self {
         self.heartbeat = period;
+        self
+    }
+
+    pub fn limits(mut self, limits: server::rate_limit::LimitSettings) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -58,6 +64,7 @@ impl TestAppBuilder {
             hub: hub.clone(),
             dist_dir: Arc::new(dist.path().to_owned()),
             cookies: server::auth::CookieSettings::new(false),
+            limits: server::rate_limit::Limits::new(self.limits),
         };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -98,6 +105,7 @@ impl TestApp {
         TestAppBuilder {
             heartbeat: Duration::from_secs(5),
             with_dist: true,
+            limits: server::rate_limit::LimitSettings::default(),
         }
     }
 
