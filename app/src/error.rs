@@ -18,6 +18,7 @@ pub mod code {
     pub const CONFLICT: &str = "conflict";
     pub const UNAUTHENTICATED: &str = "unauthenticated";
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub const INVALID_API_KEY: &str = "invalid_api_key";
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";

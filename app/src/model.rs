@@ -30,6 +30,8 @@ id_newtype! {
     WorkspaceId;
     /// A signed-in browser session (its public id, not its secret token).
     SessionId;
+    /// An API key (its public id, not its secret token).
+    ApiKeyId;
 }
 
 /// Marketplace categories. The database checks the same list.
@@ -213,7 +215,7 @@ pub mod account {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Serialize};
 
-    use super::{SessionId, UserId, WorkspaceId};
+    use super::{ApiKeyId, SessionId, UserId, WorkspaceId};
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct SignupRequest {
@@ -284,6 +286,79 @@ pub mod account {
         /// Absent for API-key callers, which need none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub csrf_token: Option<String>,
+    }
+
+    /// What an API key may do. A key never does more than its owner's role
+    /// in the key's workspace allows.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum Scope {
+        #[serde(rename = "agents:read")]
+        AgentsRead,
+        #[serde(rename = "agents:write")]
+        AgentsWrite,
+        #[serde(rename = "deployments:write")]
+        DeploymentsWrite,
+        #[serde(rename = "runs:write")]
+        RunsWrite,
+        #[serde(rename = "billing:read")]
+        BillingRead,
+    }
+
+    impl Scope {
+        pub const ALL: [Self; 5] = [
+            Self::AgentsRead,
+            Self::AgentsWrite,
+            Self::DeploymentsWrite,
+            Self::RunsWrite,
+            Self::BillingRead,
+        ];
+
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AgentsRead => "agents:read",
+                Self::AgentsWrite => "agents:write",
+                Self::DeploymentsWrite => "deployments:write",
+                Self::RunsWrite => "runs:write",
+                Self::BillingRead => "billing:read",
+            }
+        }
+
+        pub fn parse(text: &str) -> Option<Self> {
+            Self::ALL.into_iter().find(|scope| scope.as_str() == text)
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreateApiKey {
+        pub name: String,
+        pub scopes: Vec<Scope>,
+        /// Days until it expires; absent for a key that does not expire.
+        #[serde(default)]
+        pub expires_in_days: Option<u32>,
+        /// The workspace it acts in; the caller's personal one when absent.
+        #[serde(default)]
+        pub workspace: Option<WorkspaceId>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ApiKeyInfo {
+        pub id: ApiKeyId,
+        pub name: String,
+        /// The start of the token, to recognise it by.
+        pub prefix: String,
+        pub scopes: Vec<Scope>,
+        pub workspace: WorkspaceId,
+        pub created_at: DateTime<Utc>,
+        pub last_used_at: Option<DateTime<Utc>>,
+        pub expires_at: Option<DateTime<Utc>>,
+        pub revoked_at: Option<DateTime<Utc>>,
+    }
+
+    /// The answer to creating a key: the only time `token` is shown.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreatedApiKey {
+        pub key: ApiKeyInfo,
+        pub token: String,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use app::service::auth::{Actor, Caller, RequestMeta, sessions};
+use app::service::auth::{Actor, Caller, RequestMeta, api_keys, sessions};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -73,6 +73,15 @@ impl CookieSettings {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -104,6 +113,27 @@ pub async fn authenticate(
     let mutation = !is_safe(request.method());
     if mutation && !crate::origin::is_same_origin(headers) {
         return AppError::Forbidden("cross-site requests are refused").into_response();
+    }
+    // A bearer key wins over a cookie, and is exempt from CSRF: browsers
+    // never attach it on their own.
+    if let Some(token) = bearer(headers) {
+        let actor = match api_keys::resolve(&state.services, token).await {
+            Ok(actor) => actor,
+            Err(error) => {
+                let mut response = AppError::from(error).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+        };
+        if let Some(key) = actor.key_id()
+            && let Err(limited) = state.limits.api_key(key.0)
+        {
+            return limited.into_response();
+        }
+        request.extensions_mut().insert(Caller { actor, meta });
+        return next.run(request).await;
     }
     let actor = match state.cookies.token(headers) {
         Some(token) => match sessions::resolve(&state.services, token).await {

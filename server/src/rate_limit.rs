@@ -3,7 +3,7 @@
 //! - sign-in: per account and per IP, checked before the password, so once an
 //!   account is limited even the right password waits out the window;
 //! - sign-up: per IP;
-//! - the whole API: per IP (per API key once keys exist).
+//! - the whole API: per IP, and per API key for key holders.
 //!
 //! A limited request gets 429 with `Retry-After`. Several server processes
 //! each keep their own counts (noted in docs/operations.md).
@@ -78,6 +78,7 @@ struct Inner {
     login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     signup_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     api_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    api_per_key: DefaultKeyedRateLimiter<uuid::Uuid>,
 }
 
 fn check<K: std::hash::Hash + Eq + Clone>(
@@ -100,6 +101,7 @@ impl Limits {
             login_per_ip: RateLimiter::keyed(settings.login_per_ip.quota()),
             signup_per_ip: RateLimiter::keyed(settings.signup_per_ip.quota()),
             api_per_ip: RateLimiter::keyed(settings.api_per_ip.quota()),
+            api_per_key: RateLimiter::keyed(settings.api_per_ip.quota()),
         }))
     }
 
@@ -140,6 +142,15 @@ impl Limits {
         }
     }
 
+    /// Per API key, with the same budget as per address.
+    pub fn api_key(&self, key: uuid::Uuid) -> Result<(), AppError> {
+        check(
+            &self.0.api_per_key,
+            &key,
+            "Too many requests with this API key; retry after the time in Retry-After.",
+        )
+    }
+
     /// Forgets keys whose budget is full again, so memory tracks only the
     /// active ones. Called every minute.
     pub fn forget_idle(&self) {
@@ -147,6 +158,7 @@ impl Limits {
         self.0.login_per_ip.retain_recent();
         self.0.signup_per_ip.retain_recent();
         self.0.api_per_ip.retain_recent();
+        self.0.api_per_key.retain_recent();
     }
 }
 

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{MethodFilter, any, get, on, post};
+use axum::routing::{MethodFilter, any, delete, get, on, post};
 use tower_http::compression::CompressionLayer;
 
 use crate::api::{agents, auth, health, not_found, server_fns};
@@ -28,6 +28,8 @@ pub fn build(state: AppState) -> Router {
         .route("/me", get(auth::me))
         .route("/sessions", get(auth::list_sessions))
         .route("/sessions/revoke-others", post(auth::revoke_other_sessions))
+        .route("/api-keys", get(auth::list_keys).post(auth::create_key))
+        .route("/api-keys/{id}", delete(auth::revoke_key))
         .method_not_allowed_fallback(not_found::method_not_allowed);
     let api = Router::new()
         .nest("/api/v1", api_v1)

@@ -28,8 +28,14 @@ pub enum ServiceError {
     },
     #[error("not signed in")]
     Unauthenticated,
+    /// The caller is known but may not do this (and may know the thing
+    /// exists; otherwise the answer is `NotFound`).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("wrong email or password")]
     InvalidCredentials,
+    #[error("unknown, revoked or expired API key")]
+    InvalidApiKey,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -49,7 +55,8 @@ impl ServiceError {
             Self::NotFound { .. } => 404,
             Self::Invalid { .. } => 422,
             Self::Conflict { .. } => 409,
-            Self::Unauthenticated | Self::InvalidCredentials => 401,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
+            Self::Forbidden(_) => 403,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -75,6 +82,11 @@ impl ServiceError {
             Self::InvalidCredentials => ApiError::new(
                 code::INVALID_CREDENTIALS,
                 "The email or password is incorrect.",
+            ),
+            Self::Forbidden(reason) => ApiError::new(code::FORBIDDEN, reason.clone()),
+            Self::InvalidApiKey => ApiError::new(
+                code::INVALID_API_KEY,
+                "The API key is unknown, revoked or expired.",
             ),
             Self::Unavailable(cause) => {
                 tracing::error!(request_id = request_id.as_deref(), %cause, "service unavailable");

@@ -2,6 +2,7 @@
 //! API perform, with its validation and its queries. Handlers on both sides
 //! only translate between HTTP and these functions.
 
+pub mod access;
 pub mod agents;
 pub mod auth;
 pub mod error;

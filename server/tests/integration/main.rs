@@ -7,6 +7,7 @@
 )]
 
 mod agents_api;
+mod api_keys;
 mod auth;
 mod health;
 mod live;

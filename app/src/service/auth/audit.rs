@@ -19,6 +19,8 @@ pub mod action {
     pub const LOGIN_FAILED: &str = "session.login_failed";
     pub const LOGOUT: &str = "session.logout";
     pub const SESSIONS_REVOKED: &str = "session.revoke_others";
+    pub const KEY_CREATED: &str = "api_key.create";
+    pub const KEY_REVOKED: &str = "api_key.revoke";
 }
 
 pub struct Entry<'a> {
@@ -40,6 +42,7 @@ pub async fn record(conn: &mut AsyncPgConnection, entry: Entry<'_>) -> Result<()
         .values((
             audit_events::action.eq(entry.action),
             audit_events::actor_user_id.eq(actor_user),
+            audit_events::actor_key_id.eq(entry.actor.key_id().map(|id| id.0)),
             audit_events::workspace_id.eq(entry.workspace.map(|w| w.0)),
             audit_events::target_type.eq(entry.target_type),
             audit_events::target_id.eq(&entry.target_id),

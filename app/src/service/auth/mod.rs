@@ -3,6 +3,7 @@
 //! `access`, not here.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod password;
 pub mod sessions;
@@ -10,7 +11,8 @@ pub mod tokens;
 
 use std::time::Duration;
 
-use crate::model::{SessionId, UserId};
+use crate::model::account::Scope;
+use crate::model::{ApiKeyId, SessionId, UserId, WorkspaceId};
 
 use super::ServiceError;
 
@@ -40,13 +42,45 @@ pub enum Actor {
         session_id: SessionId,
         csrf_token: String,
     },
+    /// A program holding an API key: acts for the key's owner, in the key's
+    /// workspace, within the key's scopes.
+    ApiKey {
+        user_id: UserId,
+        key_id: ApiKeyId,
+        workspace_id: WorkspaceId,
+        scopes: Vec<Scope>,
+    },
 }
 
 impl Actor {
     pub fn user_id(&self) -> Option<UserId> {
         match self {
             Self::Anonymous => None,
-            Self::Session { user_id, .. } => Some(*user_id),
+            Self::Session { user_id, .. } | Self::ApiKey { user_id, .. } => Some(*user_id),
+        }
+    }
+
+    /// 401 for anonymous callers, 403 for a key without `scope`; sessions
+    /// hold every scope.
+    pub fn require_scope(&self, scope: Scope) -> Result<UserId, ServiceError> {
+        let user = self.require_user()?;
+        match self {
+            Self::ApiKey { scopes, .. } if !scopes.contains(&scope) => Err(
+                ServiceError::Forbidden(format!("this API key lacks the {} scope", scope.as_str())),
+            ),
+            _ => Ok(user),
+        }
+    }
+
+    /// Only a person in a browser session (not a key) may do this: managing
+    /// keys, sessions and members.
+    pub fn require_session(&self) -> Result<UserId, ServiceError> {
+        match self {
+            Self::Session { user_id, .. } => Ok(*user_id),
+            Self::ApiKey { .. } => Err(ServiceError::Forbidden(
+                "API keys cannot do this; sign in to the web app".to_owned(),
+            )),
+            Self::Anonymous => Err(ServiceError::Unauthenticated),
         }
     }
 
@@ -58,7 +92,14 @@ impl Actor {
     pub fn session_id(&self) -> Option<SessionId> {
         match self {
             Self::Session { session_id, .. } => Some(*session_id),
-            Self::Anonymous => None,
+            Self::Anonymous | Self::ApiKey { .. } => None,
+        }
+    }
+
+    pub fn key_id(&self) -> Option<ApiKeyId> {
+        match self {
+            Self::ApiKey { key_id, .. } => Some(*key_id),
+            Self::Anonymous | Self::Session { .. } => None,
         }
     }
 }
@@ -95,5 +136,47 @@ impl Default for SessionPolicy {
             idle: Duration::from_secs(7 * 24 * 3600),
             absolute: Duration::from_secs(30 * 24 * 3600),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn key(scopes: Vec<Scope>) -> Actor {
+        Actor::ApiKey {
+            user_id: UserId(Uuid::nil()),
+            key_id: ApiKeyId(Uuid::nil()),
+            workspace_id: WorkspaceId(Uuid::nil()),
+            scopes,
+        }
+    }
+
+    #[test]
+    fn scopes_bind_keys_but_not_sessions() {
+        let session = Actor::Session {
+            user_id: UserId(Uuid::nil()),
+            session_id: SessionId(Uuid::nil()),
+            csrf_token: String::new(),
+        };
+        for scope in Scope::ALL {
+            assert!(session.require_scope(scope).is_ok());
+        }
+        let reader = key(vec![Scope::AgentsRead]);
+        assert!(reader.require_scope(Scope::AgentsRead).is_ok());
+        assert!(matches!(
+            reader.require_scope(Scope::AgentsWrite),
+            Err(ServiceError::Forbidden(_))
+        ));
+        assert!(matches!(
+            Actor::Anonymous.require_scope(Scope::AgentsRead),
+            Err(ServiceError::Unauthenticated)
+        ));
+        assert!(matches!(
+            reader.require_session(),
+            Err(ServiceError::Forbidden(_))
+        ));
+        assert!(session.require_session().is_ok());
     }
 }

@@ -1,10 +1,14 @@
-//! `/api/v1/auth/*`, `/api/v1/me` and `/api/v1/sessions`: signing up, in and
-//! out, and the caller's own sessions.
+//! `/api/v1/auth/*`, `/api/v1/me`, `/api/v1/sessions` and
+//! `/api/v1/api-keys`: signing up, in and out, the caller's own sessions and
+//! API keys.
 
-use app::model::account::{LoginRequest, Me, SessionInfo, SignupRequest};
-use app::service::auth::{accounts, sessions};
+use app::model::ApiKeyId;
+use app::model::account::{
+    ApiKeyInfo, CreateApiKey, CreatedApiKey, LoginRequest, Me, SessionInfo, SignupRequest,
+};
+use app::service::auth::{accounts, api_keys, sessions};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -86,4 +90,37 @@ pub async fn revoke_other_sessions(
 ) -> Result<Json<serde_json::Value>, AppError> {
     let ended = sessions::revoke_others(&state.services, &caller.actor, &caller.meta).await?;
     Ok(Json(json!({ "ended": ended })))
+}
+
+/// `GET /api/v1/api-keys`
+pub async fn list_keys(
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+) -> Result<Json<Vec<ApiKeyInfo>>, AppError> {
+    Ok(Json(api_keys::list(&state.services, &caller.actor).await?))
+}
+
+/// `POST /api/v1/api-keys {name, scopes, expires_in_days?, workspace?}`:
+/// 201 with the token, shown this once.
+pub async fn create_key(
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Body(request): Body<CreateApiKey>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), AppError> {
+    let created = api_keys::create(&state.services, &caller.actor, request, &caller.meta).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `DELETE /api/v1/api-keys/{id}`: 204.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let id = id
+        .parse()
+        .map(ApiKeyId)
+        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "API key" }))?;
+    api_keys::revoke(&state.services, &caller.actor, id, &caller.meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
