@@ -362,6 +362,80 @@ pub mod account {
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreateTeam {
+        pub name: String,
+        /// URL name; derived from `name` when absent.
+        #[serde(default)]
+        pub slug: Option<String>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Member {
+        pub user: UserId,
+        pub handle: String,
+        pub display_name: String,
+        pub email: Option<String>,
+        pub role: Role,
+        pub joined_at: DateTime<Utc>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct TeamDetail {
+        pub workspace: WorkspaceSummary,
+        pub members: Vec<Member>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreateInvite {
+        pub email: String,
+        pub role: Role,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct InviteInfo {
+        pub id: uuid::Uuid,
+        pub email: String,
+        pub role: Role,
+        pub invited_by: UserId,
+        pub created_at: DateTime<Utc>,
+        pub expires_at: DateTime<Utc>,
+    }
+
+    /// A new invitation: `link` works once, until it expires. No mail is
+    /// sent; the inviter passes the link on.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreatedInvite {
+        pub invite: InviteInfo,
+        pub link: String,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ChangeRole {
+        pub role: Role,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AuditEvent {
+        pub id: i64,
+        pub occurred_at: DateTime<Utc>,
+        pub action: String,
+        pub actor: Option<UserId>,
+        pub actor_handle: Option<String>,
+        pub actor_key: Option<ApiKeyId>,
+        pub target_type: String,
+        pub target_id: String,
+        pub ip: String,
+        pub user_agent: String,
+        pub details: serde_json::Value,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct AuditPage {
+        pub items: Vec<AuditEvent>,
+        pub next_cursor: Option<String>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct SessionInfo {
         pub id: SessionId,
         pub created_at: DateTime<Utc>,

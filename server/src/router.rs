@@ -2,10 +2,10 @@
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{MethodFilter, any, delete, get, on, post};
+use axum::routing::{MethodFilter, any, delete, get, on, patch, post};
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{agents, auth, health, not_found, server_fns};
+use crate::api::{agents, auth, health, not_found, server_fns, teams};
 use crate::live::socket;
 use crate::state::AppState;
 use crate::{request_id, spa};
@@ -30,6 +30,20 @@ pub fn build(state: AppState) -> Router {
         .route("/sessions/revoke-others", post(auth::revoke_other_sessions))
         .route("/api-keys", get(auth::list_keys).post(auth::create_key))
         .route("/api-keys/{id}", delete(auth::revoke_key))
+        .route("/teams", get(teams::list).post(teams::create))
+        .route("/teams/{slug}", get(teams::show))
+        .route(
+            "/teams/{slug}/invites",
+            get(teams::invites).post(teams::invite),
+        )
+        .route("/teams/{slug}/invites/{id}", delete(teams::revoke_invite))
+        .route(
+            "/teams/{slug}/members/{user}",
+            patch(teams::change_role).delete(teams::remove_member),
+        )
+        .route("/teams/{slug}/leave", post(teams::leave))
+        .route("/teams/{slug}/audit", get(teams::audit))
+        .route("/invites/{token}/accept", post(teams::accept_invite))
         .method_not_allowed_fallback(not_found::method_not_allowed);
     let api = Router::new()
         .nest("/api/v1", api_v1)

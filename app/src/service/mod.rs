@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod request_id;
 pub mod schema;
+pub mod teams;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -22,6 +23,8 @@ pub type DbConn = Object<AsyncPgConnection>;
 pub struct Services {
     pub db: DbPool,
     pub sessions: auth::SessionPolicy,
+    /// The origin browsers use, for links (invites) the server hands out.
+    pub public_url: String,
 }
 
 impl Services {
@@ -29,7 +32,13 @@ impl Services {
         Self {
             db,
             sessions: auth::SessionPolicy::default(),
+            public_url: "http://127.0.0.1:3000".to_owned(),
         }
+    }
+
+    pub fn with_public_url(mut self, public_url: impl Into<String>) -> Self {
+        self.public_url = public_url.into();
+        self
     }
 
     pub fn with_session_policy(mut self, sessions: auth::SessionPolicy) -> Self {

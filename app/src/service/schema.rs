@@ -144,6 +144,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(workspace_invites -> workspaces (workspace_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     agents,

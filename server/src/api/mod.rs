@@ -7,3 +7,4 @@ pub mod body;
 pub mod health;
 pub mod not_found;
 pub mod server_fns;
+pub mod teams;

@@ -17,3 +17,4 @@ mod seed;
 mod server_fns;
 mod spa;
 mod support;
+mod teams;

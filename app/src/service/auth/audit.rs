@@ -21,6 +21,13 @@ pub mod action {
     pub const SESSIONS_REVOKED: &str = "session.revoke_others";
     pub const KEY_CREATED: &str = "api_key.create";
     pub const KEY_REVOKED: &str = "api_key.revoke";
+    pub const TEAM_CREATED: &str = "team.create";
+    pub const MEMBER_INVITED: &str = "member.invite";
+    pub const INVITE_REVOKED: &str = "member.invite_revoke";
+    pub const MEMBER_JOINED: &str = "member.join";
+    pub const ROLE_CHANGED: &str = "member.role_change";
+    pub const MEMBER_REMOVED: &str = "member.remove";
+    pub const MEMBER_LEFT: &str = "member.leave";
 }
 
 pub struct Entry<'a> {

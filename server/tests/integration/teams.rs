@@ -1,0 +1,427 @@
+//! Teams: creation, invites that work once, roles and who may change them,
+//! leaving, and the team audit log.
+
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl as _;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+
+struct Person {
+    browser: Browser,
+    id: String,
+    handle: String,
+}
+
+async fn person(app: &TestApp, email: &str) -> Person {
+    let name = email.split('@').next().expect("local part");
+    let (browser, me) = Browser::sign_up(app, email, name).await;
+    Person {
+        browser,
+        id: me["user"]["id"].as_str().expect("id").to_owned(),
+        handle: me["user"]["handle"].as_str().expect("handle").to_owned(),
+    }
+}
+
+impl Person {
+    async fn call(
+        &mut self,
+        app: &TestApp,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.browser.json(app, method, path, body).await
+    }
+}
+
+/// Owner creates `acme`, invites `email` as `role`, and `joiner` accepts.
+async fn invite_and_join(
+    app: &TestApp,
+    owner: &mut Person,
+    joiner: &mut Person,
+    email: &str,
+    role: &str,
+) {
+    let (status, invite) = owner
+        .call(
+            app,
+            Method::POST,
+            "/api/v1/teams/acme/invites",
+            Some(json!({ "email": email, "role": role })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invite}");
+    let token = invite["link"]
+        .as_str()
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("token")
+        .to_owned();
+    let (status, joined) = joiner
+        .call(
+            app,
+            Method::POST,
+            &format!("/api/v1/invites/{token}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    assert_eq!(joined["role"], role);
+}
+
+async fn acme(app: &TestApp) -> (Person, Person, Person, Person) {
+    let mut owner = person(app, "olive@example.com").await;
+    let (status, team) = owner
+        .call(
+            app,
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({ "name": "Acme", "slug": "acme" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    assert_eq!(team["role"], "owner");
+    let mut admin = person(app, "adam@example.com").await;
+    let mut member = person(app, "mia@example.com").await;
+    let mut viewer = person(app, "vic@example.com").await;
+    invite_and_join(app, &mut owner, &mut admin, "adam@example.com", "admin").await;
+    invite_and_join(app, &mut owner, &mut member, "mia@example.com", "member").await;
+    invite_and_join(app, &mut owner, &mut viewer, "vic@example.com", "viewer").await;
+    (owner, admin, member, viewer)
+}
+
+#[tokio::test]
+async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
+    let app = TestApp::spawn().await;
+    let mut owner = person(&app, "olive@example.com").await;
+    owner
+        .call(
+            &app,
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({ "name": "Acme", "slug": "acme" })),
+        )
+        .await;
+    let (status, invite) = owner
+        .call(
+            &app,
+            Method::POST,
+            "/api/v1/teams/acme/invites",
+            Some(json!({ "email": "Bob@Example.com", "role": "member" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invite}");
+    let link = invite["link"].as_str().expect("link");
+    assert!(link.starts_with("http://127.0.0.1:3000/invites/"), "{link}");
+    let accept = format!(
+        "/api/v1/invites/{}/accept",
+        link.rsplit('/').next().expect("token")
+    );
+
+    let mut mallory = person(&app, "mallory@example.com").await;
+    let (status, body) = mallory.call(&app, Method::POST, &accept, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another address: {body}");
+
+    let mut bob = person(&app, "bob@example.com").await;
+    let (status, body) = bob.call(&app, Method::POST, &accept, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the refusal above must not use up the link: {body}"
+    );
+    let (status, body) = bob.call(&app, Method::POST, &accept, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "single use: {body}");
+
+    let (status, team) = bob
+        .call(&app, Method::GET, "/api/v1/teams/acme", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(team["members"].as_array().map(Vec::len), Some(2));
+
+    // An expired link is as good as none.
+    let (_, late) = owner
+        .call(
+            &app,
+            Method::POST,
+            "/api/v1/teams/acme/invites",
+            Some(json!({ "email": "late@example.com", "role": "viewer" })),
+        )
+        .await;
+    let mut conn = app.sql().await;
+    diesel::sql_query(
+        "UPDATE workspace_invites SET expires_at = now() - interval '1 second' WHERE id = $1::uuid",
+    )
+    .bind::<Text, _>(late["invite"]["id"].as_str().expect("id"))
+    .execute(&mut conn)
+    .await
+    .expect("expiring the invite");
+    let mut late_user = person(&app, "late@example.com").await;
+    let token = late["link"]
+        .as_str()
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("token")
+        .to_owned();
+    let (status, _) = late_user
+        .call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/invites/{token}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
+    let app = TestApp::spawn().await;
+    let (mut owner, mut admin, mut member, mut viewer) = acme(&app).await;
+    let mut stranger = person(&app, "sam@example.com").await;
+
+    for who in [&mut owner, &mut admin, &mut member, &mut viewer] {
+        let (status, _) = who
+            .call(&app, Method::GET, "/api/v1/teams/acme", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    for path in [
+        "/api/v1/teams/acme",
+        "/api/v1/teams/acme/audit",
+        "/api/v1/teams/acme/invites",
+    ] {
+        let (status, body) = stranger.call(&app, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    // A personal workspace is not a team.
+    let (status, _) = owner
+        .call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/teams/{}", owner.handle),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let invite = json!({ "email": "new@example.com", "role": "viewer" });
+    let (status, _) = member
+        .call(
+            &app,
+            Method::POST,
+            "/api/v1/teams/acme/invites",
+            Some(invite.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = viewer
+        .call(&app, Method::GET, "/api/v1/teams/acme/audit", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = admin
+        .call(
+            &app,
+            Method::POST,
+            "/api/v1/teams/acme/invites",
+            Some(invite),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let owner_invite = json!({ "email": "x@example.com", "role": "owner" });
+    let (status, body) = owner
+        .call(
+            &app,
+            Method::POST,
+            "/api/v1/teams/acme/invites",
+            Some(owner_invite),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("role"))
+    );
+
+    let member_path = format!("/api/v1/teams/acme/members/{}", member.id);
+    let owner_path = format!("/api/v1/teams/acme/members/{}", owner.id);
+    let viewer_path = format!("/api/v1/teams/acme/members/{}", viewer.id);
+    let (status, _) = admin
+        .call(
+            &app,
+            Method::PATCH,
+            &member_path,
+            Some(json!({ "role": "admin" })),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "admins may raise members to admin"
+    );
+    let (status, _) = admin
+        .call(
+            &app,
+            Method::PATCH,
+            &owner_path,
+            Some(json!({ "role": "viewer" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins may not touch owners");
+    let (status, _) = admin
+        .call(
+            &app,
+            Method::PATCH,
+            &viewer_path,
+            Some(json!({ "role": "owner" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins may not make owners");
+    let (status, _) = viewer.call(&app, Method::DELETE, &member_path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = admin.call(&app, Method::DELETE, &viewer_path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = viewer
+        .call(&app, Method::GET, "/api/v1/teams/acme", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a removed member sees nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_team_always_keeps_an_owner() {
+    let app = TestApp::spawn().await;
+    let (mut owner, admin, mut member, _) = acme(&app).await;
+    let (status, body) = owner
+        .call(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let own_path = format!("/api/v1/teams/acme/members/{}", owner.id);
+    let (status, _) = owner
+        .call(
+            &app,
+            Method::PATCH,
+            &own_path,
+            Some(json!({ "role": "admin" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let admin_path = format!("/api/v1/teams/acme/members/{}", admin.id);
+    let (status, _) = owner
+        .call(
+            &app,
+            Method::PATCH,
+            &admin_path,
+            Some(json!({ "role": "owner" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = owner
+        .call(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "with another owner, leaving works"
+    );
+    let (status, _) = member
+        .call(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "anyone may leave");
+}
+
+#[tokio::test]
+async fn the_team_audit_log_records_and_filters_membership_changes() {
+    let app = TestApp::spawn().await;
+    let (mut owner, mut admin, member, _) = acme(&app).await;
+    let member_path = format!("/api/v1/teams/acme/members/{}", member.id);
+    admin
+        .call(
+            &app,
+            Method::PATCH,
+            &member_path,
+            Some(json!({ "role": "viewer" })),
+        )
+        .await;
+    admin.call(&app, Method::DELETE, &member_path, None).await;
+
+    let (status, page) = owner
+        .call(&app, Method::GET, "/api/v1/teams/acme/audit", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let actions: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "member.remove",
+            "member.role_change",
+            "member.join",
+            "member.invite",
+            "member.join",
+            "member.invite",
+            "member.join",
+            "member.invite",
+            "team.create",
+        ]
+    );
+    let first = &page["items"][0];
+    assert_eq!(first["actor_handle"], admin.handle.as_str());
+    assert_eq!(first["target_id"], member.id.as_str());
+    assert_eq!(first["ip"], "127.0.0.1");
+
+    let (_, by_admin) = owner
+        .call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/teams/acme/audit?actor={}", admin.handle),
+            None,
+        )
+        .await;
+    assert!(
+        by_admin["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|e| e["actor_handle"] == admin.handle.as_str())
+    );
+    let (_, invites) = owner
+        .call(
+            &app,
+            Method::GET,
+            "/api/v1/teams/acme/audit?action=member.invite&limit=2",
+            None,
+        )
+        .await;
+    assert_eq!(invites["items"].as_array().map(Vec::len), Some(2));
+    let cursor = invites["next_cursor"].as_str().expect("a next page");
+    let (_, rest) = owner
+        .call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/teams/acme/audit?action=member.invite&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
+    let (_, members) = owner
+        .call(
+            &app,
+            Method::GET,
+            "/api/v1/teams/acme/audit?action=member.",
+            None,
+        )
+        .await;
+    assert_eq!(members["items"].as_array().map(Vec::len), Some(8));
+}
