@@ -22,55 +22,81 @@ use crate::state::AppState;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// How the session cookie is named and flagged, from `AGENTDECK_PUBLIC_URL`.
+/// How our cookies are named and flagged, from `AGENTDECK_PUBLIC_URL`: the
+/// session, and the short-lived cookie binding a GitHub sign-in flow to the
+/// browser that started it.
 #[derive(Clone, Copy, Debug)]
 pub struct CookieSettings {
     pub name: &'static str,
+    pub flow_name: &'static str,
     pub secure: bool,
 }
 
+/// How long a browser has to come back from GitHub.
+const FLOW_COOKIE_SECONDS: u64 = 600;
+
 impl CookieSettings {
     pub fn new(https: bool) -> Self {
+        // `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
         Self {
-            // `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
             name: if https {
                 "__Host-agentdeck_session"
             } else {
                 "agentdeck_session"
+            },
+            flow_name: if https {
+                "__Host-agentdeck_oauth"
+            } else {
+                "agentdeck_oauth"
             },
             secure: https,
         }
     }
 
     pub fn session(&self, token: &str, lifetime: Duration) -> HeaderValue {
-        self.header(token, lifetime.as_secs())
+        self.header(self.name, token, lifetime.as_secs())
     }
 
     pub fn cleared(&self) -> HeaderValue {
-        self.header("", 0)
+        self.header(self.name, "", 0)
     }
 
-    fn header(&self, value: &str, max_age: u64) -> HeaderValue {
+    pub fn flow(&self, token: &str) -> HeaderValue {
+        self.header(self.flow_name, token, FLOW_COOKIE_SECONDS)
+    }
+
+    pub fn flow_cleared(&self) -> HeaderValue {
+        self.header(self.flow_name, "", 0)
+    }
+
+    fn header(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
-        let text = format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-            self.name
-        );
+        let text =
+            format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
     /// The session token from the request's cookies.
     pub fn token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == self.name)
-            .map(|(_, value)| value)
-            .filter(|value| !value.is_empty())
+        cookie(headers, self.name)
     }
+
+    /// The sign-in flow token from the request's cookies.
+    pub fn flow_token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        cookie(headers, self.flow_name)
+    }
+}
+
+fn cookie<'h>(headers: &'h HeaderMap, wanted: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

@@ -45,6 +45,10 @@ pub struct Config {
     /// `AGENTDECK_LOGIN_LIMIT` (per account) and `AGENTDECK_API_LIMIT` (per
     /// IP), each `<requests>/<seconds>`.
     pub limits: crate::rate_limit::LimitSettings,
+    /// Sign-in with GitHub: on when `AGENTDECK_GITHUB_CLIENT_ID` is set (then
+    /// `AGENTDECK_GITHUB_CLIENT_SECRET` must be too). The provider's URLs are
+    /// `AGENTDECK_GITHUB_AUTHORIZE_URL`, `_TOKEN_URL` and `_API_URL`.
+    pub github: Option<app::service::auth::github::GithubConfig>,
 }
 
 impl Config {
@@ -133,8 +137,41 @@ impl Config {
         let defaults = crate::rate_limit::LimitSettings::default();
         let login_per_account = parse(&get, "AGENTDECK_LOGIN_LIMIT", "5/900", parse_budget)?;
         let api_per_ip = parse(&get, "AGENTDECK_API_LIMIT", "600/60", parse_budget)?;
+        let github = match get("AGENTDECK_GITHUB_CLIENT_ID") {
+            None => None,
+            Some(client_id) => {
+                let client_secret = get("AGENTDECK_GITHUB_CLIENT_SECRET").ok_or(ConfigError {
+                    name: "AGENTDECK_GITHUB_CLIENT_SECRET",
+                    message: "must be set when AGENTDECK_GITHUB_CLIENT_ID is".to_owned(),
+                })?;
+                let url = |name: &'static str, default: &str| {
+                    parse(&get, name, default, |v| {
+                        if v.starts_with("https://") || v.starts_with("http://") {
+                            Ok(v.trim_end_matches('/').to_owned())
+                        } else {
+                            Err("must be an http(s) URL".to_owned())
+                        }
+                    })
+                };
+                Some(app::service::auth::github::GithubConfig {
+                    client_id,
+                    client_secret,
+                    authorize_url: url(
+                        "AGENTDECK_GITHUB_AUTHORIZE_URL",
+                        "https://github.com/login/oauth/authorize",
+                    )?,
+                    token_url: url(
+                        "AGENTDECK_GITHUB_TOKEN_URL",
+                        "https://github.com/login/oauth/access_token",
+                    )?,
+                    api_url: url("AGENTDECK_GITHUB_API_URL", "https://api.github.com")?,
+                    redirect_url: format!("{public_url}/auth/github/callback"),
+                })
+            }
+        };
         Ok(Self {
             addr,
+            github,
             public_url,
             limits: crate::rate_limit::LimitSettings {
                 login_per_account,

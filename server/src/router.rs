@@ -5,7 +5,7 @@ use axum::middleware;
 use axum::routing::{MethodFilter, any, delete, get, on, patch, post};
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{agents, auth, health, not_found, server_fns, teams};
+use crate::api::{agents, auth, github, health, not_found, server_fns, teams};
 use crate::live::socket;
 use crate::state::AppState;
 use crate::{request_id, spa};
@@ -25,6 +25,7 @@ pub fn build(state: AppState) -> Router {
         .route("/auth/signup", post(auth::signup))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/providers", get(github::providers))
         .route("/me", get(auth::me))
         .route("/sessions", get(auth::list_sessions))
         .route("/sessions/revoke-others", post(auth::revoke_other_sessions))
@@ -49,7 +50,9 @@ pub fn build(state: AppState) -> Router {
         .nest("/api/v1", api_v1)
         .merge(server_fn_routes())
         .route("/api", any(not_found::api_not_found))
-        .route("/api/{*rest}", any(not_found::api_not_found));
+        .route("/api/{*rest}", any(not_found::api_not_found))
+        .route("/auth/github/start", get(github::start))
+        .route("/auth/github/callback", get(github::callback));
 
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -25,6 +25,8 @@ pub struct Services {
     pub sessions: auth::SessionPolicy,
     /// The origin browsers use, for links (invites) the server hands out.
     pub public_url: String,
+    /// Sign-in with GitHub, when a client id is configured.
+    pub github: Option<std::sync::Arc<auth::github::GithubConfig>>,
 }
 
 impl Services {
@@ -33,7 +35,13 @@ impl Services {
             db,
             sessions: auth::SessionPolicy::default(),
             public_url: "http://127.0.0.1:3000".to_owned(),
+            github: None,
         }
+    }
+
+    pub fn with_github(mut self, github: Option<auth::github::GithubConfig>) -> Self {
+        self.github = github.map(std::sync::Arc::new);
+        self
     }
 
     pub fn with_public_url(mut self, public_url: impl Into<String>) -> Self {

@@ -138,6 +138,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_flows (id) {
+        id -> Uuid,
+        browser_hash -> Bytea,
+        provider -> Text,
+        state -> Text,
+        pkce_verifier -> Text,
+        return_to -> Text,
+        link_user_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(agents -> users (owner_user_id));
 diesel::joinable!(agent_versions -> agents (agent_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -155,4 +170,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspace_invites,
     api_keys,
     audit_events,
+    oauth_flows,
 );

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod auth;
 pub mod body;
+pub mod github;
 pub mod health;
 pub mod not_found;
 pub mod server_fns;

@@ -9,6 +9,7 @@
 mod agents_api;
 mod api_keys;
 mod auth;
+mod github;
 mod health;
 mod live;
 mod process;

@@ -86,7 +86,7 @@ fn handle_base(email: &str) -> String {
 }
 
 /// Creates the user and its personal workspace, choosing a free handle.
-async fn insert_user(
+pub(super) async fn insert_user(
     conn: &mut AsyncPgConnection,
     email: &str,
     name: &str,

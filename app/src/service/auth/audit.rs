@@ -15,6 +15,7 @@ use crate::service::schema::audit_events;
 /// Action names, `<object>.<verb>`.
 pub mod action {
     pub const SIGNUP: &str = "user.signup";
+    pub const GITHUB_LINKED: &str = "user.github_link";
     pub const LOGIN: &str = "session.login";
     pub const LOGIN_FAILED: &str = "session.login_failed";
     pub const LOGOUT: &str = "session.logout";

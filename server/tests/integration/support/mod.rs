@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod github;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use app::service::auth::github::GithubConfig;
 pub use db::TestDb;
 
 /// File names as Trunk writes them, so the caching rules apply.
@@ -31,6 +33,7 @@ pub struct TestAppBuilder {
     heartbeat: Duration,
     with_dist: bool,
     limits: server::rate_limit::LimitSettings,
+    github: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -42,6 +45,12 @@ impl TestAppBuilder {
 
     pub fn limits(mut self, limits: server::rate_limit::LimitSettings) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Sign-in with GitHub against the stand-in at `base_url`.
+    pub fn github(mut self, base_url: &str) -> Self {
+        self.github = Some(base_url.to_owned());
         self
     }
 
@@ -59,17 +68,28 @@ impl TestAppBuilder {
         }
         let pool = server::db::pool(db.url(), 4).expect("building the pool");
         let hub = Hub::new();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a port");
+        let addr = listener.local_addr().expect("reading the bound address");
+        let base_url = format!("http://{addr}");
+        let github = self.github.map(|github| GithubConfig {
+            client_id: github::CLIENT_ID.to_owned(),
+            client_secret: github::CLIENT_SECRET.to_owned(),
+            authorize_url: format!("{github}/login/oauth/authorize"),
+            token_url: format!("{github}/login/oauth/access_token"),
+            api_url: github.clone(),
+            redirect_url: format!("{base_url}/auth/github/callback"),
+        });
         let state = AppState {
-            services: Services::new(pool),
+            services: Services::new(pool)
+                .with_public_url(base_url.clone())
+                .with_github(github),
             hub: hub.clone(),
             dist_dir: Arc::new(dist.path().to_owned()),
             cookies: server::auth::CookieSettings::new(false),
             limits: server::rate_limit::Limits::new(self.limits),
         };
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding a port");
-        let addr = listener.local_addr().expect("reading the bound address");
         let (stop, stopped) = oneshot::channel::<()>();
         let heartbeat = hub.spawn_heartbeat(self.heartbeat);
         let server = tokio::spawn(async move {
@@ -81,7 +101,7 @@ impl TestAppBuilder {
             result
         });
         TestApp {
-            base_url: format!("http://{addr}"),
+            base_url,
             db,
             http: reqwest::Client::new(),
             stop: Some(stop),
@@ -106,6 +126,7 @@ impl TestApp {
             heartbeat: Duration::from_secs(5),
             with_dist: true,
             limits: server::rate_limit::LimitSettings::default(),
+            github: None,
         }
     }
 

@@ -1,0 +1,93 @@
+//! `GET /auth/github/start` and `GET /auth/github/callback`: browser
+//! navigations, so they answer with redirects. Failures go to the sign-in
+//! page with an error code it explains; no failure leaves a session.
+
+use app::service::auth::github::{self, Callback, Finished};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::CallerOf;
+use crate::state::AppState;
+
+fn redirect(to: &str, cookies: &[HeaderValue]) -> Response {
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [(
+            header::LOCATION,
+            HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")),
+        )],
+    )
+        .into_response();
+    for cookie in cookies {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    response
+}
+
+fn failed(state: &AppState, failure: github::Failure) -> Response {
+    redirect(
+        &format!("/signin?error={}", failure.code()),
+        &[state.cookies.flow_cleared()],
+    )
+}
+
+#[derive(Deserialize)]
+pub struct StartParams {
+    return_to: Option<String>,
+    #[serde(default)]
+    link: bool,
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Query(params): Query<StartParams>,
+) -> Response {
+    match github::start(
+        &state.services,
+        &caller.actor,
+        params.return_to.as_deref(),
+        params.link,
+    )
+    .await
+    {
+        Ok(started) => redirect(
+            &started.authorize_url,
+            &[state.cookies.flow(&started.browser_token)],
+        ),
+        Err(failure) => failed(&state, failure),
+    }
+}
+
+pub async fn callback(
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+    headers: HeaderMap,
+    Query(params): Query<Callback>,
+) -> Response {
+    let flow = state.cookies.flow_token(&headers);
+    match github::finish(&state.services, flow, params, &caller.meta).await {
+        Ok(Finished::SignedIn { session, return_to }) => redirect(
+            &return_to,
+            &[
+                state.cookies.flow_cleared(),
+                state
+                    .cookies
+                    .session(&session.token, state.services.sessions.absolute),
+            ],
+        ),
+        Ok(Finished::Linked { return_to }) => redirect(&return_to, &[state.cookies.flow_cleared()]),
+        Err(failure) => failed(&state, failure),
+    }
+}
+
+/// `GET /api/v1/auth/providers`: which sign-in methods are on.
+pub async fn providers(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "password": true, "github": state.services.github.is_some() }))
+}
