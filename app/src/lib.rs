@@ -7,6 +7,8 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
+pub mod client;
 pub mod error;
 pub mod model;
 pub mod routes;

@@ -5,6 +5,8 @@
 pub const MARKETPLACE: &str = "/";
 pub const DASHBOARD: &str = "/dashboard";
 pub const EDITOR: &str = "/editor";
+/// Pages of the account area.
+pub const ACCOUNT: [&str; 4] = ["/signin", "/signup", "/settings", "/settings/keys"];
 
 pub fn agent(slug: &str) -> String {
     format!("/agents/{slug}")
@@ -13,7 +15,7 @@ pub fn agent(slug: &str) -> String {
 /// Whether `path` is one of the SPA's routes.
 pub fn is_client_route(path: &str) -> bool {
     let path = path.trim_end_matches('/');
-    if path.is_empty() || path == DASHBOARD || path == EDITOR {
+    if path.is_empty() || path == DASHBOARD || path == EDITOR || ACCOUNT.contains(&path) {
         return true;
     }
     path.strip_prefix("/agents/")

@@ -4,11 +4,18 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::auth::Auth;
 use crate::components::live_indicator::LiveIndicator;
+use crate::components::user_menu::UserMenu;
 use crate::live::Live;
 use crate::pages::{
-    agent::AgentPage, dashboard::DashboardPage, editor::EditorPage, marketplace::MarketplacePage,
+    agent::AgentPage,
+    dashboard::DashboardPage,
+    editor::EditorPage,
+    marketplace::MarketplacePage,
     not_found::NotFoundPage,
+    settings::{ApiKeysPage, SettingsPage},
+    signin::{SignInPage, SignUpPage},
 };
 
 #[component]
@@ -16,6 +23,9 @@ pub fn App() -> impl IntoView {
     let live = Live::new();
     provide_context(live);
     live.start();
+    let auth = Auth::new();
+    provide_context(auth);
+    auth.load();
 
     view! {
         <Router>
@@ -30,7 +40,10 @@ pub fn App() -> impl IntoView {
                         <A href="/dashboard">"Dashboard"</A>
                         <A href="/editor">"Editor"</A>
                     </nav>
-                    <LiveIndicator />
+                    <div class="topbar-end">
+                        <LiveIndicator />
+                        <UserMenu />
+                    </div>
                 </div>
             </header>
             <main class="main">
@@ -39,6 +52,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/agents/:slug") view=AgentPage />
                     <Route path=path!("/dashboard") view=DashboardPage />
                     <Route path=path!("/editor") view=EditorPage />
+                    <Route path=path!("/signin") view=SignInPage />
+                    <Route path=path!("/signup") view=SignUpPage />
+                    <Route path=path!("/settings") view=SettingsPage />
+                    <Route path=path!("/settings/keys") view=ApiKeysPage />
                 </Routes>
             </main>
             <footer class="footer">

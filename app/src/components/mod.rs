@@ -3,3 +3,4 @@
 pub mod agent_card;
 pub mod live_indicator;
 pub mod status;
+pub mod user_menu;

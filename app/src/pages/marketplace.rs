@@ -11,6 +11,7 @@ use crate::components::agent_card::AgentCard;
 use crate::components::status::{CardSkeletons, EmptyPanel, ErrorPanel};
 use crate::error::ApiError;
 use crate::model::{AgentQuery, AgentSummary, Category};
+use crate::pages::encode_component;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
@@ -24,28 +25,13 @@ enum Phase {
     },
 }
 
-/// Percent-encodes a query-string component.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 fn marketplace_href(q: &str, category: Option<&str>) -> String {
     let mut params = Vec::new();
     if !q.trim().is_empty() {
-        params.push(format!("q={}", encode(q.trim())));
+        params.push(format!("q={}", encode_component(q.trim())));
     }
     if let Some(category) = category {
-        params.push(format!("category={}", encode(category)));
+        params.push(format!("category={}", encode_component(category)));
     }
     if params.is_empty() {
         "/".to_owned()

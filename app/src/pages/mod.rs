@@ -5,3 +5,20 @@ pub mod dashboard;
 pub mod editor;
 pub mod marketplace;
 pub mod not_found;
+pub mod settings;
+pub mod signin;
+
+/// Percent-encodes a query-string component.
+pub fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,259 @@
+//! Settings for the signed-in user: profile and sessions, and API keys
+//! (created, shown once, listed, revoked).
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::auth::{RequireAuth, use_auth};
+use crate::client::call;
+use crate::components::status::ErrorPanel;
+use crate::error::ApiError;
+use crate::model::account::{ApiKeyInfo, CreateApiKey, CreatedApiKey, Scope, SessionInfo};
+
+fn when(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[component]
+fn SettingsNav() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Settings">
+            <A href="/settings" exact=true>"Profile & sessions"</A>
+            <A href="/settings/keys">"API keys"</A>
+        </nav>
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    view! {
+        <RequireAuth>
+            <div class="page settings-page">
+                <h1>"Settings"</h1>
+                <SettingsNav />
+                <Profile />
+                <Sessions />
+            </div>
+        </RequireAuth>
+    }
+}
+
+#[component]
+fn Profile() -> impl IntoView {
+    let auth = use_auth();
+    move || {
+        auth.me.get().map(|me| {
+            let user = me.user;
+            view! {
+                <section class="panel">
+                    <h2>"Profile"</h2>
+                    <dl class="facts">
+                        <dt>"Name"</dt><dd data-testid="profile-name">{user.display_name}</dd>
+                        <dt>"Handle"</dt><dd>"@"{user.handle}</dd>
+                        <dt>"Email"</dt><dd>{user.email.unwrap_or_default()}
+                            {user.email_verified.then_some(" (verified)")}</dd>
+                        <dt>"GitHub"</dt><dd>{if user.github_linked {
+                            view! { <span>"Linked"</span> }.into_any()
+                        } else {
+                            view! { <a class="button small" rel="external" href="/auth/github/start?link=true&return_to=/settings">"Link GitHub"</a> }.into_any()
+                        }}</dd>
+                        <dt>"Workspaces"</dt><dd>{me.workspaces.into_iter().map(|w| view! {
+                            <span class="tag">{w.name}" · "{w.role.as_str()}</span>
+                        }).collect_view()}</dd>
+                    </dl>
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn Sessions() -> impl IntoView {
+    let auth = use_auth();
+    let sessions = LocalResource::new(|| {
+        call::<Vec<SessionInfo>>("GET", "/api/v1/sessions", None::<&()>, None)
+    });
+    let notice = RwSignal::new(None::<Result<u64, ApiError>>);
+    let sign_out_others = move |_| {
+        leptos::task::spawn_local(async move {
+            let result = auth
+                .send::<serde_json::Value>("POST", "/api/v1/sessions/revoke-others", None::<&()>)
+                .await
+                .map(|v| v["ended"].as_u64().unwrap_or(0));
+            notice.set(Some(result));
+            sessions.refetch();
+        });
+    };
+    view! {
+        <section class="panel">
+            <h2>"Where you are signed in"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) => view! {
+                            <table class="table" data-testid="sessions">
+                                <thead><tr><th>"Device"</th><th>"IP"</th><th>"Last seen"</th><th>"Signed in"</th></tr></thead>
+                                <tbody>{list.into_iter().map(|s| view! {
+                                    <tr data-testid="session-row">
+                                        <td>{s.user_agent}{s.current.then(|| view! { <span class="badge">"This device"</span> })}</td>
+                                        <td>{s.ip}</td>
+                                        <td>{when(s.last_seen_at)}</td>
+                                        <td>{when(s.created_at)}</td>
+                                    </tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <button class="button" on:click=sign_out_others data-testid="sign-out-others">"Sign out other sessions"</button>
+            {move || notice.get().map(|result| match result {
+                Ok(n) => view! { <p class="muted small">{format!("Signed out {n} other session(s).")}</p> }.into_any(),
+                Err(error) => view! { <ErrorPanel error /> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    view! {
+        <RequireAuth>
+            <div class="page settings-page">
+                <h1>"Settings"</h1>
+                <SettingsNav />
+                <ApiKeys />
+            </div>
+        </RequireAuth>
+    }
+}
+
+#[component]
+fn ApiKeys() -> impl IntoView {
+    let auth = use_auth();
+    let keys = LocalResource::new(|| {
+        call::<Vec<ApiKeyInfo>>("GET", "/api/v1/api-keys", None::<&()>, None)
+    });
+    let name = RwSignal::new(String::new());
+    let chosen = RwSignal::new(vec![Scope::AgentsRead]);
+    let expiry = RwSignal::new("90".to_owned());
+    let created = RwSignal::new(None::<CreatedApiKey>);
+    let error = RwSignal::new(None::<ApiError>);
+
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        let request = CreateApiKey {
+            name: name.get_untracked(),
+            scopes: chosen.get_untracked(),
+            expires_in_days: expiry.get_untracked().parse().ok(),
+            workspace: None,
+        };
+        leptos::task::spawn_local(async move {
+            match auth
+                .send::<CreatedApiKey>("POST", "/api/v1/api-keys", Some(&request))
+                .await
+            {
+                Ok(key) => {
+                    created.set(Some(key));
+                    name.set(String::new());
+                    keys.refetch();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let revoke = move |id: crate::model::ApiKeyId| {
+        leptos::task::spawn_local(async move {
+            match auth
+                .send::<()>("DELETE", &format!("/api/v1/api-keys/{id}"), None::<&()>)
+                .await
+            {
+                Ok(()) => keys.refetch(),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    view! {
+        {move || created.get().map(|key| view! {
+            <section class="panel panel-notice" role="status" data-testid="new-key">
+                <h2>"Your new key"</h2>
+                <p>"Copy it now: it will not be shown again."</p>
+                <code class="token" data-testid="new-token">{key.token}</code>
+                <button class="button" on:click=move |_| created.set(None)>"I have copied it"</button>
+            </section>
+        })}
+        <section class="panel">
+            <h2>"Create an API key"</h2>
+            <form class="stack" on:submit=create>
+                <label>"Name"
+                    <input type="text" name="key-name" required maxlength="80" placeholder="CI deploys"
+                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                </label>
+                <fieldset class="scopes">
+                    <legend>"Scopes"</legend>
+                    {Scope::ALL.into_iter().map(|scope| view! {
+                        <label class="check">
+                            <input type="checkbox" name="scope" value=scope.as_str()
+                                prop:checked=move || chosen.with(|c| c.contains(&scope))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    chosen.update(|c| {
+                                        c.retain(|s| *s != scope);
+                                        if on { c.push(scope); }
+                                    });
+                                } />
+                            <code>{scope.as_str()}</code>
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                <label>"Expires"
+                    <select name="expiry" on:change=move |ev| expiry.set(event_target_value(&ev))>
+                        <option value="30">"in 30 days"</option>
+                        <option value="90" selected>"in 90 days"</option>
+                        <option value="365">"in a year"</option>
+                        <option value="never">"never"</option>
+                    </select>
+                </label>
+                {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message}</p> })}
+                <button class="button primary" type="submit">"Create key"</button>
+            </form>
+        </section>
+        <section class="panel">
+            <h2>"Your keys"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
+                {move || Suspend::new(async move {
+                    match keys.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-keys">"No keys yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table" data-testid="keys">
+                                <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Last used"</th><th>"Expires"</th><th></th></tr></thead>
+                                <tbody>{list.into_iter().map(|key| {
+                                    let id = key.id;
+                                    let revoked = key.revoked_at.is_some();
+                                    view! {
+                                        <tr data-testid="key-row" data-state=if revoked { "revoked" } else { "active" }>
+                                            <td>{key.name}</td>
+                                            <td><code>{key.prefix}"_…"</code></td>
+                                            <td>{key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")}</td>
+                                            <td>{key.last_used_at.map(when).unwrap_or_else(|| "never".to_owned())}</td>
+                                            <td>{key.expires_at.map(when).unwrap_or_else(|| "never".to_owned())}</td>
+                                            <td>{if revoked {
+                                                view! { <span class="badge">"Revoked"</span> }.into_any()
+                                            } else {
+                                                view! { <button class="button small" on:click=move |_| revoke(id)>"Revoke"</button> }.into_any()
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}</tbody>
+                            </table>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

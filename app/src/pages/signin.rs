@@ -1,0 +1,226 @@
+//! Sign in and sign up: email and password with errors next to the field at
+//! fault, "Continue with GitHub" when the server offers it, and a way back
+//! to where the visitor was going.
+
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use serde::Deserialize;
+
+use crate::auth::use_auth;
+use crate::client::call;
+use crate::error::ApiError;
+use crate::model::account::{LoginRequest, Me, SignupRequest};
+use crate::pages::encode_component;
+
+/// What a GitHub failure code means, in words.
+fn github_error(code: &str) -> &'static str {
+    match code {
+        "github_denied" => "GitHub sign-in was cancelled. You can try again or use your email.",
+        "github_state_mismatch" | "github_flow_missing" => {
+            "That GitHub sign-in could not be verified or has expired. Please start again."
+        }
+        "github_email_unverified" => {
+            "Your GitHub account has no verified primary email. Verify it on GitHub, then try again."
+        }
+        "github_already_linked" => {
+            "That GitHub account is already linked to another Agentdeck account."
+        }
+        "github_disabled" => "Sign-in with GitHub is not enabled on this server.",
+        _ => "Sign-in with GitHub did not work. Please try again.",
+    }
+}
+
+#[derive(Clone, Deserialize)]
+struct Providers {
+    github: bool,
+}
+
+/// `return_to` if it is a path of this site, else the marketplace.
+fn return_target(requested: Option<String>) -> String {
+    requested
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+#[component]
+fn FieldError(error: RwSignal<Option<ApiError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error.with(|e| {
+            e.as_ref()
+                .filter(|e| e.field.as_deref() == Some(field))
+                .map(|e| {
+                    // The message starts with the field's name; the label says it already.
+                    let prefix = format!("{field}: ");
+                    let message = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
+                    let mut message = message.to_owned();
+                    if let Some(first) = message.get(..1) {
+                        message = first.to_uppercase() + &message[1..];
+                    }
+                    view! { <p class="field-error" role="alert">{message}</p> }
+                })
+        })
+    }
+}
+
+#[component]
+fn FormError(error: RwSignal<Option<ApiError>>, fields: &'static [&'static str]) -> impl IntoView {
+    move || {
+        error.with(|e| {
+            e.as_ref()
+                .filter(|e| e.field.as_deref().is_none_or(|f| !fields.contains(&f)))
+                .map(|e| view! { <div class="panel panel-error form-error" role="alert" data-testid="form-error">{e.message.clone()}</div> })
+        })
+    }
+}
+
+#[component]
+fn GithubButton(return_to: Memo<String>) -> impl IntoView {
+    let providers = LocalResource::new(|| {
+        call::<Providers>("GET", "/api/v1/auth/providers", None::<&()>, None)
+    });
+    move || {
+        providers.get().and_then(Result::ok).filter(|p| p.github).map(|_| {
+            let href = format!("/auth/github/start?return_to={}", encode_component(&return_to.get()));
+            view! {
+                <a class="button github" href=href rel="external" data-testid="github-signin">"Continue with GitHub"</a>
+                <p class="divider"><span>"or"</span></p>
+            }
+        })
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let return_to = Memo::new(move |_| return_target(query.read().get("return_to")));
+    let provider_error = move || query.read().get("error").map(|code| github_error(&code));
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let request = LoginRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match auth
+                .send::<Me>("POST", "/api/v1/auth/login", Some(&request))
+                .await
+            {
+                Ok(me) => {
+                    auth.me.set(Some(me));
+                    navigate(&return_to.get_untracked(), NavigateOptions::default());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <div class="page auth-page">
+            <form class="panel auth-form" on:submit=submit novalidate>
+                <h1>"Sign in"</h1>
+                {move || provider_error().map(|message| view! {
+                    <div class="panel panel-error form-error" role="alert" data-testid="provider-error">{message}</div>
+                })}
+                <GithubButton return_to />
+                <label>"Email"
+                    <input type="email" name="email" autocomplete="email" required
+                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
+                </label>
+                <label>"Password"
+                    <input type="password" name="password" autocomplete="current-password" required
+                        prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
+                </label>
+                <FormError error fields=&[] />
+                <button class="button primary" type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+                <p class="muted small">"New here? "
+                    <A href=move || format!("/signup?return_to={}", encode_component(&return_to.get()))>"Create an account"</A>
+                </p>
+            </form>
+        </div>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let return_to = Memo::new(move |_| return_target(query.read().get("return_to")));
+    let name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let request = SignupRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+            name: name.get_untracked(),
+        };
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match auth
+                .send::<Me>("POST", "/api/v1/auth/signup", Some(&request))
+                .await
+            {
+                Ok(me) => {
+                    auth.me.set(Some(me));
+                    navigate(&return_to.get_untracked(), NavigateOptions::default());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <div class="page auth-page">
+            <form class="panel auth-form" on:submit=submit novalidate>
+                <h1>"Create your account"</h1>
+                <GithubButton return_to />
+                <label>"Name"
+                    <input type="text" name="name" autocomplete="name" required maxlength="80"
+                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                </label>
+                <FieldError error field="name" />
+                <label>"Email"
+                    <input type="email" name="email" autocomplete="email" required
+                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
+                </label>
+                <FieldError error field="email" />
+                <label>"Password"
+                    <input type="password" name="password" autocomplete="new-password" required minlength="10"
+                        prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
+                </label>
+                <p class="muted small">"At least 10 characters; a few unrelated words work well."</p>
+                <FieldError error field="password" />
+                <FormError error fields=&["name", "email", "password"] />
+                <button class="button primary" type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Creating…" } else { "Create account" }}
+                </button>
+                <p class="muted small">"Already have an account? "
+                    <A href=move || format!("/signin?return_to={}", encode_component(&return_to.get()))>"Sign in"</A>
+                </p>
+            </form>
+        </div>
+    }
+}
