@@ -20,10 +20,18 @@ fn services() -> Result<crate::service::Services, ApiError> {
     })
 }
 
+/// Who is calling; the server puts it in every server function's context.
+#[cfg(feature = "ssr")]
+fn actor() -> crate::service::auth::Actor {
+    use_context::<crate::service::auth::Caller>()
+        .map(|caller| caller.actor)
+        .unwrap_or(crate::service::auth::Actor::Anonymous)
+}
+
 #[server(prefix = "/api/fn", endpoint = "list_agents", input = Json)]
 pub async fn list_agents(query: AgentQuery) -> Result<AgentPage, ApiError> {
     use crate::service::{agents, error::server_fn_error};
-    agents::list(&services()?, query)
+    agents::list(&services()?, &actor(), query)
         .await
         .map_err(server_fn_error)
 }
@@ -31,7 +39,7 @@ pub async fn list_agents(query: AgentQuery) -> Result<AgentPage, ApiError> {
 #[server(prefix = "/api/fn", endpoint = "get_agent", input = Json)]
 pub async fn get_agent(slug: String) -> Result<AgentDetail, ApiError> {
     use crate::service::{agents, error::server_fn_error};
-    agents::by_slug(&services()?, &slug)
+    agents::by_slug(&services()?, &actor(), &slug)
         .await
         .map_err(server_fn_error)
 }

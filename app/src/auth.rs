@@ -8,13 +8,20 @@ use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::client::call;
 use crate::error::ApiError;
-use crate::model::account::Me;
+use crate::model::WorkspaceId;
+use crate::model::account::{Me, WorkspaceSummary};
+
+/// Where the chosen workspace is remembered between visits.
+const ACTIVE_WORKSPACE_KEY: &str = "agentdeck.workspace";
 
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub me: RwSignal<Option<Me>>,
     /// Whether the first `/me` answered (until then, nobody is redirected).
     pub ready: RwSignal<bool>,
+    /// The workspace chosen in the top bar: new keys (and later agents and
+    /// deployments) go there.
+    pub active: RwSignal<Option<WorkspaceId>>,
 }
 
 impl Auth {
@@ -22,17 +29,49 @@ impl Auth {
         Self {
             me: RwSignal::new(None),
             ready: RwSignal::new(false),
+            active: RwSignal::new(None),
         }
     }
 
+    /// Asks the server who is signed in (again, after membership changes).
     pub fn load(self) {
         leptos::task::spawn_local(async move {
             let me = call::<Me>("GET", "/api/v1/me", None::<&()>, None)
                 .await
                 .ok();
+            let remembered = self.active.get_untracked().or_else(|| {
+                stored(ACTIVE_WORKSPACE_KEY)
+                    .and_then(|id| id.parse::<uuid::Uuid>().ok().map(WorkspaceId))
+            });
+            let active = me.as_ref().and_then(|me| {
+                me.workspaces
+                    .iter()
+                    .find(|w| Some(w.id) == remembered)
+                    .or_else(|| me.workspaces.iter().find(|w| w.personal))
+                    .map(|w| w.id)
+            });
             self.me.set(me);
+            self.active.set(active);
             self.ready.set(true);
         });
+    }
+
+    /// Makes `workspace` the active one, here and on the next visit.
+    pub fn switch_to(self, workspace: WorkspaceId) {
+        self.active.set(Some(workspace));
+        store(ACTIVE_WORKSPACE_KEY, &workspace.to_string());
+    }
+
+    /// The active workspace, as `/me` describes it.
+    pub fn active_workspace(self) -> Option<WorkspaceSummary> {
+        let active = self.active.get()?;
+        self.me.with(|me| {
+            me.as_ref()?
+                .workspaces
+                .iter()
+                .find(|w| w.id == active)
+                .cloned()
+        })
     }
 
     pub fn csrf(self) -> Option<String> {
@@ -104,3 +143,29 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
         }
     }
 }
+
+#[cfg(feature = "csr")]
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+#[cfg(feature = "csr")]
+fn stored(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten()
+}
+
+#[cfg(feature = "csr")]
+fn store(key: &str, value: &str) {
+    if let Some(storage) = local_storage() {
+        // A browser refusing storage (private mode) only forgets the choice.
+        let _ = storage.set_item(key, value);
+    }
+}
+
+#[cfg(not(feature = "csr"))]
+fn stored(_key: &str) -> Option<String> {
+    None
+}
+
+#[cfg(not(feature = "csr"))]
+fn store(_key: &str, _value: &str) {}

@@ -302,15 +302,18 @@ pub mod account {
         RunsWrite,
         #[serde(rename = "billing:read")]
         BillingRead,
+        #[serde(rename = "audit:read")]
+        AuditRead,
     }
 
     impl Scope {
-        pub const ALL: [Self; 5] = [
+        pub const ALL: [Self; 6] = [
             Self::AgentsRead,
             Self::AgentsWrite,
             Self::DeploymentsWrite,
             Self::RunsWrite,
             Self::BillingRead,
+            Self::AuditRead,
         ];
 
         pub fn as_str(self) -> &'static str {
@@ -320,6 +323,7 @@ pub mod account {
                 Self::DeploymentsWrite => "deployments:write",
                 Self::RunsWrite => "runs:write",
                 Self::BillingRead => "billing:read",
+                Self::AuditRead => "audit:read",
             }
         }
 

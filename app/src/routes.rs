@@ -18,6 +18,42 @@ pub fn is_client_route(path: &str) -> bool {
     if path.is_empty() || path == DASHBOARD || path == EDITOR || ACCOUNT.contains(&path) {
         return true;
     }
-    path.strip_prefix("/agents/")
-        .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'))
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["agents", slug] | ["invites", slug] => !slug.is_empty(),
+        ["teams"] => true,
+        ["teams", slug] | ["teams", slug, "audit"] => !slug.is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_client_route;
+
+    #[test]
+    fn knows_its_routes_and_nothing_else() {
+        for path in [
+            "/",
+            "/dashboard",
+            "/settings/keys",
+            "/agents/seo",
+            "/teams",
+            "/teams/acme/",
+            "/teams/acme/audit",
+            "/invites/abc",
+        ] {
+            assert!(is_client_route(path), "{path}");
+        }
+        for path in [
+            "/agents",
+            "/agents/a/b",
+            "/teams/acme/x",
+            "/invites",
+            "/nope",
+            "/teams//audit",
+        ] {
+            assert!(!is_client_route(path), "{path}");
+        }
+    }
 }

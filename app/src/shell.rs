@@ -7,6 +7,7 @@ use leptos_router::path;
 use crate::auth::Auth;
 use crate::components::live_indicator::LiveIndicator;
 use crate::components::user_menu::UserMenu;
+use crate::components::workspace_switcher::WorkspaceSwitcher;
 use crate::live::Live;
 use crate::pages::{
     agent::AgentPage,
@@ -16,6 +17,7 @@ use crate::pages::{
     not_found::NotFoundPage,
     settings::{ApiKeysPage, SettingsPage},
     signin::{SignInPage, SignUpPage},
+    teams::{AcceptInvitePage, TeamAuditPage, TeamPage, TeamsPage},
 };
 
 #[component]
@@ -42,6 +44,7 @@ pub fn App() -> impl IntoView {
                     </nav>
                     <div class="topbar-end">
                         <LiveIndicator />
+                        <WorkspaceSwitcher />
                         <UserMenu />
                     </div>
                 </div>
@@ -56,6 +59,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignUpPage />
                     <Route path=path!("/settings") view=SettingsPage />
                     <Route path=path!("/settings/keys") view=ApiKeysPage />
+                    <Route path=path!("/teams") view=TeamsPage />
+                    <Route path=path!("/teams/:slug") view=TeamPage />
+                    <Route path=path!("/teams/:slug/audit") view=TeamAuditPage />
+                    <Route path=path!("/invites/:token") view=AcceptInvitePage />
                 </Routes>
             </main>
             <footer class="footer">

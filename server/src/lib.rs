@@ -67,17 +67,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {} (AGENTDECK_ADDR)", config.addr))?;
         tracing::info!("Agentdeck is running at http://{}", listener.local_addr()?);
         let heartbeat = state.hub.spawn_heartbeat(config.heartbeat_interval);
-        let limits = state.limits.clone();
-        let mut stopping = state.hub.shutdown_signal();
-        let upkeep = tokio::spawn(async move {
-            let mut minutes = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = minutes.tick() => limits.forget_idle(),
-                    _ = stopping.wait_for(|stop| *stop) => return,
-                }
-            }
-        });
+        let upkeep = tokio::spawn(upkeep(state.clone()));
         let hub = state.hub.clone();
         serve(listener, state, shutdown_signal()).await?;
         hub.shutdown();
@@ -113,6 +103,37 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         cookies: auth::CookieSettings::new(config.is_https()),
         limits: rate_limit::Limits::new(config.limits),
     })
+}
+
+/// Housekeeping until shutdown: idle rate-limit buckets every minute, dead
+/// sessions and expired sign-in flows every hour.
+async fn upkeep(state: AppState) {
+    enum Chore {
+        Limits,
+        Purge,
+        Stop,
+    }
+    let mut stopping = state.hub.shutdown_signal();
+    let mut minutes = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut hours = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        let chore = tokio::select! {
+            _ = minutes.tick() => Chore::Limits,
+            _ = hours.tick() => Chore::Purge,
+            _ = stopping.wait_for(|stop| *stop) => Chore::Stop,
+        };
+        match chore {
+            Chore::Limits => state.limits.forget_idle(),
+            Chore::Purge => match app::service::auth::sessions::purge(&state.services).await {
+                Ok((0, 0)) => {}
+                Ok((sessions, flows)) => {
+                    tracing::info!(sessions, flows, "purged dead sessions and sign-in flows");
+                }
+                Err(error) => tracing::warn!(%error, "purging dead sessions failed"),
+            },
+            Chore::Stop => return,
+        }
+    }
 }
 
 /// Serves until `shutdown` completes, then closes live sockets and waits

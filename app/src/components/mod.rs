@@ -1,6 +1,8 @@
 //! Reusable pieces of UI.
 
 pub mod agent_card;
+pub mod form;
 pub mod live_indicator;
 pub mod status;
 pub mod user_menu;
+pub mod workspace_switcher;

@@ -47,6 +47,7 @@ pub fn UserMenu() -> impl IntoView {
                     <div class="menu" role="menu" hidden=move || !open.get()>
                         <A href="/settings" on:click=move |_| open.set(false)>"Settings"</A>
                         <A href="/settings/keys" on:click=move |_| open.set(false)>"API keys"</A>
+                        <A href="/teams" on:click=move |_| open.set(false)>"Teams"</A>
                         <button role="menuitem" on:click=sign_out.clone() data-testid="sign-out">"Sign out"</button>
                     </div>
                 </div>

@@ -95,7 +95,7 @@ fn AgentDetailView(agent: AgentDetail) -> impl IntoView {
                         <dt>"Rating"</dt>
                         <dd>{rating}</dd>
                         <dt>"Updated"</dt>
-                        <dd>{updated_at.format("%B %-d, %Y").to_string()}</dd>
+                        <dd>{super::time::long_date(updated_at)}</dd>
                     </dl>
                     <h3>"Versions"</h3>
                     {if versions.is_empty() {
@@ -106,7 +106,7 @@ fn AgentDetailView(agent: AgentDetail) -> impl IntoView {
                                 {versions.into_iter().map(|v| view! {
                                     <li>
                                         <strong>{v.version}</strong>
-                                        <span class="muted small">{v.created_at.format(" · %Y-%m-%d").to_string()}</span>
+                                        <span class="muted small">" · "{super::time::date(v.created_at)}</span>
                                         <p class="small">{v.changelog}</p>
                                     </li>
                                 }).collect_view()}

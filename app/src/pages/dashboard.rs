@@ -15,9 +15,7 @@ pub fn DashboardPage() -> impl IntoView {
         LinkState::Reconnecting { .. } => "Reconnecting",
     };
     let server_time = move || match live.heartbeat.get() {
-        Some(SystemEvent::Heartbeat { server_time, .. }) => {
-            server_time.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-        }
+        Some(SystemEvent::Heartbeat { server_time, .. }) => super::time::second(server_time),
         None => "—".to_owned(),
     };
     let clients = move || match live.heartbeat.get() {

@@ -7,6 +7,8 @@ pub mod marketplace;
 pub mod not_found;
 pub mod settings;
 pub mod signin;
+pub mod teams;
+pub mod time;
 
 /// Percent-encodes a query-string component.
 pub fn encode_component(text: &str) -> String {

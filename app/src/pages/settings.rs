@@ -10,9 +10,7 @@ use crate::components::status::ErrorPanel;
 use crate::error::ApiError;
 use crate::model::account::{ApiKeyInfo, CreateApiKey, CreatedApiKey, Scope, SessionInfo};
 
-fn when(time: chrono::DateTime<chrono::Utc>) -> String {
-    time.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+use super::time::minute as when;
 
 #[component]
 fn SettingsNav() -> impl IntoView {
@@ -148,7 +146,7 @@ fn ApiKeys() -> impl IntoView {
             name: name.get_untracked(),
             scopes: chosen.get_untracked(),
             expires_in_days: expiry.get_untracked().parse().ok(),
-            workspace: None,
+            workspace: auth.active.get_untracked(),
         };
         leptos::task::spawn_local(async move {
             match auth
@@ -187,6 +185,9 @@ fn ApiKeys() -> impl IntoView {
         })}
         <section class="panel">
             <h2>"Create an API key"</h2>
+            <p class="muted small" data-testid="key-workspace">{move || auth.active_workspace().map(|w| format!(
+                "The key acts in the {} workspace (switch in the top bar), never beyond your role there.", w.name
+            ))}</p>
             <form class="stack" on:submit=create>
                 <label>"Name"
                     <input type="text" name="key-name" required maxlength="80" placeholder="CI deploys"

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::auth::use_auth;
 use crate::client::call;
+use crate::components::form::{FieldError, FormError};
 use crate::error::ApiError;
 use crate::model::account::{LoginRequest, Me, SignupRequest};
 use crate::pages::encode_component;
@@ -42,37 +43,6 @@ fn return_target(requested: Option<String>) -> String {
     requested
         .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".to_owned())
-}
-
-#[component]
-fn FieldError(error: RwSignal<Option<ApiError>>, field: &'static str) -> impl IntoView {
-    move || {
-        error.with(|e| {
-            e.as_ref()
-                .filter(|e| e.field.as_deref() == Some(field))
-                .map(|e| {
-                    // The message starts with the field's name; the label says it already.
-                    let prefix = format!("{field}: ");
-                    let message = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
-                    let mut message = message.to_owned();
-                    if let Some(first) = message.get(..1) {
-                        message = first.to_uppercase() + &message[1..];
-                    }
-                    view! { <p class="field-error" role="alert">{message}</p> }
-                })
-        })
-    }
-}
-
-#[component]
-fn FormError(error: RwSignal<Option<ApiError>>, fields: &'static [&'static str]) -> impl IntoView {
-    move || {
-        error.with(|e| {
-            e.as_ref()
-                .filter(|e| e.field.as_deref().is_none_or(|f| !fields.contains(&f)))
-                .map(|e| view! { <div class="panel panel-error form-error" role="alert" data-testid="form-error">{e.message.clone()}</div> })
-        })
-    }
 }
 
 #[component]

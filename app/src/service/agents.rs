@@ -9,8 +9,10 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use super::auth::Actor;
 use super::schema::{agent_versions, agents, users};
 use super::{ServiceError, Services};
+use crate::model::account::Scope;
 use crate::model::{
     AgentDetail, AgentId, AgentPage, AgentQuery, AgentSummary, AgentVersionId, Author, Category,
     VersionSummary,
@@ -191,7 +193,12 @@ fn escape_like(text: &str) -> String {
 }
 
 /// Lists public agents, filtered and paginated.
-pub async fn list(services: &Services, query: AgentQuery) -> Result<AgentPage, ServiceError> {
+pub async fn list(
+    services: &Services,
+    actor: &Actor,
+    query: AgentQuery,
+) -> Result<AgentPage, ServiceError> {
+    actor.check_key_scope(Scope::AgentsRead)?;
     let listing = Listing::parse(query)?;
     let mut conn = services.conn().await?;
 
@@ -247,7 +254,12 @@ pub async fn list(services: &Services, query: AgentQuery) -> Result<AgentPage, S
 }
 
 /// The agent page for `slug`. Private agents are reported as missing.
-pub async fn by_slug(services: &Services, slug: &str) -> Result<AgentDetail, ServiceError> {
+pub async fn by_slug(
+    services: &Services,
+    actor: &Actor,
+    slug: &str,
+) -> Result<AgentDetail, ServiceError> {
+    actor.check_key_scope(Scope::AgentsRead)?;
     let not_found = ServiceError::NotFound { what: "agent" };
     if slug.is_empty() || slug.chars().count() > MAX_SLUG_CHARS {
         return Err(not_found);

@@ -15,7 +15,7 @@ use super::schema::{audit_events, users, workspace_invites, workspace_members, w
 use super::{ServiceError, Services, access};
 use crate::model::account::{
     AuditEvent, AuditPage, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, Member, Role,
-    TeamDetail, WorkspaceSummary,
+    Scope, TeamDetail, WorkspaceSummary,
 };
 use crate::model::{ApiKeyId, UserId, WorkspaceId};
 
@@ -230,17 +230,12 @@ pub async fn list(
     services: &Services,
     actor: &Actor,
 ) -> Result<Vec<WorkspaceSummary>, ServiceError> {
-    let user = actor.require_user()?;
+    let user = actor.require_session()?;
     let mut conn = services.conn().await?;
-    let mut query = workspaces::table
+    let rows: Vec<(Uuid, String, String, String)> = workspaces::table
         .inner_join(workspace_members::table)
         .filter(workspace_members::user_id.eq(user.0))
         .filter(workspaces::kind.eq("team"))
-        .into_boxed();
-    if let Actor::ApiKey { workspace_id, .. } = actor {
-        query = query.filter(workspaces::id.eq(workspace_id.0));
-    }
-    let rows: Vec<(Uuid, String, String, String)> = query
         .order(workspaces::name.asc())
         .select((
             workspaces::id,
@@ -270,6 +265,7 @@ pub async fn show(
     actor: &Actor,
     slug: &str,
 ) -> Result<TeamDetail, ServiceError> {
+    actor.require_session()?;
     let mut conn = services.conn().await?;
     let (workspace, _) = team(&mut conn, actor, slug).await?;
     type MemberRow = (Uuid, String, String, Option<String>, String, DateTime<Utc>);
@@ -385,6 +381,7 @@ pub async fn invites(
     actor: &Actor,
     slug: &str,
 ) -> Result<Vec<InviteInfo>, ServiceError> {
+    actor.require_session()?;
     let mut conn = services.conn().await?;
     let team = require_team_role(&mut conn, actor, slug, Role::Admin).await?;
     type InviteRow = (Uuid, String, String, Uuid, DateTime<Utc>, DateTime<Utc>);
@@ -638,6 +635,7 @@ pub async fn audit_log(
     limit: Option<i64>,
     cursor: Option<String>,
 ) -> Result<AuditPage, ServiceError> {
+    actor.require_scope(Scope::AuditRead)?;
     let limit = limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ServiceError::invalid("limit", "must be from 1 to 200"));

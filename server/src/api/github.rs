@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::CallerOf;
+use crate::error::AppError;
 use crate::state::AppState;
 
 fn redirect(to: &str, cookies: &[HeaderValue]) -> Response {
@@ -49,6 +50,9 @@ pub async fn start(
     CallerOf(caller): CallerOf,
     Query(params): Query<StartParams>,
 ) -> Response {
+    if let Err(refused) = caller.actor.require_browser() {
+        return AppError::from(refused).into_response();
+    }
     match github::start(
         &state.services,
         &caller.actor,
@@ -71,6 +75,9 @@ pub async fn callback(
     headers: HeaderMap,
     Query(params): Query<Callback>,
 ) -> Response {
+    if let Err(refused) = caller.actor.require_browser() {
+        return AppError::from(refused).into_response();
+    }
     let flow = state.cookies.flow_token(&headers);
     match github::finish(&state.services, flow, params, &caller.meta).await {
         Ok(Finished::SignedIn { session, return_to }) => redirect(

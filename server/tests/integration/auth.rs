@@ -313,3 +313,50 @@ async fn the_audit_log_cannot_be_changed() {
     }
     assert_eq!(audit_count(&app, "user.signup").await, 1);
 }
+
+#[tokio::test]
+async fn purging_removes_long_dead_sessions_and_expired_flows_only() {
+    let app = TestApp::spawn().await;
+    let (mut alive, _) = Browser::sign_up(&app, "keep@example.com", "Keep").await;
+    let (old, _, _) = Browser::sign_in(&app, "keep@example.com", STRONG_PASSWORD).await;
+    let (revoked, _, _) = Browser::sign_in(&app, "keep@example.com", STRONG_PASSWORD).await;
+    let (just_expired, _, _) = Browser::sign_in(&app, "keep@example.com", STRONG_PASSWORD).await;
+    let _ = (old, revoked, just_expired);
+    let mut conn = app.sql().await;
+    let statements = [
+        // Three sessions besides the live one: expired 8 days ago, revoked
+        // 8 days ago, expired a minute ago (kept for now).
+        "UPDATE sessions SET expires_at = now() - interval '8 days' WHERE id = (
+             SELECT id FROM sessions ORDER BY created_at OFFSET 1 LIMIT 1)",
+        "UPDATE sessions SET revoked_at = now() - interval '8 days' WHERE id = (
+             SELECT id FROM sessions ORDER BY created_at OFFSET 2 LIMIT 1)",
+        "UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = (
+             SELECT id FROM sessions ORDER BY created_at OFFSET 3 LIMIT 1)",
+        "INSERT INTO oauth_flows (browser_hash, provider, state, pkce_verifier, expires_at)
+         VALUES (sha256('a'), 'github', repeat('s', 22), repeat('v', 43), now() - interval '1 second'),
+                (sha256('b'), 'github', repeat('s', 22), repeat('v', 43), now() + interval '5 minutes')",
+    ];
+    for statement in statements {
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("preparing rows");
+    }
+    let pool = server::db::pool(app.db.url(), 1).expect("pool");
+    let services = app::service::Services::new(pool);
+    let purged = app::service::auth::sessions::purge(&services)
+        .await
+        .expect("purging");
+    assert_eq!(purged, (2, 1));
+    let left: Count = diesel::sql_query("SELECT count(*) AS n FROM sessions")
+        .get_result(&mut conn)
+        .await
+        .expect("counting");
+    assert_eq!(left.n, 2);
+    let (status, _) = alive.json(&app, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::OK, "the live session survives");
+    let again = app::service::auth::sessions::purge(&services)
+        .await
+        .expect("purging again");
+    assert_eq!(again, (0, 0));
+}

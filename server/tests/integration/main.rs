@@ -6,6 +6,7 @@
     reason = "a test should fail loudly at its first broken step"
 )]
 
+mod access_matrix;
 mod agents_api;
 mod api_keys;
 mod auth;

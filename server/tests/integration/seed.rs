@@ -13,6 +13,7 @@ async fn migrating_and_seeding_again_changes_nothing() {
     let services = app::service::Services::new(pool);
     let page = app::service::agents::list(
         &services,
+        &app::service::auth::Actor::Anonymous,
         app::model::AgentQuery {
             limit: Some(100),
             ..Default::default()

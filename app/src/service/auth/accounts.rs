@@ -285,6 +285,7 @@ pub async fn logout(
     actor: &Actor,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
+    actor.require_session()?;
     let Some(session) = actor.session_id() else {
         return Err(ServiceError::Unauthenticated);
     };

@@ -73,6 +73,27 @@ impl Actor {
         }
     }
 
+    /// For what anyone may read (public agents): anonymous callers and
+    /// sessions pass, a key must hold `scope`. A key never reaches beyond its
+    /// scopes, even where no key at all would do.
+    pub fn check_key_scope(&self, scope: Scope) -> Result<(), ServiceError> {
+        match self {
+            Self::ApiKey { .. } => self.require_scope(scope).map(drop),
+            Self::Anonymous | Self::Session { .. } => Ok(()),
+        }
+    }
+
+    /// Signing up and in is for browsers (anonymous or swapping accounts),
+    /// never for a key.
+    pub fn require_browser(&self) -> Result<(), ServiceError> {
+        match self {
+            Self::ApiKey { .. } => Err(ServiceError::Forbidden(
+                "API keys cannot sign up or sign in".to_owned(),
+            )),
+            Self::Anonymous | Self::Session { .. } => Ok(()),
+        }
+    }
+
     /// Only a person in a browser session (not a key) may do this: managing
     /// keys, sessions and members.
     pub fn require_session(&self) -> Result<UserId, ServiceError> {

@@ -108,7 +108,7 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: SessionId) -> Result<(), S
 
 /// The caller's live sessions, newest activity first.
 pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<SessionInfo>, ServiceError> {
-    let user = actor.require_user()?;
+    let user = actor.require_session()?;
     let mut conn = services.conn().await?;
     let now = Utc::now();
     let rows: Vec<SessionRow> = sessions::table
@@ -152,7 +152,7 @@ pub async fn revoke_others(
     actor: &Actor,
     meta: &RequestMeta,
 ) -> Result<usize, ServiceError> {
-    let user = actor.require_user()?;
+    let user = actor.require_session()?;
     let keep = actor.session_id().map(|id| id.0);
     let mut conn = services.conn().await?;
     let actor = actor.clone();
@@ -186,4 +186,32 @@ pub async fn revoke_others(
         Ok(ended)
     })
     .await
+}
+
+/// How long dead sessions and sign-in flows stay before `purge` removes
+/// them (the audit log keeps what happened; these rows are only state).
+const KEEP_DEAD: TimeDelta = TimeDelta::days(7);
+
+/// Deletes sessions that ended (expired, idle or revoked) more than a week
+/// ago, and GitHub sign-in flows past their expiry. Returns how many rows
+/// of each went. The server runs it hourly.
+pub async fn purge(services: &Services) -> Result<(usize, usize), ServiceError> {
+    use crate::service::schema::oauth_flows;
+
+    let mut conn = services.conn().await?;
+    let cutoff = Utc::now() - KEEP_DEAD;
+    let sessions = diesel::delete(
+        sessions::table.filter(
+            sessions::expires_at
+                .lt(cutoff)
+                .or(sessions::revoked_at.lt(cutoff))
+                .or(sessions::last_seen_at.lt(cutoff - delta(services.sessions.idle))),
+        ),
+    )
+    .execute(&mut conn)
+    .await?;
+    let flows = diesel::delete(oauth_flows::table.filter(oauth_flows::expires_at.lt(Utc::now())))
+        .execute(&mut conn)
+        .await?;
+    Ok((sessions, flows))
 }

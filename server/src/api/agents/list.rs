@@ -7,6 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
+use crate::auth::CallerOf;
 use crate::error::AppError;
 
 /// Raw query parameters; numbers arrive as text so a bad one can be named.
@@ -20,6 +21,7 @@ pub struct ListParams {
 
 pub async fn list_agents(
     State(services): State<Services>,
+    CallerOf(caller): CallerOf,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<AgentPage>, AppError> {
     let Query(params) = params.map_err(|e| {
@@ -42,5 +44,5 @@ pub async fn list_agents(
         limit,
         cursor: params.cursor,
     };
-    Ok(Json(agents::list(&services, query).await?))
+    Ok(Json(agents::list(&services, &caller.actor, query).await?))
 }

@@ -6,7 +6,7 @@ use app::model::ApiKeyId;
 use app::model::account::{
     ApiKeyInfo, CreateApiKey, CreatedApiKey, LoginRequest, Me, SessionInfo, SignupRequest,
 };
-use app::service::auth::{accounts, api_keys, sessions};
+use app::service::auth::{Actor, accounts, api_keys, sessions};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -31,8 +31,10 @@ pub async fn signup(
     CallerOf(caller): CallerOf,
     Body(request): Body<SignupRequest>,
 ) -> Result<Response, AppError> {
+    caller.actor.require_browser()?;
     state.limits.signup(caller.meta.ip.parse().ok())?;
     let (me, session) = accounts::signup(&state.services, request, &caller.meta).await?;
+    end_previous_session(&state, &caller.actor).await?;
     Ok(signed_in(&state, StatusCode::CREATED, me, &session.token))
 }
 
@@ -43,15 +45,23 @@ pub async fn login(
     CallerOf(caller): CallerOf,
     Body(request): Body<LoginRequest>,
 ) -> Result<Response, AppError> {
+    caller.actor.require_browser()?;
     state
         .limits
         .login(caller.meta.ip.parse().ok(), &request.email)?;
     let (me, session) = accounts::login(&state.services, request, &caller.meta).await?;
-    if let Some(previous) = caller.actor.session_id() {
+    end_previous_session(&state, &caller.actor).await?;
+    Ok(signed_in(&state, StatusCode::OK, me, &session.token))
+}
+
+/// Signing in (or up) while signed in ends the old session: one browser,
+/// one session.
+async fn end_previous_session(state: &AppState, actor: &Actor) -> Result<(), AppError> {
+    if let Some(previous) = actor.session_id() {
         let mut conn = state.services.conn().await?;
         sessions::revoke(&mut conn, previous).await?;
     }
-    Ok(signed_in(&state, StatusCode::OK, me, &session.token))
+    Ok(())
 }
 
 /// `POST /api/v1/auth/logout`: 204, session ended, cookie cleared.

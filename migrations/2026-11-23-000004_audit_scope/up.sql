@@ -1,0 +1,6 @@
+-- API keys may read a workspace's audit log (for export to a SIEM).
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_scopes_check CHECK (
+    cardinality(scopes) >= 1 AND scopes <@ ARRAY[
+        'agents:read', 'agents:write', 'deployments:write',
+        'runs:write', 'billing:read', 'audit:read']::text[]);

@@ -1,0 +1,771 @@
+//! The access matrix: every route the server has, called by every kind of
+//! caller, each answer checked against the table below. A refused mutation
+//! must also leave every account, session, key, team, membership and invite
+//! exactly as it was, so nobody reads or changes what is not theirs.
+//!
+//! Cells are independent: each gets fresh sessions, and the team routes a
+//! fresh team (owner, admin, member, viewer and a plain member as target).
+//! Keys and the expired session belong to the resource's owner: the
+//! signed-in user for personal routes, the team's owner for team routes.
+//! `/ws` is not here: it only carries the public `system` topic until
+//! deployments bring private topics.
+
+use app::model::UserId;
+use app::service::auth::{RequestMeta, SessionPolicy, sessions};
+use app::service::schema::{api_keys, users, workspace_members, workspaces};
+use chrono::{TimeDelta, Utc};
+use diesel::{ExpressionMethods as _, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use reqwest::header::{AUTHORIZATION, COOKIE, ORIGIN};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::rate_limit::{Budget, LimitSettings};
+use std::time::Duration;
+use uuid::Uuid;
+
+use crate::support::TestApp;
+use crate::support::browser::{Browser, STRONG_PASSWORD};
+use crate::support::github::FakeGithub;
+
+/// The columns of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    /// Signed in; owns the personal resources, a stranger to the team.
+    User,
+    /// Signed in; owns nothing here.
+    Other,
+    Viewer,
+    Member,
+    Admin,
+    Owner,
+    /// The resource owner's key holding every scope.
+    KeyWithScope,
+    /// The resource owner's key holding only a scope no route here needs.
+    KeyWithoutScope,
+    RevokedKey,
+    /// The resource owner's session, past its absolute expiry.
+    ExpiredSession,
+}
+
+const WHO: [Who; 11] = [
+    Who::Anonymous,
+    Who::User,
+    Who::Other,
+    Who::Viewer,
+    Who::Member,
+    Who::Admin,
+    Who::Owner,
+    Who::KeyWithScope,
+    Who::KeyWithoutScope,
+    Who::RevokedKey,
+    Who::ExpiredSession,
+];
+
+/// Whose resource a route touches; decides who holds the keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Public,
+    Personal,
+    Team,
+}
+
+/// A route and the status each caller gets, in `WHO` order.
+struct Row {
+    method: Method,
+    route: &'static str,
+    scope: Scope,
+    expect: [u16; 11],
+}
+
+//                          anon user othr view memb admn ownr key+ key- rvkd expd
+const OPEN: [u16; 11] = [200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200];
+const READ_AGENTS: [u16; 11] = [200, 200, 200, 200, 200, 200, 200, 200, 403, 401, 200];
+const SIGNED_IN_ONLY: fn(u16) -> [u16; 11] = |ok| [401, ok, ok, ok, ok, ok, ok, 403, 403, 401, 401];
+const TEAM_MEMBERS: fn(u16) -> [u16; 11] = |ok| [401, 404, 404, ok, ok, ok, ok, 403, 403, 401, 401];
+const TEAM_ADMINS: fn(u16) -> [u16; 11] =
+    |ok| [401, 404, 404, 403, 403, ok, ok, 403, 403, 401, 401];
+
+fn rows() -> Vec<Row> {
+    use Scope::{Personal, Public, Team};
+    let row = |method: Method, route, scope, expect| Row {
+        method,
+        route,
+        scope,
+        expect,
+    };
+    vec![
+        row(Method::GET, "/healthz", Public, [200; 11]),
+        row(Method::GET, "/readyz", Public, [200; 11]),
+        row(Method::GET, "/", Public, [200; 11]),
+        row(Method::GET, "/settings", Public, [200; 11]),
+        row(Method::GET, "/api/v1/agents", Public, READ_AGENTS),
+        row(Method::GET, "/api/v1/agents/{agent}", Public, READ_AGENTS),
+        row(Method::POST, "/api/fn/list_agents", Public, READ_AGENTS),
+        row(Method::POST, "/api/fn/get_agent", Public, READ_AGENTS),
+        row(Method::GET, "/api/v1/nowhere", Public, {
+            let mut expect = [404; 11];
+            expect[9] = 401;
+            expect
+        }),
+        row(Method::GET, "/api/v1/auth/providers", Public, OPEN),
+        row(
+            Method::POST,
+            "/api/v1/auth/signup",
+            Public,
+            [201, 201, 201, 201, 201, 201, 201, 403, 403, 401, 201],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/auth/login",
+            Public,
+            [200, 200, 200, 200, 200, 200, 200, 403, 403, 401, 200],
+        ),
+        row(
+            Method::GET,
+            "/auth/github/start",
+            Public,
+            [303, 303, 303, 303, 303, 303, 303, 403, 403, 401, 303],
+        ),
+        row(
+            Method::GET,
+            "/auth/github/callback",
+            Public,
+            [303, 303, 303, 303, 303, 303, 303, 403, 403, 401, 303],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/me",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/sessions",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::POST,
+            "/api/v1/sessions/revoke-others",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::GET,
+            "/api/v1/api-keys",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::POST,
+            "/api/v1/api-keys",
+            Personal,
+            SIGNED_IN_ONLY(201),
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/api-keys/{own key}",
+            Personal,
+            [401, 204, 404, 404, 404, 404, 404, 403, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Personal,
+            SIGNED_IN_ONLY(204),
+        ),
+        // Before the team rows, which put the team's people in many teams.
+        row(Method::POST, "/api/v1/teams", Personal, SIGNED_IN_ONLY(201)),
+        row(Method::GET, "/api/v1/teams", Personal, SIGNED_IN_ONLY(200)),
+        row(Method::GET, "/api/v1/teams/{team}", Team, TEAM_MEMBERS(200)),
+        row(
+            Method::POST,
+            "/api/v1/api-keys (in the team)",
+            Team,
+            TEAM_MEMBERS(201),
+        ),
+        row(
+            Method::GET,
+            "/api/v1/teams/{team}/invites",
+            Team,
+            TEAM_ADMINS(200),
+        ),
+        row(
+            Method::POST,
+            "/api/v1/teams/{team}/invites",
+            Team,
+            TEAM_ADMINS(201),
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/teams/{team}/invites/{invite}",
+            Team,
+            TEAM_ADMINS(204),
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/teams/{team}/members/{member}",
+            Team,
+            TEAM_ADMINS(204),
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/teams/{team}/members/{member}",
+            Team,
+            TEAM_ADMINS(204),
+        ),
+        row(
+            Method::POST,
+            "/api/v1/teams/{team}/leave",
+            Team,
+            // The owner is the last one and may not go.
+            [401, 404, 404, 204, 204, 204, 409, 403, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/teams/{team}/audit",
+            Team,
+            // Keys may read it with `audit:read`, within the admin role.
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/invites/{invite to user}/accept",
+            Team,
+            // The invite is for the user's address; nobody else may use it.
+            [401, 200, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+    ]
+}
+
+struct Person {
+    id: UserId,
+    email: String,
+    /// A long-lived session used to set up fixtures.
+    browser: Browser,
+}
+
+/// How a request proves who it is.
+enum Credentials {
+    None,
+    Cookie { token: String, csrf: String },
+    Bearer(String),
+}
+
+struct Matrix {
+    app: TestApp,
+    _github: FakeGithub,
+    user: Person,
+    other: Person,
+    viewer: Person,
+    member: Person,
+    admin: Person,
+    owner: Person,
+    counter: u32,
+}
+
+async fn person(app: &TestApp, email: &str) -> Person {
+    let name = email.split('@').next().expect("local part");
+    let (browser, me) = Browser::sign_up(app, email, name).await;
+    let id = me["user"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .map(UserId)
+        .expect("user id");
+    Person {
+        id,
+        email: email.to_owned(),
+        browser,
+    }
+}
+
+/// A digest of everything a refused request must leave alone. Activity
+/// stamps (`last_seen_at`, `last_used_at`) are left out: reading moves them.
+async fn fingerprint(conn: &mut AsyncPgConnection) -> String {
+    #[derive(QueryableByName)]
+    struct Digest {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        digest: String,
+    }
+    let row: Digest = diesel::sql_query(
+        "SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) AS digest FROM (
+             SELECT 'u' || id || coalesce(email, '') || coalesce(password_hash, '')
+                 || handle || display_name AS x FROM users
+             UNION ALL SELECT 'w' || id || slug || name FROM workspaces
+             UNION ALL SELECT 'm' || workspace_id || user_id || role FROM workspace_members
+             UNION ALL SELECT 'i' || id || email || role || coalesce(accepted_at::text, '')
+                 || coalesce(revoked_at::text, '') FROM workspace_invites
+             UNION ALL SELECT 'k' || id || coalesce(revoked_at::text, '') FROM api_keys
+             UNION ALL SELECT 's' || id || coalesce(revoked_at::text, '') || expires_at
+                 FROM sessions
+         ) AS everything",
+    )
+    .get_result(conn)
+    .await
+    .expect("fingerprinting the database");
+    row.digest
+}
+
+impl Matrix {
+    async fn new() -> Self {
+        let github = FakeGithub::start().await;
+        let plenty = Budget {
+            requests: 10_000,
+            window: Duration::from_secs(60),
+        };
+        let app = TestApp::builder()
+            .limits(LimitSettings {
+                login_per_account: plenty,
+                login_per_ip: plenty,
+                signup_per_ip: plenty,
+                api_per_ip: plenty,
+            })
+            .github(&github.base_url)
+            .spawn()
+            .await;
+        let user = person(&app, "user@example.com").await;
+        let other = person(&app, "other@example.com").await;
+        let viewer = person(&app, "viewer@example.com").await;
+        let member = person(&app, "member@example.com").await;
+        let admin = person(&app, "admin@example.com").await;
+        let owner = person(&app, "owner@example.com").await;
+        Self {
+            app,
+            _github: github,
+            user,
+            other,
+            viewer,
+            member,
+            admin,
+            owner,
+            counter: 0,
+        }
+    }
+
+    fn unique(&mut self, stem: &str) -> String {
+        self.counter += 1;
+        format!("{stem}{}", self.counter)
+    }
+
+    fn person(&self, who: Who) -> Option<&Person> {
+        match who {
+            Who::User => Some(&self.user),
+            Who::Other => Some(&self.other),
+            Who::Viewer => Some(&self.viewer),
+            Who::Member => Some(&self.member),
+            Who::Admin => Some(&self.admin),
+            Who::Owner => Some(&self.owner),
+            _ => None,
+        }
+    }
+
+    /// A fresh session for `user`, as signing in would make.
+    async fn session(&self, user: UserId) -> (String, String) {
+        let mut conn = self.app.sql().await;
+        let meta = RequestMeta::new("127.0.0.1", "matrix");
+        let session = sessions::create(&mut conn, user, &meta, SessionPolicy::default())
+            .await
+            .expect("creating a session");
+        (session.token, session.csrf_token)
+    }
+
+    /// A call as `who` in a session of its own, so cells that sign people
+    /// out cannot break the set-up of later ones.
+    async fn as_person(
+        &self,
+        who: Who,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let user = self.person(who).expect("a person").id;
+        let (token, csrf) = self.session(user).await;
+        let credentials = Credentials::Cookie { token, csrf };
+        let (status, text) = self.call(&method, path, body, &credentials).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A key of `owner` through the API, in `workspace` (personal if none).
+    async fn key(
+        &mut self,
+        owner: Who,
+        workspace: Option<Uuid>,
+        scopes: &[&str],
+    ) -> (Uuid, String) {
+        let name = self.unique("key");
+        let (status, key) = self
+            .as_person(
+                owner,
+                Method::POST,
+                "/api/v1/api-keys",
+                Some(json!({ "name": name, "scopes": scopes, "workspace": workspace })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{key}");
+        let id = key["key"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("no key id in {key}"));
+        let token = key["token"].as_str().expect("token").to_owned();
+        (id, token)
+    }
+
+    /// A fresh team `slug` owned by the owner, with the admin, member and
+    /// viewer in their roles and a new plain member to act on.
+    async fn team(&mut self) -> (Uuid, String, UserId) {
+        let slug = self.unique("team-");
+        let target_handle = self.unique("target-");
+        let mut conn = self.app.sql().await;
+        let team: Uuid = diesel::insert_into(workspaces::table)
+            .values((
+                workspaces::kind.eq("team"),
+                workspaces::slug.eq(&slug),
+                workspaces::name.eq(&slug),
+            ))
+            .returning(workspaces::id)
+            .get_result(&mut conn)
+            .await
+            .expect("creating a team");
+        let target: Uuid = diesel::insert_into(users::table)
+            .values((
+                users::handle.eq(&target_handle),
+                users::display_name.eq(&target_handle),
+                users::email.eq(format!("{target_handle}@example.com")),
+            ))
+            .returning(users::id)
+            .get_result(&mut conn)
+            .await
+            .expect("creating the target member");
+        let members = [
+            (self.owner.id.0, "owner"),
+            (self.admin.id.0, "admin"),
+            (self.member.id.0, "member"),
+            (self.viewer.id.0, "viewer"),
+            (target, "member"),
+        ];
+        for (user, role) in members {
+            diesel::insert_into(workspace_members::table)
+                .values((
+                    workspace_members::workspace_id.eq(team),
+                    workspace_members::user_id.eq(user),
+                    workspace_members::role.eq(role),
+                ))
+                .execute(&mut conn)
+                .await
+                .expect("adding a member");
+        }
+        (team, slug, UserId(target))
+    }
+
+    /// The owner invites `email`; returns the invite's id and token.
+    async fn invite(&mut self, slug: &str, email: &str) -> (String, String) {
+        let (status, invite) = self
+            .as_person(
+                Who::Owner,
+                Method::POST,
+                &format!("/api/v1/teams/{slug}/invites"),
+                Some(json!({ "email": email, "role": "member" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invite}");
+        let id = invite["invite"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no invite id in {invite}"))
+            .to_owned();
+        let token = invite["link"]
+            .as_str()
+            .and_then(|link| link.rsplit('/').next())
+            .expect("invite link")
+            .to_owned();
+        (id, token)
+    }
+
+    /// The path and body for one cell, with whatever it acts on made fresh.
+    async fn prepare(
+        &mut self,
+        row: &Row,
+        team: Option<&(Uuid, String, UserId)>,
+    ) -> (String, Option<Value>) {
+        let slug = team.map(|(_, slug, _)| slug.clone()).unwrap_or_default();
+        let route = row.route;
+        let path = route
+            .replace("{team}", &slug)
+            .replace("{agent}", "content-creator");
+        match route {
+            "/api/fn/list_agents" => (path, Some(json!({ "query": {} }))),
+            "/api/fn/get_agent" => (path, Some(json!({ "slug": "content-creator" }))),
+            "/api/v1/auth/signup" => {
+                let email = format!("{}@example.com", self.unique("newcomer"));
+                let body = json!({ "email": email, "password": STRONG_PASSWORD, "name": "New" });
+                (path, Some(body))
+            }
+            "/api/v1/auth/login" => {
+                let body = json!({ "email": self.other.email, "password": STRONG_PASSWORD });
+                (path, Some(body))
+            }
+            "/auth/github/callback" => (format!("{path}?code=abc&state=xyz"), None),
+            "/api/v1/api-keys" => {
+                let name = self.unique("made");
+                (
+                    path,
+                    Some(json!({ "name": name, "scopes": ["agents:read"] })),
+                )
+            }
+            "/api/v1/api-keys (in the team)" => {
+                let name = self.unique("made");
+                let workspace = team.map(|(id, _, _)| *id);
+                let body =
+                    json!({ "name": name, "scopes": ["agents:read"], "workspace": workspace });
+                ("/api/v1/api-keys".to_owned(), Some(body))
+            }
+            "/api/v1/api-keys/{own key}" => {
+                let (id, _) = self.key(Who::User, None, &["agents:read"]).await;
+                (format!("/api/v1/api-keys/{id}"), None)
+            }
+            "/api/v1/teams" if row.method == Method::POST => {
+                let name = self.unique("Made ");
+                (path, Some(json!({ "name": name })))
+            }
+            "/api/v1/teams/{team}/invites" if row.method == Method::POST => {
+                let email = format!("{}@example.com", self.unique("invitee"));
+                (path, Some(json!({ "email": email, "role": "viewer" })))
+            }
+            "/api/v1/teams/{team}/invites/{invite}" => {
+                let email = format!("{}@example.com", self.unique("invitee"));
+                let (id, _) = self.invite(&slug, &email).await;
+                (path.replace("{invite}", &id), None)
+            }
+            "/api/v1/teams/{team}/members/{member}" => {
+                let target = team
+                    .map(|(_, _, target)| target.to_string())
+                    .unwrap_or_default();
+                let body = (row.method == Method::PATCH).then(|| json!({ "role": "viewer" }));
+                (path.replace("{member}", &target), body)
+            }
+            "/api/v1/invites/{invite to user}/accept" => {
+                let email = self.user.email.clone();
+                let (_, token) = self.invite(&slug, &email).await;
+                (format!("/api/v1/invites/{token}/accept"), None)
+            }
+            _ => (path, None),
+        }
+    }
+
+    /// The credentials `who` presents for a route of `scope` on `team`.
+    async fn credentials(&mut self, who: Who, scope: Scope, team: Option<Uuid>) -> Credentials {
+        // Keys and the expired session are the resource owner's.
+        let principal = if scope == Scope::Team {
+            Who::Owner
+        } else {
+            Who::User
+        };
+        let workspace = if scope == Scope::Team { team } else { None };
+        match who {
+            Who::Anonymous => Credentials::None,
+            Who::KeyWithScope => {
+                let all = [
+                    "agents:read",
+                    "agents:write",
+                    "deployments:write",
+                    "runs:write",
+                    "billing:read",
+                    "audit:read",
+                ];
+                Credentials::Bearer(self.key(principal, workspace, &all).await.1)
+            }
+            Who::KeyWithoutScope => {
+                Credentials::Bearer(self.key(principal, workspace, &["billing:read"]).await.1)
+            }
+            Who::RevokedKey => {
+                let (id, token) = self.key(principal, workspace, &["agents:read"]).await;
+                let path = format!("/api/v1/api-keys/{id}");
+                let (status, _) = self
+                    .as_person(principal, Method::DELETE, &path, None)
+                    .await;
+                assert_eq!(status, StatusCode::NO_CONTENT);
+                Credentials::Bearer(token)
+            }
+            Who::ExpiredSession => {
+                let user = self.person(principal).expect("principal").id;
+                let (token, csrf) = self.session(user).await;
+                let mut conn = self.app.sql().await;
+                diesel::update(app::service::schema::sessions::table)
+                    .filter(
+                        app::service::schema::sessions::token_hash
+                            .eq(app::service::auth::tokens::digest(&token)),
+                    )
+                    .set(
+                        app::service::schema::sessions::expires_at
+                            .eq(Utc::now() - TimeDelta::minutes(1)),
+                    )
+                    .execute(&mut conn)
+                    .await
+                    .expect("expiring a session");
+                Credentials::Cookie { token, csrf }
+            }
+            person => {
+                let user = self.person(person).expect("a person").id;
+                let (token, csrf) = self.session(user).await;
+                Credentials::Cookie { token, csrf }
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<Value>,
+        credentials: &Credentials,
+    ) -> (StatusCode, String) {
+        let mut request = self.app.http.request(method.clone(), self.app.url(path));
+        if *method != Method::GET {
+            // A page of this origin: the browser says so.
+            request = request.header(ORIGIN, &self.app.base_url);
+        }
+        match credentials {
+            Credentials::None => {}
+            Credentials::Cookie { token, csrf } => {
+                request = request
+                    .header(COOKIE, format!("agentdeck_session={token}"))
+                    .header("x-csrf-token", csrf);
+            }
+            Credentials::Bearer(token) => {
+                request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+            }
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("sending a request");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Revokes every live key, so the per-user key cap never bites.
+    async fn revoke_all_keys(&self) {
+        let mut conn = self.app.sql().await;
+        diesel::update(api_keys::table)
+            .filter(api_keys::revoked_at.is_null())
+            .set(api_keys::revoked_at.eq(Utc::now()))
+            .execute(&mut conn)
+            .await
+            .expect("revoking keys");
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_as_the_table_says() {
+    let mut matrix = Matrix::new().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    matrix.app.http = http;
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for row in rows() {
+        for (column, who) in WHO.into_iter().enumerate() {
+            let team = if row.scope == Scope::Team {
+                Some(matrix.team().await)
+            } else {
+                None
+            };
+            let credentials = matrix
+                .credentials(who, row.scope, team.as_ref().map(|(id, _, _)| *id))
+                .await;
+            let (path, body) = matrix.prepare(&row, team.as_ref()).await;
+            let refused = row.expect[column] >= 400;
+            let before = if refused && row.method != Method::GET {
+                Some(fingerprint(&mut matrix.app.sql().await).await)
+            } else {
+                None
+            };
+            let (status, text) = matrix.call(&row.method, &path, body, &credentials).await;
+            cells += 1;
+            if status.as_u16() != row.expect[column] {
+                failures.push(format!(
+                    "{} {} as {who:?}: expected {}, got {status}: {}",
+                    row.method,
+                    row.route,
+                    row.expect[column],
+                    text.chars().take(200).collect::<String>()
+                ));
+            }
+            if let Some(before) = before {
+                let after = fingerprint(&mut matrix.app.sql().await).await;
+                if before != after {
+                    failures.push(format!(
+                        "{} {} as {who:?} was refused ({status}) but changed the database",
+                        row.method, row.route
+                    ));
+                }
+            }
+            matrix.revoke_all_keys().await;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells are wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(cells, rows().len() * WHO.len());
+}
+
+/// The matrix's statuses say "refused"; this checks that what was refused
+/// is really out of reach: another user's key list, sessions and teams do
+/// not show, and a key for one workspace does not open another.
+#[tokio::test]
+async fn nobody_sees_another_users_keys_sessions_or_teams() {
+    let mut matrix = Matrix::new().await;
+    let (_, user_key) = matrix.key(Who::User, None, &["agents:read"]).await;
+    let (team, slug, _) = matrix.team().await;
+    let (_, team_key) = matrix.key(Who::Owner, Some(team), &["audit:read"]).await;
+    let (_, personal_key) = matrix.key(Who::Owner, None, &["audit:read"]).await;
+
+    let app = &matrix.app;
+    let (_, keys) = matrix
+        .other
+        .browser
+        .json(app, Method::GET, "/api/v1/api-keys", None)
+        .await;
+    assert_eq!(keys, json!([]), "another user's keys leaked");
+    let (_, own_sessions) = matrix
+        .other
+        .browser
+        .json(app, Method::GET, "/api/v1/sessions", None)
+        .await;
+    assert_eq!(
+        own_sessions.as_array().map(Vec::len),
+        Some(1),
+        "{own_sessions}"
+    );
+    let (_, teams) = matrix
+        .other
+        .browser
+        .json(app, Method::GET, "/api/v1/teams", None)
+        .await;
+    assert_eq!(teams, json!([]), "someone else's team is listed");
+    let _ = user_key;
+
+    let audit = format!("/api/v1/teams/{slug}/audit");
+    let as_key = |token: String| {
+        let request = app.http.get(app.url(&audit));
+        async move {
+            request
+                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .send()
+                .await
+                .expect("reading the audit log")
+                .status()
+        }
+    };
+    assert_eq!(as_key(team_key).await, StatusCode::OK);
+    assert_eq!(
+        as_key(personal_key).await,
+        StatusCode::NOT_FOUND,
+        "a key for the owner's personal workspace opened the team"
+    );
+}
