@@ -19,6 +19,13 @@ async function signUp(p, url, name, email) {
   await p.getByTestId("user-menu").waitFor();
 }
 
+async function activeWorkspaceIs(p, name) {
+  await p.waitForFunction(
+    (name) => document.querySelector('[data-testid="workspace-switcher"]')?.selectedOptions[0]?.textContent.includes(name),
+    name,
+  );
+}
+
 describe("Agentdeck teams", () => {
   let server;
   let browser;
@@ -77,7 +84,7 @@ describe("Agentdeck teams", () => {
     await bob.waitForURL("**/teams/acme-growth");
     assert.equal(await bob.getByTestId("my-role").textContent(), "member");
     // Joining makes the team Bob's active workspace.
-    await bob.getByTestId("workspace-switcher").locator("option:checked", { hasText: "Acme Growth" }).waitFor();
+    await activeWorkspaceIs(bob, "Acme Growth");
 
     // The link worked once.
     await bob.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
@@ -115,6 +122,7 @@ describe("Agentdeck teams", () => {
     await ada.getByTestId("key-workspace").getByText("Acme Growth").waitFor();
     await ada.reload();
     await ada.getByTestId("key-workspace").getByText("Acme Growth").waitFor();
+    await activeWorkspaceIs(ada, "Acme Growth");
     await ada.getByLabel("Name").fill("team reporting");
     await ada.locator('input[value="audit:read"]').check();
     await ada.getByRole("button", { name: "Create key" }).click();
