@@ -14,14 +14,33 @@ pub async fn call<T: DeserializeOwned>(
     body: Option<&(impl Serialize + ?Sized)>,
     csrf: Option<String>,
 ) -> Result<T, ApiError> {
+    let body = body
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| failed(&e))?;
+    let text = send(method, path, body, csrf).await?;
+    serde_json::from_str(if text.is_empty() { "null" } else { &text }).map_err(|e| failed(&e))
+}
+
+#[cfg(feature = "csr")]
+fn failed(e: &dyn std::fmt::Display) -> ApiError {
+    ApiError::new(
+        code::REQUEST_FAILED,
+        format!("The request did not get through: {e}"),
+    )
+}
+
+/// The request itself, the same code for every answer type (the WASM
+/// bundle carries one copy): the body of a 2xx answer, or the API's error.
+#[cfg(feature = "csr")]
+async fn send(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    csrf: Option<String>,
+) -> Result<String, ApiError> {
     use gloo_net::http::{Method, RequestBuilder};
 
-    let failed = |e: &dyn std::fmt::Display| {
-        ApiError::new(
-            code::REQUEST_FAILED,
-            format!("The request did not get through: {e}"),
-        )
-    };
     let method = match method {
         "POST" => Method::POST,
         "PATCH" => Method::PATCH,
@@ -33,19 +52,17 @@ pub async fn call<T: DeserializeOwned>(
         builder = builder.header("x-csrf-token", &token);
     }
     let request = match body {
-        Some(body) => builder.json(body).map_err(|e| failed(&e))?,
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(body)
+            .map_err(|e| failed(&e))?,
         None => builder.build().map_err(|e| failed(&e))?,
     };
     let response = request.send().await.map_err(|e| failed(&e))?;
     let status = response.status();
     let text = response.text().await.map_err(|e| failed(&e))?;
     if (200..300).contains(&status) {
-        let text = if text.is_empty() {
-            "null"
-        } else {
-            text.as_str()
-        };
-        return serde_json::from_str(text).map_err(|e| failed(&e));
+        return Ok(text);
     }
     Err(serde_json::from_str::<crate::error::ErrorEnvelope>(&text)
         .map(|envelope| envelope.error)

@@ -18,6 +18,7 @@ pub mod service;
 mod components;
 mod live;
 mod pages;
+mod remote;
 mod shell;
 
 pub use shell::App;

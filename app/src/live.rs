@@ -58,7 +58,7 @@ mod client {
     use leptos::prelude::*;
 
     use super::{LinkState, Live};
-    use crate::model::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame, SystemEvent};
+    use crate::model::live::{ClientFrame, SYSTEM_TOPIC, SystemEvent};
 
     /// No frame for this long means the link is dead even if the socket
     /// has not noticed (the server sends a heartbeat every few seconds).
@@ -99,6 +99,18 @@ mod client {
         }
     }
 
+    /// A `ServerFrame` as far as this client reads it: the event stays raw
+    /// JSON until its topic says what type it has.
+    #[derive(serde::Deserialize)]
+    struct Incoming<'a> {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        topic: Option<String>,
+        #[serde(borrow, default)]
+        event: Option<&'a serde_json::value::RawValue>,
+    }
+
     /// Runs one connection until it drops.
     async fn serve(live: Live, socket: WebSocket, attempt: &mut u32) {
         let (mut sink, mut stream) = socket.split();
@@ -122,9 +134,11 @@ mod client {
             let Message::Text(text) = message else {
                 continue;
             };
-            if let Ok(ServerFrame::Event { topic, event, .. }) = serde_json::from_str(&text)
-                && topic == SYSTEM_TOPIC
-                && let Ok(event) = serde_json::from_value::<SystemEvent>(event)
+            if let Ok(frame) = serde_json::from_str::<Incoming<'_>>(&text)
+                && frame.kind == "event"
+                && frame.topic.as_deref() == Some(SYSTEM_TOPIC)
+                && let Some(event) = frame.event
+                && let Ok(event) = serde_json::from_str::<SystemEvent>(event.get())
             {
                 *attempt = 0;
                 live.state.set(LinkState::Connected);

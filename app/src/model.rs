@@ -34,6 +34,142 @@ id_newtype! {
     ApiKeyId;
 }
 
+pub mod timestamp {
+    //! Timestamps on the wire: RFC 3339 text, written by chrono and read by
+    //! the small parser below, because chrono's own parser is a general
+    //! format interpreter the WASM bundle would otherwise carry.
+
+    use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        time: &DateTime<Utc>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        time.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp"))
+        })
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
+    pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+        let number = |from: usize, to: usize| -> Option<u32> {
+            let digits = text.get(from..to)?;
+            digits
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| digits.parse().ok())?
+        };
+        let bytes = text.as_bytes();
+        let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+        if bytes.len() < 20
+            || separators.iter().any(|&(at, sep)| bytes[at] != sep)
+            || !matches!(bytes[10], b'T' | b't' | b' ')
+        {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(
+            i32::try_from(number(0, 4)?).ok()?,
+            number(5, 7)?,
+            number(8, 10)?,
+        )?;
+        let mut rest = &text[19..];
+        let mut nanos = 0;
+        if let Some(fraction) = rest.strip_prefix('.') {
+            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            for (i, b) in fraction.bytes().take(digits.min(9)).enumerate() {
+                nanos += u32::from(b - b'0') * 10_u32.pow(8 - i as u32);
+            }
+            rest = &fraction[digits..];
+        }
+        let offset_seconds = match rest.as_bytes() {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+                let at = text.len() - 5;
+                let seconds = i64::from(number(at, at + 2)? * 3600 + number(at + 3, at + 5)? * 60);
+                if *sign == b'-' { -seconds } else { seconds }
+            }
+            _ => return None,
+        };
+        let local =
+            date.and_hms_nano_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?, nanos)?;
+        Some((local - TimeDelta::seconds(offset_seconds)).and_utc())
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            time: &Option<DateTime<Utc>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            time.serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            match Option::<String>::deserialize(deserializer)? {
+                None => Ok(None),
+                Some(text) => parse(&text).map(Some).ok_or_else(|| {
+                    serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp"))
+                }),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reads_what_chrono_writes_and_rfc_3339_offsets() {
+            for text in [
+                "2026-11-23T02:59:29.296006Z",
+                "2026-11-23T02:59:29Z",
+                "1999-12-31T23:59:59.123456789Z",
+                "2026-03-01T01:30:00+02:00",
+                "2026-02-28T23:30:00.5-01:30",
+            ] {
+                let expected: DateTime<Utc> =
+                    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+                assert_eq!(parse(text), Some(expected), "{text}");
+                assert_eq!(parse(&expected.to_rfc3339()), Some(expected));
+                let json = serde_json::to_string(&expected).unwrap_or_default();
+                let mut de = serde_json::Deserializer::from_str(&json);
+                assert_eq!(deserialize(&mut de).ok(), Some(expected));
+            }
+        }
+
+        #[test]
+        fn refuses_what_is_not_a_timestamp() {
+            for text in [
+                "",
+                "2026-11-23",
+                "2026-11-23T02:59:29",
+                "2026-13-23T02:59:29Z",
+                "2026-11-23T25:59:29Z",
+                "2026-11-23T02:59:29.Z",
+                "2026-11-23T02:59:29+0200",
+                "+026-11-23T02:59:29Z",
+                "2026-11-23T02:59:29Zjunk",
+            ] {
+                assert_eq!(parse(text), None, "{text}");
+            }
+        }
+    }
+}
+
 /// Marketplace categories. The database checks the same list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +259,7 @@ pub struct VersionSummary {
     pub id: AgentVersionId,
     pub version: String,
     pub changelog: String,
+    #[serde(with = "crate::model::timestamp")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -132,7 +269,9 @@ pub struct AgentDetail {
     #[serde(flatten)]
     pub agent: AgentSummary,
     pub readme: String,
+    #[serde(with = "crate::model::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::model::timestamp")]
     pub updated_at: DateTime<Utc>,
     pub versions: Vec<VersionSummary>,
 }
@@ -203,6 +342,7 @@ pub mod live {
     #[serde(tag = "kind", rename_all = "snake_case")]
     pub enum SystemEvent {
         Heartbeat {
+            #[serde(with = "crate::model::timestamp")]
             server_time: DateTime<Utc>,
             clients: u64,
         },
@@ -265,6 +405,7 @@ pub mod account {
         pub email_verified: bool,
         pub has_password: bool,
         pub github_linked: bool,
+        #[serde(with = "crate::model::timestamp")]
         pub created_at: DateTime<Utc>,
     }
 
@@ -352,9 +493,13 @@ pub mod account {
         pub prefix: String,
         pub scopes: Vec<Scope>,
         pub workspace: WorkspaceId,
+        #[serde(with = "crate::model::timestamp")]
         pub created_at: DateTime<Utc>,
+        #[serde(default, with = "crate::model::timestamp::option")]
         pub last_used_at: Option<DateTime<Utc>>,
+        #[serde(default, with = "crate::model::timestamp::option")]
         pub expires_at: Option<DateTime<Utc>>,
+        #[serde(default, with = "crate::model::timestamp::option")]
         pub revoked_at: Option<DateTime<Utc>>,
     }
 
@@ -380,6 +525,7 @@ pub mod account {
         pub display_name: String,
         pub email: Option<String>,
         pub role: Role,
+        #[serde(with = "crate::model::timestamp")]
         pub joined_at: DateTime<Utc>,
     }
 
@@ -401,7 +547,9 @@ pub mod account {
         pub email: String,
         pub role: Role,
         pub invited_by: UserId,
+        #[serde(with = "crate::model::timestamp")]
         pub created_at: DateTime<Utc>,
+        #[serde(with = "crate::model::timestamp")]
         pub expires_at: DateTime<Utc>,
     }
 
@@ -418,9 +566,10 @@ pub mod account {
         pub role: Role,
     }
 
-    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Clone, Debug, Serialize, Deserialize)]
     pub struct AuditEvent {
         pub id: i64,
+        #[serde(with = "crate::model::timestamp")]
         pub occurred_at: DateTime<Utc>,
         pub action: String,
         pub actor: Option<UserId>,
@@ -430,10 +579,12 @@ pub mod account {
         pub target_id: String,
         pub ip: String,
         pub user_agent: String,
-        pub details: serde_json::Value,
+        /// What else the action recorded, as JSON (kept as text: the SPA
+        /// only shows it).
+        pub details: Box<serde_json::value::RawValue>,
     }
 
-    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Clone, Debug, Serialize, Deserialize)]
     pub struct AuditPage {
         pub items: Vec<AuditEvent>,
         pub next_cursor: Option<String>,
@@ -442,8 +593,11 @@ pub mod account {
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct SessionInfo {
         pub id: SessionId,
+        #[serde(with = "crate::model::timestamp")]
         pub created_at: DateTime<Utc>,
+        #[serde(with = "crate::model::timestamp")]
         pub last_seen_at: DateTime<Utc>,
+        #[serde(with = "crate::model::timestamp")]
         pub expires_at: DateTime<Utc>,
         pub ip: String,
         pub user_agent: String,

@@ -6,24 +6,24 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::get_agent;
-use crate::components::agent_card::{price_label, runs_label};
+use crate::components::agent_card::{price_label, rating_label, runs_label};
 use crate::components::status::ErrorPanel;
 use crate::model::AgentDetail;
+use crate::remote::Remote;
 
 #[component]
 pub fn AgentPage() -> impl IntoView {
     let params = use_params_map();
     let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
-    let agent = LocalResource::new(move || get_agent(slug.get()));
+    let agent = Remote::new(move || get_agent(slug.get()));
 
     view! {
         <div class="page agent-page">
             <A href="/" attr:class="back">"← Marketplace"</A>
-            <Suspense fallback=|| view! { <div class="panel" data-testid="loading">"Loading agent…"</div> }>
-                {move || Suspend::new(async move {
-                    match agent.await {
-                        Ok(agent) => view! { <AgentDetailView agent /> }.into_any(),
-                        Err(error) if error.is_not_found() => view! {
+            {move || match agent.get() {
+                        None => view! { <div class="panel" data-testid="loading">"Loading agent…"</div> }.into_any(),
+                        Some(Ok(agent)) => view! { <AgentDetailView agent /> }.into_any(),
+                        Some(Err(error)) if error.is_not_found() => view! {
                             <div class="panel panel-empty" data-testid="agent-not-found">
                                 <h1>"Agent not found"</h1>
                                 <p>"There is no public agent at this address. It may have been renamed or made private."</p>
@@ -31,13 +31,11 @@ pub fn AgentPage() -> impl IntoView {
                             </div>
                         }
                         .into_any(),
-                        Err(error) => view! {
-                            <ErrorPanel error retry=Callback::new(move |()| agent.refetch()) />
+                        Some(Err(error)) => view! {
+                            <ErrorPanel error retry=Callback::new(move |()| agent.reload()) />
                         }
                         .into_any(),
-                    }
-                })}
-            </Suspense>
+            }}
         </div>
     }
 }
@@ -61,7 +59,13 @@ fn AgentDetailView(agent: AgentDetail) -> impl IntoView {
     } = agent;
     let rating = summary
         .rating
-        .map(|r| format!("★ {r:.1} from {} ratings", summary.rating_count))
+        .map(|r| {
+            format!(
+                "★ {} from {} ratings",
+                rating_label(r),
+                summary.rating_count
+            )
+        })
         .unwrap_or_else(|| "No ratings yet".to_owned());
     view! {
         <article>

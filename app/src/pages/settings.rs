@@ -9,6 +9,7 @@ use crate::client::call;
 use crate::components::status::ErrorPanel;
 use crate::error::ApiError;
 use crate::model::account::{ApiKeyInfo, CreateApiKey, CreatedApiKey, Scope, SessionInfo};
+use crate::remote::Remote;
 
 use super::time::minute as when;
 
@@ -65,30 +66,31 @@ fn Profile() -> impl IntoView {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Ended {
+    ended: u64,
+}
+
 #[component]
 fn Sessions() -> impl IntoView {
     let auth = use_auth();
-    let sessions = LocalResource::new(|| {
-        call::<Vec<SessionInfo>>("GET", "/api/v1/sessions", None::<&()>, None)
-    });
+    let sessions =
+        Remote::new(|| call::<Vec<SessionInfo>>("GET", "/api/v1/sessions", None::<&()>, None));
     let notice = RwSignal::new(None::<Result<u64, ApiError>>);
     let sign_out_others = move |_| {
         leptos::task::spawn_local(async move {
             let result = auth
-                .send::<serde_json::Value>("POST", "/api/v1/sessions/revoke-others", None::<&()>)
+                .send::<Ended>("POST", "/api/v1/sessions/revoke-others", None::<&()>)
                 .await
-                .map(|v| v["ended"].as_u64().unwrap_or(0));
+                .map(|answer| answer.ended);
             notice.set(Some(result));
-            sessions.refetch();
+            sessions.reload();
         });
     };
     view! {
         <section class="panel">
             <h2>"Where you are signed in"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
-                {move || Suspend::new(async move {
-                    match sessions.await {
-                        Ok(list) => view! {
+            {sessions.view("Loading sessions…", |list| view! {
                             <table class="table" data-testid="sessions">
                                 <thead><tr><th>"Device"</th><th>"IP"</th><th>"Last seen"</th><th>"Signed in"</th></tr></thead>
                                 <tbody>{list.into_iter().map(|s| view! {
@@ -100,11 +102,7 @@ fn Sessions() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}</tbody>
                             </table>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            })}
             <button class="button" on:click=sign_out_others data-testid="sign-out-others">"Sign out other sessions"</button>
             {move || notice.get().map(|result| match result {
                 Ok(n) => view! { <p class="muted small">{format!("Signed out {n} other session(s).")}</p> }.into_any(),
@@ -130,9 +128,8 @@ pub fn ApiKeysPage() -> impl IntoView {
 #[component]
 fn ApiKeys() -> impl IntoView {
     let auth = use_auth();
-    let keys = LocalResource::new(|| {
-        call::<Vec<ApiKeyInfo>>("GET", "/api/v1/api-keys", None::<&()>, None)
-    });
+    let keys =
+        Remote::new(|| call::<Vec<ApiKeyInfo>>("GET", "/api/v1/api-keys", None::<&()>, None));
     let name = RwSignal::new(String::new());
     let chosen = RwSignal::new(vec![Scope::AgentsRead]);
     let expiry = RwSignal::new("90".to_owned());
@@ -156,7 +153,7 @@ fn ApiKeys() -> impl IntoView {
                 Ok(key) => {
                     created.set(Some(key));
                     name.set(String::new());
-                    keys.refetch();
+                    keys.reload();
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -168,7 +165,7 @@ fn ApiKeys() -> impl IntoView {
                 .send::<()>("DELETE", &format!("/api/v1/api-keys/{id}"), None::<&()>)
                 .await
             {
-                Ok(()) => keys.refetch(),
+                Ok(()) => keys.reload(),
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -224,11 +221,9 @@ fn ApiKeys() -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"Your keys"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
-                {move || Suspend::new(async move {
-                    match keys.await {
-                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-keys">"No keys yet."</p> }.into_any(),
-                        Ok(list) => view! {
+            {keys.view("Loading keys…", move |list| if list.is_empty() {
+                        view! { <p class="muted" data-testid="no-keys">"No keys yet."</p> }.into_any()
+                    } else { view! {
                             <table class="table" data-testid="keys">
                                 <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Last used"</th><th>"Expires"</th><th></th></tr></thead>
                                 <tbody>{list.into_iter().map(|key| {
@@ -250,11 +245,7 @@ fn ApiKeys() -> impl IntoView {
                                     }
                                 }).collect_view()}</tbody>
                             </table>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }.into_any() })}
         </section>
     }
 }

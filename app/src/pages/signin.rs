@@ -14,6 +14,7 @@ use crate::components::form::{FieldError, FormError};
 use crate::error::ApiError;
 use crate::model::account::{LoginRequest, Me, SignupRequest};
 use crate::pages::encode_component;
+use crate::remote::Remote;
 
 /// What a GitHub failure code means, in words.
 fn github_error(code: &str) -> &'static str {
@@ -47,9 +48,8 @@ fn return_target(requested: Option<String>) -> String {
 
 #[component]
 fn GithubButton(return_to: Memo<String>) -> impl IntoView {
-    let providers = LocalResource::new(|| {
-        call::<Providers>("GET", "/api/v1/auth/providers", None::<&()>, None)
-    });
+    let providers =
+        Remote::new(|| call::<Providers>("GET", "/api/v1/auth/providers", None::<&()>, None));
     move || {
         providers.get().and_then(Result::ok).filter(|p| p.github).map(|_| {
             let href = format!("/auth/github/start?return_to={}", encode_component(&return_to.get()));

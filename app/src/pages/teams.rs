@@ -19,6 +19,7 @@ use crate::model::account::{
     AuditEvent, AuditPage, ChangeRole, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, Member,
     Role, TeamDetail, WorkspaceSummary,
 };
+use crate::remote::Remote;
 
 /// Roles an invite or a role change can give (ownership too, for owners).
 const ROLES: [Role; 4] = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
@@ -43,19 +44,16 @@ pub fn TeamsPage() -> impl IntoView {
 
 #[component]
 fn TeamList() -> impl IntoView {
-    let teams = LocalResource::new(|| {
-        call::<Vec<WorkspaceSummary>>("GET", "/api/v1/teams", None::<&()>, None)
-    });
+    let teams =
+        Remote::new(|| call::<Vec<WorkspaceSummary>>("GET", "/api/v1/teams", None::<&()>, None));
     view! {
         <section class="panel">
             <h2>"Your teams"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading teams…"</p> }>
-                {move || Suspend::new(async move {
-                    match teams.await {
-                        Ok(list) if list.is_empty() => view! {
+            {teams.view("Loading teams…", |list| if list.is_empty() {
+                        view! {
                             <p class="muted" data-testid="no-teams">"You are in no team yet. Start one below, or open an invite link."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
+                        }.into_any()
+                    } else { view! {
                             <ul class="team-list" data-testid="teams">
                                 {list.into_iter().map(|team| view! {
                                     <li>
@@ -64,11 +62,7 @@ fn TeamList() -> impl IntoView {
                                     </li>
                                 }).collect_view()}
                             </ul>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }.into_any() })}
         </section>
     }
 }
@@ -120,7 +114,7 @@ fn NewTeam() -> impl IntoView {
 #[component]
 pub fn TeamPage() -> impl IntoView {
     let slug = slug_param();
-    let team = LocalResource::new(move || {
+    let team = Remote::new(move || {
         let slug = slug.get();
         async move {
             call::<TeamDetail>("GET", &format!("/api/v1/teams/{slug}"), None::<&()>, None).await
@@ -129,14 +123,9 @@ pub fn TeamPage() -> impl IntoView {
     view! {
         <RequireAuth>
             <div class="page settings-page">
-                <Suspense fallback=|| view! { <p class="muted">"Loading the team…"</p> }>
-                    {move || Suspend::new(async move {
-                        match team.await {
-                            Ok(detail) => view! { <Team detail reload=Callback::new(move |()| team.refetch()) /> }.into_any(),
-                            Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                        }
-                    })}
-                </Suspense>
+                {team.view("Loading the team…", move |detail| view! {
+                    <Team detail reload=Callback::new(move |()| team.reload()) />
+                })}
             </div>
         </RequireAuth>
     }
@@ -268,7 +257,7 @@ fn Invites(slug: String) -> impl IntoView {
     let auth = use_auth();
     let invites = {
         let slug = slug.clone();
-        LocalResource::new(move || {
+        Remote::new(move || {
             let path = format!("/api/v1/teams/{slug}/invites");
             async move { call::<Vec<InviteInfo>>("GET", &path, None::<&()>, None).await }
         })
@@ -296,7 +285,7 @@ fn Invites(slug: String) -> impl IntoView {
                     Ok(invite) => {
                         created.set(Some(invite));
                         email.set(String::new());
-                        invites.refetch();
+                        invites.reload();
                     }
                     Err(e) => error.set(Some(e)),
                 }
@@ -307,7 +296,7 @@ fn Invites(slug: String) -> impl IntoView {
         let path = format!("/api/v1/teams/{slug}/invites/{id}");
         leptos::task::spawn_local(async move {
             match auth.send::<()>("DELETE", &path, None::<&()>).await {
-                Ok(()) => invites.refetch(),
+                Ok(()) => invites.reload(),
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -343,11 +332,9 @@ fn Invites(slug: String) -> impl IntoView {
                 <button class="button primary" type="submit">"Create invite link"</button>
             </form>
             <h3>"Pending invites"</h3>
-            <Suspense fallback=|| view! { <p class="muted">"Loading invites…"</p> }>
-                {move || Suspend::new(async move {
-                    match invites.await {
-                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-invites">"None."</p> }.into_any(),
-                        Ok(list) => view! {
+            {invites.view("Loading invites…", move |list| if list.is_empty() {
+                        view! { <p class="muted" data-testid="no-invites">"None."</p> }.into_any()
+                    } else { view! {
                             <table class="table" data-testid="invites">
                                 <thead><tr><th>"Email"</th><th>"Role"</th><th>"Expires"</th><th></th></tr></thead>
                                 <tbody>{list.into_iter().map(|invite| {
@@ -362,11 +349,7 @@ fn Invites(slug: String) -> impl IntoView {
                                     }
                                 }).collect_view()}</tbody>
                             </table>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }.into_any() })}
         </section>
     }
 }
@@ -483,7 +466,8 @@ fn audit_row(event: AuditEvent) -> impl IntoView {
             <td>{event.actor_handle.map(|h| format!("@{h}")).unwrap_or_else(|| "—".to_owned())}
                 {event.actor_key.map(|_| view! { <span class="badge">"API key"</span> })}</td>
             <td><code>{event.action}</code></td>
-            <td>{event.target_type}" "<span class="muted small">{event.target_id}</span></td>
+            <td>{event.target_type}" "<span class="muted small">{event.target_id}</span>
+                {(event.details.get() != "{}").then(|| view! { <code class="details">{event.details.get().to_owned()}</code> })}</td>
             <td title=event.user_agent>{event.ip}</td>
         </tr>
     }

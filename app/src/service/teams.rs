@@ -719,7 +719,7 @@ pub async fn audit_log(
                 user_agent,
                 details,
             )| {
-                AuditEvent {
+                Ok(AuditEvent {
                     id,
                     occurred_at,
                     action,
@@ -730,11 +730,13 @@ pub async fn audit_log(
                     target_id,
                     ip,
                     user_agent,
-                    details,
-                }
+                    details: serde_json::value::to_raw_value(&details).map_err(|e| {
+                        ServiceError::Internal(anyhow::anyhow!("audit details: {e}"))
+                    })?,
+                })
             },
         )
-        .collect();
+        .collect::<Result<_, ServiceError>>()?;
     Ok(AuditPage { items, next_cursor })
 }
 

@@ -580,9 +580,7 @@ impl Matrix {
             Who::RevokedKey => {
                 let (id, token) = self.key(principal, workspace, &["agents:read"]).await;
                 let path = format!("/api/v1/api-keys/{id}");
-                let (status, _) = self
-                    .as_person(principal, Method::DELETE, &path, None)
-                    .await;
+                let (status, _) = self.as_person(principal, Method::DELETE, &path, None).await;
                 assert_eq!(status, StatusCode::NO_CONTENT);
                 Credentials::Bearer(token)
             }
