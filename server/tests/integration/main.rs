@@ -9,6 +9,7 @@
 mod access_matrix;
 mod agents_api;
 mod api_keys;
+mod audit;
 mod auth;
 mod github;
 mod health;
