@@ -93,6 +93,14 @@ describe("Agentdeck accounts", () => {
     await p.getByTestId("profile-name").getByText("Ada Lovelace").waitFor();
     assert.ok((await p.getByTestId("session-row").count()) >= 1);
 
+    // Signed in, the marketplace and an agent page still load (their data
+    // calls carry the session cookie, so the CSRF rules apply to them too).
+    await p.goto(server.url + "/");
+    await p.getByTestId("agent-grid").waitFor();
+    assert.equal(await p.getByTestId("agent-card").count(), 12);
+    await p.getByTestId("agent-card").filter({ hasText: "SEO Specialist" }).click();
+    await p.getByRole("heading", { name: "SEO Specialist" }).waitFor();
+
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -91,7 +91,7 @@ describe("Agentdeck SPA", () => {
     await p.goto(server.url + "/");
     await p.getByTestId("agent-grid").getByText("Content Creator").waitFor();
     // The next search fails on the way (the server itself stays healthy).
-    await p.route("**/api/fn/list_agents", (route) =>
+    await p.route("**/api/fn/list_agents?*", (route) =>
       route.fulfill({
         status: 503,
         contentType: "application/json",
@@ -104,7 +104,7 @@ describe("Agentdeck SPA", () => {
     const error = p.getByTestId("error-panel");
     await error.getByText("temporarily unavailable").waitFor();
     assert.equal(await p.getByTestId("agent-card").count(), 0);
-    await p.unroute("**/api/fn/list_agents");
+    await p.unroute("**/api/fn/list_agents?*");
     await error.getByRole("button", { name: "Try again" }).click();
     await p.getByTestId("agent-card").filter({ hasText: "SEO Specialist" }).waitFor();
     const expected = (await (await fetch(server.url + "/api/v1/agents?q=seo")).json()).items.map((a) => a.name);

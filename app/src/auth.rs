@@ -11,6 +11,20 @@ use crate::error::ApiError;
 use crate::model::WorkspaceId;
 use crate::model::account::{Me, WorkspaceSummary};
 
+/// The header state-changing requests carry the session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+thread_local! {
+    /// The app's `Auth`, for code outside the component tree (the server
+    /// function client).
+    static INSTALLED: std::cell::Cell<Option<Auth>> = const { std::cell::Cell::new(None) };
+}
+
+/// The signed-in session's CSRF token, if any.
+pub fn current_csrf_token() -> Option<String> {
+    INSTALLED.with(|installed| installed.get()?.csrf())
+}
+
 /// Where the chosen workspace is remembered between visits.
 const ACTIVE_WORKSPACE_KEY: &str = "agentdeck.workspace";
 
@@ -31,6 +45,11 @@ impl Auth {
             ready: RwSignal::new(false),
             active: RwSignal::new(None),
         }
+    }
+
+    /// Makes this the `Auth` that `current_csrf_token` reads.
+    pub fn install(self) {
+        INSTALLED.with(|installed| installed.set(Some(self)));
     }
 
     /// Asks the server who is signed in (again, after membership changes).

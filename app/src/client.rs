@@ -49,7 +49,7 @@ async fn send(
     };
     let mut builder = RequestBuilder::new(path).method(method);
     if let Some(token) = csrf {
-        builder = builder.header("x-csrf-token", &token);
+        builder = builder.header(crate::auth::CSRF_HEADER, &token);
     }
     let request = match body {
         Some(body) => builder

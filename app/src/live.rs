@@ -111,6 +111,16 @@ mod client {
         event: Option<&'a serde_json::value::RawValue>,
     }
 
+    /// `SystemEvent::Heartbeat` read as a plain struct: the enum's tag would
+    /// make serde buffer the whole event first, with more code in the bundle.
+    #[derive(serde::Deserialize)]
+    struct Heartbeat {
+        kind: String,
+        #[serde(with = "crate::model::timestamp")]
+        server_time: chrono::DateTime<chrono::Utc>,
+        clients: u64,
+    }
+
     /// Runs one connection until it drops.
     async fn serve(live: Live, socket: WebSocket, attempt: &mut u32) {
         let (mut sink, mut stream) = socket.split();
@@ -138,8 +148,17 @@ mod client {
                 && frame.kind == "event"
                 && frame.topic.as_deref() == Some(SYSTEM_TOPIC)
                 && let Some(event) = frame.event
-                && let Ok(event) = serde_json::from_str::<SystemEvent>(event.get())
+                && let Ok(Heartbeat {
+                    kind,
+                    server_time,
+                    clients,
+                }) = serde_json::from_str(event.get())
+                && kind == "heartbeat"
             {
+                let event = SystemEvent::Heartbeat {
+                    server_time,
+                    clients,
+                };
                 *attempt = 0;
                 live.state.set(LinkState::Connected);
                 live.heartbeat.set(Some(event));

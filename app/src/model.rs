@@ -54,7 +54,7 @@ pub mod timestamp {
     ) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(deserializer)?;
         parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp"))
+            serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
         })
     }
 
@@ -122,7 +122,7 @@ pub mod timestamp {
             match Option::<String>::deserialize(deserializer)? {
                 None => Ok(None),
                 Some(text) => parse(&text).map(Some).ok_or_else(|| {
-                    serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp"))
+                    serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
                 }),
             }
         }

@@ -27,6 +27,7 @@ pub fn App() -> impl IntoView {
     live.start();
     let auth = Auth::new();
     provide_context(auth);
+    auth.install();
     auth.load();
 
     view! {

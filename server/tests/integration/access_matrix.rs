@@ -101,8 +101,8 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/settings", Public, [200; 11]),
         row(Method::GET, "/api/v1/agents", Public, READ_AGENTS),
         row(Method::GET, "/api/v1/agents/{agent}", Public, READ_AGENTS),
-        row(Method::POST, "/api/fn/list_agents", Public, READ_AGENTS),
-        row(Method::POST, "/api/fn/get_agent", Public, READ_AGENTS),
+        row(Method::GET, "/api/fn/list_agents", Public, READ_AGENTS),
+        row(Method::GET, "/api/fn/get_agent", Public, READ_AGENTS),
         row(Method::GET, "/api/v1/nowhere", Public, {
             let mut expect = [404; 11];
             expect[9] = 401;
@@ -493,8 +493,8 @@ impl Matrix {
             .replace("{team}", &slug)
             .replace("{agent}", "content-creator");
         match route {
-            "/api/fn/list_agents" => (path, Some(json!({ "query": {} }))),
-            "/api/fn/get_agent" => (path, Some(json!({ "slug": "content-creator" }))),
+            "/api/fn/list_agents" => (format!("{path}?query[q]="), None),
+            "/api/fn/get_agent" => (format!("{path}?slug=content-creator"), None),
             "/api/v1/auth/signup" => {
                 let email = format!("{}@example.com", self.unique("newcomer"));
                 let body = json!({ "email": email, "password": STRONG_PASSWORD, "name": "New" });

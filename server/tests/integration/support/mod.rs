@@ -163,12 +163,12 @@ impl TestApp {
         json_of(self.get(path).await).await
     }
 
-    /// Calls a server function the way the SPA does: POST with a JSON body.
-    pub async fn call_server_fn(&self, name: &str, args: Value) -> (StatusCode, Value) {
+    /// Calls a read-only server function the way the SPA does: GET with the
+    /// arguments in the query string (`query[limit]=2`).
+    pub async fn call_server_fn(&self, name: &str, args: &str) -> (StatusCode, Value) {
         let response = self
             .http
-            .post(self.url(&format!("{}/{name}", app::api::SERVER_FN_PREFIX)))
-            .json(&args)
+            .get(self.url(&format!("{}/{name}?{args}", app::api::SERVER_FN_PREFIX)))
             .send()
             .await
             .expect("calling a server function");
