@@ -31,7 +31,7 @@ pub fn WorkspaceSwitcher() -> impl IntoView {
                 <select data-testid="workspace-switcher" on:change=choose>
                     {workspaces.into_iter().map(|w| {
                         let id = w.id;
-                        let label = if w.personal { format!("{} (personal)", w.name) } else { w.name };
+                        let label = if w.personal { "Personal".to_owned() } else { w.name };
                         view! {
                             <option value=id.to_string() selected=move || auth.active.get() == Some(id)>
                                 {label}
