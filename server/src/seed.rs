@@ -31,6 +31,7 @@ struct SeedAgent {
 struct NewAgent<'a> {
     slug: &'a str,
     owner_user_id: Uuid,
+    workspace_id: Uuid,
     name: &'a str,
     summary: &'a str,
     readme: &'a str,
@@ -106,6 +107,7 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
         .map(|a| NewAgent {
             slug: &a.slug,
             owner_user_id: owner,
+            workspace_id: workspace,
             name: &a.name,
             summary: &a.summary,
             readme: &a.readme,

@@ -66,6 +66,20 @@ fn Profile() -> impl IntoView {
     }
 }
 
+/// "Personal" or the team's name, as the top bar's switcher says it.
+fn workspace_name(auth: crate::auth::Auth, id: crate::model::WorkspaceId) -> String {
+    auth.me
+        .with_untracked(|me| {
+            let workspace = me.as_ref()?.workspaces.iter().find(|w| w.id == id)?;
+            Some(if workspace.personal {
+                "Personal".to_owned()
+            } else {
+                workspace.name.clone()
+            })
+        })
+        .unwrap_or_else(|| "—".to_owned())
+}
+
 #[derive(serde::Deserialize)]
 struct Ended {
     ended: u64,
@@ -225,7 +239,7 @@ fn ApiKeys() -> impl IntoView {
                         view! { <p class="muted" data-testid="no-keys">"No keys yet."</p> }.into_any()
                     } else { view! {
                             <table class="table" data-testid="keys">
-                                <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Last used"</th><th>"Expires"</th><th></th></tr></thead>
+                                <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Workspace"</th><th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th></th></tr></thead>
                                 <tbody>{list.into_iter().map(|key| {
                                     let id = key.id;
                                     let revoked = key.revoked_at.is_some();
@@ -234,6 +248,8 @@ fn ApiKeys() -> impl IntoView {
                                             <td>{key.name}</td>
                                             <td><code>{key.prefix}"_…"</code></td>
                                             <td>{key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")}</td>
+                                            <td>{workspace_name(auth, key.workspace)}</td>
+                                            <td>{when(key.created_at)}</td>
                                             <td>{key.last_used_at.map(when).unwrap_or_else(|| "never".to_owned())}</td>
                                             <td>{key.expires_at.map(when).unwrap_or_else(|| "never".to_owned())}</td>
                                             <td>{if revoked {

@@ -33,6 +33,7 @@ diesel::table! {
         runs_count -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        workspace_id -> Uuid,
     }
 }
 

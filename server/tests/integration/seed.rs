@@ -76,3 +76,53 @@ async fn updated_at_follows_every_change() {
     .expect("reading");
     assert!(row.moved);
 }
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Agents whose workspace is their author's personal workspace.
+const IN_AUTHORS_WORKSPACE: &str = "SELECT count(*) AS n FROM agents
+     JOIN workspaces ON workspaces.id = agents.workspace_id
+     WHERE workspaces.personal_user_id = agents.owner_user_id";
+
+#[tokio::test]
+async fn agents_belong_to_a_workspace_also_after_the_upgrade() {
+    use diesel::Connection as _;
+    use diesel::RunQueryDsl as _;
+    use diesel_migrations::MigrationHarness as _;
+
+    let db = TestDb::new().await;
+    let url = db.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel_async::async_connection_wrapper::AsyncConnectionWrapper::<
+            diesel_async::AsyncPgConnection,
+        >::establish(&url)
+        .expect("connecting");
+        let count = |conn: &mut _| {
+            diesel::sql_query(IN_AUTHORS_WORKSPACE)
+                .get_result::<Count>(conn)
+                .expect("counting")
+                .n
+        };
+        assert_eq!(count(&mut conn), 12, "the seed puts agents in a workspace");
+
+        // The database as it was before agents had workspaces, with its
+        // agents: the migration fills the column from the author.
+        let migrations = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(
+            &server::db::MIGRATIONS,
+        )
+        .expect("listing migrations");
+        let adding = migrations
+            .iter()
+            .find(|m| m.name().to_string().ends_with("_agent_workspaces"))
+            .expect("the agent workspaces migration");
+        conn.revert_migration(adding.as_ref()).expect("reverting");
+        conn.run_migration(adding.as_ref()).expect("applying again");
+        assert_eq!(count(&mut conn), 12);
+    })
+    .await
+    .expect("the migration thread");
+}
