@@ -80,7 +80,7 @@ pub mod timestamp {
             number(5, 7)?,
             number(8, 10)?,
         )?;
-        let mut rest = &text[19..];
+        let mut rest = text.get(19..)?;
         let mut nanos = 0;
         if let Some(fraction) = rest.strip_prefix('.') {
             let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
@@ -163,6 +163,8 @@ pub mod timestamp {
                 "2026-11-23T02:59:29+0200",
                 "+026-11-23T02:59:29Z",
                 "2026-11-23T02:59:29Zjunk",
+                "2026-11-23T02:59:2éZ",
+                "2026-11-23T02:59:29.éZ",
             ] {
                 assert_eq!(parse(text), None, "{text}");
             }
