@@ -1,0 +1,19 @@
+//! The smallest useful agent written in Rust: it answers with its input.
+//!
+//! Any language that can build a component against `wit/agent.wit` works the
+//! same way; build this one with
+//! `cargo build --release --target wasm32-wasip2 -p rust-echo` in `agents/`
+//! and run it with `agentdeck-agent run target/…/rust_echo.wasm --input '{"hi":1}'`.
+
+wit_bindgen::generate!({ world: "agent", path: "../../wit" });
+
+
+struct Echo;
+
+impl Guest for Echo {
+    fn run(input: String) -> Result<String, AgentError> {
+        Ok(input)
+    }
+}
+
+export!(Echo);

@@ -1,0 +1,379 @@
+//! The sandbox: wasmtime in the one configuration Agentdeck runs agents with,
+//! preparing agent versions once and running them many times.
+
+use crate::cache::ArtifactCache;
+use crate::host::bindings::agent::AgentPre;
+use crate::host::bindings::runner::JsRunnerPre;
+use crate::host::{HostContext, MemoryLimitExceeded, RunState, Script};
+use crate::limits::{Capabilities, Limits};
+use crate::outcome::{AgentFailure, Outcome, PrepareError, RunError};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+
+/// The JavaScript runner component, built from `agents/js-runner` by
+/// build.rs.
+static JS_RUNNER: &[u8] = include_bytes!(env!("AGENTDECK_JS_RUNNER_WASM"));
+
+/// How often the engine's epoch advances: the precision of deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The longest JavaScript source accepted.
+pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
+
+/// Tuning of the sandbox. The defaults are what the server uses.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled components are kept between restarts; `None` keeps
+    /// them in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Runs at once; more wait for a slot. Sizes the pooling allocator.
+    pub max_concurrent_runs: u32,
+    /// The ceiling any manifest's limits are clamped to.
+    pub max_limits: Limits,
+    /// Deadlines by epoch interruption. Only the benchmark measuring its
+    /// cost turns this off; without it a spinning agent is stopped only by
+    /// its fuel.
+    pub epoch_interruption: bool,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            max_concurrent_runs: 64,
+            max_limits: Limits::platform_maximum(),
+            epoch_interruption: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the sandbox engine could not be configured: {0}")]
+    Engine(String),
+    #[error("the JavaScript runner could not be loaded: {0}")]
+    Runner(String),
+}
+
+/// An agent version ready to run: compiled, linked, and for JavaScript the
+/// script checked. Cheap to clone and to keep.
+#[derive(Clone)]
+pub struct PreparedAgent {
+    pre: AgentPre<RunState>,
+    script: Option<Arc<Script>>,
+    digest: String,
+}
+
+impl PreparedAgent {
+    /// SHA-256 of the script or component, hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    pub fn is_javascript(&self) -> bool {
+        self.script.is_some()
+    }
+}
+
+/// The JavaScript runner, linked once: `agent` is how scripts run, `checker`
+/// how they are checked when a version is prepared.
+struct Runner {
+    agent: AgentPre<RunState>,
+    checker: JsRunnerPre<RunState>,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<RunState>,
+    runner: Runner,
+    cache: ArtifactCache,
+    components: Mutex<HashMap<String, AgentPre<RunState>>>,
+    slots: Semaphore,
+    options: RuntimeOptions,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why a run stopped at its deadline (raised from the epoch callback).
+#[derive(Debug, thiserror::Error)]
+#[error("the run's deadline passed")]
+struct DeadlineReached;
+
+impl Runtime {
+    /// Configures the engine and loads the JavaScript runner (compiling it
+    /// the first time, which takes seconds; later starts load it from the
+    /// cache directory in about a millisecond).
+    pub fn new(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let engine = Engine::new(&engine_config(&options)).map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        crate::host::bindings::agent::Agent::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        crate::host::bindings::runner::agentdeck::agent::script::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|error| RuntimeError::Engine(error.to_string()))?;
+
+        let cache = ArtifactCache::new(options.cache_dir.clone(), &engine);
+        let component = cache.load_or_compile(&engine, JS_RUNNER).map_err(RuntimeError::Runner)?;
+        let instance = linker.instantiate_pre(&component).map_err(|error| RuntimeError::Runner(error.to_string()))?;
+        let runner = Runner {
+            agent: AgentPre::new(instance.clone()).map_err(|error| RuntimeError::Runner(error.to_string()))?,
+            checker: JsRunnerPre::new(instance).map_err(|error| RuntimeError::Runner(error.to_string()))?,
+        };
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        if options.epoch_interruption {
+            let engine = engine.clone();
+            let stop = Arc::clone(&ticker_stop);
+            std::thread::Builder::new()
+                .name("agent-epochs".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|error| RuntimeError::Engine(format!("epoch thread: {error}")))?;
+        }
+
+        Ok(Self {
+            engine,
+            linker,
+            runner,
+            cache,
+            components: Mutex::default(),
+            slots: Semaphore::new(options.max_concurrent_runs as usize),
+            options,
+            ticker_stop,
+        })
+    }
+
+    /// Prepares a JavaScript agent: the script is parsed and its top-level
+    /// code run once, under `limits`, so syntax errors come back now with
+    /// line and column. No compiler is involved: the script is data for the
+    /// runner.
+    pub async fn prepare_javascript(&self, name: &str, source: &str, limits: &Limits) -> Result<PreparedAgent, PrepareError> {
+        if source.len() > MAX_SCRIPT_BYTES {
+            return Err(PrepareError::Script(AgentFailure {
+                code: "too-large".into(),
+                message: format!("the script is larger than {} KiB", MAX_SCRIPT_BYTES >> 10),
+                line: None,
+                column: None,
+            }));
+        }
+        let script = Arc::new(Script { name: name.to_owned(), source: source.to_owned() });
+        let limits = limits.clamped(&self.options.max_limits);
+        let _slot = self.slots.acquire().await.map_err(|_| PrepareError::Internal("the sandbox is shutting down".into()))?;
+        let host = HostContext::new(Capabilities::default());
+        let mut store = self.store(&limits, host, Some(Arc::clone(&script)), Instant::now());
+        let checked = tokio::time::timeout(limits.timeout(), async {
+            let runner = self.runner.checker.instantiate_async(&mut store).await?;
+            runner.agentdeck_agent_checker().call_check(&mut store).await
+        })
+        .await;
+        let failure = match checked {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(error))) => Some(PrepareError::Script(agent_failure(error))),
+            Ok(Err(error)) => Some(PrepareError::Load(classify(&error, &limits))),
+            Err(_) => Some(PrepareError::Load(RunError::TimedOut { limit: limits.timeout() })),
+        };
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        Ok(PreparedAgent { pre: self.runner.agent.clone(), script: Some(script), digest: hex_digest(source.as_bytes()) })
+    }
+
+    /// Prepares a component built from any language against the agent world:
+    /// compiled once per content (kept in the cache directory), then linked.
+    /// Refused when it is not a component or imports what the sandbox does
+    /// not offer.
+    pub async fn prepare_component(&self, bytes: &[u8]) -> Result<PreparedAgent, PrepareError> {
+        let digest = hex_digest(bytes);
+        if let Some(pre) = self.components.lock().ok().and_then(|components| components.get(&digest).cloned()) {
+            return Ok(PreparedAgent { pre, script: None, digest });
+        }
+        let engine = self.engine.clone();
+        let cache = self.cache.clone();
+        let owned = bytes.to_vec();
+        let component = tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &owned))
+            .await
+            .map_err(|error| PrepareError::Internal(error.to_string()))?
+            .map_err(PrepareError::InvalidComponent)?;
+        let instance = self.linker.instantiate_pre(&component).map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
+        let pre = AgentPre::new(instance).map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
+        if let Ok(mut components) = self.components.lock() {
+            components.insert(digest.clone(), pre.clone());
+        }
+        Ok(PreparedAgent { pre, script: None, digest })
+    }
+
+    /// Runs a prepared agent once in a fresh sandbox. Never fails as a
+    /// call: everything that can go wrong is in the outcome.
+    pub async fn run(&self, agent: &PreparedAgent, input: &str, limits: &Limits, host: HostContext) -> Outcome {
+        let limits = limits.clamped(&self.options.max_limits);
+        let Ok(_slot) = self.slots.acquire().await else {
+            return Outcome {
+                result: Err(RunError::Busy),
+                logs: Vec::new(),
+                logs_truncated: false,
+                duration: Duration::ZERO,
+                fuel_used: 0,
+                peak_memory_bytes: 0,
+            };
+        };
+        let started = Instant::now();
+        let mut store = self.store(&limits, host, agent.script.clone(), started);
+        let called = tokio::time::timeout(limits.timeout(), async {
+            let instance = agent.pre.instantiate_async(&mut store).await?;
+            instance.call_run(&mut store, input).await
+        })
+        .await;
+        let duration = started.elapsed();
+        let result = match called {
+            Ok(Ok(Ok(output))) => check_output(output, &limits),
+            Ok(Ok(Err(error))) => Err(match agent_failure(error) {
+                failure if failure.code == "stack-exhausted" => RunError::StackExhausted { detail: failure.message },
+                failure => RunError::Agent(failure),
+            }),
+            Ok(Err(error)) => Err(classify(&error, &limits)),
+            Err(_) => Err(RunError::TimedOut { limit: limits.timeout() }),
+        };
+        if let Err(RunError::Internal { detail }) = &result {
+            tracing::error!(digest = %agent.digest, %detail, "agent run failed inside the sandbox");
+        }
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.data_mut();
+        state.collect_stdio();
+        Outcome {
+            result,
+            logs: std::mem::take(&mut state.log.lines),
+            logs_truncated: state.log.truncated,
+            duration,
+            fuel_used,
+            peak_memory_bytes: state.meter.peak,
+        }
+    }
+
+    /// A store for one run: memory limiter, fuel, and a deadline checked at
+    /// every epoch tick (yielding to other tasks in between).
+    fn store(&self, limits: &Limits, host: HostContext, script: Option<Arc<Script>>, started: Instant) -> Store<RunState> {
+        let mut store = Store::new(&self.engine, RunState::new(limits, host, script, started));
+        store.limiter(|state| &mut state.meter);
+        // Fuel is on in this engine's configuration, so this cannot fail.
+        let _ = store.set_fuel(limits.fuel);
+        if self.options.epoch_interruption {
+            let deadline = started + limits.timeout();
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |_| {
+                if Instant::now() >= deadline {
+                    Err(DeadlineReached.into())
+                } else {
+                    Ok(UpdateDeadline::Yield(1))
+                }
+            });
+        }
+        store
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The JavaScript runner component's bytes (for benchmarks and tools).
+    pub fn js_runner_bytes() -> &'static [u8] {
+        JS_RUNNER
+    }
+}
+
+/// The engine configuration: the one place wasmtime is tuned.
+fn engine_config(options: &RuntimeOptions) -> Config {
+    let runs = options.max_concurrent_runs.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(runs)
+        .total_core_instances(runs * 8)
+        .max_core_instances_per_component(16)
+        .total_memories(runs * 2)
+        .max_memories_per_component(4)
+        .total_tables(runs * 4)
+        .max_tables_per_component(8)
+        .table_elements(100_000)
+        .total_stacks(runs)
+        .max_memory_size(usize::try_from(options.max_limits.memory_bytes).unwrap_or(usize::MAX))
+        // Keeping a little of each slot's memory mapped makes the next
+        // instantiation cheaper than faulting it in again.
+        .linear_memory_keep_resident(64 << 10)
+        .table_keep_resident(64 << 10);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(options.epoch_interruption)
+        .max_wasm_stack(1 << 20)
+        .async_stack_size(2 << 20)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn agent_failure(error: crate::host::bindings::agent::agentdeck::agent::types::AgentError) -> AgentFailure {
+    AgentFailure { code: error.code, message: error.message, line: error.line, column: error.column }
+}
+
+fn check_output(output: String, limits: &Limits) -> Result<String, RunError> {
+    let size = output.len() as u64;
+    if size > limits.output_bytes {
+        return Err(RunError::OutputTooLarge { size, limit: limits.output_bytes });
+    }
+    if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {
+        return Err(RunError::InvalidOutput { reason: error.to_string() });
+    }
+    Ok(output)
+}
+
+/// What a trap or host error means for the run.
+fn classify(error: &wasmtime::Error, limits: &Limits) -> RunError {
+    if error.downcast_ref::<DeadlineReached>().is_some() {
+        return RunError::TimedOut { limit: limits.timeout() };
+    }
+    if let Some(exceeded) = error.downcast_ref::<MemoryLimitExceeded>() {
+        return RunError::MemoryLimit { limit: exceeded.limit };
+    }
+    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        return RunError::Busy;
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => RunError::FuelExhausted { limit: limits.fuel },
+        Some(Trap::StackOverflow) => RunError::StackExhausted { detail: "the WebAssembly stack overflowed".into() },
+        Some(Trap::Interrupt) => RunError::TimedOut { limit: limits.timeout() },
+        Some(trap) => RunError::Trap { message: trap_message(error, *trap) },
+        None => RunError::Internal { detail: format!("{error:#}") },
+    }
+}
+
+/// The trap, with the guest's own words when it left some (a Rust panic
+/// message printed before `unreachable`) and the innermost frames.
+fn trap_message(error: &wasmtime::Error, trap: Trap) -> String {
+    let mut message = trap.to_string();
+    if let Some(backtrace) = error.downcast_ref::<wasmtime::WasmBacktrace>() {
+        let frames: Vec<String> =
+            backtrace.frames().iter().filter_map(|frame| frame.func_name().map(str::to_owned)).take(3).collect();
+        if !frames.is_empty() {
+            message.push_str(&format!(" in {}", frames.join(" ← ")));
+        }
+    }
+    message
+}

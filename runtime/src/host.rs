@@ -1,0 +1,425 @@
+//! The host side of the agent world: what a run's store holds and how each
+//! capability call is checked and served.
+
+use crate::http::{self, Fetcher};
+use crate::kv::{self, KvStore};
+use crate::limits::{Capabilities, Limits};
+use crate::llm::{self, LlmProvider};
+use crate::outcome::{Level, LogLine};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub(crate) mod bindings {
+    /// The `agent` world: what every agent component implements.
+    pub mod agent {
+        wasmtime::component::bindgen!({
+            world: "agent",
+            path: "../agents/wit",
+            imports: { default: async },
+            exports: { default: async },
+        });
+    }
+
+    /// The `js-runner` world: the agent world plus the script it runs.
+    pub mod runner {
+        wasmtime::component::bindgen!({
+            world: "js-runner",
+            path: "../agents/wit",
+            imports: { default: async },
+            exports: { default: async },
+            with: {
+                "agentdeck:agent/types": super::agent::agentdeck::agent::types,
+                "agentdeck:agent/log": super::agent::agentdeck::agent::log,
+                "agentdeck:agent/llm": super::agent::agentdeck::agent::llm,
+                "agentdeck:agent/http": super::agent::agentdeck::agent::http,
+                "agentdeck:agent/kv": super::agent::agentdeck::agent::kv,
+                "agentdeck:agent/config": super::agent::agentdeck::agent::config,
+            },
+        });
+    }
+}
+
+use bindings::agent::agentdeck::agent as wit;
+use wit::types::CapabilityError;
+
+/// What the host gives one run: its grants and the services behind them.
+#[derive(Clone)]
+pub struct HostContext {
+    pub capabilities: Arc<Capabilities>,
+    /// The deployment's key-value store; `None` denies `kv` whatever the
+    /// manifest says.
+    pub kv: Option<Arc<dyn KvStore>>,
+    pub llm: Arc<dyn LlmProvider>,
+    pub http: Fetcher,
+    pub config: Arc<BTreeMap<String, String>>,
+    pub secrets: Arc<BTreeMap<String, String>>,
+}
+
+impl HostContext {
+    /// Nothing granted, the offline model behind `llm`.
+    pub fn new(capabilities: Capabilities) -> Self {
+        Self {
+            capabilities: Arc::new(capabilities),
+            kv: None,
+            llm: Arc::new(llm::Offline),
+            http: Fetcher::default(),
+            config: Arc::default(),
+            secrets: Arc::default(),
+        }
+    }
+
+    pub fn with_kv(mut self, store: Arc<dyn KvStore>) -> Self {
+        self.kv = Some(store);
+        self
+    }
+
+    pub fn with_llm(mut self, provider: Arc<dyn LlmProvider>) -> Self {
+        self.llm = provider;
+        self
+    }
+
+    pub fn with_http(mut self, fetcher: Fetcher) -> Self {
+        self.http = fetcher;
+        self
+    }
+
+    pub fn with_config(mut self, values: BTreeMap<String, String>) -> Self {
+        self.config = Arc::new(values);
+        self
+    }
+
+    pub fn with_secrets(mut self, values: BTreeMap<String, String>) -> Self {
+        self.secrets = Arc::new(values);
+        self
+    }
+}
+
+/// A JavaScript agent's script, handed to the runner through `script`.
+#[derive(Debug)]
+pub(crate) struct Script {
+    pub name: String,
+    pub source: String,
+}
+
+/// Everything a run's store holds.
+pub(crate) struct RunState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub meter: Meter,
+    pub log: LogBuffer,
+    pub stdout: MemoryOutputPipe,
+    pub stderr: MemoryOutputPipe,
+    host: HostContext,
+    script: Option<Arc<Script>>,
+    response_bytes: u64,
+}
+
+impl RunState {
+    pub fn new(limits: &Limits, host: HostContext, script: Option<Arc<Script>>, started: Instant) -> Self {
+        let capacity = usize::try_from(limits.log_bytes).unwrap_or(usize::MAX);
+        let stdout = MemoryOutputPipe::new(capacity);
+        let stderr = MemoryOutputPipe::new(capacity);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(MillisecondWallClock)
+            .monotonic_clock(MillisecondMonotonicClock { start: started })
+            // Hash tables inside the agent are seeded with this; a fixed seed
+            // keeps metering deterministic.
+            .insecure_random_seed(0x6167_656e_7464_6563_6b00_0000_0000_0001)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            meter: Meter::new(limits.memory_bytes),
+            log: LogBuffer::new(limits.log_bytes, started),
+            stdout,
+            stderr,
+            host,
+            script,
+            response_bytes: limits.response_bytes,
+        }
+    }
+
+    /// Moves what the agent wrote to standard output and error into the log.
+    pub fn collect_stdio(&mut self) {
+        for (pipe, level) in [(self.stdout.contents(), Level::Info), (self.stderr.contents(), Level::Error)] {
+            for line in String::from_utf8_lossy(&pipe).lines() {
+                self.log.push(level, line.to_owned());
+            }
+        }
+    }
+}
+
+impl WasiView for RunState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The wall clock agents see: milliseconds, no finer (timing side channels
+/// need finer clocks).
+struct MillisecondWallClock;
+
+impl HostWallClock for MillisecondWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+
+    fn now(&self) -> Duration {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Monotonic time since the run started, in whole milliseconds (as
+/// nanoseconds, which is what WASI counts in).
+struct MillisecondMonotonicClock {
+    start: Instant,
+}
+
+impl HostMonotonicClock for MillisecondMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_mul(1_000_000)
+    }
+}
+
+/// Memory accounting for a run: refuses growth past the limit with an error
+/// the outcome recognises, and remembers the peak.
+pub(crate) struct Meter {
+    limit: u64,
+    current: u64,
+    pub peak: u64,
+}
+
+/// The trap a refused memory growth raises.
+#[derive(Debug, thiserror::Error)]
+#[error("memory limit of {limit} bytes exceeded")]
+pub(crate) struct MemoryLimitExceeded {
+    pub limit: u64,
+}
+
+impl Meter {
+    fn new(limit: u64) -> Self {
+        Self { limit, current: 0, peak: 0 }
+    }
+}
+
+/// Table elements one run may have (function tables of large programs hold
+/// tens of thousands).
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl ResourceLimiter for Meter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let next = self.current.saturating_sub(current as u64).saturating_add(desired as u64);
+        if next > self.limit {
+            return Err(MemoryLimitExceeded { limit: self.limit }.into());
+        }
+        self.current = next;
+        self.peak = self.peak.max(next);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            return Err(wasmtime::format_err!("table limit of {MAX_TABLE_ELEMENTS} elements exceeded"));
+        }
+        Ok(true)
+    }
+}
+
+/// The run's log, within its byte budget.
+pub(crate) struct LogBuffer {
+    pub lines: Vec<LogLine>,
+    bytes: u64,
+    budget: u64,
+    pub truncated: bool,
+    started: Instant,
+}
+
+/// One line longer than this is cut.
+const MAX_LINE_BYTES: usize = 16 << 10;
+
+impl LogBuffer {
+    fn new(budget: u64, started: Instant) -> Self {
+        Self { lines: Vec::new(), bytes: 0, budget, truncated: false, started }
+    }
+
+    pub fn push(&mut self, level: Level, mut message: String) {
+        if self.truncated {
+            return;
+        }
+        if message.len() > MAX_LINE_BYTES {
+            let mut end = MAX_LINE_BYTES;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str("… [line cut]");
+        }
+        if self.bytes + message.len() as u64 > self.budget {
+            self.truncated = true;
+            return;
+        }
+        self.bytes += message.len() as u64;
+        let at_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.lines.push(LogLine { level, message, at_ms });
+    }
+}
+
+fn denied(capability: &str, field: &str) -> CapabilityError {
+    CapabilityError::Denied(format!("{capability} is not granted; add it under capabilities.{field} in the agent's manifest"))
+}
+
+impl wit::types::Host for RunState {}
+
+impl wit::log::Host for RunState {
+    async fn log(&mut self, level: wit::log::Level, message: String) {
+        let level = match level {
+            wit::log::Level::Debug => Level::Debug,
+            wit::log::Level::Info => Level::Info,
+            wit::log::Level::Warn => Level::Warn,
+            wit::log::Level::Error => Level::Error,
+        };
+        self.log.push(level, message);
+    }
+}
+
+impl wit::llm::Host for RunState {
+    async fn complete(&mut self, request: wit::llm::Request) -> Result<wit::llm::Completion, CapabilityError> {
+        if !self.host.capabilities.llm {
+            return Err(denied("llm", "llm"));
+        }
+        let request = llm::Request {
+            messages: request
+                .messages
+                .into_iter()
+                .map(|message| llm::Message { role: message.role, content: message.content })
+                .collect(),
+            model: request.model,
+            temperature: request.temperature,
+            max_tokens: request.max_tokens,
+        };
+        let provider = Arc::clone(&self.host.llm);
+        match provider.complete(request, self.response_bytes).await {
+            Ok(completion) => Ok(wit::llm::Completion {
+                content: completion.content,
+                model: completion.model,
+                prompt_tokens: completion.prompt_tokens,
+                completion_tokens: completion.completion_tokens,
+            }),
+            Err(llm::LlmError::Invalid(message)) => Err(CapabilityError::Invalid(message)),
+            Err(llm::LlmError::Limit(message)) => Err(CapabilityError::Limit(message)),
+            Err(llm::LlmError::Failed(message)) => Err(CapabilityError::Failed(message)),
+        }
+    }
+}
+
+impl wit::http::Host for RunState {
+    async fn fetch(&mut self, request: wit::http::Request) -> Result<wit::http::Response, CapabilityError> {
+        let request = http::Request { method: request.method, url: request.url, headers: request.headers, body: request.body };
+        let fetcher = self.host.http.clone();
+        let capabilities = Arc::clone(&self.host.capabilities);
+        match fetcher.fetch(&capabilities, request, self.response_bytes).await {
+            Ok(response) => {
+                Ok(wit::http::Response { status: response.status, headers: response.headers, body: response.body })
+            }
+            Err(http::FetchError::Denied(message)) => Err(CapabilityError::Denied(message)),
+            Err(http::FetchError::Invalid(message)) => Err(CapabilityError::Invalid(message)),
+            Err(http::FetchError::Limit(message)) => Err(CapabilityError::Limit(message)),
+            Err(http::FetchError::Failed(message)) => Err(CapabilityError::Failed(message)),
+        }
+    }
+}
+
+impl RunState {
+    fn kv_store(&self) -> Result<Arc<dyn KvStore>, CapabilityError> {
+        if !self.host.capabilities.kv {
+            return Err(denied("kv", "kv"));
+        }
+        self.host
+            .kv
+            .clone()
+            .ok_or_else(|| CapabilityError::Denied("kv is not available here: the agent is not running in a deployment".into()))
+    }
+}
+
+fn check_key(key: &str) -> Result<(), CapabilityError> {
+    if key.is_empty() {
+        return Err(CapabilityError::Invalid("the key is empty".into()));
+    }
+    if key.len() > kv::MAX_KEY_BYTES {
+        return Err(CapabilityError::Invalid(format!("the key is longer than {} bytes", kv::MAX_KEY_BYTES)));
+    }
+    Ok(())
+}
+
+impl wit::kv::Host for RunState {
+    async fn get(&mut self, key: String) -> Result<Option<String>, CapabilityError> {
+        let store = self.kv_store()?;
+        check_key(&key)?;
+        store.get(&key).await.map_err(CapabilityError::Failed)
+    }
+
+    async fn set(&mut self, key: String, value: String) -> Result<(), CapabilityError> {
+        let store = self.kv_store()?;
+        check_key(&key)?;
+        if value.len() > kv::MAX_VALUE_BYTES {
+            return Err(CapabilityError::Limit(format!("the value is larger than {} bytes", kv::MAX_VALUE_BYTES)));
+        }
+        store.set(&key, &value).await.map_err(CapabilityError::Failed)
+    }
+
+    async fn delete(&mut self, key: String) -> Result<bool, CapabilityError> {
+        let store = self.kv_store()?;
+        check_key(&key)?;
+        store.delete(&key).await.map_err(CapabilityError::Failed)
+    }
+
+    async fn keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, CapabilityError> {
+        let store = self.kv_store()?;
+        store.keys(&prefix, limit.min(kv::MAX_LIST)).await.map_err(CapabilityError::Failed)
+    }
+}
+
+impl wit::config::Host for RunState {
+    async fn get(&mut self, key: String) -> Result<Option<String>, CapabilityError> {
+        if !self.host.capabilities.config.contains(&key) {
+            return Err(CapabilityError::Denied(format!(
+                "config key {key:?} is not declared; list it under capabilities.config in the agent's manifest"
+            )));
+        }
+        Ok(self.host.config.get(&key).cloned())
+    }
+
+    async fn secret(&mut self, key: String) -> Result<Option<String>, CapabilityError> {
+        if !self.host.capabilities.secrets.contains(&key) {
+            return Err(CapabilityError::Denied(format!(
+                "secret {key:?} is not declared; list it under capabilities.secrets in the agent's manifest"
+            )));
+        }
+        Ok(self.host.secrets.get(&key).cloned())
+    }
+}
+
+impl bindings::runner::agentdeck::agent::script::Host for RunState {
+    async fn name(&mut self) -> String {
+        self.script.as_ref().map(|script| script.name.clone()).unwrap_or_default()
+    }
+
+    async fn source(&mut self) -> String {
+        self.script.as_ref().map(|script| script.source.clone()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,29 @@
+//! The Agentdeck sandbox: runs untrusted agents, JavaScript scripts or
+//! components built from any language against `agents/wit/agent.wit`, inside
+//! wasmtime with hard limits and deny-by-default capabilities.
+//!
+//! ```text
+//! Runtime::new(options)                      engine, pooling allocator, JS runner
+//!   .prepare_javascript(name, source, limits) → PreparedAgent   (checks the script)
+//!   .prepare_component(bytes)                 → PreparedAgent   (compiles, cached)
+//!   .run(&agent, input_json, limits, host)    → Outcome         (fresh sandbox per run)
+//! ```
+//!
+//! A run ends with its output or a typed [`RunError`]: timed out, fuel
+//! exhausted, memory limit, stack exhausted, output too large, the agent's own
+//! error (with line and column for scripts), or a crash. The host stays
+//! healthy whatever the agent does.
+
+mod cache;
+mod engine;
+mod host;
+pub mod http;
+pub mod kv;
+mod limits;
+pub mod llm;
+mod outcome;
+
+pub use engine::{MAX_SCRIPT_BYTES, PreparedAgent, Runtime, RuntimeError, RuntimeOptions};
+pub use host::HostContext;
+pub use limits::{Capabilities, Limits, Manifest};
+pub use outcome::{AgentFailure, Level, LogLine, Outcome, PrepareError, RunError};

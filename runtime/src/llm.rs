@@ -1,0 +1,196 @@
+//! Language models for agents: an OpenAI-compatible chat-completions client
+//! and a deterministic offline provider for development and tests.
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Request {
+    pub messages: Vec<Message>,
+    pub model: Option<String>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub content: String,
+    pub model: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+/// Why a completion failed, in words for the agent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlmError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Limit(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub trait LlmProvider: Send + Sync {
+    /// `max_response_bytes` caps the provider's answer.
+    fn complete(&self, request: Request, max_response_bytes: u64) -> BoxFuture<'_, Result<Completion, LlmError>>;
+}
+
+/// The provider `AGENTDECK_LLM_BASE_URL` names, or the offline one.
+pub fn from_env() -> Box<dyn LlmProvider> {
+    match std::env::var("AGENTDECK_LLM_BASE_URL") {
+        Ok(base_url) if !base_url.trim().is_empty() => Box::new(OpenAiCompatible::new(
+            base_url,
+            std::env::var("AGENTDECK_LLM_API_KEY").ok(),
+            std::env::var("AGENTDECK_LLM_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into()),
+        )),
+        _ => Box::new(Offline),
+    }
+}
+
+/// A chat-completions endpoint: `POST {base_url}/chat/completions`.
+pub struct OpenAiCompatible {
+    base_url: String,
+    api_key: Option<String>,
+    model: String,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl OpenAiCompatible {
+    pub fn new(base_url: String, api_key: Option<String>, model: String) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: api_key.filter(|key| !key.is_empty()),
+            model,
+            client: reqwest::Client::new(),
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ChatRequest<'a> {
+    model: &'a str,
+    messages: &'a [Message],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct ChatResponse {
+    model: Option<String>,
+    choices: Vec<Choice>,
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: ChoiceMessage,
+}
+
+#[derive(Deserialize)]
+struct ChoiceMessage {
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+}
+
+impl LlmProvider for OpenAiCompatible {
+    fn complete(&self, request: Request, max_response_bytes: u64) -> BoxFuture<'_, Result<Completion, LlmError>> {
+        Box::pin(async move {
+            if request.messages.is_empty() {
+                return Err(LlmError::Invalid("the request has no messages".into()));
+            }
+            let model = request.model.as_deref().unwrap_or(&self.model);
+            let body = ChatRequest {
+                model,
+                messages: &request.messages,
+                temperature: request.temperature,
+                max_tokens: request.max_tokens,
+            };
+            let mut call = self.client.post(format!("{}/chat/completions", self.base_url)).json(&body).timeout(self.timeout);
+            if let Some(key) = &self.api_key {
+                call = call.bearer_auth(key);
+            }
+            let response = call.send().await.map_err(|error| {
+                tracing::warn!(%error, "language model request failed");
+                LlmError::Failed(if error.is_timeout() {
+                    "the language model did not answer in time".into()
+                } else {
+                    "the language model could not be reached".into()
+                })
+            })?;
+            let status = response.status();
+            let bytes = crate::http::read_capped(response, max_response_bytes)
+                .await
+                .map_err(|error| LlmError::Limit(format!("the language model's answer {error}")))?;
+            if !status.is_success() {
+                let detail = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+                tracing::warn!(%status, %detail, "language model refused a request");
+                return Err(LlmError::Failed(format!("the language model answered {status}")));
+            }
+            let parsed: ChatResponse = serde_json::from_slice(&bytes)
+                .map_err(|_| LlmError::Failed("the language model's answer was not a chat completion".into()))?;
+            let content = parsed
+                .choices
+                .into_iter()
+                .next()
+                .and_then(|choice| choice.message.content)
+                .ok_or_else(|| LlmError::Failed("the language model answered without a message".into()))?;
+            let usage = parsed.usage.unwrap_or(Usage { prompt_tokens: 0, completion_tokens: 0 });
+            Ok(Completion {
+                content,
+                model: parsed.model.unwrap_or_else(|| model.to_owned()),
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+            })
+        })
+    }
+}
+
+/// A deterministic stand-in for a model, for development and tests: it
+/// answers with the first sentences of the last user message, as many words
+/// as `max_tokens` allows (default 60), so summarising agents give sensible
+/// output offline and the same request always gets the same answer.
+pub struct Offline;
+
+impl LlmProvider for Offline {
+    fn complete(&self, request: Request, _max_response_bytes: u64) -> BoxFuture<'_, Result<Completion, LlmError>> {
+        Box::pin(async move {
+            let prompt = request
+                .messages
+                .iter()
+                .rev()
+                .find(|message| message.role == "user")
+                .ok_or_else(|| LlmError::Invalid("the request has no user message".into()))?;
+            let words: Vec<&str> = prompt.content.split_whitespace().collect();
+            let budget = request.max_tokens.unwrap_or(60).max(1) as usize;
+            let mut content = words.iter().take(budget).copied().collect::<Vec<_>>().join(" ");
+            // End on a sentence boundary when one falls in the second half.
+            if let Some(end) = content.rfind(['.', '!', '?']).filter(|end| *end > content.len() / 2) {
+                content.truncate(end + 1);
+            }
+            let prompt_tokens: usize = request.messages.iter().map(|message| message.content.split_whitespace().count()).sum();
+            Ok(Completion {
+                completion_tokens: u32::try_from(content.split_whitespace().count()).unwrap_or(u32::MAX),
+                content,
+                model: "offline".into(),
+                prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
+            })
+        })
+    }
+}
