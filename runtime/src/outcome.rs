@@ -76,7 +76,7 @@ pub enum RunError {
     MemoryLimit { limit: u64 },
     #[error("stack exhausted (too deep recursion): {detail}")]
     StackExhausted { detail: String },
-    #[error("output too large: {} over the limit of {}", bytes(*size), bytes(*limit))]
+    #[error("output too large: {} (the limit is {})", bytes(*size), bytes(*limit))]
     OutputTooLarge { size: u64, limit: u64 },
     #[error("the output is not JSON: {reason}")]
     InvalidOutput { reason: String },
