@@ -17,9 +17,17 @@ const GUESTS: [(&str, &str, &str); 3] = [
 ];
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let agents = manifest_dir.join("..").join("agents");
-    for watched in ["Cargo.toml", "Cargo.lock", "wit", "js-runner", "probe", "examples/rust-echo"] {
+    for watched in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "wit",
+        "js-runner",
+        "probe",
+        "examples/rust-echo",
+    ] {
         println!("cargo:rerun-if-changed={}", agents.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=AGENTDECK_GUEST_TARGET_DIR");
@@ -29,7 +37,13 @@ fn main() {
     let mut command = Command::new(cargo);
     command
         .current_dir(&agents)
-        .args(["build", "--locked", "--release", "--target", "wasm32-wasip2"])
+        .args([
+            "build",
+            "--locked",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for (package, _, _) in GUESTS {
@@ -54,9 +68,15 @@ fn main() {
         "building the guests in agents/ failed (they need the wasm32-wasip2 target: `rustup target add wasm32-wasip2`)"
     );
     // Tests and benchmarks keep compiled components here, next to the guests.
-    println!("cargo:rustc-env=AGENTDECK_TEST_CACHE_DIR={}", target_dir.join("cwasm").display());
+    println!(
+        "cargo:rustc-env=AGENTDECK_TEST_CACHE_DIR={}",
+        target_dir.join("cwasm").display()
+    );
     for (_, file, variable) in GUESTS {
-        let path = target_dir.join("wasm32-wasip2").join("release").join(format!("{file}.wasm"));
+        let path = target_dir
+            .join("wasm32-wasip2")
+            .join("release")
+            .join(format!("{file}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());
         println!("cargo:rustc-env={variable}={}", path.display());
     }
@@ -74,5 +94,8 @@ fn guest_target_dir() -> PathBuf {
         .find(|dir| dir.file_name().is_some_and(|name| name == "build"))
         .and_then(Path::parent)
         .expect("OUT_DIR is inside a build directory");
-    profile_dir.parent().unwrap_or(profile_dir).join("agentdeck-guests")
+    profile_dir
+        .parent()
+        .unwrap_or(profile_dir)
+        .join("agentdeck-guests")
 }

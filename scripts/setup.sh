@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Agentdeck need, and only what
-# is missing: the rustup wasm target, Trunk and the matching wasm-bindgen CLI
+# is missing: the rustup wasm targets, Trunk and the matching wasm-bindgen CLI
 # (from crates.io), wasm-opt and playwright-core (from npm), PostgreSQL server
 # binaries and, for tests, Chromium (from Debian). Says what it does.
 #
@@ -68,10 +68,14 @@ have cargo || die "cargo not found: install Rust with rustup (https://rustup.rs)
 
 if have rustup; then
     installed_targets="$(rustup target list --installed)"
-    if ! grep -qx wasm32-unknown-unknown <<<"$installed_targets"; then
-        say "adding the rustup target wasm32-unknown-unknown"
-        rustup target add wasm32-unknown-unknown
-    fi
+    # wasm32-unknown-unknown for the web app, wasm32-wasip2 for the agent
+    # sandbox's guests (the JavaScript runner and the example agents).
+    for target in wasm32-unknown-unknown wasm32-wasip2; do
+        if ! grep -qx "$target" <<<"$installed_targets"; then
+            say "adding the rustup target $target"
+            rustup target add "$target"
+        fi
+    done
     if [[ "$purpose" == test ]]; then
         components="$(rustup component list --installed)"
         for component in rustfmt clippy; do
@@ -81,8 +85,11 @@ if have rustup; then
             fi
         done
     fi
-elif ! rustc --print target-libdir --target wasm32-unknown-unknown >/dev/null 2>&1; then
-    die "the wasm32-unknown-unknown target is missing and rustup is not available to add it"
+else
+    for target in wasm32-unknown-unknown wasm32-wasip2; do
+        [[ -d "$(rustc --print target-libdir --target "$target" 2>/dev/null)" ]] ||
+            die "the $target target is missing and rustup is not available to add it"
+    done
 fi
 
 locked_bindgen="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
@@ -112,3 +119,5 @@ fi
 # Trunk builds with cargo --offline, so every dependency (all targets) must
 # already be here.
 cargo fetch --locked --quiet
+# The sandbox's guests (agents/) are a workspace of their own.
+cargo fetch --locked --quiet --manifest-path agents/Cargo.toml

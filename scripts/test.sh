@@ -8,9 +8,15 @@ scripts/setup.sh test
 
 step "cargo fmt --check"
 cargo fmt --all --check
+cargo fmt --all --check --manifest-path agents/Cargo.toml
 
-step "clippy, server side (ssr)"
-cargo clippy --locked -p server -p app --all-targets -- -D warnings
+step "clippy, server side (ssr) and the agent sandbox"
+cargo clippy --locked -p server -p app -p runtime --all-targets -- -D warnings
+
+step "clippy, the sandbox's guests (wasm32-wasip2)"
+# Same target directory runtime/build.rs builds them in.
+cargo clippy --locked --manifest-path agents/Cargo.toml --target wasm32-wasip2 \
+    --target-dir "$CARGO_TARGET_DIR/agentdeck-guests" -- -D warnings
 
 step "clippy, WASM side (csr)"
 cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown -- -D warnings
@@ -21,8 +27,8 @@ forbidden="$(cargo tree --locked -p frontend --target wasm32-unknown-unknown -e 
 [[ -z "$forbidden" ]] || die "server-only crates reached the WASM build:
 $forbidden"
 
-step "unit and integration tests (real PostgreSQL, HTTP, WebSocket)"
-cargo test --locked -p server -p app
+step "unit and integration tests (real PostgreSQL, HTTP, WebSocket, wasmtime sandboxes)"
+cargo test --locked -p server -p app -p runtime
 
 step "release frontend build (trunk build --release)"
 trunk build --release --offline

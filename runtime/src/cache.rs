@@ -24,7 +24,11 @@ impl ArtifactCache {
     }
 
     fn path_for(&self, dir: &Path, bytes: &[u8]) -> PathBuf {
-        let digest: String = Sha256::digest(bytes).iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+        let digest: String = Sha256::digest(bytes)
+            .iter()
+            .take(16)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
         dir.join(format!("{digest}-{}.cwasm", self.engine_key))
     }
 
@@ -39,7 +43,9 @@ impl ArtifactCache {
         if path.exists() {
             match deserialize(engine, &path) {
                 Ok(component) => return Ok(component),
-                Err(error) => tracing::warn!(path = %path.display(), %error, "cached component did not load; compiling again"),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "cached component did not load; compiling again")
+                }
             }
         }
         let component = Component::new(engine, bytes).map_err(|error| format!("{error:#}"))?;
@@ -61,7 +67,9 @@ fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
 }
 
 fn store(component: &Component, dir: &Path, path: &Path) -> std::io::Result<()> {
-    let bytes = component.serialize().map_err(|error| std::io::Error::other(error.to_string()))?;
+    let bytes = component
+        .serialize()
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
     std::fs::create_dir_all(dir)?;
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&temporary, bytes)?;

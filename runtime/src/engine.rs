@@ -15,7 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 
 /// The JavaScript runner component, built from `agents/js-runner` by
 /// build.rs.
@@ -116,20 +119,33 @@ impl Runtime {
     /// the first time, which takes seconds; later starts load it from the
     /// cache directory in about a millisecond).
     pub fn new(options: RuntimeOptions) -> Result<Self, RuntimeError> {
-        let engine = Engine::new(&engine_config(&options)).map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        let engine = Engine::new(&engine_config(&options))
+            .map_err(|error| RuntimeError::Engine(error.to_string()))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|error| RuntimeError::Engine(error.to_string()))?;
-        crate::host::bindings::agent::Agent::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|error| RuntimeError::Engine(error.to_string()))?;
-        crate::host::bindings::runner::agentdeck::agent::script::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        crate::host::bindings::agent::Agent::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| {
+            state
+        })
+        .map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        crate::host::bindings::runner::agentdeck::agent::script::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|error| RuntimeError::Engine(error.to_string()))?;
 
         let cache = ArtifactCache::new(options.cache_dir.clone(), &engine);
-        let component = cache.load_or_compile(&engine, JS_RUNNER).map_err(RuntimeError::Runner)?;
-        let instance = linker.instantiate_pre(&component).map_err(|error| RuntimeError::Runner(error.to_string()))?;
+        let component = cache
+            .load_or_compile(&engine, JS_RUNNER)
+            .map_err(RuntimeError::Runner)?;
+        let instance = linker
+            .instantiate_pre(&component)
+            .map_err(|error| RuntimeError::Runner(error.to_string()))?;
         let runner = Runner {
-            agent: AgentPre::new(instance.clone()).map_err(|error| RuntimeError::Runner(error.to_string()))?,
-            checker: JsRunnerPre::new(instance).map_err(|error| RuntimeError::Runner(error.to_string()))?,
+            agent: AgentPre::new(instance.clone())
+                .map_err(|error| RuntimeError::Runner(error.to_string()))?,
+            checker: JsRunnerPre::new(instance)
+                .map_err(|error| RuntimeError::Runner(error.to_string()))?,
         };
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -163,7 +179,12 @@ impl Runtime {
     /// code run once, under `limits`, so syntax errors come back now with
     /// line and column. No compiler is involved: the script is data for the
     /// runner.
-    pub async fn prepare_javascript(&self, name: &str, source: &str, limits: &Limits) -> Result<PreparedAgent, PrepareError> {
+    pub async fn prepare_javascript(
+        &self,
+        name: &str,
+        source: &str,
+        limits: &Limits,
+    ) -> Result<PreparedAgent, PrepareError> {
         if source.len() > MAX_SCRIPT_BYTES {
             return Err(PrepareError::Script(AgentFailure {
                 code: "too-large".into(),
@@ -172,26 +193,42 @@ impl Runtime {
                 column: None,
             }));
         }
-        let script = Arc::new(Script { name: name.to_owned(), source: source.to_owned() });
+        let script = Arc::new(Script {
+            name: name.to_owned(),
+            source: source.to_owned(),
+        });
         let limits = limits.clamped(&self.options.max_limits);
-        let _slot = self.slots.acquire().await.map_err(|_| PrepareError::Internal("the sandbox is shutting down".into()))?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| PrepareError::Internal("the sandbox is shutting down".into()))?;
         let host = HostContext::new(Capabilities::default());
         let mut store = self.store(&limits, host, Some(Arc::clone(&script)), Instant::now());
         let checked = tokio::time::timeout(limits.timeout(), async {
             let runner = self.runner.checker.instantiate_async(&mut store).await?;
-            runner.agentdeck_agent_checker().call_check(&mut store).await
+            runner
+                .agentdeck_agent_checker()
+                .call_check(&mut store)
+                .await
         })
         .await;
         let failure = match checked {
             Ok(Ok(Ok(()))) => None,
             Ok(Ok(Err(error))) => Some(PrepareError::Script(agent_failure(error))),
             Ok(Err(error)) => Some(PrepareError::Load(classify(&error, &limits))),
-            Err(_) => Some(PrepareError::Load(RunError::TimedOut { limit: limits.timeout() })),
+            Err(_) => Some(PrepareError::Load(RunError::TimedOut {
+                limit: limits.timeout(),
+            })),
         };
         if let Some(failure) = failure {
             return Err(failure);
         }
-        Ok(PreparedAgent { pre: self.runner.agent.clone(), script: Some(script), digest: hex_digest(source.as_bytes()) })
+        Ok(PreparedAgent {
+            pre: self.runner.agent.clone(),
+            script: Some(script),
+            digest: hex_digest(source.as_bytes()),
+        })
     }
 
     /// Prepares a component built from any language against the agent world:
@@ -200,8 +237,17 @@ impl Runtime {
     /// not offer.
     pub async fn prepare_component(&self, bytes: &[u8]) -> Result<PreparedAgent, PrepareError> {
         let digest = hex_digest(bytes);
-        if let Some(pre) = self.components.lock().ok().and_then(|components| components.get(&digest).cloned()) {
-            return Ok(PreparedAgent { pre, script: None, digest });
+        if let Some(pre) = self
+            .components
+            .lock()
+            .ok()
+            .and_then(|components| components.get(&digest).cloned())
+        {
+            return Ok(PreparedAgent {
+                pre,
+                script: None,
+                digest,
+            });
         }
         let engine = self.engine.clone();
         let cache = self.cache.clone();
@@ -210,17 +256,31 @@ impl Runtime {
             .await
             .map_err(|error| PrepareError::Internal(error.to_string()))?
             .map_err(PrepareError::InvalidComponent)?;
-        let instance = self.linker.instantiate_pre(&component).map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
-        let pre = AgentPre::new(instance).map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
+        let instance = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
+        let pre = AgentPre::new(instance)
+            .map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
         if let Ok(mut components) = self.components.lock() {
             components.insert(digest.clone(), pre.clone());
         }
-        Ok(PreparedAgent { pre, script: None, digest })
+        Ok(PreparedAgent {
+            pre,
+            script: None,
+            digest,
+        })
     }
 
     /// Runs a prepared agent once in a fresh sandbox. Never fails as a
     /// call: everything that can go wrong is in the outcome.
-    pub async fn run(&self, agent: &PreparedAgent, input: &str, limits: &Limits, host: HostContext) -> Outcome {
+    pub async fn run(
+        &self,
+        agent: &PreparedAgent,
+        input: &str,
+        limits: &Limits,
+        host: HostContext,
+    ) -> Outcome {
         let limits = limits.clamped(&self.options.max_limits);
         let Ok(_slot) = self.slots.acquire().await else {
             return Outcome {
@@ -243,11 +303,15 @@ impl Runtime {
         let result = match called {
             Ok(Ok(Ok(output))) => check_output(output, &limits),
             Ok(Ok(Err(error))) => Err(match agent_failure(error) {
-                failure if failure.code == "stack-exhausted" => RunError::StackExhausted { detail: failure.message },
+                failure if failure.code == "stack-exhausted" => RunError::StackExhausted {
+                    detail: failure.message,
+                },
                 failure => RunError::Agent(failure),
             }),
             Ok(Err(error)) => Err(classify(&error, &limits)),
-            Err(_) => Err(RunError::TimedOut { limit: limits.timeout() }),
+            Err(_) => Err(RunError::TimedOut {
+                limit: limits.timeout(),
+            }),
         };
         if let Err(RunError::Internal { detail }) = &result {
             tracing::error!(digest = %agent.digest, %detail, "agent run failed inside the sandbox");
@@ -267,7 +331,13 @@ impl Runtime {
 
     /// A store for one run: memory limiter, fuel, and a deadline checked at
     /// every epoch tick (yielding to other tasks in between).
-    fn store(&self, limits: &Limits, host: HostContext, script: Option<Arc<Script>>, started: Instant) -> Store<RunState> {
+    fn store(
+        &self,
+        limits: &Limits,
+        host: HostContext,
+        script: Option<Arc<Script>>,
+        started: Instant,
+    ) -> Store<RunState> {
         let mut store = Store::new(&self.engine, RunState::new(limits, host, script, started));
         store.limiter(|state| &mut state.meter);
         // Fuel is on in this engine's configuration, so this cannot fail.
@@ -326,20 +396,35 @@ fn engine_config(options: &RuntimeOptions) -> Config {
 }
 
 fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
-fn agent_failure(error: crate::host::bindings::agent::agentdeck::agent::types::AgentError) -> AgentFailure {
-    AgentFailure { code: error.code, message: error.message, line: error.line, column: error.column }
+fn agent_failure(
+    error: crate::host::bindings::agent::agentdeck::agent::types::AgentError,
+) -> AgentFailure {
+    AgentFailure {
+        code: error.code,
+        message: error.message,
+        line: error.line,
+        column: error.column,
+    }
 }
 
 fn check_output(output: String, limits: &Limits) -> Result<String, RunError> {
     let size = output.len() as u64;
     if size > limits.output_bytes {
-        return Err(RunError::OutputTooLarge { size, limit: limits.output_bytes });
+        return Err(RunError::OutputTooLarge {
+            size,
+            limit: limits.output_bytes,
+        });
     }
     if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {
-        return Err(RunError::InvalidOutput { reason: error.to_string() });
+        return Err(RunError::InvalidOutput {
+            reason: error.to_string(),
+        });
     }
     Ok(output)
 }
@@ -347,20 +432,35 @@ fn check_output(output: String, limits: &Limits) -> Result<String, RunError> {
 /// What a trap or host error means for the run.
 fn classify(error: &wasmtime::Error, limits: &Limits) -> RunError {
     if error.downcast_ref::<DeadlineReached>().is_some() {
-        return RunError::TimedOut { limit: limits.timeout() };
+        return RunError::TimedOut {
+            limit: limits.timeout(),
+        };
     }
     if let Some(exceeded) = error.downcast_ref::<MemoryLimitExceeded>() {
-        return RunError::MemoryLimit { limit: exceeded.limit };
+        return RunError::MemoryLimit {
+            limit: exceeded.limit,
+        };
     }
-    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+    if error
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
         return RunError::Busy;
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => RunError::FuelExhausted { limit: limits.fuel },
-        Some(Trap::StackOverflow) => RunError::StackExhausted { detail: "the WebAssembly stack overflowed".into() },
-        Some(Trap::Interrupt) => RunError::TimedOut { limit: limits.timeout() },
-        Some(trap) => RunError::Trap { message: trap_message(error, *trap) },
-        None => RunError::Internal { detail: format!("{error:#}") },
+        Some(Trap::StackOverflow) => RunError::StackExhausted {
+            detail: "the WebAssembly stack overflowed".into(),
+        },
+        Some(Trap::Interrupt) => RunError::TimedOut {
+            limit: limits.timeout(),
+        },
+        Some(trap) => RunError::Trap {
+            message: trap_message(error, *trap),
+        },
+        None => RunError::Internal {
+            detail: format!("{error:#}"),
+        },
     }
 }
 
@@ -369,8 +469,12 @@ fn classify(error: &wasmtime::Error, limits: &Limits) -> RunError {
 fn trap_message(error: &wasmtime::Error, trap: Trap) -> String {
     let mut message = trap.to_string();
     if let Some(backtrace) = error.downcast_ref::<wasmtime::WasmBacktrace>() {
-        let frames: Vec<String> =
-            backtrace.frames().iter().filter_map(|frame| frame.func_name().map(str::to_owned)).take(3).collect();
+        let frames: Vec<String> = backtrace
+            .frames()
+            .iter()
+            .filter_map(|frame| frame.func_name().map(str::to_owned))
+            .take(3)
+            .collect();
         if !frames.is_empty() {
             message.push_str(&format!(" in {}", frames.join(" ← ")));
         }

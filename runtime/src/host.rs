@@ -12,7 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 pub(crate) mod bindings {
     /// The `agent` world: what every agent component implements.
@@ -120,7 +122,12 @@ pub(crate) struct RunState {
 }
 
 impl RunState {
-    pub fn new(limits: &Limits, host: HostContext, script: Option<Arc<Script>>, started: Instant) -> Self {
+    pub fn new(
+        limits: &Limits,
+        host: HostContext,
+        script: Option<Arc<Script>>,
+        started: Instant,
+    ) -> Self {
         let capacity = usize::try_from(limits.log_bytes).unwrap_or(usize::MAX);
         let stdout = MemoryOutputPipe::new(capacity);
         let stderr = MemoryOutputPipe::new(capacity);
@@ -151,7 +158,10 @@ impl RunState {
 
     /// Moves what the agent wrote to standard output and error into the log.
     pub fn collect_stdio(&mut self) {
-        for (pipe, level) in [(self.stdout.contents(), Level::Info), (self.stderr.contents(), Level::Error)] {
+        for (pipe, level) in [
+            (self.stdout.contents(), Level::Info),
+            (self.stderr.contents(), Level::Error),
+        ] {
             for line in String::from_utf8_lossy(&pipe).lines() {
                 self.log.push(level, line.to_owned());
             }
@@ -161,7 +171,10 @@ impl RunState {
 
 impl WasiView for RunState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -175,7 +188,9 @@ impl HostWallClock for MillisecondWallClock {
     }
 
     fn now(&self) -> Duration {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Duration::from_millis(u64::try_from(now.as_millis()).unwrap_or(u64::MAX))
     }
 }
@@ -192,7 +207,9 @@ impl HostMonotonicClock for MillisecondMonotonicClock {
     }
 
     fn now(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_mul(1_000_000)
+        u64::try_from(self.start.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .saturating_mul(1_000_000)
     }
 }
 
@@ -213,7 +230,11 @@ pub(crate) struct MemoryLimitExceeded {
 
 impl Meter {
     fn new(limit: u64) -> Self {
-        Self { limit, current: 0, peak: 0 }
+        Self {
+            limit,
+            current: 0,
+            peak: 0,
+        }
     }
 }
 
@@ -222,8 +243,16 @@ impl Meter {
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl ResourceLimiter for Meter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let next = self.current.saturating_sub(current as u64).saturating_add(desired as u64);
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let next = self
+            .current
+            .saturating_sub(current as u64)
+            .saturating_add(desired as u64);
         if next > self.limit {
             return Err(MemoryLimitExceeded { limit: self.limit }.into());
         }
@@ -232,9 +261,16 @@ impl ResourceLimiter for Meter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > MAX_TABLE_ELEMENTS {
-            return Err(wasmtime::format_err!("table limit of {MAX_TABLE_ELEMENTS} elements exceeded"));
+            return Err(wasmtime::format_err!(
+                "table limit of {MAX_TABLE_ELEMENTS} elements exceeded"
+            ));
         }
         Ok(true)
     }
@@ -254,7 +290,13 @@ const MAX_LINE_BYTES: usize = 16 << 10;
 
 impl LogBuffer {
     fn new(budget: u64, started: Instant) -> Self {
-        Self { lines: Vec::new(), bytes: 0, budget, truncated: false, started }
+        Self {
+            lines: Vec::new(),
+            bytes: 0,
+            budget,
+            truncated: false,
+            started,
+        }
     }
 
     pub fn push(&mut self, level: Level, mut message: String) {
@@ -275,12 +317,18 @@ impl LogBuffer {
         }
         self.bytes += message.len() as u64;
         let at_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.lines.push(LogLine { level, message, at_ms });
+        self.lines.push(LogLine {
+            level,
+            message,
+            at_ms,
+        });
     }
 }
 
 fn denied(capability: &str, field: &str) -> CapabilityError {
-    CapabilityError::Denied(format!("{capability} is not granted; add it under capabilities.{field} in the agent's manifest"))
+    CapabilityError::Denied(format!(
+        "{capability} is not granted; add it under capabilities.{field} in the agent's manifest"
+    ))
 }
 
 impl wit::types::Host for RunState {}
@@ -298,7 +346,10 @@ impl wit::log::Host for RunState {
 }
 
 impl wit::llm::Host for RunState {
-    async fn complete(&mut self, request: wit::llm::Request) -> Result<wit::llm::Completion, CapabilityError> {
+    async fn complete(
+        &mut self,
+        request: wit::llm::Request,
+    ) -> Result<wit::llm::Completion, CapabilityError> {
         if !self.host.capabilities.llm {
             return Err(denied("llm", "llm"));
         }
@@ -306,7 +357,10 @@ impl wit::llm::Host for RunState {
             messages: request
                 .messages
                 .into_iter()
-                .map(|message| llm::Message { role: message.role, content: message.content })
+                .map(|message| llm::Message {
+                    role: message.role,
+                    content: message.content,
+                })
                 .collect(),
             model: request.model,
             temperature: request.temperature,
@@ -328,14 +382,27 @@ impl wit::llm::Host for RunState {
 }
 
 impl wit::http::Host for RunState {
-    async fn fetch(&mut self, request: wit::http::Request) -> Result<wit::http::Response, CapabilityError> {
-        let request = http::Request { method: request.method, url: request.url, headers: request.headers, body: request.body };
+    async fn fetch(
+        &mut self,
+        request: wit::http::Request,
+    ) -> Result<wit::http::Response, CapabilityError> {
+        let request = http::Request {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+        };
         let fetcher = self.host.http.clone();
         let capabilities = Arc::clone(&self.host.capabilities);
-        match fetcher.fetch(&capabilities, request, self.response_bytes).await {
-            Ok(response) => {
-                Ok(wit::http::Response { status: response.status, headers: response.headers, body: response.body })
-            }
+        match fetcher
+            .fetch(&capabilities, request, self.response_bytes)
+            .await
+        {
+            Ok(response) => Ok(wit::http::Response {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            }),
             Err(http::FetchError::Denied(message)) => Err(CapabilityError::Denied(message)),
             Err(http::FetchError::Invalid(message)) => Err(CapabilityError::Invalid(message)),
             Err(http::FetchError::Limit(message)) => Err(CapabilityError::Limit(message)),
@@ -349,10 +416,11 @@ impl RunState {
         if !self.host.capabilities.kv {
             return Err(denied("kv", "kv"));
         }
-        self.host
-            .kv
-            .clone()
-            .ok_or_else(|| CapabilityError::Denied("kv is not available here: the agent is not running in a deployment".into()))
+        self.host.kv.clone().ok_or_else(|| {
+            CapabilityError::Denied(
+                "kv is not available here: the agent is not running in a deployment".into(),
+            )
+        })
     }
 }
 
@@ -361,7 +429,10 @@ fn check_key(key: &str) -> Result<(), CapabilityError> {
         return Err(CapabilityError::Invalid("the key is empty".into()));
     }
     if key.len() > kv::MAX_KEY_BYTES {
-        return Err(CapabilityError::Invalid(format!("the key is longer than {} bytes", kv::MAX_KEY_BYTES)));
+        return Err(CapabilityError::Invalid(format!(
+            "the key is longer than {} bytes",
+            kv::MAX_KEY_BYTES
+        )));
     }
     Ok(())
 }
@@ -377,9 +448,15 @@ impl wit::kv::Host for RunState {
         let store = self.kv_store()?;
         check_key(&key)?;
         if value.len() > kv::MAX_VALUE_BYTES {
-            return Err(CapabilityError::Limit(format!("the value is larger than {} bytes", kv::MAX_VALUE_BYTES)));
+            return Err(CapabilityError::Limit(format!(
+                "the value is larger than {} bytes",
+                kv::MAX_VALUE_BYTES
+            )));
         }
-        store.set(&key, &value).await.map_err(CapabilityError::Failed)
+        store
+            .set(&key, &value)
+            .await
+            .map_err(CapabilityError::Failed)
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, CapabilityError> {
@@ -390,7 +467,10 @@ impl wit::kv::Host for RunState {
 
     async fn keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, CapabilityError> {
         let store = self.kv_store()?;
-        store.keys(&prefix, limit.min(kv::MAX_LIST)).await.map_err(CapabilityError::Failed)
+        store
+            .keys(&prefix, limit.min(kv::MAX_LIST))
+            .await
+            .map_err(CapabilityError::Failed)
     }
 }
 
@@ -416,10 +496,16 @@ impl wit::config::Host for RunState {
 
 impl bindings::runner::agentdeck::agent::script::Host for RunState {
     async fn name(&mut self) -> String {
-        self.script.as_ref().map(|script| script.name.clone()).unwrap_or_default()
+        self.script
+            .as_ref()
+            .map(|script| script.name.clone())
+            .unwrap_or_default()
     }
 
     async fn source(&mut self) -> String {
-        self.script.as_ref().map(|script| script.source.clone()).unwrap_or_default()
+        self.script
+            .as_ref()
+            .map(|script| script.source.clone())
+            .unwrap_or_default()
     }
 }

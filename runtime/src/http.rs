@@ -58,7 +58,12 @@ impl Fetcher {
         Self { client, timeout }
     }
 
-    pub async fn fetch(&self, grants: &Capabilities, request: Request, max_body: u64) -> Result<Response, FetchError> {
+    pub async fn fetch(
+        &self,
+        grants: &Capabilities,
+        request: Request,
+        max_body: u64,
+    ) -> Result<Response, FetchError> {
         let method = match request.method.to_ascii_uppercase().as_str() {
             "GET" => Method::GET,
             "POST" => Method::POST,
@@ -66,15 +71,23 @@ impl Fetcher {
             "PATCH" => Method::PATCH,
             "DELETE" => Method::DELETE,
             "HEAD" => Method::HEAD,
-            other => return Err(FetchError::Invalid(format!("method {other:?} is not supported"))),
+            other => {
+                return Err(FetchError::Invalid(format!(
+                    "method {other:?} is not supported"
+                )));
+            }
         };
-        let mut url = Url::parse(&request.url)
-            .map_err(|error| FetchError::Invalid(format!("{:?} is not an absolute URL: {error}", request.url)))?;
+        let mut url = Url::parse(&request.url).map_err(|error| {
+            FetchError::Invalid(format!("{:?} is not an absolute URL: {error}", request.url))
+        })?;
         let mut method = method;
         let mut body = request.body;
         for _ in 0..=MAX_REDIRECTS {
             check_allowed(grants, &url)?;
-            let mut call = self.client.request(method.clone(), url.clone()).timeout(self.timeout);
+            let mut call = self
+                .client
+                .request(method.clone(), url.clone())
+                .timeout(self.timeout);
             for (name, value) in &request.headers {
                 if name.eq_ignore_ascii_case("host") {
                     continue;
@@ -95,8 +108,12 @@ impl Fetcher {
             if status.is_redirection()
                 && let Some(location) = response.headers().get(reqwest::header::LOCATION)
             {
-                let location = location.to_str().map_err(|_| FetchError::Failed("a redirect had an unreadable Location".into()))?;
-                url = url.join(location).map_err(|_| FetchError::Failed(format!("a redirect went to {location:?}, not a URL")))?;
+                let location = location.to_str().map_err(|_| {
+                    FetchError::Failed("a redirect had an unreadable Location".into())
+                })?;
+                url = url.join(location).map_err(|_| {
+                    FetchError::Failed(format!("a redirect went to {location:?}, not a URL"))
+                })?;
                 // As browsers do: 303, and 301/302 after a POST, become GETs.
                 if status == reqwest::StatusCode::SEE_OTHER
                     || (method == Method::POST && matches!(status.as_u16(), 301 | 302))
@@ -109,14 +126,22 @@ impl Fetcher {
             let headers = response
                 .headers()
                 .iter()
-                .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
                 .collect();
-            let bytes = read_capped(response, max_body)
-                .await
-                .map_err(|error| FetchError::Limit(format!("the response from {} {error}", host_of(&url))))?;
-            return Ok(Response { status: status.as_u16(), headers, body: String::from_utf8_lossy(&bytes).into_owned() });
+            let bytes = read_capped(response, max_body).await.map_err(|error| {
+                FetchError::Limit(format!("the response from {} {error}", host_of(&url)))
+            })?;
+            return Ok(Response {
+                status: status.as_u16(),
+                headers,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            });
         }
-        Err(FetchError::Failed(format!("more than {MAX_REDIRECTS} redirects")))
+        Err(FetchError::Failed(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
     }
 }
 
@@ -130,26 +155,45 @@ fn host_of(url: &Url) -> String {
 
 fn check_allowed(grants: &Capabilities, url: &Url) -> Result<(), FetchError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(FetchError::Invalid(format!("only http and https URLs can be fetched, not {}:", url.scheme())));
+        return Err(FetchError::Invalid(format!(
+            "only http and https URLs can be fetched, not {}:",
+            url.scheme()
+        )));
     }
-    let host = url.host_str().ok_or_else(|| FetchError::Invalid("the URL has no host".into()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| FetchError::Invalid("the URL has no host".into()))?;
     let port = url.port_or_known_default().unwrap_or(0);
     if grants.http.is_empty() {
         return Err(FetchError::Denied("http is not granted; list the hosts this agent may fetch under capabilities.http in its manifest".into()));
     }
     if !grants.allows_host(host, port, url.port().is_none()) {
-        return Err(FetchError::Denied(format!("{} is not among the hosts this agent may fetch ({})", host_of(url), grants.http.join(", "))));
+        return Err(FetchError::Denied(format!(
+            "{} is not among the hosts this agent may fetch ({})",
+            host_of(url),
+            grants.http.join(", ")
+        )));
     }
     Ok(())
 }
 
 /// The body, or an error once it passes `limit` bytes (without reading on).
-pub(crate) async fn read_capped(mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>, String> {
-    if response.content_length().is_some_and(|length| length > limit) {
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
         return Err(format!("is larger than the limit of {limit} bytes"));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|_| "was cut off".to_owned())? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| "was cut off".to_owned())?
+    {
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(format!("is larger than the limit of {limit} bytes"));
         }

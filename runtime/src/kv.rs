@@ -21,7 +21,11 @@ pub trait KvStore: Send + Sync {
     /// True when the key existed.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, String>>;
     /// Keys starting with `prefix`, in byte order, at most `limit`.
-    fn keys<'a>(&'a self, prefix: &'a str, limit: u32) -> BoxFuture<'a, Result<Vec<String>, String>>;
+    fn keys<'a>(
+        &'a self,
+        prefix: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>>;
 }
 
 /// A store in memory, for tests and `agentdeck-agent run`.
@@ -37,11 +41,20 @@ impl MemoryKv {
 
     /// Everything in the store, for inspection.
     pub fn snapshot(&self) -> BTreeMap<String, String> {
-        self.entries.lock().map(|entries| entries.clone()).unwrap_or_default()
+        self.entries
+            .lock()
+            .map(|entries| entries.clone())
+            .unwrap_or_default()
     }
 
-    fn with<T>(&self, action: impl FnOnce(&mut BTreeMap<String, String>) -> T) -> Result<T, String> {
-        let mut entries = self.entries.lock().map_err(|_| "the store is unavailable".to_owned())?;
+    fn with<T>(
+        &self,
+        action: impl FnOnce(&mut BTreeMap<String, String>) -> T,
+    ) -> Result<T, String> {
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| "the store is unavailable".to_owned())?;
         Ok(action(&mut entries))
     }
 }
@@ -63,7 +76,11 @@ impl KvStore for MemoryKv {
         Box::pin(async move { self.with(|entries| entries.remove(key).is_some()) })
     }
 
-    fn keys<'a>(&'a self, prefix: &'a str, limit: u32) -> BoxFuture<'a, Result<Vec<String>, String>> {
+    fn keys<'a>(
+        &'a self,
+        prefix: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         Box::pin(async move {
             self.with(|entries| {
                 entries

@@ -27,3 +27,10 @@ pub use engine::{MAX_SCRIPT_BYTES, PreparedAgent, Runtime, RuntimeError, Runtime
 pub use host::HostContext;
 pub use limits::{Capabilities, Limits, Manifest};
 pub use outcome::{AgentFailure, Level, LogLine, Outcome, PrepareError, RunError};
+
+/// Where this build keeps compiled components for tests and benchmarks (in
+/// the cargo target directory, next to the guests).
+#[doc(hidden)]
+pub fn build_cache_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("AGENTDECK_TEST_CACHE_DIR"))
+}

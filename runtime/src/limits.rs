@@ -110,7 +110,9 @@ impl Capabilities {
             let pattern = pattern.trim_start_matches('[').trim_end_matches(']');
             let host = host.trim_start_matches('[').trim_end_matches(']');
             let host_matches = match pattern.strip_prefix("*.") {
-                Some(domain) => host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}")),
+                Some(domain) => {
+                    host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}"))
+                }
                 None => host == pattern,
             };
             port_matches && host_matches
@@ -131,12 +133,20 @@ mod tests {
     use super::*;
 
     fn hosts(list: &[&str]) -> Capabilities {
-        Capabilities { http: list.iter().map(|host| (*host).to_owned()).collect(), ..Capabilities::default() }
+        Capabilities {
+            http: list.iter().map(|host| (*host).to_owned()).collect(),
+            ..Capabilities::default()
+        }
     }
 
     #[test]
     fn host_allow_list() {
-        let grants = hosts(&["api.example.com", "*.example.org", "127.0.0.1:8080", "[::1]:9000"]);
+        let grants = hosts(&[
+            "api.example.com",
+            "*.example.org",
+            "127.0.0.1:8080",
+            "[::1]:9000",
+        ]);
         assert!(grants.allows_host("api.example.com", 443, true));
         assert!(grants.allows_host("API.example.com.", 80, true));
         assert!(!grants.allows_host("api.example.com", 8443, false));
@@ -153,7 +163,11 @@ mod tests {
 
     #[test]
     fn limits_are_clamped_to_the_platform_maximum() {
-        let asked = Limits { timeout_ms: u64::MAX, memory_bytes: 0, ..Limits::default() };
+        let asked = Limits {
+            timeout_ms: u64::MAX,
+            memory_bytes: 0,
+            ..Limits::default()
+        };
         let limits = asked.clamped(&Limits::platform_maximum());
         assert_eq!(limits.timeout_ms, Limits::platform_maximum().timeout_ms);
         assert_eq!(limits.memory_bytes, 1);
@@ -162,13 +176,16 @@ mod tests {
 
     #[test]
     fn manifest_reads_with_defaults_and_refuses_unknown_fields() {
-        let manifest: Manifest =
-            serde_json::from_str(r#"{"capabilities":{"llm":true,"http":["example.com"]},"limits":{"timeout_ms":500}}"#)
-                .unwrap_or_default();
+        let manifest: Manifest = serde_json::from_str(
+            r#"{"capabilities":{"llm":true,"http":["example.com"]},"limits":{"timeout_ms":500}}"#,
+        )
+        .unwrap_or_default();
         assert!(manifest.capabilities.llm);
         assert!(!manifest.capabilities.kv);
         assert_eq!(manifest.limits.timeout_ms, 500);
         assert_eq!(manifest.limits.memory_bytes, Limits::default().memory_bytes);
-        assert!(serde_json::from_str::<Manifest>(r#"{"capabilities":{"filesystem":true}}"#).is_err());
+        assert!(
+            serde_json::from_str::<Manifest>(r#"{"capabilities":{"filesystem":true}}"#).is_err()
+        );
     }
 }

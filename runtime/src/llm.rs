@@ -40,7 +40,11 @@ pub enum LlmError {
 
 pub trait LlmProvider: Send + Sync {
     /// `max_response_bytes` caps the provider's answer.
-    fn complete(&self, request: Request, max_response_bytes: u64) -> BoxFuture<'_, Result<Completion, LlmError>>;
+    fn complete(
+        &self,
+        request: Request,
+        max_response_bytes: u64,
+    ) -> BoxFuture<'_, Result<Completion, LlmError>>;
 }
 
 /// The provider `AGENTDECK_LLM_BASE_URL` names, or the offline one.
@@ -110,7 +114,11 @@ struct Usage {
 }
 
 impl LlmProvider for OpenAiCompatible {
-    fn complete(&self, request: Request, max_response_bytes: u64) -> BoxFuture<'_, Result<Completion, LlmError>> {
+    fn complete(
+        &self,
+        request: Request,
+        max_response_bytes: u64,
+    ) -> BoxFuture<'_, Result<Completion, LlmError>> {
         Box::pin(async move {
             if request.messages.is_empty() {
                 return Err(LlmError::Invalid("the request has no messages".into()));
@@ -122,7 +130,11 @@ impl LlmProvider for OpenAiCompatible {
                 temperature: request.temperature,
                 max_tokens: request.max_tokens,
             };
-            let mut call = self.client.post(format!("{}/chat/completions", self.base_url)).json(&body).timeout(self.timeout);
+            let mut call = self
+                .client
+                .post(format!("{}/chat/completions", self.base_url))
+                .json(&body)
+                .timeout(self.timeout);
             if let Some(key) = &self.api_key {
                 call = call.bearer_auth(key);
             }
@@ -141,17 +153,25 @@ impl LlmProvider for OpenAiCompatible {
             if !status.is_success() {
                 let detail = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
                 tracing::warn!(%status, %detail, "language model refused a request");
-                return Err(LlmError::Failed(format!("the language model answered {status}")));
+                return Err(LlmError::Failed(format!(
+                    "the language model answered {status}"
+                )));
             }
-            let parsed: ChatResponse = serde_json::from_slice(&bytes)
-                .map_err(|_| LlmError::Failed("the language model's answer was not a chat completion".into()))?;
+            let parsed: ChatResponse = serde_json::from_slice(&bytes).map_err(|_| {
+                LlmError::Failed("the language model's answer was not a chat completion".into())
+            })?;
             let content = parsed
                 .choices
                 .into_iter()
                 .next()
                 .and_then(|choice| choice.message.content)
-                .ok_or_else(|| LlmError::Failed("the language model answered without a message".into()))?;
-            let usage = parsed.usage.unwrap_or(Usage { prompt_tokens: 0, completion_tokens: 0 });
+                .ok_or_else(|| {
+                    LlmError::Failed("the language model answered without a message".into())
+                })?;
+            let usage = parsed.usage.unwrap_or(Usage {
+                prompt_tokens: 0,
+                completion_tokens: 0,
+            });
             Ok(Completion {
                 content,
                 model: parsed.model.unwrap_or_else(|| model.to_owned()),
@@ -169,7 +189,11 @@ impl LlmProvider for OpenAiCompatible {
 pub struct Offline;
 
 impl LlmProvider for Offline {
-    fn complete(&self, request: Request, _max_response_bytes: u64) -> BoxFuture<'_, Result<Completion, LlmError>> {
+    fn complete(
+        &self,
+        request: Request,
+        _max_response_bytes: u64,
+    ) -> BoxFuture<'_, Result<Completion, LlmError>> {
         Box::pin(async move {
             let prompt = request
                 .messages
@@ -179,14 +203,27 @@ impl LlmProvider for Offline {
                 .ok_or_else(|| LlmError::Invalid("the request has no user message".into()))?;
             let words: Vec<&str> = prompt.content.split_whitespace().collect();
             let budget = request.max_tokens.unwrap_or(60).max(1) as usize;
-            let mut content = words.iter().take(budget).copied().collect::<Vec<_>>().join(" ");
+            let mut content = words
+                .iter()
+                .take(budget)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
             // End on a sentence boundary when one falls in the second half.
-            if let Some(end) = content.rfind(['.', '!', '?']).filter(|end| *end > content.len() / 2) {
+            if let Some(end) = content
+                .rfind(['.', '!', '?'])
+                .filter(|end| *end > content.len() / 2)
+            {
                 content.truncate(end + 1);
             }
-            let prompt_tokens: usize = request.messages.iter().map(|message| message.content.split_whitespace().count()).sum();
+            let prompt_tokens: usize = request
+                .messages
+                .iter()
+                .map(|message| message.content.split_whitespace().count())
+                .sum();
             Ok(Completion {
-                completion_tokens: u32::try_from(content.split_whitespace().count()).unwrap_or(u32::MAX),
+                completion_tokens: u32::try_from(content.split_whitespace().count())
+                    .unwrap_or(u32::MAX),
                 content,
                 model: "offline".into(),
                 prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),

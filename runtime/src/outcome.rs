@@ -30,13 +30,17 @@ impl Outcome {
     }
 }
 
-fn serialize_result<S: Serializer>(result: &Result<String, RunError>, serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_result<S: Serializer>(
+    result: &Result<String, RunError>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = serializer.serialize_map(Some(1))?;
     match result {
         Ok(output) => {
             let value: Box<serde_json::value::RawValue> =
-                serde_json::value::RawValue::from_string(output.clone()).map_err(serde::ser::Error::custom)?;
+                serde_json::value::RawValue::from_string(output.clone())
+                    .map_err(serde::ser::Error::custom)?;
             map.serialize_entry("output", &value)?;
         }
         Err(error) => map.serialize_entry("error", error)?,
@@ -115,9 +119,9 @@ fn agent_message(failure: &AgentFailure) -> String {
 }
 
 fn bytes(count: u64) -> String {
-    if count >= 1 << 20 && count % (1 << 20) == 0 {
+    if count >= 1 << 20 && count.is_multiple_of(1 << 20) {
         format!("{} MiB", count >> 20)
-    } else if count >= 1 << 10 && count % (1 << 10) == 0 {
+    } else if count >= 1 << 10 && count.is_multiple_of(1 << 10) {
         format!("{} KiB", count >> 10)
     } else {
         format!("{count} bytes")

@@ -47,47 +47,117 @@ async fn echo() {
 
 #[tokio::test]
 async fn fetcher_reaches_allowed_hosts_only() {
-    let other = serve(axum::Router::new().route("/secret", get(|| async { "should not be reached" }))).await;
+    let other =
+        serve(axum::Router::new().route("/secret", get(|| async { "should not be reached" })))
+            .await;
     let address = site(other).await;
     let agent = javascript(&example("fetcher.js")).await;
-    let host = HostContext::new(Capabilities { http: vec![address.to_string()], ..Capabilities::default() });
+    let host = HostContext::new(Capabilities {
+        http: vec![address.to_string()],
+        ..Capabilities::default()
+    });
 
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{address}/items"}}"#), Limits::default(), host.clone()).await;
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{address}/items"}}"#),
+        Limits::default(),
+        host.clone(),
+    )
+    .await;
     let output: Value = serde_json::from_str(outcome.output().unwrap()).unwrap();
     assert_eq!(output["status"], 200);
     assert_eq!(output["contentType"], "application/json");
     assert_eq!(output["data"]["items"][1]["name"], "second");
-    assert_eq!(outcome.logs[0].message, format!("GET http://{address}/items → 200"));
+    assert_eq!(
+        outcome.logs[0].message,
+        format!("GET http://{address}/items → 200")
+    );
 
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{address}/hello"}}"#), Limits::default(), host.clone()).await;
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{address}/hello"}}"#),
+        Limits::default(),
+        host.clone(),
+    )
+    .await;
     let output: Value = serde_json::from_str(outcome.output().unwrap()).unwrap();
     assert_eq!(output["preview"], "hello from the stand-in");
 
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{address}/moved"}}"#), Limits::default(), host.clone()).await;
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{address}/moved"}}"#),
+        Limits::default(),
+        host.clone(),
+    )
+    .await;
     let output: Value = serde_json::from_str(outcome.output().unwrap()).unwrap();
-    assert_eq!(output["data"]["items"][0]["id"], 1, "a redirect within allowed hosts is followed");
+    assert_eq!(
+        output["data"]["items"][0]["id"], 1,
+        "a redirect within allowed hosts is followed"
+    );
 
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{address}/away"}}"#), Limits::default(), host.clone()).await;
-    let Err(RunError::Agent(failure)) = &outcome.result else { panic!("a redirect away is refused: {:?}", outcome.result) };
-    assert!(failure.message.contains(&format!("denied: {other} is not among the hosts")), "{}", failure.message);
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{address}/away"}}"#),
+        Limits::default(),
+        host.clone(),
+    )
+    .await;
+    let Err(RunError::Agent(failure)) = &outcome.result else {
+        panic!("a redirect away is refused: {:?}", outcome.result)
+    };
+    assert!(
+        failure
+            .message
+            .contains(&format!("denied: {other} is not among the hosts")),
+        "{}",
+        failure.message
+    );
 
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{other}/secret"}}"#), Limits::default(), host.clone()).await;
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{other}/secret"}}"#),
+        Limits::default(),
+        host.clone(),
+    )
+    .await;
     assert!(outcome.result.unwrap_err().to_string().contains("denied"));
 
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{address}/large"}}"#), Limits::default(), host).await;
-    let Err(RunError::Agent(failure)) = &outcome.result else { panic!("{:?}", outcome.result) };
-    assert!(failure.message.contains("limit: the response from"), "{}", failure.message);
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{address}/large"}}"#),
+        Limits::default(),
+        host,
+    )
+    .await;
+    let Err(RunError::Agent(failure)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(
+        failure.message.contains("limit: the response from"),
+        "{}",
+        failure.message
+    );
 }
 
 #[tokio::test]
 async fn counter() {
     let agent = javascript(&example("counter.js")).await;
-    let host = HostContext::new(Capabilities { kv: true, ..Capabilities::default() })
-        .with_kv(Arc::new(runtime::kv::MemoryKv::new()));
+    let host = HostContext::new(Capabilities {
+        kv: true,
+        ..Capabilities::default()
+    })
+    .with_kv(Arc::new(runtime::kv::MemoryKv::new()));
     let first = run_with(&agent, "{}", Limits::default(), host.clone()).await;
     let second = run_with(&agent, "{}", Limits::default(), host).await;
-    assert_eq!(first.output(), Ok(r#"{"name":"runs","count":1,"names":["runs"]}"#));
-    assert_eq!(second.output(), Ok(r#"{"name":"runs","count":2,"names":["runs"]}"#));
+    assert_eq!(
+        first.output(),
+        Ok(r#"{"name":"runs","count":1,"names":["runs"]}"#)
+    );
+    assert_eq!(
+        second.output(),
+        Ok(r#"{"name":"runs","count":2,"names":["runs"]}"#)
+    );
 }
 
 const ARTICLE: &str = "WebAssembly sandboxes start in microseconds. They isolate memory by design. \
@@ -97,18 +167,44 @@ const ARTICLE: &str = "WebAssembly sandboxes start in microseconds. They isolate
 #[tokio::test]
 async fn summarizer_offline() {
     let agent = javascript(&example("summarizer.js")).await;
-    let host = HostContext::new(Capabilities { llm: true, ..Capabilities::default() });
+    let host = HostContext::new(Capabilities {
+        llm: true,
+        ..Capabilities::default()
+    });
     let input = json!({ "text": ARTICLE, "sentences": 1 }).to_string();
     let first = run_with(&agent, &input, Limits::default(), host.clone()).await;
     let second = run_with(&agent, &input, Limits::default(), host).await;
     let output: Value = serde_json::from_str(first.output().unwrap()).unwrap();
     assert_eq!(output["model"], "offline");
-    assert!(output["summary"].as_str().unwrap().starts_with("WebAssembly sandboxes start in microseconds."));
-    assert_eq!(first.output(), second.output(), "the offline model is deterministic");
+    assert!(
+        output["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("WebAssembly sandboxes start in microseconds.")
+    );
+    assert_eq!(
+        first.output(),
+        second.output(),
+        "the offline model is deterministic"
+    );
 
-    let missing = run_with(&agent, "{}", Limits::default(), HostContext::new(Capabilities { llm: true, ..Capabilities::default() })).await;
-    let Err(RunError::Agent(failure)) = missing.result else { panic!("expected the agent's own error") };
-    assert_eq!(failure.message, "Error: give the text to summarise as input.text");
+    let missing = run_with(
+        &agent,
+        "{}",
+        Limits::default(),
+        HostContext::new(Capabilities {
+            llm: true,
+            ..Capabilities::default()
+        }),
+    )
+    .await;
+    let Err(RunError::Agent(failure)) = missing.result else {
+        panic!("expected the agent's own error")
+    };
+    assert_eq!(
+        failure.message,
+        "Error: give the text to summarise as input.text"
+    );
 }
 
 /// What the stand-in chat-completions endpoint saw.
@@ -143,13 +239,30 @@ async fn summarizer_through_an_openai_compatible_endpoint() {
         )
         .with_state(seen.clone());
     let address = serve(router).await;
-    let provider = OpenAiCompatible::new(format!("http://{address}/v1"), Some("sk-test".into()), "house-model".into());
-    let host = HostContext::new(Capabilities { llm: true, ..Capabilities::default() }).with_llm(Arc::new(provider));
+    let provider = OpenAiCompatible::new(
+        format!("http://{address}/v1"),
+        Some("sk-test".into()),
+        "house-model".into(),
+    );
+    let host = HostContext::new(Capabilities {
+        llm: true,
+        ..Capabilities::default()
+    })
+    .with_llm(Arc::new(provider));
     let agent = javascript(&example("summarizer.js")).await;
 
-    let outcome = run_with(&agent, &json!({ "text": ARTICLE }).to_string(), Limits::default(), host.clone()).await;
+    let outcome = run_with(
+        &agent,
+        &json!({ "text": ARTICLE }).to_string(),
+        Limits::default(),
+        host.clone(),
+    )
+    .await;
     let output: Value = serde_json::from_str(outcome.output().unwrap()).unwrap();
-    assert_eq!(output, json!({ "summary": "Sandboxes are fast and isolated.", "model": "stand-in-model-2026", "words": 5 }));
+    assert_eq!(
+        output,
+        json!({ "summary": "Sandboxes are fast and isolated.", "model": "stand-in-model-2026", "words": 5 })
+    );
     {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.authorization.as_deref(), Some("Bearer sk-test"));
@@ -162,8 +275,16 @@ async fn summarizer_through_an_openai_compatible_endpoint() {
     }
 
     let outcome = run_with(&agent, r#"{"text":"fail please"}"#, Limits::default(), host).await;
-    let Err(RunError::Agent(failure)) = outcome.result else { panic!("expected the provider's refusal") };
-    assert!(failure.message.contains("failed: the language model answered 429"), "{}", failure.message);
+    let Err(RunError::Agent(failure)) = outcome.result else {
+        panic!("expected the provider's refusal")
+    };
+    assert!(
+        failure
+            .message
+            .contains("failed: the language model answered 429"),
+        "{}",
+        failure.message
+    );
 }
 
 #[tokio::test]
@@ -177,8 +298,20 @@ async fn http_fetch_has_its_own_timeout() {
     ))
     .await;
     let agent = javascript("export default function run(input, ctx) {\n  try { return ctx.http.fetch(input.url).body; } catch (error) { return error.message; }\n}").await;
-    let host = HostContext::new(Capabilities { http: vec![slow.to_string()], ..Capabilities::default() })
-        .with_http(Fetcher::new(Duration::from_millis(300)));
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{slow}/slow"}}"#), Limits::default(), host).await;
-    assert_eq!(outcome.output(), Ok(format!(r#""failed: {slow} did not answer in time""#).as_str()));
+    let host = HostContext::new(Capabilities {
+        http: vec![slow.to_string()],
+        ..Capabilities::default()
+    })
+    .with_http(Fetcher::new(Duration::from_millis(300)));
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{slow}/slow"}}"#),
+        Limits::default(),
+        host,
+    )
+    .await;
+    assert_eq!(
+        outcome.output(),
+        Ok(format!(r#""failed: {slow} did not answer in time""#).as_str())
+    );
 }

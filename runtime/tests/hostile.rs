@@ -28,13 +28,19 @@ fn nothing() -> HostContext {
 fn expect_error(outcome: &Outcome, code: &str) {
     match &outcome.result {
         Err(error) => assert_eq!(error.code(), code, "{error}"),
-        Ok(output) => panic!("expected {code}, the run succeeded with {}", &output[..output.len().min(200)]),
+        Ok(output) => panic!(
+            "expected {code}, the run succeeded with {}",
+            &output[..output.len().min(200)]
+        ),
     }
 }
 
 async fn cases() -> Vec<Case> {
     let probe = probe().await;
-    let deadline = Limits { timeout_ms: 1_000, ..Limits::default() };
+    let deadline = Limits {
+        timeout_ms: 1_000,
+        ..Limits::default()
+    };
     vec![
         Case {
             name: "infinite loop (JavaScript)",
@@ -217,7 +223,10 @@ async fn cases() -> Vec<Case> {
 async fn hostile_agents_fail_alone_while_benign_runs_succeed() {
     let cases = cases().await;
     let benign_js = javascript(&example("echo.js")).await;
-    let benign_rust = runtime().prepare_component(&rust_echo_bytes()).await.unwrap();
+    let benign_rust = runtime()
+        .prepare_component(&rust_echo_bytes())
+        .await
+        .unwrap();
 
     // A stream of benign runs for as long as the hostile ones take.
     let done = Arc::new(AtomicBool::new(false));
@@ -225,16 +234,35 @@ async fn hostile_agents_fail_alone_while_benign_runs_succeed() {
     let mut benign = Vec::new();
     for worker in 0..2 {
         let (done, succeeded) = (done.clone(), succeeded.clone());
-        let agent = if worker == 0 { benign_js.clone() } else { benign_rust.clone() };
+        let agent = if worker == 0 {
+            benign_js.clone()
+        } else {
+            benign_rust.clone()
+        };
         benign.push(tokio::spawn(async move {
             let mut count = 0_u32;
             while !done.load(Ordering::Relaxed) {
                 count += 1;
                 let input = format!(r#"{{"n":{count}}}"#);
-                let limits = Limits { timeout_ms: 5_000, ..Limits::default() };
-                let outcome = runtime().run(&agent, &input, &limits, HostContext::new(Capabilities::default())).await;
-                let output = outcome.output().unwrap_or_else(|error| panic!("benign run {count} failed: {error}"));
-                assert!(output.contains(&input), "benign run {count} answered {output}");
+                let limits = Limits {
+                    timeout_ms: 5_000,
+                    ..Limits::default()
+                };
+                let outcome = runtime()
+                    .run(
+                        &agent,
+                        &input,
+                        &limits,
+                        HostContext::new(Capabilities::default()),
+                    )
+                    .await;
+                let output = outcome
+                    .output()
+                    .unwrap_or_else(|error| panic!("benign run {count} failed: {error}"));
+                assert!(
+                    output.contains(&input),
+                    "benign run {count} answered {output}"
+                );
                 succeeded.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
@@ -245,7 +273,9 @@ async fn hostile_agents_fail_alone_while_benign_runs_succeed() {
         .into_iter()
         .map(|case| {
             tokio::spawn(async move {
-                let outcome = runtime().run(&case.agent, &case.input, &case.limits, case.host.clone()).await;
+                let outcome = runtime()
+                    .run(&case.agent, &case.input, &case.limits, case.host.clone())
+                    .await;
                 (case.check)(&outcome, &case.limits);
                 case.name
             })
@@ -261,25 +291,55 @@ async fn hostile_agents_fail_alone_while_benign_runs_succeed() {
     for handle in benign {
         handle.await.expect("every benign run succeeds");
     }
-    assert!(failures.is_empty(), "hostile cases that did not end as expected:\n{}", failures.join("\n"));
-    assert!(succeeded.load(Ordering::Relaxed) >= 20, "benign runs kept going: {}", succeeded.load(Ordering::Relaxed));
+    assert!(
+        failures.is_empty(),
+        "hostile cases that did not end as expected:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        succeeded.load(Ordering::Relaxed) >= 20,
+        "benign runs kept going: {}",
+        succeeded.load(Ordering::Relaxed)
+    );
 }
 
 #[tokio::test]
 async fn a_syntax_error_is_refused_at_prepare_time_with_its_position() {
     let error = runtime()
-        .prepare_javascript("agent.js", "export default function run() {\n  return {;\n}", &Limits::default())
+        .prepare_javascript(
+            "agent.js",
+            "export default function run() {\n  return {;\n}",
+            &Limits::default(),
+        )
         .await
         .err();
-    let Some(PrepareError::Script(failure)) = error else { panic!("expected a script error, got {error:?}") };
-    assert_eq!((failure.code.as_str(), failure.line, failure.column), ("syntax-error", Some(2), Some(11)));
+    let Some(PrepareError::Script(failure)) = error else {
+        panic!("expected a script error, got {error:?}")
+    };
+    assert_eq!(
+        (failure.code.as_str(), failure.line, failure.column),
+        ("syntax-error", Some(2), Some(11))
+    );
 }
 
 #[tokio::test]
 async fn a_hostile_top_level_is_stopped_at_prepare_time() {
-    let limits = Limits { timeout_ms: 500, ..Limits::default() };
-    let error = runtime().prepare_javascript("agent.js", "while (true) {}\nexport default () => 1;", &limits).await.err();
-    assert!(matches!(error, Some(PrepareError::Load(RunError::TimedOut { .. }))), "{error:?}");
+    let limits = Limits {
+        timeout_ms: 500,
+        ..Limits::default()
+    };
+    let error = runtime()
+        .prepare_javascript(
+            "agent.js",
+            "while (true) {}\nexport default () => 1;",
+            &limits,
+        )
+        .await
+        .err();
+    assert!(
+        matches!(error, Some(PrepareError::Load(RunError::TimedOut { .. }))),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -293,10 +353,34 @@ async fn a_host_call_that_hangs_is_cut_at_the_deadline() {
             held.push(socket);
         }
     });
-    let agent = javascript("export default function run(input, ctx) { return ctx.http.fetch(input.url).status; }").await;
-    let host = HostContext::new(Capabilities { http: vec![address.to_string()], ..Capabilities::default() });
-    let limits = Limits { timeout_ms: 700, ..Limits::default() };
-    let outcome = run_with(&agent, &format!(r#"{{"url":"http://{address}/slow"}}"#), limits.clone(), host).await;
-    assert_eq!(outcome.result, Err(RunError::TimedOut { limit: limits.timeout() }));
-    assert!(outcome.duration < limits.timeout() + Duration::from_millis(100), "{:?}", outcome.duration);
+    let agent = javascript(
+        "export default function run(input, ctx) { return ctx.http.fetch(input.url).status; }",
+    )
+    .await;
+    let host = HostContext::new(Capabilities {
+        http: vec![address.to_string()],
+        ..Capabilities::default()
+    });
+    let limits = Limits {
+        timeout_ms: 700,
+        ..Limits::default()
+    };
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{address}/slow"}}"#),
+        limits.clone(),
+        host,
+    )
+    .await;
+    assert_eq!(
+        outcome.result,
+        Err(RunError::TimedOut {
+            limit: limits.timeout()
+        })
+    );
+    assert!(
+        outcome.duration < limits.timeout() + Duration::from_millis(100),
+        "{:?}",
+        outcome.duration
+    );
 }

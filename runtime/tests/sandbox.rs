@@ -17,9 +17,15 @@ async fn javascript_agent_runs_with_output_logs_and_metering() {
     let agent = javascript(&example("echo.js")).await;
     assert!(agent.is_javascript());
     let outcome = run(&agent, r#"{"text":"héllo","n":[1,2]}"#).await;
-    assert_eq!(outcome.output(), Ok(r#"{"echo":{"text":"héllo","n":[1,2]}}"#));
+    assert_eq!(
+        outcome.output(),
+        Ok(r#"{"echo":{"text":"héllo","n":[1,2]}}"#)
+    );
     assert_eq!(outcome.logs.len(), 1);
-    assert_eq!(outcome.logs[0].message, r#"echoing {"text":"héllo","n":[1,2]}"#);
+    assert_eq!(
+        outcome.logs[0].message,
+        r#"echoing {"text":"héllo","n":[1,2]}"#
+    );
     assert!(!outcome.logs_truncated);
     assert!(outcome.fuel_used > 0);
     assert!(outcome.peak_memory_bytes > 0);
@@ -49,7 +55,10 @@ async fn a_named_run_export_works_and_undefined_output_is_null() {
 
 #[tokio::test]
 async fn rust_component_runs_in_the_same_world() {
-    let agent = runtime().prepare_component(&rust_echo_bytes()).await.expect("the Rust example prepares");
+    let agent = runtime()
+        .prepare_component(&rust_echo_bytes())
+        .await
+        .expect("the Rust example prepares");
     assert!(!agent.is_javascript());
     let outcome = run(&agent, r#"{"hello":"world"}"#).await;
     assert_eq!(outcome.output(), Ok(r#"{"hello":"world"}"#));
@@ -57,25 +66,51 @@ async fn rust_component_runs_in_the_same_world() {
 
 #[tokio::test]
 async fn syntax_errors_come_back_with_line_and_column() {
-    let source = "export default function run(input) {\n  const x = 1;\n  let y = (x + ;\n  return y;\n}\n";
-    let error = runtime().prepare_javascript("broken.js", source, &Limits::default()).await.err();
-    let Some(PrepareError::Script(failure)) = error else { panic!("expected a script error, got {error:?}") };
+    let source =
+        "export default function run(input) {\n  const x = 1;\n  let y = (x + ;\n  return y;\n}\n";
+    let error = runtime()
+        .prepare_javascript("broken.js", source, &Limits::default())
+        .await
+        .err();
+    let Some(PrepareError::Script(failure)) = error else {
+        panic!("expected a script error, got {error:?}")
+    };
     assert_eq!(failure.code, "syntax-error");
     assert_eq!((failure.line, failure.column), (Some(3), Some(16)));
-    assert!(failure.message.starts_with("SyntaxError:"), "{}", failure.message);
+    assert!(
+        failure.message.starts_with("SyntaxError:"),
+        "{}",
+        failure.message
+    );
 
     let unfinished = "export default function run(input) {\n  return [1, 2";
-    let error = runtime().prepare_javascript("unfinished.js", unfinished, &Limits::default()).await.err();
-    let Some(PrepareError::Script(failure)) = error else { panic!("expected a script error, got {error:?}") };
+    let error = runtime()
+        .prepare_javascript("unfinished.js", unfinished, &Limits::default())
+        .await
+        .err();
+    let Some(PrepareError::Script(failure)) = error else {
+        panic!("expected a script error, got {error:?}")
+    };
     assert_eq!(failure.line, Some(2));
 }
 
 #[tokio::test]
 async fn scripts_without_an_agent_function_are_refused() {
-    let error = runtime().prepare_javascript("lib.js", "export const x = 1;", &Limits::default()).await.err();
-    let Some(PrepareError::Script(failure)) = error else { panic!("expected a script error, got {error:?}") };
+    let error = runtime()
+        .prepare_javascript("lib.js", "export const x = 1;", &Limits::default())
+        .await
+        .err();
+    let Some(PrepareError::Script(failure)) = error else {
+        panic!("expected a script error, got {error:?}")
+    };
     assert_eq!(failure.code, "no-run-function");
-    let error = runtime().prepare_javascript("import.js", "import x from 'fs';\nexport default () => x;", &Limits::default()).await;
+    let error = runtime()
+        .prepare_javascript(
+            "import.js",
+            "import x from 'fs';\nexport default () => x;",
+            &Limits::default(),
+        )
+        .await;
     assert!(error.is_err(), "imports have nothing to load");
 }
 
@@ -83,21 +118,41 @@ async fn scripts_without_an_agent_function_are_refused() {
 async fn runtime_errors_come_back_with_their_position_and_stack() {
     let source = "function helper() {\n  return nope + 1;\n}\n\nexport default function run(input) {\n  if (input.throw) {\n    throw new Error('asked to fail');\n  }\n  return helper();\n}\n";
     let agent = javascript(source).await;
-    let Err(RunError::Agent(thrown)) = run(&agent, r#"{"throw":true}"#).await.result else { panic!("expected an agent error") };
+    let Err(RunError::Agent(thrown)) = run(&agent, r#"{"throw":true}"#).await.result else {
+        panic!("expected an agent error")
+    };
     assert_eq!(thrown.code, "exception");
     assert_eq!(thrown.message, "Error: asked to fail");
-    assert_eq!((thrown.line, thrown.column), (Some(7), Some(11)), "at the thrown expression");
+    assert_eq!(
+        (thrown.line, thrown.column),
+        (Some(7), Some(11)),
+        "at the thrown expression"
+    );
 
-    let Err(RunError::Agent(failure)) = run(&agent, "{}").await.result else { panic!("expected an agent error") };
-    assert!(failure.message.starts_with("ReferenceError: nope is not defined"), "{}", failure.message);
-    assert!(failure.message.contains("at helper"), "the stack is shown: {}", failure.message);
+    let Err(RunError::Agent(failure)) = run(&agent, "{}").await.result else {
+        panic!("expected an agent error")
+    };
+    assert!(
+        failure
+            .message
+            .starts_with("ReferenceError: nope is not defined"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.message.contains("at helper"),
+        "the stack is shown: {}",
+        failure.message
+    );
     assert_eq!(failure.line, Some(9), "Boa places it at the call in run()");
 }
 
 #[tokio::test]
 async fn bad_input_and_bad_output_are_reported() {
     let agent = javascript(&example("echo.js")).await;
-    let Err(RunError::Agent(failure)) = run(&agent, "{not json").await.result else { panic!("expected an agent error") };
+    let Err(RunError::Agent(failure)) = run(&agent, "{not json").await.result else {
+        panic!("expected an agent error")
+    };
     assert_eq!(failure.code, "invalid-input");
 
     let probe = probe().await;
@@ -109,14 +164,24 @@ async fn bad_input_and_bad_output_are_reported() {
 #[tokio::test]
 async fn agent_errors_and_crashes_are_typed() {
     let probe = probe().await;
-    let Err(RunError::Agent(failure)) = run(&probe, &op("fail:no luck")).await.result else { panic!("expected an agent error") };
-    assert_eq!((failure.code.as_str(), failure.message.as_str()), ("failed", "no luck"));
+    let Err(RunError::Agent(failure)) = run(&probe, &op("fail:no luck")).await.result else {
+        panic!("expected an agent error")
+    };
+    assert_eq!(
+        (failure.code.as_str(), failure.message.as_str()),
+        ("failed", "no luck")
+    );
 
     let outcome = run(&probe, &op("panic")).await;
-    let Err(RunError::Trap { message }) = &outcome.result else { panic!("expected a trap, got {:?}", outcome.result) };
+    let Err(RunError::Trap { message }) = &outcome.result else {
+        panic!("expected a trap, got {:?}", outcome.result)
+    };
     assert!(message.contains("unreachable"), "{message}");
     assert!(
-        outcome.logs.iter().any(|line| line.message.contains("the probe was asked to panic")),
+        outcome
+            .logs
+            .iter()
+            .any(|line| line.message.contains("the probe was asked to panic")),
         "the panic message reaches the log: {:?}",
         outcome.logs
     );
@@ -126,9 +191,19 @@ async fn agent_errors_and_crashes_are_typed() {
 async fn standard_output_goes_to_the_log() {
     let outcome = run(&probe().await, &op("stdout")).await;
     assert!(outcome.is_success());
-    let lines: Vec<_> = outcome.logs.iter().map(|line| (line.level, line.message.as_str())).collect();
-    assert!(lines.contains(&(runtime::Level::Info, "to stdout")), "{lines:?}");
-    assert!(lines.contains(&(runtime::Level::Error, "to stderr")), "{lines:?}");
+    let lines: Vec<_> = outcome
+        .logs
+        .iter()
+        .map(|line| (line.level, line.message.as_str()))
+        .collect();
+    assert!(
+        lines.contains(&(runtime::Level::Info, "to stdout")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&(runtime::Level::Error, "to stderr")),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]
@@ -150,13 +225,24 @@ async fn every_capability_is_denied_unless_granted() {
          }",
     )
     .await;
-    let outcome = run_with(&agent, "null", Limits::default(), HostContext::new(Capabilities::default()).with_kv(Arc::new(MemoryKv::new()))).await;
-    let seen: BTreeMap<String, String> = serde_json::from_str(outcome.output().expect("the agent catches every denial")).unwrap();
+    let outcome = run_with(
+        &agent,
+        "null",
+        Limits::default(),
+        HostContext::new(Capabilities::default()).with_kv(Arc::new(MemoryKv::new())),
+    )
+    .await;
+    let seen: BTreeMap<String, String> =
+        serde_json::from_str(outcome.output().expect("the agent catches every denial")).unwrap();
     assert_eq!(seen.len(), 5);
     for (capability, message) in &seen {
         assert!(message.starts_with("denied: "), "{capability}: {message}");
     }
-    assert!(seen["llm"].contains("capabilities.llm"), "the denial says what to grant: {}", seen["llm"]);
+    assert!(
+        seen["llm"].contains("capabilities.llm"),
+        "the denial says what to grant: {}",
+        seen["llm"]
+    );
 
     let granted = Capabilities {
         llm: true,
@@ -171,26 +257,52 @@ async fn every_capability_is_denied_unless_granted() {
         .with_secrets([("TOKEN".to_owned(), "s3cret".to_owned())].into());
     let outcome = run_with(&agent, "null", Limits::default(), host).await;
     let seen: BTreeMap<String, String> = serde_json::from_str(outcome.output().unwrap()).unwrap();
-    assert_eq!(seen["llm"], r#"allowed: "hi""#, "the offline model answers with the prompt");
+    assert_eq!(
+        seen["llm"], r#"allowed: "hi""#,
+        "the offline model answers with the prompt"
+    );
     assert_eq!(seen["kv"], "allowed: null");
     assert_eq!(seen["config"], r#"allowed: "eu""#);
     assert_eq!(seen["secret"], r#"allowed: "s3cret""#);
-    assert!(seen["http"].starts_with("denied: "), "http still needs hosts: {}", seen["http"]);
+    assert!(
+        seen["http"].starts_with("denied: "),
+        "http still needs hosts: {}",
+        seen["http"]
+    );
 }
 
 #[tokio::test]
 async fn kv_state_outlives_the_run() {
     let agent = javascript(&example("counter.js")).await;
     let store = Arc::new(MemoryKv::new());
-    let host = HostContext::new(Capabilities { kv: true, ..Capabilities::default() }).with_kv(store.clone());
+    let host = HostContext::new(Capabilities {
+        kv: true,
+        ..Capabilities::default()
+    })
+    .with_kv(store.clone());
     for expected in 1..=3 {
-        let outcome = run_with(&agent, r#"{"name":"visits"}"#, Limits::default(), host.clone()).await;
+        let outcome = run_with(
+            &agent,
+            r#"{"name":"visits"}"#,
+            Limits::default(),
+            host.clone(),
+        )
+        .await;
         let output: serde_json::Value = serde_json::from_str(outcome.output().unwrap()).unwrap();
         assert_eq!(output["count"], expected);
     }
-    let outcome = run_with(&agent, r#"{"name":"clicks","by":5}"#, Limits::default(), host).await;
+    let outcome = run_with(
+        &agent,
+        r#"{"name":"clicks","by":5}"#,
+        Limits::default(),
+        host,
+    )
+    .await;
     let output: serde_json::Value = serde_json::from_str(outcome.output().unwrap()).unwrap();
-    assert_eq!(output, serde_json::json!({ "name": "clicks", "count": 5, "names": ["clicks", "visits"] }));
+    assert_eq!(
+        output,
+        serde_json::json!({ "name": "clicks", "count": 5, "names": ["clicks", "visits"] })
+    );
     assert_eq!(store.snapshot()["count:visits"], "3");
 }
 
@@ -210,9 +322,16 @@ async fn metering_is_deterministic() {
         assert!(outcome.is_success(), "{:?}", outcome.result);
         fuel.push(outcome.fuel_used);
     }
-    assert!(fuel.iter().all(|used| *used == fuel[0]), "the same agent and input use the same fuel: {fuel:?}");
+    assert!(
+        fuel.iter().all(|used| *used == fuel[0]),
+        "the same agent and input use the same fuel: {fuel:?}"
+    );
     let more = run(&agent, r#"{"n":10000}"#).await.fuel_used;
-    assert!(more > fuel[0], "more work uses more fuel: {more} vs {}", fuel[0]);
+    assert!(
+        more > fuel[0],
+        "more work uses more fuel: {more} vs {}",
+        fuel[0]
+    );
 
     let probe = probe().await;
     let input = op("cpu:100000");
@@ -221,42 +340,87 @@ async fn metering_is_deterministic() {
         .iter()
         .map(|outcome| outcome.fuel_used)
         .collect();
-    assert!(rust.iter().all(|used| *used == rust[0]), "concurrent runs meter the same: {rust:?}");
+    assert!(
+        rust.iter().all(|used| *used == rust[0]),
+        "concurrent runs meter the same: {rust:?}"
+    );
 }
 
 #[tokio::test]
 async fn fuel_runs_out_with_a_typed_error() {
     let probe = probe().await;
-    let limits = Limits { fuel: 1_000_000, ..Limits::default() };
-    let outcome = run_with(&probe, &op("cpu:100000000"), limits, HostContext::new(Capabilities::default())).await;
-    assert_eq!(outcome.result, Err(RunError::FuelExhausted { limit: 1_000_000 }));
+    let limits = Limits {
+        fuel: 1_000_000,
+        ..Limits::default()
+    };
+    let outcome = run_with(
+        &probe,
+        &op("cpu:100000000"),
+        limits,
+        HostContext::new(Capabilities::default()),
+    )
+    .await;
+    assert_eq!(
+        outcome.result,
+        Err(RunError::FuelExhausted { limit: 1_000_000 })
+    );
     assert_eq!(outcome.fuel_used, 1_000_000);
 }
 
 #[tokio::test]
 async fn invalid_components_are_refused() {
     let error = runtime().prepare_component(b"not a component").await.err();
-    assert!(matches!(error, Some(PrepareError::InvalidComponent(_))), "{error:?}");
+    assert!(
+        matches!(error, Some(PrepareError::InvalidComponent(_))),
+        "{error:?}"
+    );
     // A core module is not a component either.
     let error = runtime().prepare_component(b"\0asm\x01\0\0\0").await.err();
-    assert!(matches!(error, Some(PrepareError::InvalidComponent(_))), "{error:?}");
+    assert!(
+        matches!(error, Some(PrepareError::InvalidComponent(_))),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn compiled_components_are_cached_on_disk_by_content() {
     let dir = tempfile::tempdir().unwrap();
-    let options = || RuntimeOptions { cache_dir: Some(dir.path().to_owned()), max_concurrent_runs: 4, ..RuntimeOptions::default() };
+    let options = || RuntimeOptions {
+        cache_dir: Some(dir.path().to_owned()),
+        max_concurrent_runs: 4,
+        ..RuntimeOptions::default()
+    };
     {
         let first = Runtime::new(options()).expect("starts, compiling the runner");
-        first.prepare_component(&rust_echo_bytes()).await.expect("compiles");
+        first
+            .prepare_component(&rust_echo_bytes())
+            .await
+            .expect("compiles");
     }
-    let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    let cached: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
     assert_eq!(cached.len(), 2, "the runner and the component: {cached:?}");
-    assert!(cached.iter().all(|name| name.to_string_lossy().ends_with(".cwasm")));
+    assert!(
+        cached
+            .iter()
+            .all(|name| name.to_string_lossy().ends_with(".cwasm"))
+    );
 
     let second = Runtime::new(options()).expect("starts from the cache");
-    let agent = second.prepare_component(&rust_echo_bytes()).await.expect("loads from the cache");
-    let outcome = second.run(&agent, "[1]", &Limits::default(), HostContext::new(Capabilities::default())).await;
+    let agent = second
+        .prepare_component(&rust_echo_bytes())
+        .await
+        .expect("loads from the cache");
+    let outcome = second
+        .run(
+            &agent,
+            "[1]",
+            &Limits::default(),
+            HostContext::new(Capabilities::default()),
+        )
+        .await;
     assert_eq!(outcome.output(), Ok("[1]"));
     // Loaded artifacts are mapped from their files: never change one in
     // place while it is in use (the cache itself only ever renames new
@@ -268,8 +432,18 @@ async fn compiled_components_are_cached_on_disk_by_content() {
         std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
     }
     let third = Runtime::new(options()).expect("recompiles a damaged cache");
-    let agent = third.prepare_component(&rust_echo_bytes()).await.expect("recompiles");
-    let outcome = third.run(&agent, "[2]", &Limits::default(), HostContext::new(Capabilities::default())).await;
+    let agent = third
+        .prepare_component(&rust_echo_bytes())
+        .await
+        .expect("recompiles");
+    let outcome = third
+        .run(
+            &agent,
+            "[2]",
+            &Limits::default(),
+            HostContext::new(Capabilities::default()),
+        )
+        .await;
     assert_eq!(outcome.output(), Ok("[2]"));
 }
 
@@ -286,4 +460,45 @@ async fn the_outcome_serialises_for_the_api() {
     let json = serde_json::to_value(&failed).unwrap();
     assert_eq!(json["error"]["code"], "agent_error");
     assert_eq!(json["error"]["agent"]["message"], "nope");
+}
+
+#[tokio::test]
+async fn the_language_features_authors_expect_are_there() {
+    let agent = javascript(
+        r#"class Counter {
+  #count = 0;
+  static of(start) { const counter = new Counter(); counter.#count = start; return counter; }
+  get value() { return this.#count; }
+  *up(times) { for (let i = 0; i < times; i++) yield ++this.#count; }
+}
+export default async function run({ words, nested: { deep = "default" } = {} }) {
+  const counts = new Map();
+  for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
+  const unique = [...new Set(words)].sort((a, b) => a.localeCompare(b));
+  const counter = Counter.of(10);
+  const ups = [...counter.up(3)];
+  const awaited = await Promise.all([1, 2].map(async (n) => n * 2));
+  const big = (2n ** 64n).toString();
+  const match = /(?<year>\d{4})-(?<month>\d{2})/.exec("2026-11")?.groups;
+  const bytes = new Uint8Array([1, 2, 3]).reduce((sum, byte) => sum + byte, 0);
+  const date = new Date(Date.UTC(2026, 10, 23)).toISOString();
+  const text = `${unique.length} unique, deep=${deep}`;
+  const entries = Object.fromEntries(counts);
+  const flat = [[1], [2, [3]]].flat(2);
+  return { entries, unique, ups, value: counter.value, awaited, big, match, bytes, date, text, flat,
+           json: JSON.parse(JSON.stringify({ a: [1, { b: null }] })), at: words.at(-1), includes: "abc".includes("b") };
+}"#,
+    )
+    .await;
+    let outcome = run(&agent, r#"{"words":["b","a","b"]}"#).await;
+    let output: serde_json::Value = serde_json::from_str(outcome.output().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        serde_json::json!({
+            "entries": { "b": 2, "a": 1 }, "unique": ["a", "b"], "ups": [11, 12, 13], "value": 13,
+            "awaited": [2, 4], "big": "18446744073709551616", "match": { "year": "2026", "month": "11" },
+            "bytes": 6, "date": "2026-11-23T00:00:00.000Z", "text": "2 unique, deep=default", "flat": [1, 2, 3],
+            "json": { "a": [1, { "b": null }] }, "at": "b", "includes": true
+        })
+    );
 }

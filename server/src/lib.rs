@@ -2,6 +2,7 @@
 //! REST API, server functions, live events and the static SPA, in one
 //! binary.
 
+pub mod agent_kv;
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -40,8 +40,12 @@ impl Guest for Runner {
         let name = script::name();
         let context = &mut engine();
         let run = load(&name, context)?;
-        let input = json_parse(&input, context)
-            .map_err(|error| agent_error("invalid-input", format!("the input is not JSON: {}", first_line(&error.to_string()))))?;
+        let input = json_parse(&input, context).map_err(|error| {
+            agent_error(
+                "invalid-input",
+                format!("the input is not JSON: {}", first_line(&error.to_string())),
+            )
+        })?;
         let ctx = capabilities(context);
         let returned = run
             .call(&JsValue::undefined(), &[input, ctx], context)
@@ -83,7 +87,9 @@ fn load(name: &str, context: &mut Context) -> Result<JsObject, AgentError> {
     )
     .map_err(|error| syntax_error(&source, error, context))?;
     let loaded = module.load_link_evaluate(context);
-    context.run_jobs().map_err(|error| exception(name, error, context))?;
+    context
+        .run_jobs()
+        .map_err(|error| exception(name, error, context))?;
     match loaded.state() {
         PromiseState::Fulfilled(_) => {}
         PromiseState::Rejected(reason) => {
@@ -98,7 +104,9 @@ fn load(name: &str, context: &mut Context) -> Result<JsObject, AgentError> {
     }
     let namespace = module.namespace(context);
     for export in [js_string!("default"), js_string!("run")] {
-        let value = namespace.get(export, context).map_err(|error| exception(name, error, context))?;
+        let value = namespace
+            .get(export, context)
+            .map_err(|error| exception(name, error, context))?;
         if let Some(function) = value.as_callable() {
             return Ok(function);
         }
@@ -120,7 +128,9 @@ fn settle(value: JsValue, context: &mut Context) -> JsResult<JsValue> {
         PromiseState::Fulfilled(value) => Ok(value),
         PromiseState::Rejected(reason) => Err(JsError::from_opaque(reason)),
         PromiseState::Pending => Err(JsNativeError::error()
-            .with_message("the agent's promise never settled (there are no timers here to settle it later)")
+            .with_message(
+                "the agent's promise never settled (there are no timers here to settle it later)",
+            )
             .into()),
     }
 }
@@ -128,7 +138,9 @@ fn settle(value: JsValue, context: &mut Context) -> JsResult<JsValue> {
 fn json_parse(text: &str, context: &mut Context) -> JsResult<JsValue> {
     let json = context.intrinsics().objects().json();
     let parse = json.get(js_string!("parse"), context)?;
-    let parse = parse.as_callable().ok_or_else(|| JsNativeError::typ().with_message("JSON.parse is gone"))?;
+    let parse = parse
+        .as_callable()
+        .ok_or_else(|| JsNativeError::typ().with_message("JSON.parse is gone"))?;
     parse.call(&json.into(), &[JsString::from(text).into()], context)
 }
 
@@ -137,8 +149,9 @@ fn json_parse(text: &str, context: &mut Context) -> JsResult<JsValue> {
 fn json_stringify(value: JsValue, context: &mut Context) -> JsResult<String> {
     let json = context.intrinsics().objects().json();
     let stringify = json.get(js_string!("stringify"), context)?;
-    let stringify =
-        stringify.as_callable().ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is gone"))?;
+    let stringify = stringify
+        .as_callable()
+        .ok_or_else(|| JsNativeError::typ().with_message("JSON.stringify is gone"))?;
     let text = stringify.call(&json.into(), &[value], context)?;
     if text.is_undefined() {
         return Ok("null".into());
@@ -149,7 +162,12 @@ fn json_stringify(value: JsValue, context: &mut Context) -> JsResult<String> {
 // --- errors ------------------------------------------------------------------
 
 fn agent_error(code: &str, message: String) -> AgentError {
-    AgentError { code: code.into(), message, line: None, column: None }
+    AgentError {
+        code: code.into(),
+        message,
+        line: None,
+        column: None,
+    }
 }
 
 /// A parse error: Boa's message ends "at line L, col C".
@@ -160,17 +178,32 @@ fn syntax_error(source: &str, error: JsError, context: &mut Context) -> AgentErr
     };
     let (message, line, column) = match message.rsplit_once(" at line ") {
         Some((text, position)) => {
-            let mut numbers = position.split(", col ").map(|number| number.trim().parse::<u32>().ok());
-            (text.to_owned(), numbers.next().flatten(), numbers.next().flatten())
+            let mut numbers = position
+                .split(", col ")
+                .map(|number| number.trim().parse::<u32>().ok());
+            (
+                text.to_owned(),
+                numbers.next().flatten(),
+                numbers.next().flatten(),
+            )
         }
         // "abrupt end": the script stops in the middle of something.
         None => {
             let line = source.lines().count().max(1);
             let column = source.lines().last().map_or(0, |last| last.chars().count()) + 1;
-            (format!("{message}: the script ends in the middle of a statement"), u32::try_from(line).ok(), u32::try_from(column).ok())
+            (
+                format!("{message}: the script ends in the middle of a statement"),
+                u32::try_from(line).ok(),
+                u32::try_from(column).ok(),
+            )
         }
     };
-    AgentError { code: "syntax-error".into(), message: format!("SyntaxError: {message}"), line, column }
+    AgentError {
+        code: "syntax-error".into(),
+        message: format!("SyntaxError: {message}"),
+        line,
+        column,
+    }
 }
 
 /// A thrown exception or an engine limit, with the position Boa recorded for
@@ -180,7 +213,9 @@ fn syntax_error(source: &str, error: JsError, context: &mut Context) -> AgentErr
 fn exception(name: &str, error: JsError, context: &mut Context) -> AgentError {
     if let Some(engine) = error.as_engine() {
         let code = match engine.to_string() {
-            text if text.contains("recursive calls") || text.contains("stack size") => "stack-exhausted",
+            text if text.contains("recursive calls") || text.contains("stack size") => {
+                "stack-exhausted"
+            }
             _ => "engine-limit",
         };
         return agent_error(code, first_line(&engine.to_string()).to_owned());
@@ -196,8 +231,17 @@ fn exception(name: &str, error: JsError, context: &mut Context) -> AgentError {
     // The call stack, innermost first, when there is more than the agent's
     // own frame to show.
     let frames: Vec<&str> = full.lines().skip(1).map(str::trim).collect();
-    let message = if frames.len() > 1 { format!("{headline}\n    {}", frames.join("\n    ")) } else { headline };
-    AgentError { code: "exception".into(), message, line, column }
+    let message = if frames.len() > 1 {
+        format!("{headline}\n    {}", frames.join("\n    "))
+    } else {
+        headline
+    };
+    AgentError {
+        code: "exception".into(),
+        message,
+        line,
+        column,
+    }
 }
 
 /// The first "(name:line:col)" in Boa's rendering of an error.
@@ -206,7 +250,9 @@ fn position(name: &str, rendered: &str) -> (Option<u32>, Option<u32>) {
     for (start, _) in rendered.match_indices(&marker) {
         let rest = &rendered[start + marker.len()..];
         let Some(end) = rest.find(')') else { continue };
-        let mut numbers = rest[..end].split(':').map(|number| number.parse::<u32>().ok());
+        let mut numbers = rest[..end]
+            .split(':')
+            .map(|number| number.parse::<u32>().ok());
         if let (Some(Some(line)), Some(Some(column))) = (numbers.next(), numbers.next()) {
             return (Some(line), Some(column));
         }
@@ -236,23 +282,43 @@ fn throw(error: CapabilityError) -> JsError {
 fn capabilities(context: &mut Context) -> JsValue {
     let log = log_object(context);
     let llm = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(llm_complete), js_string!("complete"), 2)
+        .function(
+            NativeFunction::from_fn_ptr(llm_complete),
+            js_string!("complete"),
+            2,
+        )
         .function(NativeFunction::from_fn_ptr(llm_chat), js_string!("chat"), 2)
         .build();
     let http = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(http_fetch), js_string!("fetch"), 2)
+        .function(
+            NativeFunction::from_fn_ptr(http_fetch),
+            js_string!("fetch"),
+            2,
+        )
         .build();
     let kv = ObjectInitializer::new(context)
         .function(NativeFunction::from_fn_ptr(kv_get), js_string!("get"), 1)
         .function(NativeFunction::from_fn_ptr(kv_set), js_string!("set"), 2)
-        .function(NativeFunction::from_fn_ptr(kv_delete), js_string!("delete"), 1)
+        .function(
+            NativeFunction::from_fn_ptr(kv_delete),
+            js_string!("delete"),
+            1,
+        )
         .function(NativeFunction::from_fn_ptr(kv_list), js_string!("list"), 2)
         .build();
     let config = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(config_get), js_string!("get"), 1)
+        .function(
+            NativeFunction::from_fn_ptr(config_get),
+            js_string!("get"),
+            1,
+        )
         .build();
     let secrets = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(secret_get), js_string!("get"), 1)
+        .function(
+            NativeFunction::from_fn_ptr(secret_get),
+            js_string!("get"),
+            1,
+        )
         .build();
     ObjectInitializer::new(context)
         .property(js_string!("log"), log, Attribute::READONLY)
@@ -267,11 +333,41 @@ fn capabilities(context: &mut Context) -> JsValue {
 
 fn log_object(context: &mut Context) -> JsObject {
     ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(|_, args, context| write_log(log::Level::Info, args, context)), js_string!("log"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, args, context| write_log(log::Level::Debug, args, context)), js_string!("debug"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, args, context| write_log(log::Level::Info, args, context)), js_string!("info"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, args, context| write_log(log::Level::Warn, args, context)), js_string!("warn"), 0)
-        .function(NativeFunction::from_fn_ptr(|_, args, context| write_log(log::Level::Error, args, context)), js_string!("error"), 0)
+        .function(
+            NativeFunction::from_fn_ptr(|_, args, context| {
+                write_log(log::Level::Info, args, context)
+            }),
+            js_string!("log"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, args, context| {
+                write_log(log::Level::Debug, args, context)
+            }),
+            js_string!("debug"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, args, context| {
+                write_log(log::Level::Info, args, context)
+            }),
+            js_string!("info"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, args, context| {
+                write_log(log::Level::Warn, args, context)
+            }),
+            js_string!("warn"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(|_, args, context| {
+                write_log(log::Level::Error, args, context)
+            }),
+            js_string!("error"),
+            0,
+        )
         .build()
 }
 
@@ -298,16 +394,29 @@ fn write_log(level: log::Level, args: &[JsValue], context: &mut Context) -> JsRe
     Ok(JsValue::undefined())
 }
 
-fn string_arg(args: &[JsValue], index: usize, what: &str, context: &mut Context) -> JsResult<String> {
+fn string_arg(
+    args: &[JsValue],
+    index: usize,
+    what: &str,
+    context: &mut Context,
+) -> JsResult<String> {
     let value = args.get_or_undefined(index);
     if value.is_null_or_undefined() {
-        return Err(JsNativeError::typ().with_message(format!("{what} is required")).into());
+        return Err(JsNativeError::typ()
+            .with_message(format!("{what} is required"))
+            .into());
     }
     Ok(value.to_string(context)?.to_std_string_escaped())
 }
 
-fn optional_string(object: Option<&JsObject>, key: &str, context: &mut Context) -> JsResult<Option<String>> {
-    let Some(object) = object else { return Ok(None) };
+fn optional_string(
+    object: Option<&JsObject>,
+    key: &str,
+    context: &mut Context,
+) -> JsResult<Option<String>> {
+    let Some(object) = object else {
+        return Ok(None);
+    };
     let value = object.get(JsString::from(key), context)?;
     if value.is_null_or_undefined() {
         return Ok(None);
@@ -315,8 +424,14 @@ fn optional_string(object: Option<&JsObject>, key: &str, context: &mut Context) 
     Ok(Some(value.to_string(context)?.to_std_string_escaped()))
 }
 
-fn optional_number(object: Option<&JsObject>, key: &str, context: &mut Context) -> JsResult<Option<f64>> {
-    let Some(object) = object else { return Ok(None) };
+fn optional_number(
+    object: Option<&JsObject>,
+    key: &str,
+    context: &mut Context,
+) -> JsResult<Option<f64>> {
+    let Some(object) = object else {
+        return Ok(None);
+    };
     let value = object.get(JsString::from(key), context)?;
     if value.is_null_or_undefined() {
         return Ok(None);
@@ -331,9 +446,15 @@ fn llm_complete(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResul
     let options = args.get_or_undefined(1).as_object();
     let mut messages = Vec::new();
     if let Some(system) = optional_string(options.as_ref(), "system", context)? {
-        messages.push(llm::Message { role: "system".into(), content: system });
+        messages.push(llm::Message {
+            role: "system".into(),
+            content: system,
+        });
     }
-    messages.push(llm::Message { role: "user".into(), content: prompt });
+    messages.push(llm::Message {
+        role: "user".into(),
+        content: prompt,
+    });
     let completion = llm_call(messages, options.as_ref(), context)?;
     Ok(JsString::from(completion.content.as_str()).into())
 }
@@ -341,41 +462,64 @@ fn llm_complete(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResul
 /// `ctx.llm.chat([{ role, content }, …], options)`:
 /// `{ content, model, usage: { promptTokens, completionTokens } }`.
 fn llm_chat(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let list = args
-        .get_or_undefined(0)
-        .as_object()
-        .ok_or_else(|| JsNativeError::typ().with_message("chat takes a list of { role, content } messages"))?;
-    let length = list.get(js_string!("length"), context)?.to_length(context)?;
+    let list = args.get_or_undefined(0).as_object().ok_or_else(|| {
+        JsNativeError::typ().with_message("chat takes a list of { role, content } messages")
+    })?;
+    let length = list
+        .get(js_string!("length"), context)?
+        .to_length(context)?;
     let mut messages = Vec::new();
     for index in 0..length {
         let message = list.get(index, context)?;
         let message = message.as_object();
-        let role = optional_string(message.as_ref(), "role", context)?.unwrap_or_else(|| "user".into());
+        let role =
+            optional_string(message.as_ref(), "role", context)?.unwrap_or_else(|| "user".into());
         let content = optional_string(message.as_ref(), "content", context)?.unwrap_or_default();
         messages.push(llm::Message { role, content });
     }
     let options = args.get_or_undefined(1).as_object();
     let completion = llm_call(messages, options.as_ref(), context)?;
     let usage = ObjectInitializer::new(context)
-        .property(js_string!("promptTokens"), completion.prompt_tokens, Attribute::all())
-        .property(js_string!("completionTokens"), completion.completion_tokens, Attribute::all())
+        .property(
+            js_string!("promptTokens"),
+            completion.prompt_tokens,
+            Attribute::all(),
+        )
+        .property(
+            js_string!("completionTokens"),
+            completion.completion_tokens,
+            Attribute::all(),
+        )
         .build();
     Ok(ObjectInitializer::new(context)
-        .property(js_string!("content"), JsString::from(completion.content.as_str()), Attribute::all())
-        .property(js_string!("model"), JsString::from(completion.model.as_str()), Attribute::all())
+        .property(
+            js_string!("content"),
+            JsString::from(completion.content.as_str()),
+            Attribute::all(),
+        )
+        .property(
+            js_string!("model"),
+            JsString::from(completion.model.as_str()),
+            Attribute::all(),
+        )
         .property(js_string!("usage"), usage, Attribute::all())
         .build()
         .into())
 }
 
-fn llm_call(messages: Vec<llm::Message>, options: Option<&JsObject>, context: &mut Context) -> JsResult<llm::Completion> {
+fn llm_call(
+    messages: Vec<llm::Message>,
+    options: Option<&JsObject>,
+    context: &mut Context,
+) -> JsResult<llm::Completion> {
     let request = llm::Request {
         messages,
         model: optional_string(options, "model", context)?,
         #[allow(clippy::cast_possible_truncation)]
         temperature: optional_number(options, "temperature", context)?.map(|value| value as f32),
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        max_tokens: optional_number(options, "maxTokens", context)?.map(|value| value.clamp(0.0, f64::from(u32::MAX)) as u32),
+        max_tokens: optional_number(options, "maxTokens", context)?
+            .map(|value| value.clamp(0.0, f64::from(u32::MAX)) as u32),
     };
     llm::complete(&request).map_err(throw)
 }
@@ -385,32 +529,59 @@ fn llm_call(messages: Vec<llm::Message>, options: Option<&JsObject>, context: &m
 fn http_fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let url = string_arg(args, 0, "the URL", context)?;
     let options = args.get_or_undefined(1).as_object();
-    let method = optional_string(options.as_ref(), "method", context)?.unwrap_or_else(|| "GET".into());
+    let method =
+        optional_string(options.as_ref(), "method", context)?.unwrap_or_else(|| "GET".into());
     let mut headers = Vec::new();
     if let Some(options) = &options {
         let given = options.get(js_string!("headers"), context)?;
         if let Some(given) = given.as_object() {
             for key in given.own_property_keys(context)? {
-                let value = given.get(key.clone(), context)?.to_string(context)?.to_std_string_escaped();
+                let value = given
+                    .get(key.clone(), context)?
+                    .to_string(context)?
+                    .to_std_string_escaped();
                 headers.push((key.to_string(), value));
             }
         }
     }
-    let body = match options.as_ref().map(|options| options.get(js_string!("body"), context)).transpose()? {
+    let body = match options
+        .as_ref()
+        .map(|options| options.get(js_string!("body"), context))
+        .transpose()?
+    {
         Some(body) if body.is_string() => Some(body.to_string(context)?.to_std_string_escaped()),
         Some(body) if !body.is_null_or_undefined() => Some(json_stringify(body, context)?),
         _ => None,
     };
-    let response = http::fetch(&http::Request { method: method.to_uppercase(), url, headers, body }).map_err(throw)?;
+    let response = http::fetch(&http::Request {
+        method: method.to_uppercase(),
+        url,
+        headers,
+        body,
+    })
+    .map_err(throw)?;
     let header_object = ObjectInitializer::new(context).build();
     for (name, value) in &response.headers {
-        header_object.set(JsString::from(name.to_lowercase().as_str()), JsString::from(value.as_str()), false, context)?;
+        header_object.set(
+            JsString::from(name.to_lowercase().as_str()),
+            JsString::from(value.as_str()),
+            false,
+            context,
+        )?;
     }
     Ok(ObjectInitializer::new(context)
         .property(js_string!("status"), response.status, Attribute::all())
-        .property(js_string!("ok"), (200..300).contains(&response.status), Attribute::all())
+        .property(
+            js_string!("ok"),
+            (200..300).contains(&response.status),
+            Attribute::all(),
+        )
         .property(js_string!("headers"), header_object, Attribute::all())
-        .property(js_string!("body"), JsString::from(response.body.as_str()), Attribute::all())
+        .property(
+            js_string!("body"),
+            JsString::from(response.body.as_str()),
+            Attribute::all(),
+        )
         .function(
             NativeFunction::from_fn_ptr(|this, _, context| {
                 let body = this
@@ -460,16 +631,27 @@ fn kv_list(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsV
         value => value.to_length(context)?.min(u64::from(u32::MAX)) as u32,
     };
     let keys = kv::keys(&prefix, limit).map_err(throw)?;
-    let keys: Vec<JsValue> = keys.iter().map(|key| JsString::from(key.as_str()).into()).collect();
+    let keys: Vec<JsValue> = keys
+        .iter()
+        .map(|key| JsString::from(key.as_str()).into())
+        .collect();
     Ok(boa_engine::object::builtins::JsArray::from_iter(keys, context).into())
 }
 
 fn config_get(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let key = string_arg(args, 0, "the key", context)?;
-    Ok(config::get(&key).map_err(throw)?.map_or(JsValue::null(), |value| JsString::from(value.as_str()).into()))
+    Ok(config::get(&key)
+        .map_err(throw)?
+        .map_or(JsValue::null(), |value| {
+            JsString::from(value.as_str()).into()
+        }))
 }
 
 fn secret_get(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let key = string_arg(args, 0, "the key", context)?;
-    Ok(config::secret(&key).map_err(throw)?.map_or(JsValue::null(), |value| JsString::from(value.as_str()).into()))
+    Ok(config::secret(&key)
+        .map_err(throw)?
+        .map_or(JsValue::null(), |value| {
+            JsString::from(value.as_str()).into()
+        }))
 }

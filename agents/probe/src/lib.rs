@@ -44,24 +44,33 @@ impl Guest for Probe {
                 Ok(format!(r#"{{"vars":{vars},"args":{args},"cwd":{cwd}}}"#))
             }
             "clock" => Ok(clock()),
-            "http" => Ok(capability(http::fetch(&http::Request {
-                method: "GET".into(),
-                url: argument.into(),
-                headers: Vec::new(),
-                body: None,
-            })
-            .map(|response| format!("{} {}", response.status, response.body)))),
+            "http" => Ok(capability(
+                http::fetch(&http::Request {
+                    method: "GET".into(),
+                    url: argument.into(),
+                    headers: Vec::new(),
+                    body: None,
+                })
+                .map(|response| format!("{} {}", response.status, response.body)),
+            )),
             "llm" => Ok(capability(
                 llm::complete(&llm::Request {
-                    messages: vec![llm::Message { role: "user".into(), content: argument.into() }],
+                    messages: vec![llm::Message {
+                        role: "user".into(),
+                        content: argument.into(),
+                    }],
                     model: None,
                     temperature: None,
                     max_tokens: None,
                 })
                 .map(|completion| completion.content),
             )),
-            "kv" => Ok(capability(kv::get(argument).map(|value| format!("{value:?}")))),
-            "config" => Ok(capability(config::get(argument).map(|value| format!("{value:?}")))),
+            "kv" => Ok(capability(
+                kv::get(argument).map(|value| format!("{value:?}")),
+            )),
+            "config" => Ok(capability(
+                config::get(argument).map(|value| format!("{value:?}")),
+            )),
             "panic" => panic!("the probe was asked to panic"),
             "fail" => Err(AgentError {
                 code: "failed".into(),
@@ -140,7 +149,11 @@ fn clock() -> String {
     let start = std::time::Instant::now();
     black_box(cpu(10_000));
     let elapsed = start.elapsed().as_nanos();
-    format!(r#"{{"wall_sub_ms_ns":{},"elapsed_sub_ms_ns":{}}}"#, wall % 1_000_000, elapsed % 1_000_000)
+    format!(
+        r#"{{"wall_sub_ms_ns":{},"elapsed_sub_ms_ns":{}}}"#,
+        wall % 1_000_000,
+        elapsed % 1_000_000
+    )
 }
 
 fn capability<T: ToString>(result: Result<T, CapabilityError>) -> String {

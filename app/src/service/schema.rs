@@ -161,6 +161,15 @@ diesel::joinable!(workspace_members -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(workspace_invites -> workspaces (workspace_id));
+diesel::table! {
+    agent_kv (deployment_id, key) {
+        deployment_id -> Uuid,
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     agents,
@@ -172,4 +181,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_events,
     oauth_flows,
+    agent_kv,
 );

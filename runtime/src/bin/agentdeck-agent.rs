@@ -65,24 +65,34 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
     let mut manifest: Option<Manifest> = None;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        let number = |text: String| text.parse::<u64>().map_err(|_| format!("{flag} takes a whole number, not {text:?}"));
+        let number = |text: String| {
+            text.parse::<u64>()
+                .map_err(|_| format!("{flag} takes a whole number, not {text:?}"))
+        };
         match flag.as_str() {
             "--input" => parsed.input = value()?,
             "--input-file" => {
                 let path = value()?;
-                parsed.input = std::fs::read_to_string(&path).map_err(|error| format!("cannot read {path}: {error}"))?;
+                parsed.input = std::fs::read_to_string(&path)
+                    .map_err(|error| format!("cannot read {path}: {error}"))?;
             }
             "--manifest" => {
                 let path = value()?;
-                let text = std::fs::read_to_string(&path).map_err(|error| format!("cannot read {path}: {error}"))?;
-                manifest = Some(serde_json::from_str(&text).map_err(|error| format!("{path} is not a manifest: {error}"))?);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|error| format!("cannot read {path}: {error}"))?;
+                manifest = Some(
+                    serde_json::from_str(&text)
+                        .map_err(|error| format!("{path} is not a manifest: {error}"))?,
+                );
             }
             "--llm" => capabilities.llm = true,
             "--kv" => capabilities.kv = true,
             "--allow-host" => capabilities.http.push(value()?),
             "--config" | "--secret" => {
                 let pair = value()?;
-                let (key, item) = pair.split_once('=').ok_or_else(|| format!("{flag} takes key=value, not {pair:?}"))?;
+                let (key, item) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("{flag} takes key=value, not {pair:?}"))?;
                 let (declared, values) = if flag == "--config" {
                     (&mut capabilities.config, &mut parsed.config)
                 } else {
@@ -91,8 +101,12 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
                 declared.push(key.to_owned());
                 values.push((key.to_owned(), item.to_owned()));
             }
-            "--timeout-ms" => limits.get_or_insert_with(Limits::default).timeout_ms = number(value()?)?,
-            "--memory-mb" => limits.get_or_insert_with(Limits::default).memory_bytes = number(value()?)? << 20,
+            "--timeout-ms" => {
+                limits.get_or_insert_with(Limits::default).timeout_ms = number(value()?)?
+            }
+            "--memory-mb" => {
+                limits.get_or_insert_with(Limits::default).memory_bytes = number(value()?)? << 20
+            }
             "--fuel" => limits.get_or_insert_with(Limits::default).fuel = number(value()?)?,
             "--cache-dir" => parsed.cache_dir = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown option {other:?}")),
@@ -107,9 +121,21 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
     if let Some(limits) = limits {
         let base = manifest.limits.clone();
         manifest.limits = Limits {
-            timeout_ms: if limits.timeout_ms != Limits::default().timeout_ms { limits.timeout_ms } else { base.timeout_ms },
-            memory_bytes: if limits.memory_bytes != Limits::default().memory_bytes { limits.memory_bytes } else { base.memory_bytes },
-            fuel: if limits.fuel != Limits::default().fuel { limits.fuel } else { base.fuel },
+            timeout_ms: if limits.timeout_ms != Limits::default().timeout_ms {
+                limits.timeout_ms
+            } else {
+                base.timeout_ms
+            },
+            memory_bytes: if limits.memory_bytes != Limits::default().memory_bytes {
+                limits.memory_bytes
+            } else {
+                base.memory_bytes
+            },
+            fuel: if limits.fuel != Limits::default().fuel {
+                limits.fuel
+            } else {
+                base.fuel
+            },
             ..base
         };
     }
@@ -126,7 +152,8 @@ fn default_cache_dir() -> Option<PathBuf> {
 
 fn print(value: &impl serde::Serialize) {
     let mut stdout = std::io::stdout().lock();
-    let text = serde_json::to_string_pretty(value).unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
+    let text = serde_json::to_string_pretty(value)
+        .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
     let _ = writeln!(stdout, "{text}");
 }
 
@@ -143,25 +170,44 @@ async fn main() -> ExitCode {
     };
     let code = match std::fs::read(&arguments.file) {
         Ok(code) => code,
-        Err(error) => return fail(&format!("cannot read {}: {error}", arguments.file.display()), 2),
+        Err(error) => {
+            return fail(
+                &format!("cannot read {}: {error}", arguments.file.display()),
+                2,
+            );
+        }
     };
-    let options = RuntimeOptions { cache_dir: arguments.cache_dir.clone(), ..RuntimeOptions::default() };
+    let options = RuntimeOptions {
+        cache_dir: arguments.cache_dir.clone(),
+        ..RuntimeOptions::default()
+    };
     let runtime = match Runtime::new(options) {
         Ok(runtime) => runtime,
         Err(error) => return fail(&error.to_string(), 1),
     };
-    let javascript = arguments.file.extension().is_some_and(|extension| extension == "js" || extension == "mjs");
+    let javascript = arguments
+        .file
+        .extension()
+        .is_some_and(|extension| extension == "js" || extension == "mjs");
     let prepared = if javascript {
-        let name = arguments.file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = arguments
+            .file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let source = String::from_utf8_lossy(&code);
-        runtime.prepare_javascript(&name, &source, &arguments.manifest.limits).await
+        runtime
+            .prepare_javascript(&name, &source, &arguments.manifest.limits)
+            .await
     } else {
         runtime.prepare_component(&code).await
     };
     let prepared = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
-            print(&serde_json::json!({ "error": { "code": "prepare_failed", "message": error.to_string() } }));
+            print(
+                &serde_json::json!({ "error": { "code": "prepare_failed", "message": error.to_string() } }),
+            );
             return ExitCode::from(1);
         }
     };
@@ -175,7 +221,18 @@ async fn main() -> ExitCode {
         .with_llm(Arc::from(runtime::llm::from_env()))
         .with_config(arguments.config.into_iter().collect())
         .with_secrets(arguments.secrets.into_iter().collect());
-    let outcome = runtime.run(&prepared, &arguments.input, &arguments.manifest.limits, host).await;
+    let outcome = runtime
+        .run(
+            &prepared,
+            &arguments.input,
+            &arguments.manifest.limits,
+            host,
+        )
+        .await;
     print(&outcome);
-    if outcome.is_success() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if outcome.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -11,8 +11,11 @@ use std::sync::OnceLock;
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        Runtime::new(RuntimeOptions { cache_dir: Some(cache_dir()), ..RuntimeOptions::default() })
-            .expect("the sandbox starts")
+        Runtime::new(RuntimeOptions {
+            cache_dir: Some(cache_dir()),
+            ..RuntimeOptions::default()
+        })
+        .expect("the sandbox starts")
     })
 }
 
@@ -29,7 +32,9 @@ pub fn rust_echo_bytes() -> Vec<u8> {
 }
 
 pub fn example(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../agents/examples").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../agents/examples")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
@@ -41,14 +46,29 @@ pub async fn javascript(source: &str) -> PreparedAgent {
 }
 
 pub async fn probe() -> PreparedAgent {
-    runtime().prepare_component(&probe_bytes()).await.expect("the probe prepares")
+    runtime()
+        .prepare_component(&probe_bytes())
+        .await
+        .expect("the probe prepares")
 }
 
 pub async fn run(agent: &PreparedAgent, input: &str) -> Outcome {
-    runtime().run(agent, input, &Limits::default(), HostContext::new(Capabilities::default())).await
+    runtime()
+        .run(
+            agent,
+            input,
+            &Limits::default(),
+            HostContext::new(Capabilities::default()),
+        )
+        .await
 }
 
-pub async fn run_with(agent: &PreparedAgent, input: &str, limits: Limits, host: HostContext) -> Outcome {
+pub async fn run_with(
+    agent: &PreparedAgent,
+    input: &str,
+    limits: Limits,
+    host: HostContext,
+) -> Outcome {
     runtime().run(agent, input, &limits, host).await
 }
 

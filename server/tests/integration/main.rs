@@ -7,6 +7,7 @@
 )]
 
 mod access_matrix;
+mod agent_kv;
 mod agents_api;
 mod api_keys;
 mod audit;

@@ -7,7 +7,6 @@
 
 wit_bindgen::generate!({ world: "agent", path: "../../wit" });
 
-
 struct Echo;
 
 impl Guest for Echo {
