@@ -76,7 +76,7 @@ async fn keys_list_in_byte_order_with_literal_prefixes() {
     }
     assert_eq!(
         store.keys("", 10).await.expect("listed"),
-        ["B", "aZ", "a%2", "a_0", "a_1", "b"]
+        ["B", "a%2", "aZ", "a_0", "a_1", "b"]
     );
     assert_eq!(
         store.keys("a_", 10).await.expect("listed"),
