@@ -106,12 +106,17 @@ mod bare {
 
     impl Reference {
         pub fn new(bytes: &[u8]) -> Self {
+            // The same pool as the runtime's, so the ratio shows what the
+            // runtime adds per run, not a different pool tuning.
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(64)
                 .total_core_instances(512)
                 .total_memories(128)
                 .total_tables(256)
-                .total_stacks(64);
+                .table_elements(100_000)
+                .total_stacks(64)
+                .linear_memory_keep_resident(64 << 10)
+                .table_keep_resident(64 << 10);
             let mut config = Config::new();
             config
                 .wasm_component_model(true)
