@@ -1,6 +1,7 @@
 //! The host side of the agent world: what a run's store holds and how each
 //! capability call is checked and served.
 
+use crate::call_error::CallError;
 use crate::http::{self, Fetcher};
 use crate::kv::{self, KvStore};
 use crate::limits::{Capabilities, Limits};
@@ -331,6 +332,15 @@ fn denied(capability: &str, field: &str) -> CapabilityError {
     ))
 }
 
+fn capability_error(error: CallError) -> CapabilityError {
+    match error {
+        CallError::Denied(message) => CapabilityError::Denied(message),
+        CallError::Invalid(message) => CapabilityError::Invalid(message),
+        CallError::Limit(message) => CapabilityError::Limit(message),
+        CallError::Failed(message) => CapabilityError::Failed(message),
+    }
+}
+
 impl wit::types::Host for RunState {}
 
 impl wit::log::Host for RunState {
@@ -367,17 +377,16 @@ impl wit::llm::Host for RunState {
             max_tokens: request.max_tokens,
         };
         let provider = Arc::clone(&self.host.llm);
-        match provider.complete(request, self.response_bytes).await {
-            Ok(completion) => Ok(wit::llm::Completion {
-                content: completion.content,
-                model: completion.model,
-                prompt_tokens: completion.prompt_tokens,
-                completion_tokens: completion.completion_tokens,
-            }),
-            Err(llm::LlmError::Invalid(message)) => Err(CapabilityError::Invalid(message)),
-            Err(llm::LlmError::Limit(message)) => Err(CapabilityError::Limit(message)),
-            Err(llm::LlmError::Failed(message)) => Err(CapabilityError::Failed(message)),
-        }
+        let completion = provider
+            .complete(request, self.response_bytes)
+            .await
+            .map_err(capability_error)?;
+        Ok(wit::llm::Completion {
+            content: completion.content,
+            model: completion.model,
+            prompt_tokens: completion.prompt_tokens,
+            completion_tokens: completion.completion_tokens,
+        })
     }
 }
 
@@ -394,20 +403,15 @@ impl wit::http::Host for RunState {
         };
         let fetcher = self.host.http.clone();
         let capabilities = Arc::clone(&self.host.capabilities);
-        match fetcher
+        let response = fetcher
             .fetch(&capabilities, request, self.response_bytes)
             .await
-        {
-            Ok(response) => Ok(wit::http::Response {
-                status: response.status,
-                headers: response.headers,
-                body: response.body,
-            }),
-            Err(http::FetchError::Denied(message)) => Err(CapabilityError::Denied(message)),
-            Err(http::FetchError::Invalid(message)) => Err(CapabilityError::Invalid(message)),
-            Err(http::FetchError::Limit(message)) => Err(CapabilityError::Limit(message)),
-            Err(http::FetchError::Failed(message)) => Err(CapabilityError::Failed(message)),
-        }
+            .map_err(capability_error)?;
+        Ok(wit::http::Response {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Outgoing HTTP for agents: only to hosts the manifest allows, redirects
 //! included, with a timeout and a cap on the response body.
 
+use crate::call_error::CallError;
 use crate::limits::Capabilities;
 use reqwest::{Method, Url};
 use std::time::Duration;
@@ -20,18 +21,6 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    #[error("{0}")]
-    Denied(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Limit(String),
-    #[error("{0}")]
-    Failed(String),
 }
 
 /// One client for every run (connection pools are shared); the allow-list
@@ -63,7 +52,7 @@ impl Fetcher {
         grants: &Capabilities,
         request: Request,
         max_body: u64,
-    ) -> Result<Response, FetchError> {
+    ) -> Result<Response, CallError> {
         let method = match request.method.to_ascii_uppercase().as_str() {
             "GET" => Method::GET,
             "POST" => Method::POST,
@@ -72,13 +61,13 @@ impl Fetcher {
             "DELETE" => Method::DELETE,
             "HEAD" => Method::HEAD,
             other => {
-                return Err(FetchError::Invalid(format!(
+                return Err(CallError::Invalid(format!(
                     "method {other:?} is not supported"
                 )));
             }
         };
         let mut url = Url::parse(&request.url).map_err(|error| {
-            FetchError::Invalid(format!("{:?} is not an absolute URL: {error}", request.url))
+            CallError::Invalid(format!("{:?} is not an absolute URL: {error}", request.url))
         })?;
         let mut method = method;
         let mut body = request.body;
@@ -98,7 +87,7 @@ impl Fetcher {
                 call = call.body(body.clone());
             }
             let response = call.send().await.map_err(|error| {
-                FetchError::Failed(if error.is_timeout() {
+                CallError::Failed(if error.is_timeout() {
                     format!("{} did not answer in time", host_of(&url))
                 } else {
                     format!("{} could not be reached", host_of(&url))
@@ -109,10 +98,10 @@ impl Fetcher {
                 && let Some(location) = response.headers().get(reqwest::header::LOCATION)
             {
                 let location = location.to_str().map_err(|_| {
-                    FetchError::Failed("a redirect had an unreadable Location".into())
+                    CallError::Failed("a redirect had an unreadable Location".into())
                 })?;
                 url = url.join(location).map_err(|_| {
-                    FetchError::Failed(format!("a redirect went to {location:?}, not a URL"))
+                    CallError::Failed(format!("a redirect went to {location:?}, not a URL"))
                 })?;
                 // As browsers do: 303, and 301/302 after a POST, become GETs.
                 if status == reqwest::StatusCode::SEE_OTHER
@@ -131,7 +120,7 @@ impl Fetcher {
                 })
                 .collect();
             let bytes = read_capped(response, max_body).await.map_err(|error| {
-                FetchError::Limit(format!("the response from {} {error}", host_of(&url)))
+                CallError::Limit(format!("the response from {} {error}", host_of(&url)))
             })?;
             return Ok(Response {
                 status: status.as_u16(),
@@ -139,7 +128,7 @@ impl Fetcher {
                 body: String::from_utf8_lossy(&bytes).into_owned(),
             });
         }
-        Err(FetchError::Failed(format!(
+        Err(CallError::Failed(format!(
             "more than {MAX_REDIRECTS} redirects"
         )))
     }
@@ -153,22 +142,22 @@ fn host_of(url: &Url) -> String {
     }
 }
 
-fn check_allowed(grants: &Capabilities, url: &Url) -> Result<(), FetchError> {
+fn check_allowed(grants: &Capabilities, url: &Url) -> Result<(), CallError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(FetchError::Invalid(format!(
+        return Err(CallError::Invalid(format!(
             "only http and https URLs can be fetched, not {}:",
             url.scheme()
         )));
     }
     let host = url
         .host_str()
-        .ok_or_else(|| FetchError::Invalid("the URL has no host".into()))?;
+        .ok_or_else(|| CallError::Invalid("the URL has no host".into()))?;
     let port = url.port_or_known_default().unwrap_or(0);
     if grants.http.is_empty() {
-        return Err(FetchError::Denied("http is not granted; list the hosts this agent may fetch under capabilities.http in its manifest".into()));
+        return Err(CallError::Denied("http is not granted; list the hosts this agent may fetch under capabilities.http in its manifest".into()));
     }
     if !grants.allows_host(host, port, url.port().is_none()) {
-        return Err(FetchError::Denied(format!(
+        return Err(CallError::Denied(format!(
             "{} is not among the hosts this agent may fetch ({})",
             host_of(url),
             grants.http.join(", ")

@@ -15,6 +15,7 @@
 //! healthy whatever the agent does.
 
 mod cache;
+mod call_error;
 mod engine;
 mod host;
 pub mod http;
@@ -23,6 +24,7 @@ mod limits;
 pub mod llm;
 mod outcome;
 
+pub use call_error::CallError;
 pub use engine::{MAX_SCRIPT_BYTES, PreparedAgent, Runtime, RuntimeError, RuntimeOptions};
 pub use host::HostContext;
 pub use limits::{Capabilities, Limits, Manifest};

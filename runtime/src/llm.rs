@@ -1,6 +1,7 @@
 //! Language models for agents: an OpenAI-compatible chat-completions client
 //! and a deterministic offline provider for development and tests.
 
+use crate::call_error::CallError;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -27,24 +28,13 @@ pub struct Completion {
     pub completion_tokens: u32,
 }
 
-/// Why a completion failed, in words for the agent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LlmError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Limit(String),
-    #[error("{0}")]
-    Failed(String),
-}
-
 pub trait LlmProvider: Send + Sync {
     /// `max_response_bytes` caps the provider's answer.
     fn complete(
         &self,
         request: Request,
         max_response_bytes: u64,
-    ) -> BoxFuture<'_, Result<Completion, LlmError>>;
+    ) -> BoxFuture<'_, Result<Completion, CallError>>;
 }
 
 /// The provider `AGENTDECK_LLM_BASE_URL` names, or the offline one.
@@ -118,10 +108,10 @@ impl LlmProvider for OpenAiCompatible {
         &self,
         request: Request,
         max_response_bytes: u64,
-    ) -> BoxFuture<'_, Result<Completion, LlmError>> {
+    ) -> BoxFuture<'_, Result<Completion, CallError>> {
         Box::pin(async move {
             if request.messages.is_empty() {
-                return Err(LlmError::Invalid("the request has no messages".into()));
+                return Err(CallError::Invalid("the request has no messages".into()));
             }
             let model = request.model.as_deref().unwrap_or(&self.model);
             let body = ChatRequest {
@@ -140,7 +130,7 @@ impl LlmProvider for OpenAiCompatible {
             }
             let response = call.send().await.map_err(|error| {
                 tracing::warn!(%error, "language model request failed");
-                LlmError::Failed(if error.is_timeout() {
+                CallError::Failed(if error.is_timeout() {
                     "the language model did not answer in time".into()
                 } else {
                     "the language model could not be reached".into()
@@ -149,16 +139,18 @@ impl LlmProvider for OpenAiCompatible {
             let status = response.status();
             let bytes = crate::http::read_capped(response, max_response_bytes)
                 .await
-                .map_err(|error| LlmError::Limit(format!("the language model's answer {error}")))?;
+                .map_err(|error| {
+                    CallError::Limit(format!("the language model's answer {error}"))
+                })?;
             if !status.is_success() {
                 let detail = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
                 tracing::warn!(%status, %detail, "language model refused a request");
-                return Err(LlmError::Failed(format!(
+                return Err(CallError::Failed(format!(
                     "the language model answered {status}"
                 )));
             }
             let parsed: ChatResponse = serde_json::from_slice(&bytes).map_err(|_| {
-                LlmError::Failed("the language model's answer was not a chat completion".into())
+                CallError::Failed("the language model's answer was not a chat completion".into())
             })?;
             let content = parsed
                 .choices
@@ -166,7 +158,7 @@ impl LlmProvider for OpenAiCompatible {
                 .next()
                 .and_then(|choice| choice.message.content)
                 .ok_or_else(|| {
-                    LlmError::Failed("the language model answered without a message".into())
+                    CallError::Failed("the language model answered without a message".into())
                 })?;
             let usage = parsed.usage.unwrap_or(Usage {
                 prompt_tokens: 0,
@@ -193,14 +185,14 @@ impl LlmProvider for Offline {
         &self,
         request: Request,
         _max_response_bytes: u64,
-    ) -> BoxFuture<'_, Result<Completion, LlmError>> {
+    ) -> BoxFuture<'_, Result<Completion, CallError>> {
         Box::pin(async move {
             let prompt = request
                 .messages
                 .iter()
                 .rev()
                 .find(|message| message.role == "user")
-                .ok_or_else(|| LlmError::Invalid("the request has no user message".into()))?;
+                .ok_or_else(|| CallError::Invalid("the request has no user message".into()))?;
             let words: Vec<&str> = prompt.content.split_whitespace().collect();
             let budget = request.max_tokens.unwrap_or(60).max(1) as usize;
             let mut content = words

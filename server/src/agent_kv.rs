@@ -2,6 +2,7 @@
 //! namespace per deployment.
 
 use app::service::DbPool;
+use app::service::agents::escape_like;
 use app::service::schema::agent_kv;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -35,19 +36,6 @@ impl PgKv {
 fn failed(error: diesel::result::Error) -> String {
     tracing::error!(%error, "kv query failed");
     "the store is unavailable; try again".to_owned()
-}
-
-/// `LIKE` pattern for keys starting with `prefix`.
-fn starts_with(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 impl KvStore for PgKv {
@@ -133,7 +121,11 @@ impl KvStore for PgKv {
             let mut conn = self.connection().await?;
             agent_kv::table
                 .filter(agent_kv::deployment_id.eq(self.deployment))
-                .filter(agent_kv::key.like(starts_with(prefix)).escape('\\'))
+                .filter(
+                    agent_kv::key
+                        .like(format!("{}%", escape_like(prefix)))
+                        .escape('\\'),
+                )
                 .order(agent_kv::key.asc())
                 .limit(i64::from(limit))
                 .select(agent_kv::key)

@@ -181,7 +181,8 @@ impl Cursor {
     }
 }
 
-fn escape_like(text: &str) -> String {
+/// `text` with LIKE's wildcards (and the escape character) escaped.
+pub fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 2);
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
