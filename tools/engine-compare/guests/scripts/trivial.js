@@ -1,0 +1,1 @@
+export default function run(input) { return input; }
