@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -115,8 +116,8 @@ pub(crate) struct RunState {
     table: ResourceTable,
     pub meter: Meter,
     pub log: LogBuffer,
-    pub stdout: MemoryOutputPipe,
-    pub stderr: MemoryOutputPipe,
+    pub stdout: CappedOutput,
+    pub stderr: CappedOutput,
     host: HostContext,
     script: Option<Arc<Script>>,
     response_bytes: u64,
@@ -130,8 +131,8 @@ impl RunState {
         started: Instant,
     ) -> Self {
         let capacity = usize::try_from(limits.log_bytes).unwrap_or(usize::MAX);
-        let stdout = MemoryOutputPipe::new(capacity);
-        let stderr = MemoryOutputPipe::new(capacity);
+        let stdout = CappedOutput::new(capacity);
+        let stderr = CappedOutput::new(capacity);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -159,14 +160,123 @@ impl RunState {
 
     /// Moves what the agent wrote to standard output and error into the log.
     pub fn collect_stdio(&mut self) {
-        for (pipe, level) in [
-            (self.stdout.contents(), Level::Info),
-            (self.stderr.contents(), Level::Error),
-        ] {
-            for line in String::from_utf8_lossy(&pipe).lines() {
+        for (pipe, level) in [(&self.stdout, Level::Info), (&self.stderr, Level::Error)] {
+            let (bytes, cut) = pipe.take();
+            for line in String::from_utf8_lossy(&bytes).lines() {
                 self.log.push(level, line.to_owned());
             }
+            self.log.truncated |= cut;
         }
+    }
+}
+
+/// Standard output or error of a run: kept up to the log budget, the rest
+/// accepted and dropped (a guest whose writes failed would panic, and a
+/// chatty agent should lose lines, not its run).
+#[derive(Clone)]
+pub(crate) struct CappedOutput {
+    captured: Arc<std::sync::Mutex<Captured>>,
+}
+
+struct Captured {
+    bytes: Vec<u8>,
+    capacity: usize,
+    cut: bool,
+}
+
+impl CappedOutput {
+    fn new(capacity: usize) -> Self {
+        Self {
+            captured: Arc::new(std::sync::Mutex::new(Captured {
+                bytes: Vec::new(),
+                capacity,
+                cut: false,
+            })),
+        }
+    }
+
+    fn append(&self, bytes: &[u8]) {
+        if let Ok(mut captured) = self.captured.lock() {
+            let room = captured.capacity.saturating_sub(captured.bytes.len());
+            if bytes.len() > room {
+                captured.cut = true;
+            }
+            captured
+                .bytes
+                .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+
+    /// What was kept, and whether anything was dropped.
+    fn take(&self) -> (Vec<u8>, bool) {
+        self.captured
+            .lock()
+            .map(|mut captured| (std::mem::take(&mut captured.bytes), captured.cut))
+            .unwrap_or_default()
+    }
+}
+
+/// How much one write may carry; writes are accepted whole and cut here.
+const STDIO_WRITE_PERMIT: usize = 64 << 10;
+
+impl OutputStream for CappedOutput {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(STDIO_WRITE_PERMIT)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CappedOutput {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for CappedOutput {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buffer: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.append(buffer);
+        std::task::Poll::Ready(Ok(buffer.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl IsTerminal for CappedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CappedOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
     }
 }
 

@@ -144,9 +144,20 @@ async fn cases() -> Vec<Case> {
             },
         },
         Case {
-            name: "log flood through standard output (Rust)",
+            name: "log flood (Rust)",
             agent: probe.clone(),
             input: op("log-flood:20000"),
+            limits: Limits::default(),
+            host: nothing(),
+            check: |outcome, _| {
+                assert!(outcome.is_success());
+                assert!(outcome.logs_truncated);
+            },
+        },
+        Case {
+            name: "log flood through standard output (Rust)",
+            agent: probe.clone(),
+            input: op("print-flood:20000"),
             limits: Limits::default(),
             host: nothing(),
             check: |outcome, _| {

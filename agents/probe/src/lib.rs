@@ -31,6 +31,13 @@ impl Guest for Probe {
                 }
                 Ok("\"flooded\"".into())
             }
+            "print-flood" => {
+                let line = "p".repeat(1024);
+                for _ in 0..number() {
+                    println!("{line}");
+                }
+                Ok("\"printed\"".into())
+            }
             "stdout" => {
                 println!("to stdout");
                 eprintln!("to stderr");
