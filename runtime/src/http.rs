@@ -3,7 +3,10 @@
 
 use crate::call_error::CallError;
 use crate::limits::Capabilities;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, Url};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 const MAX_REDIRECTS: usize = 5;
@@ -24,27 +27,53 @@ pub struct Response {
 }
 
 /// One client for every run (connection pools are shared); the allow-list
-/// is checked per request and per redirect.
+/// is checked per request and per redirect. Unless built with
+/// [`Fetcher::allowing_private_networks`], it also refuses addresses that are
+/// not public (loopback, private ranges, link-local such as cloud metadata
+/// services), whatever name leads to them: an allowed host name whose DNS
+/// answers point inside the platform's network gets nowhere.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
+    private_networks: bool,
 }
 
 impl Default for Fetcher {
+    /// Public addresses only, 30 s per request; one shared client.
     fn default() -> Self {
-        Self::new(Duration::from_secs(30))
+        static PUBLIC: std::sync::OnceLock<Fetcher> = std::sync::OnceLock::new();
+        PUBLIC
+            .get_or_init(|| Self::new(Duration::from_secs(30)))
+            .clone()
     }
 }
 
 impl Fetcher {
+    /// Public addresses only.
     pub fn new(timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
+        Self::build(timeout, false)
+    }
+
+    /// Also loopback and private addresses: for local development, the
+    /// command line with `--private-network`, and tests with local
+    /// stand-ins.
+    pub fn allowing_private_networks(timeout: Duration) -> Self {
+        Self::build(timeout, true)
+    }
+
+    fn build(timeout: Duration, private_networks: bool) -> Self {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("agentdeck-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
-        Self { client, timeout }
+            .user_agent(concat!("agentdeck-agent/", env!("CARGO_PKG_VERSION")));
+        if !private_networks {
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        Self {
+            client: builder.build().unwrap_or_default(),
+            timeout,
+            private_networks,
+        }
     }
 
     pub async fn fetch(
@@ -73,6 +102,9 @@ impl Fetcher {
         let mut body = request.body;
         for _ in 0..=MAX_REDIRECTS {
             check_allowed(grants, &url)?;
+            if !self.private_networks {
+                check_public_literal(&url)?;
+            }
             let mut call = self
                 .client
                 .request(method.clone(), url.clone())
@@ -87,6 +119,12 @@ impl Fetcher {
                 call = call.body(body.clone());
             }
             let response = call.send().await.map_err(|error| {
+                if is_not_public(&error) {
+                    return CallError::Denied(format!(
+                        "{} resolves only to addresses that are not public",
+                        host_of(&url)
+                    ));
+                }
                 CallError::Failed(if error.is_timeout() {
                     format!("{} did not answer in time", host_of(&url))
                 } else {
@@ -189,4 +227,123 @@ pub(crate) async fn read_capped(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Resolves names to their public addresses only.
+struct PublicOnly;
+
+/// The resolver's error when a name has no public address.
+#[derive(Debug, thiserror::Error)]
+#[error("no public address")]
+struct NotPublic;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|address| is_public(address.ip()))
+                .collect();
+            if addresses.is_empty() {
+                return Err(Box::new(NotPublic) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addresses.into_iter()) as Addrs)
+        })
+    }
+}
+
+fn is_not_public(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<NotPublic>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// An IP address in the URL itself never goes through the resolver.
+fn check_public_literal(url: &Url) -> Result<(), CallError> {
+    let address = match url.host() {
+        Some(url::Host::Ipv4(address)) => IpAddr::V4(address),
+        Some(url::Host::Ipv6(address)) => IpAddr::V6(address),
+        _ => return Ok(()),
+    };
+    if is_public(address) {
+        Ok(())
+    } else {
+        Err(CallError::Denied(format!(
+            "{} is not a public address",
+            host_of(url)
+        )))
+    }
+}
+
+/// Whether an address is on the public internet (not loopback, private,
+/// link-local, shared, documentation, multicast or unspecified).
+pub fn is_public(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_addresses() {
+        for public in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(
+                is_public(public.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
+                "{public}"
+            );
+        }
+        for inside in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::",
+        ] {
+            assert!(
+                !is_public(inside.parse().unwrap_or(IpAddr::from([8, 8, 8, 8]))),
+                "{inside}"
+            );
+        }
+    }
 }

@@ -52,10 +52,42 @@ async fn fetcher_reaches_allowed_hosts_only() {
             .await;
     let address = site(other).await;
     let agent = javascript(&example("fetcher.js")).await;
-    let host = HostContext::new(Capabilities {
-        http: vec![address.to_string()],
+    let grants = Capabilities {
+        http: vec![address.to_string(), format!("localhost:{}", address.port())],
         ..Capabilities::default()
-    });
+    };
+
+    // By default only public addresses are reachable, whatever the allow-list
+    // says: a listed name that resolves inside the platform gets nowhere.
+    let public_only = HostContext::new(grants.clone());
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://{address}/items"}}"#),
+        Limits::default(),
+        public_only.clone(),
+    )
+    .await;
+    let message = outcome.result.unwrap_err().to_string();
+    assert!(
+        message.contains(&format!("denied: {address} is not a public address")),
+        "{message}"
+    );
+    let outcome = run_with(
+        &agent,
+        &format!(r#"{{"url":"http://localhost:{}/items"}}"#, address.port()),
+        Limits::default(),
+        public_only,
+    )
+    .await;
+    let message = outcome.result.unwrap_err().to_string();
+    assert!(
+        message.contains("resolves only to addresses that are not public"),
+        "{message}"
+    );
+
+    // The stand-ins are local, so the rest allows private networks.
+    let host = HostContext::new(grants)
+        .with_http(Fetcher::allowing_private_networks(Duration::from_secs(10)));
 
     let outcome = run_with(
         &agent,
@@ -302,7 +334,9 @@ async fn http_fetch_has_its_own_timeout() {
         http: vec![slow.to_string()],
         ..Capabilities::default()
     })
-    .with_http(Fetcher::new(Duration::from_millis(300)));
+    .with_http(Fetcher::allowing_private_networks(Duration::from_millis(
+        300,
+    )));
     let outcome = run_with(
         &agent,
         &format!(r#"{{"url":"http://{slow}/slow"}}"#),

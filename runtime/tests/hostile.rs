@@ -371,7 +371,10 @@ async fn a_host_call_that_hangs_is_cut_at_the_deadline() {
     let host = HostContext::new(Capabilities {
         http: vec![address.to_string()],
         ..Capabilities::default()
-    });
+    })
+    .with_http(runtime::http::Fetcher::allowing_private_networks(
+        Duration::from_secs(30),
+    ));
     let limits = Limits {
         timeout_ms: 700,
         ..Limits::default()

@@ -26,6 +26,8 @@ options:
   --llm                   grant the language model (AGENTDECK_LLM_BASE_URL, _API_KEY, _MODEL;
                           the offline model when unset)
   --allow-host <host>     grant http to a host (repeatable)
+  --private-network       let http reach loopback and private addresses (refused
+                          by default, as on the server)
   --kv                    grant key-value storage (in memory, for this run)
   --config <key=value>    a configuration value, declared and granted (repeatable)
   --secret <key=value>    a secret, declared and granted (repeatable)
@@ -43,6 +45,7 @@ struct Arguments {
     config: Vec<(String, String)>,
     secrets: Vec<(String, String)>,
     cache_dir: Option<PathBuf>,
+    private_network: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
@@ -59,6 +62,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
         config: Vec::new(),
         secrets: Vec::new(),
         cache_dir: default_cache_dir(),
+        private_network: false,
     };
     let mut capabilities = Capabilities::default();
     let mut limits: Option<Limits> = None;
@@ -87,6 +91,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
             }
             "--llm" => capabilities.llm = true,
             "--kv" => capabilities.kv = true,
+            "--private-network" => parsed.private_network = true,
             "--allow-host" => capabilities.http.push(value()?),
             "--config" | "--secret" => {
                 let pair = value()?;
@@ -216,8 +221,14 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let kv = Arc::new(runtime::kv::MemoryKv::new());
+    let fetcher = if arguments.private_network {
+        runtime::http::Fetcher::allowing_private_networks(std::time::Duration::from_secs(30))
+    } else {
+        runtime::http::Fetcher::default()
+    };
     let host = HostContext::new(arguments.manifest.capabilities.clone())
         .with_kv(kv)
+        .with_http(fetcher)
         .with_llm(Arc::from(runtime::llm::from_env()))
         .with_config(arguments.config.into_iter().collect())
         .with_secrets(arguments.secrets.into_iter().collect());
