@@ -86,7 +86,9 @@ fn main() {
 /// directories; OUT_DIR is `<target>/[<triple>/]<profile>/build/<pkg>/out`.
 fn guest_target_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("AGENTDECK_GUEST_TARGET_DIR") {
-        return PathBuf::from(dir);
+        // Absolute, so the nested cargo (in agents/) and include_bytes! (in
+        // runtime/src) agree on it.
+        return std::path::absolute(dir).expect("the guest target directory has a usable path");
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let profile_dir = out_dir
@@ -94,8 +96,14 @@ fn guest_target_dir() -> PathBuf {
         .find(|dir| dir.file_name().is_some_and(|name| name == "build"))
         .and_then(Path::parent)
         .expect("OUT_DIR is inside a build directory");
-    profile_dir
-        .parent()
-        .unwrap_or(profile_dir)
-        .join("agentdeck-guests")
+    let mut target_dir = profile_dir.parent().unwrap_or(profile_dir);
+    // With an explicit --target, profiles sit under <target>/<triple>/.
+    if let Ok(triple) = std::env::var("TARGET")
+        && target_dir
+            .file_name()
+            .is_some_and(|name| name == triple.as_str())
+    {
+        target_dir = target_dir.parent().unwrap_or(target_dir);
+    }
+    target_dir.join("agentdeck-guests")
 }

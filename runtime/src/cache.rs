@@ -71,7 +71,10 @@ fn store(component: &Component, dir: &Path, path: &Path) -> std::io::Result<()> 
         .serialize()
         .map_err(|error| std::io::Error::other(error.to_string()))?;
     std::fs::create_dir_all(dir)?;
-    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    // A name no other writer (thread or process) uses at the same time.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_extension(format!("tmp-{}-{write}", std::process::id()));
     std::fs::write(&temporary, bytes)?;
     std::fs::rename(&temporary, path)
 }

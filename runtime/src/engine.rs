@@ -30,6 +30,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// The longest JavaScript source accepted.
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
 
+/// The largest component accepted (the JavaScript runner is about 8 MB).
+pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
+
 /// Tuning of the sandbox. The defaults are what the server uses.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -236,6 +239,12 @@ impl Runtime {
     /// Refused when it is not a component or imports what the sandbox does
     /// not offer.
     pub async fn prepare_component(&self, bytes: &[u8]) -> Result<PreparedAgent, PrepareError> {
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(PrepareError::InvalidComponent(format!(
+                "it is larger than {} MiB",
+                MAX_COMPONENT_BYTES >> 20
+            )));
+        }
         let digest = hex_digest(bytes);
         if let Some(pre) = self
             .components
@@ -262,6 +271,7 @@ impl Runtime {
             .map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
         let pre = AgentPre::new(instance)
             .map_err(|error| PrepareError::InvalidComponent(format!("{error:#}")))?;
+        self.try_instantiate(&pre).await?;
         if let Ok(mut components) = self.components.lock() {
             components.insert(digest.clone(), pre.clone());
         }
@@ -270,6 +280,34 @@ impl Runtime {
             script: None,
             digest,
         })
+    }
+
+    /// Instantiates a new component once, without running it, so one the
+    /// sandbox cannot hold (more instances, memories or table entries than
+    /// a slot has, initial memory over the limit, start code that traps) is
+    /// refused now rather than at every run.
+    async fn try_instantiate(&self, pre: &AgentPre<RunState>) -> Result<(), PrepareError> {
+        let limits = Limits::default().clamped(&self.options.max_limits);
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| PrepareError::Internal("the sandbox is shutting down".into()))?;
+        let host = HostContext::new(Capabilities::default());
+        let mut store = self.store(&limits, host, None, Instant::now());
+        match tokio::time::timeout(limits.timeout(), pre.instantiate_async(&mut store)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(match classify(&error, &limits) {
+                RunError::Busy => PrepareError::Internal("the sandbox is at capacity".into()),
+                RunError::Internal { .. } => PrepareError::InvalidComponent(format!(
+                    "it cannot be instantiated here: {error:#}"
+                )),
+                other => PrepareError::Load(other),
+            }),
+            Err(_) => Err(PrepareError::Load(RunError::TimedOut {
+                limit: limits.timeout(),
+            })),
+        }
     }
 
     /// Runs a prepared agent once in a fresh sandbox. Never fails as a
@@ -370,13 +408,15 @@ impl Runtime {
 fn engine_config(options: &RuntimeOptions) -> Config {
     let runs = options.max_concurrent_runs.max(1);
     let mut pool = PoolingAllocationConfig::default();
+    // Every total is runs × the per-component maximum, so one heavy
+    // component cannot use up slots other runs were admitted for.
     pool.total_component_instances(runs)
-        .total_core_instances(runs * 8)
         .max_core_instances_per_component(16)
+        .total_core_instances(runs * 16)
+        .max_memories_per_component(2)
         .total_memories(runs * 2)
-        .max_memories_per_component(4)
+        .max_tables_per_component(4)
         .total_tables(runs * 4)
-        .max_tables_per_component(8)
         .table_elements(100_000)
         .total_stacks(runs)
         .max_memory_size(usize::try_from(options.max_limits.memory_bytes).unwrap_or(usize::MAX))
@@ -402,12 +442,28 @@ fn hex_digest(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The longest error code and message kept from an agent.
+const MAX_ERROR_CODE_BYTES: usize = 64;
+const MAX_ERROR_MESSAGE_BYTES: usize = 16 << 10;
+
+fn cut(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let mut end = limit;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 fn agent_failure(
     error: crate::host::bindings::agent::agentdeck::agent::types::AgentError,
 ) -> AgentFailure {
     AgentFailure {
-        code: error.code,
-        message: error.message,
+        code: cut(error.code, MAX_ERROR_CODE_BYTES),
+        message: cut(error.message, MAX_ERROR_MESSAGE_BYTES),
         line: error.line,
         column: error.column,
     }
@@ -458,8 +514,11 @@ fn classify(error: &wasmtime::Error, limits: &Limits) -> RunError {
         Some(trap) => RunError::Trap {
             message: trap_message(error, *trap),
         },
-        None => RunError::Internal {
-            detail: format!("{error:#}"),
+        // Not a trap but an error raised while the guest was running: a
+        // malformed string or list it handed over, a resource table it
+        // filled, a WASI call it misused. The guest's doing, not ours.
+        None => RunError::Trap {
+            message: format!("{error:#}"),
         },
     }
 }

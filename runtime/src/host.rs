@@ -144,10 +144,14 @@ impl RunState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .max_random_size(64 << 10)
             .build();
+        let mut table = ResourceTable::new();
+        // Handles (streams, pollables) a run may hold at once.
+        table.set_max_capacity(10_000);
         Self {
             wasi,
-            table: ResourceTable::new(),
+            table,
             meter: Meter::new(limits.memory_bytes),
             log: LogBuffer::new(limits.log_bytes, started),
             stdout,
@@ -358,8 +362,13 @@ impl ResourceLimiter for Meter {
         &mut self,
         current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        // The module's own maximum refuses this growth anyway: fail it
+        // without counting it.
+        if maximum.is_some_and(|maximum| desired > maximum) {
+            return Ok(false);
+        }
         let next = self
             .current
             .saturating_sub(current as u64)
@@ -396,6 +405,9 @@ pub(crate) struct LogBuffer {
     started: Instant,
 }
 
+/// What one line costs the log budget besides its text.
+const LINE_OVERHEAD_BYTES: u64 = 32;
+
 /// One line longer than this is cut.
 const MAX_LINE_BYTES: usize = 16 << 10;
 
@@ -422,11 +434,14 @@ impl LogBuffer {
             message.truncate(end);
             message.push_str("… [line cut]");
         }
-        if self.bytes + message.len() as u64 > self.budget {
+        // Each line is charged for its bookkeeping too, so empty lines are
+        // not free.
+        let cost = message.len() as u64 + LINE_OVERHEAD_BYTES;
+        if self.bytes + cost > self.budget {
             self.truncated = true;
             return;
         }
-        self.bytes += message.len() as u64;
+        self.bytes += cost;
         let at_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.lines.push(LogLine {
             level,
@@ -542,6 +557,11 @@ fn check_key(key: &str) -> Result<(), CapabilityError> {
     if key.is_empty() {
         return Err(CapabilityError::Invalid("the key is empty".into()));
     }
+    if key.contains('\0') {
+        return Err(CapabilityError::Invalid(
+            "the key contains a NUL character".into(),
+        ));
+    }
     if key.len() > kv::MAX_KEY_BYTES {
         return Err(CapabilityError::Invalid(format!(
             "the key is longer than {} bytes",
@@ -567,6 +587,11 @@ impl wit::kv::Host for RunState {
                 kv::MAX_VALUE_BYTES
             )));
         }
+        if value.contains('\0') {
+            return Err(CapabilityError::Invalid(
+                "the value contains a NUL character".into(),
+            ));
+        }
         store
             .set(&key, &value)
             .await
@@ -581,6 +606,9 @@ impl wit::kv::Host for RunState {
 
     async fn keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, CapabilityError> {
         let store = self.kv_store()?;
+        if !prefix.is_empty() {
+            check_key(&prefix)?;
+        }
         store
             .keys(&prefix, limit.min(kv::MAX_LIST))
             .await

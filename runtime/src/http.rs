@@ -65,6 +65,9 @@ impl Fetcher {
     fn build(timeout: Duration, private_networks: bool) -> Self {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve names itself, past the public-address
+            // check; agents' requests never go through one.
+            .no_proxy()
             .user_agent(concat!("agentdeck-agent/", env!("CARGO_PKG_VERSION")));
         if !private_networks {
             builder = builder.dns_resolver(Arc::new(PublicOnly));
@@ -98,6 +101,17 @@ impl Fetcher {
         let mut url = Url::parse(&request.url).map_err(|error| {
             CallError::Invalid(format!("{:?} is not an absolute URL: {error}", request.url))
         })?;
+        let mut headers = Vec::with_capacity(request.headers.len());
+        for (name, value) in request.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| CallError::Invalid(format!("{name:?} is not a valid header name")))?;
+            let value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+                CallError::Invalid(format!("the value of {name} is not a valid header value"))
+            })?;
+            if name != reqwest::header::HOST {
+                headers.push((name, value));
+            }
+        }
         let mut method = method;
         let mut body = request.body;
         for _ in 0..=MAX_REDIRECTS {
@@ -109,11 +123,8 @@ impl Fetcher {
                 .client
                 .request(method.clone(), url.clone())
                 .timeout(self.timeout);
-            for (name, value) in &request.headers {
-                if name.eq_ignore_ascii_case("host") {
-                    continue;
-                }
-                call = call.header(name, value);
+            for (name, value) in &headers {
+                call = call.header(name.clone(), value.clone());
             }
             if let Some(body) = &body {
                 call = call.body(body.clone());
@@ -132,15 +143,34 @@ impl Fetcher {
                 })
             })?;
             let status = response.status();
-            if status.is_redirection()
+            if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
                 && let Some(location) = response.headers().get(reqwest::header::LOCATION)
             {
                 let location = location.to_str().map_err(|_| {
                     CallError::Failed("a redirect had an unreadable Location".into())
                 })?;
-                url = url.join(location).map_err(|_| {
+                let next = url.join(location).map_err(|_| {
                     CallError::Failed(format!("a redirect went to {location:?}, not a URL"))
                 })?;
+                if url.scheme() == "https" && next.scheme() == "http" {
+                    return Err(CallError::Denied(format!(
+                        "a redirect from https to plain http ({}) is not followed",
+                        host_of(&next)
+                    )));
+                }
+                // As browsers do: credentials stay with the origin they
+                // were meant for.
+                if next.origin() != url.origin() {
+                    headers.retain(|(name, _)| {
+                        ![
+                            reqwest::header::AUTHORIZATION,
+                            reqwest::header::COOKIE,
+                            reqwest::header::PROXY_AUTHORIZATION,
+                        ]
+                        .contains(name)
+                    });
+                }
+                url = next;
                 // As browsers do: 303, and 301/302 after a POST, become GETs.
                 if status == reqwest::StatusCode::SEE_OTHER
                     || (method == Method::POST && matches!(status.as_u16(), 301 | 302))
@@ -302,7 +332,18 @@ pub fn is_public(address: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // Prefixes that carry an IPv4 address or an old private range:
+            // NAT64 (64:ff9b::/32, which holds 64:ff9b::/96 and 64:ff9b:1::/48), 6to4 (2002::/16),
+            // IPv4-compatible (::/96), site-local (fec0::/10).
+            if (first == 0x0064 && segments[1] == 0xff9b)
+                || first == 0x2002
+                || (segments[..6].iter().all(|segment| *segment == 0))
+                || (first & 0xffc0) == 0xfec0
+            {
+                return false;
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()

@@ -53,7 +53,7 @@ impl Limits {
 
     /// Each limit no larger than `maximum`'s and never zero.
     pub fn clamped(&self, maximum: &Self) -> Self {
-        let clamp = |value: u64, maximum: u64| value.clamp(1, maximum);
+        let clamp = |value: u64, maximum: u64| value.clamp(1, maximum.max(1));
         Self {
             timeout_ms: clamp(self.timeout_ms, maximum.timeout_ms),
             memory_bytes: clamp(self.memory_bytes, maximum.memory_bytes),

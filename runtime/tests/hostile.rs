@@ -144,6 +144,21 @@ async fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "log flood of empty lines",
+            agent: javascript(
+                "export default function run() {\n  for (let i = 0; i < 200000; i++) console.log('');\n  return 'done';\n}",
+            )
+            .await,
+            input: "null".into(),
+            limits: Limits::default(),
+            host: nothing(),
+            check: |outcome, limits| {
+                assert!(outcome.is_success());
+                assert!(outcome.logs_truncated, "empty lines are not free");
+                assert!((outcome.logs.len() as u64) <= limits.log_bytes / 32, "{} lines kept", outcome.logs.len());
+            },
+        },
+        Case {
             name: "log flood (Rust)",
             agent: probe.clone(),
             input: op("log-flood:20000"),

@@ -7,7 +7,7 @@
 //! agentdeck-agent check agents/examples/summarizer.js
 //! ```
 
-use runtime::{Capabilities, HostContext, Limits, Manifest, Runtime, RuntimeOptions};
+use runtime::{Capabilities, HostContext, Manifest, Runtime, RuntimeOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,7 +65,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
         private_network: false,
     };
     let mut capabilities = Capabilities::default();
-    let mut limits: Option<Limits> = None;
+    let (mut timeout_ms, mut memory_mb, mut fuel) = (None, None, None);
     let mut manifest: Option<Manifest> = None;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -106,13 +106,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
                 declared.push(key.to_owned());
                 values.push((key.to_owned(), item.to_owned()));
             }
-            "--timeout-ms" => {
-                limits.get_or_insert_with(Limits::default).timeout_ms = number(value()?)?
-            }
-            "--memory-mb" => {
-                limits.get_or_insert_with(Limits::default).memory_bytes = number(value()?)? << 20
-            }
-            "--fuel" => limits.get_or_insert_with(Limits::default).fuel = number(value()?)?,
+            "--timeout-ms" => timeout_ms = Some(number(value()?)?),
+            "--memory-mb" => memory_mb = Some(number(value()?)?),
+            "--fuel" => fuel = Some(number(value()?)?),
             "--cache-dir" => parsed.cache_dir = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown option {other:?}")),
         }
@@ -123,26 +119,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
     manifest.capabilities.http.extend(capabilities.http);
     manifest.capabilities.config.extend(capabilities.config);
     manifest.capabilities.secrets.extend(capabilities.secrets);
-    if let Some(limits) = limits {
-        let base = manifest.limits.clone();
-        manifest.limits = Limits {
-            timeout_ms: if limits.timeout_ms != Limits::default().timeout_ms {
-                limits.timeout_ms
-            } else {
-                base.timeout_ms
-            },
-            memory_bytes: if limits.memory_bytes != Limits::default().memory_bytes {
-                limits.memory_bytes
-            } else {
-                base.memory_bytes
-            },
-            fuel: if limits.fuel != Limits::default().fuel {
-                limits.fuel
-            } else {
-                base.fuel
-            },
-            ..base
-        };
+    // Flags override the manifest's limits.
+    if let Some(timeout_ms) = timeout_ms {
+        manifest.limits.timeout_ms = timeout_ms;
+    }
+    if let Some(memory_mb) = memory_mb {
+        manifest.limits.memory_bytes = memory_mb.saturating_mul(1 << 20);
+    }
+    if let Some(fuel) = fuel {
+        manifest.limits.fuel = fuel;
     }
     parsed.manifest = manifest;
     Ok(parsed)
