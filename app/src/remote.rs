@@ -40,7 +40,9 @@ impl<T: Clone + Send + Sync + 'static> Remote<T> {
             let ticket = latest.get_value();
             leptos::task::spawn_local(async move {
                 let result = pending.await;
-                if latest.get_value() == ticket {
+                // The view may be gone by now (the user navigated away, or a
+                // parent re-rendered): then nobody is waiting for the answer.
+                if latest.try_get_value() == Some(ticket) {
                     state.set(Some(result));
                 }
             });

@@ -74,7 +74,8 @@ pub fn MarketplacePage() -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             let result = list_agents(request).await;
-            if generation.get_value() != this_generation {
+            // A newer search started, or the page is gone (navigated away).
+            if generation.try_get_value() != Some(this_generation) {
                 return;
             }
             match result {
