@@ -94,8 +94,10 @@ describe("Agentdeck teams", () => {
     // Ada makes Bob a viewer; Bob sees it.
     await ada.reload();
     const bobRow = ada.getByTestId("member-row").filter({ hasText: "bob@example.com" });
+    // Listen before acting: the answer can arrive before selectOption returns.
+    const patched = ada.waitForResponse((r) => r.url().includes("/members/") && r.request().method() === "PATCH");
     await bobRow.getByTestId("member-role").selectOption("viewer");
-    await ada.waitForResponse((r) => r.url().includes("/members/") && r.request().method() === "PATCH");
+    await patched;
     await bob.goto(server.url + "/teams/acme-growth");
     await bob.getByTestId("my-role").getByText("viewer").waitFor();
     assert.equal(await bob.getByRole("link", { name: "Audit log" }).count(), 0, "viewers get no audit tab");
