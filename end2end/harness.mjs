@@ -55,6 +55,9 @@ export class Server {
         AGENTDECK_ADDR: `127.0.0.1:${this.port}`,
         AGENTDECK_DIST_DIR: distDir,
         AGENTDECK_HEARTBEAT_MS: "1000",
+        // Compiled agents (the JavaScript runner) kept across test servers.
+        AGENTDECK_CWASM_DIR: process.env.AGENTDECK_CWASM_DIR
+          ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "agentdeck-e2e-cwasm"),
         RUST_LOG: "warn",
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -44,6 +44,7 @@ async fn send(
     let method = match method {
         "POST" => Method::POST,
         "PATCH" => Method::PATCH,
+        "PUT" => Method::PUT,
         "DELETE" => Method::DELETE,
         _ => Method::GET,
     };

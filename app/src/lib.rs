@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod code_editor;
 pub mod error;
 pub mod model;
 pub mod routes;

@@ -32,7 +32,11 @@ id_newtype! {
     SessionId;
     /// An API key (its public id, not its secret token).
     ApiKeyId;
+    /// A user's review of an agent.
+    ReviewId;
 }
+
+pub mod market;
 
 pub mod timestamp {
     //! Timestamps on the wire: RFC 3339 text, written by chrono and read by
@@ -270,12 +274,21 @@ pub struct VersionSummary {
 pub struct AgentDetail {
     #[serde(flatten)]
     pub agent: AgentSummary,
+    /// The README as Markdown, and as sanitised HTML to show.
     pub readme: String,
+    pub readme_html: String,
+    pub visibility: market::Visibility,
+    pub published: bool,
+    /// The newest version: what deploying or trying the agent runs.
+    pub latest: Option<market::LatestVersion>,
+    pub runs_succeeded: i64,
+    pub forked_from: Option<market::AgentRef>,
     #[serde(with = "crate::model::timestamp")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "crate::model::timestamp")]
     pub updated_at: DateTime<Utc>,
     pub versions: Vec<VersionSummary>,
+    pub viewer: market::Viewer,
 }
 
 /// A page of agents; pass `next_cursor` back as `cursor` for the next page.
@@ -293,6 +306,19 @@ pub struct AgentQuery {
     pub q: Option<String>,
     #[serde(default)]
     pub category: Option<String>,
+    /// Comma-separated; an agent must carry every one.
+    #[serde(default)]
+    pub tags: Option<String>,
+    #[serde(default)]
+    pub min_price: Option<i64>,
+    #[serde(default)]
+    pub max_price: Option<i64>,
+    #[serde(default)]
+    pub free: Option<bool>,
+    /// `relevance` (the default with `q`), `popular` (the default without),
+    /// `rating`, `newest` or `name`.
+    #[serde(default)]
+    pub sort: Option<String>,
     #[serde(default)]
     pub limit: Option<i64>,
     #[serde(default)]

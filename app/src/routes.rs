@@ -20,7 +20,10 @@ pub fn is_client_route(path: &str) -> bool {
     }
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     match segments.as_slice() {
-        ["agents", slug] | ["invites", slug] => !slug.is_empty(),
+        ["agents", slug] | ["invites", slug] | ["creators", slug] | ["editor", slug] => {
+            !slug.is_empty()
+        }
+        ["agents", slug, "versions", version] => !slug.is_empty() && !version.is_empty(),
         ["teams"] => true,
         ["teams", slug] | ["teams", slug, "audit"] => !slug.is_empty(),
         _ => false,
@@ -42,6 +45,9 @@ mod tests {
             "/teams/acme/",
             "/teams/acme/audit",
             "/invites/abc",
+            "/creators/agentdeck",
+            "/editor/haiku-helper",
+            "/agents/seo/versions/1.0.0",
         ] {
             assert!(is_client_route(path), "{path}");
         }
@@ -52,6 +58,8 @@ mod tests {
             "/invites",
             "/nope",
             "/teams//audit",
+            "/editor/a/b",
+            "/agents/seo/versions",
         ] {
             assert!(!is_client_route(path), "{path}");
         }

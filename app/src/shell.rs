@@ -11,13 +11,15 @@ use crate::components::workspace_switcher::WorkspaceSwitcher;
 use crate::live::Live;
 use crate::pages::{
     agent::AgentPage,
+    creator::CreatorPage,
     dashboard::DashboardPage,
-    editor::EditorPage,
+    editor::{AgentEditorPage, EditorPage},
     marketplace::MarketplacePage,
     not_found::NotFoundPage,
     settings::{ApiKeysPage, SettingsPage},
     signin::{SignInPage, SignUpPage},
     teams::{AcceptInvitePage, TeamAuditPage, TeamPage, TeamsPage},
+    version::VersionPage,
 };
 
 #[component]
@@ -55,7 +57,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=MarketplacePage />
                     <Route path=path!("/agents/:slug") view=AgentPage />
                     <Route path=path!("/dashboard") view=DashboardPage />
+                    <Route path=path!("/agents/:slug/versions/:version") view=VersionPage />
+                    <Route path=path!("/creators/:handle") view=CreatorPage />
                     <Route path=path!("/editor") view=EditorPage />
+                    <Route path=path!("/editor/:slug") view=AgentEditorPage />
                     <Route path=path!("/signin") view=SignInPage />
                     <Route path=path!("/signup") view=SignUpPage />
                     <Route path=path!("/settings") view=SettingsPage />

@@ -49,6 +49,26 @@ pub struct Config {
     /// `AGENTDECK_GITHUB_CLIENT_SECRET` must be too). The provider's URLs are
     /// `AGENTDECK_GITHUB_AUTHORIZE_URL`, `_TOKEN_URL` and `_API_URL`.
     pub github: Option<app::service::auth::github::GithubConfig>,
+    /// The agent sandbox: where compiled agents are cached, the model behind
+    /// `llm`, and whether agents may reach private networks.
+    pub sandbox: SandboxConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// `AGENTDECK_CWASM_DIR`: compiled components (default `<data dir>/cwasm`).
+    pub cache_dir: PathBuf,
+    /// `AGENTDECK_LLM_BASE_URL`: an OpenAI-compatible API
+    /// (`POST {base}/chat/completions`); without it a deterministic offline
+    /// model answers.
+    pub llm_base_url: Option<String>,
+    /// `AGENTDECK_LLM_API_KEY`, sent as a bearer token.
+    pub llm_api_key: Option<String>,
+    /// `AGENTDECK_LLM_MODEL`: the model asked when an agent names none.
+    pub llm_model: String,
+    /// `AGENTDECK_AGENT_PRIVATE_NETWORK`: let agents fetch from loopback and
+    /// private addresses (local development and tests only).
+    pub private_network: bool,
 }
 
 impl Config {
@@ -169,8 +189,37 @@ impl Config {
                 })
             }
         };
+        let boolean = |v: &str| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err("expected true or false".to_owned()),
+        };
+        let data_dir: PathBuf = get("AGENTDECK_DATA_DIR")
+            .unwrap_or_else(|| ".agentdeck".into())
+            .into();
+        let llm_base_url = get("AGENTDECK_LLM_BASE_URL")
+            .map(|_| {
+                parse(&get, "AGENTDECK_LLM_BASE_URL", "", |v| {
+                    if v.starts_with("https://") || v.starts_with("http://") {
+                        Ok(v.trim_end_matches('/').to_owned())
+                    } else {
+                        Err("must be an http(s) URL".to_owned())
+                    }
+                })
+            })
+            .transpose()?;
+        let sandbox = SandboxConfig {
+            cache_dir: get("AGENTDECK_CWASM_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("cwasm")),
+            llm_base_url,
+            llm_api_key: get("AGENTDECK_LLM_API_KEY"),
+            llm_model: get("AGENTDECK_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            private_network: parse(&get, "AGENTDECK_AGENT_PRIVATE_NETWORK", "false", boolean)?,
+        };
         Ok(Self {
             addr,
+            sandbox,
             github,
             public_url,
             limits: crate::rate_limit::LimitSettings {
@@ -183,9 +232,7 @@ impl Config {
                 absolute: Duration::from_secs(max_days * 24 * 3600),
             },
             database_url: get("DATABASE_URL"),
-            data_dir: get("AGENTDECK_DATA_DIR")
-                .unwrap_or_else(|| ".agentdeck".into())
-                .into(),
+            data_dir,
             dist_dir: get("AGENTDECK_DIST_DIR")
                 .unwrap_or_else(|| "dist".into())
                 .into(),
@@ -288,5 +335,20 @@ mod tests {
         );
         let error = config(&[("AGENTDECK_SEED", "maybe")]).unwrap_err();
         assert_eq!(error.name, "AGENTDECK_SEED");
+        let error = config(&[("AGENTDECK_LLM_BASE_URL", "api.openai.com")]).unwrap_err();
+        assert_eq!(error.name, "AGENTDECK_LLM_BASE_URL");
+        let error = config(&[("AGENTDECK_AGENT_PRIVATE_NETWORK", "sometimes")]).unwrap_err();
+        assert_eq!(error.name, "AGENTDECK_AGENT_PRIVATE_NETWORK");
+    }
+
+    #[test]
+    fn the_sandbox_caches_in_the_data_dir_and_runs_offline_by_default() {
+        let config = config(&[("AGENTDECK_DATA_DIR", "/srv/agentdeck")]).unwrap();
+        assert_eq!(
+            config.sandbox.cache_dir,
+            PathBuf::from("/srv/agentdeck/cwasm")
+        );
+        assert_eq!(config.sandbox.llm_base_url, None);
+        assert!(!config.sandbox.private_network);
     }
 }

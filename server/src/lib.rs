@@ -94,8 +94,20 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         let added = seed::run(&pool).await?;
         tracing::info!(added, "marketplace seed checked");
     }
+    let sandbox = Arc::new(sandbox(&config.sandbox));
+    // Load (or compile, the first time) the JavaScript runner now, off the
+    // request path; the first test run waits for it if it is not done.
+    tokio::spawn({
+        let sandbox = Arc::clone(&sandbox);
+        async move {
+            if let Err(error) = sandbox.runtime().await {
+                tracing::error!(%error, "the agent sandbox did not start");
+            }
+        }
+    });
     Ok(AppState {
         services: Services::new(pool)
+            .with_sandbox(sandbox)
             .with_session_policy(config.sessions)
             .with_public_url(config.public_url.clone())
             .with_github(config.github.clone()),
@@ -104,6 +116,27 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         cookies: auth::CookieSettings::new(config.is_https()),
         limits: rate_limit::Limits::new(config.limits),
     })
+}
+
+/// The sandbox as configured: cache directory, model, network reach.
+pub fn sandbox(config: &config::SandboxConfig) -> app::service::sandbox::Sandbox {
+    use runtime::http::Fetcher;
+    use runtime::llm::{LlmProvider, Offline, OpenAiCompatible};
+    let llm: Arc<dyn LlmProvider> = match &config.llm_base_url {
+        Some(base_url) => Arc::new(OpenAiCompatible::new(
+            base_url.clone(),
+            config.llm_api_key.clone(),
+            config.llm_model.clone(),
+        )),
+        None => Arc::new(Offline),
+    };
+    let timeout = std::time::Duration::from_secs(30);
+    let fetcher = if config.private_network {
+        Fetcher::allowing_private_networks(timeout)
+    } else {
+        Fetcher::new(timeout)
+    };
+    app::service::sandbox::Sandbox::new(Some(config.cache_dir.clone()), llm, fetcher)
 }
 
 /// Housekeeping until shutdown: idle rate-limit buckets every minute, dead

@@ -5,7 +5,7 @@ use axum::middleware;
 use axum::routing::{MethodFilter, any, delete, get, on, patch, post};
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{agents, auth, github, health, not_found, server_fns, teams};
+use crate::api::{agents, auth, authoring, github, health, not_found, server_fns, teams};
 use crate::live::socket;
 use crate::state::AppState;
 use crate::{request_id, spa};
@@ -20,8 +20,47 @@ fn authenticated(state: &AppState, router: Router<AppState>) -> Router<AppState>
 
 pub fn build(state: AppState) -> Router {
     let api_v1 = Router::new()
-        .route("/agents", get(agents::list::list_agents))
-        .route("/agents/{slug}", get(agents::show::show_agent))
+        .route(
+            "/agents",
+            get(agents::list::list_agents).post(agents::create::create_agent),
+        )
+        .route(
+            "/agents/{slug}",
+            get(agents::show::show_agent).patch(agents::update::update_agent),
+        )
+        .route(
+            "/agents/{slug}/draft",
+            get(agents::draft::show_draft).put(agents::draft::save_draft),
+        )
+        .route(
+            "/agents/{slug}/test-runs",
+            post(agents::test_run::create_test_run),
+        )
+        .route(
+            "/agents/{slug}/versions",
+            get(agents::versions::list_versions).post(agents::versions::publish_version),
+        )
+        .route(
+            "/agents/{slug}/versions/{version}",
+            get(agents::versions::show_version),
+        )
+        .route(
+            "/agents/{slug}/reviews",
+            get(agents::reviews::list_reviews).post(agents::reviews::write_review),
+        )
+        .route(
+            "/agents/{slug}/reviews/mine",
+            delete(agents::reviews::delete_my_review),
+        )
+        .route(
+            "/agents/{slug}/reviews/{id}/reply",
+            post(agents::reviews::reply_to_review),
+        )
+        .route("/agents/{slug}/try", post(agents::test_run::try_agent))
+        .route("/templates", get(authoring::list_templates))
+        .route("/me/agents", get(authoring::list_own_agents))
+        .route("/creators/{handle}", get(authoring::show_creator))
+        .route("/markdown", post(authoring::render_markdown))
         .route("/auth/signup", post(auth::signup))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))

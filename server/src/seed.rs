@@ -1,10 +1,13 @@
-//! Fills the marketplace with the launch line-up. Idempotent: agents that
-//! exist (by slug) are left as they are, so edits survive restarts.
+//! Fills the marketplace with the launch line-up: twelve JavaScript agents
+//! from `agents/launch/<slug>/` (code, manifest, README, example input),
+//! each published as version 1.0.0. Idempotent: agents that exist (by slug)
+//! are left as they are, so edits survive restarts; one without any version
+//! gets 1.0.0.
 
 use anyhow::Context as _;
 use app::model::Category;
 use app::service::DbPool;
-use app::service::schema::{agents, users, workspace_members, workspaces};
+use app::service::schema::{agent_versions, agents, users, workspace_members, workspaces};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
@@ -23,7 +26,70 @@ struct SeedAgent {
     price: i64,
     tags: Vec<String>,
     summary: String,
-    readme: String,
+}
+
+/// One launch agent's files, embedded at build time.
+struct LaunchFiles {
+    slug: &'static str,
+    source: &'static str,
+    manifest: &'static str,
+    readme: &'static str,
+    example: &'static str,
+}
+
+macro_rules! launch_files {
+    ($($slug:literal),* $(,)?) => {
+        [$(LaunchFiles {
+            slug: $slug,
+            source: include_str!(concat!("../../agents/launch/", $slug, "/agent.js")),
+            manifest: include_str!(concat!("../../agents/launch/", $slug, "/manifest.json")),
+            readme: include_str!(concat!("../../agents/launch/", $slug, "/README.md")),
+            example: include_str!(concat!("../../agents/launch/", $slug, "/example.json")),
+        }),*]
+    };
+}
+
+const LAUNCH_FILES: [LaunchFiles; 12] = launch_files![
+    "content-creator",
+    "sales-manager",
+    "crm-assistant",
+    "analytics",
+    "strategy",
+    "website-builder",
+    "event-manager",
+    "social-media",
+    "email-outreach",
+    "seo-specialist",
+    "customer-support",
+    "data-insights",
+];
+
+/// What version 1.0.0 of a launch agent holds.
+struct LaunchVersion {
+    source: &'static str,
+    manifest: serde_json::Value,
+    readme: &'static str,
+    example_input: String,
+}
+
+fn launch_version(slug: &str) -> anyhow::Result<LaunchVersion> {
+    let files = LAUNCH_FILES
+        .iter()
+        .find(|files| files.slug == slug)
+        .with_context(|| format!("agents/launch/{slug} is missing"))?;
+    let manifest: app::model::market::Manifest = serde_json::from_str(files.manifest)
+        .with_context(|| format!("agents/launch/{slug}/manifest.json"))?;
+    let example: serde_json::Value = serde_json::from_str(files.example)
+        .with_context(|| format!("agents/launch/{slug}/example.json"))?;
+    let input = example
+        .get("input")
+        .with_context(|| format!("agents/launch/{slug}/example.json has no input"))?;
+    Ok(LaunchVersion {
+        source: files.source,
+        manifest: serde_json::to_value(manifest)?,
+        readme: files.readme,
+        example_input: serde_json::to_string_pretty(input)?,
+    })
 }
 
 #[derive(Insertable)]
@@ -102,6 +168,10 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
         .execute(&mut conn)
         .await
         .context("making the platform user its workspace's owner")?;
+    let versions: Vec<(&str, LaunchVersion)> = seed
+        .iter()
+        .map(|a| Ok((a.slug.as_str(), launch_version(&a.slug)?)))
+        .collect::<anyhow::Result<_>>()?;
     let rows: Vec<NewAgent<'_>> = seed
         .iter()
         .map(|a| NewAgent {
@@ -110,7 +180,10 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
             workspace_id: workspace,
             name: &a.name,
             summary: &a.summary,
-            readme: &a.readme,
+            readme: versions
+                .iter()
+                .find(|(slug, _)| *slug == a.slug)
+                .map_or("", |(_, v)| v.readme),
             category: &a.category,
             tags: &a.tags,
             icon: &a.icon,
@@ -124,7 +197,58 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
         .execute(&mut conn)
         .await
         .context("inserting launch agents")?;
+    for (slug, version) in &versions {
+        let agent: Uuid = agents::table
+            .filter(agents::slug.eq(slug))
+            .filter(agents::owner_user_id.eq(owner))
+            .select(agents::id)
+            .first(&mut conn)
+            .await
+            .with_context(|| format!("loading launch agent {slug}"))?;
+        let published: i64 = agent_versions::table
+            .filter(agent_versions::agent_id.eq(agent))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .context("counting launch versions")?;
+        if published > 0 {
+            continue;
+        }
+        diesel::insert_into(agent_versions::table)
+            .values((
+                agent_versions::agent_id.eq(agent),
+                agent_versions::version.eq("1.0.0"),
+                agent_versions::version_major.eq(1),
+                agent_versions::version_minor.eq(0),
+                agent_versions::version_patch.eq(0),
+                agent_versions::source_kind.eq("javascript"),
+                agent_versions::source.eq(version.source),
+                agent_versions::artifact_hash.eq(sha256_hex(version.source)),
+                agent_versions::manifest.eq(&version.manifest),
+                agent_versions::changelog.eq("First release."),
+                agent_versions::readme.eq(version.readme),
+                agent_versions::example_input.eq(&version.example_input),
+                agent_versions::created_by.eq(owner),
+            ))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("publishing launch agent {slug} 1.0.0"))?;
+        diesel::update(agents::table.find(agent))
+            .filter(agents::published_at.is_null())
+            .set(agents::published_at.eq(diesel::dsl::now))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("listing launch agent {slug}"))?;
+    }
     Ok(inserted)
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -137,10 +261,11 @@ mod tests {
         slugs.sort_unstable();
         slugs.dedup();
         assert_eq!(slugs.len(), 12);
-        assert!(
-            agents
-                .iter()
-                .all(|a| a.summary.len() <= 280 && !a.readme.is_empty())
-        );
+        assert!(agents.iter().all(|a| a.summary.len() <= 280));
+        for agent in &agents {
+            let version = super::launch_version(&agent.slug).unwrap();
+            assert!(version.source.contains("export default"), "{}", agent.slug);
+            assert!(version.readme.starts_with("# "), "{}", agent.slug);
+        }
     }
 }

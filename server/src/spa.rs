@@ -80,14 +80,16 @@ async fn index(dist: &Path, path: &str) -> Response {
     }
 }
 
-/// Trunk names assets `name-<16 hex digits>.ext` (or `_bg.wasm`).
+/// Trunk names assets `name-<hash>.ext` (or `_bg.wasm`), the hash a u64 in
+/// hex without leading zeros: usually 16 digits, 15 in one build of 16, so
+/// 12 to 16 are taken (fewer is one build in a million). The editor bundle
+/// (scripts/build-editor.mjs) always has 16.
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     file.match_indices('-').any(|(at, _)| {
         let rest = &file[at + 1..];
-        rest.len() > 16
-            && rest[..16].bytes().all(|b| b.is_ascii_hexdigit())
-            && matches!(rest.as_bytes()[16], b'.' | b'_')
+        let digits = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        (12..=16).contains(&digits) && matches!(rest.as_bytes().get(digits), Some(b'.' | b'_'))
     })
 }
 
@@ -100,6 +102,10 @@ mod tests {
         assert!(is_hashed_asset("/frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_hashed_asset("/frontend-1a2b3c4d5e6f7a8b.js"));
         assert!(is_hashed_asset("/main-0123456789abcdef.css"));
+        assert!(is_hashed_asset("/main-44fca4fac62d47e.css"));
+        assert!(is_hashed_asset("/editor-ecf0c6187f511804.js"));
+        assert!(!is_hashed_asset("/main-0123456789abcdef0.css"));
+        assert!(!is_hashed_asset("/my-cafe.js"));
         assert!(!is_hashed_asset("/favicon.svg"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/my-file.js"));

@@ -1,14 +1,23 @@
-//! The agent page: what an agent does, who made it, what it costs and its
-//! published versions.
+//! The agent page: what an agent does (its README, sanitised on the
+//! server), what it may do (capabilities in plain words), what it costs,
+//! its versions, runs and reviews, and the buttons to deploy, try or fork it.
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::get_agent;
+use crate::auth::use_auth;
+use crate::client::call;
 use crate::components::agent_card::{price_label, rating_label, runs_label};
+use crate::components::form::FormError;
 use crate::components::status::ErrorPanel;
+use crate::error::ApiError;
 use crate::model::AgentDetail;
+use crate::model::market::{
+    AgentRef, CreateAgent, ReplyInput, Review, ReviewInput, ReviewPage, RunReport,
+};
 use crate::remote::Remote;
 
 #[component]
@@ -22,7 +31,9 @@ pub fn AgentPage() -> impl IntoView {
             <A href="/" attr:class="back">"← Marketplace"</A>
             {move || match agent.get() {
                         None => view! { <div class="panel" data-testid="loading">"Loading agent…"</div> }.into_any(),
-                        Some(Ok(agent)) => view! { <AgentDetailView agent /> }.into_any(),
+                        Some(Ok(detail)) => view! {
+                            <AgentDetailView detail reload=Callback::new(move |()| agent.reload()) />
+                        }.into_any(),
                         Some(Err(error)) if error.is_not_found() => view! {
                             <div class="panel panel-empty" data-testid="agent-not-found">
                                 <h1>"Agent not found"</h1>
@@ -40,23 +51,19 @@ pub fn AgentPage() -> impl IntoView {
     }
 }
 
-/// Splits a README into paragraphs; Markdown rendering arrives with authoring.
-fn paragraphs(text: &str) -> Vec<String> {
-    text.split("\n\n")
-        .map(|p| p.trim().replace('\n', " "))
-        .filter(|p| !p.is_empty())
-        .collect()
+/// Run count and the share that succeeded, in whole percent.
+fn success_label(runs: i64, succeeded: i64) -> String {
+    if runs == 0 {
+        "No runs yet".to_owned()
+    } else {
+        format!("{} · {}% succeed", runs_label(runs), succeeded * 100 / runs)
+    }
 }
 
 #[component]
-fn AgentDetailView(agent: AgentDetail) -> impl IntoView {
-    let AgentDetail {
-        agent: summary,
-        readme,
-        versions,
-        updated_at,
-        ..
-    } = agent;
+fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
+    let summary = detail.agent.clone();
+    let slug = summary.slug.clone();
     let rating = summary
         .rating
         .map(|r| {
@@ -67,6 +74,26 @@ fn AgentDetailView(agent: AgentDetail) -> impl IntoView {
             )
         })
         .unwrap_or_else(|| "No ratings yet".to_owned());
+    let creator_href = format!("/creators/{}", summary.author.handle);
+    let capabilities = detail.latest.as_ref().map(|latest| {
+        let caps = latest.manifest.capabilities.describe();
+        let limits = latest.manifest.limits.describe();
+        view! {
+            <section class="panel capabilities" data-testid="capabilities">
+                <h2>"What this agent may do"</h2>
+                <ul>
+                    {caps.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
+                </ul>
+                <p class="muted small">{limits}</p>
+            </section>
+        }
+    });
+    let versions = detail.versions.clone();
+    let latest_example = detail
+        .latest
+        .as_ref()
+        .map(|latest| latest.example_input.clone());
+    let editor_href = format!("/editor/{slug}");
     view! {
         <article>
             <header class="agent-header">
@@ -75,44 +102,63 @@ fn AgentDetailView(agent: AgentDetail) -> impl IntoView {
                     <h1 data-testid="agent-name">{summary.name.clone()}</h1>
                     <p class="lede">{summary.summary.clone()}</p>
                     <p class="muted">
-                        "by " <strong>{summary.author.display_name.clone()}</strong>
+                        "by " <A href=creator_href attr:data-testid="author-link"><strong>{summary.author.display_name.clone()}</strong></A>
                         " · @" {summary.author.handle.clone()}
+                        {detail.forked_from.clone().map(|parent| view! {
+                            " · forked from " <A href=format!("/agents/{}", parent.slug)>{parent.name}</A>
+                        })}
                     </p>
                 </div>
             </header>
+            <div class="actions">
+                <DeployButton signed_in=detail.viewer.signed_in />
+                <ForkButton slug=slug.clone() name=summary.name.clone() signed_in=detail.viewer.signed_in />
+                {detail.viewer.can_edit.then(|| view! {
+                    <A href=editor_href attr:class="button">"Edit"</A>
+                })}
+            </div>
             <div class="agent-layout">
                 <section class="agent-readme">
-                    <h2>"About this agent"</h2>
-                    {paragraphs(&readme).into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
+                    <div class="markdown" data-testid="readme" inner_html=detail.readme_html.clone()></div>
                     <div class="tags">
-                        {summary.tags.iter().map(|t| view! { <span class="tag">"#" {t.clone()}</span> }).collect_view()}
+                        {summary.tags.clone().into_iter().map(|t| view! {
+                            <A href=format!("/?tags={}", crate::pages::encode_component(&t)) attr:class="tag">"#" {t.clone()}</A>
+                        }).collect_view()}
                     </div>
+                    {latest_example.map(|example| view! {
+                        <TryIt slug=slug.clone() example signed_in=detail.viewer.signed_in />
+                    })}
+                    <Reviews slug=slug.clone() detail=detail.clone() reload />
                 </section>
                 <aside class="agent-facts">
                     <dl>
                         <dt>"Price"</dt>
-                        <dd class="price">{price_label(summary.price_credits)}</dd>
+                        <dd class="price" data-testid="price">{price_label(summary.price_credits)}</dd>
                         <dt>"Category"</dt>
                         <dd>{summary.category.label()}</dd>
                         <dt>"Usage"</dt>
-                        <dd>{runs_label(summary.runs_count)}</dd>
+                        <dd>{success_label(summary.runs_count, detail.runs_succeeded)}</dd>
                         <dt>"Rating"</dt>
-                        <dd>{rating}</dd>
+                        <dd data-testid="rating">{rating}</dd>
                         <dt>"Updated"</dt>
-                        <dd>{super::time::long_date(updated_at)}</dd>
+                        <dd>{super::time::long_date(detail.updated_at)}</dd>
                     </dl>
+                    {capabilities}
                     <h3>"Versions"</h3>
                     {if versions.is_empty() {
                         view! { <p class="muted small" data-testid="no-versions">"No version published yet."</p> }.into_any()
                     } else {
                         view! {
                             <ul class="versions">
-                                {versions.into_iter().map(|v| view! {
-                                    <li>
-                                        <strong>{v.version}</strong>
-                                        <span class="muted small">" · "{super::time::date(v.created_at)}</span>
-                                        <p class="small">{v.changelog}</p>
-                                    </li>
+                                {versions.into_iter().map(|v| {
+                                    let href = format!("/agents/{slug}/versions/{}", v.version);
+                                    view! {
+                                        <li>
+                                            <A href=href><strong>{v.version}</strong></A>
+                                            <span class="muted small">" · "{super::time::date(v.created_at)}</span>
+                                            <p class="small">{v.changelog}</p>
+                                        </li>
+                                    }
                                 }).collect_view()}
                             </ul>
                         }.into_any()
@@ -120,5 +166,310 @@ fn AgentDetailView(agent: AgentDetail) -> impl IntoView {
                 </aside>
             </div>
         </article>
+    }
+}
+
+/// Deployments open with the deployments work; until then the button says
+/// so instead of pretending.
+#[component]
+fn DeployButton(signed_in: bool) -> impl IntoView {
+    let told = RwSignal::new(false);
+    view! {
+        <button class="button primary" data-testid="deploy" on:click=move |_| told.set(true)>
+            "Deploy"
+        </button>
+        {move || told.get().then(|| view! {
+            <p class="muted small" role="status">
+                {if signed_in {
+                    "Deployments open in the next release; you can try the agent below now."
+                } else {
+                    "Sign in to deploy agents."
+                }}
+            </p>
+        })}
+    }
+}
+
+#[component]
+fn ForkButton(slug: String, name: String, signed_in: bool) -> impl IntoView {
+    let auth = use_auth();
+    let navigate = use_navigate();
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let fork = move |_| {
+        if !signed_in {
+            navigate("/signin", NavigateOptions::default());
+            return;
+        }
+        let request = CreateAgent {
+            name: format!("{name} (fork)"),
+            fork_of: Some(slug.clone()),
+            ..CreateAgent::default()
+        };
+        let navigate = navigate.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match auth
+                .send::<AgentRef>("POST", "/api/v1/agents", Some(&request))
+                .await
+            {
+                Ok(created) => navigate(
+                    &format!("/editor/{}", created.slug),
+                    NavigateOptions::default(),
+                ),
+                Err(e) => {
+                    busy.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    view! {
+        <button class="button" data-testid="fork" on:click=fork disabled=move || busy.get()>
+            "Fork"
+        </button>
+        <FormError error fields=&[] />
+    }
+}
+
+/// Runs the newest version with an input, for signed-in users.
+#[component]
+fn TryIt(slug: String, example: String, signed_in: bool) -> impl IntoView {
+    let auth = use_auth();
+    let input = RwSignal::new(example);
+    let report = RwSignal::new(None::<RunReport>);
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let run = move |_| {
+        let path = format!("/api/v1/agents/{slug}/try");
+        let body = serde_json::json!({ "input": input.get_untracked() });
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match auth.send::<RunReport>("POST", &path, Some(&body)).await {
+                Ok(answer) => report.set(Some(answer)),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="panel try-it" data-testid="try-it">
+            <h2>"Try it"</h2>
+            {if signed_in {
+                view! {
+                    <label class="field">
+                        <span>"Input (JSON)"</span>
+                        <textarea rows="4" spellcheck="false" prop:value=move || input.get()
+                            on:input=move |ev| input.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <button class="button" on:click=run disabled=move || busy.get()>
+                        {move || if busy.get() { "Running…" } else { "Run" }}
+                    </button>
+                    <FormError error fields=&[] />
+                    {move || report.get().map(|report| view! { <RunResult report /> })}
+                }.into_any()
+            } else {
+                view! { <p class="muted">"Sign in to try this agent with your own input."</p> }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// A run's output or error, logs and cost.
+#[component]
+pub fn RunResult(report: RunReport) -> impl IntoView {
+    let stats = format!(
+        "{} ms · {} fuel · {} KiB memory",
+        report.duration_us / 1000,
+        report.fuel_used,
+        report.peak_memory_bytes >> 10
+    );
+    view! {
+        <div class="run-result" data-testid="run-result">
+            {match (report.output, report.error) {
+                (Some(output), _) => view! {
+                    <h3>"Output"</h3>
+                    <pre class="output" data-testid="run-output">{output}</pre>
+                }.into_any(),
+                (None, Some(failure)) => {
+                    let at = failure.line.map(|line| format!(" (line {line}, column {})", failure.column.unwrap_or(1)));
+                    view! {
+                        <div class="panel panel-error" role="alert" data-testid="run-error">
+                            <strong>{failure.code}</strong>": "{failure.message}{at}
+                        </div>
+                    }.into_any()
+                }
+                _ => ().into_any(),
+            }}
+            <p class="muted small" data-testid="run-stats">{stats}</p>
+            {(!report.logs.is_empty()).then(|| view! {
+                <h3>"Logs"</h3>
+                <ol class="logs" data-testid="run-logs">
+                    {report.logs.into_iter().map(|line| view! {
+                        <li class=format!("log-{}", line.level)>
+                            <span class="muted">{line.at_ms}" ms "</span>{line.message}
+                        </li>
+                    }).collect_view()}
+                </ol>
+            })}
+            {report.logs_truncated.then(|| view! { <p class="muted small">"Some log lines were dropped: the log budget ran out."</p> })}
+        </div>
+    }
+}
+
+fn stars(rating: u8) -> String {
+    let full = usize::from(rating.min(5));
+    format!("{}{}", "★".repeat(full), "☆".repeat(5 - full))
+}
+
+#[component]
+fn Reviews(slug: String, detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
+    let path = format!("/api/v1/agents/{slug}/reviews");
+    let list_path = path.clone();
+    let reviews = Remote::new(move || {
+        let path = list_path.clone();
+        async move { call::<ReviewPage>("GET", &path, None::<&()>, None).await }
+    });
+    let can_reply = detail.viewer.can_edit;
+    let form = detail.viewer.can_review.then(|| {
+        view! {
+            <ReviewForm
+                path=path.clone()
+                mine=detail.viewer.my_review.clone()
+                saved=Callback::new(move |()| {
+                    reviews.reload();
+                    reload.run(());
+                })
+            />
+        }
+    });
+    view! {
+        <section class="reviews" data-testid="reviews">
+            <h2>"Reviews"</h2>
+            {form}
+            {(!detail.viewer.signed_in).then(|| view! {
+                <p class="muted"><A href="/signin">"Sign in"</A>" to leave a review."</p>
+            })}
+            {reviews.view("Loading reviews…", move |page: ReviewPage| {
+                if page.items.is_empty() {
+                    return view! { <p class="muted">"No reviews yet."</p> }.into_any();
+                }
+                let path = path.clone();
+                view! {
+                    <ul class="review-list">
+                        {page.items.into_iter().map(|review| view! {
+                            <ReviewItem review path=path.clone() can_reply saved=Callback::new(move |()| reviews.reload()) />
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn ReviewItem(review: Review, path: String, can_reply: bool, saved: Callback<()>) -> impl IntoView {
+    let reply_form = (can_reply && review.reply.is_none()).then(|| {
+        let auth = use_auth();
+        let text = RwSignal::new(String::new());
+        let error = RwSignal::new(None::<ApiError>);
+        let reply_path = format!("{path}/{}/reply", review.id);
+        let send = move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let body = ReplyInput {
+                body: text.get_untracked(),
+            };
+            let reply_path = reply_path.clone();
+            leptos::task::spawn_local(async move {
+                match auth.send::<Review>("POST", &reply_path, Some(&body)).await {
+                    Ok(_) => saved.run(()),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        };
+        view! {
+            <form class="reply-form" on:submit=send>
+                <input type="text" placeholder="Reply as the author (once)" aria-label="Reply"
+                    maxlength="5000" prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev)) />
+                <button class="button small" type="submit">"Reply"</button>
+                <FormError error fields=&[] />
+            </form>
+        }
+    });
+    view! {
+        <li class="review" data-testid="review">
+            <p>
+                <span class="stars" aria-label=format!("{} of 5 stars", review.rating)>{stars(review.rating)}</span>
+                " " <strong>{review.author.display_name}</strong>
+                <span class="muted small">" · "{super::time::date(review.updated_at)}</span>
+            </p>
+            {(!review.body.is_empty()).then(|| view! { <p>{review.body}</p> })}
+            {review.reply.map(|reply| view! {
+                <blockquote class="reply"><strong>"Author's reply: "</strong>{reply.body}</blockquote>
+            })}
+            {reply_form}
+        </li>
+    }
+}
+
+#[component]
+fn ReviewForm(path: String, mine: Option<Review>, saved: Callback<()>) -> impl IntoView {
+    let auth = use_auth();
+    let editing = mine.is_some();
+    let rating = RwSignal::new(mine.as_ref().map_or(0, |r| r.rating));
+    let body = RwSignal::new(mine.map(|r| r.body).unwrap_or_default());
+    let error = RwSignal::new(None::<ApiError>);
+    let done = RwSignal::new(false);
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let input = ReviewInput {
+            rating: i64::from(rating.get_untracked()),
+            body: body.get_untracked(),
+        };
+        let path = path.clone();
+        leptos::task::spawn_local(async move {
+            match auth.send::<Review>("POST", &path, Some(&input)).await {
+                Ok(_) => {
+                    error.set(None);
+                    done.set(true);
+                    saved.run(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <form class="panel review-form" on:submit=send data-testid="review-form">
+            <fieldset class="star-picker">
+                <legend>{if editing { "Edit your review" } else { "Rate this agent" }}</legend>
+                {(1..=5_u8).map(|n| view! {
+                    <label>
+                        <input type="radio" name="rating" value=n.to_string()
+                            prop:checked=move || rating.get() == n
+                            on:change=move |_| rating.set(n) />
+                        <span>{n}" ★"</span>
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            <textarea rows="3" maxlength="5000" placeholder="What worked, what did not?" aria-label="Review"
+                prop:value=move || body.get() on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+            <button class="button primary" type="submit">{if editing { "Update review" } else { "Post review" }}</button>
+            <FormError error fields=&[] />
+            {move || done.get().then(|| view! { <p class="muted small" role="status">"Thanks, your review is saved."</p> })}
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(success_label(0, 0), "No runs yet");
+        assert_eq!(success_label(200, 150), "200 runs · 75% succeed");
+        assert_eq!(stars(4), "★★★★☆");
     }
 }

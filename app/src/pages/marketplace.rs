@@ -1,5 +1,6 @@
-//! The marketplace: search, category filters and the agent grid. The query
-//! lives in the URL (`/?q=…&category=…`) so a search can be shared.
+//! The marketplace: search, filters (category, tags, free only), sorting and
+//! the agent grid. The whole query lives in the URL
+//! (`/?q=…&category=…&tags=…&free=true&sort=…`) so a search can be shared.
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -10,6 +11,7 @@ use crate::api::list_agents;
 use crate::components::agent_card::AgentCard;
 use crate::components::status::{CardSkeletons, EmptyPanel, ErrorPanel};
 use crate::error::ApiError;
+use crate::model::market::AgentSort;
 use crate::model::{AgentQuery, AgentSummary, Category};
 use crate::pages::encode_component;
 
@@ -25,13 +27,31 @@ enum Phase {
     },
 }
 
-fn marketplace_href(q: &str, category: Option<&str>) -> String {
+/// What the URL asks for besides the search text.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Filters {
+    category: Option<String>,
+    tags: Option<String>,
+    free: bool,
+    sort: Option<String>,
+}
+
+fn marketplace_href(q: &str, filters: &Filters) -> String {
     let mut params = Vec::new();
     if !q.trim().is_empty() {
         params.push(format!("q={}", encode_component(q.trim())));
     }
-    if let Some(category) = category {
+    if let Some(category) = &filters.category {
         params.push(format!("category={}", encode_component(category)));
+    }
+    if let Some(tags) = &filters.tags {
+        params.push(format!("tags={}", encode_component(tags)));
+    }
+    if filters.free {
+        params.push("free=true".to_owned());
+    }
+    if let Some(sort) = &filters.sort {
+        params.push(format!("sort={}", encode_component(sort)));
     }
     if params.is_empty() {
         "/".to_owned()
@@ -44,7 +64,17 @@ fn marketplace_href(q: &str, category: Option<&str>) -> String {
 pub fn MarketplacePage() -> impl IntoView {
     let query = use_query_map();
     let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
-    let category = Memo::new(move |_| query.read().get("category").filter(|c| !c.is_empty()));
+    let filters = Memo::new(move |_| {
+        let query = query.read();
+        let param = |name: &str| query.get(name).filter(|v| !v.is_empty());
+        Filters {
+            category: param("category"),
+            tags: param("tags"),
+            free: param("free").as_deref() == Some("true"),
+            sort: param("sort"),
+        }
+    });
+    let category = Memo::new(move |_| filters.with(|f| f.category.clone()));
 
     let items = RwSignal::new(Vec::<AgentSummary>::new());
     let next_cursor = RwSignal::new(None::<String>);
@@ -66,11 +96,16 @@ pub fn MarketplacePage() -> impl IntoView {
         } else {
             Phase::Loading
         });
+        let f = filters.get_untracked();
         let request = AgentQuery {
             q: Some(q.get_untracked()),
-            category: category.get_untracked(),
+            category: f.category,
+            tags: f.tags,
+            free: f.free.then_some(true),
+            sort: f.sort,
             limit: None,
             cursor: cursor.clone(),
+            ..AgentQuery::default()
         };
         leptos::task::spawn_local(async move {
             let result = list_agents(request).await;
@@ -95,7 +130,7 @@ pub fn MarketplacePage() -> impl IntoView {
 
     Effect::new(move |_| {
         q.track();
-        category.track();
+        filters.track();
         load(None);
     });
 
@@ -104,15 +139,26 @@ pub fn MarketplacePage() -> impl IntoView {
     let navigate = use_navigate();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let href = marketplace_href(
-            &search_text.get_untracked(),
-            category.get_untracked().as_deref(),
-        );
+        let href = marketplace_href(&search_text.get_untracked(), &filters.get_untracked());
         navigate(&href, NavigateOptions::default());
     };
+    let navigate_to = use_navigate();
+    let refine = move |change: Box<dyn FnOnce(&mut Filters)>| {
+        let mut f = filters.get_untracked();
+        change(&mut f);
+        navigate_to(
+            &marketplace_href(&q.get_untracked(), &f),
+            NavigateOptions::default(),
+        );
+    };
+    let refine = StoredValue::new(refine);
 
     let chip = move |slug: Option<&'static str>, label: &'static str| {
-        let href = move || marketplace_href(&q.get(), slug);
+        let href = move || {
+            let mut f = filters.get();
+            f.category = slug.map(str::to_owned);
+            marketplace_href(&q.get(), &f)
+        };
         let active = move || category.get().as_deref() == slug;
         view! {
             <A href=href attr:class=move || if active() { "chip active" } else { "chip" }>
@@ -143,6 +189,38 @@ pub fn MarketplacePage() -> impl IntoView {
                 {chip(None, "All")}
                 {Category::ALL.into_iter().map(|c| chip(Some(c.slug()), c.label())).collect_view()}
             </nav>
+            <div class="refine">
+                <label class="check">
+                    <input type="checkbox" name="free" prop:checked=move || filters.with(|f| f.free)
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            refine.with_value(|r| r(Box::new(move |f| f.free = on)));
+                        } />
+                    "Free only"
+                </label>
+                {move || filters.with(|f| f.tags.clone()).map(|tags| view! {
+                    <button class="chip active" title="Remove the tag filter"
+                        on:click=move |_| refine.with_value(|r| r(Box::new(|f| f.tags = None)))>
+                        "#"{tags}" ×"
+                    </button>
+                })}
+                <label>
+                    <span class="muted small">"Sort by "</span>
+                    <select name="sort" aria-label="Sort by" on:change=move |ev| {
+                        let sort = Some(event_target_value(&ev)).filter(|s| !s.is_empty());
+                        refine.with_value(|r| r(Box::new(move |f| f.sort = sort)));
+                    }>
+                        {AgentSort::ALL.into_iter().map(|sort| {
+                            let value = sort.as_str();
+                            let selected = move || {
+                                filters.with(|f| f.sort.as_deref() == Some(value))
+                                    || (sort == AgentSort::Relevance && filters.with(|f| f.sort.is_none()))
+                            };
+                            view! { <option value=value selected=selected>{sort.label()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
         </section>
 
         <section class="results" aria-live="polite">
@@ -196,11 +274,18 @@ mod tests {
 
     #[test]
     fn hrefs_keep_the_query_encoded() {
-        assert_eq!(marketplace_href("", None), "/");
+        let none = Filters::default();
+        assert_eq!(marketplace_href("", &none), "/");
+        let marketing = Filters {
+            category: Some("marketing".into()),
+            free: true,
+            sort: Some("rating".into()),
+            ..Filters::default()
+        };
         assert_eq!(
-            marketplace_href(" seo audit ", Some("marketing")),
-            "/?q=seo+audit&category=marketing"
+            marketplace_href(" seo audit ", &marketing),
+            "/?q=seo+audit&category=marketing&free=true&sort=rating"
         );
-        assert_eq!(marketplace_href("a&b=c", None), "/?q=a%26b%3Dc");
+        assert_eq!(marketplace_href("a&b=c", &none), "/?q=a%26b%3Dc");
     }
 }

@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod agent;
+pub mod creator;
 pub mod dashboard;
 pub mod editor;
 pub mod marketplace;
@@ -9,6 +10,7 @@ pub mod settings;
 pub mod signin;
 pub mod teams;
 pub mod time;
+pub mod version;
 
 /// Percent-encodes a query-string component.
 pub fn encode_component(text: &str) -> String {

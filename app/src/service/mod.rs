@@ -5,8 +5,12 @@
 pub mod access;
 pub mod agents;
 pub mod auth;
+pub mod authoring;
 pub mod error;
+pub mod markdown;
 pub mod request_id;
+pub mod reviews;
+pub mod sandbox;
 pub mod schema;
 pub mod teams;
 
@@ -27,6 +31,8 @@ pub struct Services {
     pub public_url: String,
     /// Sign-in with GitHub, when a client id is configured.
     pub github: Option<std::sync::Arc<auth::github::GithubConfig>>,
+    /// Where test runs (and later deployments) run; `None` answers 503.
+    pub sandbox: Option<std::sync::Arc<sandbox::Sandbox>>,
 }
 
 impl Services {
@@ -36,11 +42,17 @@ impl Services {
             sessions: auth::SessionPolicy::default(),
             public_url: "http://127.0.0.1:3000".to_owned(),
             github: None,
+            sandbox: None,
         }
     }
 
     pub fn with_github(mut self, github: Option<auth::github::GithubConfig>) -> Self {
         self.github = github.map(std::sync::Arc::new);
+        self
+    }
+
+    pub fn with_sandbox(mut self, sandbox: std::sync::Arc<sandbox::Sandbox>) -> Self {
+        self.sandbox = Some(sandbox);
         self
     }
 

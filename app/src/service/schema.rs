@@ -34,6 +34,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         workspace_id -> Uuid,
+        published_at -> Nullable<Timestamptz>,
+        runs_succeeded -> Int8,
+        forked_from -> Nullable<Uuid>,
     }
 }
 
@@ -52,6 +55,42 @@ diesel::table! {
         changelog -> Text,
         created_by -> Uuid,
         created_at -> Timestamptz,
+        readme -> Text,
+        example_input -> Text,
+    }
+}
+
+diesel::table! {
+    agent_drafts (agent_id) {
+        agent_id -> Uuid,
+        name -> Text,
+        summary -> Text,
+        readme -> Text,
+        category -> Text,
+        tags -> Array<Text>,
+        icon -> Text,
+        price_credits -> Int8,
+        source -> Text,
+        manifest -> Jsonb,
+        example_input -> Text,
+        revision -> Int8,
+        updated_by -> Uuid,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agent_reviews (id) {
+        id -> Uuid,
+        agent_id -> Uuid,
+        user_id -> Uuid,
+        rating -> Int2,
+        body -> Text,
+        reply -> Nullable<Text>,
+        reply_by -> Nullable<Uuid>,
+        replied_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -155,7 +194,11 @@ diesel::table! {
 }
 
 diesel::joinable!(agents -> users (owner_user_id));
+diesel::joinable!(agents -> workspaces (workspace_id));
 diesel::joinable!(agent_versions -> agents (agent_id));
+diesel::joinable!(agent_drafts -> agents (agent_id));
+diesel::joinable!(agent_reviews -> agents (agent_id));
+diesel::joinable!(agent_reviews -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> users (user_id));
@@ -174,6 +217,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     agents,
     agent_versions,
+    agent_drafts,
+    agent_reviews,
     sessions,
     workspaces,
     workspace_members,

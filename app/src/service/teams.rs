@@ -28,7 +28,7 @@ fn team_not_found() -> ServiceError {
 }
 
 /// A URL name from a team name: lower-case letters, digits and dashes.
-fn slug_from(name: &str) -> String {
+pub(crate) fn slug_from(name: &str) -> String {
     let mut slug = String::new();
     for c in name.to_lowercase().chars() {
         if c.is_ascii_alphanumeric() {

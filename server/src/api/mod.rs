@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod authoring;
 pub mod body;
 pub mod github;
 pub mod health;

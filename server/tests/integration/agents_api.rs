@@ -19,7 +19,7 @@ fn names(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn lists_the_seeded_launch_line_up_by_name() {
     let app = TestApp::spawn().await;
-    let (status, page) = app.get_json("/api/v1/agents").await;
+    let (status, page) = app.get_json("/api/v1/agents?sort=name").await;
     assert_eq!(status, StatusCode::OK);
     let names = names(&page);
     assert_eq!(names.len(), 12, "{names:?}");

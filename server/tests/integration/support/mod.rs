@@ -84,7 +84,8 @@ impl TestAppBuilder {
         let state = AppState {
             services: Services::new(pool)
                 .with_public_url(base_url.clone())
-                .with_github(github),
+                .with_github(github)
+                .with_sandbox(shared_sandbox()),
             hub: hub.clone(),
             dist_dir: Arc::new(dist.path().to_owned()),
             cookies: server::auth::CookieSettings::new(false),
@@ -109,6 +110,21 @@ impl TestAppBuilder {
             _dist: dist,
         }
     }
+}
+
+/// One sandbox for every test in the process: the JavaScript runner is
+/// compiled once (into the build's cache directory) and its pool reused.
+/// The offline model answers `llm`, and agents may reach local stand-ins.
+pub fn shared_sandbox() -> Arc<app::service::sandbox::Sandbox> {
+    static SANDBOX: std::sync::OnceLock<Arc<app::service::sandbox::Sandbox>> =
+        std::sync::OnceLock::new();
+    Arc::clone(SANDBOX.get_or_init(|| {
+        Arc::new(app::service::sandbox::Sandbox::new(
+            Some(runtime::build_cache_dir()),
+            Arc::new(runtime::llm::Offline),
+            runtime::http::Fetcher::allowing_private_networks(Duration::from_secs(10)),
+        ))
+    }))
 }
 
 pub struct TestApp {

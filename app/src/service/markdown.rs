@@ -1,0 +1,85 @@
+//! READMEs, changelogs and previews: Markdown to HTML, then sanitised with an
+//! allow-list (ammonia), so no script, event handler, `javascript:` link,
+//! frame or style survives, whatever raw HTML the Markdown carried.
+
+use pulldown_cmark::{Options, Parser, html};
+
+/// Sanitised HTML for `markdown`, safe to set as `innerHTML`.
+pub fn render(markdown: &str) -> String {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES;
+    let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
+    ammonia::Builder::default()
+        // Only these schemes; relative links stay relative.
+        .url_schemes(["http", "https", "mailto"].into())
+        .link_rel(Some("noopener noreferrer nofollow ugc"))
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tags(["input"])
+        .clean(&unsafe_html)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn renders_markdown() {
+        let html = render(
+            "# Title\n\nSome **bold** and a [link](https://example.com).\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        );
+        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+        assert!(
+            html.contains(
+                r#"<a href="https://example.com" rel="noopener noreferrer nofollow ugc">link</a>"#
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<table>"), "{html}");
+    }
+
+    #[test]
+    fn hostile_readme_renders_inert() {
+        let hostile = r#"
+# Nice agent
+
+<script>alert(1)</script>
+<img src="x.png" onerror="alert(2)">
+[click me](javascript:alert(3))
+<a href="JaVaScRiPt:alert(4)">raw link</a>
+<iframe src="https://evil.example/"></iframe>
+<div style="position:fixed" onclick="alert(5)">overlay</div>
+<svg><script>alert(6)</script></svg>
+<object data="x"></object><embed src="x">
+<form action="https://evil.example/"><button>go</button></form>
+[data](data:text/html;base64,PHNjcmlwdD5hbGVydCg3KTwvc2NyaXB0Pg==)
+<a href="&#106;avascript:alert(8)">entity</a>
+"#;
+        let html = render(hostile).to_lowercase();
+        for banned in [
+            "<script",
+            "onerror",
+            "onclick",
+            "javascript:",
+            "<iframe",
+            "style=",
+            "<svg",
+            "<object",
+            "<embed",
+            "<form",
+            "data:text",
+            "alert(2)",
+            "alert(5)",
+        ] {
+            assert!(!html.contains(banned), "{banned} survived in {html}");
+        }
+        // The harmless parts stay.
+        assert!(html.contains("<h1>nice agent</h1>"), "{html}");
+        assert!(html.contains("overlay"), "{html}");
+        assert!(html.contains("click me"), "{html}");
+    }
+}

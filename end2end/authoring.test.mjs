@@ -1,0 +1,151 @@
+// The authoring journey in headless Chromium against the real server: a new
+// author signs up, creates an agent from a template, types code in the
+// CodeMirror pane, sees a syntax error marked at its line, fixes it, runs it
+// in the sandbox, publishes 1.0.0; another user finds it by a search with a
+// typo, reads its capabilities, sees the deploy button and leaves a review.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+
+const TIMEOUT = 30_000;
+const PASSWORD = "correct horse battery staple";
+
+const BROKEN = `export default async function run(input, ctx) {
+  const name = input.name;
+  let = ;
+  return { greeting: "Hello, " + name + "!" };
+}
+`;
+
+const FIXED = `export default async function run(input, ctx) {
+  const name = input.name;
+  ctx.log.info("greeting " + name);
+  return { greeting: "Hello, " + name + "!" };
+}
+`;
+
+async function signUp(page, url, name, email) {
+  await page.goto(url + "/signup");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByTestId("user-menu").getByText(name).waitFor();
+}
+
+/** Replaces the code pane's text as if pasted (no auto-closed brackets). */
+async function replaceCode(page, text) {
+  const content = page.locator(".cm-content");
+  await content.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  await page.keyboard.insertText(text);
+}
+
+describe("Agentdeck authoring", () => {
+  let server;
+  let browser;
+  let dataDir;
+
+  before(async () => {
+    dataDir = makeDataDir();
+    server = new Server(dataDir, await freePort());
+    await server.start();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    removeDataDir(dataDir);
+  });
+
+  test("write, check, test-run and publish an agent; another user finds and reviews it", async () => {
+    const author = await (await browser.newContext()).newPage();
+    author.setDefaultTimeout(TIMEOUT);
+    const errors = [];
+    author.on("pageerror", (e) => errors.push(e));
+
+    await signUp(author, server.url, "Ada Lovelace", "ada@example.com");
+    await author.goto(server.url + "/editor");
+    await author.getByTestId("new-agent").getByLabel("Name").fill("Haiku Helper");
+    await author.getByLabel("Start from").selectOption("blank");
+    await author.getByRole("button", { name: "Create agent" }).click();
+    await author.waitForURL("**/editor/haiku-helper");
+
+    // The code pane is CodeMirror, loaded on this route only.
+    await author.locator(".cm-editor .cm-content").waitFor();
+    assert.ok(await author.locator(".cm-lineNumbers").count(), "line numbers");
+
+    // A syntax error, saved with Ctrl-S, is marked at its line.
+    await replaceCode(author, BROKEN);
+    await author.keyboard.press("Control+S");
+    const diagnostic = author.getByTestId("diagnostic");
+    await diagnostic.waitFor();
+    assert.match(await diagnostic.textContent(), /^Line 3, column \d+/);
+    const line3 = author.locator(".cm-line").nth(2);
+    await line3.locator(".cm-lintRange-error").first().waitFor();
+    assert.equal(await author.locator(".cm-line").nth(1).locator(".cm-lintRange-error").count(), 0);
+
+    // Fixed, the mark goes away.
+    await replaceCode(author, FIXED);
+    await author.keyboard.press("Control+S");
+    await diagnostic.waitFor({ state: "detached" });
+    await author.getByTestId("save-state").getByText("Saved", { exact: false }).waitFor();
+
+    // The manifest grants the model; the draft saves itself.
+    await author.getByTestId("manifest").getByLabel("Language model (llm)").check();
+    await author.getByTestId("manifest").getByLabel("Summary").fill("Greets anyone you name, in style");
+    await author.getByTestId("save-state").getByText("Saved", { exact: false }).waitFor();
+
+    // A test run in the real sandbox.
+    await author.getByTestId("test-input").fill('{"name": "Grace"}');
+    await author.getByTestId("run").click();
+    const output = author.getByTestId("run-output");
+    await output.waitFor();
+    assert.deepEqual(JSON.parse(await output.textContent()), { greeting: "Hello, Grace!" });
+    assert.match(await author.getByTestId("run-logs").textContent(), /greeting Grace/);
+    assert.match(await author.getByTestId("run-stats").textContent(), /ms · \d+ fuel/);
+
+    // Publish 1.0.0 once the draft is saved.
+    await author.getByTestId("save-state").getByText("Saved", { exact: false }).waitFor();
+    const publish = author.getByTestId("publish");
+    assert.equal(await publish.getByLabel("Version").inputValue(), "1.0.0");
+    await publish.getByLabel("Changelog").fill("First release");
+    await publish.getByRole("button", { name: "Publish version" }).click();
+    await author.getByTestId("published").getByText("Published 1.0.0").waitFor();
+
+    // Publishing 1.0.0 again is refused, with the reason.
+    await publish.getByLabel("Version").fill("1.0.0");
+    await publish.getByRole("button", { name: "Publish version" }).click();
+    await publish.getByText("published already", { exact: false }).waitFor();
+
+    // Another user finds it with a typo and reads what it may do.
+    const reader = await (await browser.newContext()).newPage();
+    reader.setDefaultTimeout(TIMEOUT);
+    reader.on("pageerror", (e) => errors.push(e));
+    await signUp(reader, server.url, "Grace Hopper", "grace@example.com");
+    await reader.goto(server.url + "/?q=haiku+helpr");
+    const card = reader.getByTestId("agent-card").filter({ hasText: "Haiku Helper" });
+    await card.waitFor();
+    await card.click();
+    await reader.waitForURL("**/agents/haiku-helper");
+    const capabilities = reader.getByTestId("capabilities");
+    await capabilities.getByText("Calls a language model", { exact: false }).waitFor();
+    assert.ok(await reader.getByTestId("deploy").isVisible(), "the deploy button is there");
+    assert.match(await reader.getByTestId("author-link").textContent(), /Ada Lovelace/);
+
+    // A 4-star review, and the rating follows.
+    const form = reader.getByTestId("review-form");
+    await form.getByText("4 ★").click();
+    await form.getByLabel("Review").fill("Charming greetings, fast.");
+    await form.getByRole("button", { name: "Post review" }).click();
+    const review = reader.getByTestId("review").filter({ hasText: "Charming greetings" });
+    await review.waitFor();
+    assert.match(await review.textContent(), /★★★★☆/);
+    await reader.getByTestId("rating").getByText("4.0 from 1 ratings", { exact: false }).waitFor();
+
+    assert.deepEqual(errors, [], "no uncaught errors in either page");
+  });
+});

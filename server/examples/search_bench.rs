@@ -1,0 +1,210 @@
+//! Marketplace search latency through the REST API over 10,000 generated
+//! agents: `cargo run --release -p server --example search_bench`.
+//!
+//! Starts a private PostgreSQL (the machine's binaries) in a temporary
+//! directory, migrates and seeds it, adds 10,000 published agents with
+//! varied names, tags, summaries and READMEs, serves the real router on a
+//! local port, and sends each query of a mix (plain words, one-letter typos,
+//! filters, every sort, second pages) one at a time over HTTP. Prints p50,
+//! p99 and max per kind and overall.
+
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+#![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
+
+use std::time::{Duration, Instant};
+
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use server::config::Config;
+use server::embedded_pg::{self, EmbeddedPostgres, Options};
+
+const AGENTS: i64 = 10_000;
+const ROUNDS: usize = 200;
+
+/// Generated agents: names from word lists, so searches hit a realistic
+/// share of rows; numbers make every name unique.
+const GENERATE: &str = r#"
+INSERT INTO agents (slug, owner_user_id, workspace_id, name, summary, readme, category, tags,
+                    icon, price_credits, runs_count, runs_succeeded, published_at)
+SELECT 'gen-' || i,
+       u.id, w.id,
+       name,
+       'Helps ' || team || ' teams ' || verb || ' ' || thing || ' faster, with clear reports and fewer mistakes.',
+       '# ' || name || E'\n\n' || repeat('This agent ' || verb || ' ' || thing || ' for ' || team ||
+           ' teams. It reads your input, checks it and answers with structured JSON. ', 6),
+       (ARRAY['content','marketing','sales','analytics','strategy','web','operations','support'])[1 + i % 8],
+       ARRAY[lower(thing), lower(team), (ARRAY['ai','automation','reports','gpt','crm','csv'])[1 + i % 6]],
+       '🤖', i % 7, (i * 7919) % 100000, ((i * 7919) % 100000) * 9 / 10,
+       now() - (i || ' minutes')::interval
+FROM generate_series(1, $1) AS i
+CROSS JOIN LATERAL (SELECT
+    (ARRAY['Smart','Quick','Deep','Friendly','Precise','Turbo','Clever','Handy','Bright','Steady'])[1 + i % 10] AS adjective,
+    (ARRAY['Summarizer','Translator','Researcher','Writer','Analyst','Planner','Scheduler','Auditor',
+           'Classifier','Extractor','Forecaster','Recruiter','Negotiator','Optimizer','Moderator',
+           'Tutor','Reviewer','Designer','Marketer','Assistant'])[1 + (i / 10) % 20] AS role,
+    (ARRAY['invoices','emails','tickets','leads','contracts','reports','keywords','articles',
+           'meetings','surveys','datasets','campaigns','resumes','orders','reviews'])[1 + i % 15] AS thing,
+    (ARRAY['finance','support','sales','marketing','legal','product','hr','ops'])[1 + i % 8] AS team,
+    (ARRAY['summarises','sorts','checks','drafts','translates','scores','cleans'])[1 + i % 7] AS verb
+) words
+CROSS JOIN LATERAL (SELECT adjective || ' ' || role || ' ' || i AS name) named
+CROSS JOIN (SELECT id FROM users WHERE handle = 'agentdeck') u
+CROSS JOIN (SELECT id FROM workspaces WHERE slug = 'agentdeck') w
+"#;
+
+/// Each kind of query the marketplace sends, as a query string.
+fn queries() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("browse (popular)", ""),
+        ("word", "q=summarizer"),
+        ("one-letter typo", "q=summarizr"),
+        ("typo, two words", "q=quick+translatr"),
+        ("two words", "q=invoices+finance"),
+        ("no match", "q=zzzzqqq"),
+        ("category + sort rating", "category=sales&sort=rating"),
+        ("tags", "tags=csv"),
+        ("free only, newest", "free=true&sort=newest"),
+        ("price range, name", "min_price=2&max_price=4&sort=name"),
+        ("search + category", "q=analyst&category=analytics"),
+    ]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("opening the directory to the database user");
+    let mut postgres =
+        EmbeddedPostgres::start(&Options::new(dir.path())).expect("starting PostgreSQL");
+    let database_url = postgres.database_url(embedded_pg::DATABASE);
+    let admin_url = postgres.database_url("postgres");
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    runtime.block_on(async {
+        server::db::ensure_database(&admin_url, embedded_pg::DATABASE)
+            .await
+            .expect("creating the database");
+        let config = Config::from_lookup(|name| match name {
+            "AGENTDECK_DATA_DIR" => Some(dir.path().display().to_string()),
+            _ => None,
+        })
+        .expect("configuration");
+        let state = server::prepare(&config, &database_url)
+            .await
+            .expect("migrating and seeding");
+        let mut conn = AsyncPgConnection::establish(&database_url)
+            .await
+            .expect("connecting");
+        let started = Instant::now();
+        diesel::sql_query(GENERATE)
+            .bind::<diesel::sql_types::BigInt, _>(AGENTS)
+            .execute(&mut conn)
+            .await
+            .expect("generating agents");
+        diesel::sql_query("ANALYZE agents")
+            .execute(&mut conn)
+            .await
+            .expect("analyzing");
+        println!(
+            "generated {AGENTS} agents in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let base = format!("http://{}", listener.local_addr().expect("the address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::new();
+
+        let mut all = Vec::new();
+        println!("| Query | p50 ms | p99 ms | max ms | results |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        for (kind, query) in queries() {
+            let url = format!("{base}/api/v1/agents?limit=24&{query}");
+            // Warm up connections and plans.
+            for _ in 0..10 {
+                http.get(&url)
+                    .send()
+                    .await
+                    .expect("warm-up")
+                    .bytes()
+                    .await
+                    .ok();
+            }
+            let mut times = Vec::with_capacity(ROUNDS);
+            let mut results = 0;
+            for _ in 0..ROUNDS {
+                let sent = Instant::now();
+                let response = http.get(&url).send().await.expect("request");
+                assert!(
+                    response.status().is_success(),
+                    "{url}: {}",
+                    response.status()
+                );
+                let body: serde_json::Value = response.json().await.expect("json");
+                times.push(sent.elapsed());
+                results = body["items"].as_array().map_or(0, Vec::len);
+            }
+            times.sort();
+            println!(
+                "| {kind} (`{query}`) | {} | {} | {} | {results} |",
+                ms(percentile(&times, 0.5)),
+                ms(percentile(&times, 0.99)),
+                ms(*times.last().expect("times"))
+            );
+            all.extend(times);
+        }
+        // Second pages, through the cursor of the first.
+        let first: serde_json::Value = http
+            .get(format!("{base}/api/v1/agents?limit=24&q=writer"))
+            .send()
+            .await
+            .expect("first page")
+            .json()
+            .await
+            .expect("json");
+        let cursor = first["next_cursor"].as_str().expect("a second page");
+        let url = format!("{base}/api/v1/agents?limit=24&q=writer&cursor={cursor}");
+        let mut times = Vec::with_capacity(ROUNDS);
+        for _ in 0..ROUNDS {
+            let sent = Instant::now();
+            let response = http.get(&url).send().await.expect("request");
+            assert!(response.status().is_success());
+            response.bytes().await.expect("body");
+            times.push(sent.elapsed());
+        }
+        times.sort();
+        println!(
+            "| second page of `q=writer` | {} | {} | {} | 24 |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            ms(*times.last().expect("times"))
+        );
+        all.extend(times);
+        all.sort();
+        println!(
+            "\nall {} requests: p50 {} ms, p99 {} ms, max {} ms",
+            all.len(),
+            ms(percentile(&all, 0.5)),
+            ms(percentile(&all, 0.99)),
+            ms(*all.last().expect("times"))
+        );
+        let _ = stop.send(());
+        let _ = serving.await;
+    });
+    drop(runtime);
+    postgres.stop().expect("stopping PostgreSQL");
+}

@@ -1,0 +1,93 @@
+//! `GET|POST /api/v1/agents/{slug}/reviews`, `DELETE .../reviews/mine` and
+//! `POST .../reviews/{id}/reply`. Posting again edits one's review.
+
+use app::model::ReviewId;
+use app::model::market::{ReplyInput, Review, ReviewInput, ReviewPage};
+use app::service::{ServiceError, Services, reviews};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use crate::api::body::Body;
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+pub struct PageParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn list_reviews(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(slug): Path<String>,
+    params: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Json<ReviewPage>, AppError> {
+    let Query(params) = params.map_err(|e| {
+        AppError::invalid(
+            "query",
+            format!("malformed query string: {}", e.body_text()),
+        )
+    })?;
+    let limit = params
+        .limit
+        .map(|text| {
+            text.trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::invalid("limit", "must be a whole number"))
+        })
+        .transpose()?;
+    Ok(Json(
+        reviews::list(
+            &services,
+            &caller.actor,
+            &slug,
+            limit,
+            params.cursor.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+pub async fn write_review(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(slug): Path<String>,
+    Body(input): Body<ReviewInput>,
+) -> Result<(StatusCode, Json<Review>), AppError> {
+    let (review, created) =
+        reviews::write(&services, &caller.actor, &slug, input, &caller.meta).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(review)))
+}
+
+pub async fn delete_my_review(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, AppError> {
+    reviews::delete_mine(&services, &caller.actor, &slug).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn reply_to_review(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path((slug, id)): Path<(String, String)>,
+    Body(input): Body<ReplyInput>,
+) -> Result<Json<Review>, AppError> {
+    let id = id
+        .parse()
+        .map(ReviewId)
+        .map_err(|_| ServiceError::NotFound { what: "review" })?;
+    Ok(Json(
+        reviews::reply(&services, &caller.actor, &slug, id, input, &caller.meta).await?,
+    ))
+}

@@ -1,0 +1,64 @@
+//! Authoring helpers outside one agent: templates, the caller's agents, the
+//! Markdown preview, and creator profiles.
+
+use app::model::market::{CreatorProfile, OwnAgent, Template};
+use app::service::{Services, agents, authoring, markdown};
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+
+use crate::api::body::Body;
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+/// The longest text the preview renders.
+const MAX_PREVIEW_CHARS: usize = 100_000;
+
+pub async fn list_templates() -> Json<Vec<Template>> {
+    Json(authoring::templates())
+}
+
+pub async fn list_own_agents(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+) -> Result<Json<Vec<OwnAgent>>, AppError> {
+    Ok(Json(authoring::own_agents(&services, &caller.actor).await?))
+}
+
+pub async fn show_creator(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(handle): Path<String>,
+) -> Result<Json<CreatorProfile>, AppError> {
+    Ok(Json(
+        agents::creator(&services, &caller.actor, &handle).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct MarkdownText {
+    text: String,
+}
+
+#[derive(Serialize)]
+pub struct MarkdownHtml {
+    html: String,
+}
+
+/// The editor's README preview: the same renderer and sanitiser as the
+/// agent page.
+pub async fn render_markdown(
+    CallerOf(caller): CallerOf,
+    Body(body): Body<MarkdownText>,
+) -> Result<Json<MarkdownHtml>, AppError> {
+    caller.actor.require_user()?;
+    if body.text.chars().count() > MAX_PREVIEW_CHARS {
+        return Err(AppError::invalid(
+            "text",
+            format!("must be at most {MAX_PREVIEW_CHARS} characters"),
+        ));
+    }
+    Ok(Json(MarkdownHtml {
+        html: markdown::render(&body.text),
+    }))
+}
