@@ -149,6 +149,10 @@ function toDiagnostics(doc, list) {
  * options: doc (text), language ("javascript", "json", anything else is plain
  * text), readOnly, label (the accessible name), onChange(text) after each
  * edit by the user, onSave(text) on Ctrl/Cmd-S.
+ *
+ * The handle: getValue(), setValue(text) (not reported to onChange),
+ * setDiagnostics([{line, column, message, severity?}]) with 1-based
+ * positions, focus(), destroy(), and view, the EditorView itself.
  */
 export function mount(parent, options = {}) {
   const { doc = "", language, readOnly = false, label = "Code", onChange, onSave } = options;

@@ -4,16 +4,10 @@
 //! only when this component mounts, so no other page downloads it.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// A problem found in the source, at a 1-based line and column as the
-/// server reports them. The editor clamps positions past the end of the text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Diagnostic {
-    pub line: u32,
-    pub column: u32,
-    pub message: String,
-}
+/// The server's diagnostics, shown as they come (the editor clamps positions
+/// past the end of the text).
+pub use crate::model::market::Diagnostic;
 
 /// A CodeMirror editor: line numbers, syntax colours, bracket matching and
 /// closing, undo, search (Ctrl/Cmd-F) and the server's diagnostics.

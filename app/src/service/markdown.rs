@@ -44,22 +44,24 @@ mod tests {
 
     #[test]
     fn hostile_readme_renders_inert() {
-        let hostile = r#"
-# Nice agent
-
-<script>alert(1)</script>
-<img src="x.png" onerror="alert(2)">
-[click me](javascript:alert(3))
-<a href="JaVaScRiPt:alert(4)">raw link</a>
-<iframe src="https://evil.example/"></iframe>
-<div style="position:fixed" onclick="alert(5)">overlay</div>
-<svg><script>alert(6)</script></svg>
-<object data="x"></object><embed src="x">
-<form action="https://evil.example/"><button>go</button></form>
-[data](data:text/html;base64,PHNjcmlwdD5hbGVydCg3KTwvc2NyaXB0Pg==)
-<a href="&#106;avascript:alert(8)">entity</a>
-"#;
-        let html = render(hostile).to_lowercase();
+        // Blank lines between the parts, so the Markdown links are parsed as
+        // links rather than swallowed as text by the raw HTML blocks.
+        let hostile = [
+            "# Nice agent",
+            "<script>alert(1)</script>",
+            r#"<img src="x.png" onerror="alert(2)">"#,
+            "[click me](javascript:alert(3))",
+            r#"<a href="JaVaScRiPt:alert(4)">raw link</a>"#,
+            r#"<iframe src="https://evil.example/"></iframe>"#,
+            r#"<div style="position:fixed" onclick="alert(5)">overlay</div>"#,
+            "<svg><script>alert(6)</script></svg>",
+            r#"<object data="x"></object><embed src="x">"#,
+            r#"<form action="https://evil.example/"><button>go</button></form>"#,
+            "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCg3KTwvc2NyaXB0Pg==)",
+            r#"<a href="&#106;avascript:alert(8)">entity</a>"#,
+        ]
+        .join("\n\n");
+        let html = render(&hostile).to_lowercase();
         for banned in [
             "<script",
             "onerror",
@@ -75,7 +77,7 @@ mod tests {
             "alert(2)",
             "alert(5)",
         ] {
-            assert!(!html.contains(banned), "{banned} survived in {html}");
+            assert!(!html.contains(banned), "{banned} survived in {html:?}");
         }
         // The harmless parts stay.
         assert!(html.contains("<h1>nice agent</h1>"), "{html}");

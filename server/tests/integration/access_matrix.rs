@@ -101,6 +101,49 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/settings", Public, [200; 11]),
         row(Method::GET, "/api/v1/agents", Public, READ_AGENTS),
         row(Method::GET, "/api/v1/agents/{agent}", Public, READ_AGENTS),
+        row(
+            Method::GET,
+            "/api/v1/agents/{agent}/reviews",
+            Public,
+            READ_AGENTS,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/agents/{agent}/versions",
+            Public,
+            READ_AGENTS,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/agents/{agent}/versions/1.0.0",
+            Public,
+            READ_AGENTS,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/creators/agentdeck",
+            Public,
+            READ_AGENTS,
+        ),
+        row(Method::GET, "/api/v1/templates", Public, OPEN),
+        row(
+            Method::POST,
+            "/api/v1/agents/{agent}/try",
+            Public,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/markdown",
+            Public,
+            [401, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/me/agents",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
         row(Method::GET, "/api/fn/list_agents", Public, READ_AGENTS),
         row(Method::GET, "/api/fn/get_agent", Public, READ_AGENTS),
         row(Method::GET, "/api/v1/nowhere", Public, {
@@ -229,6 +272,44 @@ fn rows() -> Vec<Row> {
             // Keys may read it with `audit:read`, within the admin role.
             [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
         ),
+        // Agents of a team: members edit, test and publish; viewers look;
+        // strangers do not learn an unpublished agent exists.
+        row(
+            Method::POST,
+            "/api/v1/agents (in the team)",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/agents/{team agent}",
+            Team,
+            [404, 404, 404, 200, 200, 200, 200, 200, 403, 401, 404],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/agents/{team agent}/draft",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/agents/{team agent}/test-runs",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/agents/{team agent}/versions",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/agents/{team agent}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
         row(
             Method::POST,
             "/api/v1/invites/{invite to user}/accept",
@@ -299,6 +380,11 @@ async fn fingerprint(conn: &mut AsyncPgConnection) -> String {
              UNION ALL SELECT 'k' || id || coalesce(revoked_at::text, '') FROM api_keys
              UNION ALL SELECT 's' || id || coalesce(revoked_at::text, '') || expires_at
                  FROM sessions
+             UNION ALL SELECT 'a' || id || slug || name || visibility
+                 || coalesce(published_at::text, '') FROM agents
+             UNION ALL SELECT 'v' || id FROM agent_versions
+             UNION ALL SELECT 'd' || agent_id || revision FROM agent_drafts
+             UNION ALL SELECT 'r' || id || rating || coalesce(reply, '') FROM agent_reviews
          ) AS everything",
     )
     .get_result(conn)
@@ -458,6 +544,26 @@ impl Matrix {
         (team, slug, UserId(target))
     }
 
+    /// A new unpublished agent in `team`, made in the database; its slug.
+    async fn team_agent(&mut self, team: Option<Uuid>) -> String {
+        let slug = self.unique("team-agent-");
+        let team = team.expect("a team route");
+        let mut conn = self.app.sql().await;
+        diesel::insert_into(app::service::schema::agents::table)
+            .values((
+                app::service::schema::agents::slug.eq(&slug),
+                app::service::schema::agents::owner_user_id.eq(self.owner.id.0),
+                app::service::schema::agents::workspace_id.eq(team),
+                app::service::schema::agents::name.eq(&slug),
+                app::service::schema::agents::summary.eq("made for the matrix"),
+                app::service::schema::agents::category.eq("operations"),
+            ))
+            .execute(&mut conn)
+            .await
+            .expect("creating a team agent");
+        slug
+    }
+
     /// The owner invites `email`; returns the invite's id and token.
     async fn invite(&mut self, slug: &str, email: &str) -> (String, String) {
         let (status, invite) = self
@@ -494,6 +600,32 @@ impl Matrix {
             .replace("{agent}", "content-creator");
         match route {
             "/api/fn/list_agents" => (format!("{path}?query[q]="), None),
+            "/api/v1/agents/{agent}/try" => {
+                (path, Some(json!({ "input": "{\"topic\": \"tea\"}" })))
+            }
+            "/api/v1/markdown" => (path, Some(json!({ "text": "# Hello" }))),
+            "/api/v1/agents (in the team)" => {
+                let name = self.unique("Team agent ");
+                (
+                    "/api/v1/agents".to_owned(),
+                    Some(json!({ "name": name, "workspace": slug })),
+                )
+            }
+            _ if route.contains("{team agent}") => {
+                let agent = self.team_agent(team.map(|(id, _, _)| *id)).await;
+                let path = route.replace("{team agent}", &agent);
+                let body = match (route, &row.method) {
+                    (_, &Method::PATCH) => Some(json!({ "visibility": "private" })),
+                    (r, _) if r.ends_with("/test-runs") => Some(json!({
+                        "source": "export default function run(input) { return { ok: true }; }",
+                        "manifest": {},
+                        "input": "{}",
+                    })),
+                    (r, _) if r.ends_with("/versions") => Some(json!({ "version": "1.0.0" })),
+                    _ => None,
+                };
+                (path, body)
+            }
             "/api/fn/get_agent" => (format!("{path}?slug=content-creator"), None),
             "/api/v1/auth/signup" => {
                 let email = format!("{}@example.com", self.unique("newcomer"));
