@@ -99,7 +99,7 @@ describe("Agentdeck accounts", () => {
     await p.getByTestId("agent-grid").waitFor();
     assert.equal(await p.getByTestId("agent-card").count(), 12);
     await p.getByTestId("agent-card").filter({ hasText: "SEO Specialist" }).click();
-    await p.getByRole("heading", { name: "SEO Specialist" }).waitFor();
+    await p.getByTestId("agent-name").getByText("SEO Specialist").waitFor();
 
     assert.deepEqual(errors, []);
     await context.close();

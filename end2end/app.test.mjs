@@ -55,7 +55,9 @@ describe("Agentdeck SPA", () => {
     await p.waitForURL("**/agents/seo-specialist");
     await p.getByTestId("agent-name").getByText("SEO Specialist").waitFor();
     await p.getByText("Audits a page for search", { exact: false }).first().waitFor();
-    await p.getByTestId("no-versions").waitFor();
+    // The launch agents are published as 1.0.0, with what they may do.
+    await p.getByRole("link", { name: "1.0.0" }).waitFor();
+    await p.getByTestId("capabilities").getByText("Calls a language model", { exact: false }).waitFor();
     // A direct load of the same URL works too (server-side SPA fallback).
     const direct = await p.goto(server.url + "/agents/seo-specialist");
     assert.equal(direct.status(), 200);

@@ -92,12 +92,12 @@ describe("Agentdeck authoring", () => {
     await replaceCode(author, FIXED);
     await author.keyboard.press("Control+S");
     await diagnostic.waitFor({ state: "detached" });
-    await author.getByTestId("save-state").getByText("Saved", { exact: false }).waitFor();
+    await author.getByTestId("save-state").getByText(/^Saved · revision/).waitFor();
 
     // The manifest grants the model; the draft saves itself.
     await author.getByTestId("manifest").getByLabel("Language model (llm)").check();
     await author.getByTestId("manifest").getByLabel("Summary").fill("Greets anyone you name, in style");
-    await author.getByTestId("save-state").getByText("Saved", { exact: false }).waitFor();
+    await author.getByTestId("save-state").getByText(/^Saved · revision/).waitFor();
 
     // A test run in the real sandbox.
     await author.getByTestId("test-input").fill('{"name": "Grace"}');
@@ -108,8 +108,8 @@ describe("Agentdeck authoring", () => {
     assert.match(await author.getByTestId("run-logs").textContent(), /greeting Grace/);
     assert.match(await author.getByTestId("run-stats").textContent(), /ms · \d+ fuel/);
 
-    // Publish 1.0.0 once the draft is saved.
-    await author.getByTestId("save-state").getByText("Saved", { exact: false }).waitFor();
+    // Publish 1.0.0: what is on screen (the test input just typed is saved
+    // first).
     const publish = author.getByTestId("publish");
     assert.equal(await publish.getByLabel("Version").inputValue(), "1.0.0");
     await publish.getByLabel("Changelog").fill("First release");

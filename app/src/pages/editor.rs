@@ -603,16 +603,7 @@ fn PublishPanel(
     let error = RwSignal::new(None::<ApiError>);
     let done = RwSignal::new(None::<String>);
     let path = format!("/api/v1/agents/{slug}/versions");
-    let publish = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if state.get_untracked() != SaveState::Saved {
-            save.with_value(|s| s());
-            error.set(Some(ApiError::new(
-                code::CONFLICT,
-                "Saving the draft first; publish again when it says Saved.",
-            )));
-            return;
-        }
+    let send = move || {
         let request = PublishRequest {
             version: version.get_untracked(),
             changelog: changelog.get_untracked(),
@@ -638,6 +629,40 @@ fn PublishPanel(
                 }
             }
         });
+    };
+    let send = StoredValue::new(send);
+    // Publishing what is on screen: unsaved edits are saved first, then
+    // the publish goes out with the new revision.
+    let waiting = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !waiting.get() {
+            return;
+        }
+        match state.get() {
+            SaveState::Saved => {
+                waiting.set(false);
+                send.with_value(|send| send());
+            }
+            SaveState::Conflict(message) => {
+                waiting.set(false);
+                error.set(Some(ApiError::new(code::CONFLICT, message)));
+            }
+            SaveState::Failed(failure) => {
+                waiting.set(false);
+                error.set(Some(failure));
+            }
+            SaveState::Saving | SaveState::Unsaved => {}
+        }
+    });
+    let publish = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        done.set(None);
+        if state.get_untracked() == SaveState::Saved {
+            send.with_value(|send| send());
+        } else {
+            waiting.set(true);
+            save.with_value(|s| s());
+        }
     };
     view! {
         <form class="panel publish" on:submit=publish data-testid="publish">
