@@ -34,9 +34,9 @@ async function signUp(page, url, name, email) {
   await page.getByTestId("user-menu").getByText(name).waitFor();
 }
 
-/** Replaces the code pane's text as if pasted (no auto-closed brackets). */
-async function replaceCode(page, text) {
-  const content = page.locator(".cm-content");
+/** Replaces a code pane's text as if pasted (no auto-closed brackets). */
+async function replaceCode(page, testId, text) {
+  const content = page.getByTestId(testId).locator(".cm-content");
   await content.click();
   await page.keyboard.press("Control+A");
   await page.keyboard.press("Delete");
@@ -75,21 +75,22 @@ describe("Agentdeck authoring", () => {
     await author.waitForURL("**/editor/haiku-helper");
 
     // The code pane is CodeMirror, loaded on this route only.
-    await author.locator(".cm-editor .cm-content").waitFor();
-    assert.ok(await author.locator(".cm-lineNumbers").count(), "line numbers");
+    const source = author.getByTestId("source-pane");
+    await source.locator(".cm-editor .cm-content").waitFor();
+    assert.ok(await source.locator(".cm-lineNumbers").count(), "line numbers");
 
     // A syntax error, saved with Ctrl-S, is marked at its line.
-    await replaceCode(author, BROKEN);
+    await replaceCode(author, "source-pane", BROKEN);
     await author.keyboard.press("Control+S");
     const diagnostic = author.getByTestId("diagnostic");
     await diagnostic.waitFor();
     assert.match(await diagnostic.textContent(), /^Line 3, column \d+/);
-    const line3 = author.locator(".cm-line").nth(2);
+    const line3 = source.locator(".cm-line").nth(2);
     await line3.locator(".cm-lintRange-error").first().waitFor();
-    assert.equal(await author.locator(".cm-line").nth(1).locator(".cm-lintRange-error").count(), 0);
+    assert.equal(await source.locator(".cm-line").nth(1).locator(".cm-lintRange-error").count(), 0);
 
     // Fixed, the mark goes away.
-    await replaceCode(author, FIXED);
+    await replaceCode(author, "source-pane", FIXED);
     await author.keyboard.press("Control+S");
     await diagnostic.waitFor({ state: "detached" });
     await author.getByTestId("save-state").getByText(/^Saved · revision/).waitFor();
@@ -100,7 +101,9 @@ describe("Agentdeck authoring", () => {
     await author.getByTestId("save-state").getByText(/^Saved · revision/).waitFor();
 
     // A test run in the real sandbox.
-    await author.getByTestId("test-input").fill('{"name": "Grace"}');
+    // The test input is a JSON pane of its own.
+    await author.getByTestId("test-input").locator(".cm-content").waitFor();
+    await replaceCode(author, "test-input", '{"name": "Grace"}');
     await author.getByTestId("run").click();
     const output = author.getByTestId("run-output");
     await output.waitFor();

@@ -14,13 +14,25 @@ import {
 
 const runs = Number(process.argv[2] ?? 15);
 
+/** What the first page loads: the app, its glue and wasm-bindgen snippets;
+ * not the editor bundle, which only the editor route imports. */
+function firstLoadFiles() {
+  const files = readdirSync(distDir).filter(
+    (file) => /\.(wasm|js|css|html)$/.test(file) && !file.startsWith("editor-"),
+  );
+  const snippets = join(distDir, "snippets");
+  for (const entry of readdirSync(snippets, { recursive: true })) {
+    if (String(entry).endsWith(".js")) files.push(join("snippets", String(entry)));
+  }
+  return files;
+}
+
 function sizes() {
   const rows = [];
-  for (const file of readdirSync(distDir)) {
-    if (!/\.(wasm|js|css|html)$/.test(file)) continue;
+  for (const file of firstLoadFiles()) {
     const bytes = readFileSync(join(distDir, file));
     rows.push({
-      file: file.replace(/-[0-9a-f]{16}/, "-<hash>"),
+      file: file.replace(/-[0-9a-f]{12,16}/, "-<hash>").replace(/snippets\/[^/]+-[0-9a-f]+\//, "snippets/<crate>/"),
       raw: bytes.length,
       gzip: gzipSync(bytes, { level: 9 }).length,
       brotli: brotliCompressSync(bytes, {

@@ -20,6 +20,7 @@ ALTER TABLE agents DROP COLUMN forked_from;
 ALTER TABLE agents DROP COLUMN runs_succeeded;
 ALTER TABLE agents DROP COLUMN published_at;
 ALTER TABLE agents DROP COLUMN rating_rank;
+DROP INDEX agents_summary_trgm_idx;
 DROP INDEX agents_name_trgm_idx;
 ALTER TABLE agents DROP COLUMN search;
 ALTER TABLE agents ADD COLUMN search tsvector GENERATED ALWAYS AS (

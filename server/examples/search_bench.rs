@@ -60,6 +60,7 @@ fn queries() -> Vec<(&'static str, &'static str)> {
         ("typo, two words", "q=quick+translatr"),
         ("two words", "q=invoices+finance"),
         ("no match", "q=zzzzqqq"),
+        ("a word in every README", "q=structured"),
         ("category + sort rating", "category=sales&sort=rating"),
         ("tags", "tags=csv"),
         ("free only, newest", "free=true&sort=newest"),
@@ -95,6 +96,8 @@ fn main() {
             .expect("creating the database");
         let config = Config::from_lookup(|name| match name {
             "AGENTDECK_DATA_DIR" => Some(dir.path().display().to_string()),
+            // One client sends every request: the per-IP limit would stop it.
+            "AGENTDECK_API_LIMIT" => Some("1000000/60".to_owned()),
             _ => None,
         })
         .expect("configuration");

@@ -15,9 +15,8 @@ use crate::components::form::FormError;
 use crate::components::status::ErrorPanel;
 use crate::error::ApiError;
 use crate::model::AgentDetail;
-use crate::model::market::{
-    AgentRef, CreateAgent, ReplyInput, Review, ReviewInput, ReviewPage, RunReport,
-};
+use crate::model::market::{CreateAgent, ReplyInput, Review, ReviewInput, ReviewPage, RunReport};
+use crate::pages::editor::create_and_edit;
 use crate::remote::Remote;
 
 #[component]
@@ -192,7 +191,6 @@ fn DeployButton(signed_in: bool) -> impl IntoView {
 
 #[component]
 fn ForkButton(slug: String, name: String, signed_in: bool) -> impl IntoView {
-    let auth = use_auth();
     let navigate = use_navigate();
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
@@ -206,23 +204,7 @@ fn ForkButton(slug: String, name: String, signed_in: bool) -> impl IntoView {
             fork_of: Some(slug.clone()),
             ..CreateAgent::default()
         };
-        let navigate = navigate.clone();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match auth
-                .send::<AgentRef>("POST", "/api/v1/agents", Some(&request))
-                .await
-            {
-                Ok(created) => navigate(
-                    &format!("/editor/{}", created.slug),
-                    NavigateOptions::default(),
-                ),
-                Err(e) => {
-                    busy.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
+        create_and_edit(request, busy, error, navigate.clone());
     };
     view! {
         <button class="button" data-testid="fork" on:click=fork disabled=move || busy.get()>

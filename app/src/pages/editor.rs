@@ -107,23 +107,7 @@ fn NewAgentForm() -> impl IntoView {
             workspace: Some(workspace.get_untracked()).filter(|w| !w.is_empty()),
             ..CreateAgent::default()
         };
-        let navigate = navigate.clone();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match auth
-                .send::<AgentRef>("POST", "/api/v1/agents", Some(&request))
-                .await
-            {
-                Ok(created) => navigate(
-                    &format!("/editor/{}", created.slug),
-                    NavigateOptions::default(),
-                ),
-                Err(e) => {
-                    busy.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
+        create_and_edit(request, busy, error, navigate.clone());
     };
     view! {
         <form class="panel new-agent" on:submit=create data-testid="new-agent">
@@ -160,6 +144,32 @@ fn NewAgentForm() -> impl IntoView {
             <FormError error fields=&["name", "slug"] />
         </form>
     }
+}
+
+/// Creates an agent and opens it in the editor; a refusal goes to `error`.
+pub fn create_and_edit(
+    request: CreateAgent,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<ApiError>>,
+    navigate: impl Fn(&str, NavigateOptions) + 'static,
+) {
+    let auth = use_auth();
+    busy.set(true);
+    leptos::task::spawn_local(async move {
+        match auth
+            .send::<AgentRef>("POST", "/api/v1/agents", Some(&request))
+            .await
+        {
+            Ok(created) => navigate(
+                &format!("/editor/{}", created.slug),
+                NavigateOptions::default(),
+            ),
+            Err(e) => {
+                busy.set(false);
+                error.set(Some(e));
+            }
+        }
+    });
 }
 
 /// Where the draft stands against the server.
@@ -322,6 +332,7 @@ fn Workbench(draft: Draft) -> impl IntoView {
         </header>
         <div class="editor-layout">
             <section class="editor-main">
+                <div data-testid="source-pane">
                 <CodeEditor
                     initial=initial_source
                     language="javascript"
@@ -333,6 +344,7 @@ fn Workbench(draft: Draft) -> impl IntoView {
                     })
                     diagnostics=Signal::derive(move || diagnostics.get())
                 />
+                </div>
                 {diagnostic_note}
                 <TestRunPanel slug=slug.clone() work diagnostics edit />
                 <ReadmeEditor work edit />
@@ -392,15 +404,15 @@ fn TestRunPanel(
     view! {
         <section class="panel test-run" data-testid="test-run">
             <h2>"Test run"</h2>
-            <label class="field">
+            <div class="field" data-testid="test-input">
                 <span>"Input (JSON)"</span>
-                <textarea rows="4" spellcheck="false" name="input" data-testid="test-input"
-                    prop:value=move || work.with(|w| w.example_input.clone())
-                    on:input=move |ev| {
-                        let text = event_target_value(&ev);
-                        edit.run(Box::new(move |w| w.example_input = text));
-                    }></textarea>
-            </label>
+                <CodeEditor
+                    initial=work.with_untracked(|w| w.example_input.clone())
+                    language="json"
+                    label="Test input (JSON)"
+                    on_change=Callback::new(move |text: String| edit.run(Box::new(move |w| w.example_input = text)))
+                />
+            </div>
             <button class="button primary" data-testid="run" on:click=run disabled=move || busy.get()>
                 {move || if busy.get() { "Running…" } else { "Run in the sandbox" }}
             </button>

@@ -371,18 +371,24 @@ pub async fn list(
     if let Some(q) = &listing.q {
         let lowered = q.to_lowercase();
         let pattern = format!("%{}%", escape_like(&lowered));
+        // Each way of matching is its own indexed query; their ids are
+        // collected first, so the planner never falls back to evaluating
+        // every condition (trigram similarity above all) on every agent.
         sql = sql
-            .sql(" AND (a.search @@ websearch_to_tsquery('english', ")
+            .sql(
+                " AND a.id = ANY(ARRAY(SELECT id FROM agents \
+                 WHERE search @@ websearch_to_tsquery('english', ",
+            )
             .bind::<Text, _>(q.clone())
-            .sql(") OR ")
+            .sql(") UNION SELECT id FROM agents WHERE ")
             .bind::<Text, _>(lowered.clone())
-            .sql(" <% lower(a.name) OR lower(a.name) LIKE ")
+            .sql(" <% lower(name) UNION SELECT id FROM agents WHERE lower(name) LIKE ")
             .bind::<Text, _>(pattern.clone())
-            .sql(" OR lower(a.summary) LIKE ")
+            .sql(" UNION SELECT id FROM agents WHERE lower(summary) LIKE ")
             .bind::<Text, _>(pattern)
-            .sql(" OR a.tags @> ARRAY[")
+            .sql(" UNION SELECT id FROM agents WHERE tags @> ARRAY[")
             .bind::<Text, _>(lowered)
-            .sql("])");
+            .sql("]::text[]))");
     }
     if let Some(category) = listing.category {
         sql = sql
@@ -548,6 +554,19 @@ pub(crate) async fn editable(
     }
 }
 
+/// Versions in semver order, newest first.
+pub(crate) fn newest_first() -> (
+    diesel::helper_types::Desc<agent_versions::version_major>,
+    diesel::helper_types::Desc<agent_versions::version_minor>,
+    diesel::helper_types::Desc<agent_versions::version_patch>,
+) {
+    (
+        agent_versions::version_major.desc(),
+        agent_versions::version_minor.desc(),
+        agent_versions::version_patch.desc(),
+    )
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = agent_versions)]
 struct VersionRow {
@@ -563,11 +582,7 @@ pub(crate) async fn versions_of(
 ) -> Result<Vec<VersionSummary>, ServiceError> {
     let rows: Vec<VersionRow> = agent_versions::table
         .filter(agent_versions::agent_id.eq(agent))
-        .order((
-            agent_versions::version_major.desc(),
-            agent_versions::version_minor.desc(),
-            agent_versions::version_patch.desc(),
-        ))
+        .order(newest_first())
         .select(VersionRow::as_select())
         .load(conn)
         .await?;
@@ -613,11 +628,7 @@ pub async fn by_slug(
     let versions = versions_of(&mut conn, agent.id).await?;
     let latest: Option<(String, serde_json::Value, String)> = agent_versions::table
         .filter(agent_versions::agent_id.eq(agent.id))
-        .order((
-            agent_versions::version_major.desc(),
-            agent_versions::version_minor.desc(),
-            agent_versions::version_patch.desc(),
-        ))
+        .order(newest_first())
         .select((
             agent_versions::version,
             agent_versions::manifest,

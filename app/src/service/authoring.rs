@@ -15,7 +15,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::agents::{self as market, AgentRecord, manifest_from, versions_of};
+use super::agents::{self as market, AgentRecord, manifest_from, newest_first, versions_of};
 use super::auth::audit::{self, Entry};
 use super::auth::{Actor, RequestMeta};
 use super::schema::{agent_drafts, agent_versions, agents, users, workspace_members, workspaces};
@@ -314,11 +314,7 @@ async fn fork_seed(
             })?;
     let latest: Option<(Option<String>, serde_json::Value, String, String)> = agent_versions::table
         .filter(agent_versions::agent_id.eq(parent.id))
-        .order((
-            agent_versions::version_major.desc(),
-            agent_versions::version_minor.desc(),
-            agent_versions::version_patch.desc(),
-        ))
+        .order(newest_first())
         .select((
             agent_versions::source,
             agent_versions::manifest,
@@ -419,11 +415,7 @@ async fn load_or_start_draft(
     let user = actor.require_user()?;
     let latest: Option<(Option<String>, serde_json::Value, String)> = agent_versions::table
         .filter(agent_versions::agent_id.eq(agent.id))
-        .order((
-            agent_versions::version_major.desc(),
-            agent_versions::version_minor.desc(),
-            agent_versions::version_patch.desc(),
-        ))
+        .order(newest_first())
         .select((
             agent_versions::source,
             agent_versions::manifest,
@@ -844,11 +836,7 @@ pub async fn try_run(
         let (agent, _) = market::visible(&mut conn, actor, slug).await?;
         let latest: Option<(Option<String>, serde_json::Value)> = agent_versions::table
             .filter(agent_versions::agent_id.eq(agent.id))
-            .order((
-                agent_versions::version_major.desc(),
-                agent_versions::version_minor.desc(),
-                agent_versions::version_patch.desc(),
-            ))
+            .order(newest_first())
             .select((agent_versions::source, agent_versions::manifest))
             .first(&mut conn)
             .await
@@ -1033,11 +1021,7 @@ pub async fn publish(
             .await?;
         let latest: Option<(String, i32, i32, i32)> = agent_versions::table
             .filter(agent_versions::agent_id.eq(agent_id))
-            .order((
-                agent_versions::version_major.desc(),
-                agent_versions::version_minor.desc(),
-                agent_versions::version_patch.desc(),
-            ))
+            .order(newest_first())
             .select((
                 agent_versions::version,
                 agent_versions::version_major,
