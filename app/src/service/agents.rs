@@ -32,6 +32,8 @@ pub const MAX_QUERY_CHARS: usize = 200;
 const MAX_CURSOR_BYTES: usize = 512;
 pub(crate) const MAX_SLUG_CHARS: usize = 64;
 const MAX_FILTER_TAGS: usize = 10;
+/// The most matches a search ranks (see `list`).
+const SEARCH_CANDIDATES: i64 = 500;
 /// A creator page shows at most this many agents.
 const CREATOR_AGENTS: i64 = 100;
 
@@ -371,24 +373,31 @@ pub async fn list(
     if let Some(q) = &listing.q {
         let lowered = q.to_lowercase();
         let pattern = format!("%{}%", escape_like(&lowered));
-        // Each way of matching is its own indexed query; their ids are
-        // collected first, so the planner never falls back to evaluating
-        // every condition (trigram similarity above all) on every agent.
+        // Each way of matching is its own indexed query, so the planner never
+        // evaluates every condition (trigram similarity above all) on every
+        // agent. At most SEARCH_CANDIDATES go on to be ranked: name matches
+        // first, then summaries and tags, then README-only matches, most used
+        // first; a word every README has cannot make a search rank them all.
         sql = sql
             .sql(
-                " AND a.id = ANY(ARRAY(SELECT id FROM agents \
+                " AND a.id = ANY(ARRAY(SELECT id FROM (\
+                 SELECT id, 1 AS tier, runs_count FROM agents WHERE ",
+            )
+            .bind::<Text, _>(lowered.clone())
+            .sql(" <% lower(name) UNION ALL SELECT id, 1, runs_count FROM agents WHERE lower(name) LIKE ")
+            .bind::<Text, _>(pattern.clone())
+            .sql(" UNION ALL SELECT id, 2, runs_count FROM agents WHERE lower(summary) LIKE ")
+            .bind::<Text, _>(pattern)
+            .sql(" UNION ALL SELECT id, 2, runs_count FROM agents WHERE tags @> ARRAY[")
+            .bind::<Text, _>(lowered)
+            .sql(
+                "]::text[] UNION ALL SELECT id, 3, runs_count FROM agents \
                  WHERE search @@ websearch_to_tsquery('english', ",
             )
             .bind::<Text, _>(q.clone())
-            .sql(") UNION SELECT id FROM agents WHERE ")
-            .bind::<Text, _>(lowered.clone())
-            .sql(" <% lower(name) UNION SELECT id FROM agents WHERE lower(name) LIKE ")
-            .bind::<Text, _>(pattern.clone())
-            .sql(" UNION SELECT id FROM agents WHERE lower(summary) LIKE ")
-            .bind::<Text, _>(pattern)
-            .sql(" UNION SELECT id FROM agents WHERE tags @> ARRAY[")
-            .bind::<Text, _>(lowered)
-            .sql("]::text[]))");
+            .sql(") ) matches GROUP BY id ORDER BY min(tier), max(runs_count) DESC LIMIT ")
+            .bind::<BigInt, _>(SEARCH_CANDIDATES)
+            .sql("))");
     }
     if let Some(category) = listing.category {
         sql = sql
