@@ -10,7 +10,7 @@
 // its size.
 
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 
@@ -54,7 +54,17 @@ if (staging) {
     process.exit(1);
   }
   const at = head.index + head[0].length;
-  writeFileSync(index, html.slice(0, at) + meta + html.slice(at));
+  // The split WASM build (build-split.mjs, pre-build hook) leaves its
+  // preload hints and start script in split-head.html.
+  const splitHead = join(staging, "split-head.html");
+  let extra = "";
+  if (existsSync(splitHead)) {
+    extra = readFileSync(splitHead, "utf8");
+    rmSync(splitHead);
+  }
+  // Trunk leaves the skipped Rust link (data-trunk-skip) in the page.
+  const rest = html.slice(at).replace(/<link [^>]*data-trunk-skip[^>]*>/, "");
+  writeFileSync(index, html.slice(0, at) + meta + extra + rest);
 
   await import("./precompress.mjs");
 }

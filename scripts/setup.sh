@@ -107,6 +107,15 @@ if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VER
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet
 fi
 
+# wasm-split between cargo and wasm-bindgen (scripts/build-split.mjs): its
+# format must match the wasm_split_helpers crate that leptos pulls in
+# (Cargo.lock); 0.2.4 reads what wasm_split_helpers 0.2.3 writes.
+WASM_SPLIT_VERSION="0.2.4"
+if ! cargo install --list 2>/dev/null | grep -q "^wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    say "installing wasm-split-cli (wasm_split_cli_support $WASM_SPLIT_VERSION) from crates.io (about 3 minutes the first time)"
+    cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary --locked --quiet
+fi
+
 # --- npm tools -------------------------------------------------------------
 
 have npm || die "npm not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)"

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, path};
 
 use crate::auth::Auth;
 use crate::components::live_indicator::LiveIndicator;
@@ -21,6 +21,101 @@ use crate::pages::{
     teams::{AcceptInvitePage, TeamAuditPage, TeamPage, TeamsPage},
     version::VersionPage,
 };
+
+/// The pages that are split out of the main WASM module (code splitting):
+/// each area's code is fetched, as one module and the chunks it shares with
+/// other areas, the first time one of its pages is shown. The marketplace
+/// (the first page) and the 404 page stay in the main module.
+#[derive(Clone, Copy)]
+enum Page {
+    Agent,
+    Version,
+    Creator,
+    Editor,
+    AgentEditor,
+    Dashboard,
+    SignIn,
+    SignUp,
+    Settings,
+    ApiKeys,
+    Teams,
+    Team,
+    TeamAudit,
+    AcceptInvite,
+}
+
+/// The agent, version and creator pages (reached from the marketplace).
+#[leptos::lazy]
+fn browse_area(page: Page) -> AnyView {
+    match page {
+        Page::Agent => view! { <AgentPage /> }.into_any(),
+        Page::Version => view! { <VersionPage /> }.into_any(),
+        Page::Creator => view! { <CreatorPage /> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// The editor pages (the CodeMirror bundle is loaded apart, by the page).
+#[leptos::lazy]
+fn editor_area(page: Page) -> AnyView {
+    match page {
+        Page::Editor => view! { <EditorPage /> }.into_any(),
+        Page::AgentEditor => view! { <AgentEditorPage /> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// Sign-in, account, team and dashboard pages.
+#[leptos::lazy]
+fn account_area(page: Page) -> AnyView {
+    match page {
+        Page::Dashboard => view! { <DashboardPage /> }.into_any(),
+        Page::SignIn => view! { <SignInPage /> }.into_any(),
+        Page::SignUp => view! { <SignUpPage /> }.into_any(),
+        Page::Settings => view! { <SettingsPage /> }.into_any(),
+        Page::ApiKeys => view! { <ApiKeysPage /> }.into_any(),
+        Page::Teams => view! { <TeamsPage /> }.into_any(),
+        Page::Team => view! { <TeamPage /> }.into_any(),
+        Page::TeamAudit => view! { <TeamAuditPage /> }.into_any(),
+        Page::AcceptInvite => view! { <AcceptInvitePage /> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// A lazy route showing `$page` from `$area`. `data` starts nothing: the
+/// pages load their own data once their code is in.
+macro_rules! lazy_page {
+    ($route:ident, $area:ident, $preload:ident, $page:expr) => {
+        struct $route;
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+            async fn view(_this: Self) -> AnyView {
+                $area($page).await
+            }
+            async fn preload() {
+                #[cfg(target_arch = "wasm32")]
+                $preload().await;
+            }
+        }
+    };
+}
+
+lazy_page!(AgentRoute, browse_area, __preload_browse_area, Page::Agent);
+lazy_page!(VersionRoute, browse_area, __preload_browse_area, Page::Version);
+lazy_page!(CreatorRoute, browse_area, __preload_browse_area, Page::Creator);
+lazy_page!(EditorRoute, editor_area, __preload_editor_area, Page::Editor);
+lazy_page!(AgentEditorRoute, editor_area, __preload_editor_area, Page::AgentEditor);
+lazy_page!(DashboardRoute, account_area, __preload_account_area, Page::Dashboard);
+lazy_page!(SignInRoute, account_area, __preload_account_area, Page::SignIn);
+lazy_page!(SignUpRoute, account_area, __preload_account_area, Page::SignUp);
+lazy_page!(SettingsRoute, account_area, __preload_account_area, Page::Settings);
+lazy_page!(ApiKeysRoute, account_area, __preload_account_area, Page::ApiKeys);
+lazy_page!(TeamsRoute, account_area, __preload_account_area, Page::Teams);
+lazy_page!(TeamRoute, account_area, __preload_account_area, Page::Team);
+lazy_page!(TeamAuditRoute, account_area, __preload_account_area, Page::TeamAudit);
+lazy_page!(AcceptInviteRoute, account_area, __preload_account_area, Page::AcceptInvite);
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -55,20 +150,20 @@ pub fn App() -> impl IntoView {
             <main class="main">
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=MarketplacePage />
-                    <Route path=path!("/agents/:slug") view=AgentPage />
-                    <Route path=path!("/dashboard") view=DashboardPage />
-                    <Route path=path!("/agents/:slug/versions/:version") view=VersionPage />
-                    <Route path=path!("/creators/:handle") view=CreatorPage />
-                    <Route path=path!("/editor") view=EditorPage />
-                    <Route path=path!("/editor/:slug") view=AgentEditorPage />
-                    <Route path=path!("/signin") view=SignInPage />
-                    <Route path=path!("/signup") view=SignUpPage />
-                    <Route path=path!("/settings") view=SettingsPage />
-                    <Route path=path!("/settings/keys") view=ApiKeysPage />
-                    <Route path=path!("/teams") view=TeamsPage />
-                    <Route path=path!("/teams/:slug") view=TeamPage />
-                    <Route path=path!("/teams/:slug/audit") view=TeamAuditPage />
-                    <Route path=path!("/invites/:token") view=AcceptInvitePage />
+                    <Route path=path!("/agents/:slug") view={Lazy::<AgentRoute>::new()} />
+                    <Route path=path!("/dashboard") view={Lazy::<DashboardRoute>::new()} />
+                    <Route path=path!("/agents/:slug/versions/:version") view={Lazy::<VersionRoute>::new()} />
+                    <Route path=path!("/creators/:handle") view={Lazy::<CreatorRoute>::new()} />
+                    <Route path=path!("/editor") view={Lazy::<EditorRoute>::new()} />
+                    <Route path=path!("/editor/:slug") view={Lazy::<AgentEditorRoute>::new()} />
+                    <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()} />
+                    <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()} />
+                    <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
+                    <Route path=path!("/settings/keys") view={Lazy::<ApiKeysRoute>::new()} />
+                    <Route path=path!("/teams") view={Lazy::<TeamsRoute>::new()} />
+                    <Route path=path!("/teams/:slug") view={Lazy::<TeamRoute>::new()} />
+                    <Route path=path!("/teams/:slug/audit") view={Lazy::<TeamAuditRoute>::new()} />
+                    <Route path=path!("/invites/:token") view={Lazy::<AcceptInviteRoute>::new()} />
                 </Routes>
             </main>
             <footer class="footer">
