@@ -103,19 +103,79 @@ macro_rules! lazy_page {
 }
 
 lazy_page!(AgentRoute, browse_area, __preload_browse_area, Page::Agent);
-lazy_page!(VersionRoute, browse_area, __preload_browse_area, Page::Version);
-lazy_page!(CreatorRoute, browse_area, __preload_browse_area, Page::Creator);
-lazy_page!(EditorRoute, editor_area, __preload_editor_area, Page::Editor);
-lazy_page!(AgentEditorRoute, editor_area, __preload_editor_area, Page::AgentEditor);
-lazy_page!(DashboardRoute, account_area, __preload_account_area, Page::Dashboard);
-lazy_page!(SignInRoute, account_area, __preload_account_area, Page::SignIn);
-lazy_page!(SignUpRoute, account_area, __preload_account_area, Page::SignUp);
-lazy_page!(SettingsRoute, account_area, __preload_account_area, Page::Settings);
-lazy_page!(ApiKeysRoute, account_area, __preload_account_area, Page::ApiKeys);
-lazy_page!(TeamsRoute, account_area, __preload_account_area, Page::Teams);
+lazy_page!(
+    VersionRoute,
+    browse_area,
+    __preload_browse_area,
+    Page::Version
+);
+lazy_page!(
+    CreatorRoute,
+    browse_area,
+    __preload_browse_area,
+    Page::Creator
+);
+lazy_page!(
+    EditorRoute,
+    editor_area,
+    __preload_editor_area,
+    Page::Editor
+);
+lazy_page!(
+    AgentEditorRoute,
+    editor_area,
+    __preload_editor_area,
+    Page::AgentEditor
+);
+lazy_page!(
+    DashboardRoute,
+    account_area,
+    __preload_account_area,
+    Page::Dashboard
+);
+lazy_page!(
+    SignInRoute,
+    account_area,
+    __preload_account_area,
+    Page::SignIn
+);
+lazy_page!(
+    SignUpRoute,
+    account_area,
+    __preload_account_area,
+    Page::SignUp
+);
+lazy_page!(
+    SettingsRoute,
+    account_area,
+    __preload_account_area,
+    Page::Settings
+);
+lazy_page!(
+    ApiKeysRoute,
+    account_area,
+    __preload_account_area,
+    Page::ApiKeys
+);
+lazy_page!(
+    TeamsRoute,
+    account_area,
+    __preload_account_area,
+    Page::Teams
+);
 lazy_page!(TeamRoute, account_area, __preload_account_area, Page::Team);
-lazy_page!(TeamAuditRoute, account_area, __preload_account_area, Page::TeamAudit);
-lazy_page!(AcceptInviteRoute, account_area, __preload_account_area, Page::AcceptInvite);
+lazy_page!(
+    TeamAuditRoute,
+    account_area,
+    __preload_account_area,
+    Page::TeamAudit
+);
+lazy_page!(
+    AcceptInviteRoute,
+    account_area,
+    __preload_account_area,
+    Page::AcceptInvite
+);
 
 #[component]
 pub fn App() -> impl IntoView {
