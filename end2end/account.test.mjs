@@ -91,7 +91,8 @@ describe("Agentdeck accounts", () => {
     await p.getByTestId("user-menu").waitFor();
     await p.goto(server.url + "/settings");
     await p.getByTestId("profile-name").getByText("Ada Lovelace").waitFor();
-    assert.ok((await p.getByTestId("session-row").count()) >= 1);
+    // The sessions list is its own request: wait for it, do not count early.
+    await p.getByTestId("session-row").first().waitFor();
 
     // Signed in, the marketplace and an agent page still load (their data
     // calls carry the session cookie, so the CSRF rules apply to them too).
