@@ -223,7 +223,8 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
                 agent_versions::version_patch.eq(0),
                 agent_versions::source_kind.eq("javascript"),
                 agent_versions::source.eq(version.source),
-                agent_versions::artifact_hash.eq(sha256_hex(version.source)),
+                agent_versions::artifact_hash
+                    .eq(app::service::authoring::sha256_hex(version.source)),
                 agent_versions::manifest.eq(&version.manifest),
                 agent_versions::changelog.eq("First release."),
                 agent_versions::readme.eq(version.readme),
@@ -241,14 +242,6 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
             .with_context(|| format!("listing launch agent {slug}"))?;
     }
     Ok(inserted)
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

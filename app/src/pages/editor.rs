@@ -13,7 +13,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
-use crate::code_editor::{CodeEditor, Diagnostic as EditorDiagnostic};
+use crate::code_editor::CodeEditor;
 use crate::components::form::{FieldError, FormError};
 use crate::error::{ApiError, code};
 use crate::model::account::Role;
@@ -206,17 +206,6 @@ fn next_version(latest: Option<&str>) -> String {
     }
 }
 
-fn to_editor(diagnostics: &[Diagnostic]) -> Vec<EditorDiagnostic> {
-    diagnostics
-        .iter()
-        .map(|d| EditorDiagnostic {
-            line: d.line,
-            column: d.column,
-            message: d.message.clone(),
-        })
-        .collect()
-}
-
 #[component]
 pub fn AgentEditorPage() -> impl IntoView {
     let params = use_params_map();
@@ -241,7 +230,7 @@ fn Workbench(draft: Draft) -> impl IntoView {
     let slug = draft.agent.slug.clone();
     let work = RwSignal::new(changes_of(&draft));
     let initial_source = draft.source.clone();
-    let diagnostics = RwSignal::new(to_editor(&draft.diagnostics));
+    let diagnostics = RwSignal::new(draft.diagnostics.clone());
     let state = RwSignal::new(SaveState::Saved);
     let versions = RwSignal::new(draft.versions.clone());
     let visibility = RwSignal::new(draft.visibility);
@@ -266,7 +255,7 @@ fn Workbench(draft: Draft) -> impl IntoView {
                 {
                     Ok(saved) => {
                         work.update(|w| w.revision = saved.revision);
-                        diagnostics.set(to_editor(&saved.diagnostics));
+                        diagnostics.set(saved.diagnostics);
                         // Edits made while saving still need a save.
                         let settled = edits.try_get_value() == Some(saved_edits);
                         state.set(if settled {
@@ -364,7 +353,7 @@ type Edit = Callback<Box<dyn FnOnce(&mut DraftChanges)>>;
 fn TestRunPanel(
     slug: String,
     work: RwSignal<DraftChanges>,
-    diagnostics: RwSignal<Vec<EditorDiagnostic>>,
+    diagnostics: RwSignal<Vec<Diagnostic>>,
     #[prop(into)] edit: Edit,
 ) -> impl IntoView {
     let auth = use_auth();
@@ -388,7 +377,7 @@ fn TestRunPanel(
                     if let Some(failure) = &answer.error
                         && let Some(line) = failure.line
                     {
-                        diagnostics.set(vec![EditorDiagnostic {
+                        diagnostics.set(vec![Diagnostic {
                             line,
                             column: failure.column.unwrap_or(1),
                             message: failure.message.clone(),

@@ -115,7 +115,8 @@ fn valid_agent_slug(slug: &str) -> bool {
         })
 }
 
-fn sha256_hex(text: &str) -> String {
+/// SHA-256 of a version's source, hex: its content hash.
+pub fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))
