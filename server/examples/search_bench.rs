@@ -7,6 +7,11 @@
 //! local port, and sends each query of a mix (plain words, one-letter typos,
 //! filters, every sort, second pages) one at a time over HTTP. Prints p50,
 //! p99 and max per kind and overall.
+//!
+//! With `SEARCH_BENCH_PLANS=<file>` PostgreSQL logs the plan of every
+//! statement slower than 5 ms (`auto_explain`, with timings and buffers), and
+//! the log is copied to `<file>` at the end: where to look when a query kind
+//! slows down.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
@@ -66,6 +71,7 @@ fn queries() -> Vec<(&'static str, &'static str)> {
         ("free only, newest", "free=true&sort=newest"),
         ("price range, name", "min_price=2&max_price=4&sort=name"),
         ("search + category", "q=analyst&category=analytics"),
+        ("a common word + category", "q=summarizer&category=web"),
     ]
 }
 
@@ -94,6 +100,9 @@ fn main() {
         server::db::ensure_database(&admin_url, embedded_pg::DATABASE)
             .await
             .expect("creating the database");
+        if std::env::var_os("SEARCH_BENCH_PLANS").is_some() {
+            log_slow_plans(&admin_url).await;
+        }
         let config = Config::from_lookup(|name| match name {
             "AGENTDECK_DATA_DIR" => Some(dir.path().display().to_string()),
             // One client sends every request: the per-IP limit would stop it.
@@ -210,4 +219,28 @@ fn main() {
     });
     drop(runtime);
     postgres.stop().expect("stopping PostgreSQL");
+    if let Some(file) = std::env::var_os("SEARCH_BENCH_PLANS") {
+        std::fs::copy(dir.path().join("postgres.log"), file).expect("copying the log");
+    }
+}
+
+/// Has every new session log the plans of its slow statements.
+async fn log_slow_plans(admin_url: &str) {
+    let mut admin = AsyncPgConnection::establish(admin_url)
+        .await
+        .expect("connecting");
+    for statement in [
+        // Loaded here first so that its settings are known.
+        "LOAD 'auto_explain'",
+        "ALTER SYSTEM SET session_preload_libraries = 'auto_explain'",
+        "ALTER SYSTEM SET auto_explain.log_min_duration = '5ms'",
+        "ALTER SYSTEM SET auto_explain.log_analyze = on",
+        "ALTER SYSTEM SET auto_explain.log_buffers = on",
+        "SELECT pg_reload_conf()",
+    ] {
+        diesel::sql_query(statement)
+            .execute(&mut admin)
+            .await
+            .expect(statement);
+    }
 }

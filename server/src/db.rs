@@ -7,10 +7,11 @@ use anyhow::Context as _;
 use app::service::DbPool;
 use diesel::sql_types::Bool;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures::FutureExt as _;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
@@ -19,7 +20,10 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(|url| connect(url).boxed());
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(size)
         .wait_timeout(Some(POOL_WAIT))
@@ -27,6 +31,19 @@ pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("building the database pool")
+}
+
+/// A pooled connection: requests are short, so no query of theirs waits for
+/// parallel workers. Starting two took 8 ms here, while the work they
+/// shared took under 1 ms (a search matching 500 names ran in 14 ms with
+/// them and 5 ms without).
+async fn connect(url: &str) -> diesel::ConnectionResult<AsyncPgConnection> {
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    diesel::sql_query("SET max_parallel_workers_per_gather = 0")
+        .execute(&mut conn)
+        .await
+        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
 }
 
 /// Serialises migrations between servers starting on one database.

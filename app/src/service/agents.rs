@@ -143,6 +143,35 @@ struct Listing {
 }
 
 impl Listing {
+    /// Appends the conditions an agent of table alias `table` meets to be in
+    /// this listing: public and published, and through every filter.
+    fn listed(&self, mut sql: Sql, table: &str) -> Sql {
+        sql = sql.sql(format!(
+            "{table}.visibility = 'public' AND {table}.published_at IS NOT NULL"
+        ));
+        if let Some(category) = self.category {
+            sql = sql
+                .sql(format!(" AND {table}.category = "))
+                .bind::<Text, _>(category.slug());
+        }
+        if !self.tags.is_empty() {
+            sql = sql
+                .sql(format!(" AND {table}.tags @> "))
+                .bind::<Array<Text>, _>(self.tags.clone());
+        }
+        if let Some(min) = self.min_price {
+            sql = sql
+                .sql(format!(" AND {table}.price_credits >= "))
+                .bind::<BigInt, _>(min);
+        }
+        if let Some(max) = self.max_price {
+            sql = sql
+                .sql(format!(" AND {table}.price_credits <= "))
+                .bind::<BigInt, _>(max);
+        }
+        sql
+    }
+
     fn parse(query: AgentQuery) -> Result<Self, ServiceError> {
         let q = query
             .q
@@ -366,9 +395,9 @@ pub async fn list(
         (AgentSort::Newest, _) => sql.sql("a.published_at"),
         (AgentSort::Name, _) => sql.sql("lower(a.name)"),
     };
-    sql = sql.sql(
-        " AS k FROM agents a JOIN users u ON u.id = a.owner_user_id \
-         WHERE a.visibility = 'public' AND a.published_at IS NOT NULL",
+    sql = listing.listed(
+        sql.sql(" AS k FROM agents a JOIN users u ON u.id = a.owner_user_id WHERE "),
+        "a",
     );
     if let Some(q) = &listing.q {
         let lowered = q.to_lowercase();
@@ -378,42 +407,59 @@ pub async fn list(
         // agent. At most SEARCH_CANDIDATES go on to be ranked: name matches
         // first, then summaries and tags, then README-only matches, most used
         // first; a word every README has cannot make a search rank them all.
+        //
+        // Each way takes only its own SEARCH_CANDIDATES most used listed
+        // agents that pass the filters. That loses nothing: an agent among
+        // the first SEARCH_CANDIDATES overall is among those of the way that
+        // gave it its tier, as every agent ahead of it there is ahead of it
+        // overall too. So a word in every README reads the popular index
+        // until it has enough, instead of every agent that matches.
+        let way = |sql: Sql, tier: i32| {
+            listing.listed(
+                sql.sql(format!(
+                    "(SELECT m.id, {tier} AS tier, m.runs_count FROM agents m WHERE "
+                )),
+                "m",
+            )
+        };
+        let take = |sql: Sql| {
+            sql.sql(" ORDER BY m.runs_count DESC, m.id LIMIT ")
+                .bind::<BigInt, _>(SEARCH_CANDIDATES)
+                .sql(")")
+        };
+        sql = sql.sql(" AND a.id = ANY(ARRAY(SELECT id FROM (");
+        sql = take(
+            way(sql, 1)
+                .sql(" AND ")
+                .bind::<Text, _>(lowered.clone())
+                .sql(" <% lower(m.name)"),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 1)
+                .sql(" AND lower(m.name) LIKE ")
+                .bind::<Text, _>(pattern.clone()),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 2)
+                .sql(" AND lower(m.summary) LIKE ")
+                .bind::<Text, _>(pattern),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 2)
+                .sql(" AND m.tags @> ARRAY[")
+                .bind::<Text, _>(lowered)
+                .sql("]::text[]"),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 3)
+                .sql(" AND m.search @@ websearch_to_tsquery('english', ")
+                .bind::<Text, _>(q.clone())
+                .sql(")"),
+        );
         sql = sql
-            .sql(
-                " AND a.id = ANY(ARRAY(SELECT id FROM (\
-                 SELECT id, 1 AS tier, runs_count FROM agents WHERE ",
-            )
-            .bind::<Text, _>(lowered.clone())
-            .sql(" <% lower(name) UNION ALL SELECT id, 1, runs_count FROM agents WHERE lower(name) LIKE ")
-            .bind::<Text, _>(pattern.clone())
-            .sql(" UNION ALL SELECT id, 2, runs_count FROM agents WHERE lower(summary) LIKE ")
-            .bind::<Text, _>(pattern)
-            .sql(" UNION ALL SELECT id, 2, runs_count FROM agents WHERE tags @> ARRAY[")
-            .bind::<Text, _>(lowered)
-            .sql(
-                "]::text[] UNION ALL SELECT id, 3, runs_count FROM agents \
-                 WHERE search @@ websearch_to_tsquery('english', ",
-            )
-            .bind::<Text, _>(q.clone())
-            .sql(") ) matches GROUP BY id ORDER BY min(tier), max(runs_count) DESC LIMIT ")
+            .sql(") matches GROUP BY id ORDER BY min(tier), max(runs_count) DESC, id LIMIT ")
             .bind::<BigInt, _>(SEARCH_CANDIDATES)
             .sql("))");
-    }
-    if let Some(category) = listing.category {
-        sql = sql
-            .sql(" AND a.category = ")
-            .bind::<Text, _>(category.slug());
-    }
-    if !listing.tags.is_empty() {
-        sql = sql
-            .sql(" AND a.tags @> ")
-            .bind::<Array<Text>, _>(listing.tags.clone());
-    }
-    if let Some(min) = listing.min_price {
-        sql = sql.sql(" AND a.price_credits >= ").bind::<BigInt, _>(min);
-    }
-    if let Some(max) = listing.max_price {
-        sql = sql.sql(" AND a.price_credits <= ").bind::<BigInt, _>(max);
     }
     sql = sql.sql(") s");
     if let Some(after) = &listing.after {

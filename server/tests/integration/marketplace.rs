@@ -94,6 +94,43 @@ async fn search_ranks_matches_and_forgives_a_typo() {
     assert!(slugs(&page).is_empty());
 }
 
+/// A search ranks at most a few hundred candidates; the filters choose them,
+/// so a match in a small category is found however many others match.
+#[tokio::test]
+async fn a_filtered_search_reaches_past_the_busiest_matches() {
+    let app = TestApp::spawn().await;
+    let mut sql = app.sql().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO agents (slug, owner_user_id, workspace_id, name, summary, readme, \
+                                 category, tags, icon, price_credits, runs_count, published_at) \
+             SELECT slug, u.id, w.id, name, 'Sorts widgets.', 'Widgets, sorted.', category, \
+                    '{}', '🧩', 1, runs, now() \
+             FROM (SELECT 'busy-widget-' || i, 'Busy Widget ' || i, 'content', 1000 + i \
+                   FROM generate_series(1, 600) i \
+                   UNION ALL SELECT 'quiet-widget', 'Quiet Widget', 'sales', 0) \
+                  AS generated(slug, name, category, runs) \
+             CROSS JOIN (SELECT id FROM users WHERE handle = 'agentdeck') u \
+             CROSS JOIN (SELECT id FROM workspaces WHERE slug = 'agentdeck') w",
+        ),
+        &mut sql,
+    )
+    .await
+    .expect("adding agents");
+
+    let (status, page) = app.get_json("/api/v1/agents?q=widget&category=sales").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(slugs(&page), ["quiet-widget"]);
+    let (_, page) = app
+        .get_json("/api/v1/agents?q=widgt&max_price=1&category=sales")
+        .await;
+    assert_eq!(slugs(&page), ["quiet-widget"], "a typo too");
+    // Unfiltered, the busiest name matches come first, then page on.
+    let (_, page) = app.get_json("/api/v1/agents?q=widget&limit=3").await;
+    assert_eq!(slugs(&page).len(), 3);
+    assert!(page["next_cursor"].is_string(), "{page}");
+}
+
 #[tokio::test]
 async fn filters_sorts_and_cursors_work_together() {
     let app = TestApp::spawn().await;
