@@ -52,6 +52,10 @@ pub struct Config {
     /// The agent sandbox: where compiled agents are cached, the model behind
     /// `llm`, and whether agents may reach private networks.
     pub sandbox: SandboxConfig,
+    /// `AGENTDECK_WORKERS`: jobs this process runs at once (0: none, the
+    /// process only serves) and `AGENTDECK_JOB_LEASE_SECS`: how long a job
+    /// stays a dead worker's before another takes it over.
+    pub workers: crate::jobs::WorkerConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +121,18 @@ impl Config {
                 // The SPA treats 15 s of silence as a dead link.
                 Ok(ms) if (10..=10_000).contains(&ms) => Ok(Duration::from_millis(ms)),
                 _ => Err("expected milliseconds from 10 to 10000".to_owned()),
+            }
+        })?;
+        let concurrency = parse(&get, "AGENTDECK_WORKERS", "16", |v| {
+            match v.parse::<usize>() {
+                Ok(n) if n <= 1000 => Ok(n),
+                _ => Err("expected an integer from 0 to 1000".to_owned()),
+            }
+        })?;
+        let lease = parse(&get, "AGENTDECK_JOB_LEASE_SECS", "30", |v| {
+            match v.parse::<u64>() {
+                Ok(secs) if (1..=3600).contains(&secs) => Ok(Duration::from_secs(secs)),
+                _ => Err("expected seconds from 1 to 3600".to_owned()),
             }
         })?;
         let log_format = parse(&get, "AGENTDECK_LOG_FORMAT", "text", |v| match v {
@@ -242,6 +258,11 @@ impl Config {
             log_format,
             pg_bin_dir: get("AGENTDECK_PG_BIN").map(PathBuf::from),
             pg_user: get("AGENTDECK_PG_USER").unwrap_or_else(|| "nobody".into()),
+            workers: crate::jobs::WorkerConfig {
+                concurrency,
+                lease,
+                ..crate::jobs::WorkerConfig::default()
+            },
         })
     }
 }

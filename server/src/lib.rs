@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
+pub mod jobs;
 pub mod live;
 pub mod origin;
 pub mod rate_limit;
@@ -69,11 +70,23 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("Agentdeck is running at http://{}", listener.local_addr()?);
         let heartbeat = state.hub.spawn_heartbeat(config.heartbeat_interval);
         let upkeep = tokio::spawn(upkeep(state.clone()));
+        let worker = (config.workers.concurrency > 0).then(|| {
+            jobs::Worker::new(
+                state.services.db.clone(),
+                &database_url,
+                jobs::Registry::new(),
+                config.workers.clone(),
+            )
+            .spawn(state.hub.shutdown_signal())
+        });
         let hub = state.hub.clone();
         serve(listener, state, shutdown_signal()).await?;
         hub.shutdown();
         let _ = heartbeat.await;
         let _ = upkeep.await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         hub.wait_idle(SOCKET_CLOSE_GRACE).await;
         anyhow::Ok(())
     });

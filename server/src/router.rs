@@ -5,7 +5,7 @@ use axum::middleware;
 use axum::routing::{MethodFilter, any, delete, get, on, patch, post};
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{agents, auth, authoring, github, health, not_found, server_fns, teams};
+use crate::api::{admin, agents, auth, authoring, github, health, not_found, server_fns, teams};
 use crate::live::socket;
 use crate::state::AppState;
 use crate::{request_id, spa};
@@ -84,6 +84,9 @@ pub fn build(state: AppState) -> Router {
         .route("/teams/{slug}/leave", post(teams::leave))
         .route("/teams/{slug}/audit", get(teams::audit))
         .route("/invites/{token}/accept", post(teams::accept_invite))
+        .route("/admin/jobs", get(admin::jobs::show_jobs))
+        .route("/admin/jobs/{id}", delete(admin::jobs::discard_job))
+        .route("/admin/jobs/{id}/retry", post(admin::jobs::retry_job))
         .method_not_allowed_fallback(not_found::method_not_allowed);
     let api = Router::new()
         .nest("/api/v1", api_v1)

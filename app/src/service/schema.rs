@@ -12,6 +12,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         email_verified -> Bool,
         github_id -> Nullable<Int8>,
+        is_admin -> Bool,
     }
 }
 
@@ -213,6 +214,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        priority -> Int2,
+        state -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        giving_up -> Bool,
+        run_at -> Timestamptz,
+        worker -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        unique_key -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     agents,
@@ -227,4 +248,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     oauth_flows,
     agent_kv,
+    jobs,
 );

@@ -1,6 +1,7 @@
 //! REST API v1 handlers, one file per action. They translate HTTP to the
 //! service layer and back; no business logic lives here.
 
+pub mod admin;
 pub mod agents;
 pub mod auth;
 pub mod authoring;

@@ -15,6 +15,7 @@ mod auth;
 mod authoring;
 mod github;
 mod health;
+mod jobs;
 mod live;
 mod marketplace;
 mod process;

@@ -1,0 +1,3 @@
+ALTER TABLE users DROP COLUMN is_admin;
+DROP TABLE jobs;
+DROP FUNCTION jobs_notify();

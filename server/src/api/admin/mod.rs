@@ -1,0 +1,3 @@
+//! Platform administration: the job queue.
+
+pub mod jobs;
