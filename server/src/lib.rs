@@ -69,6 +69,11 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {} (AGENTDECK_ADDR)", config.addr))?;
         tracing::info!("Agentdeck is running at http://{}", listener.local_addr()?);
         let heartbeat = state.hub.spawn_heartbeat(config.heartbeat_interval);
+        let events = live::listen::spawn(
+            database_url.clone(),
+            state.services.clone(),
+            state.hub.clone(),
+        );
         let upkeep = tokio::spawn(upkeep(state.clone()));
         let worker = (config.workers.concurrency > 0).then(|| {
             jobs::Worker::new(
@@ -83,6 +88,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         serve(listener, state, shutdown_signal()).await?;
         hub.shutdown();
         let _ = heartbeat.await;
+        let _ = events.await;
         let _ = upkeep.await;
         if let Some(worker) = worker {
             let _ = worker.await;
@@ -152,8 +158,8 @@ pub fn sandbox(config: &config::SandboxConfig) -> app::service::sandbox::Sandbox
     app::service::sandbox::Sandbox::new(Some(config.cache_dir.clone()), llm, fetcher)
 }
 
-/// Housekeeping until shutdown: idle rate-limit buckets every minute, dead
-/// sessions and expired sign-in flows every hour.
+/// Housekeeping until shutdown: idle rate-limit buckets every minute; dead
+/// sessions, expired sign-in flows and old live events every hour.
 async fn upkeep(state: AppState) {
     enum Chore {
         Limits,
@@ -171,13 +177,20 @@ async fn upkeep(state: AppState) {
         };
         match chore {
             Chore::Limits => state.limits.forget_idle(),
-            Chore::Purge => match app::service::auth::sessions::purge(&state.services).await {
-                Ok((0, 0)) => {}
-                Ok((sessions, flows)) => {
-                    tracing::info!(sessions, flows, "purged dead sessions and sign-in flows");
+            Chore::Purge => {
+                match app::service::auth::sessions::purge(&state.services).await {
+                    Ok((0, 0)) => {}
+                    Ok((sessions, flows)) => {
+                        tracing::info!(sessions, flows, "purged dead sessions and sign-in flows");
+                    }
+                    Err(error) => tracing::warn!(%error, "purging dead sessions failed"),
                 }
-                Err(error) => tracing::warn!(%error, "purging dead sessions failed"),
-            },
+                match app::service::events::purge(&state.services).await {
+                    Ok(0) => {}
+                    Ok(events) => tracing::info!(events, "purged old live events"),
+                    Err(error) => tracing::warn!(%error, "purging old live events failed"),
+                }
+            }
             Chore::Stop => return,
         }
     }

@@ -94,12 +94,13 @@ pub fn build(state: AppState) -> Router {
         .route("/api", any(not_found::api_not_found))
         .route("/api/{*rest}", any(not_found::api_not_found))
         .route("/auth/github/start", get(github::start))
-        .route("/auth/github/callback", get(github::callback));
+        .route("/auth/github/callback", get(github::callback))
+        // Authenticated like the API: topics are authorised per caller.
+        .route("/ws", get(socket::upgrade));
 
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/ws", get(socket::upgrade))
         .merge(authenticated(&state, api))
         .fallback(spa::serve)
         .layer(CompressionLayer::new())

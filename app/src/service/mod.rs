@@ -7,6 +7,7 @@ pub mod agents;
 pub mod auth;
 pub mod authoring;
 pub mod error;
+pub mod events;
 pub mod jobs;
 pub mod markdown;
 pub mod request_id;

@@ -1,12 +1,16 @@
 //! The in-process fan-out of live events.
 //!
-//! Topics are broadcast channels: publishing never waits for a subscriber, so
-//! a slow client can only hurt itself (it lags and is disconnected). The
-//! `system` topic is ephemeral: heartbeats are not state changes, so they are
-//! not stored and `since` does not replay them.
+//! Topics are broadcast channels, made when someone subscribes and dropped
+//! when the last subscriber leaves: delivering never waits for a subscriber,
+//! so a slow client can only hurt itself (it lags and is disconnected).
+//! Stored events reach the hub from the database's notifications
+//! (`super::listen`), whichever instance committed them. The `system` topic
+//! is ephemeral: heartbeats are not state changes, so they are not stored
+//! and `since` does not replay them.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::model::live::{SYSTEM_TOPIC, ServerFrame, SystemEvent};
@@ -15,6 +19,8 @@ use tokio::task::JoinHandle;
 
 /// Frames a subscriber may fall behind before it is cut off.
 const TOPIC_CAPACITY: usize = 64;
+/// The same for stored topics, where a burst (log lines) is normal.
+const EVENT_TOPIC_CAPACITY: usize = 1024;
 
 #[derive(Clone)]
 pub struct Hub(Arc<Inner>);
@@ -24,6 +30,26 @@ struct Inner {
     system_seq: AtomicI64,
     clients: AtomicU64,
     shutdown: watch::Sender<bool>,
+    topics: Mutex<HashMap<String, broadcast::Sender<Delivery>>>,
+    /// Bumped when events may have been missed (the listener reconnected):
+    /// subscribers then read the database for anything after their last.
+    resync: watch::Sender<u64>,
+}
+
+/// A stored event as its subscribers get it.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub seq: i64,
+    /// The event's JSON.
+    pub event: Arc<str>,
+    /// The whole `event` frame, under the stored topic's name.
+    pub frame: Arc<str>,
+}
+
+/// The `event` frame for `event` (JSON text) on `topic`.
+pub fn event_frame(topic: &str, seq: i64, event: &str) -> String {
+    let topic = serde_json::to_string(topic).unwrap_or_else(|_| "\"\"".to_owned());
+    format!(r#"{{"type":"event","topic":{topic},"seq":{seq},"event":{event}}}"#)
 }
 
 /// Counts a connected client while it lives.
@@ -45,12 +71,58 @@ impl Hub {
     pub fn new() -> Self {
         let (system, _) = broadcast::channel(TOPIC_CAPACITY);
         let (shutdown, _) = watch::channel(false);
+        let (resync, _) = watch::channel(0);
         Self(Arc::new(Inner {
             system,
             system_seq: AtomicI64::new(0),
             clients: AtomicU64::new(0),
             shutdown,
+            topics: Mutex::new(HashMap::new()),
+            resync,
         }))
+    }
+
+    /// Live deliveries of the stored topic `topic`.
+    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Delivery> {
+        let mut topics = self.0.topics.lock().unwrap_or_else(|p| p.into_inner());
+        topics
+            .entry(topic.to_owned())
+            .or_insert_with(|| broadcast::channel(EVENT_TOPIC_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Hands a committed event to the topic's subscribers, if it has any.
+    pub fn deliver(&self, topic: &str, seq: i64, event: &str) {
+        let mut topics = self.0.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(sender) = topics.get(topic) else {
+            return;
+        };
+        if sender.receiver_count() == 0 {
+            topics.remove(topic);
+            return;
+        }
+        let delivery = Delivery {
+            seq,
+            event: Arc::from(event),
+            frame: Arc::from(event_frame(topic, seq, event)),
+        };
+        // Receivers may all have gone since the count: not an error.
+        drop(sender.send(delivery));
+    }
+
+    /// Tells every subscriber to look for events it may have missed.
+    pub fn resync(&self) {
+        self.0.resync.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn resync_signal(&self) -> watch::Receiver<u64> {
+        self.0.resync.subscribe()
+    }
+
+    /// Stored topics with at least one subscriber here.
+    pub fn followed_topics(&self) -> usize {
+        let topics = self.0.topics.lock().unwrap_or_else(|p| p.into_inner());
+        topics.values().filter(|t| t.receiver_count() > 0).count()
     }
 
     pub fn connect(&self) -> ClientGuard {

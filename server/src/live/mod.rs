@@ -2,4 +2,5 @@
 //! handler that speaks the frame protocol of DESIGN.md.
 
 pub mod hub;
+pub mod listen;
 pub mod socket;

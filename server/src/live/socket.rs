@@ -1,33 +1,69 @@
-//! One WebSocket connection: reads client frames, forwards subscribed topics,
-//! and drops the client when it is too slow to keep up.
+//! One WebSocket connection: reads client frames, follows the topics it
+//! subscribes to (each in a task of its own), and drops the client when it
+//! is too slow to keep up.
+//!
+//! A stored topic is followed gaplessly: subscribe to the hub first, then
+//! read from the database everything after `since` (or from now on), then
+//! pass live events on, skipping any already sent. A live event that is not
+//! the next one (a notification was lost) or a resync from the hub makes the
+//! task read the database again. A client more than the topic's channel
+//! behind is disconnected and resumes with `since`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use app::model::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame};
+use app::service::auth::Actor;
+use app::service::{ServiceError, Services, events};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse as _, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::{mpsc, watch};
+use tokio::task::{AbortHandle, JoinSet};
 
-use super::hub::Hub;
+use super::hub::{Delivery, Hub, event_frame};
+use crate::auth::CallerOf;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// Largest frame a client may send.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// A client that does not take a frame within this time is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Frames waiting for the socket, from all of its topics.
+const OUTGOING: usize = 256;
+/// Topics one connection may follow at once.
+const MAX_TOPICS: usize = 64;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(hub): State<Hub>, headers: HeaderMap) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+    headers: HeaderMap,
+) -> Response {
     if !crate::origin::is_same_origin(&headers) {
         return AppError::Forbidden("WebSocket connections from other sites are refused")
             .into_response();
     }
+    let connection = Connection {
+        hub: state.hub.clone(),
+        services: state.services.clone(),
+        actor: caller.actor,
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(socket, hub))
+        .on_upgrade(move |socket| connection.serve(socket))
+}
+
+/// Why a topic's task ended early.
+enum Ended {
+    /// The client fell too far behind.
+    TooSlow,
+    /// The socket is gone, or the task reported an error frame already.
+    Quietly,
 }
 
 enum Step {
@@ -37,101 +73,335 @@ enum Step {
     Nothing,
 }
 
-async fn serve(socket: WebSocket, hub: Hub) {
-    let _client = hub.connect();
-    let (mut sink, mut stream) = socket.split();
-    let mut system: Option<broadcast::Receiver<Arc<str>>> = None;
-    let mut shutdown = hub.shutdown_signal();
-    if *shutdown.borrow_and_update() {
-        return;
-    }
-    loop {
-        let step = tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => handle_frame(text.as_str(), &hub, &mut system),
-                Some(Ok(Message::Binary(_))) => Step::Send(error_frame(
-                    "invalid_frame",
-                    "frames must be JSON text",
-                    None,
-                )),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Nothing,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => Step::Stop,
-            },
-            event = next_event(&mut system) => match event {
-                Ok(frame) => Step::Send(frame.to_string()),
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::info!(missed, "dropping a client that fell behind");
-                    Step::Close(close_code::AGAIN, "too slow: fell behind the event stream")
+struct Connection {
+    hub: Hub,
+    services: Services,
+    actor: Actor,
+}
+
+impl Connection {
+    async fn serve(self, socket: WebSocket) {
+        let _client = self.hub.connect();
+        let (mut sink, mut stream) = socket.split();
+        let (out, mut outgoing) = mpsc::channel::<String>(OUTGOING);
+        let mut tasks: JoinSet<Ended> = JoinSet::new();
+        let mut following: HashMap<String, AbortHandle> = HashMap::new();
+        let mut shutdown = self.hub.shutdown_signal();
+        if *shutdown.borrow_and_update() {
+            return;
+        }
+        loop {
+            let step = tokio::select! {
+                incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        self.handle_frame(text.as_str(), &out, &mut tasks, &mut following).await
+                    }
+                    Some(Ok(Message::Binary(_))) => Step::Send(error_frame(
+                        "invalid_frame",
+                        "frames must be JSON text",
+                        None,
+                    )),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Nothing,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => Step::Stop,
+                },
+                Some(text) = outgoing.recv() => Step::Send(text),
+                Some(ended) = tasks.join_next(), if !tasks.is_empty() => match ended {
+                    Ok(Ended::TooSlow) => {
+                        tracing::info!("dropping a client that fell behind");
+                        Step::Close(close_code::AGAIN, "too slow: fell behind the event stream")
+                    }
+                    Ok(Ended::Quietly) | Err(_) => Step::Nothing,
+                },
+                _ = shutdown.changed() => Step::Close(close_code::AWAY, "server shutting down"),
+            };
+            let message = match step {
+                Step::Send(text) => Message::Text(text.into()),
+                Step::Close(code, reason) => {
+                    let close = Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    }));
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
+                    return;
                 }
-                Err(RecvError::Closed) => Step::Stop,
-            },
-            _ = shutdown.changed() => Step::Close(close_code::AWAY, "server shutting down"),
-        };
-        let message = match step {
-            Step::Send(text) => Message::Text(text.into()),
-            Step::Close(code, reason) => {
-                let close = Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                }));
-                let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
-                return;
-            }
-            Step::Stop => return,
-            Step::Nothing => continue,
-        };
-        match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                tracing::info!("dropping a client that stopped reading");
-                return;
+                Step::Stop => return,
+                Step::Nothing => continue,
+            };
+            match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    tracing::info!("dropping a client that stopped reading");
+                    return;
+                }
             }
         }
     }
-}
 
-async fn next_event(
-    receiver: &mut Option<broadcast::Receiver<Arc<str>>>,
-) -> Result<Arc<str>, RecvError> {
-    match receiver {
-        Some(receiver) => receiver.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-fn handle_frame(text: &str, hub: &Hub, system: &mut Option<broadcast::Receiver<Arc<str>>>) -> Step {
-    let frame = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) => frame,
-        Err(error) => {
-            return Step::Send(error_frame(
-                "invalid_frame",
-                &format!("not a client frame: {error}"),
-                None,
-            ));
-        }
-    };
-    match frame {
-        ClientFrame::Ping => Step::Send(to_json(&ServerFrame::Pong)),
-        ClientFrame::Subscribe { topic, .. } if topic == SYSTEM_TOPIC => {
-            if system.is_some() {
+    async fn handle_frame(
+        &self,
+        text: &str,
+        out: &mpsc::Sender<String>,
+        tasks: &mut JoinSet<Ended>,
+        following: &mut HashMap<String, AbortHandle>,
+    ) -> Step {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(error) => {
+                return Step::Send(error_frame(
+                    "invalid_frame",
+                    &format!("not a client frame: {error}"),
+                    None,
+                ));
+            }
+        };
+        let (topic, since) = match frame {
+            ClientFrame::Ping => return Step::Send(to_json(&ServerFrame::Pong)),
+            ClientFrame::Unsubscribe { topic } => {
+                if let Some(task) = following.remove(&topic) {
+                    task.abort();
+                }
                 return Step::Nothing;
             }
-            *system = Some(hub.subscribe_system());
-            hub.system_snapshot().map_or(Step::Nothing, Step::Send)
-        }
-        ClientFrame::Unsubscribe { topic } if topic == SYSTEM_TOPIC => {
-            *system = None;
-            Step::Nothing
-        }
-        ClientFrame::Subscribe { topic, .. } | ClientFrame::Unsubscribe { topic } => {
-            Step::Send(error_frame(
-                "unknown_topic",
-                &format!("no topic {topic:?}; available: {SYSTEM_TOPIC}"),
+            ClientFrame::Subscribe { topic, since } => (topic, since),
+        };
+        if !following.contains_key(&topic) && following.len() >= MAX_TOPICS {
+            return Step::Send(error_frame(
+                "too_many_topics",
+                &format!("a connection follows at most {MAX_TOPICS} topics"),
                 Some(topic),
-            ))
+            ));
+        }
+        let task = if topic == SYSTEM_TOPIC {
+            // Subscribing again changes nothing: heartbeats are not stored.
+            if following.contains_key(&topic) {
+                return Step::Nothing;
+            }
+            tasks.spawn(follow_system(self.hub.clone(), out.clone()))
+        } else {
+            let stored = match events::resolve_topic(&self.services, &self.actor, &topic).await {
+                Ok(stored) => stored,
+                Err(error) => return Step::Send(refusal(&topic, &error)),
+            };
+            let follow = Follow {
+                hub: self.hub.clone(),
+                services: self.services.clone(),
+                out: out.clone(),
+                topic: topic.clone(),
+                stored,
+            };
+            match follow.start(since).await {
+                Ok(start) => tasks.spawn(follow.run(start)),
+                Err(error) => {
+                    tracing::warn!(%error, topic, "starting to follow a topic failed");
+                    return Step::Send(unavailable(&topic));
+                }
+            }
+        };
+        // Subscribing again (with another `since`) starts over.
+        if let Some(previous) = following.insert(topic, task) {
+            previous.abort();
+        }
+        Step::Nothing
+    }
+}
+
+/// Heartbeats: the latest at once, then each as it comes.
+async fn follow_system(hub: Hub, out: mpsc::Sender<String>) -> Ended {
+    let mut heartbeats = hub.subscribe_system();
+    if let Some(snapshot) = hub.system_snapshot()
+        && out.send(snapshot).await.is_err()
+    {
+        return Ended::Quietly;
+    }
+    loop {
+        match heartbeats.recv().await {
+            Ok(frame) => {
+                if out.send(frame.to_string()).await.is_err() {
+                    return Ended::Quietly;
+                }
+            }
+            Err(RecvError::Lagged(_)) => return Ended::TooSlow,
+            Err(RecvError::Closed) => return Ended::Quietly,
         }
     }
+}
+
+/// One stored topic followed for one connection.
+struct Follow {
+    hub: Hub,
+    services: Services,
+    out: mpsc::Sender<String>,
+    /// As the client named it (`user`).
+    topic: String,
+    /// As it is stored (`user:<id>`).
+    stored: String,
+}
+
+/// A subscription set up: live deliveries from here on, and the last event
+/// the client has (or is about to get from the database).
+struct Start {
+    live: broadcast::Receiver<Delivery>,
+    resync: watch::Receiver<u64>,
+    last: i64,
+    /// An error frame to send first: part of what the client asked for is
+    /// no longer kept.
+    warning: Option<String>,
+}
+
+impl Follow {
+    /// Subscribes before the next client frame is read, so that whatever is
+    /// committed after the client's subscribe frame reaches it.
+    async fn start(&self, since: Option<i64>) -> Result<Start, ServiceError> {
+        // Live first, so nothing committed from here on can slip between
+        // the catching up and the following.
+        let live = self.hub.subscribe(&self.stored);
+        let mut resync = self.hub.resync_signal();
+        resync.borrow_and_update();
+        let (newest, oldest) = events::bounds(&self.services, &self.stored).await?;
+        let (last, warning) = match since {
+            None => (newest, None),
+            Some(since) => {
+                let warning = oldest
+                    .filter(|&oldest| since.saturating_add(1) < oldest)
+                    .map(|oldest| {
+                        error_frame(
+                            "history_gone",
+                            &format!(
+                                "events before {oldest} are no longer kept; \
+                                 read the current state, then follow from here"
+                            ),
+                            Some(self.topic.clone()),
+                        )
+                    });
+                (since.max(0), warning)
+            }
+        };
+        Ok(Start {
+            live,
+            resync,
+            last,
+            warning,
+        })
+    }
+
+    async fn run(self, start: Start) -> Ended {
+        match self.follow(start).await {
+            Ok(ended) => ended,
+            Err(error) => {
+                tracing::warn!(%error, topic = self.topic, "following a topic failed");
+                let _ = self.out.send(unavailable(&self.topic)).await;
+                Ended::Quietly
+            }
+        }
+    }
+
+    async fn follow(&self, start: Start) -> Result<Ended, ServiceError> {
+        let Start {
+            mut live,
+            mut resync,
+            mut last,
+            warning,
+        } = start;
+        if let Some(warning) = warning
+            && self.out.send(warning).await.is_err()
+        {
+            return Ok(Ended::Quietly);
+        }
+        let Some(caught_up) = self.catch_up(last).await? else {
+            return Ok(Ended::Quietly);
+        };
+        last = caught_up;
+        loop {
+            tokio::select! {
+                delivery = live.recv() => match delivery {
+                    Ok(delivery) if delivery.seq <= last => {}
+                    Ok(delivery) if delivery.seq == last + 1 => {
+                        let frame = if self.topic == self.stored {
+                            delivery.frame.to_string()
+                        } else {
+                            event_frame(&self.topic, delivery.seq, &delivery.event)
+                        };
+                        if self.out.send(frame).await.is_err() {
+                            return Ok(Ended::Quietly);
+                        }
+                        last = delivery.seq;
+                    }
+                    // A gap: what is missing is in the database.
+                    Ok(_) => match self.catch_up(last).await? {
+                        Some(caught_up) => last = caught_up,
+                        None => return Ok(Ended::Quietly),
+                    },
+                    Err(RecvError::Lagged(_)) => return Ok(Ended::TooSlow),
+                    Err(RecvError::Closed) => return Ok(Ended::Quietly),
+                },
+                changed = resync.changed() => {
+                    if changed.is_err() {
+                        return Ok(Ended::Quietly);
+                    }
+                    match self.catch_up(last).await? {
+                        Some(caught_up) => last = caught_up,
+                        None => return Ok(Ended::Quietly),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends every stored event after `last`; answers the new last, or
+    /// None when the socket is gone.
+    async fn catch_up(&self, mut last: i64) -> Result<Option<i64>, ServiceError> {
+        loop {
+            let page =
+                events::after(&self.services, &self.stored, last, events::REPLAY_PAGE).await?;
+            let full = page.len() as i64 == events::REPLAY_PAGE;
+            for stored in page {
+                let frame = event_frame(&self.topic, stored.seq, &stored.event.to_string());
+                if self.out.send(frame).await.is_err() {
+                    return Ok(None);
+                }
+                last = stored.seq;
+            }
+            if !full {
+                return Ok(Some(last));
+            }
+        }
+    }
+}
+
+/// The error frame for a subscription that was refused.
+fn refusal(topic: &str, error: &ServiceError) -> String {
+    match error {
+        ServiceError::Unauthenticated => error_frame(
+            "unauthenticated",
+            "sign in (or send an API key) to follow this topic",
+            Some(topic.to_owned()),
+        ),
+        ServiceError::NotFound { .. } | ServiceError::Forbidden(_) => error_frame(
+            "unknown_topic",
+            &format!(
+                "no topic {topic:?} that you may follow; topics: {SYSTEM_TOPIC}, user, \
+                 deployment:<id>, run:<id>"
+            ),
+            Some(topic.to_owned()),
+        ),
+        other => {
+            tracing::warn!(error = %other, topic, "checking a subscription failed");
+            error_frame(
+                "unavailable",
+                "cannot check this subscription now; try again",
+                Some(topic.to_owned()),
+            )
+        }
+    }
+}
+
+fn unavailable(topic: &str) -> String {
+    error_frame(
+        "unavailable",
+        "live events are unavailable for now; subscribe again with since",
+        Some(topic.to_owned()),
+    )
 }
 
 fn error_frame(code: &str, message: &str, topic: Option<String>) -> String {
@@ -144,4 +414,22 @@ fn error_frame(code: &str, message: &str, topic: Option<String>) -> String {
 
 fn to_json(frame: &ServerFrame) -> String {
     serde_json::to_string(frame).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_frames_are_the_protocol_frames() {
+        let frame = super::event_frame("user", 7, r#"{"kind":"x"}"#);
+        let parsed: app::model::live::ServerFrame =
+            serde_json::from_str(&frame).expect("a server frame");
+        assert_eq!(
+            parsed,
+            app::model::live::ServerFrame::Event {
+                topic: "user".to_owned(),
+                seq: 7,
+                event: serde_json::json!({ "kind": "x" }),
+            }
+        );
+    }
 }

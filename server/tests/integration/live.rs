@@ -265,3 +265,134 @@ async fn browsers_from_other_sites_are_refused() {
     );
     connect_async(own).await.expect("same-origin connects");
 }
+
+/// A socket signed in as the holder of `cookie`.
+async fn connect_as(app: &TestApp, cookie: &str) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = app.ws_url().into_client_request().expect("a request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("a header value"));
+    let (socket, response) = connect_async(request).await.expect("connecting to /ws");
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// Commits one event to `topic` as the services do, on a connection of its
+/// own; the server hears of it through PostgreSQL.
+async fn publish(app: &TestApp, topic: &str, n: i64) -> i64 {
+    let mut conn = app.sql().await;
+    app::service::events::publish(&mut conn, topic, &json!({ "kind": "test", "n": n }))
+        .await
+        .expect("publishing")
+}
+
+#[tokio::test]
+async fn a_client_that_resumes_with_since_gets_every_missed_event_once_in_order() {
+    let app = TestApp::spawn().await;
+    let (browser, me) =
+        crate::support::browser::Browser::sign_up(&app, "live@example.com", "Live").await;
+    let topic = format!("user:{}", me["user"]["id"].as_str().expect("id"));
+    let cookie = browser.cookie.clone().expect("a session cookie");
+
+    let mut socket = connect_as(&app, &cookie).await;
+    send(&mut socket, json!({ "type": "subscribe", "topic": "user" })).await;
+    // Subscribed once the pong (sent after the subscription is set up) is back.
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(next_frame(&mut socket).await["type"], "pong");
+
+    // 100 events are emitted; the client drops off after the tenth.
+    let emitter = {
+        let topic = topic.clone();
+        let db_url = app.db.url().to_owned();
+        tokio::spawn(async move {
+            use diesel_async::AsyncConnection as _;
+            let mut conn = diesel_async::AsyncPgConnection::establish(&db_url)
+                .await
+                .expect("connecting");
+            for n in 1..=100 {
+                app::service::events::publish(
+                    &mut conn,
+                    &topic,
+                    &json!({ "kind": "test", "n": n }),
+                )
+                .await
+                .expect("publishing");
+                if n % 10 == 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    while seen.len() < 10 {
+        let frame = next_frame(&mut socket).await;
+        assert_eq!(
+            (&frame["type"], &frame["topic"]),
+            (&"event".into(), &"user".into()),
+            "{frame}"
+        );
+        seen.push((
+            frame["seq"].as_i64().expect("seq"),
+            frame["event"]["n"].as_i64().expect("n"),
+        ));
+    }
+    drop(socket);
+    emitter.await.expect("the emitter");
+
+    let last = seen.last().expect("events").0;
+    let mut socket = connect_as(&app, &cookie).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": "user", "since": last }),
+    )
+    .await;
+    while seen.len() < 100 {
+        let frame = next_frame(&mut socket).await;
+        seen.push((
+            frame["seq"].as_i64().expect("seq"),
+            frame["event"]["n"].as_i64().expect("n"),
+        ));
+    }
+    let expected: Vec<(i64, i64)> = (1..=100).map(|n| (n, n)).collect();
+    assert_eq!(seen, expected, "every event once, in order");
+    // And live again from there, nothing repeated in between.
+    publish(&app, &topic, 101).await;
+    let frame = next_frame(&mut socket).await;
+    assert_eq!(
+        (frame["seq"].as_i64(), frame["event"]["n"].as_i64()),
+        (Some(101), Some(101))
+    );
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(next_frame(&mut socket).await["type"], "pong");
+}
+
+#[tokio::test]
+async fn topics_are_followed_only_by_those_allowed() {
+    let app = TestApp::spawn().await;
+    let mut socket = connect(&app).await;
+    send(&mut socket, json!({ "type": "subscribe", "topic": "user" })).await;
+    let error = next_frame(&mut socket).await;
+    assert_eq!(
+        (&error["code"], &error["topic"]),
+        (&"unauthenticated".into(), &"user".into())
+    );
+
+    // Someone else's user topic, even by its stored name, is not followable.
+    let (_, other) =
+        crate::support::browser::Browser::sign_up(&app, "other@example.com", "Other").await;
+    let (mine, _) =
+        crate::support::browser::Browser::sign_up(&app, "mine@example.com", "Mine").await;
+    let theirs = format!("user:{}", other["user"]["id"].as_str().expect("id"));
+    let mut socket = connect_as(&app, mine.cookie.as_deref().expect("cookie")).await;
+    send(&mut socket, json!({ "type": "subscribe", "topic": theirs })).await;
+    let error = next_frame(&mut socket).await;
+    assert_eq!(error["code"], "unknown_topic", "{error}");
+    publish(&app, &theirs, 1).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(
+        next_frame(&mut socket).await["type"],
+        "pong",
+        "nothing of theirs arrives"
+    );
+}

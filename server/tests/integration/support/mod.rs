@@ -93,12 +93,15 @@ impl TestAppBuilder {
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let heartbeat = hub.spawn_heartbeat(self.heartbeat);
+        let events =
+            server::live::listen::spawn(db.url().to_owned(), state.services.clone(), hub.clone());
         let server = tokio::spawn(async move {
             let result = server::serve(listener, state, async {
                 let _ = stopped.await;
             })
             .await;
             heartbeat.abort();
+            events.abort();
             result
         });
         TestApp {

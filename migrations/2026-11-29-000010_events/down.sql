@@ -1,0 +1,3 @@
+DROP TABLE events;
+DROP TABLE event_topics;
+DROP FUNCTION events_notify();

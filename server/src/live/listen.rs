@@ -1,0 +1,114 @@
+//! Hears every committed event, from any server instance, through
+//! PostgreSQL's LISTEN/NOTIFY, and hands it to the hub.
+//!
+//! The listening connection is checked now and then (its notification
+//! stream does not end when it dies) and opened again when it fails; after
+//! each (re)connection the hub's subscribers look in the database for
+//! anything they missed meanwhile.
+
+use std::time::Duration;
+
+use app::service::{Services, events};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use futures::StreamExt as _;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::task::JoinHandle;
+
+use super::hub::Hub;
+
+const RETRY: Duration = Duration::from_secs(1);
+const CHECK: Duration = Duration::from_secs(30);
+
+/// A notification's payload: the event itself when it fitted.
+#[derive(Deserialize)]
+struct Notice<'a> {
+    topic: String,
+    seq: i64,
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+}
+
+/// Listens until the hub shuts down.
+pub fn spawn(database_url: String, services: Services, hub: Hub) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut stop = hub.shutdown_signal();
+        loop {
+            match AsyncPgConnection::establish(&database_url).await {
+                Ok(mut conn) => {
+                    if let Err(error) = diesel::sql_query("LISTEN agentdeck_events")
+                        .execute(&mut conn)
+                        .await
+                    {
+                        tracing::warn!(%error, "cannot LISTEN for live events");
+                    } else {
+                        hub.resync();
+                        if !follow(&mut conn, &services, &hub, &mut stop).await {
+                            return;
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot connect to listen for live events"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RETRY) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+        }
+    })
+}
+
+/// Delivers notifications until the connection fails (answers true) or the
+/// hub shuts down (false).
+async fn follow(
+    conn: &mut AsyncPgConnection,
+    services: &Services,
+    hub: &Hub,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    loop {
+        {
+            let mut notifications = std::pin::pin!(conn.notifications_stream());
+            let check = tokio::time::sleep(CHECK);
+            tokio::pin!(check);
+            loop {
+                let payload = tokio::select! {
+                    notification = notifications.next() => match notification {
+                        Some(Ok(notification)) => notification.payload,
+                        Some(Err(_)) | None => break,
+                    },
+                    _ = &mut check => break,
+                    _ = stop.wait_for(|stop| *stop) => return false,
+                };
+                deliver(services, hub, &payload).await;
+            }
+        }
+        if let Err(error) = diesel::sql_query("SELECT 1").execute(conn).await {
+            tracing::warn!(%error, "the live event listener's connection failed");
+            return true;
+        }
+    }
+}
+
+async fn deliver(services: &Services, hub: &Hub, payload: &str) {
+    let Ok(notice) = serde_json::from_str::<Notice<'_>>(payload) else {
+        tracing::warn!(payload, "a live event notification that is not ours");
+        return;
+    };
+    match notice.event {
+        Some(event) => hub.deliver(&notice.topic, notice.seq, event.get()),
+        // Too large for a notification: read it (only if someone here follows
+        // the topic; the hub drops it otherwise).
+        None => match events::after(services, &notice.topic, notice.seq - 1, 1).await {
+            Ok(found) => {
+                for stored in found.into_iter().filter(|e| e.seq == notice.seq) {
+                    hub.deliver(&notice.topic, stored.seq, &stored.event.to_string());
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, topic = notice.topic, "reading a large live event failed");
+                // Subscribers find it themselves by the gap it leaves.
+            }
+        },
+    }
+}
