@@ -282,6 +282,13 @@ impl Runtime {
         })
     }
 
+    /// A health check of a prepared agent: a fresh instance is made in a
+    /// sandbox slot as a run would get it, without running it. It proves a
+    /// slot is free, the component links and its memory fits its limits.
+    pub async fn health_check(&self, agent: &PreparedAgent) -> Result<(), PrepareError> {
+        self.try_instantiate(&agent.pre).await
+    }
+
     /// Instantiates a new component once, without running it, so one the
     /// sandbox cannot hold (more instances, memories or table entries than
     /// a slot has, initial memory over the limit, start code that traps) is

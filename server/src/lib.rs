@@ -79,7 +79,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             jobs::Worker::new(
                 state.services.db.clone(),
                 &database_url,
-                jobs::Registry::new(),
+                jobs::Registry::server(&state.services),
                 config.workers.clone(),
             )
             .spawn(state.hub.shutdown_signal())

@@ -5,7 +5,9 @@ use axum::middleware;
 use axum::routing::{MethodFilter, any, delete, get, on, patch, post};
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{admin, agents, auth, authoring, github, health, not_found, server_fns, teams};
+use crate::api::{
+    admin, agents, auth, authoring, deployments, github, health, not_found, server_fns, teams,
+};
 use crate::live::socket;
 use crate::state::AppState;
 use crate::{request_id, spa};
@@ -84,6 +86,22 @@ pub fn build(state: AppState) -> Router {
         .route("/teams/{slug}/leave", post(teams::leave))
         .route("/teams/{slug}/audit", get(teams::audit))
         .route("/invites/{token}/accept", post(teams::accept_invite))
+        .route(
+            "/deployments",
+            get(deployments::list::list_deployments).post(deployments::create::create_deployment),
+        )
+        .route(
+            "/deployments/{id}",
+            get(deployments::show::show_deployment).delete(deployments::act::delete_deployment),
+        )
+        .route(
+            "/deployments/{id}/redeploy",
+            post(deployments::act::redeploy_deployment),
+        )
+        .route(
+            "/deployments/{id}/{action}",
+            post(deployments::act::act_on_deployment),
+        )
         .route("/admin/jobs", get(admin::jobs::show_jobs))
         .route("/admin/jobs/{id}", delete(admin::jobs::discard_job))
         .route("/admin/jobs/{id}/retry", post(admin::jobs::retry_job))

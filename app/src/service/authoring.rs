@@ -641,13 +641,13 @@ fn validate_manifest(manifest: &mut Manifest) -> Result<(), ServiceError> {
 }
 
 /// The sandbox's view of a manifest (the same JSON).
-fn sandbox_manifest(manifest: &Manifest) -> Result<runtime::Manifest, ServiceError> {
+pub fn sandbox_manifest(manifest: &Manifest) -> Result<runtime::Manifest, ServiceError> {
     serde_json::to_value(manifest)
         .and_then(serde_json::from_value)
         .map_err(|error| ServiceError::Internal(anyhow::anyhow!("manifest to sandbox: {error}")))
 }
 
-fn sandbox(services: &Services) -> Result<&Arc<super::sandbox::Sandbox>, ServiceError> {
+pub fn sandbox(services: &Services) -> Result<&Arc<super::sandbox::Sandbox>, ServiceError> {
     services.sandbox.as_ref().ok_or_else(|| {
         ServiceError::Unavailable("the agent sandbox is not running on this server".into())
     })

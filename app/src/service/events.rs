@@ -103,18 +103,34 @@ pub async fn purge(services: &Services) -> Result<usize, ServiceError> {
 }
 
 /// The stored topic behind a topic as a client names it, if `actor` may
-/// follow it. `user` is the caller's own events, stored as `user:<id>`.
+/// follow it: `user` is the caller's own events, stored as `user:<id>`;
+/// `deployment:<id>` is for anyone with a role in its workspace.
 ///
 /// Anything else, or something the caller may not see, is refused the same
 /// way as a topic that does not exist, so a refusal tells nothing.
 pub async fn resolve_topic(
-    _services: &Services,
+    services: &Services,
     actor: &Actor,
     topic: &str,
 ) -> Result<String, ServiceError> {
-    match topic {
-        "user" => Ok(user_topic(actor.require_user()?)),
-        _ => Err(ServiceError::NotFound { what: "topic" }),
+    let not_found = || ServiceError::NotFound { what: "topic" };
+    if topic == "user" {
+        return Ok(user_topic(actor.require_user()?));
+    }
+    let (kind, id) = topic.split_once(':').ok_or_else(not_found)?;
+    let id: uuid::Uuid = id.parse().map_err(|_| not_found())?;
+    match kind {
+        "deployment" => {
+            actor.require_user()?;
+            super::deployments::may_follow(services, actor, id)
+                .await
+                .map_err(|error| match error {
+                    ServiceError::NotFound { .. } | ServiceError::Forbidden(_) => not_found(),
+                    other => other,
+                })?;
+            Ok(super::deployments::topic(id))
+        }
+        _ => Err(not_found()),
     }
 }
 

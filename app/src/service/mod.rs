@@ -6,6 +6,7 @@ pub mod access;
 pub mod agents;
 pub mod auth;
 pub mod authoring;
+pub mod deployments;
 pub mod error;
 pub mod events;
 pub mod jobs;

@@ -194,6 +194,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(deployments -> agents (agent_id));
+diesel::joinable!(deployments -> agent_versions (version_id));
 diesel::joinable!(agents -> users (owner_user_id));
 diesel::joinable!(agents -> workspaces (workspace_id));
 diesel::joinable!(agent_versions -> agents (agent_id));
@@ -234,6 +236,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deployments (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        agent_id -> Uuid,
+        version_id -> Uuid,
+        name -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        generation -> Int4,
+        config -> Jsonb,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    event_topics (topic) {
+        topic -> Text,
+        last_seq -> Int8,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     agents,
@@ -249,4 +276,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_flows,
     agent_kv,
     jobs,
+    deployments,
 );

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod auth;
 pub mod authoring;
 pub mod body;
+pub mod deployments;
 pub mod github;
 pub mod health;
 pub mod not_found;

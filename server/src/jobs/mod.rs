@@ -4,6 +4,7 @@
 //! worker dies before recording the outcome. `app::service::jobs::enqueue`
 //! adds jobs; a [`worker::Worker`] runs them.
 
+pub mod deploy;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -79,6 +80,24 @@ impl Registry {
     /// With the handlers every server has.
     pub fn new() -> Self {
         Self::default().with(NOOP, Noop)
+    }
+
+    /// Every handler the server has, over `services`.
+    pub fn server(services: &app::service::Services) -> Self {
+        use app::service::deployments::{DEPLOY_JOB, STOP_JOB};
+        Self::new()
+            .with(
+                DEPLOY_JOB,
+                deploy::Deploy {
+                    services: services.clone(),
+                },
+            )
+            .with(
+                STOP_JOB,
+                deploy::Stop {
+                    services: services.clone(),
+                },
+            )
     }
 
     pub fn with(mut self, kind: &str, handler: impl Handler) -> Self {

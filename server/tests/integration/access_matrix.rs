@@ -7,8 +7,9 @@
 //! fresh team (owner, admin, member, viewer and a plain member as target).
 //! Keys and the expired session belong to the resource's owner: the
 //! signed-in user for personal routes, the team's owner for team routes.
-//! `/ws` is not here: it only carries the public `system` topic until
-//! deployments bring private topics.
+//! `/ws` is not here: who may follow which topic is tested in `live.rs` and
+//! `deployments.rs`. Deployments and the admin queue routes are not here
+//! yet either; `deployments.rs` and `jobs.rs` check their access.
 
 use app::model::UserId;
 use app::service::auth::{RequestMeta, SessionPolicy, sessions};

@@ -13,6 +13,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod authoring;
+mod deployments;
 mod github;
 mod health;
 mod jobs;

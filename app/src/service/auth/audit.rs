@@ -29,6 +29,12 @@ pub mod action {
     pub const ROLE_CHANGED: &str = "member.role_change";
     pub const MEMBER_REMOVED: &str = "member.remove";
     pub const MEMBER_LEFT: &str = "member.leave";
+    pub const DEPLOYMENT_CREATED: &str = "deployment.create";
+    pub const DEPLOYMENT_STOPPED: &str = "deployment.stop";
+    pub const DEPLOYMENT_STARTED: &str = "deployment.start";
+    pub const DEPLOYMENT_RESTARTED: &str = "deployment.restart";
+    pub const DEPLOYMENT_REDEPLOYED: &str = "deployment.redeploy";
+    pub const DEPLOYMENT_DELETED: &str = "deployment.delete";
 }
 
 pub struct Entry<'a> {

@@ -30,6 +30,7 @@ pub const INDEX_MARKER: &str = "<title>Agentdeck test build</title>";
 pub const PRECOMPRESSED_BR: &[u8] = b"brotli bytes written at build time";
 
 pub struct TestAppBuilder {
+    workers: bool,
     heartbeat: Duration,
     with_dist: bool,
     limits: server::rate_limit::LimitSettings,
@@ -51,6 +52,12 @@ impl TestAppBuilder {
     /// Sign-in with GitHub against the stand-in at `base_url`.
     pub fn github(mut self, base_url: &str) -> Self {
         self.github = Some(base_url.to_owned());
+        self
+    }
+
+    /// Run the server's job worker (deployments) beside it.
+    pub fn workers(mut self) -> Self {
+        self.workers = true;
         self
     }
 
@@ -95,6 +102,15 @@ impl TestAppBuilder {
         let heartbeat = hub.spawn_heartbeat(self.heartbeat);
         let events =
             server::live::listen::spawn(db.url().to_owned(), state.services.clone(), hub.clone());
+        let worker = self.workers.then(|| {
+            server::jobs::Worker::new(
+                state.services.db.clone(),
+                db.url(),
+                server::jobs::Registry::server(&state.services),
+                server::jobs::WorkerConfig::default(),
+            )
+            .spawn(hub.shutdown_signal())
+        });
         let server = tokio::spawn(async move {
             let result = server::serve(listener, state, async {
                 let _ = stopped.await;
@@ -102,6 +118,9 @@ impl TestAppBuilder {
             .await;
             heartbeat.abort();
             events.abort();
+            if let Some(worker) = worker {
+                worker.abort();
+            }
             result
         });
         TestApp {
@@ -142,6 +161,7 @@ pub struct TestApp {
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
+            workers: false,
             heartbeat: Duration::from_secs(5),
             with_dist: true,
             limits: server::rate_limit::LimitSettings::default(),

@@ -1,0 +1,55 @@
+//! `POST /api/v1/deployments/{id}/{stop|start|restart}`,
+//! `POST /api/v1/deployments/{id}/redeploy {version}` and
+//! `DELETE /api/v1/deployments/{id}`.
+
+use app::model::deploy::{Deployment, Redeploy};
+use app::service::deployments::{self, Action};
+use app::service::{ServiceError, Services};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::deployment_id;
+use crate::api::body::Body;
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+pub async fn act_on_deployment(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Deployment>), AppError> {
+    let id = deployment_id(&id)?;
+    let action = match action.as_str() {
+        "stop" => Action::Stop,
+        "start" => Action::Start,
+        "restart" => Action::Restart,
+        _ => return Err(ServiceError::NotFound { what: "action" }.into()),
+    };
+    let deployment = deployments::act(&services, &caller.actor, &caller.meta, id, action)
+        .await?
+        .ok_or(ServiceError::NotFound { what: "deployment" })?;
+    Ok((StatusCode::ACCEPTED, Json(deployment)))
+}
+
+pub async fn redeploy_deployment(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+    Body(request): Body<Redeploy>,
+) -> Result<(StatusCode, Json<Deployment>), AppError> {
+    let id = deployment_id(&id)?;
+    let deployment =
+        deployments::redeploy(&services, &caller.actor, &caller.meta, id, &request.version).await?;
+    Ok((StatusCode::ACCEPTED, Json(deployment)))
+}
+
+pub async fn delete_deployment(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let id = deployment_id(&id)?;
+    deployments::act(&services, &caller.actor, &caller.meta, id, Action::Delete).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

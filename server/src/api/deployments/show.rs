@@ -1,0 +1,19 @@
+//! `GET /api/v1/deployments/{id}`.
+
+use app::model::deploy::Deployment;
+use app::service::{Services, deployments};
+use axum::Json;
+use axum::extract::{Path, State};
+
+use super::deployment_id;
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+pub async fn show_deployment(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+) -> Result<Json<Deployment>, AppError> {
+    let id = deployment_id(&id)?;
+    Ok(Json(deployments::show(&services, &caller.actor, id).await?))
+}

@@ -1,0 +1,277 @@
+//! Deployments over the REST API with the server's job worker running:
+//! the pipeline's statuses as live events, stop, redeploy (rollback),
+//! delete, and who may see and act.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket_as(app: &TestApp, browser: &Browser) -> Socket {
+    let mut request = app.ws_url().into_client_request().expect("a request");
+    request.headers_mut().insert(
+        "cookie",
+        browser
+            .cookie
+            .as_deref()
+            .expect("signed in")
+            .parse()
+            .expect("a header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connecting to /ws")
+        .0
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .expect("sending a frame");
+}
+
+/// The next JSON frame (at most 30 s: a cold sandbox compiles the runner).
+async fn next_frame(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket open")
+            .expect("no WebSocket error");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("JSON frames");
+        }
+    }
+}
+
+/// Statuses from the topic until `last` arrives; every frame in order.
+async fn statuses_until(socket: &mut Socket, last: &str, seqs: &mut Vec<i64>) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let frame = next_frame(socket).await;
+        assert_eq!(frame["type"], "event", "{frame}");
+        seqs.push(frame["seq"].as_i64().expect("seq"));
+        if frame["event"]["kind"] == "status" {
+            let status = frame["event"]["status"]
+                .as_str()
+                .expect("status")
+                .to_owned();
+            seen.push(status.clone());
+            if status == last {
+                return seen;
+            }
+            assert_ne!(status, "failed", "{frame}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (status, created) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": "analytics", "config": { "region": "eu" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(created["status"], "queued");
+    assert_eq!(created["version"], "1.0.0");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let topic = format!("deployment:{id}");
+
+    // Follow from the start: every status, in order, none twice.
+    let mut socket = socket_as(&app, &ada).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": topic, "since": 0 }),
+    )
+    .await;
+    let mut seqs = Vec::new();
+    let seen = statuses_until(&mut socket, "running", &mut seqs).await;
+    assert_eq!(seen, ["queued", "building", "starting", "running"]);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    let (_, shown) = ada
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&shown["status"], &shown["config"]["region"]),
+        (&"running".into(), &"eu".into())
+    );
+    assert_eq!(shown["event_seq"].as_i64(), seqs.last().copied());
+
+    let (status, stopping) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/stop"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stopping}");
+    assert_eq!(
+        statuses_until(&mut socket, "stopped", &mut seqs).await,
+        ["stopping", "stopped"]
+    );
+
+    // Redeploying a version (here the same, the only one) deploys anew.
+    let (status, redeployed) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/redeploy"),
+            Some(json!({ "version": "1.0.0" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{redeployed}");
+    assert_eq!(
+        statuses_until(&mut socket, "running", &mut seqs).await,
+        ["queued", "building", "starting", "running"]
+    );
+    let (status, body) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/redeploy"),
+            Some(json!({ "version": "9.9.9" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "version");
+
+    let (_, list) = ada
+        .json(&app, Method::GET, "/api/v1/deployments", None)
+        .await;
+    assert_eq!(list["items"][0]["id"], id.as_str());
+    let (status, _) = ada
+        .json(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/deployments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted = next_frame(&mut socket).await;
+    assert_eq!(deleted["event"]["kind"], "deleted", "{deleted}");
+    let (status, _) = ada
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
+    let app = TestApp::spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
+    let (_, created) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": "analytics" })),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+
+    let (status, _) = eve
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = eve
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/stop"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = eve
+        .json(&app, Method::GET, "/api/v1/deployments", None)
+        .await;
+    assert_eq!(list["items"], json!([]));
+
+    let mut socket = socket_as(&app, &eve).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 }),
+    )
+    .await;
+    let refused = next_frame(&mut socket).await;
+    assert_eq!(
+        (&refused["type"], &refused["code"]),
+        (&"error".into(), &"unknown_topic".into())
+    );
+    // The owner's socket is allowed and gets the history.
+    let mut socket = socket_as(&app, &ada).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 }),
+    )
+    .await;
+    let first = next_frame(&mut socket).await;
+    assert_eq!(
+        (first["seq"].as_i64(), &first["event"]["status"]),
+        (Some(1), &"queued".into())
+    );
+
+    for (body, field) in [
+        (
+            json!({ "agent": "analytics", "version": "0.0.1" }),
+            "version",
+        ),
+        (
+            json!({ "agent": "analytics", "config": { "n": 1 } }),
+            "config",
+        ),
+        (
+            json!({ "agent": "analytics", "name": "x".repeat(81) }),
+            "name",
+        ),
+    ] {
+        let (status, error) = ada
+            .json(&app, Method::POST, "/api/v1/deployments", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert_eq!(error["error"]["field"], field);
+    }
+    let (status, _) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": "no-such-agent" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
