@@ -20,6 +20,11 @@ pub struct PgKv {
     deployment: Uuid,
 }
 
+/// Stores by deployment, for the service layer's runs.
+pub fn factory(db: DbPool) -> app::service::runs::KvFactory {
+    std::sync::Arc::new(move |deployment| std::sync::Arc::new(PgKv::new(db.clone(), deployment)))
+}
+
 impl PgKv {
     pub fn new(db: DbPool, deployment: Uuid) -> Self {
         Self { db, deployment }

@@ -56,6 +56,9 @@ pub struct Config {
     /// process only serves) and `AGENTDECK_JOB_LEASE_SECS`: how long a job
     /// stays a dead worker's before another takes it over.
     pub workers: crate::jobs::WorkerConfig,
+    /// `AGENTDECK_RUN_WAIT_MS`: how long a synchronous run request waits
+    /// before answering 202 with the run, which goes on.
+    pub run_wait: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -133,6 +136,12 @@ impl Config {
             match v.parse::<u64>() {
                 Ok(secs) if (1..=3600).contains(&secs) => Ok(Duration::from_secs(secs)),
                 _ => Err("expected seconds from 1 to 3600".to_owned()),
+            }
+        })?;
+        let run_wait = parse(&get, "AGENTDECK_RUN_WAIT_MS", "10000", |v| {
+            match v.parse::<u64>() {
+                Ok(ms) if ms <= 600_000 => Ok(Duration::from_millis(ms)),
+                _ => Err("expected milliseconds from 0 to 600000".to_owned()),
             }
         })?;
         let log_format = parse(&get, "AGENTDECK_LOG_FORMAT", "text", |v| match v {
@@ -258,6 +267,7 @@ impl Config {
             log_format,
             pg_bin_dir: get("AGENTDECK_PG_BIN").map(PathBuf::from),
             pg_user: get("AGENTDECK_PG_USER").unwrap_or_else(|| "nobody".into()),
+            run_wait,
             workers: crate::jobs::WorkerConfig {
                 concurrency,
                 lease,

@@ -75,6 +75,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             state.hub.clone(),
         );
         let upkeep = tokio::spawn(upkeep(state.clone()));
+        let run_keeper = spawn_run_keeper(state.services.clone(), state.hub.shutdown_signal());
         let worker = (config.workers.concurrency > 0).then(|| {
             jobs::Worker::new(
                 state.services.db.clone(),
@@ -90,6 +91,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         let _ = heartbeat.await;
         let _ = events.await;
         let _ = upkeep.await;
+        let _ = run_keeper.await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }
@@ -124,9 +126,12 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
             }
         }
     });
+    let mut runner = app::service::runs::Runner::new(Some(agent_kv::factory(pool.clone())));
+    runner.sync_wait = config.run_wait;
     Ok(AppState {
         services: Services::new(pool)
             .with_sandbox(sandbox)
+            .with_runner(runner)
             .with_session_policy(config.sessions)
             .with_public_url(config.public_url.clone())
             .with_github(config.github.clone()),
@@ -194,6 +199,31 @@ async fn upkeep(state: AppState) {
             Chore::Stop => return,
         }
     }
+}
+
+/// Keeps this process's runs leased (and cancels those asked to stop), and
+/// ends runs whose server died, every few seconds until `stop`.
+pub fn spawn_run_keeper(
+    services: Services,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = services
+            .runner
+            .as_ref()
+            .map_or(std::time::Duration::from_secs(5), |runner| runner.lease / 3);
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+            if let Err(error) = app::service::runs::keep(&services).await {
+                tracing::warn!(%error, "keeping run leases failed");
+            }
+        }
+    })
 }
 
 /// Serves until `shutdown` completes, then closes live sockets and waits

@@ -6,7 +6,7 @@ use axum::routing::{MethodFilter, any, delete, get, on, patch, post};
 use tower_http::compression::CompressionLayer;
 
 use crate::api::{
-    admin, agents, auth, authoring, deployments, github, health, not_found, server_fns, teams,
+    admin, agents, auth, authoring, deployments, github, health, not_found, runs, server_fns, teams,
 };
 use crate::live::socket;
 use crate::state::AppState;
@@ -94,6 +94,12 @@ pub fn build(state: AppState) -> Router {
             "/deployments/{id}",
             get(deployments::show::show_deployment).delete(deployments::act::delete_deployment),
         )
+        .route(
+            "/deployments/{id}/runs",
+            get(runs::list::list_runs).post(runs::start::start_run),
+        )
+        .route("/runs/{id}", get(runs::show::show_run))
+        .route("/runs/{id}/cancel", post(runs::cancel::cancel_run))
         .route(
             "/deployments/{id}/redeploy",
             post(deployments::act::redeploy_deployment),

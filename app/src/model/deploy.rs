@@ -121,4 +121,99 @@ pub enum DeploymentEvent {
         #[serde(with = "crate::model::timestamp")]
         at: DateTime<Utc>,
     },
+    /// A run of the deployment started or finished.
+    Run {
+        run: uuid::Uuid,
+        status: RunStatus,
+        trigger: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_us: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        #[serde(with = "crate::model::timestamp")]
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::TimedOut,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+/// `POST /api/v1/deployments/{id}/runs`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartRun {
+    #[serde(default)]
+    pub input: serde_json::Value,
+    /// `sync` (the default: answer with the result, or 202 with the run if
+    /// it takes longer than the server waits) or `async` (202 at once).
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+/// Why a run failed, as the agent or the sandbox said.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: uuid::Uuid,
+    pub deployment_id: uuid::Uuid,
+    pub status: RunStatus,
+    pub trigger: String,
+    pub input: serde_json::Value,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<RunError>,
+    pub logs: Vec<serde_json::Value>,
+    pub logs_truncated: bool,
+    pub duration_us: Option<i64>,
+    pub fuel_used: Option<i64>,
+    pub peak_memory_bytes: Option<i64>,
+    #[serde(with = "crate::model::timestamp")]
+    pub created_at: DateTime<Utc>,
+    #[serde(default, with = "crate::model::timestamp::option")]
+    pub finished_at: Option<DateTime<Utc>>,
 }

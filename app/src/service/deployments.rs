@@ -583,6 +583,14 @@ async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> Result<DeploymentRecord
 }
 
 /// The deployment, if the caller has any role in its workspace.
+pub(crate) async fn visible_record(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<DeploymentRecord, ServiceError> {
+    visible(conn, actor, id).await
+}
+
 async fn visible(
     conn: &mut AsyncPgConnection,
     actor: &Actor,

@@ -104,7 +104,8 @@ pub async fn purge(services: &Services) -> Result<usize, ServiceError> {
 
 /// The stored topic behind a topic as a client names it, if `actor` may
 /// follow it: `user` is the caller's own events, stored as `user:<id>`;
-/// `deployment:<id>` is for anyone with a role in its workspace.
+/// `deployment:<id>` and `run:<id>` are for anyone with a role in the
+/// deployment's workspace.
 ///
 /// Anything else, or something the caller may not see, is refused the same
 /// way as a topic that does not exist, so a refusal tells nothing.
@@ -129,6 +130,16 @@ pub async fn resolve_topic(
                     other => other,
                 })?;
             Ok(super::deployments::topic(id))
+        }
+        "run" => {
+            actor.require_user()?;
+            super::runs::may_follow(services, actor, id)
+                .await
+                .map_err(|error| match error {
+                    ServiceError::NotFound { .. } | ServiceError::Forbidden(_) => not_found(),
+                    other => other,
+                })?;
+            Ok(super::runs::topic(id))
         }
         _ => Err(not_found()),
     }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod markdown;
 pub mod request_id;
 pub mod reviews;
+pub mod runs;
 pub mod sandbox;
 pub mod schema;
 pub mod teams;
@@ -36,6 +37,8 @@ pub struct Services {
     pub github: Option<std::sync::Arc<auth::github::GithubConfig>>,
     /// Where test runs (and later deployments) run; `None` answers 503.
     pub sandbox: Option<std::sync::Arc<sandbox::Sandbox>>,
+    /// This process as a runner of deployments' runs.
+    pub runner: Option<std::sync::Arc<runs::Runner>>,
 }
 
 impl Services {
@@ -46,7 +49,13 @@ impl Services {
             public_url: "http://127.0.0.1:3000".to_owned(),
             github: None,
             sandbox: None,
+            runner: None,
         }
+    }
+
+    pub fn with_runner(mut self, runner: runs::Runner) -> Self {
+        self.runner = Some(std::sync::Arc::new(runner));
+        self
     }
 
     pub fn with_github(mut self, github: Option<auth::github::GithubConfig>) -> Self {

@@ -261,6 +261,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    runs (id) {
+        id -> Uuid,
+        deployment_id -> Uuid,
+        workspace_id -> Uuid,
+        status -> Text,
+        trigger -> Text,
+        input -> Jsonb,
+        output -> Nullable<Jsonb>,
+        error -> Nullable<Jsonb>,
+        logs -> Jsonb,
+        logs_truncated -> Bool,
+        duration_us -> Nullable<Int8>,
+        fuel_used -> Nullable<Int8>,
+        peak_memory_bytes -> Nullable<Int8>,
+        runner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        cancel_requested -> Bool,
+        idempotency_key -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        api_key_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     agents,
@@ -277,4 +304,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agent_kv,
     jobs,
     deployments,
+    runs,
 );

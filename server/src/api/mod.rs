@@ -10,5 +10,6 @@ pub mod deployments;
 pub mod github;
 pub mod health;
 pub mod not_found;
+pub mod runs;
 pub mod server_fns;
 pub mod teams;

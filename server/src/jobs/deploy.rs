@@ -173,3 +173,50 @@ async fn deploy(services: &Services, id: Uuid, generation: i32) -> JobResult {
     deployments::advance(services, id, generation, DeploymentStatus::Running, None).await?;
     Ok(())
 }
+
+/// `run.execute {"run": <id>}`: an asynchronous run, executed here once.
+pub struct ExecuteRun {
+    pub services: Services,
+}
+
+fn run_id(job: &Job) -> Result<Uuid, JobError> {
+    job.payload["run"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| JobError::Fail(format!("not a run job: {}", job.payload)))
+}
+
+impl Handler for ExecuteRun {
+    fn run(&self, job: Job) -> BoxFuture<'static, JobResult> {
+        let services = self.services.clone();
+        Box::pin(async move {
+            let id = run_id(&job)?;
+            match app::service::runs::claim(&services, id).await? {
+                app::service::runs::Claim::Claimed => {
+                    app::service::runs::execute(&services, id).await?;
+                    Ok(())
+                }
+                app::service::runs::Claim::Busy => Err(JobError::Retry(
+                    "the deployment runs as many runs as it may at once".to_owned(),
+                )),
+                // Done, cancelled, or started by an earlier attempt whose
+                // process died (then it is failed, not run again).
+                app::service::runs::Claim::Gone => Ok(()),
+            }
+        })
+    }
+
+    fn give_up(&self, job: Job, error: String) -> BoxFuture<'static, JobResult> {
+        let services = self.services.clone();
+        Box::pin(async move {
+            let Ok(id) = run_id(&job) else { return Ok(()) };
+            app::service::runs::fail_queued(
+                &services,
+                id,
+                format!("the run could not start: {error}"),
+            )
+            .await?;
+            Ok(())
+        })
+    }
+}

@@ -98,6 +98,12 @@ impl Registry {
                     services: services.clone(),
                 },
             )
+            .with(
+                app::service::runs::RUN_JOB,
+                deploy::ExecuteRun {
+                    services: services.clone(),
+                },
+            )
     }
 
     pub fn with(mut self, kind: &str, handler: impl Handler) -> Self {

@@ -275,3 +275,197 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Polls the deployment until it is `running`.
+async fn wait_running(app: &TestApp, browser: &mut Browser, id: &str) {
+    for _ in 0..600 {
+        let (_, shown) = browser
+            .json(app, Method::GET, &format!("/api/v1/deployments/{id}"), None)
+            .await;
+        match shown["status"].as_str() {
+            Some("running") => return,
+            Some("failed") => panic!("the deployment failed: {shown}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("the deployment did not come up");
+}
+
+#[tokio::test]
+async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (_, created) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": "analytics" })),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    wait_running(&app, &mut ada, &id).await;
+    let mut socket = socket_as(&app, &ada).await;
+    let since = created["event_seq"].as_i64().expect("event_seq");
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": since }),
+    )
+    .await;
+
+    let (_, key) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(json!({ "name": "runs", "scopes": ["runs:write"] })),
+        )
+        .await;
+    let token = key["token"].as_str().expect("token").to_owned();
+    let example: Value = serde_json::from_str(include_str!(
+        "../../../agents/launch/analytics/example.json"
+    ))
+    .expect("the example");
+    let runs_path = app.url(&format!("/api/v1/deployments/{id}/runs"));
+    let response = app
+        .http
+        .post(&runs_path)
+        .bearer_auth(&token)
+        .header("idempotency-key", "order-1")
+        .json(&json!({ "input": example["input"] }))
+        .send()
+        .await
+        .expect("a run");
+    assert_eq!(response.status(), StatusCode::OK);
+    let run: Value = response.json().await.expect("json");
+    assert_eq!(
+        (&run["status"], &run["trigger"]),
+        (&"succeeded".into(), &"api".into()),
+        "{run}"
+    );
+    assert!(run["output"].is_object(), "{run}");
+    assert!(run["duration_us"].as_i64() > Some(0));
+    let run_id = run["id"].as_str().expect("id").to_owned();
+
+    // The same key again: the same run, not a second one.
+    let again: Value = app
+        .http
+        .post(&runs_path)
+        .bearer_auth(&token)
+        .header("idempotency-key", "order-1")
+        .json(&json!({ "input": example["input"] }))
+        .send()
+        .await
+        .expect("a run")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["id"], run_id.as_str());
+    let (_, shown) = ada
+        .json(&app, Method::GET, &format!("/api/v1/runs/{run_id}"), None)
+        .await;
+    assert_eq!(shown["output"], run["output"]);
+    let (_, list) = ada
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}/runs"),
+            None,
+        )
+        .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+
+    // The deployment's topic told of it: running, then succeeded.
+    let mut statuses = Vec::new();
+    while statuses.last().map(String::as_str) != Some("succeeded") {
+        let frame = next_frame(&mut socket).await;
+        if frame["event"]["kind"] == "run" {
+            assert_eq!(frame["event"]["run"], run_id.as_str());
+            statuses.push(
+                frame["event"]["status"]
+                    .as_str()
+                    .expect("status")
+                    .to_owned(),
+            );
+        }
+    }
+    assert_eq!(statuses, ["running", "succeeded"]);
+
+    // Asynchronously: 202 at once, done by a worker.
+    let (status, queued) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/runs"),
+            Some(json!({ "input": example["input"], "mode": "async" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    assert_eq!(queued["trigger"], "ui");
+    let queued_id = queued["id"].as_str().expect("id").to_owned();
+    let mut done = Value::Null;
+    for _ in 0..400 {
+        let (_, shown) = ada
+            .json(
+                &app,
+                Method::GET,
+                &format!("/api/v1/runs/{queued_id}"),
+                None,
+            )
+            .await;
+        if !matches!(shown["status"].as_str(), Some("queued" | "running")) {
+            done = shown;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        done["output"], run["output"],
+        "the same input, the same answer"
+    );
+
+    // Bad requests name their field; a stopped deployment runs nothing.
+    let (status, body) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/runs"),
+            Some(json!({ "mode": "later" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &"mode".into())
+    );
+    let (_, mut eve_key) = (0, Browser::sign_up(&app, "eve@example.com", "Eve").await.0);
+    let (status, _) = eve_key
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/runs"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a stranger cannot run it");
+    let (status, _) = eve_key
+        .json(&app, Method::GET, &format!("/api/v1/runs/{run_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nor read its runs");
+    ada.json(
+        &app,
+        Method::POST,
+        &format!("/api/v1/deployments/{id}/stop"),
+        None,
+    )
+    .await;
+    let (status, body) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{id}/runs"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}

@@ -89,10 +89,13 @@ impl TestAppBuilder {
             redirect_url: format!("{base_url}/auth/github/callback"),
         });
         let state = AppState {
-            services: Services::new(pool)
+            services: Services::new(pool.clone())
                 .with_public_url(base_url.clone())
                 .with_github(github)
-                .with_sandbox(shared_sandbox()),
+                .with_sandbox(shared_sandbox())
+                .with_runner(app::service::runs::Runner::new(Some(
+                    server::agent_kv::factory(pool.clone()),
+                ))),
             hub: hub.clone(),
             dist_dir: Arc::new(dist.path().to_owned()),
             cookies: server::auth::CookieSettings::new(false),
@@ -102,6 +105,7 @@ impl TestAppBuilder {
         let heartbeat = hub.spawn_heartbeat(self.heartbeat);
         let events =
             server::live::listen::spawn(db.url().to_owned(), state.services.clone(), hub.clone());
+        let run_keeper = server::spawn_run_keeper(state.services.clone(), hub.shutdown_signal());
         let worker = self.workers.then(|| {
             server::jobs::Worker::new(
                 state.services.db.clone(),
@@ -118,6 +122,7 @@ impl TestAppBuilder {
             .await;
             heartbeat.abort();
             events.abort();
+            run_keeper.abort();
             if let Some(worker) = worker {
                 worker.abort();
             }

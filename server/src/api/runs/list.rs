@@ -1,0 +1,33 @@
+//! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100.
+
+use app::model::deploy::Run;
+use app::service::{Services, runs};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+pub struct Filters {
+    status: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RunList {
+    items: Vec<Run>,
+}
+
+pub async fn list_runs(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+    Query(filters): Query<Filters>,
+) -> Result<Json<RunList>, AppError> {
+    let id = id
+        .parse()
+        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "deployment" }))?;
+    let items = runs::list(&services, &caller.actor, id, filters.status.as_deref()).await?;
+    Ok(Json(RunList { items }))
+}

@@ -1,0 +1,13 @@
+//! Runs: `POST|GET /api/v1/deployments/{id}/runs`, `GET /api/v1/runs/{id}`
+//! and `POST /api/v1/runs/{id}/cancel`.
+
+pub mod cancel;
+pub mod list;
+pub mod show;
+pub mod start;
+
+fn run_id(text: &str) -> Result<uuid::Uuid, crate::error::AppError> {
+    text.parse().map_err(|_| {
+        crate::error::AppError::from(app::service::ServiceError::NotFound { what: "run" })
+    })
+}
