@@ -106,6 +106,45 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     result
 }
 
+/// `server worker`: only the background work (deploys, asynchronous runs),
+/// no HTTP, so runs scale apart from the web tier. It needs the web tier's
+/// database (`DATABASE_URL`); it stops on SIGINT or SIGTERM, handing back
+/// what it has not finished.
+pub fn run_worker(config: Config) -> anyhow::Result<()> {
+    let Some(database_url) = config.database_url.clone() else {
+        anyhow::bail!(
+            "`server worker` needs DATABASE_URL: the database the web servers use \
+             (a worker has no database of its own)"
+        );
+    };
+    if config.workers.concurrency == 0 {
+        anyhow::bail!("`server worker` with AGENTDECK_WORKERS=0 would do nothing");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")?;
+    runtime.block_on(async {
+        let state = prepare(&config, &database_url).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = jobs::Worker::new(
+            state.services.db.clone(),
+            &database_url,
+            jobs::Registry::server(&state.services),
+            config.workers.clone(),
+        )
+        .spawn(stopped.clone());
+        let run_keeper = spawn_run_keeper(state.services.clone(), stopped);
+        tracing::info!("Agentdeck worker is running");
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing running jobs");
+        stop.send_replace(true);
+        let _ = worker.await;
+        let _ = run_keeper.await;
+        anyhow::Ok(())
+    })
+}
+
 /// Migrates (and seeds, if configured) the database and builds the state.
 pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppState> {
     let applied = db::migrate(database_url).await?;
@@ -128,6 +167,7 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
     });
     let mut runner = app::service::runs::Runner::new(Some(agent_kv::factory(pool.clone())));
     runner.sync_wait = config.run_wait;
+    runner.lease = config.workers.lease;
     Ok(AppState {
         services: Services::new(pool)
             .with_sandbox(sandbox)

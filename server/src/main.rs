@@ -1,4 +1,5 @@
-//! `server`: reads configuration, sets up logging and runs Agentdeck.
+//! `server` (or `server serve`): reads configuration, sets up logging and
+//! runs Agentdeck; `server worker` runs only its background work.
 
 use std::process::ExitCode;
 
@@ -11,7 +12,18 @@ fn main() -> ExitCode {
         }
     };
     server::telemetry::init(&config.log_format);
-    match server::run(config) {
+    let result = match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => server::run(config),
+        Some("worker") => server::run_worker(config),
+        Some(other) => {
+            eprintln!(
+                "agentdeck: unknown command {other:?}; use `server` (or `server serve`) to serve, \
+                 `server worker` to run only background work"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(

@@ -15,7 +15,7 @@ use tempfile::TempDir;
 /// Only a broken server makes a test wait this long.
 const DEADLINE: Duration = Duration::from_secs(90);
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("finding a free port")
@@ -23,14 +23,14 @@ fn free_port() -> u16 {
 }
 
 /// A data directory PostgreSQL can use even when the tests run as root.
-fn data_dir() -> TempDir {
+pub(crate) fn data_dir() -> TempDir {
     let dir = TempDir::new().expect("creating a data directory");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
         .expect("opening the data directory");
     dir
 }
 
-fn server_command(data_dir: &Path, port: u16) -> Command {
+pub(crate) fn server_command(data_dir: &Path, port: u16) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
     command
         .current_dir(data_dir)
@@ -46,19 +46,28 @@ fn server_command(data_dir: &Path, port: u16) -> Command {
     command
 }
 
-struct Running {
+pub(crate) struct Running {
     child: Child,
-    base_url: String,
+    pub(crate) base_url: String,
 }
 
 impl Running {
-    async fn start(data_dir: &Path) -> Self {
+    pub(crate) async fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, |_| {}).await
+    }
+
+    /// Starts the server with more settings; its log goes to
+    /// `server.log` in the data directory.
+    pub(crate) async fn start_with(data_dir: &Path, configure: impl FnOnce(&mut Command)) -> Self {
         let port = free_port();
-        let log = std::fs::File::create(data_dir.join("server.log")).expect("creating the log");
-        let child = server_command(data_dir, port)
-            .stderr(log)
-            .spawn()
-            .expect("starting the server");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))
+            .expect("opening the log");
+        let mut command = server_command(data_dir, port);
+        configure(&mut command);
+        let child = command.stderr(log).spawn().expect("starting the server");
         let running = Self {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
@@ -100,8 +109,14 @@ impl Running {
         ids
     }
 
+    /// SIGKILL: no clean-up of any kind.
+    pub(crate) fn kill9(mut self) {
+        self.child.kill().expect("killing the server");
+        self.child.wait().expect("reaping the server");
+    }
+
     /// SIGTERM, then waits for a clean exit.
-    fn terminate(mut self) -> ExitStatus {
+    pub(crate) fn terminate(mut self) -> ExitStatus {
         let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));
         kill(pid, Signal::SIGTERM).expect("signalling the server");
         let started = Instant::now();
