@@ -1,0 +1,330 @@
+//! Deployments and runs, live: `cargo run --release -p server --example live_bench`.
+//!
+//! Starts a private PostgreSQL (the machine's binaries) in a temporary
+//! directory and the whole server on a local port (router, job worker,
+//! event listener, run keeper), signs up and makes an API key, publishes a
+//! trivial agent (the blank template: it greets `input.name`), then
+//! measures:
+//! 1. deploy to running: `POST /api/v1/deployments` until the `running`
+//!    status event arrives on a WebSocket subscribed to the deployment
+//!    (the path a browser's page takes), 30 times;
+//! 2. synchronous trivial runs over HTTP with the API key, each recorded
+//!    (`runs` row, events), 500 in a row;
+//! 3. fan-out: 1,000 WebSocket clients on one deployment topic, 20 events
+//!    committed 100 ms apart; the time from just before each commit to its
+//!    arrival at every client.
+
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+#![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use server::config::Config;
+use server::embedded_pg::{self, EmbeddedPostgres, Options};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+const DEPLOYS: usize = 30;
+const RUNS: usize = 500;
+const CLIENTS: usize = 1000;
+const EVENTS: usize = 20;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn report(what: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "| {what} | {} | {:.2} | {:.2} | {:.2} |",
+        times.len(),
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99)),
+        ms(*times.last().expect("times"))
+    );
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("opening the directory to the database user");
+    let mut postgres =
+        EmbeddedPostgres::start(&Options::new(dir.path())).expect("starting PostgreSQL");
+    let database_url = postgres.database_url(embedded_pg::DATABASE);
+    let admin_url = postgres.database_url("postgres");
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    runtime.block_on(async {
+        server::db::ensure_database(&admin_url, embedded_pg::DATABASE)
+            .await
+            .expect("creating the database");
+        let config = Config::from_lookup(|name| match name {
+            "AGENTDECK_DATA_DIR" => Some(dir.path().display().to_string()),
+            // One client machine makes every request and socket.
+            "AGENTDECK_API_LIMIT" => Some("1000000/60".to_owned()),
+            "AGENTDECK_DB_POOL_SIZE" => Some("32".to_owned()),
+            _ => None,
+        })
+        .expect("configuration");
+        let state = server::prepare(&config, &database_url)
+            .await
+            .expect("migrating and seeding");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let addr = listener.local_addr().expect("the address");
+        let base = format!("http://{addr}");
+        let hub = state.hub.clone();
+        let _events = server::live::listen::spawn(
+            database_url.clone(),
+            state.services.clone(),
+            hub.clone(),
+        );
+        let _worker = server::jobs::Worker::new(
+            state.services.db.clone(),
+            &database_url,
+            server::jobs::Registry::server(&state.services),
+            config.workers.clone(),
+        )
+        .spawn(hub.shutdown_signal());
+        let _keeper = server::spawn_run_keeper(state.services.clone(), hub.shutdown_signal());
+        let services = state.services.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        services
+            .sandbox
+            .as_ref()
+            .expect("a sandbox")
+            .runtime()
+            .await
+            .expect("the sandbox starts");
+
+        let http = reqwest::Client::new();
+        let token = api_key(&http, &base).await;
+        let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+            let request = http
+                .request(method, format!("{base}{path}"))
+                .bearer_auth(&token);
+            let request = match body {
+                Some(body) => request.json(&body),
+                None => request,
+            };
+            async move {
+                let response = request.send().await.expect("a request");
+                let status = response.status();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                assert!(status.is_success(), "{status}: {body}");
+                body
+            }
+        };
+        // The trivial agent, published.
+        let agent = call(
+            reqwest::Method::POST,
+            "/api/v1/agents".into(),
+            Some(json!({ "name": "Greeter" })),
+        )
+        .await;
+        let slug = agent["slug"].as_str().expect("slug").to_owned();
+        call(
+            reqwest::Method::POST,
+            format!("/api/v1/agents/{slug}/versions"),
+            Some(json!({ "version": "1.0.0" })),
+        )
+        .await;
+
+        println!("| Measure | n | p50 ms | p99 ms | max ms |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        let mut watcher = socket(&addr.to_string(), &token).await;
+        let mut deploys = Vec::new();
+        let mut deployment = String::new();
+        for round in 0..=DEPLOYS {
+            let started = Instant::now();
+            let created = call(
+                reqwest::Method::POST,
+                "/api/v1/deployments".into(),
+                Some(json!({ "agent": slug })),
+            )
+            .await;
+            deployment = created["id"].as_str().expect("id").to_owned();
+            send(
+                &mut watcher,
+                json!({ "type": "subscribe", "topic": format!("deployment:{deployment}"), "since": 0 }),
+            )
+            .await;
+            loop {
+                let frame = next(&mut watcher).await;
+                if frame["event"]["status"] == "running" {
+                    break;
+                }
+                assert_ne!(frame["event"]["status"], "failed", "{frame}");
+            }
+            // The first deploy prepares the script once; the rest are timed.
+            if round > 0 {
+                deploys.push(started.elapsed());
+            }
+            send(
+                &mut watcher,
+                json!({ "type": "unsubscribe", "topic": format!("deployment:{deployment}") }),
+            )
+            .await;
+        }
+        report("deploy → `running` seen on a WebSocket", deploys);
+
+        let path = format!("/api/v1/deployments/{deployment}/runs");
+        let mut runs = Vec::with_capacity(RUNS);
+        for round in 0..RUNS + 20 {
+            let started = Instant::now();
+            let run = call(
+                reqwest::Method::POST,
+                path.clone(),
+                Some(json!({ "input": { "name": "Ada" } })),
+            )
+            .await;
+            assert_eq!(run["status"], "succeeded", "{run}");
+            if round >= 20 {
+                runs.push(started.elapsed());
+            }
+        }
+        report("synchronous trivial run, API key, recorded", runs);
+
+        // Fan-out: every client subscribed, then events committed.
+        let topic = format!("deployment:{deployment}");
+        let mut clients = Vec::with_capacity(CLIENTS);
+        for _ in 0..CLIENTS {
+            let mut client = socket(&addr.to_string(), &token).await;
+            send(&mut client, json!({ "type": "subscribe", "topic": topic })).await;
+            clients.push(client);
+        }
+        // Subscribed when each has answered a ping sent after its subscribe.
+        for client in &mut clients {
+            send(client, json!({ "type": "ping" })).await;
+            while next(client).await["type"] != "pong" {}
+        }
+        let epoch = Instant::now();
+        let receivers: Vec<_> = clients
+            .into_iter()
+            .map(|mut client| {
+                tokio::spawn(async move {
+                    let mut arrivals = Vec::with_capacity(EVENTS);
+                    while arrivals.len() < EVENTS {
+                        let frame = next(&mut client).await;
+                        if let Some(n) = frame["event"]["bench"].as_u64() {
+                            arrivals.push((n, epoch.elapsed()));
+                        }
+                    }
+                    arrivals
+                })
+            })
+            .collect();
+        let mut conn = services.conn().await.expect("a connection");
+        let mut sent = Vec::with_capacity(EVENTS);
+        for n in 0..EVENTS {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            sent.push(epoch.elapsed());
+            app::service::events::publish(
+                &mut conn,
+                &topic,
+                &json!({ "kind": "log", "level": "info", "message": "bench", "bench": n,
+                         "at": chrono::Utc::now() }),
+            )
+            .await
+            .expect("publishing");
+        }
+        let mut latencies = Vec::with_capacity(CLIENTS * EVENTS);
+        for receiver in receivers {
+            for (n, at) in receiver.await.expect("a client") {
+                latencies.push(at.saturating_sub(sent[n as usize]));
+            }
+        }
+        report(
+            &format!("event fan-out to {CLIENTS} WebSocket clients on one topic"),
+            latencies,
+        );
+        drop(conn);
+        let _ = stop.send(());
+        let _ = serving.await;
+    });
+    drop(runtime);
+    postgres.stop().expect("stopping PostgreSQL");
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(addr: &str, token: &str) -> Socket {
+    let mut request = format!("ws://{addr}/ws")
+        .into_client_request()
+        .expect("a request");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("a header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a socket")
+        .0
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .expect("sending");
+}
+
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket open")
+            .expect("no error");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("JSON");
+        }
+    }
+}
+
+/// Signs up and makes a key with every scope the benchmark needs.
+async fn api_key(http: &reqwest::Client, base: &str) -> String {
+    let response = http
+        .post(format!("{base}/api/v1/auth/signup"))
+        .header("origin", base)
+        .json(
+            &json!({ "email": "bench@example.com", "password": "correct horse battery staple",
+                       "name": "Bench" }),
+        )
+        .send()
+        .await
+        .expect("signing up");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let me: Value = response.json().await.expect("json");
+    let created: Value = http
+        .post(format!("{base}/api/v1/api-keys"))
+        .header("origin", base)
+        .header("cookie", cookie)
+        .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
+        .json(&json!({ "name": "bench",
+                       "scopes": ["agents:read", "agents:write", "deployments:write", "runs:write"] }))
+        .send()
+        .await
+        .expect("a key")
+        .json()
+        .await
+        .expect("json");
+    created["token"].as_str().expect("a token").to_owned()
+}
