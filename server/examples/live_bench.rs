@@ -267,7 +267,8 @@ async fn socket(addr: &str, token: &str) -> Socket {
         "authorization",
         format!("Bearer {token}").parse().expect("a header"),
     );
-    tokio_tungstenite::connect_async(request)
+    // As browsers do: no Nagle delay on small frames.
+    tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .expect("a socket")
         .0

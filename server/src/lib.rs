@@ -24,6 +24,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use app::service::Services;
 use tokio::net::TcpListener;
 
@@ -275,6 +276,15 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let hub = state.hub.clone();
     let app = router::build(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Small writes (live events, short answers) go out at once: with Nagle's
+    // algorithm a WebSocket frame waited about 40 ms for the client's
+    // delayed acknowledgement (a deploy's events arrived 42 ms after they
+    // were committed).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
