@@ -24,8 +24,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 use app::service::Services;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
