@@ -59,6 +59,11 @@ pub struct Config {
     /// `AGENTDECK_RUN_WAIT_MS`: how long a synchronous run request waits
     /// before answering 202 with the run, which goes on.
     pub run_wait: Duration,
+    /// `AGENTDECK_SECRETS_KEY`: 64 hex digits (32 bytes, e.g. from
+    /// `openssl rand -hex 32`) that deployment secrets are encrypted with.
+    /// Unset: a key kept in `<data dir>/secrets.key`, made on first start;
+    /// servers that share a database must share this key.
+    pub secrets_key: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +149,14 @@ impl Config {
                 _ => Err("expected milliseconds from 0 to 600000".to_owned()),
             }
         })?;
+        let secrets_key = match get("AGENTDECK_SECRETS_KEY") {
+            None => None,
+            Some(text) => Some(parse_key(&text).map_err(|message| ConfigError {
+                name: "AGENTDECK_SECRETS_KEY",
+                // Never the value itself: it is a secret.
+                message: format!("invalid value: {message}"),
+            })?),
+        };
         let log_format = parse(&get, "AGENTDECK_LOG_FORMAT", "text", |v| match v {
             "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),
@@ -268,6 +281,7 @@ impl Config {
             pg_bin_dir: get("AGENTDECK_PG_BIN").map(PathBuf::from),
             pg_user: get("AGENTDECK_PG_USER").unwrap_or_else(|| "nobody".into()),
             run_wait,
+            secrets_key,
             workers: crate::jobs::WorkerConfig {
                 concurrency,
                 lease,
@@ -275,6 +289,21 @@ impl Config {
             },
         })
     }
+}
+
+/// 64 hex digits as 32 bytes.
+pub fn parse_key(text: &str) -> Result<[u8; 32], String> {
+    let text = text.trim();
+    let expected =
+        || "expected 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`".to_owned();
+    if text.len() != 64 || !text.is_ascii() {
+        return Err(expected());
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).map_err(|_| expected())?;
+    }
+    Ok(key)
 }
 
 /// `<requests>/<seconds>`, e.g. `5/900`.
@@ -357,6 +386,16 @@ mod tests {
     fn bad_values_name_the_variable() {
         let error = config(&[("AGENTDECK_ADDR", "localhost")]).unwrap_err();
         assert_eq!(error.name, "AGENTDECK_ADDR");
+        let error = config(&[("AGENTDECK_SECRETS_KEY", "not-hex-but-secret")]).unwrap_err();
+        assert_eq!(error.name, "AGENTDECK_SECRETS_KEY");
+        assert!(!error.to_string().contains("not-hex-but-secret"), "{error}");
+        let key = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        let parsed = config(&[("AGENTDECK_SECRETS_KEY", key)]).expect("a key");
+        assert_eq!(
+            parsed.secrets_key.map(|k| (k[0], k[31])),
+            Some((0x00, 0xff))
+        );
+
         let error = config(&[("AGENTDECK_DB_POOL_SIZE", "0")]).unwrap_err();
         assert_eq!(error.name, "AGENTDECK_DB_POOL_SIZE");
         assert!(

@@ -169,10 +169,15 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
     let mut runner = app::service::runs::Runner::new(Some(agent_kv::factory(pool.clone())));
     runner.sync_wait = config.run_wait;
     runner.lease = config.workers.lease;
+    let secrets_key = match config.secrets_key {
+        Some(key) => key,
+        None => local_secrets_key(&config.data_dir)?,
+    };
     Ok(AppState {
         services: Services::new(pool)
             .with_sandbox(sandbox)
             .with_runner(runner)
+            .with_secrets(&secrets_key)
             .with_session_policy(config.sessions)
             .with_public_url(config.public_url.clone())
             .with_github(config.github.clone()),
@@ -181,6 +186,35 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         cookies: auth::CookieSettings::new(config.is_https()),
         limits: rate_limit::Limits::new(config.limits),
     })
+}
+
+/// The key in `<data dir>/secrets.key`, made (readable by this account
+/// only) on first use, for a server without `AGENTDECK_SECRETS_KEY`.
+fn local_secrets_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = data_dir.join("secrets.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => config::parse_key(&text)
+            .map_err(|message| anyhow::anyhow!("{}: {message}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            writeln!(file, "{hex}").with_context(|| format!("writing {}", path.display()))?;
+            tracing::info!(path = %path.display(), "made a key for deployment secrets");
+            Ok(key)
+        }
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// The sandbox as configured: cache directory, model, network reach.

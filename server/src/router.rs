@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{MethodFilter, any, delete, get, on, patch, post};
+use axum::routing::{MethodFilter, any, delete, get, on, patch, post, put};
 use tower_http::compression::CompressionLayer;
 
 use crate::api::{
@@ -97,6 +97,10 @@ pub fn build(state: AppState) -> Router {
         .route(
             "/deployments/{id}/runs",
             get(runs::list::list_runs).post(runs::start::start_run),
+        )
+        .route(
+            "/deployments/{id}/secrets",
+            put(deployments::act::change_secrets),
         )
         .route("/runs/{id}", get(runs::show::show_run))
         .route("/runs/{id}/cancel", post(runs::cancel::cancel_run))

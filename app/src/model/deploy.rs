@@ -63,6 +63,8 @@ pub struct Deployment {
     pub status_reason: Option<String>,
     pub generation: i32,
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// The names of its secrets; their values are never shown.
+    pub secrets: Vec<String>,
     /// The live topic's latest sequence number when this was read: follow
     /// `deployment:<id>` with this as `since` to miss nothing after it.
     pub event_seq: i64,
@@ -88,7 +90,14 @@ pub struct CreateDeployment {
     pub name: Option<String>,
     #[serde(default)]
     pub config: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Stored encrypted; never shown again.
+    #[serde(default)]
+    pub secrets: Option<std::collections::BTreeMap<String, String>>,
 }
+
+/// `PUT /api/v1/deployments/{id}/secrets`: a value sets a secret, `null`
+/// removes it; the others stay.
+pub type SecretChanges = std::collections::BTreeMap<String, Option<String>>;
 
 /// `POST /api/v1/deployments/{id}/redeploy`: another version (a rollback).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

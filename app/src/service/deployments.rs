@@ -72,6 +72,22 @@ pub async fn create(
     let user = actor.require_user()?;
     let config = input.config.unwrap_or_default();
     check_config(&config)?;
+    let secrets: super::secrets::Changes = input
+        .secrets
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| (name, Some(value)))
+        .collect();
+    super::secrets::check(&secrets)?;
+    let sealer = match (secrets.is_empty(), &services.secrets) {
+        (true, _) => None,
+        (false, Some(sealer)) => Some(std::sync::Arc::clone(sealer)),
+        (false, None) => {
+            return Err(ServiceError::Unavailable(
+                "this server has no key to keep secrets with".into(),
+            ));
+        }
+    };
     let mut conn = services.conn().await?;
     let workspace = match (input.workspace.as_deref().map(str::trim), actor) {
         (None | Some(""), Actor::ApiKey { workspace_id, .. }) => *workspace_id,
@@ -114,6 +130,9 @@ pub async fn create(
                 .returning(DeploymentRecord::as_returning())
                 .get_result(conn)
                 .await?;
+            if let Some(sealer) = &sealer {
+                super::secrets::store(conn, sealer, record.id, &secrets).await?;
+            }
             announce(conn, &record, &version).await?;
             queue_deploy(conn, &record).await?;
             audit::record(
@@ -339,6 +358,52 @@ pub async fn redeploy(
             Ok(record)
         })
         .await?;
+    view(&mut conn, record).await
+}
+
+/// Sets or removes secrets of a deployment (members and up). Runs started
+/// from now on get the new values; the values are never shown again.
+pub async fn change_secrets(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: Uuid,
+    changes: super::secrets::Changes,
+) -> Result<Deployment, ServiceError> {
+    actor.require_scope(Scope::DeploymentsWrite)?;
+    super::secrets::check(&changes)?;
+    let sealer = services.secrets.clone().ok_or_else(|| {
+        ServiceError::Unavailable("this server has no key to keep secrets with".into())
+    })?;
+    let mut conn = services.conn().await?;
+    let record = editable(&mut conn, actor, id).await?;
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        lock(conn, record.id).await?;
+        super::secrets::store(conn, &sealer, record.id, &changes).await?;
+        let count = super::secrets::names(conn, record.id).await?.len();
+        if count > super::secrets::MAX_SECRETS {
+            return Err(ServiceError::invalid(
+                "secrets",
+                format!("at most {}", super::secrets::MAX_SECRETS),
+            ));
+        }
+        let names: Vec<&String> = changes.keys().collect();
+        audit::record(
+            conn,
+            Entry {
+                action: audit::action::DEPLOYMENT_SECRETS_CHANGED,
+                user: None,
+                actor,
+                workspace: Some(WorkspaceId(record.workspace_id)),
+                target_type: "deployment",
+                target_id: record.id.to_string(),
+                meta,
+                details: serde_json::json!({ "names": names }),
+            },
+        )
+        .await
+    })
+    .await?;
     view(&mut conn, record).await
 }
 
@@ -643,7 +708,9 @@ async fn view(
         .await
         .optional()?;
     let status = record.status();
+    let secrets = super::secrets::names(conn, record.id).await?;
     Ok(Deployment {
+        secrets,
         id: record.id,
         name: record.name,
         agent: AgentRef {

@@ -16,6 +16,7 @@ pub mod reviews;
 pub mod runs;
 pub mod sandbox;
 pub mod schema;
+pub mod secrets;
 pub mod teams;
 
 use diesel_async::AsyncPgConnection;
@@ -39,6 +40,8 @@ pub struct Services {
     pub sandbox: Option<std::sync::Arc<sandbox::Sandbox>>,
     /// This process as a runner of deployments' runs.
     pub runner: Option<std::sync::Arc<runs::Runner>>,
+    /// The key deployment secrets are sealed with.
+    pub secrets: Option<std::sync::Arc<secrets::SecretBox>>,
 }
 
 impl Services {
@@ -50,7 +53,13 @@ impl Services {
             github: None,
             sandbox: None,
             runner: None,
+            secrets: None,
         }
+    }
+
+    pub fn with_secrets(mut self, key: &[u8; 32]) -> Self {
+        self.secrets = Some(std::sync::Arc::new(secrets::SecretBox::new(key)));
+        self
     }
 
     pub fn with_runner(mut self, runner: runs::Runner) -> Self {

@@ -394,19 +394,20 @@ async fn execute_held(
             ))
             .first(&mut conn)
             .await?;
+    let secrets = match &services.secrets {
+        Some(sealer) => super::secrets::open_all(&mut conn, sealer, deployment.id).await?,
+        None => BTreeMap::new(),
+    };
     drop(conn);
     let outcome = match source {
         Some(source) => {
-            run_script(
-                services,
-                runner,
-                &deployment,
-                &source,
+            let script = Script {
+                source: &source,
                 manifest,
                 sha256,
-                &record.input,
-            )
-            .await?
+                secrets,
+            };
+            run_script(services, runner, &deployment, script, &record.input).await?
         }
         None => Err(RunError {
             code: "internal".into(),
@@ -421,15 +422,28 @@ async fn execute_held(
 /// What a run produced.
 type Produced = Result<runtime::Outcome, RunError>;
 
+/// What a run executes: the version's script and manifest, and the
+/// deployment's secrets.
+struct Script<'a> {
+    source: &'a str,
+    manifest: serde_json::Value,
+    sha256: Option<String>,
+    secrets: BTreeMap<String, String>,
+}
+
 async fn run_script(
     services: &Services,
     runner: &Runner,
     deployment: &DeploymentRecord,
-    source: &str,
-    manifest: serde_json::Value,
-    sha256: Option<String>,
+    script: Script<'_>,
     input: &serde_json::Value,
 ) -> Result<Produced, ServiceError> {
+    let Script {
+        source,
+        manifest,
+        sha256,
+        secrets,
+    } = script;
     let manifest = authoring::sandbox_manifest(&super::agents::manifest_from(manifest)?)?;
     let sandbox = authoring::sandbox(services)?;
     let runtime = sandbox.runtime().await?;
@@ -465,7 +479,7 @@ async fn run_script(
         .with_llm(Arc::clone(&sandbox.llm))
         .with_http(sandbox.fetcher.clone())
         .with_config(config)
-        .with_secrets(BTreeMap::new());
+        .with_secrets(secrets);
     if manifest.capabilities.kv
         && let Some(kv) = &runner.kv
     {

@@ -288,6 +288,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deployment_secrets (deployment_id, name) {
+        deployment_id -> Uuid,
+        name -> Text,
+        nonce -> Bytea,
+        ciphertext -> Bytea,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     agents,
@@ -305,4 +315,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     deployments,
     runs,
+    deployment_secrets,
 );

@@ -469,3 +469,136 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
+
+#[tokio::test]
+async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    // An agent that reads the secret TOKEN.
+    let (_, agent) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({ "name": "Token reader" })),
+        )
+        .await;
+    let slug = agent["slug"].as_str().expect("slug").to_owned();
+    let draft_path = format!("/api/v1/agents/{slug}/draft");
+    let (_, draft) = ada.json(&app, Method::GET, &draft_path, None).await;
+    let mut manifest = draft["manifest"].clone();
+    manifest["capabilities"]["secrets"] = json!(["TOKEN"]);
+    let source = "export default function run(input, ctx) {\n  return { length: ctx.secrets.get(\"TOKEN\").length };\n}\n";
+    let (status, saved) = ada
+        .json(
+            &app,
+            Method::PUT,
+            &draft_path,
+            Some(json!({
+                "revision": draft["revision"], "listing": draft["listing"], "readme": draft["readme"],
+                "source": source, "manifest": manifest, "example_input": draft["example_input"],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, published) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/agents/{slug}/versions"),
+            Some(json!({ "version": "1.0.0" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+
+    let (status, body) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": slug, "secrets": { "9LIVES": "x" } })),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &"secrets".into())
+    );
+    let (status, created) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": slug, "secrets": { "TOKEN": "s3cret-value" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(created["secrets"], json!(["TOKEN"]));
+    assert!(
+        !created.to_string().contains("s3cret-value"),
+        "never shown again"
+    );
+    let id = created["id"].as_str().expect("id").to_owned();
+    wait_running(&app, &mut ada, &id).await;
+
+    let first = run_once(&app, &mut ada, &id).await;
+    assert_eq!(first["output"], json!({ "length": 12 }), "{first}");
+
+    // Sealed in the database: the value is not there in the clear.
+    let mut conn = app.sql().await;
+    #[derive(diesel::QueryableByName)]
+    struct Sealed {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        ciphertext: Vec<u8>,
+    }
+    let sealed: Vec<Sealed> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query("SELECT ciphertext FROM deployment_secrets"),
+        &mut conn,
+    )
+    .await
+    .expect("reading the secrets table");
+    assert_eq!(sealed.len(), 1);
+    assert!(
+        !sealed[0]
+            .ciphertext
+            .windows(12)
+            .any(|w| w == b"s3cret-value")
+    );
+
+    let secrets_path = format!("/api/v1/deployments/{id}/secrets");
+    let (status, changed) = ada
+        .json(
+            &app,
+            Method::PUT,
+            &secrets_path,
+            Some(json!({ "TOKEN": "xy" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert!(!changed.to_string().contains("\"xy\""));
+    assert_eq!(
+        run_once(&app, &mut ada, &id).await["output"],
+        json!({ "length": 2 })
+    );
+    let (_, changed) = ada
+        .json(
+            &app,
+            Method::PUT,
+            &secrets_path,
+            Some(json!({ "TOKEN": null })),
+        )
+        .await;
+    assert_eq!(changed["secrets"], json!([]));
+    assert_eq!(
+        run_once(&app, &mut ada, &id).await["status"],
+        "failed",
+        "no secret any more"
+    );
+}
+
+async fn run_once(app: &TestApp, browser: &mut Browser, id: &str) -> Value {
+    let path = format!("/api/v1/deployments/{id}/runs");
+    browser
+        .json(app, Method::POST, &path, Some(json!({ "input": {} })))
+        .await
+        .1
+}

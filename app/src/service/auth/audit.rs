@@ -35,6 +35,7 @@ pub mod action {
     pub const DEPLOYMENT_RESTARTED: &str = "deployment.restart";
     pub const DEPLOYMENT_REDEPLOYED: &str = "deployment.redeploy";
     pub const DEPLOYMENT_DELETED: &str = "deployment.delete";
+    pub const DEPLOYMENT_SECRETS_CHANGED: &str = "deployment.secrets_change";
 }
 
 pub struct Entry<'a> {

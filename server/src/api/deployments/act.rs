@@ -53,3 +53,17 @@ pub async fn delete_deployment(
     deployments::act(&services, &caller.actor, &caller.meta, id, Action::Delete).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `PUT /api/v1/deployments/{id}/secrets {NAME: "value" | null, ...}`: the
+/// answer lists the names only.
+pub async fn change_secrets(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+    Body(changes): Body<app::model::deploy::SecretChanges>,
+) -> Result<Json<Deployment>, AppError> {
+    let id = deployment_id(&id)?;
+    let deployment =
+        deployments::change_secrets(&services, &caller.actor, &caller.meta, id, changes).await?;
+    Ok(Json(deployment))
+}

@@ -93,6 +93,7 @@ impl TestAppBuilder {
                 .with_public_url(base_url.clone())
                 .with_github(github)
                 .with_sandbox(shared_sandbox())
+                .with_secrets(&[42; 32])
                 .with_runner(app::service::runs::Runner::new(Some(
                     server::agent_kv::factory(pool.clone()),
                 ))),
