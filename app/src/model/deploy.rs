@@ -119,10 +119,13 @@ pub enum DeploymentEvent {
         #[serde(with = "crate::model::timestamp")]
         at: DateTime<Utc>,
     },
-    /// A line of the pipeline's own log (what it did, how long it took).
+    /// A line of the pipeline's own log (what it did, how long it took), or
+    /// of a run's (with `run`).
     Log {
         level: String,
         message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<uuid::Uuid>,
         #[serde(with = "crate::model::timestamp")]
         at: DateTime<Utc>,
     },

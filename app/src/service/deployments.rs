@@ -508,6 +508,7 @@ pub async fn log(
     let event = DeploymentEvent::Log {
         level: level.to_owned(),
         message,
+        run: None,
         at: Utc::now(),
     };
     events::publish(&mut conn, &topic(id), &to_value(&event)?).await?;

@@ -41,6 +41,40 @@ pub async fn publish(
     Ok(row.seq)
 }
 
+/// Commits `events` to `topic` in one statement, numbered in order;
+/// answers the last sequence number (None for no events).
+pub async fn publish_many(
+    conn: &mut AsyncPgConnection,
+    topic: &str,
+    events: &[serde_json::Value],
+) -> Result<Option<i64>, ServiceError> {
+    #[derive(QueryableByName)]
+    struct Seq {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+    }
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let rows: Vec<Seq> = diesel::sql_query(
+        "WITH next AS (\
+             INSERT INTO event_topics (topic, last_seq) VALUES ($1, $3) \
+             ON CONFLICT (topic) DO UPDATE SET last_seq = event_topics.last_seq + $3 \
+             RETURNING last_seq) \
+         INSERT INTO events (topic, seq, event) \
+         SELECT $1, next.last_seq - $3 + line.n, line.event \
+         FROM next, jsonb_array_elements($2) WITH ORDINALITY AS line(event, n) \
+         RETURNING seq",
+    )
+    .bind::<Text, _>(topic)
+    .bind::<Jsonb, _>(serde_json::Value::Array(events.to_vec()))
+    .bind::<BigInt, _>(count)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.seq).max())
+}
+
 /// One stored event.
 #[derive(QueryableByName, Clone, Debug, PartialEq)]
 pub struct StoredEvent {

@@ -30,6 +30,8 @@ pub const RUN_JOB: &str = "run.execute";
 pub const MAX_RUNNING_PER_DEPLOYMENT: i64 = 8;
 const MAX_INPUT_BYTES: usize = 1 << 20;
 const LIST_LIMIT: i64 = 100;
+/// Log lines of a run sent live, at most.
+const LIVE_LOG_LINES: usize = 100;
 
 /// Makes the key-value store of a deployment.
 pub type KvFactory = Arc<dyn Fn(Uuid) -> Arc<dyn KvStore> + Send + Sync>;
@@ -587,9 +589,35 @@ async fn record_outcome(
         .optional()?;
         // Taken from this runner meanwhile: whoever took it recorded it.
         let Some(record) = record else { return Ok(()) };
+        publish_logs(conn, &record, &logs).await?;
         announce(conn, &record, error.as_ref().map(|e| e.message.clone())).await
     })
     .await
+}
+
+/// Run log lines live on the deployment's topic: the first
+/// `LIVE_LOG_LINES` of each run (all of them stay on the run).
+async fn publish_logs(
+    conn: &mut AsyncPgConnection,
+    record: &RunRecord,
+    logs: &[serde_json::Value],
+) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    let lines: Vec<serde_json::Value> = logs
+        .iter()
+        .take(LIVE_LOG_LINES)
+        .filter_map(|line| {
+            let event = DeploymentEvent::Log {
+                level: line["level"].as_str().unwrap_or("info").to_owned(),
+                message: line["message"].as_str().unwrap_or_default().to_owned(),
+                run: Some(record.id),
+                at: now,
+            };
+            serde_json::to_value(event).ok()
+        })
+        .collect();
+    events::publish_many(conn, &deployments::topic(record.deployment_id), &lines).await?;
+    Ok(())
 }
 
 /// The run's status on its own topic and on its deployment's.

@@ -488,7 +488,7 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     let (_, draft) = ada.json(&app, Method::GET, &draft_path, None).await;
     let mut manifest = draft["manifest"].clone();
     manifest["capabilities"]["secrets"] = json!(["TOKEN"]);
-    let source = "export default function run(input, ctx) {\n  return { length: ctx.secrets.get(\"TOKEN\").length };\n}\n";
+    let source = "export default function run(input, ctx) {\n  ctx.log.info(\"reading the token\");\n  return { length: ctx.secrets.get(\"TOKEN\").length };\n}\n";
     let (status, saved) = ada
         .json(
             &app,
@@ -540,8 +540,22 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     let id = created["id"].as_str().expect("id").to_owned();
     wait_running(&app, &mut ada, &id).await;
 
+    let mut socket = socket_as(&app, &ada).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 }),
+    )
+    .await;
     let first = run_once(&app, &mut ada, &id).await;
     assert_eq!(first["output"], json!({ "length": 12 }), "{first}");
+    // Its log line went out live, tied to the run.
+    loop {
+        let frame = next_frame(&mut socket).await;
+        if frame["event"]["kind"] == "log" && frame["event"]["run"] == first["id"] {
+            assert_eq!(frame["event"]["message"], "reading the token");
+            break;
+        }
+    }
 
     // Sealed in the database: the value is not there in the clear.
     let mut conn = app.sql().await;
