@@ -158,9 +158,7 @@ pub async fn create(
 /// The deployments of the caller's workspaces (a key's own only), newest
 /// first.
 pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<Deployment>, ServiceError> {
-    actor
-        .check_key_scope(Scope::DeploymentsWrite)
-        .or_else(|_| actor.check_key_scope(Scope::RunsWrite))?;
+    require_deploy_or_run_scope(actor)?;
     let user = actor.require_user()?;
     let mut conn = services.conn().await?;
     let mut query = deployments::table
@@ -187,12 +185,20 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<Deployment>,
     Ok(views)
 }
 
+/// Keys that look at deployments hold `deployments:write` or `runs:write`.
+fn require_deploy_or_run_scope(actor: &Actor) -> Result<(), ServiceError> {
+    actor
+        .check_key_scope(Scope::DeploymentsWrite)
+        .or_else(|_| actor.check_key_scope(Scope::RunsWrite))
+}
+
 /// One deployment the caller may see (any role in its workspace).
 pub async fn show(
     services: &Services,
     actor: &Actor,
     id: Uuid,
 ) -> Result<Deployment, ServiceError> {
+    require_deploy_or_run_scope(actor)?;
     let mut conn = services.conn().await?;
     let record = visible(&mut conn, actor, id).await?;
     view(&mut conn, record).await
@@ -672,7 +678,10 @@ async fn visible(
         .ok_or(ServiceError::NotFound { what: "deployment" })?;
     access::member(conn, actor, WorkspaceId(record.workspace_id))
         .await
-        .map_err(|_| ServiceError::NotFound { what: "deployment" })?;
+        .map_err(|error| match error {
+            ServiceError::Unauthenticated => error,
+            _ => ServiceError::NotFound { what: "deployment" },
+        })?;
     Ok(record)
 }
 

@@ -671,7 +671,10 @@ async fn visible(
         .ok_or(ServiceError::NotFound { what: "run" })?;
     access::member(conn, actor, WorkspaceId(record.workspace_id))
         .await
-        .map_err(|_| ServiceError::NotFound { what: "run" })?;
+        .map_err(|error| match error {
+            ServiceError::Unauthenticated => error,
+            _ => ServiceError::NotFound { what: "run" },
+        })?;
     Ok(record)
 }
 

@@ -8,8 +8,7 @@
 //! Keys and the expired session belong to the resource's owner: the
 //! signed-in user for personal routes, the team's owner for team routes.
 //! `/ws` is not here: who may follow which topic is tested in `live.rs` and
-//! `deployments.rs`. Deployments and the admin queue routes are not here
-//! yet either; `deployments.rs` and `jobs.rs` check their access.
+//! `deployments.rs`.
 
 use app::model::UserId;
 use app::service::auth::{RequestMeta, SessionPolicy, sessions};
@@ -311,6 +310,55 @@ fn rows() -> Vec<Row> {
             Team,
             [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
         ),
+        // Deployments of a team: members deploy, act and run; viewers look.
+        row(
+            Method::POST,
+            "/api/v1/deployments (in the team)",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/stop",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/deployments/{team deployment}/secrets",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/runs",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/runs",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/deployments/{team deployment}",
+            Team,
+            [401, 404, 404, 403, 204, 204, 204, 204, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/admin/jobs",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
         row(
             Method::POST,
             "/api/v1/invites/{invite to user}/accept",
@@ -565,6 +613,34 @@ impl Matrix {
         slug
     }
 
+    /// A running deployment of `analytics` in `team`, made in the database.
+    async fn team_deployment(&mut self, team: Option<Uuid>) -> Uuid {
+        use app::service::schema::{agent_versions, agents, deployments};
+        use diesel::QueryDsl as _;
+        let team = team.expect("a team route");
+        let mut conn = self.app.sql().await;
+        let (agent, version): (Uuid, Uuid) = agent_versions::table
+            .inner_join(agents::table)
+            .filter(agents::slug.eq("analytics"))
+            .select((agents::id, agent_versions::id))
+            .first(&mut conn)
+            .await
+            .expect("the analytics agent");
+        diesel::insert_into(deployments::table)
+            .values((
+                deployments::workspace_id.eq(team),
+                deployments::agent_id.eq(agent),
+                deployments::version_id.eq(version),
+                deployments::name.eq("matrix"),
+                deployments::status.eq("running"),
+                deployments::created_by.eq(self.owner.id.0),
+            ))
+            .returning(deployments::id)
+            .get_result(&mut conn)
+            .await
+            .expect("creating a deployment")
+    }
+
     /// The owner invites `email`; returns the invite's id and token.
     async fn invite(&mut self, slug: &str, email: &str) -> (String, String) {
         let (status, invite) = self
@@ -611,6 +687,20 @@ impl Matrix {
                     "/api/v1/agents".to_owned(),
                     Some(json!({ "name": name, "workspace": slug })),
                 )
+            }
+            "/api/v1/deployments (in the team)" => (
+                "/api/v1/deployments".to_owned(),
+                Some(json!({ "agent": "analytics", "workspace": slug })),
+            ),
+            _ if route.contains("{team deployment}") => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let path = route.replace("{team deployment}", &deployment.to_string());
+                let body = match (route, &row.method) {
+                    (_, &Method::PUT) => Some(json!({ "TOKEN": "x" })),
+                    (r, &Method::POST) if r.ends_with("/runs") => Some(json!({ "input": {} })),
+                    _ => None,
+                };
+                (path, body)
             }
             _ if route.contains("{team agent}") => {
                 let agent = self.team_agent(team.map(|(id, _, _)| *id)).await;
