@@ -260,12 +260,17 @@ pub async fn start(
     let run_id = record.id;
     let executing = (fresh && !asynchronous).then(|| {
         let services = services.clone();
+        // The run starts once it is registered here, so that its end (which
+        // unregisters it) cannot come first.
+        let (registered, start) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
+            let _ = start.await;
             if let Err(error) = execute(&services, run_id).await {
                 tracing::error!(%error, run = %run_id, "a run could not be recorded");
             }
         });
         runner.executing().insert(run_id, handle.abort_handle());
+        let _ = registered.send(());
         handle
     });
     Ok(Started {
@@ -359,6 +364,30 @@ pub enum Claim {
     Claimed,
     Busy,
     Gone,
+}
+
+/// Executes a claimed asynchronous run as a cancellable task of this
+/// process; answers when it has ended (recorded, or cancelled).
+pub async fn execute_claimed(services: &Services, run_id: Uuid) -> Result<(), ServiceError> {
+    let runner = Arc::clone(runner(services)?);
+    let (registered, start) = tokio::sync::oneshot::channel::<()>();
+    let task = {
+        let services = services.clone();
+        tokio::spawn(async move {
+            let _ = start.await;
+            execute(&services, run_id).await
+        })
+    };
+    runner.executing().insert(run_id, task.abort_handle());
+    let _ = registered.send(());
+    match task.await {
+        Ok(result) => result,
+        // Cancelled: the canceller recorded it.
+        Err(error) if error.is_cancelled() => Ok(()),
+        Err(error) => Err(ServiceError::Internal(anyhow::anyhow!(
+            "a run task failed: {error}"
+        ))),
+    }
 }
 
 /// Executes a run this process holds, and records the outcome unless the

@@ -193,7 +193,7 @@ impl Handler for ExecuteRun {
             let id = run_id(&job)?;
             match app::service::runs::claim(&services, id).await? {
                 app::service::runs::Claim::Claimed => {
-                    app::service::runs::execute(&services, id).await?;
+                    app::service::runs::execute_claimed(&services, id).await?;
                     Ok(())
                 }
                 app::service::runs::Claim::Busy => Err(JobError::Retry(

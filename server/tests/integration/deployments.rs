@@ -616,3 +616,138 @@ async fn run_once(app: &TestApp, browser: &mut Browser, id: &str) -> Value {
         .await
         .1
 }
+
+/// Publishes 1.0.0 of a new agent of `browser` with `source` and the
+/// manifest's `capabilities`; its slug.
+async fn publish_agent(
+    app: &TestApp,
+    browser: &mut Browser,
+    name: &str,
+    source: &str,
+    capabilities: Value,
+) -> String {
+    let (_, agent) = browser
+        .json(
+            app,
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({ "name": name })),
+        )
+        .await;
+    let slug = agent["slug"].as_str().expect("slug").to_owned();
+    let draft_path = format!("/api/v1/agents/{slug}/draft");
+    let (_, draft) = browser.json(app, Method::GET, &draft_path, None).await;
+    let mut manifest = draft["manifest"].clone();
+    manifest["capabilities"] = capabilities;
+    let (status, saved) = browser
+        .json(
+            app,
+            Method::PUT,
+            &draft_path,
+            Some(json!({
+                "revision": draft["revision"], "listing": draft["listing"], "readme": draft["readme"],
+                "source": source, "manifest": manifest, "example_input": draft["example_input"],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, published) = browser
+        .json(
+            app,
+            Method::POST,
+            &format!("/api/v1/agents/{slug}/versions"),
+            Some(json!({ "version": "1.0.0" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    slug
+}
+
+#[tokio::test]
+async fn a_running_run_is_cancelled_and_stays_cancelled() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    // A host that accepts and never answers: the agent waits on it.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let port = silent.local_addr().expect("an address").port();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let source = format!(
+        "export default function run(input, ctx) {{\n  ctx.http.fetch(\"http://127.0.0.1:{port}/\");\n  return {{ done: true }};\n}}\n"
+    );
+    let slug = publish_agent(
+        &app,
+        &mut ada,
+        "Waiter",
+        &source,
+        json!({ "http": [format!("127.0.0.1:{port}")] }),
+    )
+    .await;
+    let (_, created) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": slug })),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    wait_running(&app, &mut ada, &id).await;
+
+    for mode in ["async", "sync"] {
+        let path = format!("/api/v1/deployments/{id}/runs");
+        let body = json!({ "input": {}, "mode": mode });
+        let run_id = if mode == "async" {
+            let (_, run) = ada.json(&app, Method::POST, &path, Some(body)).await;
+            run["id"].as_str().expect("id").to_owned()
+        } else {
+            // The request waits for its run; cancel it from the side.
+            let request = app
+                .http
+                .post(app.url(&path))
+                .header("origin", &app.base_url)
+                .header("cookie", ada.cookie.clone().expect("cookie"))
+                .header("x-csrf-token", ada.csrf.clone().expect("csrf"))
+                .json(&body)
+                .send();
+            let _pending = tokio::spawn(request);
+            let mut found = None;
+            for _ in 0..200 {
+                let (_, list) = ada.json(&app, Method::GET, &path, None).await;
+                if let Some(run) = list["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .find(|run| run["status"] == "running")
+                {
+                    found = run["id"].as_str().map(str::to_owned);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            found.expect("the synchronous run running")
+        };
+        let run_path = format!("/api/v1/runs/{run_id}");
+        for _ in 0..200 {
+            let (_, run) = ada.json(&app, Method::GET, &run_path, None).await;
+            if run["status"] == "running" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let (status, cancelled) = ada
+            .json(&app, Method::POST, &format!("{run_path}/cancel"), None)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{cancelled}");
+        assert_eq!(cancelled["status"], "cancelled", "{mode}: {cancelled}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (_, later) = ada.json(&app, Method::GET, &run_path, None).await;
+        assert_eq!(later["status"], "cancelled", "{mode}: it stays cancelled");
+    }
+}
