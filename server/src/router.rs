@@ -102,6 +102,10 @@ pub fn build(state: AppState) -> Router {
             "/deployments/{id}/secrets",
             put(deployments::act::change_secrets),
         )
+        .route(
+            "/deployments/{id}/metrics",
+            get(runs::metrics::show_metrics),
+        )
         .route("/runs/{id}", get(runs::show::show_run))
         .route("/runs/{id}/cancel", post(runs::cancel::cancel_run))
         .route(

@@ -229,3 +229,23 @@ pub struct Run {
     #[serde(default, with = "crate::model::timestamp::option")]
     pub finished_at: Option<DateTime<Utc>>,
 }
+
+/// `GET /api/v1/deployments/{id}/metrics?minutes=`: runs per minute, the
+/// minutes with no runs left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentMetrics {
+    pub minutes: i32,
+    pub buckets: Vec<MetricsBucket>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricsBucket {
+    #[serde(with = "crate::model::timestamp")]
+    pub minute: DateTime<Utc>,
+    /// Runs that finished in this minute.
+    pub runs: i64,
+    /// Of those, the ones that did not succeed.
+    pub failed: i64,
+    pub p50_us: Option<i64>,
+    pub p95_us: Option<i64>,
+}

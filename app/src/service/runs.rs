@@ -739,6 +739,63 @@ pub async fn list(
         .collect())
 }
 
+/// Runs per minute of a deployment over the last `minutes` (1 to 1440):
+/// how many finished, how many failed, and the median and 95th percentile
+/// of their durations.
+pub async fn metrics(
+    services: &Services,
+    actor: &Actor,
+    deployment: Uuid,
+    minutes: i32,
+) -> Result<crate::model::deploy::DeploymentMetrics, ServiceError> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Timestamptz)]
+        minute: chrono::DateTime<Utc>,
+        #[diesel(sql_type = BigInt)]
+        runs: i64,
+        #[diesel(sql_type = BigInt)]
+        failed: i64,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        p50_us: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        p95_us: Option<i64>,
+    }
+    if !(1..=1440).contains(&minutes) {
+        return Err(ServiceError::invalid("minutes", "must be from 1 to 1440"));
+    }
+    let mut conn = services.conn().await?;
+    deployments::visible_record(&mut conn, actor, deployment).await?;
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT date_trunc('minute', finished_at) AS minute, count(*) AS runs, \
+                count(*) FILTER (WHERE status <> 'succeeded') AS failed, \
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_us) AS p50_us, \
+                percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_us) AS p95_us \
+         FROM runs \
+         WHERE deployment_id = $1 AND finished_at IS NOT NULL \
+           AND finished_at >= date_trunc('minute', now()) - make_interval(mins => $2 - 1) \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(deployment)
+    .bind::<Integer, _>(minutes)
+    .load(&mut conn)
+    .await?;
+    Ok(crate::model::deploy::DeploymentMetrics {
+        minutes,
+        buckets: rows
+            .into_iter()
+            .map(|row| crate::model::deploy::MetricsBucket {
+                minute: row.minute,
+                runs: row.runs,
+                failed: row.failed,
+                p50_us: row.p50_us,
+                p95_us: row.p95_us,
+            })
+            .collect(),
+    })
+}
+
 /// Cancels a run: a queued one at once; a running one as soon as the
 /// process running it hears (at once here, within a lease renewal there).
 pub async fn cancel(services: &Services, actor: &Actor, run_id: Uuid) -> Result<Run, ServiceError> {

@@ -425,6 +425,40 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
         "the same input, the same answer"
     );
 
+    // The charts' numbers: both runs, none failed, with durations.
+    let (status, metrics) = ada
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}/metrics?minutes=5"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{metrics}");
+    let buckets = metrics["buckets"].as_array().expect("buckets");
+    let total: i64 = buckets
+        .iter()
+        .map(|b| b["runs"].as_i64().expect("runs"))
+        .sum();
+    let failed: i64 = buckets
+        .iter()
+        .map(|b| b["failed"].as_i64().expect("failed"))
+        .sum();
+    assert_eq!((total, failed), (2, 0), "{metrics}");
+    assert!(buckets.iter().all(|b| b["p50_us"].as_i64() > Some(0) && b["p95_us"].as_i64() >= b["p50_us"].as_i64()));
+    let (status, body) = ada
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}/metrics?minutes=0"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &"minutes".into())
+    );
+
     // Bad requests name their field; a stopped deployment runs nothing.
     let (status, body) = ada
         .json(
@@ -452,6 +486,15 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
         .json(&app, Method::GET, &format!("/api/v1/runs/{run_id}"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nor read its runs");
+    let (status, _) = eve_key
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}/metrics"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nor its metrics");
     ada.json(
         &app,
         Method::POST,

@@ -3,6 +3,7 @@
 
 pub mod cancel;
 pub mod list;
+pub mod metrics;
 pub mod show;
 pub mod start;
 

@@ -1,0 +1,37 @@
+//! `GET /api/v1/deployments/{id}/metrics?minutes=60`: runs per minute,
+//! failures, and p50/p95 durations (the deployment page's charts start
+//! from this and go on with the live run events).
+
+use app::model::deploy::DeploymentMetrics;
+use app::service::{Services, runs};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+pub struct Window {
+    minutes: Option<String>,
+}
+
+pub async fn show_metrics(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+    Query(window): Query<Window>,
+) -> Result<Json<DeploymentMetrics>, AppError> {
+    let id = id
+        .parse()
+        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "deployment" }))?;
+    let minutes = match window.minutes.as_deref().map(str::trim) {
+        None | Some("") => 60,
+        Some(text) => text
+            .parse()
+            .map_err(|_| AppError::invalid("minutes", "must be a whole number"))?,
+    };
+    Ok(Json(
+        runs::metrics(&services, &caller.actor, id, minutes).await?,
+    ))
+}
