@@ -518,41 +518,15 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     // An agent that reads the secret TOKEN.
-    let (_, agent) = ada
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/agents",
-            Some(json!({ "name": "Token reader" })),
-        )
-        .await;
-    let slug = agent["slug"].as_str().expect("slug").to_owned();
-    let draft_path = format!("/api/v1/agents/{slug}/draft");
-    let (_, draft) = ada.json(&app, Method::GET, &draft_path, None).await;
-    let mut manifest = draft["manifest"].clone();
-    manifest["capabilities"]["secrets"] = json!(["TOKEN"]);
     let source = "export default function run(input, ctx) {\n  ctx.log.info(\"reading the token\");\n  return { length: ctx.secrets.get(\"TOKEN\").length };\n}\n";
-    let (status, saved) = ada
-        .json(
-            &app,
-            Method::PUT,
-            &draft_path,
-            Some(json!({
-                "revision": draft["revision"], "listing": draft["listing"], "readme": draft["readme"],
-                "source": source, "manifest": manifest, "example_input": draft["example_input"],
-            })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
-    let (status, published) = ada
-        .json(
-            &app,
-            Method::POST,
-            &format!("/api/v1/agents/{slug}/versions"),
-            Some(json!({ "version": "1.0.0" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{published}");
+    let slug = publish_agent(
+        &app,
+        &mut ada,
+        "Token reader",
+        source,
+        json!({ "secrets": ["TOKEN"] }),
+    )
+    .await;
 
     let (status, body) = ada
         .json(
@@ -669,41 +643,11 @@ async fn publish_agent(
     source: &str,
     capabilities: Value,
 ) -> String {
-    let (_, agent) = browser
-        .json(
-            app,
-            Method::POST,
-            "/api/v1/agents",
-            Some(json!({ "name": name })),
-        )
-        .await;
-    let slug = agent["slug"].as_str().expect("slug").to_owned();
-    let draft_path = format!("/api/v1/agents/{slug}/draft");
-    let (_, draft) = browser.json(app, Method::GET, &draft_path, None).await;
-    let mut manifest = draft["manifest"].clone();
-    manifest["capabilities"] = capabilities;
-    let (status, saved) = browser
-        .json(
-            app,
-            Method::PUT,
-            &draft_path,
-            Some(json!({
-                "revision": draft["revision"], "listing": draft["listing"], "readme": draft["readme"],
-                "source": source, "manifest": manifest, "example_input": draft["example_input"],
-            })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
-    let (status, published) = browser
-        .json(
-            app,
-            Method::POST,
-            &format!("/api/v1/agents/{slug}/versions"),
-            Some(json!({ "version": "1.0.0" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{published}");
-    slug
+    crate::support::publish_agent(app, browser, name, |draft| {
+        draft["source"] = json!(source);
+        draft["manifest"]["capabilities"] = capabilities;
+    })
+    .await
 }
 
 #[tokio::test]

@@ -21,38 +21,10 @@ fn slugs(page: &Value) -> Vec<String> {
 
 /// Publishes an agent with `readme` as `browser`; answers its slug.
 async fn publish(app: &TestApp, browser: &mut Browser, name: &str, readme: &str) -> String {
-    let (status, created) = browser
-        .json(
-            app,
-            Method::POST,
-            "/api/v1/agents",
-            Some(json!({ "name": name })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let slug = created["slug"].as_str().expect("slug").to_owned();
-    let path = format!("/api/v1/agents/{slug}/draft");
-    let (_, draft) = browser.json(app, Method::GET, &path, None).await;
-    let body = json!({
-        "revision": draft["revision"],
-        "listing": draft["listing"],
-        "readme": readme,
-        "source": draft["source"],
-        "manifest": draft["manifest"],
-        "example_input": draft["example_input"],
-    });
-    let (status, saved) = browser.json(app, Method::PUT, &path, Some(body)).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
-    let (status, version) = browser
-        .json(
-            app,
-            Method::POST,
-            &format!("/api/v1/agents/{slug}/versions"),
-            Some(json!({ "version": "1.0.0" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{version}");
-    slug
+    crate::support::publish_agent(app, browser, name, |draft| {
+        draft["readme"] = json!(readme);
+    })
+    .await
 }
 
 #[tokio::test]

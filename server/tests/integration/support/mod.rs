@@ -301,3 +301,49 @@ fn write_dist(dir: &Path) {
         std::fs::write(dir.join(name), bytes).expect("writing the dist fixture");
     }
 }
+
+/// Creates an agent named `name` as `browser`, lets `edit` change its draft
+/// (`source`, `manifest`, `readme`, …), saves it and publishes 1.0.0;
+/// answers its slug.
+pub async fn publish_agent(
+    app: &TestApp,
+    browser: &mut browser::Browser,
+    name: &str,
+    edit: impl FnOnce(&mut Value),
+) -> String {
+    use reqwest::Method;
+    use serde_json::json;
+    let (status, created) = browser
+        .json(
+            app,
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({ "name": name })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let slug = created["slug"].as_str().expect("slug").to_owned();
+    let path = format!("/api/v1/agents/{slug}/draft");
+    let (_, draft) = browser.json(app, Method::GET, &path, None).await;
+    let mut body = json!({
+        "revision": draft["revision"],
+        "listing": draft["listing"],
+        "readme": draft["readme"],
+        "source": draft["source"],
+        "manifest": draft["manifest"],
+        "example_input": draft["example_input"],
+    });
+    edit(&mut body);
+    let (status, saved) = browser.json(app, Method::PUT, &path, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, version) = browser
+        .json(
+            app,
+            Method::POST,
+            &format!("/api/v1/agents/{slug}/versions"),
+            Some(json!({ "version": "1.0.0" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{version}");
+    slug
+}
