@@ -334,30 +334,14 @@ pub async fn fail_queued(
     reason: String,
 ) -> Result<(), ServiceError> {
     let mut conn = services.conn().await?;
-    conn.transaction::<_, ServiceError, _>(async |conn| {
-        let error = RunError {
-            code: "not_started".into(),
-            message: reason,
-            line: None,
-            column: None,
-        };
-        let record: Option<RunRecord> =
-            diesel::update(runs::table.find(run_id).filter(runs::status.eq("queued")))
-                .set((
-                    runs::status.eq("failed"),
-                    runs::error.eq(serde_json::to_value(&error).ok()),
-                    runs::finished_at.eq(Utc::now()),
-                ))
-                .returning(RunRecord::as_returning())
-                .get_result(conn)
-                .await
-                .optional()?;
-        if let Some(record) = record {
-            announce(conn, &record, Some(error.message)).await?;
-        }
-        Ok(())
-    })
-    .await
+    let error = RunError {
+        code: "not_started".into(),
+        message: reason,
+        line: None,
+        column: None,
+    };
+    end(&mut conn, run_id, Ending::Failed(error), RunStatus::Queued).await?;
+    Ok(())
 }
 
 pub enum Claim {
@@ -811,7 +795,7 @@ pub async fn cancel(services: &Services, actor: &Actor, run_id: Uuid) -> Result<
     .await?;
     match record.status() {
         RunStatus::Queued => {
-            finish_cancelled(&mut conn, run_id, "queued").await?;
+            end(&mut conn, run_id, Ending::Cancelled, RunStatus::Queued).await?;
         }
         RunStatus::Running => {
             diesel::update(runs::table.find(run_id))
@@ -827,27 +811,51 @@ pub async fn cancel(services: &Services, actor: &Actor, run_id: Uuid) -> Result<
     visible(&mut conn, actor, run_id).await.map(RunRecord::view)
 }
 
-async fn finish_cancelled(
+/// How a run that never recorded an outcome ends.
+enum Ending {
+    Cancelled,
+    Failed(RunError),
+    /// Its process died: failed, only if its lease has indeed run out.
+    Orphaned(RunError),
+}
+
+/// Ends a run that is still `from` (and not taken meanwhile) and announces
+/// it; false when it was not `from` any more.
+async fn end(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
-    from: &str,
+    ending: Ending,
+    from: RunStatus,
 ) -> Result<bool, ServiceError> {
+    let orphaned = matches!(ending, Ending::Orphaned(_));
+    let (status, error) = match ending {
+        Ending::Cancelled => (RunStatus::Cancelled, None),
+        Ending::Failed(error) | Ending::Orphaned(error) => (RunStatus::Failed, Some(error)),
+    };
     conn.transaction::<_, ServiceError, _>(async |conn| {
-        let record: Option<RunRecord> =
-            diesel::update(runs::table.find(run_id).filter(runs::status.eq(from)))
-                .set((
-                    runs::status.eq("cancelled"),
-                    runs::runner.eq(None::<String>),
-                    runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
-                    runs::finished_at.eq(Utc::now()),
-                ))
-                .returning(RunRecord::as_returning())
-                .get_result(conn)
-                .await
-                .optional()?;
+        let mut target = runs::table
+            .find(run_id)
+            .filter(runs::status.eq(from.as_str()))
+            .into_boxed();
+        if orphaned {
+            target = target.filter(runs::lease_until.lt(Utc::now()));
+        }
+        let record: Option<RunRecord> = diesel::update(runs::table)
+            .filter(runs::id.eq_any(target.select(runs::id)))
+            .set((
+                runs::status.eq(status.as_str()),
+                runs::error.eq(error.as_ref().and_then(|e| serde_json::to_value(e).ok())),
+                runs::runner.eq(None::<String>),
+                runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
+                runs::finished_at.eq(Utc::now()),
+            ))
+            .returning(RunRecord::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
         match record {
             Some(record) => {
-                announce(conn, &record, None).await?;
+                announce(conn, &record, error.map(|e| e.message)).await?;
                 Ok(true)
             }
             None => Ok(false),
@@ -868,7 +876,7 @@ async fn cancel_here(
         if let Some(handle) = handle {
             handle.abort();
             let mut conn = services.conn().await?;
-            finish_cancelled(&mut conn, *id, "running").await?;
+            end(&mut conn, *id, Ending::Cancelled, RunStatus::Running).await?;
         }
     }
     Ok(())
@@ -906,38 +914,15 @@ pub async fn keep(services: &Services) -> Result<(), ServiceError> {
         .load(&mut conn)
         .await?;
     for id in orphans {
-        conn.transaction::<_, ServiceError, _>(async |conn| {
-            let error = RunError {
-                code: "interrupted".into(),
-                message: "the server running it stopped; it was not run again, since it may \
-                          have had effects"
-                    .into(),
-                line: None,
-                column: None,
-            };
-            let record: Option<RunRecord> = diesel::update(
-                runs::table
-                    .find(id)
-                    .filter(runs::status.eq("running"))
-                    .filter(runs::lease_until.lt(Utc::now())),
-            )
-            .set((
-                runs::status.eq("failed"),
-                runs::error.eq(serde_json::to_value(&error).ok()),
-                runs::runner.eq(None::<String>),
-                runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
-                runs::finished_at.eq(Utc::now()),
-            ))
-            .returning(RunRecord::as_returning())
-            .get_result(conn)
-            .await
-            .optional()?;
-            if let Some(record) = record {
-                announce(conn, &record, Some(error.message)).await?;
-            }
-            Ok(())
-        })
-        .await?;
+        let error = RunError {
+            code: "interrupted".into(),
+            message: "the server running it stopped; it was not run again, since it may \
+                      have had effects"
+                .into(),
+            line: None,
+            column: None,
+        };
+        end(&mut conn, id, Ending::Orphaned(error), RunStatus::Running).await?;
     }
     Ok(())
 }
