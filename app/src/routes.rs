@@ -5,6 +5,7 @@
 pub const MARKETPLACE: &str = "/";
 pub const DASHBOARD: &str = "/dashboard";
 pub const EDITOR: &str = "/editor";
+pub const ADMIN_JOBS: &str = "/admin/jobs";
 /// Pages of the account area.
 pub const ACCOUNT: [&str; 4] = ["/signin", "/signup", "/settings", "/settings/keys"];
 
@@ -15,14 +16,22 @@ pub fn agent(slug: &str) -> String {
 /// Whether `path` is one of the SPA's routes.
 pub fn is_client_route(path: &str) -> bool {
     let path = path.trim_end_matches('/');
-    if path.is_empty() || path == DASHBOARD || path == EDITOR || ACCOUNT.contains(&path) {
+    if path.is_empty()
+        || path == DASHBOARD
+        || path == EDITOR
+        || path == ADMIN_JOBS
+        || ACCOUNT.contains(&path)
+    {
         return true;
     }
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     match segments.as_slice() {
-        ["agents", slug] | ["invites", slug] | ["creators", slug] | ["editor", slug] => {
-            !slug.is_empty()
-        }
+        ["agents", slug]
+        | ["invites", slug]
+        | ["creators", slug]
+        | ["editor", slug]
+        | ["deployments", slug]
+        | ["runs", slug] => !slug.is_empty(),
         ["agents", slug, "versions", version] => !slug.is_empty() && !version.is_empty(),
         ["teams"] => true,
         ["teams", slug] | ["teams", slug, "audit"] => !slug.is_empty(),
@@ -48,6 +57,9 @@ mod tests {
             "/creators/agentdeck",
             "/editor/haiku-helper",
             "/agents/seo/versions/1.0.0",
+            "/deployments/0b5c6c1e-8f1e-4d7e-9a55-3f1a2b3c4d5e",
+            "/runs/0b5c6c1e-8f1e-4d7e-9a55-3f1a2b3c4d5e",
+            "/admin/jobs",
         ] {
             assert!(is_client_route(path), "{path}");
         }
@@ -60,6 +72,9 @@ mod tests {
             "/teams//audit",
             "/editor/a/b",
             "/agents/seo/versions",
+            "/deployments",
+            "/runs/a/b",
+            "/admin",
         ] {
             assert!(!is_client_route(path), "{path}");
         }

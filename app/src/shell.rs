@@ -10,12 +10,15 @@ use crate::components::user_menu::UserMenu;
 use crate::components::workspace_switcher::WorkspaceSwitcher;
 use crate::live::Live;
 use crate::pages::{
+    admin::AdminJobsPage,
     agent::AgentPage,
     creator::CreatorPage,
     dashboard::DashboardPage,
+    deployment::DeploymentPage,
     editor::{AgentEditorPage, EditorPage},
     marketplace::MarketplacePage,
     not_found::NotFoundPage,
+    run::RunPage,
     settings::{ApiKeysPage, SettingsPage},
     signin::{SignInPage, SignUpPage},
     teams::{AcceptInvitePage, TeamAuditPage, TeamPage, TeamsPage},
@@ -34,6 +37,9 @@ enum Page {
     Editor,
     AgentEditor,
     Dashboard,
+    Deployment,
+    Run,
+    AdminJobs,
     SignIn,
     SignUp,
     Settings,
@@ -65,11 +71,22 @@ fn editor_area(page: Page) -> AnyView {
     }
 }
 
-/// Sign-in, account, team and dashboard pages.
+/// The dashboard, deployment, run and queue pages (what is live).
+#[leptos::lazy]
+fn deploy_area(page: Page) -> AnyView {
+    match page {
+        Page::Dashboard => view! { <DashboardPage /> }.into_any(),
+        Page::Deployment => view! { <DeploymentPage /> }.into_any(),
+        Page::Run => view! { <RunPage /> }.into_any(),
+        Page::AdminJobs => view! { <AdminJobsPage /> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// Sign-in, account and team pages.
 #[leptos::lazy]
 fn account_area(page: Page) -> AnyView {
     match page {
-        Page::Dashboard => view! { <DashboardPage /> }.into_any(),
         Page::SignIn => view! { <SignInPage /> }.into_any(),
         Page::SignUp => view! { <SignUpPage /> }.into_any(),
         Page::Settings => view! { <SettingsPage /> }.into_any(),
@@ -129,9 +146,22 @@ lazy_page!(
 );
 lazy_page!(
     DashboardRoute,
-    account_area,
-    __preload_account_area,
+    deploy_area,
+    __preload_deploy_area,
     Page::Dashboard
+);
+lazy_page!(
+    DeploymentRoute,
+    deploy_area,
+    __preload_deploy_area,
+    Page::Deployment
+);
+lazy_page!(RunRoute, deploy_area, __preload_deploy_area, Page::Run);
+lazy_page!(
+    AdminJobsRoute,
+    deploy_area,
+    __preload_deploy_area,
+    Page::AdminJobs
 );
 lazy_page!(
     SignInRoute,
@@ -186,6 +216,23 @@ pub fn App() -> impl IntoView {
     provide_context(auth);
     auth.install();
     auth.load();
+    // The socket is authenticated when it opens: a new one after signing
+    // in or out, so the user's own topics can be followed.
+    Effect::new(
+        move |previous: Option<(bool, Option<crate::model::UserId>)>| {
+            let now = (
+                auth.ready.get(),
+                auth.me.with(|me| me.as_ref().map(|me| me.user.id)),
+            );
+            if let Some((true, user)) = previous
+                && now.0
+                && user != now.1
+            {
+                live.reconnect();
+            }
+            now
+        },
+    );
 
     view! {
         <Router>
@@ -212,6 +259,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=MarketplacePage />
                     <Route path=path!("/agents/:slug") view={Lazy::<AgentRoute>::new()} />
                     <Route path=path!("/dashboard") view={Lazy::<DashboardRoute>::new()} />
+                    <Route path=path!("/deployments/:id") view={Lazy::<DeploymentRoute>::new()} />
+                    <Route path=path!("/runs/:id") view={Lazy::<RunRoute>::new()} />
+                    <Route path=path!("/admin/jobs") view={Lazy::<AdminJobsRoute>::new()} />
                     <Route path=path!("/agents/:slug/versions/:version") view={Lazy::<VersionRoute>::new()} />
                     <Route path=path!("/creators/:handle") view={Lazy::<CreatorRoute>::new()} />
                     <Route path=path!("/editor") view={Lazy::<EditorRoute>::new()} />

@@ -103,9 +103,14 @@ pub fn build(state: AppState) -> Router {
             put(deployments::act::change_secrets),
         )
         .route(
+            "/deployments/{id}/config",
+            put(deployments::act::change_config),
+        )
+        .route(
             "/deployments/{id}/metrics",
             get(runs::metrics::show_metrics),
         )
+        .route("/runs", get(runs::list::recent_runs))
         .route("/runs/{id}", get(runs::show::show_run))
         .route("/runs/{id}/cancel", post(runs::cancel::cancel_run))
         .route(

@@ -15,7 +15,9 @@ use crate::components::form::FormError;
 use crate::components::status::ErrorPanel;
 use crate::error::ApiError;
 use crate::model::AgentDetail;
+use crate::model::deploy::{CreateDeployment, Deployment};
 use crate::model::market::{CreateAgent, ReplyInput, Review, ReviewInput, ReviewPage, RunReport};
+use crate::pages::deploy::DeployProgress;
 use crate::pages::editor::create_and_edit;
 use crate::remote::Remote;
 
@@ -110,7 +112,7 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                 </div>
             </header>
             <div class="actions">
-                <DeployButton signed_in=detail.viewer.signed_in />
+                <DeployButton slug=slug.clone() signed_in=detail.viewer.signed_in published=detail.latest.is_some() />
                 <ForkButton slug=slug.clone() name=summary.name.clone() signed_in=detail.viewer.signed_in />
                 {detail.viewer.can_edit.then(|| view! {
                     <A href=editor_href attr:class="button">"Edit"</A>
@@ -168,24 +170,60 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
     }
 }
 
-/// Deployments open with the deployments work; until then the button says
-/// so instead of pretending.
+/// Deploys the newest version to the active workspace and shows it coming
+/// up live, step by step, with the way to its page.
 #[component]
-fn DeployButton(signed_in: bool) -> impl IntoView {
-    let told = RwSignal::new(false);
+fn DeployButton(slug: String, signed_in: bool, published: bool) -> impl IntoView {
+    let auth = use_auth();
+    let navigate = use_navigate();
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let created = RwSignal::new(None::<Deployment>);
+    let deploy = move |_| {
+        if !signed_in {
+            navigate(
+                &format!(
+                    "/signin?return_to={}",
+                    crate::pages::encode_component(&crate::routes::agent(&slug))
+                ),
+                NavigateOptions::default(),
+            );
+            return;
+        }
+        let workspace = auth
+            .active_workspace()
+            .filter(|w| !w.personal)
+            .map(|w| w.slug);
+        let request = CreateDeployment {
+            agent: slug.clone(),
+            workspace,
+            ..CreateDeployment::default()
+        };
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match auth
+                .send::<Deployment>("POST", "/api/v1/deployments", Some(&request))
+                .await
+            {
+                Ok(deployment) => created.set(Some(deployment)),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
     view! {
-        <button class="button primary" data-testid="deploy" on:click=move |_| told.set(true)>
-            "Deploy"
+        <button
+            class="button primary"
+            data-testid="deploy"
+            on:click=deploy
+            disabled=move || busy.get() || !published
+            title=move || (!published).then_some("No version is published yet")
+        >
+            {move || if busy.get() { "Deploying…" } else { "Deploy" }}
         </button>
-        {move || told.get().then(|| view! {
-            <p class="muted small" role="status">
-                {if signed_in {
-                    "Deployments open in the next release; you can try the agent below now."
-                } else {
-                    "Sign in to deploy agents."
-                }}
-            </p>
-        })}
+        <FormError error fields=&[] />
+        {move || created.get().map(|deployment| view! { <DeployProgress deployment /> })}
     }
 }
 

@@ -1,14 +1,33 @@
-//! The dashboard. Until deployments exist it shows the live link to the
-//! server: connection state, server time and connected clients.
+//! The dashboard: the live link, a card per deployment whose badge follows
+//! the deployment live, and the runs of all of them as they happen.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
+use serde::Deserialize;
 
-use crate::live::{LinkState, Live};
+use super::deploy::{
+    RunBadge, StatusBadge, deployment_event, deployment_href, deployment_topic, duration_label,
+    merge_run_event, run_href,
+};
+use crate::auth::use_auth;
+use crate::client::call;
+use crate::live::{LinkState, Live, TopicMessage};
+use crate::model::deploy::{Deployment, DeploymentEvent, Run};
 use crate::model::live::SystemEvent;
+use crate::remote::Remote;
+
+/// How many runs the feed shows.
+const FEED_LENGTH: usize = 20;
+
+#[derive(Deserialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let live = expect_context::<Live>();
+    let auth = use_auth();
     let connection = move || match live.state.get() {
         LinkState::Connected => "Connected",
         LinkState::Connecting => "Connecting",
@@ -23,9 +42,8 @@ pub fn DashboardPage() -> impl IntoView {
         None => "—".to_owned(),
     };
     view! {
-        <div class="page">
+        <div class="page dashboard">
             <h1>"Dashboard"</h1>
-            <p class="lede">"Your deployments and their runs will stream in here as they happen."</p>
             <div class="stats">
                 <div class="stat">
                     <span class="stat-label">"Live link"</span>
@@ -40,10 +58,175 @@ pub fn DashboardPage() -> impl IntoView {
                     <span class="stat-value" data-testid="dash-clients">{clients}</span>
                 </div>
             </div>
-            <div class="panel panel-empty">
-                <h2>"No deployments yet"</h2>
-                <p>"Pick an agent in the marketplace; deploying it will land with the deployments release."</p>
-            </div>
+            {move || match (auth.ready.get(), auth.me.with(Option::is_some)) {
+                (true, true) => view! { <Deployments /> }.into_any(),
+                (true, false) => view! {
+                    <div class="panel panel-empty">
+                        <h2>"Your deployments live here"</h2>
+                        <p><A href="/signin?return_to=%2Fdashboard">"Sign in"</A> " to deploy agents and watch their runs as they happen."</p>
+                    </div>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
         </div>
+    }
+}
+
+#[component]
+fn Deployments() -> impl IntoView {
+    let list = Remote::new(|| async {
+        call::<Items<Deployment>>("GET", "/api/v1/deployments", None::<&()>, None)
+            .await
+            .map(|list| list.items)
+    });
+    let feed = RwSignal::new(Vec::<Run>::new());
+    leptos::task::spawn_local(async move {
+        if let Ok(loaded) = call::<Items<Run>>("GET", "/api/v1/runs", None::<&()>, None).await {
+            feed.try_update(|live| *live = merge_loaded(loaded.items, std::mem::take(live)));
+        }
+    });
+    list.view("Loading your deployments…", move |deployments| {
+        if deployments.is_empty() {
+            return view! {
+                <div class="panel panel-empty" data-testid="no-deployments">
+                    <h2>"No deployments yet"</h2>
+                    <p>"Pick an agent in the " <A href="/">"marketplace"</A> " and press Deploy: it runs in under a second."</p>
+                </div>
+            }
+            .into_any();
+        }
+        let names: Vec<(uuid::Uuid, String)> =
+            deployments.iter().map(|d| (d.id, d.name.clone())).collect();
+        view! {
+            <h2>"Deployments"</h2>
+            <div class="grid" data-testid="deployments">
+                {deployments.into_iter().map(|deployment| view! { <DeploymentCard deployment feed /> }).collect_view()}
+            </div>
+            <RecentRuns feed names />
+        }
+        .into_any()
+    })
+}
+
+/// The runs the server listed, with what the live events said meanwhile
+/// (newer runs on top; a run the events saw finish is shown finished).
+fn merge_loaded(mut loaded: Vec<Run>, live: Vec<Run>) -> Vec<Run> {
+    for run in live.into_iter().rev() {
+        match loaded.iter_mut().find(|known| known.id == run.id) {
+            Some(known) if run.status.is_finished() && !known.status.is_finished() => *known = run,
+            Some(_) => {}
+            None => loaded.insert(0, run),
+        }
+    }
+    loaded.sort_by_key(|run| std::cmp::Reverse(run.created_at));
+    loaded.truncate(FEED_LENGTH);
+    loaded
+}
+
+/// A deployment with its badge and last run, both live.
+#[component]
+fn DeploymentCard(deployment: Deployment, feed: RwSignal<Vec<Run>>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let status = RwSignal::new(deployment.status);
+    let reason = RwSignal::new(deployment.status_reason.clone());
+    let version = RwSignal::new(deployment.version.clone());
+    let runs_seen = RwSignal::new(0_u32);
+    let id = deployment.id;
+    live.follow(
+        deployment_topic(id),
+        Some(deployment.event_seq),
+        move |message| {
+            let TopicMessage::Event { event, .. } = message else {
+                return;
+            };
+            match deployment_event(&event) {
+                Some(DeploymentEvent::Status {
+                    status: now,
+                    reason: why,
+                    version: running,
+                    ..
+                }) => {
+                    status.set(now);
+                    reason.set(why);
+                    version.set(running);
+                }
+                Some(event @ DeploymentEvent::Run { .. }) => {
+                    if let DeploymentEvent::Run { status, .. } = &event
+                        && !status.is_finished()
+                    {
+                        runs_seen.update(|n| *n += 1);
+                    }
+                    feed.update(|runs| {
+                        merge_run_event(runs, id, &event);
+                        runs.truncate(FEED_LENGTH);
+                    });
+                }
+                _ => {}
+            }
+        },
+    );
+    let last_run =
+        move || feed.with(|runs| runs.iter().find(|run| run.deployment_id == id).cloned());
+    view! {
+        <A href=deployment_href(id) attr:class="card deployment-card" attr:data-testid="deployment-card" attr:data-deployment=id.to_string()>
+            <div class="card-head">
+                <div class="card-title">
+                    <h3>{deployment.name.clone()}</h3>
+                    <span class="muted small">{deployment.agent.name.clone()} " · v" {move || version.get()}</span>
+                </div>
+                <StatusBadge status=status />
+            </div>
+            {move || reason.get().map(|why| view! { <p class="small field-error">{why}</p> })}
+            <p class="card-meta small muted" data-testid="card-last-run">
+                {move || match last_run() {
+                    Some(run) => view! {
+                        "Last run " <RunBadge status=run.status /> " " {duration_label(run.duration_us)}
+                    }.into_any(),
+                    None => view! { "No runs yet" }.into_any(),
+                }}
+                {move || (runs_seen.get() > 0).then(|| format!(" · {} since you opened this", runs_seen.get()))}
+            </p>
+        </A>
+    }
+}
+
+/// The newest runs of all the deployments, live.
+#[component]
+fn RecentRuns(feed: RwSignal<Vec<Run>>, names: Vec<(uuid::Uuid, String)>) -> impl IntoView {
+    let names = StoredValue::new(names);
+    let name_of = move |id: uuid::Uuid| {
+        names.with_value(|names| {
+            names
+                .iter()
+                .find(|(known, _)| *known == id)
+                .map(|(_, name)| name.clone())
+                .unwrap_or_else(|| "a deployment".to_owned())
+        })
+    };
+    view! {
+        <section class="panel recent-runs" data-testid="recent-runs">
+            <h2>"Recent runs"</h2>
+            {move || {
+                let runs = feed.get();
+                if runs.is_empty() {
+                    return view! { <p class="muted">"Runs show up here the moment they start."</p> }.into_any();
+                }
+                view! {
+                    <table class="table">
+                        <thead><tr><th>"Deployment"</th><th>"Status"</th><th>"Duration"</th><th>"Started"</th></tr></thead>
+                        <tbody>
+                            {runs.into_iter().map(|run| view! {
+                                <tr data-testid="recent-run" data-run=run.id.to_string()>
+                                    <td><A href=deployment_href(run.deployment_id)>{name_of(run.deployment_id)}</A></td>
+                                    <td><A href=run_href(run.id)><RunBadge status=run.status /></A></td>
+                                    <td>{duration_label(run.duration_us)}</td>
+                                    <td>{super::time::second(run.created_at)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
     }
 }

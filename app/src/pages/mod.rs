@@ -1,11 +1,15 @@
 //! One module per route.
 
+pub mod admin;
 pub mod agent;
 pub mod creator;
 pub mod dashboard;
+pub mod deploy;
+pub mod deployment;
 pub mod editor;
 pub mod marketplace;
 pub mod not_found;
+pub mod run;
 pub mod settings;
 pub mod signin;
 pub mod teams;

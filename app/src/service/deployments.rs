@@ -413,6 +413,52 @@ pub async fn change_secrets(
     view(&mut conn, record).await
 }
 
+/// Replaces a deployment's config (members and up). Runs started from now
+/// on see the new values; the running deployment is not restarted.
+pub async fn change_config(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: Uuid,
+    config: serde_json::Map<String, serde_json::Value>,
+) -> Result<Deployment, ServiceError> {
+    actor.require_scope(Scope::DeploymentsWrite)?;
+    check_config(&config)?;
+    let mut conn = services.conn().await?;
+    let record = editable(&mut conn, actor, id).await?;
+    let keys: Vec<&String> = config.keys().collect();
+    let details = serde_json::json!({ "keys": keys });
+    let record = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            lock(conn, record.id).await?;
+            let record: DeploymentRecord = diesel::update(deployments::table.find(record.id))
+                .set((
+                    deployments::config.eq(serde_json::Value::Object(config.clone())),
+                    deployments::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(DeploymentRecord::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Entry {
+                    action: audit::action::DEPLOYMENT_CONFIG_CHANGED,
+                    user: None,
+                    actor,
+                    workspace: Some(WorkspaceId(record.workspace_id)),
+                    target_type: "deployment",
+                    target_id: record.id.to_string(),
+                    meta,
+                    details,
+                },
+            )
+            .await?;
+            Ok(record)
+        })
+        .await?;
+    view(&mut conn, record).await
+}
+
 /// What a deploy job needs: the deployment as of its generation, and the
 /// version's source and manifest. None when the job is stale (a newer
 /// deploy, a stop or a delete came after it) or the deployment is settled.

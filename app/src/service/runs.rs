@@ -723,6 +723,40 @@ pub async fn list(
         .collect())
 }
 
+/// The newest runs of all the caller's deployments (a key's own
+/// workspace only), newest first: the dashboard's feed.
+pub async fn recent(services: &Services, actor: &Actor) -> Result<Vec<Run>, ServiceError> {
+    use super::schema::workspace_members;
+    actor
+        .check_key_scope(Scope::RunsWrite)
+        .or_else(|_| actor.check_key_scope(Scope::DeploymentsWrite))?;
+    let user = actor.require_user()?;
+    let mut conn = services.conn().await?;
+    let mut query = runs::table
+        .inner_join(
+            workspace_members::table.on(workspace_members::workspace_id.eq(runs::workspace_id)),
+        )
+        .inner_join(deployment_rows::table.on(deployment_rows::id.eq(runs::deployment_id)))
+        .filter(workspace_members::user_id.eq(user.0))
+        .filter(deployment_rows::deleted_at.is_null())
+        .into_boxed();
+    if let Actor::ApiKey { workspace_id, .. } = actor {
+        query = query.filter(runs::workspace_id.eq(workspace_id.0));
+    }
+    Ok(query
+        .select(RunRecord::as_select())
+        .order((runs::created_at.desc(), runs::id.desc()))
+        .limit(RECENT_LIMIT)
+        .load(&mut conn)
+        .await?
+        .into_iter()
+        .map(RunRecord::view)
+        .collect())
+}
+
+/// How many runs the dashboard's feed starts with.
+const RECENT_LIMIT: i64 = 20;
+
 /// Runs per minute of a deployment over the last `minutes` (1 to 1440):
 /// how many finished, how many failed, and the median and 95th percentile
 /// of their durations.

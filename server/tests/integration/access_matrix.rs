@@ -336,6 +336,12 @@ fn rows() -> Vec<Row> {
             [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(
+            Method::PUT,
+            "/api/v1/deployments/{team deployment}/config",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
             Method::POST,
             "/api/v1/deployments/{team deployment}/runs",
             Team,
@@ -352,6 +358,13 @@ fn rows() -> Vec<Row> {
             "/api/v1/deployments/{team deployment}",
             Team,
             [401, 404, 404, 403, 204, 204, 204, 204, 403, 401, 401],
+        ),
+        // The dashboard's feed: each caller's own runs (none here).
+        row(
+            Method::GET,
+            "/api/v1/runs",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(
             Method::GET,

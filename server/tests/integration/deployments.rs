@@ -738,3 +738,107 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         assert_eq!(later["status"], "cancelled", "{mode}: it stays cancelled");
     }
 }
+
+#[tokio::test]
+async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let source = "export default function run(input, ctx) {\n  return { greeting: ctx.config.get(\"greeting\") };\n}\n";
+    let slug = publish_agent(
+        &app,
+        &mut ada,
+        "Greeter",
+        source,
+        json!({ "config": ["greeting"] }),
+    )
+    .await;
+    let (_, created) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": slug, "config": { "greeting": "Hi" } })),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    wait_running(&app, &mut ada, &id).await;
+    let first = run_once(&app, &mut ada, &id).await;
+    assert_eq!(first["output"], json!({ "greeting": "Hi" }), "{first}");
+
+    // A value that is not text is refused by name, and nothing changes.
+    let config_path = format!("/api/v1/deployments/{id}/config");
+    let (status, error) = ada
+        .json(
+            &app,
+            Method::PUT,
+            &config_path,
+            Some(json!({ "greeting": 3 })),
+        )
+        .await;
+    assert_eq!(
+        (status, &error["error"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &"config".into())
+    );
+    let (status, _) = bob
+        .json(
+            &app,
+            Method::PUT,
+            &config_path,
+            Some(json!({ "greeting": "Hacked" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a stranger");
+    let (_, shown) = ada
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(shown["config"], json!({ "greeting": "Hi" }));
+
+    let (status, changed) = ada
+        .json(
+            &app,
+            Method::PUT,
+            &config_path,
+            Some(json!({ "greeting": "Ahoy" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["config"], json!({ "greeting": "Ahoy" }));
+    assert_eq!(changed["status"], "running", "no restart needed");
+    let second = run_once(&app, &mut ada, &id).await;
+    assert_eq!(second["output"], json!({ "greeting": "Ahoy" }), "{second}");
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.sql().await;
+    let audited: Count = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'deployment.config_change'",
+        ),
+        &mut conn,
+    )
+    .await
+    .expect("counting audit events");
+    assert_eq!(audited.n, 1, "the refused change is not audited");
+
+    // The dashboard's feed: Ada's runs, newest first; none for Bob.
+    let (status, feed) = ada.json(&app, Method::GET, "/api/v1/runs", None).await;
+    assert_eq!(status, StatusCode::OK, "{feed}");
+    let ids: Vec<&Value> = feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|run| &run["id"])
+        .collect();
+    assert_eq!(ids, [&second["id"], &first["id"]]);
+    let (_, feed) = bob.json(&app, Method::GET, "/api/v1/runs", None).await;
+    assert_eq!(feed["items"], json!([]));
+}

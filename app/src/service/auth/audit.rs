@@ -36,6 +36,7 @@ pub mod action {
     pub const DEPLOYMENT_REDEPLOYED: &str = "deployment.redeploy";
     pub const DEPLOYMENT_DELETED: &str = "deployment.delete";
     pub const DEPLOYMENT_SECRETS_CHANGED: &str = "deployment.secrets_change";
+    pub const DEPLOYMENT_CONFIG_CHANGED: &str = "deployment.config_change";
 }
 
 pub struct Entry<'a> {

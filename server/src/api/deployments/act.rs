@@ -67,3 +67,16 @@ pub async fn change_secrets(
         deployments::change_secrets(&services, &caller.actor, &caller.meta, id, changes).await?;
     Ok(Json(deployment))
 }
+
+/// `PUT /api/v1/deployments/{id}/config`: the whole config, text values.
+pub async fn change_config(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+    Body(config): Body<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<Deployment>, AppError> {
+    let id = deployment_id(&id)?;
+    let deployment =
+        deployments::change_config(&services, &caller.actor, &caller.meta, id, config).await?;
+    Ok(Json(deployment))
+}

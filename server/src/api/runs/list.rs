@@ -1,4 +1,5 @@
-//! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100.
+//! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100; and
+//! `GET /api/v1/runs`: the newest 20 of all the caller's deployments.
 
 use app::model::deploy::Run;
 use app::service::{Services, runs};
@@ -29,5 +30,13 @@ pub async fn list_runs(
         .parse()
         .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "deployment" }))?;
     let items = runs::list(&services, &caller.actor, id, filters.status.as_deref()).await?;
+    Ok(Json(RunList { items }))
+}
+
+pub async fn recent_runs(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+) -> Result<Json<RunList>, AppError> {
+    let items = runs::recent(&services, &caller.actor).await?;
     Ok(Json(RunList { items }))
 }
