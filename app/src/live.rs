@@ -188,26 +188,37 @@ impl Live {
         expect(dead_code, reason = "only the browser's socket loop delivers")
     )]
     fn deliver(self, topic: &str, seq: Option<i64>, message: TopicMessage) {
-        let listeners: Vec<Listener> = self
+        let (listeners, gap) = self
             .follows
             .try_update_value(|follows| {
                 let Some(followed) = follows.topics.get_mut(topic) else {
-                    return Vec::new();
+                    return (Vec::new(), false);
                 };
-                if let Some(seq) = seq {
-                    // Already delivered (a resubscription overlaps).
-                    if followed.last_seq.is_some_and(|last| seq <= last) {
-                        return Vec::new();
+                match (seq, followed.last_seq) {
+                    // A subscription's events come without gaps: an older
+                    // one was delivered already (subscriptions overlap), a
+                    // later one is a frame of a subscription that ended
+                    // (unfollowed, then followed again) or a gap to refill.
+                    (Some(seq), Some(last)) if seq <= last => return (Vec::new(), false),
+                    (Some(seq), Some(last)) if seq > last + 1 => return (Vec::new(), true),
+                    (Some(seq), _) => followed.last_seq = Some(seq),
+                    // The server goes on from the oldest event it kept.
+                    (None, _) if matches!(message, TopicMessage::HistoryGone) => {
+                        followed.last_seq = None;
                     }
-                    followed.last_seq = Some(seq);
+                    (None, _) => {}
                 }
-                followed
+                let listeners = followed
                     .listeners
                     .iter()
                     .map(|(_, listener)| Arc::clone(listener))
-                    .collect()
+                    .collect();
+                (listeners, false)
             })
             .unwrap_or_default();
+        if gap {
+            self.resubscribe(topic.to_owned());
+        }
         for listener in listeners {
             listener(message.clone());
         }
@@ -215,10 +226,6 @@ impl Live {
 
     /// Subscribes to `topic` again from the last event seen, if it is
     /// still followed.
-    #[cfg_attr(
-        not(feature = "csr"),
-        expect(dead_code, reason = "only the browser's socket loop resubscribes")
-    )]
     fn resubscribe(self, topic: String) {
         let since = self
             .follows

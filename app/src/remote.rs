@@ -55,11 +55,6 @@ impl<T: Clone + Send + Sync + 'static> Remote<T> {
         self.version.update(|v| *v += 1);
     }
 
-    /// The latest answer, untracked.
-    pub fn get_untracked(self) -> Option<Result<T, ApiError>> {
-        self.state.get_untracked()
-    }
-
     /// The latest answer (tracked); `None` until the first one arrives.
     pub fn get(self) -> Option<Result<T, ApiError>> {
         self.state.get()

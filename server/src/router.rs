@@ -110,7 +110,7 @@ pub fn build(state: AppState) -> Router {
             "/deployments/{id}/metrics",
             get(runs::metrics::show_metrics),
         )
-        .route("/runs", get(runs::list::recent_runs))
+        .route("/runs", get(runs::recent::recent_runs))
         .route("/runs/{id}", get(runs::show::show_run))
         .route("/runs/{id}/cancel", post(runs::cancel::cancel_run))
         .route(

@@ -230,6 +230,24 @@ pub struct Run {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A run in a list (a deployment's history, the dashboard's feed): all but
+/// its input, output and logs, which `GET /api/v1/runs/{id}` has.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub id: uuid::Uuid,
+    pub deployment_id: uuid::Uuid,
+    pub status: RunStatus,
+    pub trigger: String,
+    pub error: Option<RunError>,
+    pub duration_us: Option<i64>,
+    pub fuel_used: Option<i64>,
+    pub peak_memory_bytes: Option<i64>,
+    #[serde(with = "crate::model::timestamp")]
+    pub created_at: DateTime<Utc>,
+    #[serde(default, with = "crate::model::timestamp::option")]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 /// `GET /api/v1/deployments/{id}/metrics?minutes=`: runs per minute, the
 /// minutes with no runs left out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

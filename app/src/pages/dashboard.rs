@@ -7,17 +7,20 @@ use serde::Deserialize;
 
 use super::deploy::{
     RunBadge, StatusBadge, deployment_event, deployment_href, deployment_topic, duration_label,
-    merge_run_event, run_href,
+    merge_loaded, merge_run_event, run_href,
 };
 use crate::auth::use_auth;
 use crate::client::call;
 use crate::live::{LinkState, Live, TopicMessage};
-use crate::model::deploy::{Deployment, DeploymentEvent, Run};
+use crate::model::deploy::{Deployment, DeploymentEvent, RunSummary};
 use crate::model::live::SystemEvent;
 use crate::remote::Remote;
 
 /// How many runs the feed shows.
 const FEED_LENGTH: usize = 20;
+/// How many cards follow their deployment live (a connection follows at
+/// most 64 topics); the newest come first.
+const LIVE_CARDS: usize = 48;
 
 #[derive(Deserialize)]
 struct Items<T> {
@@ -79,10 +82,14 @@ fn Deployments() -> impl IntoView {
             .await
             .map(|list| list.items)
     });
-    let feed = RwSignal::new(Vec::<Run>::new());
+    let feed = RwSignal::new(Vec::<RunSummary>::new());
     leptos::task::spawn_local(async move {
-        if let Ok(loaded) = call::<Items<Run>>("GET", "/api/v1/runs", None::<&()>, None).await {
-            feed.try_update(|live| *live = merge_loaded(loaded.items, std::mem::take(live)));
+        if let Ok(loaded) =
+            call::<Items<RunSummary>>("GET", "/api/v1/runs", None::<&()>, None).await
+        {
+            feed.try_update(|live| {
+                *live = merge_loaded(loaded.items, std::mem::take(live), FEED_LENGTH);
+            });
         }
     });
     list.view("Loading your deployments…", move |deployments| {
@@ -100,7 +107,10 @@ fn Deployments() -> impl IntoView {
         view! {
             <h2>"Deployments"</h2>
             <div class="grid" data-testid="deployments">
-                {deployments.into_iter().map(|deployment| view! { <DeploymentCard deployment feed /> }).collect_view()}
+                {deployments.into_iter().enumerate().map(|(i, deployment)| {
+                    let live = i < LIVE_CARDS;
+                    view! { <DeploymentCard deployment feed live /> }
+                }).collect_view()}
             </div>
             <RecentRuns feed names />
         }
@@ -108,63 +118,58 @@ fn Deployments() -> impl IntoView {
     })
 }
 
-/// The runs the server listed, with what the live events said meanwhile
-/// (newer runs on top; a run the events saw finish is shown finished).
-fn merge_loaded(mut loaded: Vec<Run>, live: Vec<Run>) -> Vec<Run> {
-    for run in live.into_iter().rev() {
-        match loaded.iter_mut().find(|known| known.id == run.id) {
-            Some(known) if run.status.is_finished() && !known.status.is_finished() => *known = run,
-            Some(_) => {}
-            None => loaded.insert(0, run),
-        }
-    }
-    loaded.sort_by_key(|run| std::cmp::Reverse(run.created_at));
-    loaded.truncate(FEED_LENGTH);
-    loaded
-}
-
 /// A deployment with its badge and last run, both live.
 #[component]
-fn DeploymentCard(deployment: Deployment, feed: RwSignal<Vec<Run>>) -> impl IntoView {
-    let live = expect_context::<Live>();
+fn DeploymentCard(
+    deployment: Deployment,
+    feed: RwSignal<Vec<RunSummary>>,
+    live: bool,
+) -> impl IntoView {
+    let link = expect_context::<Live>();
     let status = RwSignal::new(deployment.status);
     let reason = RwSignal::new(deployment.status_reason.clone());
     let version = RwSignal::new(deployment.version.clone());
     let runs_seen = RwSignal::new(0_u32);
+    let not_live = RwSignal::new((!live).then(|| "Open it for live status".to_owned()));
     let id = deployment.id;
-    live.follow(
-        deployment_topic(id),
-        Some(deployment.event_seq),
-        move |message| {
-            let TopicMessage::Event { event, .. } = message else {
+    let follow = move |message: TopicMessage| {
+        let event = match message {
+            TopicMessage::Event { event, .. } => event,
+            TopicMessage::Refused { message } => {
+                not_live.set(Some(format!("Not live: {message}")));
                 return;
-            };
-            match deployment_event(&event) {
-                Some(DeploymentEvent::Status {
-                    status: now,
-                    reason: why,
-                    version: running,
-                    ..
-                }) => {
-                    status.set(now);
-                    reason.set(why);
-                    version.set(running);
-                }
-                Some(event @ DeploymentEvent::Run { .. }) => {
-                    if let DeploymentEvent::Run { status, .. } = &event
-                        && !status.is_finished()
-                    {
-                        runs_seen.update(|n| *n += 1);
-                    }
-                    feed.update(|runs| {
-                        merge_run_event(runs, id, &event);
-                        runs.truncate(FEED_LENGTH);
-                    });
-                }
-                _ => {}
             }
-        },
-    );
+            TopicMessage::HistoryGone => return,
+        };
+        match deployment_event(&event) {
+            Some(DeploymentEvent::Status {
+                status: now,
+                reason: why,
+                version: running,
+                ..
+            }) => {
+                status.set(now);
+                reason.set(why);
+                version.set(running);
+            }
+            Some(event @ DeploymentEvent::Run { .. }) => {
+                let new = feed
+                    .try_update(|runs| {
+                        let new = merge_run_event(runs, id, &event);
+                        runs.truncate(FEED_LENGTH);
+                        new
+                    })
+                    .unwrap_or(false);
+                if new {
+                    runs_seen.update(|n| *n += 1);
+                }
+            }
+            _ => {}
+        }
+    };
+    if live {
+        link.follow(deployment_topic(id), Some(deployment.event_seq), follow);
+    }
     let last_run =
         move || feed.with(|runs| runs.iter().find(|run| run.deployment_id == id).cloned());
     view! {
@@ -182,17 +187,18 @@ fn DeploymentCard(deployment: Deployment, feed: RwSignal<Vec<Run>>) -> impl Into
                     Some(run) => view! {
                         "Last run " <RunBadge status=run.status /> " " {duration_label(run.duration_us)}
                     }.into_any(),
-                    None => view! { "No runs yet" }.into_any(),
+                    None => view! { "No recent runs" }.into_any(),
                 }}
                 {move || (runs_seen.get() > 0).then(|| format!(" · {} since you opened this", runs_seen.get()))}
             </p>
+            {move || not_live.get().map(|why| view! { <p class="small muted">{why}</p> })}
         </A>
     }
 }
 
 /// The newest runs of all the deployments, live.
 #[component]
-fn RecentRuns(feed: RwSignal<Vec<Run>>, names: Vec<(uuid::Uuid, String)>) -> impl IntoView {
+fn RecentRuns(feed: RwSignal<Vec<RunSummary>>, names: Vec<(uuid::Uuid, String)>) -> impl IntoView {
     let names = StoredValue::new(names);
     let name_of = move |id: uuid::Uuid| {
         names.with_value(|names| {

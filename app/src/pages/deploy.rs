@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::live::{Live, TopicMessage};
-use crate::model::deploy::{Deployment, DeploymentEvent, DeploymentStatus, Run, RunStatus};
+use crate::model::deploy::{
+    Deployment, DeploymentEvent, DeploymentStatus, RunError, RunStatus, RunSummary,
+};
 
 /// A deployment's status as a coloured badge; `data-status` carries the
 /// machine name for styles and tests.
@@ -69,8 +71,12 @@ pub fn deployment_topic(id: uuid::Uuid) -> String {
 /// Puts what a run event says into a list of runs, newest first: a new run
 /// goes on top, a known one takes the new status. A finished run never goes
 /// back to queued or running (an event older than the list may arrive
-/// after it was read).
-pub fn merge_run_event(runs: &mut Vec<Run>, deployment: uuid::Uuid, event: &DeploymentEvent) {
+/// after it was read). Whether the run was new to the list.
+pub fn merge_run_event(
+    runs: &mut Vec<RunSummary>,
+    deployment: uuid::Uuid,
+    event: &DeploymentEvent,
+) -> bool {
     let DeploymentEvent::Run {
         run,
         status,
@@ -80,11 +86,17 @@ pub fn merge_run_event(runs: &mut Vec<Run>, deployment: uuid::Uuid, event: &Depl
         at,
     } = event
     else {
-        return;
+        return false;
     };
+    let error = error.clone().map(|message| RunError {
+        code: status.as_str().to_owned(),
+        message,
+        line: None,
+        column: None,
+    });
     if let Some(known) = runs.iter_mut().find(|known| known.id == *run) {
         if known.status.is_finished() && !status.is_finished() {
-            return;
+            return false;
         }
         known.status = *status;
         if duration_us.is_some() {
@@ -93,33 +105,19 @@ pub fn merge_run_event(runs: &mut Vec<Run>, deployment: uuid::Uuid, event: &Depl
         if status.is_finished() {
             known.finished_at = Some(*at);
         }
-        if let Some(message) = error {
-            known.error = Some(crate::model::deploy::RunError {
-                code: status.as_str().to_owned(),
-                message: message.clone(),
-                line: None,
-                column: None,
-            });
+        if error.is_some() {
+            known.error = error;
         }
-        return;
+        return false;
     }
     runs.insert(
         0,
-        Run {
+        RunSummary {
             id: *run,
             deployment_id: deployment,
             status: *status,
             trigger: trigger.clone(),
-            input: serde_json::Value::Null,
-            output: None,
-            error: error.clone().map(|message| crate::model::deploy::RunError {
-                code: status.as_str().to_owned(),
-                message,
-                line: None,
-                column: None,
-            }),
-            logs: Vec::new(),
-            logs_truncated: false,
+            error,
             duration_us: *duration_us,
             fuel_used: None,
             peak_memory_bytes: None,
@@ -127,6 +125,27 @@ pub fn merge_run_event(runs: &mut Vec<Run>, deployment: uuid::Uuid, event: &Depl
             finished_at: status.is_finished().then_some(*at),
         },
     );
+    true
+}
+
+/// The runs the server listed, with what live events said meanwhile (newer
+/// runs on top; a run the events saw finish is shown finished), newest
+/// first, at most `limit`.
+pub fn merge_loaded(
+    mut loaded: Vec<RunSummary>,
+    live: Vec<RunSummary>,
+    limit: usize,
+) -> Vec<RunSummary> {
+    for run in live.into_iter().rev() {
+        match loaded.iter_mut().find(|known| known.id == run.id) {
+            Some(known) if run.status.is_finished() && !known.status.is_finished() => *known = run,
+            Some(_) => {}
+            None => loaded.insert(0, run),
+        }
+    }
+    loaded.sort_by_key(|run| std::cmp::Reverse(run.created_at));
+    loaded.truncate(limit);
+    loaded
 }
 
 /// A deployment just created, coming up: its badge and each step with the
@@ -221,8 +240,21 @@ mod tests {
         let deployment = uuid::Uuid::from_u128(1);
         let (a, b) = (uuid::Uuid::from_u128(2), uuid::Uuid::from_u128(3));
         let mut runs = Vec::new();
-        merge_run_event(&mut runs, deployment, &run_event(a, RunStatus::Running));
-        merge_run_event(&mut runs, deployment, &run_event(b, RunStatus::Running));
+        assert!(merge_run_event(
+            &mut runs,
+            deployment,
+            &run_event(a, RunStatus::Queued)
+        ));
+        assert!(!merge_run_event(
+            &mut runs,
+            deployment,
+            &run_event(a, RunStatus::Running)
+        ));
+        assert!(merge_run_event(
+            &mut runs,
+            deployment,
+            &run_event(b, RunStatus::Running)
+        ));
         assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [b, a]);
         merge_run_event(&mut runs, deployment, &run_event(a, RunStatus::Succeeded));
         assert_eq!(runs[1].status, RunStatus::Succeeded);
@@ -234,6 +266,17 @@ mod tests {
             "a late event reopened it"
         );
         assert_eq!(runs.len(), 2);
+
+        // A list read meanwhile still says running: the live end stays.
+        let mut stale = runs.clone();
+        stale[1].status = RunStatus::Running;
+        let mut older = stale[1].clone();
+        older.id = uuid::Uuid::from_u128(4);
+        older.created_at = "2026-11-29T09:00:00Z".parse().expect("a time");
+        stale.push(older);
+        let merged = merge_loaded(stale, runs, 2);
+        assert_eq!(merged.iter().map(|r| r.id).collect::<Vec<_>>(), [b, a]);
+        assert_eq!(merged[1].status, RunStatus::Succeeded);
     }
 
     #[test]

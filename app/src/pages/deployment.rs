@@ -15,22 +15,25 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::deploy::{
-    RunBadge, StatusBadge, deployment_event, deployment_topic, duration_label, merge_run_event,
-    run_href, status_label,
+    RunBadge, StatusBadge, deployment_event, deployment_topic, duration_label, merge_loaded,
+    merge_run_event, run_href, status_label,
 };
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::{FieldError, FormError};
 use crate::error::{ApiError, code};
 use crate::live::{Live, TopicMessage};
+use crate::model::AgentDetail;
 use crate::model::deploy::{
     Deployment, DeploymentEvent, DeploymentMetrics, DeploymentStatus, MetricsBucket, Redeploy, Run,
-    RunStatus, SecretChanges, StartRun,
+    RunStatus, RunSummary, SecretChanges, StartRun,
 };
 use crate::remote::Remote;
 
 /// How far back the page reads the topic for its timeline and log tail.
 const HISTORY_EVENTS: i64 = 300;
+/// Runs the history keeps.
+const HISTORY_RUNS: usize = 100;
 /// Log lines kept in the tail.
 const MAX_LOG_LINES: usize = 2_000;
 /// The metrics window, in minutes.
@@ -89,9 +92,8 @@ fn Loaded(id: Uuid) -> impl IntoView {
         let path = format!("/api/v1/deployments/{id}");
         call::<Deployment>("GET", &path, None::<&()>, None).await
     });
-    let reload = Callback::new(move |()| deployment.reload());
     deployment.view("Loading the deployment…", move |initial| {
-        view! { <DeploymentView initial reload /> }
+        view! { <DeploymentView initial /> }
     })
 }
 
@@ -104,17 +106,28 @@ struct Page {
     applied: StoredValue<i64>,
     steps: RwSignal<Vec<Step>>,
     logs: RwSignal<Vec<LogLine>>,
-    runs: RwSignal<Vec<Run>>,
+    runs: RwSignal<Vec<RunSummary>>,
     metrics: RwSignal<Vec<MetricsBucket>>,
     deleted: RwSignal<bool>,
     refused: RwSignal<Option<String>>,
+    /// Events before the timeline's first were purged (older than a week).
+    trimmed: RwSignal<bool>,
+    /// The agent (its versions and example input), read once.
+    agent: Remote<AgentDetail>,
 }
 
 impl Page {
     /// Takes a deployment an action answered with, unless the live events
     /// already went past it.
     fn answered(self, deployment: Deployment) {
-        let newer = deployment.event_seq >= self.applied.get_value();
+        // The page may be gone by the time an answer arrives.
+        let Some(applied) = self.applied.try_get_value() else {
+            return;
+        };
+        let newer = deployment.event_seq >= applied;
+        if newer {
+            self.applied.set_value(deployment.event_seq);
+        }
         self.current.update(|current| {
             let keep = (
                 current.status,
@@ -152,7 +165,7 @@ impl Page {
                         at,
                     })
                 });
-                if fresh {
+                if seq > self.applied.get_value() {
                     self.applied.set_value(seq);
                     self.current.update(|current| {
                         current.status = status;
@@ -184,8 +197,9 @@ impl Page {
                 if !fresh {
                     return;
                 }
-                self.runs
-                    .update(|runs| merge_run_event(runs, self.id, &event));
+                self.runs.update(|runs| {
+                    merge_run_event(runs, self.id, &event);
+                });
                 if let DeploymentEvent::Run {
                     status,
                     duration_us,
@@ -261,7 +275,7 @@ fn count_run(
 }
 
 #[component]
-fn DeploymentView(initial: Deployment, reload: Callback<()>) -> impl IntoView {
+fn DeploymentView(initial: Deployment) -> impl IntoView {
     let live = expect_context::<Live>();
     let baseline = initial.event_seq;
     let page = Page {
@@ -274,6 +288,11 @@ fn DeploymentView(initial: Deployment, reload: Callback<()>) -> impl IntoView {
         metrics: RwSignal::new(Vec::new()),
         deleted: RwSignal::new(false),
         refused: RwSignal::new(None),
+        trimmed: RwSignal::new(false),
+        agent: {
+            let slug = initial.agent.slug.clone();
+            Remote::new(move || crate::api::get_agent(slug.clone()))
+        },
     };
     let metrics_due = StoredValue::new(false);
     live.follow(
@@ -285,7 +304,9 @@ fn DeploymentView(initial: Deployment, reload: Callback<()>) -> impl IntoView {
                     page.on_event(seq, event, baseline, metrics_due);
                 }
             }
-            TopicMessage::HistoryGone => reload.run(()),
+            // The state came from the server: only the timeline and the
+            // log tail are shorter.
+            TopicMessage::HistoryGone => page.trimmed.set(true),
             TopicMessage::Refused { message } => page.refused.set(Some(message)),
         },
     );
@@ -313,10 +334,10 @@ fn DeploymentView(initial: Deployment, reload: Callback<()>) -> impl IntoView {
         {move || page.refused.get().map(|message| view! {
             <p class="panel panel-error form-error">"Live updates are off: " {message}</p>
         })}
-        <Actions page slug=initial.agent.slug.clone() />
+        <Actions page />
         <div class="deployment-layout">
             <div class="deployment-main">
-                <RunForm page slug=initial.agent.slug.clone() />
+                <RunForm page />
                 <RunHistory page />
             </div>
             <aside class="deployment-side">
@@ -332,12 +353,12 @@ fn DeploymentView(initial: Deployment, reload: Callback<()>) -> impl IntoView {
 
 /// Stop, start, restart, redeploy another version, delete.
 #[component]
-fn Actions(page: Page, slug: String) -> impl IntoView {
+fn Actions(page: Page) -> impl IntoView {
     let auth = use_auth();
     let navigate = use_navigate();
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
-    let versions = Remote::new(move || crate::api::get_agent(slug.clone()));
+    let versions = page.agent;
     let chosen = RwSignal::new(String::new());
     let act = move |action: &'static str| {
         let id = page.id;
@@ -396,12 +417,12 @@ fn Actions(page: Page, slug: String) -> impl IntoView {
                 let stoppable = !matches!(status, DeploymentStatus::Stopped | DeploymentStatus::Stopping);
                 view! {
                     {stoppable.then(|| view! {
-                        <button class="button" data-testid="stop" disabled=move || busy.get() on:click=move |_| act("stop")>"Stop"</button>
+                        <button class="button" data-testid="stop" disabled=move || busy.get() || page.deleted.get() on:click=move |_| act("stop")>"Stop"</button>
                     })}
                     {(!stoppable).then(|| view! {
-                        <button class="button" data-testid="start" disabled=move || busy.get() on:click=move |_| act("start")>"Start"</button>
+                        <button class="button" data-testid="start" disabled=move || busy.get() || page.deleted.get() on:click=move |_| act("start")>"Start"</button>
                     })}
-                    <button class="button" data-testid="restart" disabled=move || busy.get() on:click=move |_| act("restart")>"Restart"</button>
+                    <button class="button" data-testid="restart" disabled=move || busy.get() || page.deleted.get() on:click=move |_| act("restart")>"Restart"</button>
                 }
             }}
             <span class="redeploy">
@@ -410,14 +431,15 @@ fn Actions(page: Page, slug: String) -> impl IntoView {
                     on:change=move |ev| chosen.set(event_target_value(&ev))>
                     <option value="">"Another version…"</option>
                     {move || versions.get().and_then(Result::ok).map(|agent| agent.versions.into_iter().map(|v| {
-                        let current = page.current.with_untracked(|d| d.version == v.version);
+                        let version = v.version.clone();
+                        let current = move || page.current.with(|d| d.version == version);
                         view! { <option value=v.version.clone() disabled=current>{format!("v{}", v.version)}</option> }
                     }).collect_view())}
                 </select>
                 <button class="button" data-testid="redeploy" on:click=redeploy
                     disabled=move || busy.get() || chosen.with(String::is_empty)>"Deploy version"</button>
             </span>
-            <button class="button danger" data-testid="delete" disabled=move || busy.get() on:click=delete>"Delete"</button>
+            <button class="button danger" data-testid="delete" disabled=move || busy.get() || page.deleted.get() on:click=delete>"Delete"</button>
         </div>
         <FormError error fields=&[] />
     }
@@ -425,10 +447,10 @@ fn Actions(page: Page, slug: String) -> impl IntoView {
 
 /// Runs the deployment with a JSON input and shows the answer.
 #[component]
-fn RunForm(page: Page, slug: String) -> impl IntoView {
+fn RunForm(page: Page) -> impl IntoView {
     let auth = use_auth();
     let input = RwSignal::new(String::from("{}"));
-    let example = Remote::new(move || crate::api::get_agent(slug.clone()));
+    let example = page.agent;
     // The agent's example input, once, unless the user typed already.
     Effect::new(move |done: Option<bool>| {
         if done == Some(true) {
@@ -490,7 +512,7 @@ fn RunForm(page: Page, slug: String) -> impl IntoView {
                 </label>
                 <FieldError error field="input" />
                 <div>
-                    <button class="button primary" type="submit" data-testid="run-submit" disabled=move || busy.get()>
+                    <button class="button primary" type="submit" data-testid="run-submit" disabled=move || busy.get() || page.deleted.get()>
                         {move || if busy.get() { "Running…" } else { "Run" }}
                     </button>
                 </div>
@@ -530,10 +552,12 @@ fn RunHistory(page: Page) -> impl IntoView {
         let status = filter.get();
         let path = format!("/api/v1/deployments/{}/runs?status={status}", page.id);
         leptos::task::spawn_local(async move {
-            match call::<Items<Run>>("GET", &path, None::<&()>, None).await {
-                Ok(list) if filter.get_untracked() == status => {
+            match call::<Items<RunSummary>>("GET", &path, None::<&()>, None).await {
+                Ok(list) if filter.try_get_untracked() == Some(status) => {
                     error.set(None);
-                    page.runs.try_set(list.items);
+                    page.runs.try_update(|live| {
+                        *live = merge_loaded(list.items, std::mem::take(live), HISTORY_RUNS);
+                    });
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -547,7 +571,7 @@ fn RunHistory(page: Page) -> impl IntoView {
         page.runs.with(|runs| {
             runs.iter()
                 .filter(|run| wanted.is_none_or(|wanted| run.status == wanted))
-                .take(100)
+                .take(HISTORY_RUNS)
                 .cloned()
                 .collect::<Vec<_>>()
         })
@@ -598,6 +622,9 @@ fn Timeline(page: Page) -> impl IntoView {
     view! {
         <section class="panel" data-testid="timeline">
             <h2>"Timeline"</h2>
+            {move || page.trimmed.get().then(|| view! {
+                <p class="muted small">"Events older than a week are no longer kept."</p>
+            })}
             <ol class="timeline">
                 {move || page.steps.get().into_iter().rev().take(50).map(|step| view! {
                     <li data-status=step.status.as_str()>

@@ -12,7 +12,7 @@ use crate::client::call;
 use crate::components::form::FormError;
 use crate::error::ApiError;
 use crate::live::{Live, TopicMessage};
-use crate::model::deploy::{DeploymentEvent, Run};
+use crate::model::deploy::{DeploymentEvent, Run, RunStatus};
 use crate::remote::Remote;
 
 #[component]
@@ -43,28 +43,39 @@ fn Loaded(id: Uuid) -> impl IntoView {
         let path = format!("/api/v1/runs/{id}");
         call::<Run>("GET", &path, None::<&()>, None).await
     });
-    // The run's topic is short: read it all, and read the run again when
-    // it says the run finished (the output and logs come with the run).
+    // The run's topic is short: read it all. The status moves live; the
+    // output and logs come with the run, read again once it finished.
+    let live_status = RwSignal::new(None::<RunStatus>);
     live.follow(format!("run:{id}"), Some(0), move |message| {
         if let TopicMessage::Event { event, .. } = message
             && let Some(DeploymentEvent::Run { status, .. }) = deployment_event(&event)
-            && status.is_finished()
-            && run
-                .get_untracked()
-                .and_then(Result::ok)
-                .is_some_and(|shown| !shown.status.is_finished())
         {
+            live_status.set(Some(status));
+        }
+    });
+    // Read again when the shown run is behind a finish the topic told of
+    // (also when that came before the first answer).
+    Effect::new(move |_| {
+        let finished = live_status.get().is_some_and(RunStatus::is_finished);
+        let shown_open = run
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|shown| !shown.status.is_finished());
+        if finished && shown_open {
             run.reload();
         }
     });
-    run.view(
-        "Loading the run…",
-        move |run_data| view! { <RunView run=run_data reload=run /> },
-    )
+    run.view("Loading the run…", move |run_data| {
+        view! { <RunView run=run_data reload=run live_status /> }
+    })
 }
 
 #[component]
-fn RunView(run: Run, reload: Remote<Run>) -> impl IntoView {
+fn RunView(
+    run: Run,
+    reload: Remote<Run>,
+    live_status: RwSignal<Option<RunStatus>>,
+) -> impl IntoView {
     let auth = use_auth();
     let error = RwSignal::new(None::<ApiError>);
     let id = run.id;
@@ -102,9 +113,16 @@ fn RunView(run: Run, reload: Remote<Run>) -> impl IntoView {
         <A href=deployment_href(run.deployment_id) attr:class="back" attr:data-testid="run-deployment">"← Deployment"</A>
         <header class="deployment-header">
             <h1>"Run " <code>{run.id.to_string()[..8].to_owned()}</code></h1>
-            <RunBadge status=run.status />
+            {move || {
+                // The newer of the two: the run as read, or what the topic said.
+                let status = match live_status.get() {
+                    Some(live) if !run.status.is_finished() => live,
+                    _ => run.status,
+                };
+                view! { <RunBadge status /> }
+            }}
         </header>
-        {(!run.status.is_finished()).then(|| view! {
+        {move || (!live_status.get().unwrap_or(run.status).is_finished() && !run.status.is_finished()).then(|| view! {
             <div class="actions">
                 <button class="button" data-testid="cancel-run" on:click=cancel>"Cancel"</button>
             </div>

@@ -22,7 +22,9 @@ use super::schema::{agent_versions, deployments as deployment_rows, runs};
 use super::{ServiceError, Services, access, authoring, events};
 use crate::model::WorkspaceId;
 use crate::model::account::{Role, Scope};
-use crate::model::deploy::{DeploymentEvent, DeploymentStatus, Run, RunError, RunStatus, StartRun};
+use crate::model::deploy::{
+    DeploymentEvent, DeploymentStatus, Run, RunError, RunStatus, RunSummary, StartRun,
+};
 
 /// The job kind of asynchronous runs.
 pub const RUN_JOB: &str = "run.execute";
@@ -82,6 +84,41 @@ struct RunRecord {
     peak_memory_bytes: Option<i64>,
     created_at: chrono::DateTime<Utc>,
     finished_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// A run as lists show it: without input, output and logs.
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = runs)]
+struct RunSummaryRecord {
+    id: Uuid,
+    deployment_id: Uuid,
+    status: String,
+    trigger: String,
+    error: Option<serde_json::Value>,
+    duration_us: Option<i64>,
+    fuel_used: Option<i64>,
+    peak_memory_bytes: Option<i64>,
+    created_at: chrono::DateTime<Utc>,
+    finished_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl RunSummaryRecord {
+    fn view(self) -> RunSummary {
+        RunSummary {
+            id: self.id,
+            deployment_id: self.deployment_id,
+            status: RunStatus::parse(&self.status).unwrap_or(RunStatus::Failed),
+            trigger: self.trigger,
+            error: self
+                .error
+                .and_then(|error| serde_json::from_value(error).ok()),
+            duration_us: self.duration_us,
+            fuel_used: self.fuel_used,
+            peak_memory_bytes: self.peak_memory_bytes,
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+        }
+    }
 }
 
 impl RunRecord {
@@ -697,12 +734,12 @@ pub async fn list(
     actor: &Actor,
     deployment: Uuid,
     status: Option<&str>,
-) -> Result<Vec<Run>, ServiceError> {
+) -> Result<Vec<RunSummary>, ServiceError> {
     let mut conn = services.conn().await?;
     deployments::visible_record(&mut conn, actor, deployment).await?;
     let mut query = runs::table
         .filter(runs::deployment_id.eq(deployment))
-        .select(RunRecord::as_select())
+        .select(RunSummaryRecord::as_select())
         .order((runs::created_at.desc(), runs::id.desc()))
         .limit(LIST_LIMIT)
         .into_boxed();
@@ -719,39 +756,53 @@ pub async fn list(
         .load(&mut conn)
         .await?
         .into_iter()
-        .map(RunRecord::view)
+        .map(RunSummaryRecord::view)
         .collect())
 }
 
 /// The newest runs of all the caller's deployments (a key's own
-/// workspace only), newest first: the dashboard's feed.
-pub async fn recent(services: &Services, actor: &Actor) -> Result<Vec<Run>, ServiceError> {
+/// workspace only), newest first: the dashboard's feed. Each workspace's
+/// newest come from its index, then the newest of those are kept.
+pub async fn recent(services: &Services, actor: &Actor) -> Result<Vec<RunSummary>, ServiceError> {
     use super::schema::workspace_members;
     actor
         .check_key_scope(Scope::RunsWrite)
         .or_else(|_| actor.check_key_scope(Scope::DeploymentsWrite))?;
     let user = actor.require_user()?;
     let mut conn = services.conn().await?;
-    let mut query = runs::table
-        .inner_join(
-            workspace_members::table.on(workspace_members::workspace_id.eq(runs::workspace_id)),
-        )
-        .inner_join(deployment_rows::table.on(deployment_rows::id.eq(runs::deployment_id)))
-        .filter(workspace_members::user_id.eq(user.0))
-        .filter(deployment_rows::deleted_at.is_null())
-        .into_boxed();
-    if let Actor::ApiKey { workspace_id, .. } = actor {
-        query = query.filter(runs::workspace_id.eq(workspace_id.0));
+    let workspaces: Vec<Uuid> = match actor {
+        Actor::ApiKey { workspace_id, .. } => {
+            workspace_members::table
+                .filter(workspace_members::user_id.eq(user.0))
+                .filter(workspace_members::workspace_id.eq(workspace_id.0))
+                .select(workspace_members::workspace_id)
+                .load(&mut conn)
+                .await?
+        }
+        _ => {
+            workspace_members::table
+                .filter(workspace_members::user_id.eq(user.0))
+                .select(workspace_members::workspace_id)
+                .load(&mut conn)
+                .await?
+        }
+    };
+    let mut newest: Vec<RunSummaryRecord> = Vec::new();
+    for workspace in workspaces {
+        let records: Vec<RunSummaryRecord> = runs::table
+            .inner_join(deployment_rows::table.on(deployment_rows::id.eq(runs::deployment_id)))
+            .filter(runs::workspace_id.eq(workspace))
+            .filter(deployment_rows::deleted_at.is_null())
+            .select(RunSummaryRecord::as_select())
+            .order((runs::created_at.desc(), runs::id.desc()))
+            .limit(RECENT_LIMIT)
+            .load(&mut conn)
+            .await?;
+        newest.extend(records);
     }
-    Ok(query
-        .select(RunRecord::as_select())
-        .order((runs::created_at.desc(), runs::id.desc()))
-        .limit(RECENT_LIMIT)
-        .load(&mut conn)
-        .await?
-        .into_iter()
-        .map(RunRecord::view)
-        .collect())
+    newest.sort_by_key(|run| std::cmp::Reverse((run.created_at, run.id)));
+    newest.truncate(RECENT_LIMIT as usize);
+    Ok(newest.into_iter().map(RunSummaryRecord::view).collect())
 }
 
 /// How many runs the dashboard's feed starts with.

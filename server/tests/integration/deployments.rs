@@ -842,3 +842,78 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
     let (_, feed) = bob.json(&app, Method::GET, "/api/v1/runs", None).await;
     assert_eq!(feed["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (_, created) = ada
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": "analytics" })),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    wait_running(&app, &mut ada, &id).await;
+    let (_, shown) = ada
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{id}"),
+            None,
+        )
+        .await;
+    let mut socket = socket_as(&app, &ada).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": shown["event_seq"] }),
+    )
+    .await;
+
+    // A run another process claimed and then died with: its lease is over.
+    #[derive(diesel::QueryableByName)]
+    struct Orphan {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let mut conn = app.sql().await;
+    let orphan: Orphan = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "INSERT INTO runs (deployment_id, workspace_id, status, trigger, input, runner, \
+                               lease_until, started_at) \
+             SELECT id, workspace_id, 'running', 'api', '{}', 'runner:gone', \
+                    now() - interval '1 second', now() - interval '20 seconds' \
+             FROM deployments WHERE id = $1 RETURNING id",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.parse::<uuid::Uuid>().expect("a uuid")),
+        &mut conn,
+    )
+    .await
+    .expect("inserting the orphan");
+    let orphan = orphan.id.to_string();
+
+    // The keeper (every third of the lease) ends it, and says so live.
+    let event = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let frame = next_frame(&mut socket).await;
+            if frame["event"]["kind"] == "run" && frame["event"]["run"] == orphan.as_str() {
+                return frame["event"].clone();
+            }
+        }
+    })
+    .await
+    .expect("the orphan's end announced");
+    assert_eq!(event["status"], "failed", "{event}");
+    let (_, run) = ada
+        .json(&app, Method::GET, &format!("/api/v1/runs/{orphan}"), None)
+        .await;
+    assert_eq!(
+        (&run["status"], &run["error"]["code"]),
+        (&"failed".into(), &"interrupted".into()),
+        "{run}"
+    );
+    assert!(run["finished_at"].is_string());
+    assert_eq!(run["output"], Value::Null, "it was not run again");
+}

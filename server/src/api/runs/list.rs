@@ -1,7 +1,6 @@
-//! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100; and
-//! `GET /api/v1/runs`: the newest 20 of all the caller's deployments.
+//! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100.
 
-use app::model::deploy::Run;
+use app::model::deploy::RunSummary;
 use app::service::{Services, runs};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -15,9 +14,10 @@ pub struct Filters {
     status: Option<String>,
 }
 
+/// A list of runs (also the dashboard's feed).
 #[derive(Serialize)]
 pub struct RunList {
-    items: Vec<Run>,
+    pub items: Vec<RunSummary>,
 }
 
 pub async fn list_runs(
@@ -30,13 +30,5 @@ pub async fn list_runs(
         .parse()
         .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "deployment" }))?;
     let items = runs::list(&services, &caller.actor, id, filters.status.as_deref()).await?;
-    Ok(Json(RunList { items }))
-}
-
-pub async fn recent_runs(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<RunList>, AppError> {
-    let items = runs::recent(&services, &caller.actor).await?;
     Ok(Json(RunList { items }))
 }

@@ -4,6 +4,7 @@
 pub mod cancel;
 pub mod list;
 pub mod metrics;
+pub mod recent;
 pub mod show;
 pub mod start;
 
