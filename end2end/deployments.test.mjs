@@ -65,6 +65,9 @@ describe("Agentdeck deployments", () => {
     await card.locator('[data-testid="deployment-status"][data-status="running"]').waitFor();
     await watcher.locator('[data-testid="live-indicator"][data-state="connected"]').waitFor();
     assert.equal(await watcher.getByTestId("recent-run").count(), 0);
+    // The first page in front again: a background page gets no animation
+    // frames, which Playwright's clicks wait for.
+    await p.bringToFront();
 
     // The deployment page: run it from the form.
     await progress.getByTestId("open-deployment").click();
