@@ -7,9 +7,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { signUp } from "./agents.mjs";
 
 const TIMEOUT = 30_000;
-const PASSWORD = "correct horse battery staple";
 
 const BROKEN = `export default async function run(input, ctx) {
   const name = input.name;
@@ -24,15 +24,6 @@ const FIXED = `export default async function run(input, ctx) {
   return { greeting: "Hello, " + name + "!" };
 }
 `;
-
-async function signUp(page, url, name, email) {
-  await page.goto(url + "/signup");
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByTestId("user-menu").getByText(name).waitFor();
-}
 
 /** Replaces a code pane's text as if pasted (no auto-closed brackets). */
 async function replaceCode(page, testId, text) {

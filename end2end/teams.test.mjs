@@ -6,18 +6,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { signUp } from "./agents.mjs";
 
 const TIMEOUT = 20_000;
 const PASSWORD = "correct horse battery staple";
-
-async function signUp(p, url, name, email) {
-  await p.goto(url + "/signup");
-  await p.getByLabel("Name").fill(name);
-  await p.getByLabel("Email").fill(email);
-  await p.getByLabel("Password").fill(PASSWORD);
-  await p.getByRole("button", { name: "Create account" }).click();
-  await p.getByTestId("user-menu").waitFor();
-}
 
 async function activeWorkspaceIs(p, name) {
   await p.waitForFunction(

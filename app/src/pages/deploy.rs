@@ -210,6 +210,12 @@ pub fn DeployProgress(deployment: Deployment) -> impl IntoView {
     }
 }
 
+/// The route parameter `name` as a UUID; `None` when it is not one.
+pub fn uuid_param(name: &'static str) -> Memo<Option<uuid::Uuid>> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| params.read().get(name).and_then(|text| text.parse().ok()))
+}
+
 /// The deployment page's address.
 pub fn deployment_href(id: uuid::Uuid) -> String {
     format!("/deployments/{id}")

@@ -10,13 +10,13 @@ use chrono::{DateTime, Timelike, Utc};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::deploy::{
     RunBadge, StatusBadge, deployment_event, deployment_topic, duration_label, merge_loaded,
-    merge_run_event, run_href, status_label,
+    merge_run_event, run_href, status_label, uuid_param,
 };
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
@@ -64,13 +64,7 @@ struct Step {
 
 #[component]
 pub fn DeploymentPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|text| text.parse::<Uuid>().ok())
-    });
+    let id = uuid_param("id");
     view! {
         <RequireAuth>
             <div class="page deployment-page">

@@ -3,10 +3,9 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::deploy::{RunBadge, deployment_event, deployment_href, duration_label};
+use super::deploy::{RunBadge, deployment_event, deployment_href, duration_label, uuid_param};
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::FormError;
@@ -17,13 +16,7 @@ use crate::remote::Remote;
 
 #[component]
 pub fn RunPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .read()
-            .get("id")
-            .and_then(|text| text.parse::<Uuid>().ok())
-    });
+    let id = uuid_param("id");
     view! {
         <RequireAuth>
             <div class="page run-page">
