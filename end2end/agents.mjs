@@ -67,8 +67,11 @@ export async function watchBadge(page) {
         window.__badges.push({ status, ms: performance.now() - window.__clicked });
       }
     };
-    new MutationObserver(seen).observe(document.body, {
+    // Kept on the window: an observer nothing refers to may be collected.
+    window.__badgeObserver = new MutationObserver(seen);
+    window.__badgeObserver.observe(document.body, {
       subtree: true, childList: true, characterData: true, attributes: true,
     });
+    seen();
   });
 }
