@@ -15,6 +15,8 @@ use crate::process::{Running, data_dir};
 /// Short leases, so a killed server's jobs and runs are taken over soon.
 fn short_leases(command: &mut Command) {
     command.env("AGENTDECK_JOB_LEASE_SECS", "2");
+    // Enough for every paid run here.
+    command.env("AGENTDECK_STARTER_CREDITS", "1000");
 }
 
 /// Signs up and answers an API key that deploys and runs.
