@@ -255,9 +255,11 @@ pub async fn start(
     let (record, fresh) = conn
         .transaction::<_, ServiceError, _>(async |conn| {
             // One start at a time per deployment: the count below holds.
+            // (Not FOR UPDATE: that would also block the key-share locks
+            // other transactions' foreign-key checks take on the row.)
             let deployment: DeploymentRecord = deployment_rows::table
                 .find(id)
-                .for_update()
+                .for_no_key_update()
                 .select(DeploymentRecord::as_select())
                 .first(conn)
                 .await?;
@@ -681,6 +683,11 @@ async fn record_outcome(
             runs::runner.eq(None::<String>),
             runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
             runs::finished_at.eq(Utc::now()),
+            // Charged only when it succeeded (the ledger moves below). In
+            // this statement: a second update of the row would check its
+            // foreign keys again and wait on the deployment row.
+            runs::charged_credits
+                .eq(runs::price_credits * i64::from(status == RunStatus::Succeeded)),
         ))
         .returning(RunRecord::as_returning())
         .get_result(conn)
@@ -1017,10 +1024,6 @@ async fn bill(
     let (agent, creator, _, _) = pricing(conn, record.deployment_id).await?;
     if let Some(hold) = record.hold(agent) {
         ledger::settle(conn, billing, hold, creator).await?;
-        diesel::update(runs::table.find(record.id))
-            .set(runs::charged_credits.eq(hold.price))
-            .execute(conn)
-            .await?;
     }
     Ok(())
 }
