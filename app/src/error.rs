@@ -20,6 +20,8 @@ pub mod code {
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
     pub const INVALID_API_KEY: &str = "invalid_api_key";
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// A paid action the workspace has too few credits for (402).
+    pub const INSUFFICIENT_CREDITS: &str = "insufficient_credits";
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";
     /// The request never got a proper answer (network down, bad encoding).

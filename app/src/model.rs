@@ -36,6 +36,7 @@ id_newtype! {
     ReviewId;
 }
 
+pub mod billing;
 pub mod deploy;
 pub mod jobs;
 pub mod market;

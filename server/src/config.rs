@@ -59,6 +59,10 @@ pub struct Config {
     /// `AGENTDECK_RUN_WAIT_MS`: how long a synchronous run request waits
     /// before answering 202 with the run, which goes on.
     pub run_wait: Duration,
+    /// `AGENTDECK_STARTER_CREDITS`: credits a new account starts with, and
+    /// `AGENTDECK_CREATOR_SHARE_PERCENT`: the creator's share of a paid run
+    /// (the platform keeps the rest).
+    pub billing: app::service::ledger::Billing,
     /// `AGENTDECK_SECRETS_KEY`: 64 hex digits (32 bytes, e.g. from
     /// `openssl rand -hex 32`) that deployment secrets are encrypted with.
     /// Unset: a key kept in `<data dir>/secrets.key`, made on first start;
@@ -149,6 +153,19 @@ impl Config {
                 _ => Err("expected milliseconds from 0 to 600000".to_owned()),
             }
         })?;
+        let starter_credits = parse(&get, "AGENTDECK_STARTER_CREDITS", "100", |v| {
+            match v.parse::<i64>() {
+                Ok(credits) if (0..=1_000_000_000).contains(&credits) => Ok(credits),
+                _ => Err("expected credits from 0 to 1000000000".to_owned()),
+            }
+        })?;
+        let creator_share_percent =
+            parse(&get, "AGENTDECK_CREATOR_SHARE_PERCENT", "80", |v| {
+                match v.parse::<i64>() {
+                    Ok(percent) if (0..=100).contains(&percent) => Ok(percent),
+                    _ => Err("expected a percentage from 0 to 100".to_owned()),
+                }
+            })?;
         let secrets_key = match get("AGENTDECK_SECRETS_KEY") {
             None => None,
             Some(text) => Some(parse_key(&text).map_err(|message| ConfigError {
@@ -281,6 +298,10 @@ impl Config {
             pg_bin_dir: get("AGENTDECK_PG_BIN").map(PathBuf::from),
             pg_user: get("AGENTDECK_PG_USER").unwrap_or_else(|| "nobody".into()),
             run_wait,
+            billing: app::service::ledger::Billing {
+                starter_credits,
+                creator_share_percent,
+            },
             secrets_key,
             workers: crate::jobs::WorkerConfig {
                 concurrency,

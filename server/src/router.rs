@@ -6,7 +6,8 @@ use axum::routing::{MethodFilter, any, delete, get, on, patch, post, put};
 use tower_http::compression::CompressionLayer;
 
 use crate::api::{
-    admin, agents, auth, authoring, deployments, github, health, not_found, runs, server_fns, teams,
+    admin, agents, auth, authoring, billing, deployments, github, health, not_found, runs,
+    server_fns, teams,
 };
 use crate::live::socket;
 use crate::state::AppState;
@@ -121,6 +122,8 @@ pub fn build(state: AppState) -> Router {
             "/deployments/{id}/{action}",
             post(deployments::act::act_on_deployment),
         )
+        .route("/wallet", get(billing::wallet::show_wallet))
+        .route("/ledger", get(billing::ledger::list_ledger))
         .route("/admin/jobs", get(admin::jobs::show_jobs))
         .route("/admin/jobs/{id}", delete(admin::jobs::discard_job))
         .route("/admin/jobs/{id}/retry", post(admin::jobs::retry_job))

@@ -65,6 +65,10 @@ pub struct Deployment {
     pub config: serde_json::Map<String, serde_json::Value>,
     /// The names of its secrets; their values are never shown.
     pub secrets: Vec<String>,
+    /// What a run costs its workspace, charged only when it succeeds (0:
+    /// free, e.g. the workspace's own agent).
+    #[serde(default)]
+    pub price_credits: i64,
     /// The live topic's latest sequence number when this was read: follow
     /// `deployment:<id>` with this as `since` to miss nothing after it.
     pub event_seq: i64,
@@ -228,6 +232,12 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     #[serde(default, with = "crate::model::timestamp::option")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the run costs if it succeeds (0: free to this workspace).
+    #[serde(default)]
+    pub price_credits: i64,
+    /// What it was charged: its price once it succeeded, else 0.
+    #[serde(default)]
+    pub charged_credits: i64,
 }
 
 /// A run in a list (a deployment's history, the dashboard's feed): all but
@@ -246,6 +256,12 @@ pub struct RunSummary {
     pub created_at: DateTime<Utc>,
     #[serde(default, with = "crate::model::timestamp::option")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the run costs if it succeeds (0: free to this workspace).
+    #[serde(default)]
+    pub price_credits: i64,
+    /// What it was charged: its price once it succeeded, else 0.
+    #[serde(default)]
+    pub charged_credits: i64,
 }
 
 /// `GET /api/v1/deployments/{id}/metrics?minutes=`: runs per minute, the

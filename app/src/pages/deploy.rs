@@ -123,6 +123,8 @@ pub fn merge_run_event(
             peak_memory_bytes: None,
             created_at: *at,
             finished_at: status.is_finished().then_some(*at),
+            price_credits: 0,
+            charged_credits: 0,
         },
     );
     true

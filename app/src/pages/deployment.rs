@@ -498,6 +498,11 @@ fn RunForm(page: Page) -> impl IntoView {
     view! {
         <section class="panel run-form" data-testid="run-form">
             <h2>"Run"</h2>
+            <p class="muted small" data-testid="run-price">{move || match page.current.with(|d| d.price_credits) {
+                0 => "Free for this workspace.".to_owned(),
+                1 => "1 credit a run, charged only when it succeeds.".to_owned(),
+                price => format!("{price} credits a run, charged only when it succeeds."),
+            }}</p>
             <form on:submit=submit class="stack">
                 <label class="field">
                     <span>"Input (JSON)"</span>

@@ -95,6 +95,17 @@ fn RunView(
             run.peak_memory_bytes
                 .map_or("—".to_owned(), |bytes| format!("{} KiB", bytes >> 10)),
         ),
+        (
+            "Credits",
+            match (run.price_credits, run.charged_credits) {
+                (0, _) => "free".to_owned(),
+                (price, 0) if run.status.is_finished() => {
+                    format!("not charged ({price} if it had succeeded)")
+                }
+                (price, 0) => format!("{price} held"),
+                (_, charged) => format!("{charged} charged"),
+            },
+        ),
         ("Trigger", run.trigger.clone()),
         ("Started", super::time::second(run.created_at)),
         (

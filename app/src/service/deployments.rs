@@ -746,11 +746,22 @@ async fn view(
     conn: &mut AsyncPgConnection,
     record: DeploymentRecord,
 ) -> Result<Deployment, ServiceError> {
-    let (slug, name): (String, String) = agents::table
+    let (slug, name, owner, price): (String, String, Uuid, i64) = agents::table
         .find(record.agent_id)
-        .select((agents::slug, agents::name))
+        .select((
+            agents::slug,
+            agents::name,
+            agents::workspace_id,
+            agents::price_credits,
+        ))
         .first(conn)
         .await?;
+    // A workspace runs its own agents for free.
+    let price_credits = if owner == record.workspace_id {
+        0
+    } else {
+        price
+    };
     let version = version_label(conn, record.version_id).await?;
     let workspace: String = workspaces::table
         .find(record.workspace_id)
@@ -767,6 +778,7 @@ async fn view(
     let secrets = super::secrets::names(conn, record.id).await?;
     Ok(Deployment {
         secrets,
+        price_credits,
         id: record.id,
         name: record.name,
         agent: AgentRef {

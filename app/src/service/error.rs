@@ -36,6 +36,9 @@ pub enum ServiceError {
     InvalidCredentials,
     #[error("unknown, revoked or expired API key")]
     InvalidApiKey,
+    /// Not enough credits for what was asked (nothing happened).
+    #[error("payment required: {0}")]
+    PaymentRequired(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -57,6 +60,7 @@ impl ServiceError {
             Self::Conflict { .. } => 409,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
             Self::Forbidden(_) => 403,
+            Self::PaymentRequired(_) => 402,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -84,6 +88,9 @@ impl ServiceError {
                 "The email or password is incorrect.",
             ),
             Self::Forbidden(reason) => ApiError::new(code::FORBIDDEN, reason.clone()),
+            Self::PaymentRequired(reason) => {
+                ApiError::new(code::INSUFFICIENT_CREDITS, reason.clone())
+            }
             Self::InvalidApiKey => ApiError::new(
                 code::INVALID_API_KEY,
                 "The API key is unknown, revoked or expired.",

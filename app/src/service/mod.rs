@@ -10,6 +10,7 @@ pub mod deployments;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod ledger;
 pub mod markdown;
 pub mod request_id;
 pub mod reviews;
@@ -42,6 +43,8 @@ pub struct Services {
     pub runner: Option<std::sync::Arc<runs::Runner>>,
     /// The key deployment secrets are sealed with.
     pub secrets: Option<std::sync::Arc<secrets::SecretBox>>,
+    /// Starter credits and the creators' share of paid runs.
+    pub billing: ledger::Billing,
 }
 
 impl Services {
@@ -54,7 +57,13 @@ impl Services {
             sandbox: None,
             runner: None,
             secrets: None,
+            billing: ledger::Billing::default(),
         }
+    }
+
+    pub fn with_billing(mut self, billing: ledger::Billing) -> Self {
+        self.billing = billing;
+        self
     }
 
     pub fn with_secrets(mut self, key: &[u8; 32]) -> Self {

@@ -19,7 +19,7 @@ use super::auth::Actor;
 use super::deployments::{self, DeploymentRecord};
 use super::jobs::{NewJob, enqueue};
 use super::schema::{agent_versions, deployments as deployment_rows, runs};
-use super::{ServiceError, Services, access, authoring, events};
+use super::{ServiceError, Services, access, authoring, events, ledger};
 use crate::model::WorkspaceId;
 use crate::model::account::{Role, Scope};
 use crate::model::deploy::{
@@ -84,6 +84,8 @@ struct RunRecord {
     peak_memory_bytes: Option<i64>,
     created_at: chrono::DateTime<Utc>,
     finished_at: Option<chrono::DateTime<Utc>>,
+    price_credits: i64,
+    charged_credits: i64,
 }
 
 /// A run as lists show it: without input, output and logs.
@@ -100,6 +102,8 @@ struct RunSummaryRecord {
     peak_memory_bytes: Option<i64>,
     created_at: chrono::DateTime<Utc>,
     finished_at: Option<chrono::DateTime<Utc>>,
+    price_credits: i64,
+    charged_credits: i64,
 }
 
 impl RunSummaryRecord {
@@ -117,6 +121,8 @@ impl RunSummaryRecord {
             peak_memory_bytes: self.peak_memory_bytes,
             created_at: self.created_at,
             finished_at: self.finished_at,
+            price_credits: self.price_credits,
+            charged_credits: self.charged_credits,
         }
     }
 }
@@ -147,8 +153,42 @@ impl RunRecord {
             peak_memory_bytes: self.peak_memory_bytes,
             created_at: self.created_at,
             finished_at: self.finished_at,
+            price_credits: self.price_credits,
+            charged_credits: self.charged_credits,
         }
     }
+
+    /// What the run holds, if it has a price.
+    fn hold(&self, agent: Uuid) -> Option<ledger::Hold> {
+        (self.price_credits > 0).then_some(ledger::Hold {
+            run: self.id,
+            payer: self.workspace_id,
+            agent,
+            price: self.price_credits,
+        })
+    }
+}
+
+/// The agent of a deployment: its id, its workspace, and the price a run
+/// of it costs a deployment in `payer` (nothing in the agent's own).
+async fn pricing(
+    conn: &mut AsyncPgConnection,
+    deployment: Uuid,
+) -> Result<(Uuid, Uuid, i64, Uuid), ServiceError> {
+    use super::schema::agents;
+    let (agent, creator, price, payer): (Uuid, Uuid, i64, Uuid) = deployment_rows::table
+        .inner_join(agents::table.on(agents::id.eq(deployment_rows::agent_id)))
+        .filter(deployment_rows::id.eq(deployment))
+        .select((
+            agents::id,
+            agents::workspace_id,
+            agents::price_credits,
+            deployment_rows::workspace_id,
+        ))
+        .first(conn)
+        .await?;
+    let price = if creator == payer { 0 } else { price };
+    Ok((agent, creator, price, payer))
 }
 
 pub fn topic(id: Uuid) -> String {
@@ -215,9 +255,11 @@ pub async fn start(
     let (record, fresh) = conn
         .transaction::<_, ServiceError, _>(async |conn| {
             // One start at a time per deployment: the count below holds.
+            // (Not FOR UPDATE: that would also block the key-share locks
+            // other transactions' foreign-key checks take on the row.)
             let deployment: DeploymentRecord = deployment_rows::table
                 .find(id)
-                .for_update()
+                .for_no_key_update()
                 .select(DeploymentRecord::as_select())
                 .first(conn)
                 .await?;
@@ -266,10 +308,12 @@ pub async fn start(
                     Some(Utc::now() + lease_of(&runner)),
                 )
             };
+            let (agent, _, price, _) = pricing(conn, id).await?;
             let record: RunRecord = diesel::insert_into(runs::table)
                 .values((
                     runs::deployment_id.eq(id),
                     runs::workspace_id.eq(deployment.workspace_id),
+                    runs::price_credits.eq(price),
                     runs::status.eq(status),
                     runs::trigger.eq(trigger),
                     runs::input.eq(&request.input),
@@ -291,6 +335,13 @@ pub async fn start(
                 .await?;
             }
             announce(conn, &record, None).await?;
+            // Paid before anything runs: a wallet short of the price
+            // answers 402 and the run is not recorded. (Locks are taken in
+            // one order everywhere: deployment, event topics, ledger
+            // accounts; else concurrent runs deadlock.)
+            if let Some(hold) = record.hold(agent) {
+                ledger::reserve(conn, hold).await?;
+            }
             Ok((record, true))
         })
         .await?;
@@ -632,6 +683,11 @@ async fn record_outcome(
             runs::runner.eq(None::<String>),
             runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
             runs::finished_at.eq(Utc::now()),
+            // Charged only when it succeeded (the ledger moves below). In
+            // this statement: a second update of the row would check its
+            // foreign keys again and wait on the deployment row.
+            runs::charged_credits
+                .eq(runs::price_credits * i64::from(status == RunStatus::Succeeded)),
         ))
         .returning(RunRecord::as_returning())
         .get_result(conn)
@@ -640,7 +696,8 @@ async fn record_outcome(
         // Taken from this runner meanwhile: whoever took it recorded it.
         let Some(record) = record else { return Ok(()) };
         publish_logs(conn, &record, &logs).await?;
-        announce(conn, &record, error.as_ref().map(|e| e.message.clone())).await
+        announce(conn, &record, error.as_ref().map(|e| e.message.clone())).await?;
+        bill(conn, services.billing, &record, status).await
     })
     .await
 }
@@ -941,12 +998,48 @@ async fn end(
         match record {
             Some(record) => {
                 announce(conn, &record, error.map(|e| e.message)).await?;
+                release_held(conn, &record).await?;
                 Ok(true)
             }
             None => Ok(false),
         }
     })
     .await
+}
+
+/// Charges a run that succeeded and gives back what any other ending held
+/// (the rule in `ledger`), in the transaction that records its end.
+async fn bill(
+    conn: &mut AsyncPgConnection,
+    billing: ledger::Billing,
+    record: &RunRecord,
+    status: RunStatus,
+) -> Result<(), ServiceError> {
+    if status != RunStatus::Succeeded {
+        return release_held(conn, record).await;
+    }
+    if record.price_credits == 0 {
+        return Ok(());
+    }
+    let (agent, creator, _, _) = pricing(conn, record.deployment_id).await?;
+    if let Some(hold) = record.hold(agent) {
+        ledger::settle(conn, billing, hold, creator).await?;
+    }
+    Ok(())
+}
+
+async fn release_held(
+    conn: &mut AsyncPgConnection,
+    record: &RunRecord,
+) -> Result<(), ServiceError> {
+    if record.price_credits == 0 {
+        return Ok(());
+    }
+    let (agent, _, _, _) = pricing(conn, record.deployment_id).await?;
+    match record.hold(agent) {
+        Some(hold) => ledger::release(conn, hold).await,
+        None => Ok(()),
+    }
 }
 
 /// Stops the runs of `ids` that execute in this process, recorded as

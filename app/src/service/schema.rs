@@ -203,6 +203,8 @@ diesel::joinable!(agent_drafts -> agents (agent_id));
 diesel::joinable!(agent_reviews -> agents (agent_id));
 diesel::joinable!(agent_reviews -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(ledger_entries -> ledger_accounts (account_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
@@ -285,6 +287,40 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        price_credits -> Int8,
+        charged_credits -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> Uuid,
+        kind -> Text,
+        workspace_id -> Nullable<Uuid>,
+        balance -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> Int8,
+        idempotency_key -> Text,
+        kind -> Text,
+        workspace_id -> Nullable<Uuid>,
+        run_id -> Nullable<Uuid>,
+        agent_id -> Nullable<Uuid>,
+        memo -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Int8,
+        transaction_id -> Int8,
+        account_id -> Uuid,
+        amount -> Int8,
     }
 }
 
@@ -316,4 +352,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deployments,
     runs,
     deployment_secrets,
+    ledger_accounts,
+    ledger_transactions,
+    ledger_entries,
 );

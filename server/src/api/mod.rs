@@ -5,6 +5,7 @@ pub mod admin;
 pub mod agents;
 pub mod auth;
 pub mod authoring;
+pub mod billing;
 pub mod body;
 pub mod deployments;
 pub mod github;

@@ -639,6 +639,8 @@ impl Matrix {
             .first(&mut conn)
             .await
             .expect("the analytics agent");
+        // The analytics agent costs credits; the team has some.
+        crate::support::grant_credits(&mut conn, team, 1_000).await;
         diesel::insert_into(deployments::table)
             .values((
                 deployments::workspace_id.eq(team),

@@ -15,6 +15,8 @@ use crate::process::{Running, data_dir};
 /// Short leases, so a killed server's jobs and runs are taken over soon.
 fn short_leases(command: &mut Command) {
     command.env("AGENTDECK_JOB_LEASE_SECS", "2");
+    // Enough for every paid run here.
+    command.env("AGENTDECK_STARTER_CREDITS", "1000");
 }
 
 /// Signs up and answers an API key that deploys and runs.
@@ -143,16 +145,19 @@ async fn kill_9_while_building_and_while_running_loses_and_repeats_nothing() {
     ))
     .expect("the example");
     let runs_path = format!("/api/v1/deployments/{id}/runs");
-    let mut queued = Vec::new();
-    for _ in 0..30 {
-        let (status, run) = api(
+    // All at once, so that the worker cannot finish them all before the
+    // kill (one after the other, on a slow machine, it did).
+    let requests = (0..30).map(|_| {
+        api(
             &base,
             &token,
             Method::POST,
             &runs_path,
             Some(json!({ "input": example["input"], "mode": "async" })),
         )
-        .await;
+    });
+    let mut queued = Vec::new();
+    for (status, run) in futures::future::join_all(requests).await {
         assert_eq!(status, StatusCode::ACCEPTED, "{run}");
         queued.push(run["id"].as_str().expect("id").to_owned());
     }

@@ -13,6 +13,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod authoring;
+mod billing;
 mod crash;
 mod deployments;
 mod github;

@@ -92,6 +92,7 @@ pub(super) async fn insert_user(
     name: &str,
     password_hash: Option<&str>,
     email_verified: bool,
+    billing: crate::service::ledger::Billing,
 ) -> Result<UserId, ServiceError> {
     let base = handle_base(email);
     for attempt in 0..8 {
@@ -134,6 +135,7 @@ pub(super) async fn insert_user(
             .returning(workspaces::id)
             .get_result(conn)
             .await?;
+        crate::service::ledger::grant_starter(conn, billing, workspace).await?;
         diesel::insert_into(workspace_members::table)
             .values((
                 workspace_members::workspace_id.eq(workspace),
@@ -173,6 +175,7 @@ pub async fn signup(
 
     let mut conn = services.conn().await?;
     let policy = services.sessions;
+    let billing = services.billing;
     let meta = meta.clone();
     let (user, session) = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
@@ -182,7 +185,7 @@ pub async fn signup(
                     message: "an account with this email already exists; sign in instead".into(),
                 });
             }
-            let user = insert_user(conn, &email, &name, Some(&hash), false).await?;
+            let user = insert_user(conn, &email, &name, Some(&hash), false, billing).await?;
             let session = sessions::create(conn, user, &meta, policy).await?;
             audit::record(
                 conn,

@@ -307,6 +307,7 @@ pub async fn finish(
 
     let meta = meta.clone();
     let policy = services.sessions;
+    let billing = services.billing;
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         let owner_of_github: Option<Uuid> = users::table
             .filter(users::github_id.eq(profile.id))
@@ -328,7 +329,7 @@ pub async fn finish(
                     link(conn, user, &profile, &meta).await?;
                     user
                 }
-                None => create(conn, &email, &profile, &meta).await?,
+                None => create(conn, &email, &profile, &meta, billing).await?,
             },
         };
         let session = sessions::create(conn, user, &meta, policy).await?;
@@ -401,6 +402,7 @@ async fn create(
     email: &str,
     profile: &GithubUser,
     meta: &RequestMeta,
+    billing: crate::service::ledger::Billing,
 ) -> Result<UserId, ServiceError> {
     let name = profile
         .name
@@ -411,7 +413,7 @@ async fn create(
         .chars()
         .take(80)
         .collect::<String>();
-    let user = super::accounts::insert_user(conn, email, &name, None, true).await?;
+    let user = super::accounts::insert_user(conn, email, &name, None, true, billing).await?;
     diesel::update(users::table.find(user.0))
         .set(users::github_id.eq(profile.id))
         .execute(conn)

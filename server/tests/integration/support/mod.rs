@@ -347,3 +347,28 @@ pub async fn publish_agent(
     assert_eq!(status, StatusCode::CREATED, "{version}");
     slug
 }
+
+/// Gives `workspace` credits, as an administrator's grant would.
+pub async fn grant_credits(
+    conn: &mut diesel_async::AsyncPgConnection,
+    workspace: uuid::Uuid,
+    credits: i64,
+) {
+    use diesel_async::RunQueryDsl as _;
+    diesel::sql_query(
+        "WITH wallet AS (INSERT INTO ledger_accounts (kind, workspace_id) VALUES ('wallet', $1) \
+                         ON CONFLICT DO NOTHING RETURNING id), \
+              t AS (INSERT INTO ledger_transactions (idempotency_key, kind, workspace_id, memo) \
+                    VALUES ('test-grant:' || gen_random_uuid(), 'grant', $1, 'test') RETURNING id) \
+         INSERT INTO ledger_entries (transaction_id, account_id, amount) \
+         SELECT t.id, legs.account, legs.amount FROM t, (VALUES \
+             ((SELECT id FROM wallet UNION ALL \
+               SELECT id FROM ledger_accounts WHERE kind = 'wallet' AND workspace_id = $1 LIMIT 1), $2), \
+             ((SELECT id FROM ledger_accounts WHERE kind = 'grants'), -$2)) AS legs (account, amount)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(workspace)
+    .bind::<diesel::sql_types::BigInt, _>(credits)
+    .execute(conn)
+    .await
+    .expect("granting credits");
+}

@@ -1,0 +1,501 @@
+//! Credits, kept in a double-entry ledger (migration 000014): every
+//! movement is one transaction of entries that sum to zero, posted once per
+//! idempotency key. The database keeps each account's balance from its
+//! entries and refuses an overdraft, so no code path can spend credits a
+//! wallet does not have, even when many try at once.
+//!
+//! The rule for paid runs:
+//! - when a run starts, its price moves from the workspace's wallet to its
+//!   `held` account: a run the wallet cannot pay for is refused (402)
+//!   before anything executes;
+//! - a run that **succeeds** is charged: the held credits go to the agent's
+//!   workspace (the creator's share, 80 % by default) and the platform (the
+//!   rest);
+//! - any other ending (the agent failed, timed out, was cancelled, or its
+//!   server died) releases the held credits back to the wallet.
+//!
+//! A workspace running its own agent pays nothing.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::auth::Actor;
+use super::schema::{ledger_accounts, ledger_entries, ledger_transactions, workspaces};
+use super::{ServiceError, Services, access};
+use crate::model::account::{Role, Scope};
+use crate::model::billing::{LedgerLine, LedgerPage, Wallet};
+use crate::model::{UserId, WorkspaceId};
+
+/// The platform's terms, from configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Billing {
+    /// Credits a new account starts with.
+    pub starter_credits: i64,
+    /// The creator's share of a paid run, in percent; the platform keeps
+    /// the rest.
+    pub creator_share_percent: i64,
+}
+
+impl Default for Billing {
+    fn default() -> Self {
+        Self {
+            starter_credits: 100,
+            creator_share_percent: 80,
+        }
+    }
+}
+
+impl Billing {
+    /// A price split into the creator's share and the platform's fee; the
+    /// two always sum to the price (the creator's share rounds down).
+    pub fn split(self, price: i64) -> (i64, i64) {
+        let share = price * self.creator_share_percent / 100;
+        (share, price - share)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Account {
+    Wallet,
+    Held,
+    Earnings,
+    Revenue,
+    Purchases,
+    Grants,
+}
+
+impl Account {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Wallet => "wallet",
+            Self::Held => "held",
+            Self::Earnings => "earnings",
+            Self::Revenue => "revenue",
+            Self::Purchases => "purchases",
+            Self::Grants => "grants",
+        }
+    }
+}
+
+/// The id of the `kind` account of `workspace` (of the platform when
+/// `None`), made empty when first needed.
+pub async fn account(
+    conn: &mut AsyncPgConnection,
+    kind: Account,
+    workspace: Option<Uuid>,
+) -> Result<Uuid, ServiceError> {
+    if let Some(id) = find_account(conn, kind, workspace).await? {
+        return Ok(id);
+    }
+    diesel::insert_into(ledger_accounts::table)
+        .values((
+            ledger_accounts::kind.eq(kind.as_str()),
+            ledger_accounts::workspace_id.eq(workspace),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    // Made here or, at the same moment, by someone else.
+    find_account(conn, kind, workspace).await?.ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!("the {} account is missing", kind.as_str()))
+    })
+}
+
+async fn find_account(
+    conn: &mut AsyncPgConnection,
+    kind: Account,
+    workspace: Option<Uuid>,
+) -> Result<Option<Uuid>, ServiceError> {
+    let query = ledger_accounts::table
+        .filter(ledger_accounts::kind.eq(kind.as_str()))
+        .select(ledger_accounts::id)
+        .into_boxed();
+    let query = match workspace {
+        Some(workspace) => query.filter(ledger_accounts::workspace_id.eq(workspace)),
+        None => query.filter(ledger_accounts::workspace_id.is_null()),
+    };
+    Ok(query.first::<Uuid>(conn).await.optional()?)
+}
+
+/// A workspace's balance in an account (0 when it has none yet).
+pub async fn balance(
+    conn: &mut AsyncPgConnection,
+    kind: Account,
+    workspace: Uuid,
+) -> Result<i64, ServiceError> {
+    Ok(ledger_accounts::table
+        .filter(ledger_accounts::kind.eq(kind.as_str()))
+        .filter(ledger_accounts::workspace_id.eq(workspace))
+        .select(ledger_accounts::balance)
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// One movement of credits.
+pub struct Movement {
+    /// Posting the same key again does nothing.
+    pub key: String,
+    pub kind: &'static str,
+    pub workspace: Option<Uuid>,
+    pub run: Option<Uuid>,
+    pub agent: Option<Uuid>,
+    pub memo: String,
+    pub by: Option<UserId>,
+    /// Accounts and amounts; they must sum to zero.
+    pub legs: Vec<(Uuid, i64)>,
+}
+
+/// Whether a movement was posted now or had been before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Posted {
+    Now,
+    Before,
+}
+
+/// Posts a movement in the caller's transaction. An overdraft fails the
+/// statement (and so the caller's transaction) with `PaymentRequired`.
+pub async fn post(
+    conn: &mut AsyncPgConnection,
+    movement: Movement,
+) -> Result<Posted, ServiceError> {
+    let mut legs: Vec<(Uuid, i64)> = movement
+        .legs
+        .into_iter()
+        .filter(|(_, amount)| *amount != 0)
+        .collect();
+    // Accounts are locked (their balances updated) in one order by every
+    // movement, so concurrent movements never deadlock.
+    legs.sort_by_key(|(account, _)| *account);
+    if legs.iter().map(|(_, amount)| amount).sum::<i64>() != 0 {
+        return Err(ServiceError::Internal(anyhow::anyhow!(
+            "an unbalanced movement: {}",
+            movement.key
+        )));
+    }
+    if legs.is_empty() {
+        return Ok(Posted::Before);
+    }
+    let id: Option<i64> = diesel::insert_into(ledger_transactions::table)
+        .values((
+            ledger_transactions::idempotency_key.eq(&movement.key),
+            ledger_transactions::kind.eq(movement.kind),
+            ledger_transactions::workspace_id.eq(movement.workspace),
+            ledger_transactions::run_id.eq(movement.run),
+            ledger_transactions::agent_id.eq(movement.agent),
+            ledger_transactions::memo.eq(&movement.memo),
+            ledger_transactions::created_by.eq(movement.by.map(|user| user.0)),
+        ))
+        .on_conflict(ledger_transactions::idempotency_key)
+        .do_nothing()
+        .returning(ledger_transactions::id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    let Some(id) = id else {
+        return Ok(Posted::Before);
+    };
+    let rows: Vec<_> = legs
+        .iter()
+        .map(|(account, amount)| {
+            (
+                ledger_entries::transaction_id.eq(id),
+                ledger_entries::account_id.eq(*account),
+                ledger_entries::amount.eq(*amount),
+            )
+        })
+        .collect();
+    diesel::insert_into(ledger_entries::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map_err(|error| match &error {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::CheckViolation,
+                info,
+            ) if info.constraint_name() == Some("ledger_no_overdraft") => {
+                ServiceError::PaymentRequired(
+                    "not enough credits in the workspace's wallet".to_owned(),
+                )
+            }
+            _ => ServiceError::from(error),
+        })?;
+    Ok(Posted::Now)
+}
+
+/// A new workspace's starter credits.
+pub async fn grant_starter(
+    conn: &mut AsyncPgConnection,
+    billing: Billing,
+    workspace: Uuid,
+) -> Result<(), ServiceError> {
+    let wallet = account(conn, Account::Wallet, Some(workspace)).await?;
+    let grants = account(conn, Account::Grants, None).await?;
+    post(
+        conn,
+        Movement {
+            key: format!("starter:{workspace}"),
+            kind: "starter",
+            workspace: Some(workspace),
+            run: None,
+            agent: None,
+            memo: "Starter credits".to_owned(),
+            by: None,
+            legs: vec![
+                (wallet, billing.starter_credits),
+                (grants, -billing.starter_credits),
+            ],
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a run holds: its price, paid by `payer` for `agent`.
+#[derive(Clone, Copy, Debug)]
+pub struct Hold {
+    pub run: Uuid,
+    pub payer: Uuid,
+    pub agent: Uuid,
+    pub price: i64,
+}
+
+/// Moves a run's price from the payer's wallet to held, or answers 402
+/// (nothing is held twice for one run).
+pub async fn reserve(conn: &mut AsyncPgConnection, hold: Hold) -> Result<(), ServiceError> {
+    let available = balance(conn, Account::Wallet, hold.payer).await?;
+    if available < hold.price {
+        return Err(ServiceError::PaymentRequired(format!(
+            "this run costs {} credits and the workspace has {available}; top up its wallet",
+            hold.price
+        )));
+    }
+    let wallet = account(conn, Account::Wallet, Some(hold.payer)).await?;
+    let held = account(conn, Account::Held, Some(hold.payer)).await?;
+    post(
+        conn,
+        Movement {
+            key: format!("run:{}:reserve", hold.run),
+            kind: "reserve",
+            workspace: Some(hold.payer),
+            run: Some(hold.run),
+            agent: Some(hold.agent),
+            memo: "Held for a run".to_owned(),
+            by: None,
+            legs: vec![(wallet, -hold.price), (held, hold.price)],
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Charges a run that succeeded: its held price goes to the creator's
+/// earnings and the platform's revenue. Once per run.
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    billing: Billing,
+    hold: Hold,
+    creator: Uuid,
+) -> Result<(), ServiceError> {
+    let held = account(conn, Account::Held, Some(hold.payer)).await?;
+    let earnings = account(conn, Account::Earnings, Some(creator)).await?;
+    let revenue = account(conn, Account::Revenue, None).await?;
+    let (share, fee) = billing.split(hold.price);
+    post(
+        conn,
+        Movement {
+            key: format!("run:{}:settle", hold.run),
+            kind: "settle",
+            workspace: Some(hold.payer),
+            run: Some(hold.run),
+            agent: Some(hold.agent),
+            memo: "Run charged".to_owned(),
+            by: None,
+            legs: vec![(held, -hold.price), (earnings, share), (revenue, fee)],
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives a run's held price back to the payer's wallet. Once per run.
+pub async fn release(conn: &mut AsyncPgConnection, hold: Hold) -> Result<(), ServiceError> {
+    let held = account(conn, Account::Held, Some(hold.payer)).await?;
+    let wallet = account(conn, Account::Wallet, Some(hold.payer)).await?;
+    post(
+        conn,
+        Movement {
+            key: format!("run:{}:release", hold.run),
+            kind: "release",
+            workspace: Some(hold.payer),
+            run: Some(hold.run),
+            agent: Some(hold.agent),
+            memo: "Run not charged".to_owned(),
+            by: None,
+            legs: vec![(held, -hold.price), (wallet, hold.price)],
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The workspace a billing request is about: `slug`, or the caller's own
+/// (an API key's workspace, else the personal one); members and up.
+async fn billing_workspace(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    slug: Option<&str>,
+) -> Result<(Uuid, String), ServiceError> {
+    actor.require_scope(Scope::BillingRead)?;
+    let user = actor.require_user()?;
+    let id = match (slug.map(str::trim).filter(|s| !s.is_empty()), actor) {
+        (Some(slug), _) => workspaces::table
+            .filter(workspaces::slug.eq(slug))
+            .select(workspaces::id)
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or(ServiceError::NotFound { what: "workspace" })?,
+        (None, Actor::ApiKey { workspace_id, .. }) => workspace_id.0,
+        (None, _) => access::personal_workspace(conn, user).await?.0,
+    };
+    access::require_role(conn, actor, WorkspaceId(id), Role::Member).await?;
+    let slug = workspaces::table
+        .find(id)
+        .select(workspaces::slug)
+        .first(conn)
+        .await?;
+    Ok((id, slug))
+}
+
+/// A workspace's balances.
+pub async fn wallet(
+    services: &Services,
+    actor: &Actor,
+    workspace: Option<&str>,
+) -> Result<Wallet, ServiceError> {
+    let mut conn = services.conn().await?;
+    let (id, slug) = billing_workspace(&mut conn, actor, workspace).await?;
+    Ok(Wallet {
+        workspace: slug,
+        balance: balance(&mut conn, Account::Wallet, id).await?,
+        held: balance(&mut conn, Account::Held, id).await?,
+        earnings: balance(&mut conn, Account::Earnings, id).await?,
+    })
+}
+
+/// How many ledger lines a page has at most.
+const PAGE_LINES: i64 = 100;
+
+/// A workspace's ledger lines, newest first, after `cursor` (from
+/// `next_cursor`: the last line's transaction and entry).
+pub async fn lines(
+    services: &Services,
+    actor: &Actor,
+    workspace: Option<&str>,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<LedgerPage, ServiceError> {
+    use super::schema::agents;
+    let before = cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.split_once('.')
+                .and_then(|(t, e)| Some((t.parse::<i64>().ok()?, e.parse::<i64>().ok()?)))
+                .ok_or_else(|| ServiceError::invalid("cursor", "is not one this API gave"))
+        })
+        .transpose()?;
+    let limit = limit.unwrap_or(PAGE_LINES);
+    if !(1..=PAGE_LINES).contains(&limit) {
+        return Err(ServiceError::invalid(
+            "limit",
+            format!("must be from 1 to {PAGE_LINES}"),
+        ));
+    }
+    let mut conn = services.conn().await?;
+    let (id, _) = billing_workspace(&mut conn, actor, workspace).await?;
+    let mut query = ledger_entries::table
+        .inner_join(ledger_transactions::table)
+        .inner_join(ledger_accounts::table)
+        .left_join(agents::table.on(agents::id.nullable().eq(ledger_transactions::agent_id)))
+        .filter(ledger_accounts::workspace_id.eq(id))
+        .into_boxed();
+    if let Some((transaction, entry)) = before {
+        query = query.filter(
+            ledger_transactions::id
+                .lt(transaction)
+                .or(ledger_transactions::id
+                    .eq(transaction)
+                    .and(ledger_entries::id.lt(entry))),
+        );
+    }
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        Option<Uuid>,
+        Option<String>,
+        chrono::DateTime<chrono::Utc>,
+    );
+    let rows: Vec<Row> = query
+        .select((
+            ledger_transactions::id,
+            ledger_entries::id,
+            ledger_transactions::kind,
+            ledger_accounts::kind,
+            ledger_entries::amount,
+            ledger_transactions::memo,
+            ledger_transactions::run_id,
+            agents::slug.nullable(),
+            ledger_transactions::created_at,
+        ))
+        .order((ledger_transactions::id.desc(), ledger_entries::id.desc()))
+        .limit(limit + 1)
+        .load(&mut conn)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next_cursor = more
+        .then(|| rows.last().map(|row| format!("{}.{}", row.0, row.1)))
+        .flatten();
+    let items = rows
+        .iter()
+        .cloned()
+        .map(
+            |(transaction, _, kind, account, amount, memo, run, agent, at)| LedgerLine {
+                transaction,
+                kind,
+                account,
+                amount,
+                memo,
+                run,
+                agent,
+                at,
+            },
+        )
+        .collect();
+    Ok(LedgerPage { items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Billing;
+
+    #[test]
+    fn a_split_always_adds_up_to_the_price() {
+        let billing = Billing::default();
+        assert_eq!(billing.split(10), (8, 2));
+        assert_eq!(billing.split(3), (2, 1));
+        assert_eq!(billing.split(1), (0, 1));
+        for price in 0..500 {
+            let (share, fee) = billing.split(price);
+            assert_eq!(share + fee, price);
+            assert!(share >= 0 && fee >= 0);
+        }
+    }
+}

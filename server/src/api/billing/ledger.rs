@@ -1,0 +1,34 @@
+//! `GET /api/v1/ledger?workspace=&limit=&cursor=`: a workspace's ledger
+//! lines, newest first.
+
+use app::model::billing::LedgerPage;
+use app::service::{Services, ledger};
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    workspace: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list_ledger(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<LedgerPage>, AppError> {
+    let page = ledger::lines(
+        &services,
+        &caller.actor,
+        page.workspace.as_deref(),
+        page.cursor.as_deref(),
+        page.limit,
+    )
+    .await?;
+    Ok(Json(page))
+}

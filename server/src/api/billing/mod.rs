@@ -1,0 +1,4 @@
+//! Credits: a workspace's wallet and ledger.
+
+pub mod ledger;
+pub mod wallet;

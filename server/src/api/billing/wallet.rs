@@ -1,0 +1,25 @@
+//! `GET /api/v1/wallet?workspace=`: a workspace's balances (the caller's
+//! own when no workspace is named).
+
+use app::model::billing::Wallet;
+use app::service::{Services, ledger};
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+#[derive(Deserialize)]
+pub struct Which {
+    workspace: Option<String>,
+}
+
+pub async fn show_wallet(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Query(which): Query<Which>,
+) -> Result<Json<Wallet>, AppError> {
+    let wallet = ledger::wallet(&services, &caller.actor, which.workspace.as_deref()).await?;
+    Ok(Json(wallet))
+}

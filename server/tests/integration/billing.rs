@@ -1,0 +1,385 @@
+//! Credits: paid runs against a wallet under concurrency, idempotent
+//! charges, failures given back, and a ledger that always balances.
+
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+
+/// Publishes 1.0.0 of an agent of `author` at `price` credits a run; its
+/// slug. The agent fails when its input says so.
+async fn paid_agent(app: &TestApp, author: &mut Browser, name: &str, price: i64) -> String {
+    let source = "export default function run(input) {\n  if (input.fail) throw new Error(\"asked to fail\");\n  return { ok: true };\n}\n";
+    crate::support::publish_agent(app, author, name, |draft| {
+        draft["source"] = json!(source);
+        draft["listing"]["price_credits"] = json!(price);
+    })
+    .await
+}
+
+async fn deploy(app: &TestApp, browser: &mut Browser, slug: &str) -> String {
+    let (status, created) = browser
+        .json(
+            app,
+            Method::POST,
+            "/api/v1/deployments",
+            Some(json!({ "agent": slug })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    for _ in 0..600 {
+        let (_, shown) = browser
+            .json(app, Method::GET, &format!("/api/v1/deployments/{id}"), None)
+            .await;
+        if shown["status"] == "running" {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the deployment did not come up");
+}
+
+async fn wallet(app: &TestApp, browser: &mut Browser) -> Value {
+    let (status, wallet) = browser.json(app, Method::GET, "/api/v1/wallet", None).await;
+    assert_eq!(status, StatusCode::OK, "{wallet}");
+    wallet
+}
+
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn number(app: &TestApp, sql: &str) -> i64 {
+    let mut conn = app.sql().await;
+    diesel::sql_query(sql)
+        .get_result::<Number>(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// The ledger balances: all entries sum to zero, every transaction sums to
+/// zero, and every account's balance is the sum of its entries.
+async fn assert_ledger_balances(app: &TestApp) {
+    assert_eq!(
+        number(
+            app,
+            "SELECT coalesce(sum(amount), 0)::bigint AS n FROM ledger_entries"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        number(
+            app,
+            "SELECT count(*) AS n FROM (SELECT transaction_id FROM ledger_entries \
+             GROUP BY transaction_id HAVING sum(amount) <> 0) unbalanced"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        number(
+            app,
+            "SELECT count(*) AS n FROM ledger_accounts a WHERE a.balance <> \
+             (SELECT coalesce(sum(amount), 0) FROM ledger_entries e WHERE e.account_id = a.id)"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
+    let app = std::sync::Arc::new(TestApp::builder().workers().spawn().await);
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    // Bob starts with 100 credits; at 2 a run he can pay for exactly 50.
+    assert_eq!(wallet(&app, &mut bob).await["balance"], 100);
+    let slug = paid_agent(&app, &mut ada, "Pricey", 2).await;
+    let id = deploy(&app, &mut bob, &slug).await;
+
+    let path = format!("/api/v1/deployments/{id}/runs");
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let mut bob = bob.clone();
+            let app = std::sync::Arc::clone(&app);
+            let path = path.clone();
+            tokio::spawn(async move {
+                bob.json(
+                    &app,
+                    Method::POST,
+                    &path,
+                    Some(json!({ "input": {}, "mode": "async" })),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        let (status, body) = task.await.expect("a request task");
+        match status {
+            StatusCode::ACCEPTED => accepted.push(body["id"].as_str().expect("id").to_owned()),
+            StatusCode::PAYMENT_REQUIRED => {
+                assert_eq!(body["error"]["code"], "insufficient_credits", "{body}");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((accepted.len(), refused), (50, 150));
+    // Refused before anything ran: no run was even recorded.
+    assert_eq!(
+        number(&app, "SELECT count(*) AS n FROM runs").await,
+        50,
+        "only the paid-for runs exist"
+    );
+
+    // All 50 run and succeed.
+    for _ in 0..1200 {
+        let done = number(
+            &app,
+            "SELECT count(*) AS n FROM runs WHERE status = 'succeeded'",
+        )
+        .await;
+        if done == 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        number(
+            &app,
+            "SELECT count(*) AS n FROM runs WHERE charged_credits = 2"
+        )
+        .await,
+        50
+    );
+    let bob_wallet = wallet(&app, &mut bob).await;
+    assert_eq!(
+        (&bob_wallet["balance"], &bob_wallet["held"]),
+        (&json!(0), &json!(0))
+    );
+    let ada_wallet = wallet(&app, &mut ada).await;
+    // 80 % of 2 is 1.6: the creator's share rounds down to 1 a run.
+    assert_eq!(ada_wallet["earnings"], 50, "{ada_wallet}");
+    assert_eq!(
+        number(
+            &app,
+            "SELECT balance AS n FROM ledger_accounts WHERE kind = 'revenue'"
+        )
+        .await,
+        50
+    );
+    assert_eq!(
+        number(
+            &app,
+            "SELECT count(*) AS n FROM ledger_transactions WHERE kind = 'settle'"
+        )
+        .await,
+        50
+    );
+    assert_ledger_balances(&app).await;
+
+    // A wallet at zero: the next run is refused with the reason.
+    let (status, body) = bob
+        .json(&app, Method::POST, &path, Some(json!({ "input": {} })))
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("costs 2 credits") && m.contains("has 0")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let slug = paid_agent(&app, &mut ada, "Ten a run", 10).await;
+    let id = deploy(&app, &mut bob, &slug).await;
+    let path = format!("/api/v1/deployments/{id}/runs");
+
+    for _ in 0..3 {
+        let (status, run) = bob
+            .json(&app, Method::POST, &path, Some(json!({ "input": {} })))
+            .await;
+        assert_eq!(
+            (status, &run["charged_credits"]),
+            (StatusCode::OK, &json!(10)),
+            "{run}"
+        );
+    }
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .http
+            .post(app.url(&path))
+            .header("cookie", bob.cookie.clone().expect("a session"))
+            .header("origin", &app.base_url)
+            .header("x-csrf-token", bob.csrf.clone().expect("a token"))
+            .header("idempotency-key", "order-42")
+            .json(&json!({ "input": {} }))
+            .send()
+            .await
+            .expect("a run request");
+        assert_eq!(response.status(), StatusCode::OK);
+        let run: Value = response.json().await.expect("json");
+        runs.push(run);
+    }
+    assert_eq!(runs[0]["id"], runs[1]["id"], "the same run");
+    assert_eq!(runs[0]["output"], runs[1]["output"]);
+    assert_eq!(runs[0]["charged_credits"], 10);
+    // 100 - 3 plain runs - 1 keyed run, 10 each.
+    assert_eq!(wallet(&app, &mut bob).await["balance"], 60);
+
+    // A run that fails is not charged: its hold comes back.
+    let (status, failed) = bob
+        .json(
+            &app,
+            Method::POST,
+            &path,
+            Some(json!({ "input": { "fail": true } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(
+        (
+            &failed["status"],
+            &failed["price_credits"],
+            &failed["charged_credits"]
+        ),
+        (&json!("failed"), &json!(10), &json!(0))
+    );
+    let bob_wallet = wallet(&app, &mut bob).await;
+    assert_eq!(
+        (&bob_wallet["balance"], &bob_wallet["held"]),
+        (&json!(60), &json!(0))
+    );
+
+    // The author runs her own agent for free.
+    let own = deploy(&app, &mut ada, &slug).await;
+    let (_, run) = ada
+        .json(
+            &app,
+            Method::POST,
+            &format!("/api/v1/deployments/{own}/runs"),
+            Some(json!({ "input": {} })),
+        )
+        .await;
+    assert_eq!(
+        (&run["status"], &run["price_credits"]),
+        (&json!("succeeded"), &json!(0))
+    );
+    let ada_wallet = wallet(&app, &mut ada).await;
+    assert_eq!(
+        (&ada_wallet["balance"], &ada_wallet["earnings"]),
+        (&json!(100), &json!(32))
+    );
+
+    // Bob's ledger, a line at a time, is the same as in one page.
+    let (_, whole) = bob.json(&app, Method::GET, "/api/v1/ledger", None).await;
+    let whole = whole["items"].as_array().expect("items").clone();
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = bob
+            .json(
+                &app,
+                Method::GET,
+                &format!("/api/v1/ledger?limit=1&cursor={cursor}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        paged.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+    // Starter, then for each of 5 runs a hold (wallet and held lines) and a
+    // charge or a release (one or two of Bob's lines).
+    let kinds: Vec<&str> = whole.iter().filter_map(|l| l["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "starter").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| **k == "reserve").count(), 10);
+    assert_eq!(kinds.iter().filter(|k| **k == "settle").count(), 4);
+    assert_eq!(kinds.iter().filter(|k| **k == "release").count(), 2);
+    let sum = |account: &str| -> i64 {
+        whole
+            .iter()
+            .filter(|line| line["account"] == account)
+            .filter_map(|line| line["amount"].as_i64())
+            .sum()
+    };
+    assert_eq!(
+        (sum("wallet"), sum("held")),
+        (60, 0),
+        "the lines add up to the balances"
+    );
+    assert_ledger_balances(&app).await;
+
+    // Nobody else reads Bob's wallet.
+    let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
+    let (status, _) = eve
+        .json(&app, Method::GET, "/api/v1/wallet?workspace=bob", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_database_refuses_overdrafts_unbalanced_movements_and_edits() {
+    let app = TestApp::spawn().await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    assert_eq!(wallet(&app, &mut bob).await["balance"], 100);
+    let mut conn = app.sql().await;
+    let wallet_id = "(SELECT id FROM ledger_accounts WHERE kind = 'wallet' LIMIT 1)";
+    let attempts = [
+        // Spending 101 of 100.
+        format!(
+            "WITH t AS (INSERT INTO ledger_transactions (idempotency_key, kind) \
+             VALUES ('overdraft', 'grant') RETURNING id) \
+             INSERT INTO ledger_entries (transaction_id, account_id, amount) \
+             SELECT t.id, a, x FROM t, (VALUES ({wallet_id}, -101::bigint), \
+             ((SELECT id FROM ledger_accounts WHERE kind = 'grants'), 101::bigint)) v (a, x)"
+        ),
+        // Credits out of nowhere.
+        format!(
+            "WITH t AS (INSERT INTO ledger_transactions (idempotency_key, kind) \
+             VALUES ('unbalanced', 'grant') RETURNING id) \
+             INSERT INTO ledger_entries (transaction_id, account_id, amount) \
+             SELECT t.id, {wallet_id}, 5 FROM t"
+        ),
+        "UPDATE ledger_entries SET amount = amount + 1".to_owned(),
+        "DELETE FROM ledger_transactions".to_owned(),
+    ];
+    for sql in attempts {
+        let result = diesel::sql_query(&sql).execute(&mut conn).await;
+        assert!(result.is_err(), "the database took: {sql}");
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Kind {
+        #[diesel(sql_type = Text)]
+        kind: String,
+    }
+    let kinds: Vec<Kind> = diesel::sql_query("SELECT kind FROM ledger_transactions")
+        .load(&mut conn)
+        .await
+        .expect("reading the ledger");
+    assert!(kinds.iter().all(|k| k.kind == "starter"));
+    assert_eq!(wallet(&app, &mut bob).await["balance"], 100);
+}
