@@ -746,6 +746,21 @@ async fn view(
     conn: &mut AsyncPgConnection,
     record: DeploymentRecord,
 ) -> Result<Deployment, ServiceError> {
+    // The topic's newest event first, then the row: the row is then at
+    // least as new as the events up to `event_seq` (a status and its event
+    // commit together), so a client following from `event_seq` never sees
+    // an older status win over a newer one.
+    let event_seq: Option<i64> = super::schema::event_topics::table
+        .find(topic(record.id))
+        .select(super::schema::event_topics::last_seq)
+        .first(conn)
+        .await
+        .optional()?;
+    let record: DeploymentRecord = deployments::table
+        .find(record.id)
+        .select(DeploymentRecord::as_select())
+        .first(conn)
+        .await?;
     let (slug, name, owner, price): (String, String, Uuid, i64) = agents::table
         .find(record.agent_id)
         .select((
@@ -768,12 +783,6 @@ async fn view(
         .select(workspaces::slug)
         .first(conn)
         .await?;
-    let event_seq: Option<i64> = super::schema::event_topics::table
-        .find(topic(record.id))
-        .select(super::schema::event_topics::last_seq)
-        .first(conn)
-        .await
-        .optional()?;
     let status = record.status();
     let secrets = super::secrets::names(conn, record.id).await?;
     Ok(Deployment {

@@ -42,7 +42,7 @@ pub(crate) async fn key(base: &str) -> String {
         .header("origin", base)
         .header("cookie", cookie)
         .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
-        .json(&json!({ "name": "ops", "scopes": ["deployments:write", "runs:write"] }))
+        .json(&json!({ "name": "ops", "scopes": ["deployments:write", "runs:write", "billing:read"] }))
         .send()
         .await
         .expect("creating a key")
@@ -231,5 +231,26 @@ async fn kill_9_while_building_and_while_running_loses_and_repeats_nothing() {
     }
     let (_, deployment) = api(&base, &token, Method::GET, &path, None).await;
     assert_eq!(deployment["status"], "running");
+
+    // The money: each run that succeeded was charged its price once, no
+    // other run was charged, and nothing stays held.
+    let price = deployment["price_credits"].as_i64().expect("a price");
+    assert!(price > 0, "the runs here are paid");
+    let mut succeeded = 0;
+    for run in runs.values() {
+        let charged = if run["status"] == "succeeded" {
+            succeeded += 1;
+            price
+        } else {
+            0
+        };
+        assert_eq!(run["charged_credits"], charged, "{run}");
+    }
+    let (_, wallet) = api(&base, &token, Method::GET, "/api/v1/wallet", None).await;
+    assert_eq!(
+        (&wallet["balance"], &wallet["held"]),
+        (&json!(1_000 - price * succeeded), &json!(0)),
+        "{wallet}"
+    );
     assert!(server.terminate().success());
 }
