@@ -22,29 +22,6 @@ async fn paid_agent(app: &TestApp, author: &mut Browser, name: &str, price: i64)
     .await
 }
 
-async fn deploy(app: &TestApp, browser: &mut Browser, slug: &str) -> String {
-    let (status, created) = browser
-        .json(
-            app,
-            Method::POST,
-            "/api/v1/deployments",
-            Some(json!({ "agent": slug })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
-    for _ in 0..600 {
-        let (_, shown) = browser
-            .json(app, Method::GET, &format!("/api/v1/deployments/{id}"), None)
-            .await;
-        if shown["status"] == "running" {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the deployment did not come up");
-}
-
 async fn wallet(app: &TestApp, browser: &mut Browser) -> Value {
     let (status, wallet) = browser.json(app, Method::GET, "/api/v1/wallet", None).await;
     assert_eq!(status, StatusCode::OK, "{wallet}");
@@ -105,7 +82,9 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     // Bob starts with 100 credits; at 2 a run he can pay for exactly 50.
     assert_eq!(wallet(&app, &mut bob).await["balance"], 100);
     let slug = paid_agent(&app, &mut ada, "Pricey", 2).await;
-    let id = deploy(&app, &mut bob, &slug).await;
+    let id = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+        .await
+        .0;
 
     let path = format!("/api/v1/deployments/{id}/runs");
     let tasks: Vec<_> = (0..200)
@@ -210,7 +189,9 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
     let slug = paid_agent(&app, &mut ada, "Ten a run", 10).await;
-    let id = deploy(&app, &mut bob, &slug).await;
+    let id = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+        .await
+        .0;
     let path = format!("/api/v1/deployments/{id}/runs");
 
     for _ in 0..3 {
@@ -271,7 +252,9 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     );
 
     // The author runs her own agent for free.
-    let own = deploy(&app, &mut ada, &slug).await;
+    let own = crate::support::deploy_running(&app, &mut ada, json!({ "agent": slug }))
+        .await
+        .0;
     let (_, run) = ada
         .json(
             &app,

@@ -276,18 +276,6 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-/// Creates a deployment of `body` and waits until it is `running`; its id
-/// and the deployment as created.
-async fn deploy_running(app: &TestApp, browser: &mut Browser, body: Value) -> (String, Value) {
-    let (status, created) = browser
-        .json(app, Method::POST, "/api/v1/deployments", Some(body))
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
-    wait_running(app, browser, &id).await;
-    (id, created)
-}
-
 /// Polls the deployment until it is `running`.
 async fn wait_running(app: &TestApp, browser: &mut Browser, id: &str) {
     for _ in 0..600 {
@@ -307,7 +295,8 @@ async fn wait_running(app: &TestApp, browser: &mut Browser, id: &str) {
 async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    let (id, created) = deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
+    let (id, created) =
+        crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
     let mut socket = socket_as(&app, &ada).await;
     let since = created["event_seq"].as_i64().expect("event_seq");
     send(
@@ -679,7 +668,7 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         json!({ "http": [format!("127.0.0.1:{port}")] }),
     )
     .await;
-    let (id, _) = deploy_running(&app, &mut ada, json!({ "agent": slug })).await;
+    let (id, _) = crate::support::deploy_running(&app, &mut ada, json!({ "agent": slug })).await;
 
     for mode in ["async", "sync"] {
         let path = format!("/api/v1/deployments/{id}/runs");
@@ -747,7 +736,7 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
         json!({ "config": ["greeting"] }),
     )
     .await;
-    let (id, _) = deploy_running(
+    let (id, _) = crate::support::deploy_running(
         &app,
         &mut ada,
         json!({ "agent": slug, "config": { "greeting": "Hi" } }),
@@ -837,7 +826,8 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
 async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    let (id, _) = deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
+    let (id, _) =
+        crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
     let (_, shown) = ada
         .json(
             &app,

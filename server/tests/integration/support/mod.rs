@@ -372,3 +372,29 @@ pub async fn grant_credits(
     .await
     .expect("granting credits");
 }
+
+/// Creates a deployment of `body` and waits until it is `running`; its id
+/// and the deployment as created.
+pub async fn deploy_running(
+    app: &TestApp,
+    browser: &mut browser::Browser,
+    body: serde_json::Value,
+) -> (String, serde_json::Value) {
+    use reqwest::{Method, StatusCode};
+    let (status, created) = browser
+        .json(app, Method::POST, "/api/v1/deployments", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    for _ in 0..600 {
+        let (_, shown) = browser
+            .json(app, Method::GET, &format!("/api/v1/deployments/{id}"), None)
+            .await;
+        match shown["status"].as_str() {
+            Some("running") => return (id, created),
+            Some("failed") => panic!("the deployment failed: {shown}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    panic!("the deployment did not come up");
+}
