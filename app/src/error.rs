@@ -22,6 +22,8 @@ pub mod code {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// A paid action the workspace has too few credits for (402).
     pub const INSUFFICIENT_CREDITS: &str = "insufficient_credits";
+    /// 402: a monthly spend cap (deployment or API key) is reached.
+    pub const SPEND_CAP_REACHED: &str = "spend_cap_reached";
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";
     /// The request never got a proper answer (network down, bad encoding).

@@ -514,6 +514,10 @@ pub mod account {
         /// The workspace it acts in; the caller's personal one when absent.
         #[serde(default)]
         pub workspace: Option<WorkspaceId>,
+        /// The most runs started with it may cost in a calendar month
+        /// (UTC), in credits; absent for no cap.
+        #[serde(default)]
+        pub spend_cap_credits: Option<i64>,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -532,6 +536,13 @@ pub mod account {
         pub expires_at: Option<DateTime<Utc>>,
         #[serde(default, with = "crate::model::timestamp::option")]
         pub revoked_at: Option<DateTime<Utc>>,
+        /// Its monthly spend cap in credits (`None`: none).
+        #[serde(default)]
+        pub spend_cap_credits: Option<i64>,
+        /// What runs started with it cost this month (held and charged),
+        /// when it has a cap.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub spent_this_month: Option<i64>,
     }
 
     /// The answer to creating a key: the only time `token` is shown.

@@ -73,6 +73,7 @@ pub fn build(state: AppState) -> Router {
         .route("/sessions/revoke-others", post(auth::revoke_other_sessions))
         .route("/api-keys", get(auth::list_keys).post(auth::create_key))
         .route("/api-keys/{id}", delete(auth::revoke_key))
+        .route("/api-keys/{id}/spend-cap", put(auth::change_key_spend_cap))
         .route("/teams", get(teams::list).post(teams::create))
         .route("/teams/{slug}", get(teams::show))
         .route(
@@ -106,6 +107,10 @@ pub fn build(state: AppState) -> Router {
         .route(
             "/deployments/{id}/config",
             put(deployments::act::change_config),
+        )
+        .route(
+            "/deployments/{id}/spend-cap",
+            put(deployments::act::change_spend_cap),
         )
         .route(
             "/deployments/{id}/metrics",

@@ -69,6 +69,14 @@ pub struct Deployment {
     /// free, e.g. the workspace's own agent).
     #[serde(default)]
     pub price_credits: i64,
+    /// The most its runs may cost in a calendar month (UTC), in credits;
+    /// `None`: no cap. Runs past it answer 402 `spend_cap_reached`.
+    #[serde(default)]
+    pub spend_cap_credits: Option<i64>,
+    /// What its runs cost this month so far (held and charged), when it has
+    /// a cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent_this_month: Option<i64>,
     /// The live topic's latest sequence number when this was read: follow
     /// `deployment:<id>` with this as `since` to miss nothing after it.
     pub event_seq: i64,
@@ -282,4 +290,12 @@ pub struct MetricsBucket {
     pub failed: i64,
     pub p50_us: Option<i64>,
     pub p95_us: Option<i64>,
+}
+
+/// `PUT /api/v1/deployments/{id}/spend-cap` and
+/// `PUT /api/v1/api-keys/{id}/spend-cap`: a monthly cap in credits, or
+/// `null` for none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendCap {
+    pub monthly_credits: Option<i64>,
 }

@@ -147,6 +147,7 @@ fn ApiKeys() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let chosen = RwSignal::new(vec![Scope::AgentsRead]);
     let expiry = RwSignal::new("90".to_owned());
+    let cap = RwSignal::new(String::new());
     let created = RwSignal::new(None::<CreatedApiKey>);
     let error = RwSignal::new(None::<ApiError>);
 
@@ -158,6 +159,7 @@ fn ApiKeys() -> impl IntoView {
             scopes: chosen.get_untracked(),
             expires_in_days: expiry.get_untracked().parse().ok(),
             workspace: auth.active.get_untracked(),
+            spend_cap_credits: cap.with_untracked(|c| c.trim().parse().ok()),
         };
         leptos::task::spawn_local(async move {
             match auth
@@ -229,6 +231,11 @@ fn ApiKeys() -> impl IntoView {
                         <option value="never">"never"</option>
                     </select>
                 </label>
+                <label>"Monthly spend cap (credits)"
+                    <input type="number" name="spend-cap" min="0" placeholder="no cap"
+                        prop:value=move || cap.get() on:input=move |ev| cap.set(event_target_value(&ev)) />
+                    <span class="muted small">"Paid runs started with the key stop at this many credits a month."</span>
+                </label>
                 {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message}</p> })}
                 <button class="button primary" type="submit">"Create key"</button>
             </form>
@@ -239,7 +246,7 @@ fn ApiKeys() -> impl IntoView {
                         view! { <p class="muted" data-testid="no-keys">"No keys yet."</p> }.into_any()
                     } else { view! {
                             <table class="table" data-testid="keys">
-                                <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Workspace"</th><th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th></th></tr></thead>
+                                <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Workspace"</th><th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th>"Spend this month"</th><th></th></tr></thead>
                                 <tbody>{list.into_iter().map(|key| {
                                     let id = key.id;
                                     let revoked = key.revoked_at.is_some();
@@ -252,6 +259,10 @@ fn ApiKeys() -> impl IntoView {
                                             <td>{when(key.created_at)}</td>
                                             <td>{key.last_used_at.map(when).unwrap_or_else(|| "never".to_owned())}</td>
                                             <td>{key.expires_at.map(when).unwrap_or_else(|| "never".to_owned())}</td>
+                                            <td data-testid="key-spend">{match key.spend_cap_credits {
+                                                Some(cap) => format!("{} of {cap} credits", key.spent_this_month.unwrap_or(0)),
+                                                None => "no cap".to_owned(),
+                                            }}</td>
                                             <td>{if revoked {
                                                 view! { <span class="badge">"Revoked"</span> }.into_any()
                                             } else {

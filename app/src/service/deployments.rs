@@ -47,6 +47,8 @@ pub struct DeploymentRecord {
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
     pub deleted_at: Option<chrono::DateTime<Utc>>,
+    /// Monthly spend cap in credits (`None`: none).
+    pub spend_cap_credits: Option<i64>,
 }
 
 impl DeploymentRecord {
@@ -459,6 +461,57 @@ pub async fn change_config(
     view(&mut conn, record).await
 }
 
+/// Sets or lifts a deployment's monthly spend cap (admins and owners of its
+/// workspace: a member could otherwise lift the limit set on them).
+pub async fn change_spend_cap(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: Uuid,
+    cap: Option<i64>,
+) -> Result<Deployment, ServiceError> {
+    actor.require_scope(Scope::DeploymentsWrite)?;
+    super::spend::check_cap("monthly_credits", cap)?;
+    let mut conn = services.conn().await?;
+    let record = visible(&mut conn, actor, id).await?;
+    access::require_role(
+        &mut conn,
+        actor,
+        WorkspaceId(record.workspace_id),
+        Role::Admin,
+    )
+    .await?;
+    let record = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            lock(conn, record.id).await?;
+            let record: DeploymentRecord = diesel::update(deployments::table.find(record.id))
+                .set((
+                    deployments::spend_cap_credits.eq(cap),
+                    deployments::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(DeploymentRecord::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Entry {
+                    action: audit::action::DEPLOYMENT_SPEND_CAP_CHANGED,
+                    user: None,
+                    actor,
+                    workspace: Some(WorkspaceId(record.workspace_id)),
+                    target_type: "deployment",
+                    target_id: record.id.to_string(),
+                    meta,
+                    details: serde_json::json!({ "monthly_credits": cap }),
+                },
+            )
+            .await?;
+            Ok(record)
+        })
+        .await?;
+    view(&mut conn, record).await
+}
+
 /// What a deploy job needs: the deployment as of its generation, and the
 /// version's source and manifest. None when the job is stale (a newer
 /// deploy, a stop or a delete came after it) or the deployment is settled.
@@ -785,9 +838,15 @@ async fn view(
         .await?;
     let status = record.status();
     let secrets = super::secrets::names(conn, record.id).await?;
+    let spent_this_month = match record.spend_cap_credits {
+        Some(_) => Some(super::spend::by_deployment(conn, record.id).await?),
+        None => None,
+    };
     Ok(Deployment {
         secrets,
         price_credits,
+        spend_cap_credits: record.spend_cap_credits,
+        spent_this_month,
         id: record.id,
         name: record.name,
         agent: AgentRef {

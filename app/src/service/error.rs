@@ -39,6 +39,13 @@ pub enum ServiceError {
     /// Not enough credits for what was asked (nothing happened).
     #[error("payment required: {0}")]
     PaymentRequired(String),
+    /// A monthly spend cap (the field names which) stops what was asked
+    /// (nothing happened).
+    #[error("{field}: {message}")]
+    SpendCapReached {
+        field: &'static str,
+        message: String,
+    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -60,7 +67,7 @@ impl ServiceError {
             Self::Conflict { .. } => 409,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
             Self::Forbidden(_) => 403,
-            Self::PaymentRequired(_) => 402,
+            Self::PaymentRequired(_) | Self::SpendCapReached { .. } => 402,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -91,6 +98,10 @@ impl ServiceError {
             Self::PaymentRequired(reason) => {
                 ApiError::new(code::INSUFFICIENT_CREDITS, reason.clone())
             }
+            Self::SpendCapReached { field, message } => ApiError {
+                field: Some((*field).to_owned()),
+                ..ApiError::new(code::SPEND_CAP_REACHED, message.clone())
+            },
             Self::InvalidApiKey => ApiError::new(
                 code::INVALID_API_KEY,
                 "The API key is unknown, revoked or expired.",

@@ -18,6 +18,7 @@ pub mod runs;
 pub mod sandbox;
 pub mod schema;
 pub mod secrets;
+pub mod spend;
 pub mod teams;
 
 use diesel_async::AsyncPgConnection;

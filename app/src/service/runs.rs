@@ -19,7 +19,7 @@ use super::auth::Actor;
 use super::deployments::{self, DeploymentRecord};
 use super::jobs::{NewJob, enqueue};
 use super::schema::{agent_versions, deployments as deployment_rows, runs};
-use super::{ServiceError, Services, access, authoring, events, ledger};
+use super::{ServiceError, Services, access, authoring, events, ledger, spend};
 use crate::model::WorkspaceId;
 use crate::model::account::{Role, Scope};
 use crate::model::deploy::{
@@ -309,6 +309,14 @@ pub async fn start(
                 )
             };
             let (agent, _, price, _) = pricing(conn, id).await?;
+            spend::check(
+                conn,
+                id,
+                deployment.spend_cap_credits,
+                actor.key_id().map(|key| key.0),
+                price,
+            )
+            .await?;
             let record: RunRecord = diesel::insert_into(runs::table)
                 .values((
                     runs::deployment_id.eq(id),

@@ -160,6 +160,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
         expires_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        spend_cap_credits -> Nullable<Int8>,
     }
 }
 
@@ -253,6 +254,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        spend_cap_credits -> Nullable<Int8>,
     }
 }
 
@@ -289,6 +291,32 @@ diesel::table! {
         finished_at -> Nullable<Timestamptz>,
         price_credits -> Int8,
         charged_credits -> Int8,
+    }
+}
+
+diesel::table! {
+    billing_checkouts (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        provider_id -> Nullable<Text>,
+        url -> Nullable<Text>,
+        credits -> Int8,
+        amount_cents -> Int8,
+        currency -> Text,
+        status -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    billing_webhook_events (event_id) {
+        event_id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        handled -> Bool,
+        received_at -> Timestamptz,
     }
 }
 
@@ -353,6 +381,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     runs,
     deployment_secrets,
     ledger_accounts,
+    billing_checkouts,
+    billing_webhook_events,
     ledger_transactions,
     ledger_entries,
 );

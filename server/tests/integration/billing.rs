@@ -324,6 +324,201 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A run with an API key's bearer token.
+async fn run_with_key(
+    app: &TestApp,
+    token: &str,
+    deployment: &str,
+    mode: &str,
+) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .post(app.url(&format!("/api/v1/deployments/{deployment}/runs")))
+        .bearer_auth(token)
+        .json(&json!({ "input": {}, "mode": mode }))
+        .send()
+        .await
+        .expect("a run request");
+    crate::support::json_of(response).await
+}
+
+#[tokio::test]
+async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
+    let app = std::sync::Arc::new(TestApp::builder().workers().spawn().await);
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let slug = paid_agent(&app, &mut ada, "Five a run", 5).await;
+    let capped = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+        .await
+        .0;
+
+    // A bad cap is refused with the field named; a good one shows.
+    let cap_path = format!("/api/v1/deployments/{capped}/spend-cap");
+    let (status, body) = bob
+        .json(
+            &app,
+            Method::PUT,
+            &cap_path,
+            Some(json!({ "monthly_credits": -1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "monthly_credits");
+    let (status, shown) = bob
+        .json(
+            &app,
+            Method::PUT,
+            &cap_path,
+            Some(json!({ "monthly_credits": 12 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(
+        (&shown["spend_cap_credits"], &shown["spent_this_month"]),
+        (&json!(12), &json!(0))
+    );
+
+    // Two runs fit under 12; a failed one costs nothing; the third paid
+    // one would make 15 and is refused before anything is held.
+    let runs = format!("/api/v1/deployments/{capped}/runs");
+    for input in [json!({}), json!({ "fail": true }), json!({})] {
+        let (status, run) = bob
+            .json(&app, Method::POST, &runs, Some(json!({ "input": input })))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{run}");
+    }
+    let (status, refused) = bob
+        .json(&app, Method::POST, &runs, Some(json!({ "input": {} })))
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{refused}");
+    assert_eq!(refused["error"]["code"], "spend_cap_reached");
+    assert_eq!(refused["error"]["field"], "deployment.spend_cap_credits");
+    let message = refused["error"]["message"].as_str().expect("a message");
+    assert!(
+        message.contains("12") && message.contains("10 spent"),
+        "{message}"
+    );
+    let bob_wallet = wallet(&app, &mut bob).await;
+    assert_eq!(
+        (&bob_wallet["balance"], &bob_wallet["held"]),
+        (&json!(90), &json!(0))
+    );
+    let (_, shown) = bob
+        .json(
+            &app,
+            Method::GET,
+            &format!("/api/v1/deployments/{capped}"),
+            None,
+        )
+        .await;
+    assert_eq!(shown["spent_this_month"], 10);
+    // Lifting the cap lets runs through again.
+    let (status, _) = bob
+        .json(
+            &app,
+            Method::PUT,
+            &cap_path,
+            Some(json!({ "monthly_credits": null })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, run) = bob
+        .json(&app, Method::POST, &runs, Some(json!({ "input": {} })))
+        .await;
+    assert_eq!(
+        (status, &run["status"]),
+        (StatusCode::OK, &json!("succeeded"))
+    );
+
+    // A key capped at 20 a month, used concurrently on two uncapped
+    // deployments: exactly four 5-credit runs get through.
+    let other = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+        .await
+        .0;
+    let (status, created) = bob
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(json!({ "name": "batch", "scopes": ["runs:write"], "spend_cap_credits": 20 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().expect("a token").to_owned();
+    let key_id = created["key"]["id"].as_str().expect("an id").to_owned();
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let app = std::sync::Arc::clone(&app);
+            let token = token.clone();
+            let deployment = if i % 2 == 0 {
+                capped.clone()
+            } else {
+                other.clone()
+            };
+            tokio::spawn(async move { run_with_key(&app, &token, &deployment, "async").await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        let (status, body) = task.await.expect("a request task");
+        match status {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::PAYMENT_REQUIRED => {
+                assert_eq!(
+                    body["error"]["field"], "api_key.spend_cap_credits",
+                    "{body}"
+                );
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(accepted, 4);
+    let (_, keys) = bob.json(&app, Method::GET, "/api/v1/api-keys", None).await;
+    let key = keys
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|key| key["id"] == key_id.as_str())
+        .expect("the key is listed")
+        .clone();
+    assert_eq!(
+        (&key["spend_cap_credits"], &key["spent_this_month"]),
+        (&json!(20), &json!(20))
+    );
+    // Its owner raises the cap; the next run goes through.
+    let (status, key) = bob
+        .json(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/api-keys/{key_id}/spend-cap"),
+            Some(json!({ "monthly_credits": 25 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    let (status, body) = run_with_key(&app, &token, &other, "async").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Someone else cannot touch Bob's caps.
+    let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
+    let (status, _) = eve
+        .json(
+            &app,
+            Method::PUT,
+            &cap_path,
+            Some(json!({ "monthly_credits": 0 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = eve
+        .json(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/api-keys/{key_id}/spend-cap"),
+            Some(json!({ "monthly_credits": 0 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn the_database_refuses_overdrafts_unbalanced_movements_and_edits() {
     let app = TestApp::spawn().await;

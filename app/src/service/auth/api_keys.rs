@@ -13,7 +13,7 @@ use super::{Actor, RequestMeta, tokens};
 use crate::model::account::{ApiKeyInfo, CreateApiKey, CreatedApiKey, Scope};
 use crate::model::{ApiKeyId, UserId, WorkspaceId};
 use crate::service::schema::api_keys;
-use crate::service::{ServiceError, Services, access};
+use crate::service::{ServiceError, Services, access, spend};
 
 const TOKEN_PREFIX: &str = "adk_";
 const SECRET_BYTES: usize = 32;
@@ -35,6 +35,7 @@ struct KeyRow {
     last_used_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    spend_cap_credits: Option<i64>,
 }
 
 impl KeyRow {
@@ -53,6 +54,8 @@ impl KeyRow {
             last_used_at: self.last_used_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+            spend_cap_credits: self.spend_cap_credits,
+            spent_this_month: None,
         }
     }
 }
@@ -68,6 +71,7 @@ fn validate(request: &CreateApiKey) -> Result<(String, Vec<Scope>), ServiceError
     if scopes.is_empty() {
         return Err(ServiceError::invalid("scopes", "name at least one scope"));
     }
+    spend::check_cap("spend_cap_credits", request.spend_cap_credits)?;
     if let Some(days) = request.expires_in_days
         && !(1..=MAX_EXPIRY_DAYS).contains(&days)
     {
@@ -130,6 +134,7 @@ pub async fn create(
                     api_keys::token_hash.eq(&digest),
                     api_keys::scopes.eq(scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
                     api_keys::expires_at.eq(expires_at),
+                    api_keys::spend_cap_credits.eq(request.spend_cap_credits),
                 ))
                 .returning(KeyRow::as_returning())
                 .get_result(conn)
@@ -148,6 +153,7 @@ pub async fn create(
                         "name": name,
                         "prefix": prefix,
                         "scopes": scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                        "spend_cap_credits": request.spend_cap_credits,
                     }),
                 },
             )
@@ -171,7 +177,81 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ApiKeyInfo>,
         .select(KeyRow::as_select())
         .load(&mut conn)
         .await?;
-    Ok(rows.into_iter().map(KeyRow::into_info).collect())
+    let capped: Vec<Uuid> = rows
+        .iter()
+        .filter(|row| row.spend_cap_credits.is_some())
+        .map(|row| row.id)
+        .collect();
+    let spent: std::collections::HashMap<Uuid, i64> = if capped.is_empty() {
+        Default::default()
+    } else {
+        spend::by_keys(&mut conn, &capped)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let spent = row
+                .spend_cap_credits
+                .map(|_| spent.get(&row.id).copied().unwrap_or(0));
+            ApiKeyInfo {
+                spent_this_month: spent,
+                ..row.into_info()
+            }
+        })
+        .collect())
+}
+
+/// Sets or lifts the monthly spend cap of one of the caller's keys.
+pub async fn change_spend_cap(
+    services: &Services,
+    actor: &Actor,
+    id: ApiKeyId,
+    cap: Option<i64>,
+    meta: &RequestMeta,
+) -> Result<ApiKeyInfo, ServiceError> {
+    let user = actor.require_session()?;
+    spend::check_cap("monthly_credits", cap)?;
+    let mut conn = services.conn().await?;
+    let actor = actor.clone();
+    let meta = meta.clone();
+    let row = conn
+        .transaction::<_, ServiceError, _>(async move |conn| {
+            let row: Option<KeyRow> = diesel::update(api_keys::table.find(id.0))
+                .filter(api_keys::user_id.eq(user.0))
+                .set(api_keys::spend_cap_credits.eq(cap))
+                .returning(KeyRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+            let row = row.ok_or(ServiceError::NotFound { what: "API key" })?;
+            audit::record(
+                conn,
+                Entry {
+                    action: action::KEY_SPEND_CAP_CHANGED,
+                    user: None,
+                    actor: &actor,
+                    workspace: Some(WorkspaceId(row.workspace_id)),
+                    target_type: "api_key",
+                    target_id: row.id.to_string(),
+                    meta: &meta,
+                    details: json!({ "prefix": row.prefix, "monthly_credits": cap }),
+                },
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    let spent = match row.spend_cap_credits {
+        Some(_) => Some(spend::by_key(&mut conn, row.id).await?),
+        None => None,
+    };
+    Ok(ApiKeyInfo {
+        spent_this_month: spent,
+        ..row.into_info()
+    })
 }
 
 /// Revokes one of the caller's keys; someone else's key is "not found".

@@ -37,6 +37,11 @@ pub mod action {
     pub const DEPLOYMENT_DELETED: &str = "deployment.delete";
     pub const DEPLOYMENT_SECRETS_CHANGED: &str = "deployment.secrets_change";
     pub const DEPLOYMENT_CONFIG_CHANGED: &str = "deployment.config_change";
+    pub const DEPLOYMENT_SPEND_CAP_CHANGED: &str = "deployment.spend_cap_change";
+    pub const KEY_SPEND_CAP_CHANGED: &str = "api_key.spend_cap_change";
+    /// Credit movements are audited by the database (migration 000015) as
+    /// `credits.<kind>`: starter, grant, purchase, reserve, settle, release.
+    pub const CREDITS_PREFIX: &str = "credits.";
 }
 
 pub struct Entry<'a> {

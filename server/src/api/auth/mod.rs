@@ -134,3 +134,26 @@ pub async fn revoke_key(
     api_keys::revoke(&state.services, &caller.actor, id, &caller.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `PUT /api/v1/api-keys/{id}/spend-cap`: `{"monthly_credits": n}` or
+/// `null` to lift it; the key's owner only.
+pub async fn change_key_spend_cap(
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+    Body(cap): Body<app::model::deploy::SpendCap>,
+) -> Result<Json<ApiKeyInfo>, AppError> {
+    let id = id
+        .parse()
+        .map(ApiKeyId)
+        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "API key" }))?;
+    let key = api_keys::change_spend_cap(
+        &state.services,
+        &caller.actor,
+        id,
+        cap.monthly_credits,
+        &caller.meta,
+    )
+    .await?;
+    Ok(Json(key))
+}

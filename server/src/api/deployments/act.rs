@@ -80,3 +80,23 @@ pub async fn change_config(
         deployments::change_config(&services, &caller.actor, &caller.meta, id, config).await?;
     Ok(Json(deployment))
 }
+
+/// `PUT /api/v1/deployments/{id}/spend-cap`: `{"monthly_credits": n}` or
+/// `null` to lift it (admins and owners).
+pub async fn change_spend_cap(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+    Body(cap): Body<app::model::deploy::SpendCap>,
+) -> Result<Json<Deployment>, AppError> {
+    let id = deployment_id(&id)?;
+    let deployment = deployments::change_spend_cap(
+        &services,
+        &caller.actor,
+        &caller.meta,
+        id,
+        cap.monthly_credits,
+    )
+    .await?;
+    Ok(Json(deployment))
+}
