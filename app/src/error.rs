@@ -24,6 +24,8 @@ pub mod code {
     pub const INSUFFICIENT_CREDITS: &str = "insufficient_credits";
     /// 402: a monthly spend cap (deployment or API key) is reached.
     pub const SPEND_CAP_REACHED: &str = "spend_cap_reached";
+    /// 400: a webhook whose signature does not verify.
+    pub const INVALID_SIGNATURE: &str = "invalid_signature";
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";
     /// The request never got a proper answer (network down, bad encoding).

@@ -63,6 +63,12 @@ pub struct Config {
     /// `AGENTDECK_CREATOR_SHARE_PERCENT`: the creator's share of a paid run
     /// (the platform keeps the rest).
     pub billing: app::service::ledger::Billing,
+    /// Buying credits: on when `AGENTDECK_STRIPE_SECRET_KEY` is set (then
+    /// `AGENTDECK_STRIPE_WEBHOOK_SECRET` must be too). The provider's API is
+    /// `AGENTDECK_STRIPE_API_URL` (any Stripe-compatible one); a credit costs
+    /// `AGENTDECK_CREDIT_PRICE_CENTS` (default 1) of `AGENTDECK_CURRENCY`
+    /// (default `usd`).
+    pub payments: Option<app::service::payments::PaymentsConfig>,
     /// `AGENTDECK_SECRETS_KEY`: 64 hex digits (32 bytes, e.g. from
     /// `openssl rand -hex 32`) that deployment secrets are encrypted with.
     /// Unset: a key kept in `<data dir>/secrets.key`, made on first start;
@@ -244,6 +250,42 @@ impl Config {
                 })
             }
         };
+        let payments = match get("AGENTDECK_STRIPE_SECRET_KEY") {
+            None => None,
+            Some(secret_key) => Some(app::service::payments::PaymentsConfig {
+                secret_key,
+                webhook_secret: get("AGENTDECK_STRIPE_WEBHOOK_SECRET").ok_or(ConfigError {
+                    name: "AGENTDECK_STRIPE_WEBHOOK_SECRET",
+                    message: "must be set when AGENTDECK_STRIPE_SECRET_KEY is".to_owned(),
+                })?,
+                api_base: parse(
+                    &get,
+                    "AGENTDECK_STRIPE_API_URL",
+                    "https://api.stripe.com",
+                    |v| {
+                        if v.starts_with("https://") || v.starts_with("http://") {
+                            Ok(v.trim_end_matches('/').to_owned())
+                        } else {
+                            Err("must be an http(s) URL".to_owned())
+                        }
+                    },
+                )?,
+                cents_per_credit: parse(&get, "AGENTDECK_CREDIT_PRICE_CENTS", "1", |v| match v
+                    .parse::<i64>()
+                {
+                    Ok(cents) if (1..=10_000).contains(&cents) => Ok(cents),
+                    _ => Err("expected whole cents from 1 to 10000".to_owned()),
+                })?,
+                currency: parse(&get, "AGENTDECK_CURRENCY", "usd", |v| {
+                    let v = v.to_ascii_lowercase();
+                    if v.len() == 3 && v.chars().all(|c| c.is_ascii_lowercase()) {
+                        Ok(v)
+                    } else {
+                        Err("expected a three-letter ISO 4217 code, e.g. usd".to_owned())
+                    }
+                })?,
+            }),
+        };
         let boolean = |v: &str| match v.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => Ok(true),
             "0" | "false" | "no" | "off" => Ok(false),
@@ -303,6 +345,7 @@ impl Config {
                 creator_share_percent,
             },
             secrets_key,
+            payments,
             workers: crate::jobs::WorkerConfig {
                 concurrency,
                 lease,

@@ -181,7 +181,8 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
             .with_session_policy(config.sessions)
             .with_public_url(config.public_url.clone())
             .with_github(config.github.clone())
-            .with_billing(config.billing),
+            .with_billing(config.billing)
+            .with_payments(config.payments.clone()),
         hub: Hub::new(),
         dist_dir: Arc::new(config.dist_dir.clone()),
         cookies: auth::CookieSettings::new(config.is_https()),

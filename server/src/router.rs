@@ -7,7 +7,7 @@ use tower_http::compression::CompressionLayer;
 
 use crate::api::{
     admin, agents, auth, authoring, billing, deployments, github, health, not_found, runs,
-    server_fns, teams,
+    server_fns, teams, webhooks,
 };
 use crate::live::socket;
 use crate::state::AppState;
@@ -87,6 +87,7 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/teams/{slug}/leave", post(teams::leave))
         .route("/teams/{slug}/audit", get(teams::audit))
+        .route("/audit", get(teams::workspace_audit))
         .route("/invites/{token}/accept", post(teams::accept_invite))
         .route(
             "/deployments",
@@ -128,6 +129,12 @@ pub fn build(state: AppState) -> Router {
             post(deployments::act::act_on_deployment),
         )
         .route("/wallet", get(billing::wallet::show_wallet))
+        .route("/billing/checkout", post(billing::checkout::start_checkout))
+        .route(
+            "/billing/checkouts/{id}",
+            get(billing::checkout::show_checkout),
+        )
+        .route("/admin/credits", post(admin::credits::grant_credits))
         .route("/ledger", get(billing::ledger::list_ledger))
         .route("/admin/jobs", get(admin::jobs::show_jobs))
         .route("/admin/jobs/{id}", delete(admin::jobs::discard_job))
@@ -146,6 +153,8 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        // Signed by the payment provider, not a session or key.
+        .route("/webhooks/stripe", post(webhooks::stripe))
         .merge(authenticated(&state, api))
         .fallback(spa::serve)
         .layer(CompressionLayer::new())

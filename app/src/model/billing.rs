@@ -15,6 +15,47 @@ pub struct Wallet {
     pub held: i64,
     /// Its share of paid runs of its agents.
     pub earnings: i64,
+    /// How credits are bought here; `None` when this server takes no
+    /// payments.
+    #[serde(default)]
+    pub top_up: Option<TopUp>,
+}
+
+/// What credits cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUp {
+    /// One credit's price in the currency's smallest unit (cents).
+    pub cents_per_credit: i64,
+    /// ISO 4217, lower case.
+    pub currency: String,
+    pub min_credits: i64,
+    pub max_credits: i64,
+}
+
+/// `POST /api/v1/billing/checkout`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartCheckout {
+    pub credits: i64,
+    /// The workspace's slug; the personal one when absent.
+    #[serde(default)]
+    pub workspace: Option<String>,
+}
+
+/// A purchase of credits: `open` until the provider reports it `paid` (or
+/// `expired`); pay at `url`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkout {
+    pub id: uuid::Uuid,
+    pub workspace: String,
+    pub url: Option<String>,
+    pub credits: i64,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: String,
+    #[serde(with = "crate::model::timestamp")]
+    pub created_at: DateTime<Utc>,
+    #[serde(default, with = "crate::model::timestamp::option")]
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 /// One line of `GET /api/v1/ledger?workspace=`: one of the workspace's
@@ -43,4 +84,22 @@ pub struct LedgerLine {
 pub struct LedgerPage {
     pub items: Vec<LedgerLine>,
     pub next_cursor: Option<String>,
+}
+
+/// `POST /api/v1/admin/credits` (platform administrators).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantCredits {
+    /// The workspace's slug.
+    pub workspace: String,
+    pub credits: i64,
+    /// Why: kept as the movement's memo and in the audit log.
+    pub reason: String,
+}
+
+/// A grant made: its ledger transaction and the wallet's new balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Granted {
+    pub transaction: i64,
+    pub workspace: String,
+    pub balance: i64,
 }

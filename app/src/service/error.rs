@@ -46,6 +46,9 @@ pub enum ServiceError {
         field: &'static str,
         message: String,
     },
+    /// A webhook whose signature does not verify (400).
+    #[error("bad signature: {0}")]
+    BadSignature(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -67,6 +70,7 @@ impl ServiceError {
             Self::Conflict { .. } => 409,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
             Self::Forbidden(_) => 403,
+            Self::BadSignature(_) => 400,
             Self::PaymentRequired(_) | Self::SpendCapReached { .. } => 402,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
@@ -95,6 +99,7 @@ impl ServiceError {
                 "The email or password is incorrect.",
             ),
             Self::Forbidden(reason) => ApiError::new(code::FORBIDDEN, reason.clone()),
+            Self::BadSignature(reason) => ApiError::new(code::INVALID_SIGNATURE, reason.clone()),
             Self::PaymentRequired(reason) => {
                 ApiError::new(code::INSUFFICIENT_CREDITS, reason.clone())
             }

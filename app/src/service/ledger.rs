@@ -20,11 +20,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::auth::Actor;
+use diesel_async::AsyncConnection as _;
+
+use super::auth::{Actor, RequestMeta};
 use super::schema::{ledger_accounts, ledger_entries, ledger_transactions, workspaces};
 use super::{ServiceError, Services, access};
 use crate::model::account::{Role, Scope};
-use crate::model::billing::{LedgerLine, LedgerPage, Wallet};
+use crate::model::billing::{GrantCredits, Granted, LedgerLine, LedgerPage, Wallet};
 use crate::model::{UserId, WorkspaceId};
 
 /// The platform's terms, from configuration.
@@ -253,6 +255,99 @@ pub async fn grant_starter(
     Ok(())
 }
 
+/// A platform administrator gives a workspace credits, with a reason (the
+/// memo of the movement and so of its audit line, with the admin and their
+/// address). The same `idempotency_key` again grants once.
+pub async fn admin_grant(
+    services: &Services,
+    actor: &Actor,
+    meta: &RequestMeta,
+    grant: GrantCredits,
+    idempotency_key: Option<String>,
+) -> Result<Granted, ServiceError> {
+    let mut conn = services.conn().await?;
+    super::jobs::require_admin(&mut conn, actor).await?;
+    let admin = actor.require_session()?;
+    if !(1..=MAX_GRANT).contains(&grant.credits) {
+        return Err(ServiceError::invalid(
+            "credits",
+            format!("must be from 1 to {MAX_GRANT}"),
+        ));
+    }
+    let reason = grant.reason.trim().to_owned();
+    if !(3..=500).contains(&reason.chars().count()) {
+        return Err(ServiceError::invalid(
+            "reason",
+            "say why, in 3 to 500 characters (it goes into the audit log)",
+        ));
+    }
+    if let Some(key) = &idempotency_key
+        && (key.is_empty() || key.len() > 100)
+    {
+        return Err(ServiceError::invalid(
+            "idempotency_key",
+            "must be 1 to 100 characters",
+        ));
+    }
+    let (workspace, slug): (Uuid, String) = workspaces::table
+        .filter(workspaces::slug.eq(grant.workspace.trim()))
+        .select((workspaces::id, workspaces::slug))
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or(ServiceError::NotFound { what: "workspace" })?;
+    let key = format!(
+        "grant:{}",
+        idempotency_key.unwrap_or_else(|| Uuid::new_v4().to_string())
+    );
+    let credits = grant.credits;
+    let ip = meta.ip.clone();
+    let transaction = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            diesel::sql_query("SELECT set_config('agentdeck.audit_ip', $1, true)")
+                .bind::<diesel::sql_types::Text, _>(&ip)
+                .execute(conn)
+                .await?;
+            let wallet = account(conn, Account::Wallet, Some(workspace)).await?;
+            let grants = account(conn, Account::Grants, None).await?;
+            post(
+                conn,
+                Movement {
+                    key: key.clone(),
+                    kind: "grant",
+                    workspace: Some(workspace),
+                    run: None,
+                    agent: None,
+                    memo: reason.clone(),
+                    by: Some(admin),
+                    legs: vec![(wallet, credits), (grants, -credits)],
+                },
+            )
+            .await?;
+            let (id, posted_to): (i64, Option<Uuid>) = ledger_transactions::table
+                .filter(ledger_transactions::idempotency_key.eq(&key))
+                .select((ledger_transactions::id, ledger_transactions::workspace_id))
+                .first(conn)
+                .await?;
+            if posted_to != Some(workspace) {
+                return Err(ServiceError::Conflict {
+                    field: "idempotency_key",
+                    message: "was used for a grant to another workspace".to_owned(),
+                });
+            }
+            Ok(id)
+        })
+        .await?;
+    Ok(Granted {
+        transaction,
+        workspace: slug,
+        balance: balance(&mut conn, Account::Wallet, workspace).await?,
+    })
+}
+
+/// The most one grant gives.
+const MAX_GRANT: i64 = 10_000_000;
+
 /// What a run holds: its price, paid by `payer` for `agent`.
 #[derive(Clone, Copy, Debug)]
 pub struct Hold {
@@ -383,6 +478,7 @@ pub async fn wallet(
         balance: balance(&mut conn, Account::Wallet, id).await?,
         held: balance(&mut conn, Account::Held, id).await?,
         earnings: balance(&mut conn, Account::Earnings, id).await?,
+        top_up: services.payments.as_ref().map(|payments| payments.top_up()),
     })
 }
 

@@ -12,6 +12,7 @@ pub mod events;
 pub mod jobs;
 pub mod ledger;
 pub mod markdown;
+pub mod payments;
 pub mod request_id;
 pub mod reviews;
 pub mod runs;
@@ -46,6 +47,8 @@ pub struct Services {
     pub secrets: Option<std::sync::Arc<secrets::SecretBox>>,
     /// Starter credits and the creators' share of paid runs.
     pub billing: ledger::Billing,
+    /// Buying credits, when a payment provider is configured.
+    pub payments: Option<std::sync::Arc<payments::Payments>>,
 }
 
 impl Services {
@@ -59,7 +62,13 @@ impl Services {
             runner: None,
             secrets: None,
             billing: ledger::Billing::default(),
+            payments: None,
         }
+    }
+
+    pub fn with_payments(mut self, payments: Option<payments::PaymentsConfig>) -> Self {
+        self.payments = payments.map(|config| std::sync::Arc::new(payments::Payments::new(config)));
+        self
     }
 
     pub fn with_billing(mut self, billing: ledger::Billing) -> Self {

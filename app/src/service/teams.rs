@@ -648,9 +648,69 @@ pub async fn audit_log(
         .transpose()?;
     let mut conn = services.conn().await?;
     let team = require_team_role(&mut conn, actor, slug, Role::Admin).await?;
+    audit_page(
+        &mut conn,
+        team.id,
+        filter_action,
+        filter_actor,
+        limit,
+        before,
+    )
+    .await
+}
+
+/// Any workspace's audit log (`slug`, or the caller's own: an API key's
+/// workspace, else the personal one), as `audit_log`; admins and owners.
+/// Credit movements are here too (`credits.*`, written by the database).
+pub async fn workspace_audit_log(
+    services: &Services,
+    actor: &Actor,
+    slug: Option<&str>,
+    filter_action: Option<String>,
+    filter_actor: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+) -> Result<AuditPage, ServiceError> {
+    actor.require_scope(Scope::AuditRead)?;
+    let user = actor.require_user()?;
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ServiceError::invalid("limit", "must be from 1 to 200"));
+    }
+    let before: Option<i64> = cursor
+        .map(|c| {
+            c.parse()
+                .map_err(|_| ServiceError::invalid("cursor", "is not a cursor this API returned"))
+        })
+        .transpose()?;
+    let mut conn = services.conn().await?;
+    let id = match (slug.map(str::trim).filter(|s| !s.is_empty()), actor) {
+        (Some(slug), _) => workspaces::table
+            .filter(workspaces::slug.eq(slug))
+            .select(workspaces::id)
+            .first(&mut conn)
+            .await
+            .optional()?
+            .map(WorkspaceId)
+            .ok_or(ServiceError::NotFound { what: "workspace" })?,
+        (None, Actor::ApiKey { workspace_id, .. }) => *workspace_id,
+        (None, _) => access::personal_workspace(&mut conn, user).await?,
+    };
+    access::require_role(&mut conn, actor, id, Role::Admin).await?;
+    audit_page(&mut conn, id, filter_action, filter_actor, limit, before).await
+}
+
+async fn audit_page(
+    conn: &mut AsyncPgConnection,
+    workspace: WorkspaceId,
+    filter_action: Option<String>,
+    filter_actor: Option<String>,
+    limit: i64,
+    before: Option<i64>,
+) -> Result<AuditPage, ServiceError> {
     let mut query = audit_events::table
         .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_user_id)))
-        .filter(audit_events::workspace_id.eq(team.id.0))
+        .filter(audit_events::workspace_id.eq(workspace.0))
         .into_boxed();
     if let Some(action) = filter_action.filter(|a| !a.is_empty()) {
         query = if let Some(object) = action.strip_suffix('.') {
@@ -696,7 +756,7 @@ pub async fn audit_log(
             audit_events::user_agent,
             audit_events::details,
         ))
-        .load(&mut conn)
+        .load(conn)
         .await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);

@@ -14,3 +14,4 @@ pub mod not_found;
 pub mod runs;
 pub mod server_fns;
 pub mod teams;
+pub mod webhooks;

@@ -157,6 +157,20 @@ pub struct AuditParams {
     cursor: Option<String>,
 }
 
+impl AuditParams {
+    fn limit(&self) -> Result<Option<i64>, AppError> {
+        self.limit
+            .as_deref()
+            .map(|text| {
+                text.trim()
+                    .parse::<i64>()
+                    .map_err(|_| AppError::invalid("limit", "must be a whole number from 1 to 200"))
+            })
+            .transpose()
+    }
+}
+
+/// `GET /api/v1/teams/{slug}/audit`: a team's audit log.
 pub async fn audit(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
@@ -164,14 +178,7 @@ pub async fn audit(
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<AuditPage>, AppError> {
     let Query(params) = params.map_err(|e| AppError::invalid("query", e.body_text()))?;
-    let limit = params
-        .limit
-        .map(|text| {
-            text.trim()
-                .parse::<i64>()
-                .map_err(|_| AppError::invalid("limit", "must be a whole number from 1 to 200"))
-        })
-        .transpose()?;
+    let limit = params.limit()?;
     Ok(Json(
         teams::audit_log(
             &state.services,
@@ -181,6 +188,36 @@ pub async fn audit(
             params.actor,
             limit,
             params.cursor,
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct WorkspaceAuditParams {
+    workspace: Option<String>,
+    #[serde(flatten)]
+    page: AuditParams,
+}
+
+/// `GET /api/v1/audit?workspace=`: any workspace's audit log, personal
+/// ones included (the caller's own when none is named).
+pub async fn workspace_audit(
+    State(state): State<AppState>,
+    CallerOf(caller): CallerOf,
+    params: Result<Query<WorkspaceAuditParams>, QueryRejection>,
+) -> Result<Json<AuditPage>, AppError> {
+    let Query(params) = params.map_err(|e| AppError::invalid("query", e.body_text()))?;
+    let limit = params.page.limit()?;
+    Ok(Json(
+        teams::workspace_audit_log(
+            &state.services,
+            &caller.actor,
+            params.workspace.as_deref(),
+            params.page.action,
+            params.page.actor,
+            limit,
+            params.page.cursor,
         )
         .await?,
     ))

@@ -74,6 +74,31 @@ async fn assert_ledger_balances(app: &TestApp) {
     );
 }
 
+/// Every credit movement has one audit line in each workspace it touched,
+/// with what moved there, and no audit line names a movement that was not.
+async fn assert_every_movement_audited(app: &TestApp) {
+    let touched = "SELECT DISTINCT e.transaction_id::text AS tx, a.workspace_id \
+                   FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \
+                   WHERE a.workspace_id IS NOT NULL";
+    let audited = "SELECT target_id AS tx, workspace_id FROM audit_events \
+                   WHERE action LIKE 'credits.%'";
+    assert!(
+        number(app, &format!("SELECT count(*) AS n FROM ({touched}) t")).await > 0,
+        "movements to check"
+    );
+    for (left, right) in [(touched, audited), (audited, touched)] {
+        assert_eq!(
+            number(
+                app,
+                &format!("SELECT count(*) AS n FROM ({left} EXCEPT ALL {right}) missing")
+            )
+            .await,
+            0,
+            "{left} EXCEPT ALL {right}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     let app = std::sync::Arc::new(TestApp::builder().workers().spawn().await);
@@ -169,6 +194,35 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
         50
     );
     assert_ledger_balances(&app).await;
+    assert_every_movement_audited(&app).await;
+    // Through the API: Bob's log holds his holds and charges, Ada's the
+    // earnings of the same charges.
+    let (_, bob_log) = bob
+        .json(
+            &app,
+            Method::GET,
+            "/api/v1/audit?action=credits.settle&limit=200",
+            None,
+        )
+        .await;
+    let bob_log = bob_log["items"].as_array().expect("items").clone();
+    assert_eq!(bob_log.len(), 50);
+    assert_eq!(bob_log[0]["details"]["amounts"], json!({ "held": -2 }));
+    let (_, ada_log) = ada
+        .json(
+            &app,
+            Method::GET,
+            "/api/v1/audit?action=credits.settle&limit=200",
+            None,
+        )
+        .await;
+    let ada_log = ada_log["items"].as_array().expect("items").clone();
+    assert_eq!(ada_log.len(), 50);
+    assert_eq!(ada_log[0]["details"]["amounts"], json!({ "earnings": 1 }));
+    assert_eq!(
+        ada_log[0]["target_id"], bob_log[0]["target_id"],
+        "one movement, two logs"
+    );
 
     // A wallet at zero: the next run is refused with the reason.
     let (status, body) = bob
@@ -315,6 +369,7 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         "the lines add up to the balances"
     );
     assert_ledger_balances(&app).await;
+    assert_every_movement_audited(&app).await;
 
     // Nobody else reads Bob's wallet.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;

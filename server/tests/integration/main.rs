@@ -22,6 +22,7 @@ mod instances;
 mod jobs;
 mod live;
 mod marketplace;
+mod payments;
 mod process;
 mod rate_limits;
 mod seed;

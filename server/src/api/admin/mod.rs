@@ -1,3 +1,5 @@
-//! Platform administration: the job queue.
+//! Platform administration: the job queue and credit grants.
+
+pub mod credits;
 
 pub mod jobs;

@@ -1,4 +1,5 @@
 //! Credits: a workspace's wallet and ledger.
 
+pub mod checkout;
 pub mod ledger;
 pub mod wallet;

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod db;
 pub mod github;
+pub mod stripe;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct TestAppBuilder {
     with_dist: bool,
     limits: server::rate_limit::LimitSettings,
     github: Option<String>,
+    payments: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -52,6 +54,12 @@ impl TestAppBuilder {
     /// Sign-in with GitHub against the stand-in at `base_url`.
     pub fn github(mut self, base_url: &str) -> Self {
         self.github = Some(base_url.to_owned());
+        self
+    }
+
+    /// Take payments through the stand-in provider at `base_url`.
+    pub fn payments(mut self, base_url: &str) -> Self {
+        self.payments = Some(base_url.to_owned());
         self
     }
 
@@ -92,6 +100,15 @@ impl TestAppBuilder {
             services: Services::new(pool.clone())
                 .with_public_url(base_url.clone())
                 .with_github(github)
+                .with_payments(self.payments.map(|api_base| {
+                    app::service::payments::PaymentsConfig {
+                        api_base,
+                        secret_key: stripe::SECRET_KEY.to_owned(),
+                        webhook_secret: stripe::WEBHOOK_SECRET.to_owned(),
+                        cents_per_credit: 1,
+                        currency: "usd".to_owned(),
+                    }
+                }))
                 .with_sandbox(shared_sandbox())
                 .with_secrets(&[42; 32])
                 .with_runner(app::service::runs::Runner::new(Some(
@@ -172,6 +189,7 @@ impl TestApp {
             with_dist: true,
             limits: server::rate_limit::LimitSettings::default(),
             github: None,
+            payments: None,
         }
     }
 

@@ -1,0 +1,32 @@
+//! `POST /api/v1/admin/credits {workspace, credits, reason}`: a platform
+//! administrator grants credits (201); an `Idempotency-Key` header makes a
+//! repeated request grant once. Audited with the reason.
+
+use app::model::billing::{GrantCredits, Granted};
+use app::service::{Services, ledger};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+
+use crate::api::body::Body;
+use crate::auth::CallerOf;
+use crate::error::AppError;
+
+pub async fn grant_credits(
+    State(services): State<Services>,
+    CallerOf(caller): CallerOf,
+    headers: HeaderMap,
+    Body(grant): Body<GrantCredits>,
+) -> Result<(StatusCode, Json<Granted>), AppError> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|value| {
+            value
+                .to_str()
+                .map(str::to_owned)
+                .map_err(|_| AppError::invalid("idempotency_key", "must be printable text"))
+        })
+        .transpose()?;
+    let granted = ledger::admin_grant(&services, &caller.actor, &caller.meta, grant, key).await?;
+    Ok((StatusCode::CREATED, Json(granted)))
+}

@@ -1,0 +1,47 @@
+//! `POST /webhooks/stripe`: the payment provider's events. Not under
+//! `/api/v1` and without a session: the `Stripe-Signature` header is the
+//! credential (400 when it does not verify or is older than 300 s). Every
+//! verified event is acknowledged with 200, including types this server
+//! ignores and events it has handled before, so the provider stops
+//! retrying; a failure to record one answers 5xx, and it retries.
+
+use app::service::auth::RequestMeta;
+use app::service::payments::{self, Delivery};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
+use axum::{Extension, Json};
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub async fn stripe(
+    State(state): State<AppState>,
+    connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, AppError> {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|value| value.to_str().ok());
+    let meta = RequestMeta::new(
+        connection
+            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+            .unwrap_or_default(),
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default(),
+    );
+    let delivery = payments::webhook(&state.services, signature, &body, &meta).await?;
+    Ok(Json(json!({
+        "received": true,
+        "outcome": match delivery {
+            Delivery::Credited => "credited",
+            Delivery::Handled => "handled",
+            Delivery::Ignored => "ignored",
+            Delivery::Duplicate => "duplicate",
+        },
+    })))
+}

@@ -1,0 +1,355 @@
+//! Buying credits: checkout sessions made through a stand-in payment
+//! provider, wallets credited only from signed webhooks (each event once),
+//! administrators' grants, and an audit line for every movement.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::browser::Browser;
+use crate::support::stripe::{FakeStripe, WEBHOOK_SECRET, event};
+use crate::support::{TestApp, error_of, json_of};
+
+/// Delivers `payload` to the webhook with `signature` (none when `None`).
+async fn deliver(app: &TestApp, payload: &[u8], signature: Option<String>) -> (StatusCode, Value) {
+    let mut request = app
+        .http
+        .post(app.url("/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .body(payload.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    json_of(request.send().await.expect("a webhook delivery")).await
+}
+
+/// Signed now with the webhook's secret.
+fn signed(payload: &[u8]) -> Option<String> {
+    Some(app::service::payments::sign(
+        payload,
+        WEBHOOK_SECRET,
+        chrono::Utc::now().timestamp(),
+    ))
+}
+
+async fn balance(app: &TestApp, browser: &mut Browser) -> i64 {
+    let (status, wallet) = browser.json(app, Method::GET, "/api/v1/wallet", None).await;
+    assert_eq!(status, StatusCode::OK, "{wallet}");
+    wallet["balance"].as_i64().expect("a balance")
+}
+
+async fn credit_audit(app: &TestApp, browser: &mut Browser, workspace: &str) -> Vec<Value> {
+    let (status, page) = browser
+        .json(
+            app,
+            Method::GET,
+            &format!("/api/v1/audit?workspace={workspace}&action=credits.&limit=200"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().expect("items").clone()
+}
+
+#[tokio::test]
+async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
+    let stripe = FakeStripe::start().await;
+    let app = std::sync::Arc::new(TestApp::builder().payments(&stripe.base_url).spawn().await);
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let (_, wallet) = bob.json(&app, Method::GET, "/api/v1/wallet", None).await;
+    assert_eq!(
+        wallet["top_up"],
+        json!({ "cents_per_credit": 1, "currency": "usd", "min_credits": 100, "max_credits": 1_000_000 })
+    );
+
+    // Too few credits is refused, naming the field.
+    let (status, body) = bob
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/billing/checkout",
+            Some(json!({ "credits": 5 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "credits");
+    assert_eq!(stripe.session_count(), 0, "nothing reached the provider");
+
+    let (status, checkout) = bob
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/billing/checkout",
+            Some(json!({ "credits": 500 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{checkout}");
+    assert_eq!(
+        (
+            &checkout["status"],
+            &checkout["amount_cents"],
+            &checkout["currency"]
+        ),
+        (&json!("open"), &json!(500), &json!("usd"))
+    );
+    let url = checkout["url"].as_str().expect("a url to pay at");
+    let session_id = url.rsplit('/').next().expect("a session id").to_owned();
+    let session = stripe.session(&session_id);
+    assert_eq!(session["amount_total"], 500);
+    assert_eq!(session["client_reference_id"], checkout["id"]);
+    assert!(
+        session["success_url"]
+            .as_str()
+            .expect("a success url")
+            .starts_with(&format!("{}/wallet", app.base_url)),
+        "{session}"
+    );
+    let checkout_path = format!(
+        "/api/v1/billing/checkouts/{}",
+        checkout["id"].as_str().expect("id")
+    );
+    // Nothing is credited before the provider says it was paid.
+    assert_eq!(balance(&app, &mut bob).await, 100);
+
+    let paid = event(
+        "evt_paid_1",
+        "checkout.session.completed",
+        stripe.paid(&session_id),
+    );
+    // A wrong secret, no header, a tampered body, an old timestamp: 400,
+    // nothing credited, and the event id is not used up.
+    let forged = app::service::payments::sign(&paid, "whsec_wrong", chrono::Utc::now().timestamp());
+    let (status, body) = deliver(&app, &paid, Some(forged)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    error_of(&body, "invalid_signature");
+    let (status, _) = deliver(&app, &paid, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let tampered = event(
+        "evt_paid_1",
+        "checkout.session.completed",
+        json!({ "id": session_id, "payment_status": "paid", "amount_total": 500_000, "currency": "usd" }),
+    );
+    let (status, _) = deliver(&app, &tampered, signed(&paid)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let old =
+        app::service::payments::sign(&paid, WEBHOOK_SECRET, chrono::Utc::now().timestamp() - 301);
+    let (status, body) = deliver(&app, &paid, Some(old)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("a message")
+            .contains("300 s"),
+        "{body}"
+    );
+    assert_eq!(balance(&app, &mut bob).await, 100);
+
+    // The real delivery credits; the provider's retry of it does nothing,
+    // even when ten copies arrive at once.
+    let (status, body) = deliver(&app, &paid, signed(&paid)).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (StatusCode::OK, &json!("credited")),
+        "{body}"
+    );
+    assert_eq!(balance(&app, &mut bob).await, 600);
+    let (status, body) = deliver(&app, &paid, signed(&paid)).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (StatusCode::OK, &json!("duplicate")),
+        "{body}"
+    );
+    let (_, shown) = bob.json(&app, Method::GET, &checkout_path, None).await;
+    assert_eq!(shown["status"], "paid");
+
+    let (status, second) = bob
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/billing/checkout",
+            Some(json!({ "credits": 250 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second_session = second["url"]
+        .as_str()
+        .and_then(|url| url.rsplit('/').next())
+        .expect("a session")
+        .to_owned();
+    let burst = event(
+        "evt_paid_2",
+        "checkout.session.completed",
+        stripe.paid(&second_session),
+    );
+    let copies: Vec<_> = (0..10)
+        .map(|_| {
+            let app = std::sync::Arc::clone(&app);
+            let burst = burst.clone();
+            tokio::spawn(async move { deliver(&app, &burst, signed(&burst)).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for copy in copies {
+        let (status, body) = copy.await.expect("a delivery");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        outcomes.push(body["outcome"].as_str().expect("an outcome").to_owned());
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "credited").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "duplicate").count(),
+        9,
+        "{outcomes:?}"
+    );
+    // Another event about the same payment credits nothing more.
+    let again = event(
+        "evt_paid_2_async",
+        "checkout.session.async_payment_succeeded",
+        stripe.paid(&second_session),
+    );
+    let (status, body) = deliver(&app, &again, signed(&again)).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (StatusCode::OK, &json!("handled")),
+        "{body}"
+    );
+    assert_eq!(balance(&app, &mut bob).await, 850);
+
+    // A type this server does not act on is acknowledged and ignored.
+    let unknown = event("evt_customer", "customer.created", json!({ "id": "cus_1" }));
+    let (status, body) = deliver(&app, &unknown, signed(&unknown)).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (StatusCode::OK, &json!("ignored")),
+        "{body}"
+    );
+    assert_eq!(balance(&app, &mut bob).await, 850);
+
+    // Each purchase is in Bob's audit log, once.
+    let audit = credit_audit(&app, &mut bob, "bob").await;
+    let purchases: Vec<&Value> = audit
+        .iter()
+        .filter(|line| line["action"] == "credits.purchase")
+        .collect();
+    assert_eq!(purchases.len(), 2, "{audit:?}");
+    assert_eq!(purchases[0]["details"]["amounts"], json!({ "wallet": 250 }));
+    assert_eq!(purchases[1]["details"]["amounts"], json!({ "wallet": 500 }));
+    assert!(audit.iter().any(|line| line["action"] == "credits.starter"));
+
+    // Someone else sees neither the checkout nor Bob's audit log.
+    let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
+    let (status, _) = eve.json(&app, Method::GET, &checkout_path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = eve
+        .json(&app, Method::GET, "/api/v1/audit?workspace=bob", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn without_a_provider_buying_is_refused_and_webhooks_are_not_taken() {
+    let app = TestApp::spawn().await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let (status, body) = bob
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/billing/checkout",
+            Some(json!({ "credits": 500 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["field"], "payments");
+    let (_, wallet) = bob.json(&app, Method::GET, "/api/v1/wallet", None).await;
+    assert_eq!(wallet["top_up"], Value::Null);
+    let payload = event("evt_1", "checkout.session.completed", json!({}));
+    let (status, _) = deliver(&app, &payload, signed(&payload)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let (mut root, root_me) = Browser::sign_up(&app, "root@example.com", "Root").await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let grant =
+        json!({ "workspace": "bob", "credits": 40, "reason": "Refund for the outage on the 28th" });
+
+    // Not an administrator yet: refused.
+    let (status, _) = root
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/admin/credits",
+            Some(grant.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    {
+        use diesel_async::RunQueryDsl as _;
+        let mut conn = app.sql().await;
+        diesel::sql_query("UPDATE users SET is_admin = true WHERE email = 'root@example.com'")
+            .execute(&mut conn)
+            .await
+            .expect("making an administrator");
+    }
+    let (status, body) = root
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/admin/credits",
+            Some(json!({ "workspace": "bob", "credits": 40, "reason": " " })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "reason");
+    let (status, body) = root
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/admin/credits",
+            Some(json!({ "workspace": "nobody-here", "credits": 40, "reason": "Because" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    // Granted once per idempotency key.
+    for _ in 0..2 {
+        let response = app
+            .http
+            .post(app.url("/api/v1/admin/credits"))
+            .header("cookie", root.cookie.clone().expect("a session"))
+            .header("origin", &app.base_url)
+            .header("x-csrf-token", root.csrf.clone().expect("a token"))
+            .header("idempotency-key", "refund-28")
+            .json(&grant)
+            .send()
+            .await
+            .expect("a grant");
+        let (status, granted) = json_of(response).await;
+        assert_eq!(status, StatusCode::CREATED, "{granted}");
+        assert_eq!(granted["balance"], 140);
+    }
+    assert_eq!(balance(&app, &mut bob).await, 140);
+
+    let audit = credit_audit(&app, &mut bob, "bob").await;
+    let grants: Vec<&Value> = audit
+        .iter()
+        .filter(|line| line["action"] == "credits.grant")
+        .collect();
+    assert_eq!(grants.len(), 1, "{audit:?}");
+    assert_eq!(
+        grants[0]["details"]["memo"],
+        "Refund for the outage on the 28th"
+    );
+    assert_eq!(grants[0]["details"]["amounts"], json!({ "wallet": 40 }));
+    assert_eq!(grants[0]["actor"], root_me["user"]["id"]);
+    assert_eq!(grants[0]["ip"], "127.0.0.1");
+    // Bob cannot grant himself anything.
+    let (status, _) = bob
+        .json(&app, Method::POST, "/api/v1/admin/credits", Some(grant))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
