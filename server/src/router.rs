@@ -136,6 +136,8 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/admin/credits", post(admin::credits::grant_credits))
         .route("/ledger", get(billing::ledger::list_ledger))
+        .route("/ledger.csv", get(billing::usage::export_ledger))
+        .route("/billing/usage", get(billing::usage::show_usage))
         .route("/admin/jobs", get(admin::jobs::show_jobs))
         .route("/admin/jobs/{id}", delete(admin::jobs::discard_job))
         .route("/admin/jobs/{id}/retry", post(admin::jobs::retry_job))

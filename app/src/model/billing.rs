@@ -64,6 +64,9 @@ pub struct Checkout {
 pub struct LedgerLine {
     /// The transaction (several lines may share it).
     pub transaction: i64,
+    /// The line itself (unique).
+    #[serde(default)]
+    pub entry: i64,
     /// `starter`, `grant`, `purchase`, `reserve`, `settle` or `release`.
     pub kind: String,
     /// `wallet`, `held` or `earnings`.
@@ -102,4 +105,30 @@ pub struct Granted {
     pub transaction: i64,
     pub workspace: String,
     pub balance: i64,
+}
+
+/// `GET /api/v1/billing/usage?workspace=&days=`: paid runs per day (UTC)
+/// and agent over the last `days` days, today included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub workspace: String,
+    /// The first day counted, `YYYY-MM-DD`.
+    pub since: String,
+    pub days: i64,
+    /// What the workspace's runs were charged.
+    pub spent: Vec<UsageRow>,
+    /// Its creator's share of others' runs of its agents.
+    pub earned: Vec<UsageRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    /// The agent's slug and name.
+    pub agent: String,
+    pub agent_name: String,
+    pub credits: i64,
+    /// Paid runs counted.
+    pub runs: i64,
 }

@@ -26,7 +26,9 @@ use super::auth::{Actor, RequestMeta};
 use super::schema::{ledger_accounts, ledger_entries, ledger_transactions, workspaces};
 use super::{ServiceError, Services, access};
 use crate::model::account::{Role, Scope};
-use crate::model::billing::{GrantCredits, Granted, LedgerLine, LedgerPage, Wallet};
+use crate::model::billing::{
+    GrantCredits, Granted, LedgerLine, LedgerPage, Usage, UsageRow, Wallet,
+};
 use crate::model::{UserId, WorkspaceId};
 
 /// The platform's terms, from configuration.
@@ -494,7 +496,6 @@ pub async fn lines(
     cursor: Option<&str>,
     limit: Option<i64>,
 ) -> Result<LedgerPage, ServiceError> {
-    use super::schema::agents;
     let before = cursor
         .filter(|c| !c.is_empty())
         .map(|c| {
@@ -512,6 +513,18 @@ pub async fn lines(
     }
     let mut conn = services.conn().await?;
     let (id, _) = billing_workspace(&mut conn, actor, workspace).await?;
+    page(&mut conn, id, before, limit).await
+}
+
+/// Up to `limit` of a workspace's lines before `before` (transaction,
+/// entry), newest first.
+async fn page(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    before: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<LedgerPage, ServiceError> {
+    use super::schema::agents;
     let mut query = ledger_entries::table
         .inner_join(ledger_transactions::table)
         .inner_join(ledger_accounts::table)
@@ -552,7 +565,7 @@ pub async fn lines(
         ))
         .order((ledger_transactions::id.desc(), ledger_entries::id.desc()))
         .limit(limit + 1)
-        .load(&mut conn)
+        .load(conn)
         .await?;
     let more = rows.len() as i64 > limit;
     let rows = &rows[..rows.len().min(limit as usize)];
@@ -563,8 +576,9 @@ pub async fn lines(
         .iter()
         .cloned()
         .map(
-            |(transaction, _, kind, account, amount, memo, run, agent, at)| LedgerLine {
+            |(transaction, entry, kind, account, amount, memo, run, agent, at)| LedgerLine {
                 transaction,
+                entry,
                 kind,
                 account,
                 amount,
@@ -578,9 +592,157 @@ pub async fn lines(
     Ok(LedgerPage { items, next_cursor })
 }
 
+/// Paid runs of the last `days` days (1 to 366, default 30) by day and
+/// agent: what the workspace spent and what its agents earned.
+pub async fn usage(
+    services: &Services,
+    actor: &Actor,
+    workspace: Option<&str>,
+    days: Option<i64>,
+) -> Result<Usage, ServiceError> {
+    let days = days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(ServiceError::invalid("days", "must be from 1 to 366"));
+    }
+    let mut conn = services.conn().await?;
+    let (id, slug) = billing_workspace(&mut conn, actor, workspace).await?;
+    let today = chrono::Utc::now().date_naive();
+    let since = today - chrono::Days::new(days as u64 - 1);
+    let start = since.and_time(chrono::NaiveTime::MIN).and_utc();
+    let spent = match find_account(&mut conn, Account::Held, Some(id)).await? {
+        Some(held) => usage_rows(&mut conn, held, -1, start).await?,
+        None => Vec::new(),
+    };
+    let earned = match find_account(&mut conn, Account::Earnings, Some(id)).await? {
+        Some(earnings) => usage_rows(&mut conn, earnings, 1, start).await?,
+        None => Vec::new(),
+    };
+    Ok(Usage {
+        workspace: slug,
+        since: since.format("%Y-%m-%d").to_string(),
+        days,
+        spent,
+        earned,
+    })
+}
+
+#[derive(QueryableByName)]
+struct UsageRecord {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    day: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    agent: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    agent_name: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    credits: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    runs: i64,
+}
+
+/// Charges moved through `account` since `start` by day and agent, signed
+/// so that they count up.
+async fn usage_rows(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    sign: i64,
+    start: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<UsageRow>, ServiceError> {
+    let rows: Vec<UsageRecord> = diesel::sql_query(
+        "SELECT to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, \
+                coalesce(a.slug, '') AS agent, coalesce(a.name, '') AS agent_name, \
+                (sum(e.amount) * $2)::bigint AS credits, count(*) AS runs \
+         FROM ledger_entries e \
+         JOIN ledger_transactions t ON t.id = e.transaction_id \
+         LEFT JOIN agents a ON a.id = t.agent_id \
+         WHERE e.account_id = $1 AND t.kind = 'settle' AND t.created_at >= $3 \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(account)
+    .bind::<diesel::sql_types::BigInt, _>(sign)
+    .bind::<diesel::sql_types::Timestamptz, _>(start)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| UsageRow {
+            day: row.day,
+            agent: row.agent,
+            agent_name: row.agent_name,
+            credits: row.credits,
+            runs: row.runs,
+        })
+        .collect())
+}
+
+/// A workspace's whole ledger as CSV, oldest line last (as the API pages
+/// it): its file name and text.
+pub async fn csv(
+    services: &Services,
+    actor: &Actor,
+    workspace: Option<&str>,
+) -> Result<(String, String), ServiceError> {
+    let mut conn = services.conn().await?;
+    let (id, slug) = billing_workspace(&mut conn, actor, workspace).await?;
+    let mut text = String::from("transaction,entry,at,kind,account,amount,memo,run,agent\r\n");
+    let mut before = None;
+    loop {
+        let lines = page(&mut conn, id, before, CSV_PAGE).await?;
+        for line in &lines.items {
+            let fields = [
+                line.transaction.to_string(),
+                line.entry.to_string(),
+                line.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                line.kind.clone(),
+                line.account.clone(),
+                line.amount.to_string(),
+                csv_text(&line.memo),
+                line.run.map(|run| run.to_string()).unwrap_or_default(),
+                csv_text(line.agent.as_deref().unwrap_or_default()),
+            ];
+            text.push_str(&fields.join(","));
+            text.push_str("\r\n");
+        }
+        match lines.items.last() {
+            Some(last) if lines.next_cursor.is_some() => {
+                before = Some((last.transaction, last.entry));
+            }
+            _ => break,
+        }
+    }
+    Ok((format!("agentdeck-ledger-{slug}.csv"), text))
+}
+
+/// Lines read per query for a CSV export.
+const CSV_PAGE: i64 = 1000;
+
+/// A text cell: quoted when it must be (RFC 4180), and never read as a
+/// formula by a spreadsheet (a leading `=`, `+`, `-` or `@` is escaped).
+fn csv_text(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Billing;
+    use super::{Billing, csv_text};
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_text("Run charged"), "Run charged");
+        assert_eq!(csv_text("a, b"), "\"a, b\"");
+        assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_text("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_text("-1,2"), "\"'-1,2\"");
+    }
 
     #[test]
     fn a_split_always_adds_up_to_the_price() {

@@ -371,12 +371,82 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     assert_ledger_balances(&app).await;
     assert_every_movement_audited(&app).await;
 
+    // Usage by day and agent: Bob spent 40 on 4 charged runs today, and
+    // Ada's agent earned 4 shares of 8 (her own free run counts nowhere).
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let (status, usage) = bob
+        .json(&app, Method::GET, "/api/v1/billing/usage?days=7", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{usage}");
+    assert_eq!(
+        usage["spent"],
+        json!([{ "day": today, "agent": slug, "agent_name": "Ten a run", "credits": 40, "runs": 4 }])
+    );
+    assert_eq!(usage["earned"], json!([]));
+    let (_, usage) = ada
+        .json(&app, Method::GET, "/api/v1/billing/usage", None)
+        .await;
+    assert_eq!(usage["days"], 30);
+    assert_eq!(
+        usage["earned"],
+        json!([{ "day": today, "agent": slug, "agent_name": "Ten a run", "credits": 32, "runs": 4 }])
+    );
+    let (status, body) = bob
+        .json(&app, Method::GET, "/api/v1/billing/usage?days=0", None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "days");
+
+    // The CSV export holds the same lines as the API.
+    let response = bob
+        .send(&app, Method::GET, "/api/v1/ledger.csv", None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .expect("text")
+            .contains("agentdeck-ledger-bob.csv")
+    );
+    let csv = response.text().await.expect("a body");
+    let rows: Vec<Vec<&str>> = csv.lines().map(|line| line.split(',').collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "transaction",
+            "entry",
+            "at",
+            "kind",
+            "account",
+            "amount",
+            "memo",
+            "run",
+            "agent"
+        ]
+    );
+    assert_eq!(rows.len(), whole.len() + 1);
+    for (row, line) in rows[1..].iter().zip(&whole) {
+        assert_eq!(row[0], line["transaction"].to_string());
+        assert_eq!(
+            (row[3], row[4]),
+            (
+                line["kind"].as_str().expect("kind"),
+                line["account"].as_str().expect("account")
+            )
+        );
+        assert_eq!(row[5], line["amount"].to_string());
+    }
+
     // Nobody else reads Bob's wallet.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
-    let (status, _) = eve
-        .json(&app, Method::GET, "/api/v1/wallet?workspace=bob", None)
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    for path in [
+        "/api/v1/wallet?workspace=bob",
+        "/api/v1/ledger.csv?workspace=bob",
+        "/api/v1/billing/usage?workspace=bob",
+    ] {
+        let (status, _) = eve.json(&app, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
 }
 
 /// A run with an API key's bearer token.

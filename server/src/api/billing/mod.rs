@@ -2,4 +2,5 @@
 
 pub mod checkout;
 pub mod ledger;
+pub mod usage;
 pub mod wallet;
