@@ -26,7 +26,7 @@ use super::ledger::{self, Account, Movement};
 use super::schema::{billing_checkouts, billing_webhook_events, workspaces};
 use super::{ServiceError, Services, access};
 use crate::model::WorkspaceId;
-use crate::model::account::Role;
+use crate::model::account::{Role, Scope};
 use crate::model::billing::{Checkout, StartCheckout, TopUp};
 
 /// How old a signed event may be, in seconds.
@@ -226,6 +226,7 @@ pub async fn show_checkout(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Checkout, ServiceError> {
+    actor.require_scope(Scope::BillingRead)?;
     actor.require_user()?;
     let mut conn = services.conn().await?;
     let row: CheckoutRow = billing_checkouts::table
@@ -241,8 +242,7 @@ pub async fn show_checkout(
         WorkspaceId(row.workspace_id),
         Role::Member,
     )
-    .await
-    .map_err(|_| ServiceError::NotFound { what: "checkout" })?;
+    .await?;
     let slug = workspaces::table
         .find(row.workspace_id)
         .select(workspaces::slug)

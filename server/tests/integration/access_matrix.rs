@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::support::TestApp;
 use crate::support::browser::{Browser, STRONG_PASSWORD};
 use crate::support::github::FakeGithub;
+use crate::support::stripe::FakeStripe;
 
 /// The columns of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,9 @@ const OPEN: [u16; 11] = [200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200];
 const READ_AGENTS: [u16; 11] = [200, 200, 200, 200, 200, 200, 200, 200, 403, 401, 200];
 const SIGNED_IN_ONLY: fn(u16) -> [u16; 11] = |ok| [401, ok, ok, ok, ok, ok, ok, 403, 403, 401, 401];
 const TEAM_MEMBERS: fn(u16) -> [u16; 11] = |ok| [401, 404, 404, ok, ok, ok, ok, 403, 403, 401, 401];
+/// A caller's own workspace's billing (each signed-in caller has one).
+const BILLING_OWN: [u16; 11] = [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401];
+const TEAM_BILLING: [u16; 11] = [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401];
 const TEAM_ADMINS: fn(u16) -> [u16; 11] =
     |ok| [401, 404, 404, 403, 403, ok, ok, 403, 403, 401, 401];
 
@@ -372,6 +376,76 @@ fn rows() -> Vec<Row> {
             Personal,
             [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
         ),
+        // Credits: members read a workspace's money, admins its audit log
+        // and caps; only platform administrators grant.
+        row(Method::GET, "/api/v1/wallet", Personal, BILLING_OWN),
+        row(
+            Method::GET,
+            "/api/v1/wallet?workspace={team}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/ledger?workspace={team}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/ledger.csv?workspace={team}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/billing/usage?workspace={team}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/billing/checkout (for the team)",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 403, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/billing/checkouts/{team checkout}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::POST,
+            "/webhooks/stripe (unsigned)",
+            Public,
+            [400; 11],
+        ),
+        row(Method::GET, "/api/v1/audit", Personal, BILLING_OWN),
+        row(
+            Method::GET,
+            "/api/v1/audit?workspace={team}",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/deployments/{team deployment}/spend-cap",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/api-keys/{own key}/spend-cap",
+            Personal,
+            [401, 200, 404, 404, 404, 404, 404, 403, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/admin/credits",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
         row(
             Method::POST,
             "/api/v1/invites/{invite to user}/accept",
@@ -399,6 +473,7 @@ enum Credentials {
 struct Matrix {
     app: TestApp,
     _github: FakeGithub,
+    _stripe: FakeStripe,
     user: Person,
     other: Person,
     viewer: Person,
@@ -439,7 +514,8 @@ async fn fingerprint(conn: &mut AsyncPgConnection) -> String {
              UNION ALL SELECT 'm' || workspace_id || user_id || role FROM workspace_members
              UNION ALL SELECT 'i' || id || email || role || coalesce(accepted_at::text, '')
                  || coalesce(revoked_at::text, '') FROM workspace_invites
-             UNION ALL SELECT 'k' || id || coalesce(revoked_at::text, '') FROM api_keys
+             UNION ALL SELECT 'k' || id || coalesce(revoked_at::text, '')
+                 || coalesce(spend_cap_credits::text, '') FROM api_keys
              UNION ALL SELECT 's' || id || coalesce(revoked_at::text, '') || expires_at
                  FROM sessions
              UNION ALL SELECT 'a' || id || slug || name || visibility
@@ -447,6 +523,12 @@ async fn fingerprint(conn: &mut AsyncPgConnection) -> String {
              UNION ALL SELECT 'v' || id FROM agent_versions
              UNION ALL SELECT 'd' || agent_id || revision FROM agent_drafts
              UNION ALL SELECT 'r' || id || rating || coalesce(reply, '') FROM agent_reviews
+             UNION ALL SELECT 'D' || id || status || generation || config::text
+                 || coalesce(spend_cap_credits::text, '') || coalesce(deleted_at::text, '')
+                 FROM deployments
+             UNION ALL SELECT 'S' || deployment_id || name FROM deployment_secrets
+             UNION ALL SELECT 'L' || id FROM ledger_transactions
+             UNION ALL SELECT 'C' || id || status FROM billing_checkouts
          ) AS everything",
     )
     .get_result(conn)
@@ -458,6 +540,7 @@ async fn fingerprint(conn: &mut AsyncPgConnection) -> String {
 impl Matrix {
     async fn new() -> Self {
         let github = FakeGithub::start().await;
+        let stripe = FakeStripe::start().await;
         let plenty = Budget {
             requests: 10_000,
             window: Duration::from_secs(60),
@@ -470,6 +553,7 @@ impl Matrix {
                 api_per_ip: plenty,
             })
             .github(&github.base_url)
+            .payments(&stripe.base_url)
             .spawn()
             .await;
         let user = person(&app, "user@example.com").await;
@@ -481,6 +565,7 @@ impl Matrix {
         Self {
             app,
             _github: github,
+            _stripe: stripe,
             user,
             other,
             viewer,
@@ -711,6 +796,9 @@ impl Matrix {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
                 let path = route.replace("{team deployment}", &deployment.to_string());
                 let body = match (route, &row.method) {
+                    (r, &Method::PUT) if r.ends_with("/spend-cap") => {
+                        Some(json!({ "monthly_credits": 100 }))
+                    }
                     (_, &Method::PUT) => Some(json!({ "TOKEN": "x" })),
                     (r, &Method::POST) if r.ends_with("/runs") => Some(json!({ "input": {} })),
                     _ => None,
@@ -761,6 +849,39 @@ impl Matrix {
                 let (id, _) = self.key(Who::User, None, &["agents:read"]).await;
                 (format!("/api/v1/api-keys/{id}"), None)
             }
+            "/api/v1/api-keys/{own key}/spend-cap" => {
+                let (id, _) = self.key(Who::User, None, &["agents:read"]).await;
+                (
+                    format!("/api/v1/api-keys/{id}/spend-cap"),
+                    Some(json!({ "monthly_credits": 100 })),
+                )
+            }
+            "/api/v1/billing/checkout (for the team)" => (
+                "/api/v1/billing/checkout".to_owned(),
+                Some(json!({ "credits": 500, "workspace": slug })),
+            ),
+            "/api/v1/billing/checkouts/{team checkout}" => {
+                let body = json!({ "credits": 500, "workspace": slug });
+                let (status, checkout) = self
+                    .as_person(
+                        Who::Owner,
+                        Method::POST,
+                        "/api/v1/billing/checkout",
+                        Some(body),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{checkout}");
+                let id = checkout["id"].as_str().expect("a checkout id");
+                (format!("/api/v1/billing/checkouts/{id}"), None)
+            }
+            "/webhooks/stripe (unsigned)" => (
+                "/webhooks/stripe".to_owned(),
+                Some(json!({ "id": "evt_1", "type": "checkout.session.completed" })),
+            ),
+            "/api/v1/admin/credits" => (
+                path,
+                Some(json!({ "workspace": "user", "credits": 10, "reason": "Because" })),
+            ),
             "/api/v1/teams" if row.method == Method::POST => {
                 let name = self.unique("Made ");
                 (path, Some(json!({ "name": name })))
@@ -791,7 +912,13 @@ impl Matrix {
     }
 
     /// The credentials `who` presents for a route of `scope` on `team`.
-    async fn credentials(&mut self, who: Who, scope: Scope, team: Option<Uuid>) -> Credentials {
+    async fn credentials(
+        &mut self,
+        who: Who,
+        route: &str,
+        scope: Scope,
+        team: Option<Uuid>,
+    ) -> Credentials {
         // Keys and the expired session are the resource owner's.
         let principal = if scope == Scope::Team {
             Who::Owner
@@ -813,7 +940,17 @@ impl Matrix {
                 Credentials::Bearer(self.key(principal, workspace, &all).await.1)
             }
             Who::KeyWithoutScope => {
-                Credentials::Bearer(self.key(principal, workspace, &["billing:read"]).await.1)
+                // A scope the route does not need: the billing routes need
+                // `billing:read`, the rest never do.
+                let billing = ["/wallet", "/ledger", "/billing/"]
+                    .iter()
+                    .any(|part| route.contains(part));
+                let scope = if billing {
+                    "agents:read"
+                } else {
+                    "billing:read"
+                };
+                Credentials::Bearer(self.key(principal, workspace, &[scope]).await.1)
             }
             Who::RevokedKey => {
                 let (id, token) = self.key(principal, workspace, &["agents:read"]).await;
@@ -909,7 +1046,12 @@ async fn every_route_answers_every_caller_as_the_table_says() {
                 None
             };
             let credentials = matrix
-                .credentials(who, row.scope, team.as_ref().map(|(id, _, _)| *id))
+                .credentials(
+                    who,
+                    row.route,
+                    row.scope,
+                    team.as_ref().map(|(id, _, _)| *id),
+                )
                 .await;
             let (path, body) = matrix.prepare(&row, team.as_ref()).await;
             let refused = row.expect[column] >= 400;
