@@ -24,7 +24,7 @@ export async function signUp(page, url, name, email) {
 
 /** Publishes version 1.0.0 of a new agent through the REST API, with the
  * page's session (and its CSRF token). */
-export async function publishAgent(page, url, name, source) {
+export async function publishAgent(page, url, name, source, listing = {}) {
   const me = await (await page.request.get(url + "/api/v1/me")).json();
   const headers = { "x-csrf-token": me.csrf_token };
   const created = await page.request.post(url + "/api/v1/agents", { headers, data: { name } });
@@ -35,7 +35,7 @@ export async function publishAgent(page, url, name, source) {
     headers,
     data: {
       revision: draft.revision,
-      listing: draft.listing,
+      listing: { ...draft.listing, ...listing },
       readme: draft.readme,
       source,
       manifest: { ...draft.manifest, capabilities: { ...draft.manifest.capabilities, config: ["greeting"] } },

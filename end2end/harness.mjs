@@ -39,7 +39,8 @@ export function removeDataDir(dir) {
 
 /** A running `server` process. */
 export class Server {
-  constructor(dataDir, port) {
+  constructor(dataDir, port, env = {}) {
+    this.env = env;
     this.dataDir = dataDir;
     this.port = port;
     this.url = `http://127.0.0.1:${port}`;
@@ -59,6 +60,7 @@ export class Server {
         AGENTDECK_CWASM_DIR: process.env.AGENTDECK_CWASM_DIR
           ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "agentdeck-e2e-cwasm"),
         RUST_LOG: "warn",
+        ...this.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -6,6 +6,7 @@ pub const MARKETPLACE: &str = "/";
 pub const DASHBOARD: &str = "/dashboard";
 pub const EDITOR: &str = "/editor";
 pub const ADMIN_JOBS: &str = "/admin/jobs";
+pub const WALLET: &str = "/wallet";
 /// Pages of the account area.
 pub const ACCOUNT: [&str; 4] = ["/signin", "/signup", "/settings", "/settings/keys"];
 
@@ -20,6 +21,7 @@ pub fn is_client_route(path: &str) -> bool {
         || path == DASHBOARD
         || path == EDITOR
         || path == ADMIN_JOBS
+        || path == WALLET
         || ACCOUNT.contains(&path)
     {
         return true;
@@ -48,6 +50,7 @@ mod tests {
         for path in [
             "/",
             "/dashboard",
+            "/wallet",
             "/settings/keys",
             "/agents/seo",
             "/teams",

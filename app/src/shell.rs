@@ -23,6 +23,7 @@ use crate::pages::{
     signin::{SignInPage, SignUpPage},
     teams::{AcceptInvitePage, TeamAuditPage, TeamPage, TeamsPage},
     version::VersionPage,
+    wallet::WalletPage,
 };
 
 /// The pages that are split out of the main WASM module (code splitting):
@@ -40,6 +41,7 @@ enum Page {
     Deployment,
     Run,
     AdminJobs,
+    Wallet,
     SignIn,
     SignUp,
     Settings,
@@ -71,7 +73,8 @@ fn editor_area(page: Page) -> AnyView {
     }
 }
 
-/// The dashboard, deployment, run and queue pages (what is live).
+/// The dashboard, deployment, run, queue and wallet pages (what is live
+/// and what it costs).
 #[leptos::lazy]
 fn deploy_area(page: Page) -> AnyView {
     match page {
@@ -79,6 +82,7 @@ fn deploy_area(page: Page) -> AnyView {
         Page::Deployment => view! { <DeploymentPage /> }.into_any(),
         Page::Run => view! { <RunPage /> }.into_any(),
         Page::AdminJobs => view! { <AdminJobsPage /> }.into_any(),
+        Page::Wallet => view! { <WalletPage /> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -157,6 +161,12 @@ lazy_page!(
     Page::Deployment
 );
 lazy_page!(RunRoute, deploy_area, __preload_deploy_area, Page::Run);
+lazy_page!(
+    WalletRoute,
+    deploy_area,
+    __preload_deploy_area,
+    Page::Wallet
+);
 lazy_page!(
     AdminJobsRoute,
     deploy_area,
@@ -262,6 +272,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deployments/:id") view={Lazy::<DeploymentRoute>::new()} />
                     <Route path=path!("/runs/:id") view={Lazy::<RunRoute>::new()} />
                     <Route path=path!("/admin/jobs") view={Lazy::<AdminJobsRoute>::new()} />
+                    <Route path=path!("/wallet") view={Lazy::<WalletRoute>::new()} />
                     <Route path=path!("/agents/:slug/versions/:version") view={Lazy::<VersionRoute>::new()} />
                     <Route path=path!("/creators/:handle") view={Lazy::<CreatorRoute>::new()} />
                     <Route path=path!("/editor") view={Lazy::<EditorRoute>::new()} />

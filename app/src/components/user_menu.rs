@@ -1,5 +1,5 @@
 //! The top bar's account corner: "Sign in" for visitors; for members, their
-//! name with a menu of settings, keys and sign-out.
+//! name with a menu of credits, settings, keys and sign-out.
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -46,6 +46,7 @@ pub fn UserMenu() -> impl IntoView {
                     </button>
                     <div class="menu" role="menu" hidden=move || !open.get()>
                         <A href="/settings" on:click=move |_| open.set(false)>"Settings"</A>
+                        <A href="/wallet" on:click=move |_| open.set(false) attr:data-testid="wallet-link">"Credits"</A>
                         <A href="/settings/keys" on:click=move |_| open.set(false)>"API keys"</A>
                         <A href="/teams" on:click=move |_| open.set(false)>"Teams"</A>
                         <button role="menuitem" on:click=sign_out.clone() data-testid="sign-out">"Sign out"</button>

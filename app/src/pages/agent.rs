@@ -112,7 +112,7 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                 </div>
             </header>
             <div class="actions">
-                <DeployButton slug=slug.clone() signed_in=detail.viewer.signed_in published=detail.latest.is_some() />
+                <DeployButton slug=slug.clone() signed_in=detail.viewer.signed_in published=detail.latest.is_some() price=summary.price_credits />
                 <ForkButton slug=slug.clone() name=summary.name.clone() signed_in=detail.viewer.signed_in />
                 {detail.viewer.can_edit.then(|| view! {
                     <A href=editor_href attr:class="button">"Edit"</A>
@@ -127,7 +127,7 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                         }).collect_view()}
                     </div>
                     {latest_example.map(|example| view! {
-                        <TryIt slug=slug.clone() example signed_in=detail.viewer.signed_in />
+                        <TryIt slug=slug.clone() example signed_in=detail.viewer.signed_in price=summary.price_credits />
                     })}
                     <Reviews slug=slug.clone() detail=detail.clone() reload />
                 </section>
@@ -173,7 +173,7 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
 /// Deploys the newest version to the active workspace and shows it coming
 /// up live, step by step, with the way to its page.
 #[component]
-fn DeployButton(slug: String, signed_in: bool, published: bool) -> impl IntoView {
+fn DeployButton(slug: String, signed_in: bool, published: bool, price: i64) -> impl IntoView {
     let auth = use_auth();
     let navigate = use_navigate();
     let error = RwSignal::new(None::<ApiError>);
@@ -222,8 +222,29 @@ fn DeployButton(slug: String, signed_in: bool, published: bool) -> impl IntoView
         >
             {move || if busy.get() { "Deploying…" } else { "Deploy" }}
         </button>
+        <span class="muted small" data-testid="deploy-price">{run_price(price)}</span>
         <FormError error fields=&[] />
         {move || created.get().map(|deployment| view! { <DeployProgress deployment /> })}
+    }
+}
+
+/// What a deployed run of the agent costs.
+fn run_price(price: i64) -> String {
+    if price == 0 {
+        "Free to run.".to_owned()
+    } else {
+        format!(
+            "{} a run, charged only when it succeeds (free in the agent's own workspace).",
+            credits(price)
+        )
+    }
+}
+
+fn credits(n: i64) -> String {
+    if n == 1 {
+        "1 credit".to_owned()
+    } else {
+        format!("{n} credits")
     }
 }
 
@@ -254,7 +275,7 @@ fn ForkButton(slug: String, name: String, signed_in: bool) -> impl IntoView {
 
 /// Runs the newest version with an input, for signed-in users.
 #[component]
-fn TryIt(slug: String, example: String, signed_in: bool) -> impl IntoView {
+fn TryIt(slug: String, example: String, signed_in: bool, price: i64) -> impl IntoView {
     let auth = use_auth();
     let input = RwSignal::new(example);
     let report = RwSignal::new(None::<RunReport>);
@@ -276,6 +297,11 @@ fn TryIt(slug: String, example: String, signed_in: bool) -> impl IntoView {
     view! {
         <section class="panel try-it" data-testid="try-it">
             <h2>"Try it"</h2>
+            <p class="muted small" data-testid="try-price">{if price == 0 {
+                "Trying is free.".to_owned()
+            } else {
+                format!("Trying is free; a deployed run costs {}.", credits(price))
+            }}</p>
             {if signed_in {
                 view! {
                     <label class="field">

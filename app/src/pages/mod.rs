@@ -15,6 +15,7 @@ pub mod signin;
 pub mod teams;
 pub mod time;
 pub mod version;
+pub mod wallet;
 
 /// Percent-encodes a query-string component.
 pub fn encode_component(text: &str) -> String {
