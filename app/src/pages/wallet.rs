@@ -274,7 +274,7 @@ fn UsageChart(
             None => agents.push((row.agent_name.clone(), row.credits, row.runs)),
         }
     }
-    agents.sort_by(|a, b| b.1.cmp(&a.1));
+    agents.sort_by_key(|agent| std::cmp::Reverse(agent.1));
     let bars = per_day
         .into_iter()
         .enumerate()

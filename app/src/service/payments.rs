@@ -292,15 +292,9 @@ pub fn verify_signature(
             "the event's timestamp is outside the 300 s tolerance (a replay?)",
         ));
     }
+    // Constant time.
     let signed = |signature: &[u8]| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(payload);
-        // Constant time.
-        mac.verify_slice(signature).is_ok()
+        mac(secret, timestamp, payload).is_some_and(|mac| mac.verify_slice(signature).is_ok())
     };
     if signatures.iter().any(|signature| signed(signature)) {
         Ok(())
@@ -311,14 +305,22 @@ pub fn verify_signature(
 
 /// The signature header the provider would send (tests, stand-ins).
 pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
+    let hex: String = mac(secret, timestamp, payload)
+        .map(|mac| mac.finalize().into_bytes())
+        .iter()
+        .flatten()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+/// The MAC of `<timestamp>.<payload>` (HMAC takes keys of any length).
+fn mac(secret: &str, timestamp: i64, payload: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(payload);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
+    Some(mac)
 }
 
 fn from_hex(text: &str) -> Option<Vec<u8>> {
