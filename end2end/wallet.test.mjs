@@ -1,7 +1,8 @@
 // The credits journey in headless Chromium against the real server and a
 // stand-in payment provider: an author publishes a paid agent; a user sees
 // its price where runs start, runs it, finds the charges on the wallet page
-// (balance, usage chart by agent, history, CSV export), buys credits
+// (balance, usage chart by agent, history, CSV export), caps the
+// deployment's monthly spend from its page, buys credits
 // through the provider's checkout and comes back to them credited; the
 // author sees the earnings.
 
@@ -77,6 +78,19 @@ describe("Agentdeck credits", () => {
       assert.equal(run.status(), 200, await run.text());
       assert.equal((await run.json()).charged_credits, 5);
     }
+
+    // A monthly cap on the deployment, set from its page, stops the next run.
+    await p.getByTestId("spend-cap-input").fill("15");
+    await p.getByTestId("spend-cap-save").click();
+    await p.getByTestId("spend-cap").filter({ hasText: "15 of 15 credits spent this month" }).waitFor();
+    const refused = await p.request.post(`${server.url}/api/v1/deployments/${id}/runs`, {
+      headers,
+      data: { input: { name: "One more" } },
+    });
+    assert.equal(refused.status(), 402);
+    const body = await refused.json();
+    assert.equal(body.error.code, "spend_cap_reached");
+    assert.equal(body.error.field, "deployment.spend_cap_credits");
 
     // The wallet page, from the user menu.
     await p.getByTestId("user-menu").getByRole("button").click();

@@ -1,5 +1,6 @@
-//! The job queue for platform administrators: depth per kind, and the dead
-//! jobs with their last error, to retry or discard.
+//! The platform administrators' page: the job queue (depth per kind, and
+//! the dead jobs with their last error, to retry or discard) and credit
+//! grants with a reason.
 
 use leptos::prelude::*;
 
@@ -7,6 +8,7 @@ use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::FormError;
 use crate::error::ApiError;
+use crate::model::billing::{GrantCredits as Grant, Granted};
 use crate::model::jobs::QueueOverview;
 use crate::remote::Remote;
 
@@ -102,6 +104,65 @@ fn Queue() -> impl IntoView {
                     }.into_any()
                 }}
             </section>
+            // Only administrators get this far.
+            <GrantCredits />
         })}
+    }
+}
+
+/// Gives a workspace credits, with the reason the audit log keeps.
+#[component]
+fn GrantCredits() -> impl IntoView {
+    let auth = use_auth();
+    let workspace = RwSignal::new(String::new());
+    let credits = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let done = RwSignal::new(None::<Granted>);
+    let grant = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = Grant {
+            workspace: workspace.get_untracked().trim().to_owned(),
+            credits: credits.get_untracked().trim().parse().unwrap_or(0),
+            reason: reason.get_untracked(),
+        };
+        error.set(None);
+        done.set(None);
+        leptos::task::spawn_local(async move {
+            match auth
+                .send::<Granted>("POST", "/api/v1/admin/credits", Some(&request))
+                .await
+            {
+                Ok(granted) => {
+                    done.set(Some(granted));
+                    reason.set(String::new());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="panel" data-testid="grant-credits">
+            <h2>"Grant credits"</h2>
+            <form class="stack" on:submit=grant>
+                <label>"Workspace (slug)"
+                    <input type="text" required prop:value=move || workspace.get()
+                        on:input=move |ev| workspace.set(event_target_value(&ev)) />
+                </label>
+                <label>"Credits"
+                    <input type="number" min="1" required prop:value=move || credits.get()
+                        on:input=move |ev| credits.set(event_target_value(&ev)) />
+                </label>
+                <label>"Reason (kept in the audit log)"
+                    <input type="text" required minlength="3" maxlength="500" prop:value=move || reason.get()
+                        on:input=move |ev| reason.set(event_target_value(&ev)) />
+                </label>
+                <button class="button primary" type="submit">"Grant"</button>
+            </form>
+            <FormError error fields=&[] />
+            {move || done.get().map(|granted| view! {
+                <p role="status">{format!("Granted. {} now has {} credits.", granted.workspace, granted.balance)}</p>
+            })}
+        </section>
     }
 }

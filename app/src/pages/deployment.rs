@@ -26,7 +26,7 @@ use crate::live::{Live, TopicMessage};
 use crate::model::AgentDetail;
 use crate::model::deploy::{
     Deployment, DeploymentEvent, DeploymentMetrics, DeploymentStatus, MetricsBucket, Redeploy, Run,
-    RunStatus, RunSummary, SecretChanges, StartRun,
+    RunStatus, RunSummary, SecretChanges, SpendCap, StartRun,
 };
 use crate::remote::Remote;
 
@@ -898,6 +898,41 @@ fn Settings(page: Page) -> impl IntoView {
             }
         });
     };
+    let cap_text = RwSignal::new(page.current.with_untracked(|d| {
+        d.spend_cap_credits
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    }));
+    let cap_error = RwSignal::new(None::<ApiError>);
+    let save_cap = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = cap_text.get_untracked();
+        let monthly_credits = match text.trim() {
+            "" => None,
+            number => match number.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    cap_error.set(Some(ApiError {
+                        field: Some("monthly_credits".to_owned()),
+                        ..ApiError::new(
+                            code::INVALID_PARAMETER,
+                            "monthly_credits: a whole number of credits, or empty for no cap",
+                        )
+                    }));
+                    return;
+                }
+            },
+        };
+        let path = format!("/api/v1/deployments/{}/spend-cap", page.id);
+        cap_error.set(None);
+        leptos::task::spawn_local(async move {
+            let cap = SpendCap { monthly_credits };
+            match auth.send::<Deployment>("PUT", &path, Some(&cap)).await {
+                Ok(deployment) => page.answered(deployment),
+                Err(e) => cap_error.set(Some(e)),
+            }
+        });
+    };
     let name = RwSignal::new(String::new());
     let value = RwSignal::new(String::new());
     let secret_error = RwSignal::new(None::<ApiError>);
@@ -938,6 +973,20 @@ fn Settings(page: Page) -> impl IntoView {
                 </div>
                 <FormError error=config_error fields=&["config"] />
             </form>
+            <h2>"Spend cap"</h2>
+            <p class="muted small" data-testid="spend-cap">{move || page.current.with(|d| match (d.spend_cap_credits, d.spent_this_month) {
+                (Some(cap), spent) => format!("{} of {cap} credits spent this month (UTC); runs past the cap are refused.", spent.unwrap_or(0)),
+                (None, _) if d.price_credits == 0 => "Runs are free here; a cap would only matter for paid agents.".to_owned(),
+                (None, _) => "No cap: runs go on while the wallet has credits.".to_owned(),
+            })}</p>
+            <form class="inline-form" on:submit=save_cap>
+                <label>"Monthly cap (credits)"
+                    <input type="number" min="0" placeholder="no cap" data-testid="spend-cap-input"
+                        prop:value=move || cap_text.get() on:input=move |ev| cap_text.set(event_target_value(&ev)) />
+                </label>
+                <button class="button" type="submit" data-testid="spend-cap-save">"Save cap"</button>
+            </form>
+            <FormError error=cap_error fields=&[] />
             <h2>"Secrets"</h2>
             <p class="muted small">"Kept encrypted; the agent reads them as " <code>"ctx.secrets"</code> ". Values are never shown again."</p>
             <ul class="secret-list" data-testid="secrets">
