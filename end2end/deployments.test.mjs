@@ -74,6 +74,9 @@ describe("Agentdeck deployments", () => {
     await p.waitForURL("**/deployments/*");
     const deploymentId = p.url().split("/").pop();
     await p.getByTestId("deployment-status").and(p.locator('[data-status="running"]')).waitFor();
+    // The timeline fills from the topic's history, which arrives over the
+    // live link after the page's first answer.
+    await p.getByTestId("timeline").locator('li[data-status="queued"]').waitFor();
     const timeline = await p.getByTestId("timeline").locator("li").evaluateAll(
       (items) => items.map((item) => item.dataset.status).reverse(),
     );

@@ -295,7 +295,12 @@ pub struct MetricsBucket {
 /// `PUT /api/v1/deployments/{id}/spend-cap` and
 /// `PUT /api/v1/api-keys/{id}/spend-cap`: a monthly cap in credits, or
 /// `null` for none.
+///
+/// The field must be there: a body without it (or with a misspelt one) is
+/// refused rather than read as "no cap".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SpendCap {
+    #[serde(deserialize_with = "Option::deserialize")]
     pub monthly_credits: Option<i64>,
 }

@@ -119,8 +119,15 @@ fn GrantCredits() -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let done = RwSignal::new(None::<Granted>);
+    let busy = RwSignal::new(false);
+    // One key per grant filled in: a second click, or a retry after a lost
+    // answer, grants once.
+    let key = RwSignal::new(fresh_key());
     let grant = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
         let request = Grant {
             workspace: workspace.get_untracked().trim().to_owned(),
             credits: credits.get_untracked().trim().parse().unwrap_or(0),
@@ -128,17 +135,26 @@ fn GrantCredits() -> impl IntoView {
         };
         error.set(None);
         done.set(None);
+        busy.set(true);
+        let idempotency_key = key.get_untracked();
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<Granted>("POST", "/api/v1/admin/credits", Some(&request))
-                .await
-            {
+            let answer = crate::client::call_with_headers::<Granted>(
+                "POST",
+                "/api/v1/admin/credits",
+                Some(&request),
+                auth.csrf(),
+                &[("idempotency-key", idempotency_key.as_str())],
+            )
+            .await;
+            match answer {
                 Ok(granted) => {
                     done.set(Some(granted));
                     reason.set(String::new());
+                    key.set(fresh_key());
                 }
                 Err(e) => error.set(Some(e)),
             }
+            busy.set(false);
         });
     };
     view! {
@@ -147,17 +163,17 @@ fn GrantCredits() -> impl IntoView {
             <form class="stack" on:submit=grant>
                 <label>"Workspace (slug)"
                     <input type="text" required prop:value=move || workspace.get()
-                        on:input=move |ev| workspace.set(event_target_value(&ev)) />
+                        on:input=move |ev| { workspace.set(event_target_value(&ev)); key.set(fresh_key()); } />
                 </label>
                 <label>"Credits"
                     <input type="number" min="1" required prop:value=move || credits.get()
-                        on:input=move |ev| credits.set(event_target_value(&ev)) />
+                        on:input=move |ev| { credits.set(event_target_value(&ev)); key.set(fresh_key()); } />
                 </label>
                 <label>"Reason (kept in the audit log)"
                     <input type="text" required minlength="3" maxlength="500" prop:value=move || reason.get()
-                        on:input=move |ev| reason.set(event_target_value(&ev)) />
+                        on:input=move |ev| { reason.set(event_target_value(&ev)); key.set(fresh_key()); } />
                 </label>
-                <button class="button primary" type="submit">"Grant"</button>
+                <button class="button primary" type="submit" disabled=move || busy.get()>"Grant"</button>
             </form>
             <FormError error fields=&[] />
             {move || done.get().map(|granted| view! {
@@ -165,4 +181,20 @@ fn GrantCredits() -> impl IntoView {
             })}
         </section>
     }
+}
+
+/// A new idempotency key for a grant.
+fn fresh_key() -> String {
+    #[cfg(feature = "csr")]
+    {
+        let part = || (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        format!(
+            "grant-{:x}-{:x}-{:x}",
+            js_sys::Date::now() as u64,
+            part(),
+            part()
+        )
+    }
+    #[cfg(not(feature = "csr"))]
+    String::new()
 }

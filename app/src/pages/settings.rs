@@ -154,12 +154,28 @@ fn ApiKeys() -> impl IntoView {
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
+        let spend_cap_credits = match cap.with_untracked(|c| c.trim().to_owned()) {
+            text if text.is_empty() => None,
+            text => match text.parse::<i64>() {
+                Ok(credits) => Some(credits),
+                Err(_) => {
+                    error.set(Some(ApiError {
+                        field: Some("spend_cap_credits".to_owned()),
+                        ..ApiError::new(
+                            crate::error::code::INVALID_PARAMETER,
+                            "spend_cap_credits: a whole number of credits, or empty for no cap",
+                        )
+                    }));
+                    return;
+                }
+            },
+        };
         let request = CreateApiKey {
             name: name.get_untracked(),
             scopes: chosen.get_untracked(),
             expires_in_days: expiry.get_untracked().parse().ok(),
             workspace: auth.active.get_untracked(),
-            spend_cap_credits: cap.with_untracked(|c| c.trim().parse().ok()),
+            spend_cap_credits,
         };
         leptos::task::spawn_local(async move {
             match auth

@@ -324,6 +324,9 @@ struct History {
     cursor: RwSignal<Option<String>>,
     error: RwSignal<Option<ApiError>>,
     loading: RwSignal<bool>,
+    /// Bumped by every read: only the latest read's answer is taken (a
+    /// reload after a payment overtakes an "older lines" read).
+    generation: StoredValue<u64>,
 }
 
 impl History {
@@ -334,6 +337,7 @@ impl History {
             cursor: RwSignal::new(None),
             error: RwSignal::new(None),
             loading: RwSignal::new(false),
+            generation: StoredValue::new(0),
         };
         history.reload();
         history
@@ -358,22 +362,26 @@ impl History {
             path.push_str(&format!("&cursor={}", super::encode_component(cursor)));
         }
         self.loading.set(true);
+        self.generation.update_value(|g| *g += 1);
+        let generation = self.generation.get_value();
         leptos::task::spawn_local(async move {
             let answer = call::<LedgerPage>("GET", &path, None::<&()>, None).await;
-            let _ = self.loading.try_set(false);
+            if self.generation.try_get_value() != Some(generation) {
+                return; // overtaken, or the page is gone
+            }
+            self.loading.set(false);
             match answer {
                 Ok(page) => {
-                    let _ = self.lines.try_update(|lines| {
+                    self.error.set(None);
+                    self.lines.update(|lines| {
                         if cursor.is_none() {
                             lines.clear();
                         }
                         lines.extend(page.items);
                     });
-                    let _ = self.cursor.try_set(page.next_cursor);
+                    self.cursor.set(page.next_cursor);
                 }
-                Err(e) => {
-                    let _ = self.error.try_set(Some(e));
-                }
+                Err(e) => self.error.set(Some(e)),
             }
         });
     }

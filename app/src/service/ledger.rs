@@ -326,15 +326,27 @@ pub async fn admin_grant(
                 },
             )
             .await?;
-            let (id, posted_to): (i64, Option<Uuid>) = ledger_transactions::table
-                .filter(ledger_transactions::idempotency_key.eq(&key))
-                .select((ledger_transactions::id, ledger_transactions::workspace_id))
-                .first(conn)
-                .await?;
-            if posted_to != Some(workspace) {
+            // The key's grant: this one, or an earlier one that must be the
+            // same grant.
+            let (id, posted_to, memo, amount): (i64, Option<Uuid>, String, i64) =
+                ledger_entries::table
+                    .inner_join(ledger_transactions::table)
+                    .filter(ledger_transactions::idempotency_key.eq(&key))
+                    .filter(ledger_entries::account_id.eq(wallet))
+                    .select((
+                        ledger_transactions::id,
+                        ledger_transactions::workspace_id,
+                        ledger_transactions::memo,
+                        ledger_entries::amount,
+                    ))
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .unwrap_or((0, None, String::new(), 0));
+            if (posted_to, memo.as_str(), amount) != (Some(workspace), reason.as_str(), credits) {
                 return Err(ServiceError::Conflict {
                     field: "idempotency_key",
-                    message: "was used for a grant to another workspace".to_owned(),
+                    message: "was used for another grant".to_owned(),
                 });
             }
             Ok(id)
@@ -675,42 +687,72 @@ async fn usage_rows(
         .collect())
 }
 
-/// A workspace's whole ledger as CSV, oldest line last (as the API pages
-/// it): its file name and text.
+/// A workspace's whole ledger as CSV, newest line first (as the API pages
+/// it): its file name and the text, a page of lines at a time (the export
+/// is never held in memory whole).
 pub async fn csv(
     services: &Services,
     actor: &Actor,
     workspace: Option<&str>,
-) -> Result<(String, String), ServiceError> {
-    let mut conn = services.conn().await?;
-    let (id, slug) = billing_workspace(&mut conn, actor, workspace).await?;
-    let mut text = String::from("transaction,entry,at,kind,account,amount,memo,run,agent\r\n");
-    let mut before = None;
-    loop {
-        let lines = page(&mut conn, id, before, CSV_PAGE).await?;
-        for line in &lines.items {
-            let fields = [
-                line.transaction.to_string(),
-                line.entry.to_string(),
-                line.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                line.kind.clone(),
-                line.account.clone(),
-                line.amount.to_string(),
-                csv_text(&line.memo),
-                line.run.map(|run| run.to_string()).unwrap_or_default(),
-                csv_text(line.agent.as_deref().unwrap_or_default()),
-            ];
-            text.push_str(&fields.join(","));
-            text.push_str("\r\n");
-        }
-        match lines.items.last() {
-            Some(last) if lines.next_cursor.is_some() => {
-                before = Some((last.transaction, last.entry));
+) -> Result<
+    (
+        String,
+        impl futures::Stream<Item = Result<String, ServiceError>> + Send + 'static,
+    ),
+    ServiceError,
+> {
+    let (id, slug) = {
+        let mut conn = services.conn().await?;
+        billing_workspace(&mut conn, actor, workspace).await?
+    };
+    let services = services.clone();
+    // `None`: done; else the text so far and where to read on.
+    let start = Some((Some(CSV_HEADER.to_owned()), None::<(i64, i64)>));
+    let chunks = futures::stream::unfold(start, move |state| {
+        let services = services.clone();
+        async move {
+            let (header, before) = state?;
+            let lines = match services.conn().await {
+                Ok(mut conn) => page(&mut conn, id, before, CSV_PAGE).await,
+                Err(error) => Err(error),
+            };
+            let lines = match lines {
+                Ok(lines) => lines,
+                Err(error) => return Some((Err(error), None)),
+            };
+            let mut text = header.unwrap_or_default();
+            for line in &lines.items {
+                text.push_str(&csv_row(line));
             }
-            _ => break,
+            let next = match lines.items.last() {
+                Some(last) if lines.next_cursor.is_some() => {
+                    Some((None, Some((last.transaction, last.entry))))
+                }
+                _ => None,
+            };
+            Some((Ok(text), next))
         }
-    }
-    Ok((format!("agentdeck-ledger-{slug}.csv"), text))
+    });
+    Ok((format!("agentdeck-ledger-{slug}.csv"), chunks))
+}
+
+const CSV_HEADER: &str = "transaction,entry,at,kind,account,amount,memo,run,agent\r\n";
+
+fn csv_row(line: &LedgerLine) -> String {
+    let fields = [
+        line.transaction.to_string(),
+        line.entry.to_string(),
+        line.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        line.kind.clone(),
+        line.account.clone(),
+        line.amount.to_string(),
+        csv_text(&line.memo),
+        line.run.map(|run| run.to_string()).unwrap_or_default(),
+        csv_text(line.agent.as_deref().unwrap_or_default()),
+    ];
+    let mut row = fields.join(",");
+    row.push_str("\r\n");
+    row
 }
 
 /// Lines read per query for a CSV export.

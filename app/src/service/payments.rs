@@ -19,15 +19,16 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
 use super::auth::{Actor, RequestMeta};
 use super::ledger::{self, Account, Movement};
 use super::schema::{billing_checkouts, billing_webhook_events, workspaces};
 use super::{ServiceError, Services, access};
-use crate::model::WorkspaceId;
 use crate::model::account::{Role, Scope};
 use crate::model::billing::{Checkout, StartCheckout, TopUp};
+use crate::model::{UserId, WorkspaceId};
 
 /// How old a signed event may be, in seconds.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -93,6 +94,7 @@ struct CheckoutRow {
     amount_cents: i64,
     currency: String,
     status: String,
+    created_by: Option<Uuid>,
     created_at: chrono::DateTime<Utc>,
     paid_at: Option<chrono::DateTime<Utc>>,
 }
@@ -163,6 +165,8 @@ pub async fn checkout(
         .returning(CheckoutRow::as_returning())
         .get_result(&mut conn)
         .await?;
+    // Not held while the provider answers (up to its timeout).
+    drop(conn);
     let back = format!("{}/wallet?workspace={slug}", services.public_url);
     let form = [
         ("mode", "payment".to_owned()),
@@ -186,28 +190,17 @@ pub async fn checkout(
         ("metadata[workspace]", slug.clone()),
         ("metadata[credits]", credits.to_string()),
     ];
-    let session = payments
-        .http
-        .post(format!("{}/v1/checkout/sessions", config.api_base))
-        .bearer_auth(&config.secret_key)
-        .header("Idempotency-Key", format!("checkout-{}", row.id))
-        .form(&form)
-        .send()
-        .await
-        .map_err(|error| ServiceError::Unavailable(format!("payment provider: {error}")))?;
-    let status = session.status();
-    let session: Value = session
-        .json()
-        .await
-        .map_err(|error| ServiceError::Unavailable(format!("payment provider: {error}")))?;
-    let (Some(provider_id), Some(url)) = (
-        session["id"].as_str().filter(|_| status.is_success()),
-        session["url"].as_str(),
-    ) else {
-        return Err(ServiceError::Unavailable(format!(
-            "payment provider answered {status}: {}",
-            session["error"]["message"].as_str().unwrap_or("no session")
-        )));
+    let session = ask_provider(payments, row.id, &form).await;
+    let mut conn = services.conn().await?;
+    let (provider_id, url) = match session {
+        Ok(session) => session,
+        Err(error) => {
+            diesel::update(billing_checkouts::table.find(row.id))
+                .set(billing_checkouts::status.eq("failed"))
+                .execute(&mut conn)
+                .await?;
+            return Err(error);
+        }
     };
     let row: CheckoutRow = diesel::update(billing_checkouts::table.find(row.id))
         .set((
@@ -218,6 +211,39 @@ pub async fn checkout(
         .get_result(&mut conn)
         .await?;
     Ok(row.view(slug))
+}
+
+/// Asks the provider for a checkout session: its id and where to pay.
+async fn ask_provider(
+    payments: &Payments,
+    checkout: Uuid,
+    form: &[(&str, String)],
+) -> Result<(String, String), ServiceError> {
+    let config = &payments.config;
+    let session = payments
+        .http
+        .post(format!("{}/v1/checkout/sessions", config.api_base))
+        .bearer_auth(&config.secret_key)
+        .header("Idempotency-Key", format!("checkout-{checkout}"))
+        .form(form)
+        .send()
+        .await
+        .map_err(|error| ServiceError::Unavailable(format!("payment provider: {error}")))?;
+    let status = session.status();
+    let session: Value = session
+        .json()
+        .await
+        .map_err(|error| ServiceError::Unavailable(format!("payment provider: {error}")))?;
+    match (
+        session["id"].as_str().filter(|_| status.is_success()),
+        session["url"].as_str(),
+    ) {
+        (Some(id), Some(url)) => Ok((id.to_owned(), url.to_owned())),
+        _ => Err(ServiceError::Unavailable(format!(
+            "payment provider answered {status}: {}",
+            session["error"]["message"].as_str().unwrap_or("no session")
+        ))),
+    }
 }
 
 /// One of a workspace's checkouts (to show whether it was paid yet).
@@ -262,6 +288,11 @@ pub enum Delivery {
     Ignored,
     /// This event id was handled before.
     Duplicate,
+    /// About a session no checkout of this server made: kept, unhandled.
+    Unmatched,
+    /// Paid, but not the sum or currency asked: the checkout is held for
+    /// review and nothing is credited.
+    Review,
 }
 
 /// Verifies `Stripe-Signature` for `payload` at `now` (Unix seconds):
@@ -279,7 +310,11 @@ pub fn verify_signature(
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => signatures.extend(from_hex(value)),
+            // Only what could be a SHA-256 MAC, and only a few: the work
+            // per request stays one MAC over the payload.
+            Some(("v1", value)) if value.len() == 64 && signatures.len() < MAX_SIGNATURES => {
+                signatures.extend(from_hex(value));
+            }
             _ => {}
         }
     }
@@ -287,21 +322,29 @@ pub fn verify_signature(
     if signatures.is_empty() {
         return Err(bad("the Stripe-Signature header has no v1 signature"));
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(bad(
             "the event's timestamp is outside the 300 s tolerance (a replay?)",
         ));
     }
-    // Constant time.
-    let signed = |signature: &[u8]| {
-        mac(secret, timestamp, payload).is_some_and(|mac| mac.verify_slice(signature).is_ok())
-    };
-    if signatures.iter().any(|signature| signed(signature)) {
+    let expected = mac(secret, timestamp, payload)
+        .map(|mac| mac.finalize().into_bytes())
+        .ok_or_else(|| bad("the webhook secret cannot key a MAC"))?;
+    // Constant time, for each candidate.
+    let matches = signatures
+        .iter()
+        .fold(subtle::Choice::from(0), |any, signature| {
+            any | expected.as_slice().ct_eq(signature.as_slice())
+        });
+    if bool::from(matches) {
         Ok(())
     } else {
         Err(bad("no signature matches the payload"))
     }
 }
+
+/// The most `v1` signatures one header may carry (one per active secret).
+const MAX_SIGNATURES: usize = 8;
 
 /// The signature header the provider would send (tests, stand-ins).
 pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
@@ -363,13 +406,13 @@ pub async fn webhook(
         .to_owned();
     let object = event["data"]["object"].clone();
     let mut conn = services.conn().await?;
-    let config = payments.config.clone();
     let ip = meta.ip.clone();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         let handles = matches!(
             kind.as_str(),
             "checkout.session.completed"
                 | "checkout.session.async_payment_succeeded"
+                | "checkout.session.async_payment_failed"
                 | "checkout.session.expired"
         );
         let fresh = diesel::insert_into(billing_webhook_events::table)
@@ -384,67 +427,107 @@ pub async fn webhook(
         if fresh == 0 {
             return Ok(Delivery::Duplicate);
         }
+        if !handles {
+            return Ok(Delivery::Ignored);
+        }
+        let Some(row) = checkout_of(conn, &object).await? else {
+            tracing::warn!(event = %id, session = ?object["id"], "an event about no checkout of ours");
+            unhandled(conn, &id).await?;
+            return Ok(Delivery::Unmatched);
+        };
         match kind.as_str() {
-            "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-                if object["payment_status"] != "paid" {
-                    // Paid later (a bank debit): its own event will say so.
-                    return Ok(Delivery::Handled);
-                }
-                credit(conn, &config, &object, &id, &ip).await
-            }
-            "checkout.session.expired" => {
-                if let Some(session) = object["id"].as_str() {
-                    diesel::update(billing_checkouts::table)
-                        .filter(billing_checkouts::provider_id.eq(session))
-                        .filter(billing_checkouts::status.eq("open"))
-                        .set(billing_checkouts::status.eq("expired"))
-                        .execute(conn)
-                        .await?;
-                }
+            "checkout.session.expired" | "checkout.session.async_payment_failed" => {
+                let status = if kind.ends_with("expired") { "expired" } else { "failed" };
+                diesel::update(billing_checkouts::table.find(row.id))
+                    .filter(billing_checkouts::status.eq("open"))
+                    .set(billing_checkouts::status.eq(status))
+                    .execute(conn)
+                    .await?;
                 Ok(Delivery::Handled)
             }
-            _ => Ok(Delivery::Ignored),
+            // Paid later (a bank debit) when not paid yet: its own event
+            // will say so.
+            _ if object["payment_status"] != "paid" => Ok(Delivery::Handled),
+            _ => credit(conn, row, &object, &id, &ip).await,
         }
     })
     .await
 }
 
+/// The checkout a session event is about, locked: by the provider's
+/// session id, or by our id the session carries (when the provider's
+/// answer never reached us).
+async fn checkout_of(
+    conn: &mut AsyncPgConnection,
+    session: &Value,
+) -> Result<Option<CheckoutRow>, ServiceError> {
+    let session_id = session["id"].as_str().unwrap_or_default();
+    // No checkout has the nil id.
+    let ours = session["client_reference_id"]
+        .as_str()
+        .and_then(|id| id.parse::<Uuid>().ok())
+        .unwrap_or_default();
+    Ok(billing_checkouts::table
+        .filter(
+            billing_checkouts::provider_id
+                .eq(session_id)
+                .or(billing_checkouts::id
+                    .eq(ours)
+                    .and(billing_checkouts::provider_id.is_null())),
+        )
+        .for_update()
+        .select(CheckoutRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Marks a recorded event as not acted on (for reconciliation).
+async fn unhandled(conn: &mut AsyncPgConnection, event: &str) -> Result<(), ServiceError> {
+    diesel::update(billing_webhook_events::table.find(event))
+        .set(billing_webhook_events::handled.eq(false))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Credits the checkout a paid session stands for, once.
 async fn credit(
     conn: &mut AsyncPgConnection,
-    config: &PaymentsConfig,
+    row: CheckoutRow,
     session: &Value,
     event: &str,
     ip: &str,
 ) -> Result<Delivery, ServiceError> {
     let session_id = session["id"].as_str().unwrap_or_default();
-    let row: Option<CheckoutRow> = billing_checkouts::table
-        .filter(billing_checkouts::provider_id.eq(session_id))
-        .for_update()
-        .select(CheckoutRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
-    let Some(row) = row else {
-        // A session this server did not make (another integration on the
-        // same account): nothing of ours to credit.
-        tracing::warn!(
-            event,
-            session = session_id,
-            "a paid session no checkout made"
-        );
-        return Ok(Delivery::Handled);
-    };
+    match row.status.as_str() {
+        "paid" => return Ok(Delivery::Handled),
+        // A person decides; no later event credits it on its own.
+        "review" => {
+            unhandled(conn, event).await?;
+            return Ok(Delivery::Review);
+        }
+        // Open, or closed as expired or failed and then paid after all:
+        // the money was taken, so the credits are due.
+        _ => {}
+    }
     let paid = session["amount_total"].as_i64();
     let currency = session["currency"].as_str();
-    if paid != Some(row.amount_cents) || currency != Some(config.currency.as_str()) {
-        // Verified, yet not what was asked: never credit a different sum.
-        return Err(ServiceError::Internal(anyhow::anyhow!(
-            "checkout {} was for {} {} and the provider reports {paid:?} {currency:?}",
-            row.id,
-            row.amount_cents,
-            row.currency
-        )));
+    if paid != Some(row.amount_cents) || currency != Some(row.currency.as_str()) {
+        // Verified, yet not what was asked: never credit another sum. The
+        // checkout waits for a person; the provider is told all is well so
+        // that it stops retrying.
+        tracing::error!(
+            checkout = %row.id, event, expected = row.amount_cents, currency = row.currency,
+            reported = ?paid, reported_currency = ?currency,
+            "a payment for another sum than its checkout: held for review"
+        );
+        diesel::update(billing_checkouts::table.find(row.id))
+            .set(billing_checkouts::status.eq("review"))
+            .execute(conn)
+            .await?;
+        unhandled(conn, event).await?;
+        return Ok(Delivery::Review);
     }
     diesel::sql_query("SELECT set_config('agentdeck.audit_ip', $1, true)")
         .bind::<diesel::sql_types::Text, _>(ip)
@@ -461,7 +544,7 @@ async fn credit(
             run: None,
             agent: None,
             memo: format!("Bought {} credits (payment {session_id})", row.credits),
-            by: None,
+            by: row.created_by.map(UserId),
             legs: vec![(wallet, row.credits), (purchases, -row.credits)],
         },
     )
@@ -469,6 +552,7 @@ async fn credit(
     diesel::update(billing_checkouts::table.find(row.id))
         .set((
             billing_checkouts::status.eq("paid"),
+            billing_checkouts::provider_id.eq(session_id),
             billing_checkouts::paid_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
@@ -502,5 +586,20 @@ mod tests {
         assert!(verify_signature("t=1000000", payload, "whsec_test", 1_000_000).is_err());
         assert!(verify_signature("v1=00", payload, "whsec_test", 1_000_000).is_err());
         assert!(verify_signature("", payload, "whsec_test", 1_000_000).is_err());
+        // Empty or short candidates do not count, and past eight none do.
+        let empty = format!("t=1000000,v1=,v1=00,{}", &header["t=1000000,".len()..]);
+        assert!(verify_signature(&empty, payload, "whsec_test", 1_000_000).is_ok());
+        let bogus = format!("v1={},", "0".repeat(64)).repeat(8);
+        let late = format!("t=1000000,{bogus}{}", &header["t=1000000,".len()..]);
+        assert!(verify_signature(&late, payload, "whsec_test", 1_000_000).is_err());
+        assert!(
+            verify_signature(
+                "t=-9223372036854775808,v1=00",
+                payload,
+                "whsec_test",
+                i64::MAX
+            )
+            .is_err()
+        );
     }
 }

@@ -42,6 +42,8 @@ pub async fn stripe(
             Delivery::Handled => "handled",
             Delivery::Ignored => "ignored",
             Delivery::Duplicate => "duplicate",
+            Delivery::Unmatched => "unmatched",
+            Delivery::Review => "held_for_review",
         },
     })))
 }

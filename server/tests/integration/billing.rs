@@ -223,6 +223,16 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
         ada_log[0]["target_id"], bob_log[0]["target_id"],
         "one movement, two logs"
     );
+    // Whose run it was is the payer's to know: the creator's line has the
+    // agent and the amount, not the run or its memo.
+    assert!(bob_log[0]["details"]["run"].is_string(), "{}", bob_log[0]);
+    assert!(ada_log[0]["details"].get("run").is_none(), "{}", ada_log[0]);
+    assert!(
+        ada_log[0]["details"].get("memo").is_none(),
+        "{}",
+        ada_log[0]
+    );
+    assert!(ada_log[0]["details"]["agent"].is_string(), "{}", ada_log[0]);
 
     // A wallet at zero: the next run is refused with the reason.
     let (status, body) = bob
@@ -409,6 +419,18 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
             .contains("agentdeck-ledger-bob.csv")
     );
     let csv = response.text().await.expect("a body");
+    // Compressed too, to the end (the stream is polled past its end then).
+    let compressed = app
+        .http
+        .get(app.url("/api/v1/ledger.csv"))
+        .header("cookie", bob.cookie.clone().expect("a session"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("an export");
+    assert_eq!(compressed.headers()["content-encoding"], "br");
+    let bytes = compressed.bytes().await.expect("the whole export");
+    assert!(!bytes.is_empty());
     let rows: Vec<Vec<&str>> = csv.lines().map(|line| line.split(',').collect()).collect();
     assert_eq!(
         rows[0],
@@ -489,6 +511,11 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "monthly_credits");
+    // A body without the field (or misspelt) is refused, never "no cap".
+    for body in [json!({}), json!({ "monthly_credit": 5 })] {
+        let (status, answer) = bob.json(&app, Method::PUT, &cap_path, Some(body)).await;
+        assert!(status.is_client_error(), "{status}: {answer}");
+    }
     let (status, shown) = bob
         .json(
             &app,

@@ -248,6 +248,147 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// Starts buying `credits` as `browser`; the checkout and its session id.
+async fn start_checkout(app: &TestApp, browser: &mut Browser, credits: i64) -> (Value, String) {
+    let (status, checkout) = browser
+        .json(
+            app,
+            Method::POST,
+            "/api/v1/billing/checkout",
+            Some(json!({ "credits": credits })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{checkout}");
+    let session = checkout["url"]
+        .as_str()
+        .and_then(|url| url.rsplit('/').next())
+        .expect("a session")
+        .to_owned();
+    (checkout, session)
+}
+
+async fn checkout_status(app: &TestApp, browser: &mut Browser, checkout: &Value) -> Value {
+    let path = format!(
+        "/api/v1/billing/checkouts/{}",
+        checkout["id"].as_str().expect("id")
+    );
+    let (status, shown) = browser.json(app, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    shown["status"].clone()
+}
+
+#[tokio::test]
+async fn odd_payments_are_held_never_credited_twice_and_late_ones_still_credit() {
+    let stripe = FakeStripe::start().await;
+    let app = TestApp::builder().payments(&stripe.base_url).spawn().await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+
+    // Paid for another sum than was asked: held for review, acknowledged,
+    // not credited.
+    let (short, session) = start_checkout(&app, &mut bob, 500).await;
+    let mut paid = stripe.paid(&session);
+    paid["amount_total"] = json!(5);
+    let odd = event("evt_short", "checkout.session.completed", paid);
+    let (status, body) = deliver(&app, &odd, signed(&odd)).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (StatusCode::OK, &json!("held_for_review")),
+        "{body}"
+    );
+    assert_eq!(checkout_status(&app, &mut bob, &short).await, "review");
+    assert_eq!(balance(&app, &mut bob).await, 100);
+    // A later event for the same checkout does not credit it either.
+    let again = event(
+        "evt_short_2",
+        "checkout.session.completed",
+        stripe.paid(&session),
+    );
+    let (_, body) = deliver(&app, &again, signed(&again)).await;
+    assert_eq!(body["outcome"], "held_for_review", "{body}");
+    assert_eq!(balance(&app, &mut bob).await, 100);
+
+    // A session no checkout of ours made: acknowledged, nothing credited.
+    let stranger = event(
+        "evt_stranger",
+        "checkout.session.completed",
+        json!({ "id": "cs_elsewhere", "payment_status": "paid", "amount_total": 500, "currency": "usd" }),
+    );
+    let (status, body) = deliver(&app, &stranger, signed(&stranger)).await;
+    assert_eq!(
+        (status, &body["outcome"]),
+        (StatusCode::OK, &json!("unmatched")),
+        "{body}"
+    );
+
+    // Expired and failed sessions close their checkouts.
+    let (expiring, session) = start_checkout(&app, &mut bob, 200).await;
+    let expired = event(
+        "evt_expired",
+        "checkout.session.expired",
+        stripe.session(&session),
+    );
+    let (_, body) = deliver(&app, &expired, signed(&expired)).await;
+    assert_eq!(body["outcome"], "handled", "{body}");
+    assert_eq!(checkout_status(&app, &mut bob, &expiring).await, "expired");
+    let (failing, session) = start_checkout(&app, &mut bob, 200).await;
+    let failed = event(
+        "evt_failed",
+        "checkout.session.async_payment_failed",
+        stripe.session(&session),
+    );
+    deliver(&app, &failed, signed(&failed)).await;
+    assert_eq!(checkout_status(&app, &mut bob, &failing).await, "failed");
+
+    // A bank debit: completed but unpaid, then paid later.
+    let (debit, session) = start_checkout(&app, &mut bob, 300).await;
+    let pending = event(
+        "evt_pending",
+        "checkout.session.completed",
+        stripe.session(&session),
+    );
+    let (_, body) = deliver(&app, &pending, signed(&pending)).await;
+    assert_eq!(body["outcome"], "handled", "{body}");
+    assert_eq!(balance(&app, &mut bob).await, 100);
+    let later = event(
+        "evt_later",
+        "checkout.session.async_payment_succeeded",
+        stripe.paid(&session),
+    );
+    let (_, body) = deliver(&app, &later, signed(&later)).await;
+    assert_eq!(body["outcome"], "credited", "{body}");
+    assert_eq!(checkout_status(&app, &mut bob, &debit).await, "paid");
+    assert_eq!(balance(&app, &mut bob).await, 400);
+
+    // The provider's answer never reached us (no session id recorded): the
+    // session's client reference still finds the checkout.
+    let (lost, session) = start_checkout(&app, &mut bob, 150).await;
+    {
+        use diesel_async::RunQueryDsl as _;
+        let mut conn = app.sql().await;
+        diesel::sql_query(
+            "UPDATE billing_checkouts SET provider_id = NULL, url = NULL WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(
+            lost["id"]
+                .as_str()
+                .expect("id")
+                .parse::<uuid::Uuid>()
+                .expect("a uuid"),
+        )
+        .execute(&mut conn)
+        .await
+        .expect("forgetting the session");
+    }
+    let found = event(
+        "evt_found",
+        "checkout.session.completed",
+        stripe.paid(&session),
+    );
+    let (_, body) = deliver(&app, &found, signed(&found)).await;
+    assert_eq!(body["outcome"], "credited", "{body}");
+    assert_eq!(balance(&app, &mut bob).await, 550);
+}
+
 #[tokio::test]
 async fn without_a_provider_buying_is_refused_and_webhooks_are_not_taken() {
     let app = TestApp::spawn().await;
@@ -315,7 +456,7 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
-    // Granted once per idempotency key.
+    // Granted once per idempotency key; the key is not for another grant.
     for _ in 0..2 {
         let response = app
             .http
@@ -332,6 +473,21 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
         assert_eq!(status, StatusCode::CREATED, "{granted}");
         assert_eq!(granted["balance"], 140);
     }
+    assert_eq!(balance(&app, &mut bob).await, 140);
+    let response = app
+        .http
+        .post(app.url("/api/v1/admin/credits"))
+        .header("cookie", root.cookie.clone().expect("a session"))
+        .header("origin", &app.base_url)
+        .header("x-csrf-token", root.csrf.clone().expect("a token"))
+        .header("idempotency-key", "refund-28")
+        .json(&json!({ "workspace": "bob", "credits": 400, "reason": "Refund for the outage on the 28th" }))
+        .send()
+        .await
+        .expect("a grant");
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["field"], "idempotency_key");
     assert_eq!(balance(&app, &mut bob).await, 140);
 
     let audit = credit_audit(&app, &mut bob, "bob").await;

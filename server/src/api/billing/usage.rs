@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use serde::Deserialize;
 
 use crate::auth::CallerOf;
@@ -47,7 +48,15 @@ pub async fn export_ledger(
     CallerOf(caller): CallerOf,
     Query(which): Query<Which>,
 ) -> Result<Response, AppError> {
-    let (name, text) = ledger::csv(&services, &caller.actor, which.workspace.as_deref()).await?;
+    let (name, chunks) = ledger::csv(&services, &caller.actor, which.workspace.as_deref()).await?;
+    // Fused: the compression layer may poll again after the end.
+    let body = axum::body::Body::from_stream(chunks.fuse().map(|chunk| {
+        chunk.map_err(|error| {
+            // The status is sent; the download ends short.
+            tracing::error!(%error, "a ledger export failed midway");
+            std::io::Error::other("the ledger export failed")
+        })
+    }));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -57,7 +66,7 @@ pub async fn export_ledger(
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        text,
+        body,
     )
         .into_response())
 }
