@@ -9,7 +9,10 @@
 //!    status event arrives on a WebSocket subscribed to the deployment
 //!    (the path a browser's page takes), 30 times;
 //! 2. synchronous trivial runs over HTTP with the API key, each recorded
-//!    (`runs` row, events), 500 in a row;
+//!    (`runs` row, events), 500 in a row; then 500 free and 500 paid ones
+//!    taken in turns: the paid agent costs another workspace 1 credit a
+//!    run, held, charged and split in the ledger, under a monthly spend cap
+//!    on both the deployment and the key (the most a run start checks);
 //! 3. fan-out: 1,000 WebSocket clients on one deployment topic, 20 events
 //!    committed 100 ms apart; the time from just before each commit to its
 //!    arrival at every client.
@@ -69,6 +72,7 @@ fn main() {
             // One client machine makes every request and socket.
             "AGENTDECK_API_LIMIT" => Some("1000000/60".to_owned()),
             "AGENTDECK_DB_POOL_SIZE" => Some("32".to_owned()),
+            "AGENTDECK_STARTER_CREDITS" => Some("1000000".to_owned()),
             _ => None,
         })
         .expect("configuration");
@@ -108,23 +112,8 @@ fn main() {
             .expect("the sandbox starts");
 
         let http = reqwest::Client::new();
-        let token = api_key(&http, &base).await;
-        let call = |method: reqwest::Method, path: String, body: Option<Value>| {
-            let request = http
-                .request(method, format!("{base}{path}"))
-                .bearer_auth(&token);
-            let request = match body {
-                Some(body) => request.json(&body),
-                None => request,
-            };
-            async move {
-                let response = request.send().await.expect("a request");
-                let status = response.status();
-                let body: Value = response.json().await.unwrap_or(Value::Null);
-                assert!(status.is_success(), "{status}: {body}");
-                body
-            }
-        };
+        let token = api_key(&http, &base, "bench@example.com", None).await;
+        let call = |method, path: String, body| request(&http, &base, &token, method, path, body);
         // The trivial agent, published.
         let agent = call(
             reqwest::Method::POST,
@@ -194,6 +183,92 @@ fn main() {
             }
         }
         report("synchronous trivial run, API key, recorded", runs);
+
+        // A paid agent, run by another workspace under spend caps, in turns
+        // with the free one.
+        let paid_slug = call(
+            reqwest::Method::POST,
+            "/api/v1/agents".into(),
+            Some(json!({ "name": "Paid greeter" })),
+        )
+        .await["slug"]
+            .as_str()
+            .expect("slug")
+            .to_owned();
+        let draft_path = format!("/api/v1/agents/{paid_slug}/draft");
+        let mut draft = call(reqwest::Method::GET, draft_path.clone(), None).await;
+        draft["listing"]["price_credits"] = json!(1);
+        call(
+            reqwest::Method::PUT,
+            draft_path,
+            Some(json!({
+                "revision": draft["revision"], "listing": draft["listing"],
+                "readme": draft["readme"], "source": draft["source"],
+                "manifest": draft["manifest"], "example_input": draft["example_input"],
+            })),
+        )
+        .await;
+        call(
+            reqwest::Method::POST,
+            format!("/api/v1/agents/{paid_slug}/versions"),
+            Some(json!({ "version": "1.0.0" })),
+        )
+        .await;
+        let payer = api_key(&http, &base, "payer@example.com", Some(1_000_000)).await;
+        let as_payer =
+            |method, path: String, body| request(&http, &base, &payer, method, path, body);
+        let paid = as_payer(
+            reqwest::Method::POST,
+            "/api/v1/deployments".into(),
+            Some(json!({ "agent": paid_slug })),
+        )
+        .await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        while as_payer(reqwest::Method::GET, format!("/api/v1/deployments/{paid}"), None).await
+            ["status"]
+            != "running"
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        as_payer(
+            reqwest::Method::PUT,
+            format!("/api/v1/deployments/{paid}/spend-cap"),
+            Some(json!({ "monthly_credits": 1_000_000 })),
+        )
+        .await;
+        let paid_path = format!("/api/v1/deployments/{paid}/runs");
+        let (mut free_runs, mut paid_runs) = (Vec::new(), Vec::new());
+        for round in 0..RUNS + 20 {
+            let started = Instant::now();
+            let run = call(
+                reqwest::Method::POST,
+                path.clone(),
+                Some(json!({ "input": { "name": "Ada" } })),
+            )
+            .await;
+            let free = started.elapsed();
+            assert_eq!(run["status"], "succeeded", "{run}");
+            let started = Instant::now();
+            let run = as_payer(
+                reqwest::Method::POST,
+                paid_path.clone(),
+                Some(json!({ "input": { "name": "Ada" } })),
+            )
+            .await;
+            let charged = started.elapsed();
+            assert_eq!(run["charged_credits"], 1, "{run}");
+            if round >= 20 {
+                free_runs.push(free);
+                paid_runs.push(charged);
+            }
+        }
+        report("free trivial run (in turns with the paid one)", free_runs);
+        report(
+            "paid trivial run: held, charged, split, under deployment and key caps",
+            paid_runs,
+        );
 
         // Fan-out: every client subscribed, then events committed.
         let topic = format!("deployment:{deployment}");
@@ -295,12 +370,36 @@ async fn next(socket: &mut Socket) -> Value {
 }
 
 /// Signs up and makes a key with every scope the benchmark needs.
-async fn api_key(http: &reqwest::Client, base: &str) -> String {
+/// A request with `token`; its JSON answer, which must be a success.
+async fn request(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: String,
+    body: Option<Value>,
+) -> Value {
+    let request = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    let response = request.send().await.expect("a request");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+/// Signs `email` up and makes it an API key (with a monthly spend cap).
+async fn api_key(http: &reqwest::Client, base: &str, email: &str, cap: Option<i64>) -> String {
     let response = http
         .post(format!("{base}/api/v1/auth/signup"))
         .header("origin", base)
         .json(
-            &json!({ "email": "bench@example.com", "password": "correct horse battery staple",
+            &json!({ "email": email, "password": "correct horse battery staple",
                        "name": "Bench" }),
         )
         .send()
@@ -319,7 +418,7 @@ async fn api_key(http: &reqwest::Client, base: &str) -> String {
         .header("origin", base)
         .header("cookie", cookie)
         .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
-        .json(&json!({ "name": "bench",
+        .json(&json!({ "name": "bench", "spend_cap_credits": cap,
                        "scopes": ["agents:read", "agents:write", "deployments:write", "runs:write"] }))
         .send()
         .await

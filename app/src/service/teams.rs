@@ -636,16 +636,7 @@ pub async fn audit_log(
     cursor: Option<String>,
 ) -> Result<AuditPage, ServiceError> {
     actor.require_scope(Scope::AuditRead)?;
-    let limit = limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ServiceError::invalid("limit", "must be from 1 to 200"));
-    }
-    let before: Option<i64> = cursor
-        .map(|c| {
-            c.parse()
-                .map_err(|_| ServiceError::invalid("cursor", "is not a cursor this API returned"))
-        })
-        .transpose()?;
+    let (limit, before) = audit_window(limit, cursor)?;
     let mut conn = services.conn().await?;
     let team = require_team_role(&mut conn, actor, slug, Role::Admin).await?;
     audit_page(
@@ -673,16 +664,7 @@ pub async fn workspace_audit_log(
 ) -> Result<AuditPage, ServiceError> {
     actor.require_scope(Scope::AuditRead)?;
     let user = actor.require_user()?;
-    let limit = limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ServiceError::invalid("limit", "must be from 1 to 200"));
-    }
-    let before: Option<i64> = cursor
-        .map(|c| {
-            c.parse()
-                .map_err(|_| ServiceError::invalid("cursor", "is not a cursor this API returned"))
-        })
-        .transpose()?;
+    let (limit, before) = audit_window(limit, cursor)?;
     let mut conn = services.conn().await?;
     let id = match (slug.map(str::trim).filter(|s| !s.is_empty()), actor) {
         (Some(slug), _) => workspaces::table
@@ -698,6 +680,25 @@ pub async fn workspace_audit_log(
     };
     access::require_role(&mut conn, actor, id, Role::Admin).await?;
     audit_page(&mut conn, id, filter_action, filter_actor, limit, before).await
+}
+
+/// An audit page's size (50 unless asked; at most 200) and the event id it
+/// reads before.
+fn audit_window(
+    limit: Option<i64>,
+    cursor: Option<String>,
+) -> Result<(i64, Option<i64>), ServiceError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ServiceError::invalid("limit", "must be from 1 to 200"));
+    }
+    let before = cursor
+        .map(|c| {
+            c.parse()
+                .map_err(|_| ServiceError::invalid("cursor", "is not a cursor this API returned"))
+        })
+        .transpose()?;
+    Ok((limit, before))
 }
 
 async fn audit_page(

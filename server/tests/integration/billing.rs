@@ -99,6 +99,14 @@ async fn assert_every_movement_audited(app: &TestApp) {
     }
 }
 
+/// The charges in the caller's own workspace's audit log.
+async fn settle_lines(app: &TestApp, browser: &mut Browser) -> Vec<Value> {
+    let path = "/api/v1/audit?action=credits.settle&limit=200";
+    let (status, page) = browser.json(app, Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().expect("items").clone()
+}
+
 #[tokio::test]
 async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     let app = std::sync::Arc::new(TestApp::builder().workers().spawn().await);
@@ -197,26 +205,10 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     assert_every_movement_audited(&app).await;
     // Through the API: Bob's log holds his holds and charges, Ada's the
     // earnings of the same charges.
-    let (_, bob_log) = bob
-        .json(
-            &app,
-            Method::GET,
-            "/api/v1/audit?action=credits.settle&limit=200",
-            None,
-        )
-        .await;
-    let bob_log = bob_log["items"].as_array().expect("items").clone();
+    let bob_log = settle_lines(&app, &mut bob).await;
     assert_eq!(bob_log.len(), 50);
     assert_eq!(bob_log[0]["details"]["amounts"], json!({ "held": -2 }));
-    let (_, ada_log) = ada
-        .json(
-            &app,
-            Method::GET,
-            "/api/v1/audit?action=credits.settle&limit=200",
-            None,
-        )
-        .await;
-    let ada_log = ada_log["items"].as_array().expect("items").clone();
+    let ada_log = settle_lines(&app, &mut ada).await;
     assert_eq!(ada_log.len(), 50);
     assert_eq!(ada_log[0]["details"]["amounts"], json!({ "earnings": 1 }));
     assert_eq!(

@@ -277,85 +277,75 @@ async fn checkout_status(app: &TestApp, browser: &mut Browser, checkout: &Value)
     shown["status"].clone()
 }
 
+/// Delivers a signed event of `kind` about `object`; the outcome of a 200.
+async fn outcome(app: &TestApp, id: &str, kind: &str, object: Value) -> String {
+    let payload = event(id, kind, object);
+    let (status, body) = deliver(app, &payload, signed(&payload)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["outcome"].as_str().expect("an outcome").to_owned()
+}
+
 #[tokio::test]
 async fn odd_payments_are_held_never_credited_twice_and_late_ones_still_credit() {
     let stripe = FakeStripe::start().await;
     let app = TestApp::builder().payments(&stripe.base_url).spawn().await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    const COMPLETED: &str = "checkout.session.completed";
 
     // Paid for another sum than was asked: held for review, acknowledged,
-    // not credited.
+    // not credited; a later event for it does not credit it either.
     let (short, session) = start_checkout(&app, &mut bob, 500).await;
     let mut paid = stripe.paid(&session);
     paid["amount_total"] = json!(5);
-    let odd = event("evt_short", "checkout.session.completed", paid);
-    let (status, body) = deliver(&app, &odd, signed(&odd)).await;
     assert_eq!(
-        (status, &body["outcome"]),
-        (StatusCode::OK, &json!("held_for_review")),
-        "{body}"
+        outcome(&app, "evt_short", COMPLETED, paid).await,
+        "held_for_review"
     );
     assert_eq!(checkout_status(&app, &mut bob, &short).await, "review");
-    assert_eq!(balance(&app, &mut bob).await, 100);
-    // A later event for the same checkout does not credit it either.
-    let again = event(
-        "evt_short_2",
-        "checkout.session.completed",
-        stripe.paid(&session),
+    let again = stripe.paid(&session);
+    assert_eq!(
+        outcome(&app, "evt_short_2", COMPLETED, again).await,
+        "held_for_review"
     );
-    let (_, body) = deliver(&app, &again, signed(&again)).await;
-    assert_eq!(body["outcome"], "held_for_review", "{body}");
     assert_eq!(balance(&app, &mut bob).await, 100);
 
     // A session no checkout of ours made: acknowledged, nothing credited.
-    let stranger = event(
-        "evt_stranger",
-        "checkout.session.completed",
-        json!({ "id": "cs_elsewhere", "payment_status": "paid", "amount_total": 500, "currency": "usd" }),
-    );
-    let (status, body) = deliver(&app, &stranger, signed(&stranger)).await;
+    let stranger = json!({ "id": "cs_elsewhere", "payment_status": "paid", "amount_total": 500, "currency": "usd" });
     assert_eq!(
-        (status, &body["outcome"]),
-        (StatusCode::OK, &json!("unmatched")),
-        "{body}"
+        outcome(&app, "evt_stranger", COMPLETED, stranger).await,
+        "unmatched"
     );
 
     // Expired and failed sessions close their checkouts.
     let (expiring, session) = start_checkout(&app, &mut bob, 200).await;
-    let expired = event(
-        "evt_expired",
-        "checkout.session.expired",
-        stripe.session(&session),
+    let expired = stripe.session(&session);
+    assert_eq!(
+        outcome(&app, "evt_expired", "checkout.session.expired", expired).await,
+        "handled"
     );
-    let (_, body) = deliver(&app, &expired, signed(&expired)).await;
-    assert_eq!(body["outcome"], "handled", "{body}");
     assert_eq!(checkout_status(&app, &mut bob, &expiring).await, "expired");
     let (failing, session) = start_checkout(&app, &mut bob, 200).await;
-    let failed = event(
+    let failed = stripe.session(&session);
+    outcome(
+        &app,
         "evt_failed",
         "checkout.session.async_payment_failed",
-        stripe.session(&session),
-    );
-    deliver(&app, &failed, signed(&failed)).await;
+        failed,
+    )
+    .await;
     assert_eq!(checkout_status(&app, &mut bob, &failing).await, "failed");
 
     // A bank debit: completed but unpaid, then paid later.
     let (debit, session) = start_checkout(&app, &mut bob, 300).await;
-    let pending = event(
-        "evt_pending",
-        "checkout.session.completed",
-        stripe.session(&session),
+    let pending = stripe.session(&session);
+    assert_eq!(
+        outcome(&app, "evt_pending", COMPLETED, pending).await,
+        "handled"
     );
-    let (_, body) = deliver(&app, &pending, signed(&pending)).await;
-    assert_eq!(body["outcome"], "handled", "{body}");
     assert_eq!(balance(&app, &mut bob).await, 100);
-    let later = event(
-        "evt_later",
-        "checkout.session.async_payment_succeeded",
-        stripe.paid(&session),
-    );
-    let (_, body) = deliver(&app, &later, signed(&later)).await;
-    assert_eq!(body["outcome"], "credited", "{body}");
+    let later = stripe.paid(&session);
+    let kind = "checkout.session.async_payment_succeeded";
+    assert_eq!(outcome(&app, "evt_later", kind, later).await, "credited");
     assert_eq!(checkout_status(&app, &mut bob, &debit).await, "paid");
     assert_eq!(balance(&app, &mut bob).await, 400);
 
@@ -379,13 +369,10 @@ async fn odd_payments_are_held_never_credited_twice_and_late_ones_still_credit()
         .await
         .expect("forgetting the session");
     }
-    let found = event(
-        "evt_found",
-        "checkout.session.completed",
-        stripe.paid(&session),
+    assert_eq!(
+        outcome(&app, "evt_found", COMPLETED, stripe.paid(&session)).await,
+        "credited"
     );
-    let (_, body) = deliver(&app, &found, signed(&found)).await;
-    assert_eq!(body["outcome"], "credited", "{body}");
     assert_eq!(balance(&app, &mut bob).await, 550);
 }
 
