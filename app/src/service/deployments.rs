@@ -137,18 +137,14 @@ pub async fn create(
             }
             announce(conn, &record, &version).await?;
             queue_deploy(conn, &record).await?;
-            audit::record(
+            audit_deployment(
                 conn,
-                Entry {
-                    action: audit::action::DEPLOYMENT_CREATED,
-                    user: None,
-                    actor,
-                    workspace: Some(workspace),
-                    target_type: "deployment",
-                    target_id: record.id.to_string(),
-                    meta,
-                    details: serde_json::json!({ "agent": agent.slug, "version": version }),
-                },
+                actor,
+                meta,
+                audit::action::DEPLOYMENT_CREATED,
+                workspace,
+                record.id,
+                serde_json::json!({ "agent": agent.slug, "version": version }),
             )
             .await?;
             Ok(record)
@@ -292,18 +288,14 @@ pub async fn act(
                     None
                 }
             };
-            audit::record(
+            audit_deployment(
                 conn,
-                Entry {
-                    action: action.audit(),
-                    user: None,
-                    actor,
-                    workspace: Some(workspace),
-                    target_type: "deployment",
-                    target_id: id.to_string(),
-                    meta,
-                    details: serde_json::json!({}),
-                },
+                actor,
+                meta,
+                action.audit(),
+                workspace,
+                id,
+                serde_json::json!({}),
             )
             .await?;
             Ok(updated)
@@ -349,18 +341,14 @@ pub async fn redeploy(
                 .await?;
             announce(conn, &record, &label).await?;
             queue_deploy(conn, &record).await?;
-            audit::record(
+            audit_deployment(
                 conn,
-                Entry {
-                    action: audit::action::DEPLOYMENT_REDEPLOYED,
-                    user: None,
-                    actor,
-                    workspace: Some(WorkspaceId(record.workspace_id)),
-                    target_type: "deployment",
-                    target_id: record.id.to_string(),
-                    meta,
-                    details: serde_json::json!({ "version": label }),
-                },
+                actor,
+                meta,
+                audit::action::DEPLOYMENT_REDEPLOYED,
+                WorkspaceId(record.workspace_id),
+                record.id,
+                serde_json::json!({ "version": label }),
             )
             .await?;
             Ok(record)
@@ -396,18 +384,14 @@ pub async fn change_secrets(
             ));
         }
         let names: Vec<&String> = changes.keys().collect();
-        audit::record(
+        audit_deployment(
             conn,
-            Entry {
-                action: audit::action::DEPLOYMENT_SECRETS_CHANGED,
-                user: None,
-                actor,
-                workspace: Some(WorkspaceId(record.workspace_id)),
-                target_type: "deployment",
-                target_id: record.id.to_string(),
-                meta,
-                details: serde_json::json!({ "names": names }),
-            },
+            actor,
+            meta,
+            audit::action::DEPLOYMENT_SECRETS_CHANGED,
+            WorkspaceId(record.workspace_id),
+            record.id,
+            serde_json::json!({ "names": names }),
         )
         .await
     })
@@ -441,18 +425,14 @@ pub async fn change_config(
                 .returning(DeploymentRecord::as_returning())
                 .get_result(conn)
                 .await?;
-            audit::record(
+            audit_deployment(
                 conn,
-                Entry {
-                    action: audit::action::DEPLOYMENT_CONFIG_CHANGED,
-                    user: None,
-                    actor,
-                    workspace: Some(WorkspaceId(record.workspace_id)),
-                    target_type: "deployment",
-                    target_id: record.id.to_string(),
-                    meta,
-                    details,
-                },
+                actor,
+                meta,
+                audit::action::DEPLOYMENT_CONFIG_CHANGED,
+                WorkspaceId(record.workspace_id),
+                record.id,
+                details,
             )
             .await?;
             Ok(record)
@@ -492,18 +472,14 @@ pub async fn change_spend_cap(
                 .returning(DeploymentRecord::as_returning())
                 .get_result(conn)
                 .await?;
-            audit::record(
+            audit_deployment(
                 conn,
-                Entry {
-                    action: audit::action::DEPLOYMENT_SPEND_CAP_CHANGED,
-                    user: None,
-                    actor,
-                    workspace: Some(WorkspaceId(record.workspace_id)),
-                    target_type: "deployment",
-                    target_id: record.id.to_string(),
-                    meta,
-                    details: serde_json::json!({ "monthly_credits": cap }),
-                },
+                actor,
+                meta,
+                audit::action::DEPLOYMENT_SPEND_CAP_CHANGED,
+                WorkspaceId(record.workspace_id),
+                record.id,
+                serde_json::json!({ "monthly_credits": cap }),
             )
             .await?;
             Ok(record)
@@ -785,6 +761,32 @@ async fn visible(
 }
 
 /// The deployment, if the caller may change it (member and up).
+/// The audit line of `action` on deployment `id` of `workspace`.
+async fn audit_deployment(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    meta: &RequestMeta,
+    action: &'static str,
+    workspace: WorkspaceId,
+    id: Uuid,
+    details: serde_json::Value,
+) -> Result<(), ServiceError> {
+    audit::record(
+        conn,
+        Entry {
+            action,
+            user: None,
+            actor,
+            workspace: Some(workspace),
+            target_type: "deployment",
+            target_id: id.to_string(),
+            meta,
+            details,
+        },
+    )
+    .await
+}
+
 async fn editable(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
