@@ -106,6 +106,50 @@ pub async fn account(
     })
 }
 
+/// Several accounts at once, in the order asked: their ids and balances,
+/// read in one query (an account not there yet is made first). Balances are
+/// as committed, unlocked: a guide, the CHECK is the guard.
+pub async fn accounts<const N: usize>(
+    conn: &mut AsyncPgConnection,
+    wanted: [(Account, Option<Uuid>); N],
+) -> Result<[(Uuid, i64); N], ServiceError> {
+    let mut query = ledger_accounts::table
+        .select((
+            ledger_accounts::id,
+            ledger_accounts::kind,
+            ledger_accounts::workspace_id,
+            ledger_accounts::balance,
+        ))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("false"))
+        .into_boxed();
+    for (kind, workspace) in wanted {
+        query = match workspace {
+            Some(workspace) => query.or_filter(
+                ledger_accounts::kind
+                    .eq(kind.as_str())
+                    .and(ledger_accounts::workspace_id.eq(workspace)),
+            ),
+            None => query.or_filter(
+                ledger_accounts::kind
+                    .eq(kind.as_str())
+                    .and(ledger_accounts::workspace_id.is_null()),
+            ),
+        };
+    }
+    let rows: Vec<(Uuid, String, Option<Uuid>, i64)> = query.load(conn).await?;
+    let mut found = [(Uuid::nil(), 0); N];
+    for (slot, (kind, workspace)) in found.iter_mut().zip(wanted) {
+        *slot = match rows
+            .iter()
+            .find(|row| row.1 == kind.as_str() && row.2 == workspace)
+        {
+            Some(row) => (row.0, row.3),
+            None => (account(conn, kind, workspace).await?, 0),
+        };
+    }
+    Ok(found)
+}
+
 async fn find_account(
     conn: &mut AsyncPgConnection,
     kind: Account,
@@ -374,15 +418,20 @@ pub struct Hold {
 /// Moves a run's price from the payer's wallet to held, or answers 402
 /// (nothing is held twice for one run).
 pub async fn reserve(conn: &mut AsyncPgConnection, hold: Hold) -> Result<(), ServiceError> {
-    let available = balance(conn, Account::Wallet, hold.payer).await?;
+    let [(wallet, available), (held, _)] = accounts(
+        conn,
+        [
+            (Account::Wallet, Some(hold.payer)),
+            (Account::Held, Some(hold.payer)),
+        ],
+    )
+    .await?;
     if available < hold.price {
         return Err(ServiceError::PaymentRequired(format!(
             "this run costs {} credits and the workspace has {available}; top up its wallet",
             hold.price
         )));
     }
-    let wallet = account(conn, Account::Wallet, Some(hold.payer)).await?;
-    let held = account(conn, Account::Held, Some(hold.payer)).await?;
     post(
         conn,
         Movement {
@@ -408,9 +457,15 @@ pub async fn settle(
     hold: Hold,
     creator: Uuid,
 ) -> Result<(), ServiceError> {
-    let held = account(conn, Account::Held, Some(hold.payer)).await?;
-    let earnings = account(conn, Account::Earnings, Some(creator)).await?;
-    let revenue = account(conn, Account::Revenue, None).await?;
+    let [(held, _), (earnings, _), (revenue, _)] = accounts(
+        conn,
+        [
+            (Account::Held, Some(hold.payer)),
+            (Account::Earnings, Some(creator)),
+            (Account::Revenue, None),
+        ],
+    )
+    .await?;
     let (share, fee) = billing.split(hold.price);
     post(
         conn,
@@ -431,8 +486,14 @@ pub async fn settle(
 
 /// Gives a run's held price back to the payer's wallet. Once per run.
 pub async fn release(conn: &mut AsyncPgConnection, hold: Hold) -> Result<(), ServiceError> {
-    let held = account(conn, Account::Held, Some(hold.payer)).await?;
-    let wallet = account(conn, Account::Wallet, Some(hold.payer)).await?;
+    let [(held, _), (wallet, _)] = accounts(
+        conn,
+        [
+            (Account::Held, Some(hold.payer)),
+            (Account::Wallet, Some(hold.payer)),
+        ],
+    )
+    .await?;
     post(
         conn,
         Movement {
