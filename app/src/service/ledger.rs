@@ -484,8 +484,9 @@ pub async fn settle(
     Ok(())
 }
 
-/// Gives a run's held price back to the payer's wallet. Once per run.
-pub async fn release(conn: &mut AsyncPgConnection, hold: Hold) -> Result<(), ServiceError> {
+/// Gives a run's held price back to the payer's wallet. Once per run:
+/// `Posted::Before` when it had been.
+pub async fn release(conn: &mut AsyncPgConnection, hold: Hold) -> Result<Posted, ServiceError> {
     let [(held, _), (wallet, _)] = accounts(
         conn,
         [
@@ -507,8 +508,7 @@ pub async fn release(conn: &mut AsyncPgConnection, hold: Hold) -> Result<(), Ser
             legs: vec![(held, -hold.price), (wallet, hold.price)],
         },
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The workspace a billing request is about: `slug`, or the caller's own

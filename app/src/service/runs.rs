@@ -86,6 +86,8 @@ struct RunRecord {
     finished_at: Option<chrono::DateTime<Utc>>,
     price_credits: i64,
     charged_credits: i64,
+    /// The key it was started with: its spend cap counts the run.
+    api_key_id: Option<Uuid>,
 }
 
 /// A run as lists show it: without input, output and logs.
@@ -309,14 +311,6 @@ pub async fn start(
                 )
             };
             let (agent, _, price, _) = pricing(conn, id).await?;
-            spend::check(
-                conn,
-                id,
-                deployment.spend_cap_credits,
-                actor.key_id().map(|key| key.0),
-                price,
-            )
-            .await?;
             let record: RunRecord = diesel::insert_into(runs::table)
                 .values((
                     runs::deployment_id.eq(id),
@@ -343,12 +337,22 @@ pub async fn start(
                 .await?;
             }
             announce(conn, &record, None).await?;
-            // Paid before anything runs: a wallet short of the price
-            // answers 402 and the run is not recorded. (Locks are taken in
-            // one order everywhere: deployment, event topics, ledger
-            // accounts; else concurrent runs deadlock.)
+            // Paid before anything runs: a wallet short of the price, or a
+            // spend cap it would pass, answers 402 and the run is not
+            // recorded. (Locks are taken in one order everywhere:
+            // deployment, event topics, ledger accounts, spend counters;
+            // else concurrent runs deadlock.)
             if let Some(hold) = record.hold(agent) {
                 ledger::reserve(conn, hold).await?;
+                // Last: the spend counters are the last rows locked.
+                spend::charge_caps(
+                    conn,
+                    id,
+                    deployment.spend_cap_credits,
+                    record.api_key_id,
+                    hold.price,
+                )
+                .await?;
             }
             Ok((record, true))
         })
@@ -1044,10 +1048,20 @@ async fn release_held(
         return Ok(());
     }
     let (agent, _, _, _) = pricing(conn, record.deployment_id).await?;
-    match record.hold(agent) {
-        Some(hold) => ledger::release(conn, hold).await,
-        None => Ok(()),
+    let Some(hold) = record.hold(agent) else {
+        return Ok(());
+    };
+    if ledger::release(conn, hold).await? == ledger::Posted::Now {
+        spend::give_back(
+            conn,
+            record.deployment_id,
+            record.api_key_id,
+            record.created_at,
+            hold.price,
+        )
+        .await?;
     }
+    Ok(())
 }
 
 /// Stops the runs of `ids` that execute in this process, recorded as

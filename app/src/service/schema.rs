@@ -295,6 +295,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    spend_months (scope, owner, month) {
+        scope -> Text,
+        owner -> Uuid,
+        month -> Date,
+        spent -> Int8,
+    }
+}
+
+diesel::table! {
     billing_checkouts (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -383,6 +392,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_accounts,
     billing_checkouts,
     billing_webhook_events,
+    spend_months,
     ledger_transactions,
     ledger_entries,
 );

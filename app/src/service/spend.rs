@@ -1,28 +1,24 @@
 //! Monthly spend caps, per deployment and per API key. What counts against
-//! a cap is what runs started in the calendar month (UTC) cost: the price
-//! of runs still in flight (held) and the charge of those that ended (a
-//! run that failed costs nothing). A run that would go past a cap is
-//! refused with 402, naming the cap, before anything is held or runs.
+//! a cap is what paid runs started in the calendar month (UTC) cost: the
+//! price of runs in flight (held) and of those charged; a run whose hold is
+//! given back costs nothing. A run that would go past a cap is refused with
+//! 402, naming the cap, before anything runs.
 //!
-//! Checked in the run's start transaction, under the deployment's row lock
-//! (and the key's, for a key's cap), so concurrent starts cannot both slip
-//! under a cap.
+//! The spend is a counter per deployment, per key and per month
+//! (`spend_months`, migration 000017), moved with the ledger: up by the
+//! price when a run's price is held, down when the hold is given back. A
+//! start checks the cap and moves the counter in one statement, so no check
+//! reads the month's runs, and concurrent starts cannot both slip under a
+//! cap. The counters are the last rows a start or an ending locks (after
+//! the ledger's accounts).
 
-use chrono::{DateTime, Datelike, TimeZone, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::schema::{api_keys, runs};
-
-/// The first instant of `now`'s calendar month, UTC.
-pub fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now)
-}
+use super::schema::api_keys;
 
 /// Checks a cap value from a request: `None` lifts the cap.
 pub fn check_cap(field: &'static str, cap: Option<i64>) -> Result<(), ServiceError> {
@@ -35,70 +31,52 @@ pub fn check_cap(field: &'static str, cap: Option<i64>) -> Result<(), ServiceErr
     }
 }
 
-/// Held plus charged credits of runs started since `since`.
-fn spent() -> diesel::expression::SqlLiteral<BigInt> {
-    diesel::dsl::sql::<BigInt>(
-        "coalesce(sum(CASE WHEN status IN ('queued', 'running') \
-         THEN price_credits ELSE charged_credits END), 0)::bigint",
-    )
+#[derive(Clone, Copy)]
+enum Scope {
+    Deployment,
+    ApiKey,
 }
 
-/// What runs of a deployment cost this month so far.
-pub async fn by_deployment(
-    conn: &mut AsyncPgConnection,
-    deployment: Uuid,
-) -> Result<i64, ServiceError> {
-    Ok(runs::table
-        .filter(runs::deployment_id.eq(deployment))
-        .filter(runs::created_at.ge(month_start(Utc::now())))
-        .filter(runs::price_credits.gt(0))
-        .select(spent())
-        .get_result(conn)
-        .await?)
-}
-
-/// What runs started with each of `keys` cost this month so far.
-pub async fn by_keys(
-    conn: &mut AsyncPgConnection,
-    keys: &[Uuid],
-) -> Result<Vec<(Uuid, i64)>, ServiceError> {
-    let rows: Vec<(Option<Uuid>, i64)> = runs::table
-        .filter(runs::api_key_id.eq_any(keys))
-        .filter(runs::created_at.ge(month_start(Utc::now())))
-        .filter(runs::price_credits.gt(0))
-        .group_by(runs::api_key_id)
-        .select((runs::api_key_id, spent()))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(key, spent)| Some((key?, spent)))
-        .collect())
-}
-
-/// What runs started with `key` cost this month so far.
-pub async fn by_key(conn: &mut AsyncPgConnection, key: Uuid) -> Result<i64, ServiceError> {
-    Ok(by_keys(conn, &[key])
-        .await?
-        .into_iter()
-        .next()
-        .map_or(0, |(_, spent)| spent))
-}
-
-fn refuse(field: &'static str, what: &str, cap: i64, spent: i64, price: i64) -> ServiceError {
-    ServiceError::SpendCapReached {
-        field,
-        message: format!(
-            "this run costs {price} credits and the {what}'s monthly spend cap is {cap} \
-             ({spent} spent this month); raise the cap or wait for next month"
-        ),
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Deployment => "deployment",
+            Self::ApiKey => "api_key",
+        }
     }
 }
 
-/// Refuses a run of `price` that would take the deployment (capped at
-/// `deployment_cap`) or the API key `key` past its monthly cap. Call in the
-/// start transaction with the deployment's row locked; locks the key's row.
-pub async fn check(
+/// This month, in SQL (the transaction's clock, as the run's `created_at`).
+const THIS_MONTH: &str = "date_trunc('month', now() AT TIME ZONE 'UTC')::date";
+
+/// Adds `price` to `owner`'s spend this month unless that would pass
+/// `cap`; whether it did.
+async fn add_within_cap(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    owner: Uuid,
+    price: i64,
+    cap: Option<i64>,
+) -> Result<bool, ServiceError> {
+    let added = diesel::sql_query(format!(
+        "INSERT INTO spend_months AS s (scope, owner, month, spent) \
+         SELECT $1, $2, {THIS_MONTH}, $3 WHERE $3 <= coalesce($4, $3) \
+         ON CONFLICT (scope, owner, month) DO UPDATE SET spent = s.spent + EXCLUDED.spent \
+         WHERE s.spent + EXCLUDED.spent <= coalesce($4, s.spent + EXCLUDED.spent)"
+    ))
+    .bind::<Text, _>(scope.as_str())
+    .bind::<SqlUuid, _>(owner)
+    .bind::<BigInt, _>(price)
+    .bind::<Nullable<BigInt>, _>(cap)
+    .execute(conn)
+    .await?;
+    Ok(added == 1)
+}
+
+/// Counts a paid run's `price` against its deployment's cap and its key's
+/// (when started with one), or refuses it with 402 naming the cap. Call in
+/// the start transaction, after its price is held.
+pub async fn charge_caps(
     conn: &mut AsyncPgConnection,
     deployment: Uuid,
     deployment_cap: Option<i64>,
@@ -108,55 +86,121 @@ pub async fn check(
     if price == 0 {
         return Ok(());
     }
-    if let Some(cap) = deployment_cap {
-        let spent = by_deployment(conn, deployment).await?;
-        if spent + price > cap {
-            return Err(refuse(
-                "deployment.spend_cap_credits",
-                "deployment",
-                cap,
-                spent,
-                price,
-            ));
-        }
-    }
-    if let Some(key) = key {
-        let cap: Option<i64> = api_keys::table
+    let key_cap = match key {
+        Some(key) => api_keys::table
             .find(key)
-            .for_no_key_update()
             .select(api_keys::spend_cap_credits)
-            .first(conn)
-            .await?;
-        if let Some(cap) = cap {
-            let spent = by_key(conn, key).await?;
-            if spent + price > cap {
-                return Err(refuse(
-                    "api_key.spend_cap_credits",
-                    "API key",
-                    cap,
-                    spent,
-                    price,
-                ));
-            }
+            .first::<Option<i64>>(conn)
+            .await
+            .optional()?
+            .flatten(),
+        None => None,
+    };
+    let owners = [
+        (Scope::Deployment, Some(deployment), deployment_cap),
+        (Scope::ApiKey, key, key_cap),
+    ];
+    for (scope, owner, cap) in owners {
+        let Some(owner) = owner else { continue };
+        if !add_within_cap(conn, scope, owner, price, cap).await? {
+            let spent = this_month(conn, scope, &[owner])
+                .await?
+                .into_iter()
+                .next()
+                .map_or(0, |(_, spent)| spent);
+            let (field, what) = match scope {
+                Scope::Deployment => ("deployment.spend_cap_credits", "deployment"),
+                Scope::ApiKey => ("api_key.spend_cap_credits", "API key"),
+            };
+            return Err(ServiceError::SpendCapReached {
+                field,
+                message: format!(
+                    "this run costs {price} credits and the {what}'s monthly spend cap is \
+                     {} ({spent} spent this month); raise the cap or wait for next month",
+                    cap.unwrap_or(0)
+                ),
+            });
         }
     }
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use chrono::{TimeZone, Utc};
-
-    use super::month_start;
-
-    #[test]
-    fn a_month_starts_on_its_first_at_midnight_utc() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 59).unwrap();
-        assert_eq!(
-            month_start(now),
-            Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
-        );
-        let first = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
-        assert_eq!(month_start(first), first);
+/// Takes a run's `price` off the spend of the month it started in, when
+/// its hold is given back. Call after the ledger's release.
+pub async fn give_back(
+    conn: &mut AsyncPgConnection,
+    deployment: Uuid,
+    key: Option<Uuid>,
+    started: chrono::DateTime<chrono::Utc>,
+    price: i64,
+) -> Result<(), ServiceError> {
+    let owners = [(Scope::Deployment, Some(deployment)), (Scope::ApiKey, key)];
+    for (scope, owner) in owners {
+        let Some(owner) = owner else { continue };
+        diesel::sql_query(
+            "UPDATE spend_months SET spent = spent - $4 WHERE scope = $1 AND owner = $2 \
+             AND month = date_trunc('month', $3 AT TIME ZONE 'UTC')::date",
+        )
+        .bind::<Text, _>(scope.as_str())
+        .bind::<SqlUuid, _>(owner)
+        .bind::<Timestamptz, _>(started)
+        .bind::<BigInt, _>(price)
+        .execute(conn)
+        .await?;
     }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct OwnerSpent {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(sql_type = BigInt)]
+    spent: i64,
+}
+
+async fn this_month(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    owners: &[Uuid],
+) -> Result<Vec<(Uuid, i64)>, ServiceError> {
+    let rows: Vec<OwnerSpent> = diesel::sql_query(format!(
+        "SELECT owner, spent FROM spend_months \
+         WHERE scope = $1 AND owner = ANY($2) AND month = {THIS_MONTH}"
+    ))
+    .bind::<Text, _>(scope.as_str())
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(owners)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.owner, row.spent)).collect())
+}
+
+/// What runs of a deployment cost this month so far.
+pub async fn by_deployment(
+    conn: &mut AsyncPgConnection,
+    deployment: Uuid,
+) -> Result<i64, ServiceError> {
+    Ok(this_month(conn, Scope::Deployment, &[deployment])
+        .await?
+        .into_iter()
+        .next()
+        .map_or(0, |(_, spent)| spent))
+}
+
+/// What runs started with each of `keys` cost this month so far (keys
+/// that spent nothing are left out).
+pub async fn by_keys(
+    conn: &mut AsyncPgConnection,
+    keys: &[Uuid],
+) -> Result<Vec<(Uuid, i64)>, ServiceError> {
+    this_month(conn, Scope::ApiKey, keys).await
+}
+
+/// What runs started with `key` cost this month so far.
+pub async fn by_key(conn: &mut AsyncPgConnection, key: Uuid) -> Result<i64, ServiceError> {
+    Ok(by_keys(conn, &[key])
+        .await?
+        .into_iter()
+        .next()
+        .map_or(0, |(_, spent)| spent))
 }

@@ -99,6 +99,45 @@ async fn assert_every_movement_audited(app: &TestApp) {
     }
 }
 
+/// The spend counters (`spend_months`) say what the runs say: per
+/// deployment and key and month, the price of every run not given back.
+async fn assert_spend_counted(app: &TestApp) {
+    let from_runs = |owner: &str, scope: &str| {
+        format!(
+            "SELECT '{scope}' AS scope, {owner} AS owner, \
+                    date_trunc('month', created_at AT TIME ZONE 'UTC')::date AS month, \
+                    sum(CASE WHEN status IN ('queued', 'running') THEN price_credits \
+                             ELSE charged_credits END)::bigint AS spent \
+             FROM runs WHERE price_credits > 0 AND {owner} IS NOT NULL GROUP BY 1, 2, 3"
+        )
+    };
+    for expected in [
+        from_runs("deployment_id", "deployment"),
+        from_runs("api_key_id", "api_key"),
+    ] {
+        let scope = if expected.contains("'deployment'") {
+            "deployment"
+        } else {
+            "api_key"
+        };
+        let counted = format!(
+            "SELECT scope, owner, month, spent FROM spend_months \
+             WHERE scope = '{scope}' AND spent > 0"
+        );
+        for (left, right) in [(&expected, &counted), (&counted, &expected)] {
+            assert_eq!(
+                number(
+                    app,
+                    &format!("SELECT count(*) AS n FROM ({left} EXCEPT {right}) differ")
+                )
+                .await,
+                0,
+                "{left} EXCEPT {right}"
+            );
+        }
+    }
+}
+
 /// The charges in the caller's own workspace's audit log.
 async fn settle_lines(app: &TestApp, browser: &mut Browser) -> Vec<Value> {
     let path = "/api/v1/audit?action=credits.settle&limit=200";
@@ -203,6 +242,7 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     );
     assert_ledger_balances(&app).await;
     assert_every_movement_audited(&app).await;
+    assert_spend_counted(&app).await;
     // Through the API: Bob's log holds his holds and charges, Ada's the
     // earnings of the same charges.
     let bob_log = settle_lines(&app, &mut bob).await;
@@ -372,6 +412,7 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     );
     assert_ledger_balances(&app).await;
     assert_every_movement_audited(&app).await;
+    assert_spend_counted(&app).await;
 
     // Usage by day and agent: Bob spent 40 on 4 charged runs today, and
     // Ada's agent earned 4 shares of 8 (her own free run counts nowhere).
@@ -641,6 +682,19 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     assert_eq!(status, StatusCode::OK, "{key}");
     let (status, body) = run_with_key(&app, &token, &other, "async").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // The async runs finish; the counters agree with the runs.
+    for _ in 0..600 {
+        let open = number(
+            &app,
+            "SELECT count(*) AS n FROM runs WHERE status IN ('queued', 'running')",
+        )
+        .await;
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_spend_counted(&app).await;
     // Someone else cannot touch Bob's caps.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
     let (status, _) = eve

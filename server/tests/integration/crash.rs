@@ -137,6 +137,16 @@ async fn kill_9_while_building_and_while_running_loses_and_repeats_nothing() {
     })
     .await;
     assert_eq!(running["status"], "running", "{running}");
+    // A cap no run reaches, so the deployment shows its month's spend.
+    let (status, capped) = api(
+        &base,
+        &token,
+        Method::PUT,
+        &format!("{path}/spend-cap"),
+        Some(json!({ "monthly_credits": 1_000_000 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{capped}");
 
     // Runs in flight: asynchronous ones queued for the worker, synchronous
     // ones executing in requests. Kill once some are done.
@@ -251,6 +261,13 @@ async fn kill_9_while_building_and_while_running_loses_and_repeats_nothing() {
         (&wallet["balance"], &wallet["held"]),
         (&json!(1_000 - price * succeeded), &json!(0)),
         "{wallet}"
+    );
+    // The spend cap's counter agrees: what the succeeded runs cost, nothing
+    // for the ones given back.
+    assert_eq!(
+        deployment["spent_this_month"],
+        json!(price * succeeded),
+        "{deployment}"
     );
     assert!(server.terminate().success());
 }
