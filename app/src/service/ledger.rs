@@ -17,6 +17,7 @@
 //! A workspace running its own agent pays nothing.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -226,51 +227,45 @@ pub async fn post(
     if legs.is_empty() {
         return Ok(Posted::Before);
     }
-    let id: Option<i64> = diesel::insert_into(ledger_transactions::table)
-        .values((
-            ledger_transactions::idempotency_key.eq(&movement.key),
-            ledger_transactions::kind.eq(movement.kind),
-            ledger_transactions::workspace_id.eq(movement.workspace),
-            ledger_transactions::run_id.eq(movement.run),
-            ledger_transactions::agent_id.eq(movement.agent),
-            ledger_transactions::memo.eq(&movement.memo),
-            ledger_transactions::created_by.eq(movement.by.map(|user| user.0)),
-        ))
-        .on_conflict(ledger_transactions::idempotency_key)
-        .do_nothing()
-        .returning(ledger_transactions::id)
-        .get_result(conn)
-        .await
-        .optional()?;
-    let Some(id) = id else {
-        return Ok(Posted::Before);
-    };
-    let rows: Vec<_> = legs
-        .iter()
-        .map(|(account, amount)| {
-            (
-                ledger_entries::transaction_id.eq(id),
-                ledger_entries::account_id.eq(*account),
-                ledger_entries::amount.eq(*amount),
-            )
-        })
-        .collect();
-    diesel::insert_into(ledger_entries::table)
-        .values(rows)
-        .execute(conn)
-        .await
-        .map_err(|error| match &error {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::CheckViolation,
-                info,
-            ) if info.constraint_name() == Some("ledger_no_overdraft") => {
-                ServiceError::PaymentRequired(
-                    "not enough credits in the workspace's wallet".to_owned(),
-                )
-            }
-            _ => ServiceError::from(error),
-        })?;
-    Ok(Posted::Now)
+    let (accounts, amounts): (Vec<Uuid>, Vec<i64>) = legs.into_iter().unzip();
+    // The transaction and its entries in one statement; nothing when the
+    // key was posted before. Entries go in in account order (above).
+    let inserted = diesel::sql_query(
+        "WITH posted AS ( \
+             INSERT INTO ledger_transactions \
+                 (idempotency_key, kind, workspace_id, run_id, agent_id, memo, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id) \
+         INSERT INTO ledger_entries (transaction_id, account_id, amount) \
+         SELECT posted.id, leg.account, leg.amount \
+         FROM posted, unnest($8::uuid[], $9::bigint[]) WITH ORDINALITY AS leg (account, amount, n) \
+         ORDER BY leg.n",
+    )
+    .bind::<Text, _>(&movement.key)
+    .bind::<Text, _>(movement.kind)
+    .bind::<Nullable<SqlUuid>, _>(movement.workspace)
+    .bind::<Nullable<SqlUuid>, _>(movement.run)
+    .bind::<Nullable<SqlUuid>, _>(movement.agent)
+    .bind::<Text, _>(&movement.memo)
+    .bind::<Nullable<SqlUuid>, _>(movement.by.map(|user| user.0))
+    .bind::<Array<SqlUuid>, _>(&accounts)
+    .bind::<Array<BigInt>, _>(&amounts)
+    .execute(conn)
+    .await
+    .map_err(|error| match &error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::CheckViolation,
+            info,
+        ) if info.constraint_name() == Some("ledger_no_overdraft") => {
+            ServiceError::PaymentRequired("not enough credits in the workspace's wallet".to_owned())
+        }
+        _ => ServiceError::from(error),
+    })?;
+    Ok(if inserted == 0 {
+        Posted::Before
+    } else {
+        Posted::Now
+    })
 }
 
 /// A new workspace's starter credits.
