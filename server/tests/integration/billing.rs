@@ -416,7 +416,14 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
 
     // Usage by day and agent: Bob spent 40 on 4 charged runs today, and
     // Ada's agent earned 4 shares of 8 (her own free run counts nowhere).
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    // The day the charges were made (not "today": the test may straddle
+    // midnight, UTC).
+    let today = whole
+        .iter()
+        .find(|line| line["kind"] == "settle")
+        .and_then(|line| line["at"].as_str())
+        .map(|at| at[..10].to_owned())
+        .expect("a charge");
     let (status, usage) = bob
         .json(&app, Method::GET, "/api/v1/billing/usage?days=7", None)
         .await;
