@@ -145,36 +145,13 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
 
     // The real delivery credits; the provider's retry of it does nothing,
     // even when ten copies arrive at once.
-    let (status, body) = deliver(&app, &paid, signed(&paid)).await;
-    assert_eq!(
-        (status, &body["outcome"]),
-        (StatusCode::OK, &json!("credited")),
-        "{body}"
-    );
+    assert_eq!(delivered(&app, &paid).await, "credited");
     assert_eq!(balance(&app, &mut bob).await, 600);
-    let (status, body) = deliver(&app, &paid, signed(&paid)).await;
-    assert_eq!(
-        (status, &body["outcome"]),
-        (StatusCode::OK, &json!("duplicate")),
-        "{body}"
-    );
+    assert_eq!(delivered(&app, &paid).await, "duplicate");
     let (_, shown) = bob.json(&app, Method::GET, &checkout_path, None).await;
     assert_eq!(shown["status"], "paid");
 
-    let (status, second) = bob
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/billing/checkout",
-            Some(json!({ "credits": 250 })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{second}");
-    let second_session = second["url"]
-        .as_str()
-        .and_then(|url| url.rsplit('/').next())
-        .expect("a session")
-        .to_owned();
+    let (_, second_session) = start_checkout(&app, &mut bob, 250).await;
     let burst = event(
         "evt_paid_2",
         "checkout.session.completed",
@@ -204,26 +181,19 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
         "{outcomes:?}"
     );
     // Another event about the same payment credits nothing more.
-    let again = event(
-        "evt_paid_2_async",
-        "checkout.session.async_payment_succeeded",
-        stripe.paid(&second_session),
-    );
-    let (status, body) = deliver(&app, &again, signed(&again)).await;
+    let kind = "checkout.session.async_payment_succeeded";
+    let again = stripe.paid(&second_session);
     assert_eq!(
-        (status, &body["outcome"]),
-        (StatusCode::OK, &json!("handled")),
-        "{body}"
+        outcome(&app, "evt_paid_2_async", kind, again).await,
+        "handled"
     );
     assert_eq!(balance(&app, &mut bob).await, 850);
 
     // A type this server does not act on is acknowledged and ignored.
-    let unknown = event("evt_customer", "customer.created", json!({ "id": "cus_1" }));
-    let (status, body) = deliver(&app, &unknown, signed(&unknown)).await;
+    let unknown = json!({ "id": "cus_1" });
     assert_eq!(
-        (status, &body["outcome"]),
-        (StatusCode::OK, &json!("ignored")),
-        "{body}"
+        outcome(&app, "evt_customer", "customer.created", unknown).await,
+        "ignored"
     );
     assert_eq!(balance(&app, &mut bob).await, 850);
 
@@ -277,12 +247,16 @@ async fn checkout_status(app: &TestApp, browser: &mut Browser, checkout: &Value)
     shown["status"].clone()
 }
 
-/// Delivers a signed event of `kind` about `object`; the outcome of a 200.
-async fn outcome(app: &TestApp, id: &str, kind: &str, object: Value) -> String {
-    let payload = event(id, kind, object);
-    let (status, body) = deliver(app, &payload, signed(&payload)).await;
+/// Delivers `payload`, signed; the outcome of a 200.
+async fn delivered(app: &TestApp, payload: &[u8]) -> String {
+    let (status, body) = deliver(app, payload, signed(payload)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["outcome"].as_str().expect("an outcome").to_owned()
+}
+
+/// Delivers a signed event of `kind` about `object`; the outcome of a 200.
+async fn outcome(app: &TestApp, id: &str, kind: &str, object: Value) -> String {
+    delivered(app, &event(id, kind, object)).await
 }
 
 #[tokio::test]
