@@ -10,8 +10,8 @@ step "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path agents/Cargo.toml
 
-step "clippy, server side (ssr) and the agent sandbox"
-cargo clippy --locked -p server -p app -p runtime --all-targets -- -D warnings
+step "clippy, server side (ssr): types, service, runtime, server, app"
+cargo clippy --locked -p types -p service -p runtime -p server -p app --all-targets -- -D warnings
 
 step "clippy, the sandbox's guests (wasm32-wasip2)"
 # Same target directory runtime/build.rs builds them in.
@@ -19,16 +19,32 @@ cargo clippy --locked --manifest-path agents/Cargo.toml --target wasm32-wasip2 \
     --target-dir "$CARGO_TARGET_DIR/agentdeck-guests" -- -D warnings
 
 step "clippy, WASM side (csr)"
-cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --locked -p frontend -p app -p types --target wasm32-unknown-unknown -- -D warnings
 
-step "the WASM dependency tree has no diesel, tokio or wasmtime"
-forbidden="$(cargo tree --locked -p frontend --target wasm32-unknown-unknown -e normal --prefix none |
-    grep -E '^(diesel|diesel-async|diesel_migrations|tokio|wasmtime)[ -]' | sort -u || true)"
-[[ -z "$forbidden" ]] || die "server-only crates reached the WASM build:
-$forbidden"
+step "the crate arrows: server -> service -> {types, runtime}; runtime -> types; app -> types"
+# Cargo refuses circles; these catch the arrows that would not be circles.
+# $1 crate, $2 extra cargo tree arguments, $3 what must not appear.
+refuse() {
+    local found
+    found="$(cargo tree --locked -p "$1" $2 -e normal --prefix none |
+        grep -E "^($3) " | sort -u || true)"
+    [[ -z "$found" ]] || die "$1 depends on what it must not:
+$found"
+}
+# The browser build of the app sees no service layer, database or sandbox.
+refuse frontend "--target wasm32-unknown-unknown" \
+    'service|runtime|diesel|diesel-async|diesel_migrations|tokio|tokio-postgres|wasmtime|wasmtime-wasi'
+refuse app "--target wasm32-unknown-unknown --features csr" \
+    'service|runtime|diesel|tokio-postgres|wasmtime'
+# The shared types, without their server feature, are plain data.
+refuse types "" 'service|runtime|app|diesel|tokio|leptos|axum|wasmtime'
+# The sandbox knows nothing of the database, the web or the service layer.
+refuse runtime "" 'service|app|server|diesel|diesel-async|leptos|leptos_axum'
+# The service layer knows nothing of the web framework or the pages.
+refuse service "" 'app|server|leptos|leptos_axum|axum'
 
 step "unit and integration tests (real PostgreSQL, HTTP, WebSocket, wasmtime sandboxes)"
-cargo test --locked -p server -p app -p runtime
+cargo test --locked -p types -p service -p runtime -p server -p app
 
 step "release frontend build (trunk build --release)"
 trunk build --release --offline

@@ -7,9 +7,9 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::client::call;
-use crate::error::ApiError;
-use crate::model::WorkspaceId;
-use crate::model::account::{Me, WorkspaceSummary};
+use types::WorkspaceId;
+use types::account::{Me, WorkspaceSummary};
+use types::error::ApiError;
 
 /// The header state-changing requests carry the session's CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";

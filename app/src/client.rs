@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, code};
+use types::error::{ApiError, code};
 
 pub async fn call<T: DeserializeOwned>(
     method: &str,
@@ -80,7 +80,7 @@ async fn send(
     if (200..300).contains(&status) {
         return Ok(text);
     }
-    Err(serde_json::from_str::<crate::error::ErrorEnvelope>(&text)
+    Err(serde_json::from_str::<types::error::ErrorEnvelope>(&text)
         .map(|envelope| envelope.error)
         .unwrap_or_else(|_| {
             ApiError::new(

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 /// The server's diagnostics, shown as they come (the editor clamps positions
 /// past the end of the text).
-pub use crate::model::market::Diagnostic;
+pub use types::market::Diagnostic;
 
 /// A CodeMirror editor: line numbers, syntax colours, bracket matching and
 /// closing, undo, search (Ctrl/Cmd-F) and the server's diagnostics.

@@ -1,20 +1,18 @@
-//! Agentdeck's single-page app and the contract it shares with the server.
+//! Agentdeck's single-page app: pages, components and the `#[server]`
+//! functions (`api`) that are its data calls.
 //!
-//! `model` and `error` are the DTOs both sides speak, `api` holds the `#[server]`
-//! functions, `pages`/`components` the UI. The `csr` feature builds it for the
-//! browser; `ssr` adds `service`, the layer that server functions and the REST API
-//! both call, so no logic exists twice.
+//! The DTOs both sides speak are the `types` crate. The `csr` feature builds
+//! the app for the browser, where server functions are typed fetches; `ssr`
+//! builds their bodies for the server, each one call into `service`, the layer
+//! the REST API calls too, so no logic exists twice. Only `ssr` may see
+//! `service` (Cargo enforces it: the WASM build has no such dependency).
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;
 pub mod client;
 pub mod code_editor;
-pub mod error;
-pub mod model;
 pub mod routes;
-#[cfg(feature = "ssr")]
-pub mod service;
 
 mod components;
 mod live;

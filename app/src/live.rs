@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::model::live::SystemEvent;
+use types::live::SystemEvent;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(
@@ -268,7 +268,7 @@ mod client {
     use leptos::prelude::*;
 
     use super::{Command, LinkState, Live, TopicMessage};
-    use crate::model::live::{ClientFrame, SYSTEM_TOPIC, SystemEvent};
+    use types::live::{ClientFrame, SYSTEM_TOPIC, SystemEvent};
 
     /// No frame for this long means the link is dead even if the socket
     /// has not noticed (the server sends a heartbeat every few seconds).
@@ -343,7 +343,7 @@ mod client {
     #[derive(serde::Deserialize)]
     struct Heartbeat {
         kind: String,
-        #[serde(with = "crate::model::timestamp")]
+        #[serde(with = "types::timestamp")]
         server_time: chrono::DateTime<chrono::Utc>,
         clients: u64,
     }

@@ -9,7 +9,7 @@ use std::future::Future;
 use leptos::prelude::*;
 
 use crate::components::status::ErrorPanel;
-use crate::error::ApiError;
+use types::error::ApiError;
 
 pub struct Remote<T: 'static> {
     state: RwSignal<Option<Result<T, ApiError>>>,

@@ -228,21 +228,19 @@ pub fn App() -> impl IntoView {
     auth.load();
     // The socket is authenticated when it opens: a new one after signing
     // in or out, so the user's own topics can be followed.
-    Effect::new(
-        move |previous: Option<(bool, Option<crate::model::UserId>)>| {
-            let now = (
-                auth.ready.get(),
-                auth.me.with(|me| me.as_ref().map(|me| me.user.id)),
-            );
-            if let Some((true, user)) = previous
-                && now.0
-                && user != now.1
-            {
-                live.reconnect();
-            }
-            now
-        },
-    );
+    Effect::new(move |previous: Option<(bool, Option<types::UserId>)>| {
+        let now = (
+            auth.ready.get(),
+            auth.me.with(|me| me.as_ref().map(|me| me.user.id)),
+        );
+        if let Some((true, user)) = previous
+            && now.0
+            && user != now.1
+        {
+            live.reconnect();
+        }
+        now
+    });
 
     view! {
         <Router>

@@ -304,9 +304,9 @@ fn main() {
         for n in 0..EVENTS {
             tokio::time::sleep(Duration::from_millis(100)).await;
             sent.push(epoch.elapsed());
-            app::service::events::publish(
+            service::events::publish(
                 &mut conn,
-                &topic,
+                topic.parse().expect("a stored topic"),
                 &json!({ "kind": "log", "level": "info", "message": "bench", "bench": n,
                          "at": chrono::Utc::now() }),
             )

@@ -9,7 +9,7 @@
 //! 2. draining a backlog: 50,000 no-op jobs inserted at once, then one
 //!    worker (the server's own, 64 at a time) runs them all;
 //! 3. steady flow: 4 producers each enqueueing single jobs through
-//!    `app::service::jobs::enqueue` for 10 s while the worker runs them.
+//!    `service::jobs::enqueue` for 10 s while the worker runs them.
 //!
 //! Prints jobs per second for each and the ratio to pgbench's inserts.
 
@@ -21,10 +21,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use app::service::jobs::{NewJob, enqueue};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use server::embedded_pg::{self, EmbeddedPostgres, Options};
 use server::jobs::{NOOP, Registry, Worker, WorkerConfig};
+use service::jobs::{NewJob, enqueue};
 
 const BACKLOG: i64 = 50_000;
 const PRODUCERS: usize = 4;

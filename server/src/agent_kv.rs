@@ -1,14 +1,14 @@
 //! Agents' key-value state in PostgreSQL: the sandbox's `kv` capability, one
 //! namespace per deployment.
 
-use app::service::DbPool;
-use app::service::agents::escape_like;
-use app::service::schema::agent_kv;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 use futures::future::BoxFuture;
 use runtime::kv::KvStore;
+use service::DbPool;
+use service::agents::escape_like;
+use service::schema::agent_kv;
 use uuid::Uuid;
 
 /// Most keys one deployment may keep.
@@ -21,7 +21,7 @@ pub struct PgKv {
 }
 
 /// Stores by deployment, for the service layer's runs.
-pub fn factory(db: DbPool) -> app::service::runs::KvFactory {
+pub fn factory(db: DbPool) -> service::runs::KvFactory {
     std::sync::Arc::new(move |deployment| std::sync::Arc::new(PgKv::new(db.clone(), deployment)))
 }
 
@@ -30,7 +30,7 @@ impl PgKv {
         Self { db, deployment }
     }
 
-    async fn connection(&self) -> Result<app::service::DbConn, String> {
+    async fn connection(&self) -> Result<service::DbConn, String> {
         self.db.get().await.map_err(|error| {
             tracing::error!(%error, "kv: no database connection");
             "the store is unavailable; try again".to_owned()

@@ -10,12 +10,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use app::service::auth::{Actor, Caller, RequestMeta, api_keys, sessions};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use service::auth::{Actor, Caller, RequestMeta, api_keys, sessions};
 
 use crate::error::AppError;
 use crate::state::AppState;

@@ -41,14 +41,14 @@ pub struct Config {
     /// production). Decides cookie names and flags and the OAuth redirect URI.
     pub public_url: String,
     /// `AGENTDECK_SESSION_IDLE_HOURS` and `AGENTDECK_SESSION_MAX_DAYS`.
-    pub sessions: app::service::auth::SessionPolicy,
+    pub sessions: service::auth::SessionPolicy,
     /// `AGENTDECK_LOGIN_LIMIT` (per account) and `AGENTDECK_API_LIMIT` (per
     /// IP), each `<requests>/<seconds>`.
     pub limits: crate::rate_limit::LimitSettings,
     /// Sign-in with GitHub: on when `AGENTDECK_GITHUB_CLIENT_ID` is set (then
     /// `AGENTDECK_GITHUB_CLIENT_SECRET` must be too). The provider's URLs are
     /// `AGENTDECK_GITHUB_AUTHORIZE_URL`, `_TOKEN_URL` and `_API_URL`.
-    pub github: Option<app::service::auth::github::GithubConfig>,
+    pub github: Option<service::auth::github::GithubConfig>,
     /// The agent sandbox: where compiled agents are cached, the model behind
     /// `llm`, and whether agents may reach private networks.
     pub sandbox: SandboxConfig,
@@ -62,13 +62,13 @@ pub struct Config {
     /// `AGENTDECK_STARTER_CREDITS`: credits a new account starts with, and
     /// `AGENTDECK_CREATOR_SHARE_PERCENT`: the creator's share of a paid run
     /// (the platform keeps the rest).
-    pub billing: app::service::ledger::Billing,
+    pub billing: service::ledger::Billing,
     /// Buying credits: on when `AGENTDECK_STRIPE_SECRET_KEY` is set (then
     /// `AGENTDECK_STRIPE_WEBHOOK_SECRET` must be too). The provider's API is
     /// `AGENTDECK_STRIPE_API_URL` (any Stripe-compatible one); a credit costs
     /// `AGENTDECK_CREDIT_PRICE_CENTS` (default 1) of `AGENTDECK_CURRENCY`
     /// (default `usd`).
-    pub payments: Option<app::service::payments::PaymentsConfig>,
+    pub payments: Option<service::payments::PaymentsConfig>,
     /// `AGENTDECK_SECRETS_KEY`: 64 hex digits (32 bytes, e.g. from
     /// `openssl rand -hex 32`) that deployment secrets are encrypted with.
     /// Unset: a key kept in `<data dir>/secrets.key`, made on first start;
@@ -234,7 +234,7 @@ impl Config {
                         }
                     })
                 };
-                Some(app::service::auth::github::GithubConfig {
+                Some(service::auth::github::GithubConfig {
                     client_id,
                     client_secret,
                     authorize_url: url(
@@ -252,7 +252,7 @@ impl Config {
         };
         let payments = match get("AGENTDECK_STRIPE_SECRET_KEY") {
             None => None,
-            Some(secret_key) => Some(app::service::payments::PaymentsConfig {
+            Some(secret_key) => Some(service::payments::PaymentsConfig {
                 secret_key,
                 webhook_secret: get("AGENTDECK_STRIPE_WEBHOOK_SECRET").ok_or(ConfigError {
                     name: "AGENTDECK_STRIPE_WEBHOOK_SECRET",
@@ -324,7 +324,7 @@ impl Config {
                 api_per_ip,
                 ..defaults
             },
-            sessions: app::service::auth::SessionPolicy {
+            sessions: service::auth::SessionPolicy {
                 idle: Duration::from_secs(idle_hours * 3600),
                 absolute: Duration::from_secs(max_days * 24 * 3600),
             },
@@ -340,7 +340,7 @@ impl Config {
             pg_bin_dir: get("AGENTDECK_PG_BIN").map(PathBuf::from),
             pg_user: get("AGENTDECK_PG_USER").unwrap_or_else(|| "nobody".into()),
             run_wait,
-            billing: app::service::ledger::Billing {
+            billing: service::ledger::Billing {
                 starter_credits,
                 creator_share_percent,
             },

@@ -6,11 +6,12 @@
 //! `{"error":{"code","message","field"?,"request_id"}}`; 5xx bodies carry a
 //! generic message while the cause is logged under the request id.
 
-use app::error::{ApiError, ErrorEnvelope, code};
-use app::service::{ServiceError, request_id};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use service::ServiceError;
+use types::error::{ApiError, ErrorEnvelope, code};
+use types::request_id;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -24,8 +24,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use app::service::Services;
 use axum::serve::ListenerExt as _;
+use service::Services;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -166,7 +166,7 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
             }
         }
     });
-    let mut runner = app::service::runs::Runner::new(Some(agent_kv::factory(pool.clone())));
+    let mut runner = service::runs::Runner::new(Some(agent_kv::factory(pool.clone())));
     runner.sync_wait = config.run_wait;
     runner.lease = config.workers.lease;
     let secrets_key = match config.secrets_key {
@@ -220,7 +220,7 @@ fn local_secrets_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
 }
 
 /// The sandbox as configured: cache directory, model, network reach.
-pub fn sandbox(config: &config::SandboxConfig) -> app::service::sandbox::Sandbox {
+pub fn sandbox(config: &config::SandboxConfig) -> service::sandbox::Sandbox {
     use runtime::http::Fetcher;
     use runtime::llm::{LlmProvider, Offline, OpenAiCompatible};
     let llm: Arc<dyn LlmProvider> = match &config.llm_base_url {
@@ -237,7 +237,7 @@ pub fn sandbox(config: &config::SandboxConfig) -> app::service::sandbox::Sandbox
     } else {
         Fetcher::new(timeout)
     };
-    app::service::sandbox::Sandbox::new(Some(config.cache_dir.clone()), llm, fetcher)
+    service::sandbox::Sandbox::new(Some(config.cache_dir.clone()), llm, fetcher)
 }
 
 /// Housekeeping until shutdown: idle rate-limit buckets every minute; dead
@@ -260,14 +260,14 @@ async fn upkeep(state: AppState) {
         match chore {
             Chore::Limits => state.limits.forget_idle(),
             Chore::Purge => {
-                match app::service::auth::sessions::purge(&state.services).await {
+                match service::auth::sessions::purge(&state.services).await {
                     Ok((0, 0)) => {}
                     Ok((sessions, flows)) => {
                         tracing::info!(sessions, flows, "purged dead sessions and sign-in flows");
                     }
                     Err(error) => tracing::warn!(%error, "purging dead sessions failed"),
                 }
-                match app::service::events::purge(&state.services).await {
+                match service::events::purge(&state.services).await {
                     Ok(0) => {}
                     Ok(events) => tracing::info!(events, "purged old live events"),
                     Err(error) => tracing::warn!(%error, "purging old live events failed"),
@@ -296,7 +296,7 @@ pub fn spawn_run_keeper(
                 _ = ticks.tick() => {}
                 _ = stop.wait_for(|stop| *stop) => return,
             }
-            if let Err(error) = app::service::runs::keep(&services).await {
+            if let Err(error) = service::runs::keep(&services).await {
                 tracing::warn!(%error, "keeping run leases failed");
             }
         }

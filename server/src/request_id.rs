@@ -2,12 +2,12 @@
 //! log span of the request, and in the task-local that error bodies read.
 //! Ids a client sends are ignored, so logs only hold ids we minted.
 
-use app::service::request_id::REQUEST_ID;
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
+use types::request_id::REQUEST_ID;
 
 pub const HEADER: &str = "x-request-id";
 

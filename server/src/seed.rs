@@ -5,12 +5,12 @@
 //! gets 1.0.0.
 
 use anyhow::Context as _;
-use app::model::Category;
-use app::service::DbPool;
-use app::service::schema::{agent_versions, agents, users, workspace_members, workspaces};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
+use service::DbPool;
+use service::schema::{agent_versions, agents, users, workspace_members, workspaces};
+use types::Category;
 use uuid::Uuid;
 
 const LAUNCH_AGENTS: &str = include_str!("../seed/launch_agents.json");
@@ -77,7 +77,7 @@ fn launch_version(slug: &str) -> anyhow::Result<LaunchVersion> {
         .iter()
         .find(|files| files.slug == slug)
         .with_context(|| format!("agents/launch/{slug} is missing"))?;
-    let manifest: app::model::market::Manifest = serde_json::from_str(files.manifest)
+    let manifest: types::manifest::Manifest = serde_json::from_str(files.manifest)
         .with_context(|| format!("agents/launch/{slug}/manifest.json"))?;
     let example: serde_json::Value = serde_json::from_str(files.example)
         .with_context(|| format!("agents/launch/{slug}/example.json"))?;
@@ -223,8 +223,7 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
                 agent_versions::version_patch.eq(0),
                 agent_versions::source_kind.eq("javascript"),
                 agent_versions::source.eq(version.source),
-                agent_versions::artifact_hash
-                    .eq(app::service::authoring::sha256_hex(version.source)),
+                agent_versions::artifact_hash.eq(service::authoring::sha256_hex(version.source)),
                 agent_versions::manifest.eq(&version.manifest),
                 agent_versions::changelog.eq("First release."),
                 agent_versions::readme.eq(version.readme),

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::service::Services;
 use axum::extract::FromRef;
+use service::Services;
 
 use crate::auth::CookieSettings;
 use crate::live::hub::Hub;

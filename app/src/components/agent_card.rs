@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::model::AgentSummary;
 use crate::routes;
+use types::AgentSummary;
 
 pub fn price_label(credits: i64) -> String {
     match credits {

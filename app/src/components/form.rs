@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::error::ApiError;
+use types::error::ApiError;
 
 /// The error for `field`, if the last answer blamed it.
 #[component]

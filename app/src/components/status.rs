@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::error::ApiError;
+use types::error::ApiError;
 
 #[component]
 pub fn ErrorPanel(

@@ -7,10 +7,10 @@ use leptos::prelude::*;
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::FormError;
-use crate::error::ApiError;
-use crate::model::billing::{GrantCredits as Grant, Granted};
-use crate::model::jobs::QueueOverview;
 use crate::remote::Remote;
+use types::billing::{GrantCredits as Grant, Granted};
+use types::error::ApiError;
+use types::jobs::QueueOverview;
 
 #[component]
 pub fn AdminJobsPage() -> impl IntoView {

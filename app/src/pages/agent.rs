@@ -7,19 +7,19 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::get_agent;
+use crate::api::agents::get_agent;
 use crate::auth::use_auth;
 use crate::client::call;
 use crate::components::agent_card::{price_label, rating_label, runs_label};
 use crate::components::form::FormError;
 use crate::components::status::ErrorPanel;
-use crate::error::ApiError;
-use crate::model::AgentDetail;
-use crate::model::deploy::{CreateDeployment, Deployment};
-use crate::model::market::{CreateAgent, ReplyInput, Review, ReviewInput, ReviewPage, RunReport};
 use crate::pages::deploy::DeployProgress;
 use crate::pages::editor::create_and_edit;
 use crate::remote::Remote;
+use types::AgentDetail;
+use types::deploy::{CreateDeployment, Deployment};
+use types::error::ApiError;
+use types::market::{CreateAgent, ReplyInput, Review, ReviewInput, ReviewPage, RunReport};
 
 #[component]
 pub fn AgentPage() -> impl IntoView {

@@ -5,8 +5,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::client::call;
 use crate::components::agent_card::{AgentCard, runs_label};
-use crate::model::market::CreatorProfile;
 use crate::remote::Remote;
+use types::market::CreatorProfile;
 
 #[component]
 pub fn CreatorPage() -> impl IntoView {

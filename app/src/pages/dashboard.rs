@@ -12,9 +12,9 @@ use super::deploy::{
 use crate::auth::use_auth;
 use crate::client::call;
 use crate::live::{LinkState, Live, TopicMessage};
-use crate::model::deploy::{Deployment, DeploymentEvent, RunSummary};
-use crate::model::live::SystemEvent;
 use crate::remote::Remote;
+use types::deploy::{Deployment, DeploymentEvent, RunSummary};
+use types::live::SystemEvent;
 
 /// How many runs the feed shows.
 const FEED_LENGTH: usize = 20;

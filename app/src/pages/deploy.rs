@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::components::A;
+use types::topic::TopicRequest;
 
 use crate::live::{Live, TopicMessage};
-use crate::model::deploy::{
+use types::deploy::{
     Deployment, DeploymentEvent, DeploymentStatus, RunError, RunStatus, RunSummary,
 };
 
@@ -65,7 +66,7 @@ pub fn deployment_event(json: &str) -> Option<DeploymentEvent> {
 
 /// The topic of a deployment's events.
 pub fn deployment_topic(id: uuid::Uuid) -> String {
-    format!("deployment:{id}")
+    TopicRequest::Deployment(types::DeploymentId(id)).to_string()
 }
 
 /// Puts what a run event says into a list of runs, newest first: a new run

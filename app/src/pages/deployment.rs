@@ -21,14 +21,14 @@ use super::deploy::{
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::{FieldError, FormError};
-use crate::error::{ApiError, code};
 use crate::live::{Live, TopicMessage};
-use crate::model::AgentDetail;
-use crate::model::deploy::{
+use crate::remote::Remote;
+use types::AgentDetail;
+use types::deploy::{
     Deployment, DeploymentEvent, DeploymentMetrics, DeploymentStatus, MetricsBucket, Redeploy, Run,
     RunStatus, RunSummary, SecretChanges, SpendCap, StartRun,
 };
-use crate::remote::Remote;
+use types::error::{ApiError, code};
 
 /// How far back the page reads the topic for its timeline and log tail.
 const HISTORY_EVENTS: i64 = 300;
@@ -285,7 +285,7 @@ fn DeploymentView(initial: Deployment) -> impl IntoView {
         trimmed: RwSignal::new(false),
         agent: {
             let slug = initial.agent.slug.clone();
-            Remote::new(move || crate::api::get_agent(slug.clone()))
+            Remote::new(move || crate::api::agents::get_agent(slug.clone()))
         },
     };
     let metrics_due = StoredValue::new(false);

@@ -15,15 +15,15 @@ use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::code_editor::CodeEditor;
 use crate::components::form::{FieldError, FormError};
-use crate::error::{ApiError, code};
-use crate::model::account::Role;
-use crate::model::market::{
+use crate::pages::agent::RunResult;
+use crate::remote::Remote;
+use types::account::Role;
+use types::error::{ApiError, code};
+use types::market::{
     AgentRef, AgentSettings, CreateAgent, Diagnostic, Draft, DraftChanges, DraftSaved, OwnAgent,
     PublishRequest, RunReport, Template, TestRunRequest, Visibility,
 };
-use crate::model::{Category, VersionSummary};
-use crate::pages::agent::RunResult;
-use crate::remote::Remote;
+use types::{Category, VersionSummary};
 
 /// Quiet time after the last edit before the draft saves itself.
 const AUTOSAVE_AFTER: Duration = Duration::from_millis(1200);

@@ -7,13 +7,13 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::list_agents;
+use crate::api::agents::list_agents;
 use crate::components::agent_card::AgentCard;
 use crate::components::status::{CardSkeletons, EmptyPanel, ErrorPanel};
-use crate::error::ApiError;
-use crate::model::market::AgentSort;
-use crate::model::{AgentQuery, AgentSummary, Category};
 use crate::pages::encode_component;
+use types::error::ApiError;
+use types::market::AgentSort;
+use types::{AgentQuery, AgentSummary, Category};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {

@@ -9,10 +9,10 @@ use super::deploy::{RunBadge, deployment_event, deployment_href, duration_label,
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::FormError;
-use crate::error::ApiError;
 use crate::live::{Live, TopicMessage};
-use crate::model::deploy::{DeploymentEvent, Run, RunStatus};
 use crate::remote::Remote;
+use types::deploy::{DeploymentEvent, Run, RunStatus};
+use types::error::ApiError;
 
 #[component]
 pub fn RunPage() -> impl IntoView {
@@ -39,13 +39,17 @@ fn Loaded(id: Uuid) -> impl IntoView {
     // The run's topic is short: read it all. The status moves live; the
     // output and logs come with the run, read again once it finished.
     let live_status = RwSignal::new(None::<RunStatus>);
-    live.follow(format!("run:{id}"), Some(0), move |message| {
-        if let TopicMessage::Event { event, .. } = message
-            && let Some(DeploymentEvent::Run { status, .. }) = deployment_event(&event)
-        {
-            live_status.set(Some(status));
-        }
-    });
+    live.follow(
+        types::topic::TopicRequest::Run(types::RunId(id)).to_string(),
+        Some(0),
+        move |message| {
+            if let TopicMessage::Event { event, .. } = message
+                && let Some(DeploymentEvent::Run { status, .. }) = deployment_event(&event)
+            {
+                live_status.set(Some(status));
+            }
+        },
+    );
     // Read again when the shown run is behind a finish the topic told of
     // (also when that came before the first answer).
     Effect::new(move |_| {

@@ -7,9 +7,9 @@ use leptos_router::components::A;
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::status::ErrorPanel;
-use crate::error::ApiError;
-use crate::model::account::{ApiKeyInfo, CreateApiKey, CreatedApiKey, Scope, SessionInfo};
 use crate::remote::Remote;
+use types::account::{ApiKeyInfo, CreateApiKey, CreatedApiKey, Scope, SessionInfo};
+use types::error::ApiError;
 
 use super::time::minute as when;
 
@@ -67,7 +67,7 @@ fn Profile() -> impl IntoView {
 }
 
 /// "Personal" or the team's name, as the top bar's switcher says it.
-fn workspace_name(auth: crate::auth::Auth, id: crate::model::WorkspaceId) -> String {
+fn workspace_name(auth: crate::auth::Auth, id: types::WorkspaceId) -> String {
     auth.me
         .with_untracked(|me| {
             let workspace = me.as_ref()?.workspaces.iter().find(|w| w.id == id)?;
@@ -162,7 +162,7 @@ fn ApiKeys() -> impl IntoView {
                     error.set(Some(ApiError {
                         field: Some("spend_cap_credits".to_owned()),
                         ..ApiError::new(
-                            crate::error::code::INVALID_PARAMETER,
+                            types::error::code::INVALID_PARAMETER,
                             "spend_cap_credits: a whole number of credits, or empty for no cap",
                         )
                     }));
@@ -191,7 +191,7 @@ fn ApiKeys() -> impl IntoView {
             }
         });
     };
-    let revoke = move |id: crate::model::ApiKeyId| {
+    let revoke = move |id: types::ApiKeyId| {
         leptos::task::spawn_local(async move {
             match auth
                 .send::<()>("DELETE", &format!("/api/v1/api-keys/{id}"), None::<&()>)

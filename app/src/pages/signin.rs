@@ -11,10 +11,10 @@ use serde::Deserialize;
 use crate::auth::use_auth;
 use crate::client::call;
 use crate::components::form::{FieldError, FormError};
-use crate::error::ApiError;
-use crate::model::account::{LoginRequest, Me, SignupRequest};
 use crate::pages::encode_component;
 use crate::remote::Remote;
+use types::account::{LoginRequest, Me, SignupRequest};
+use types::error::ApiError;
 
 /// What a GitHub failure code means, in words.
 fn github_error(code: &str) -> &'static str {

@@ -13,13 +13,13 @@ use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::{FieldError, FormError};
 use crate::components::status::ErrorPanel;
-use crate::error::ApiError;
-use crate::model::UserId;
-use crate::model::account::{
+use crate::remote::Remote;
+use types::UserId;
+use types::account::{
     AuditEvent, AuditPage, ChangeRole, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, Member,
     Role, TeamDetail, WorkspaceSummary,
 };
-use crate::remote::Remote;
+use types::error::ApiError;
 
 /// Roles an invite or a role change can give (ownership too, for owners).
 const ROLES: [Role; 4] = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];

@@ -6,8 +6,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::client::call;
-use crate::model::market::VersionDetail;
 use crate::remote::Remote;
+use types::market::VersionDetail;
 
 #[component]
 pub fn VersionPage() -> impl IntoView {

@@ -10,11 +10,11 @@ use leptos_router::hooks::use_query_map;
 use crate::auth::{RequireAuth, use_auth};
 use crate::client::call;
 use crate::components::form::FormError;
-use crate::error::ApiError;
-use crate::model::billing::{
+use crate::remote::Remote;
+use types::billing::{
     Checkout, LedgerLine, LedgerPage, StartCheckout, TopUp, Usage, UsageRow, Wallet,
 };
-use crate::remote::Remote;
+use types::error::ApiError;
 
 #[component]
 pub fn WalletPage() -> impl IntoView {

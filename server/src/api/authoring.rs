@@ -1,11 +1,11 @@
 //! Authoring helpers outside one agent: templates, the caller's agents, the
 //! Markdown preview, and creator profiles.
 
-use app::model::market::{CreatorProfile, OwnAgent, Template};
-use app::service::{Services, agents, authoring, markdown};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
+use service::{Services, agents, authoring, markdown};
+use types::market::{CreatorProfile, OwnAgent, Template};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

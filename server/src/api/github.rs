@@ -2,13 +2,13 @@
 //! navigations, so they answer with redirects. Failures go to the sign-in
 //! page with an error code it explains; no failure leaves a session.
 
-use app::service::auth::github::{self, Callback, Finished};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use service::auth::github::{self, Callback, Finished};
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

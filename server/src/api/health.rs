@@ -1,11 +1,11 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (and its database
 //! does). Load balancers route by `/readyz`.
 
-use app::service::Services;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use service::Services;
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))

@@ -2,17 +2,17 @@
 //! members, invites and audit log. Decisions are the service's; this file
 //! only translates HTTP.
 
-use app::model::UserId;
-use app::model::account::{
-    AuditPage, ChangeRole, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, TeamDetail,
-    WorkspaceSummary,
-};
-use app::service::{ServiceError, teams};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use service::{ServiceError, teams};
+use types::UserId;
+use types::account::{
+    AuditPage, ChangeRole, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, TeamDetail,
+    WorkspaceSummary,
+};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

@@ -5,13 +5,13 @@
 //! ignores and events it has handled before, so the provider stops
 //! retrying; a failure to record one answers 5xx, and it retries.
 
-use app::service::auth::RequestMeta;
-use app::service::payments::{self, Delivery};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
+use service::auth::RequestMeta;
+use service::payments::{self, Delivery};
 
 use crate::error::AppError;
 use crate::state::AppState;

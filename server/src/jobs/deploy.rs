@@ -15,9 +15,9 @@
 
 use std::time::Instant;
 
-use app::model::deploy::DeploymentStatus;
-use app::service::{Services, authoring, deployments};
 use futures::future::BoxFuture;
+use service::{Services, authoring, deployments};
+use types::deploy::DeploymentStatus;
 use uuid::Uuid;
 
 use super::{Handler, Job, JobError, JobResult};
@@ -113,16 +113,8 @@ async fn deploy(services: &Services, id: Uuid, generation: i32) -> JobResult {
     let Some(source) = work.source.as_deref() else {
         return fail("this version has no script the sandbox can run".to_owned()).await;
     };
-    let manifest = match authoring::sandbox_manifest(&work.manifest) {
-        Ok(manifest) => manifest,
-        Err(error) => {
-            return fail(format!(
-                "its manifest is not one the sandbox takes: {error}"
-            ))
-            .await;
-        }
-    };
-    let sandbox = authoring::sandbox(services)?;
+    let manifest = &work.manifest;
+    let sandbox = service::sandbox::of(services)?;
     let runtime = sandbox.runtime().await?;
     let sha256 = work
         .sha256
@@ -191,17 +183,17 @@ impl Handler for ExecuteRun {
         let services = self.services.clone();
         Box::pin(async move {
             let id = run_id(&job)?;
-            match app::service::runs::claim(&services, id).await? {
-                app::service::runs::Claim::Claimed => {
-                    app::service::runs::execute_claimed(&services, id).await?;
+            match service::runs::claim(&services, id).await? {
+                service::runs::Claim::Claimed => {
+                    service::runs::execute_claimed(&services, id).await?;
                     Ok(())
                 }
-                app::service::runs::Claim::Busy => Err(JobError::Retry(
+                service::runs::Claim::Busy => Err(JobError::Retry(
                     "the deployment runs as many runs as it may at once".to_owned(),
                 )),
                 // Done, cancelled, or started by an earlier attempt whose
                 // process died (then it is failed, not run again).
-                app::service::runs::Claim::Gone => Ok(()),
+                service::runs::Claim::Gone => Ok(()),
             }
         })
     }
@@ -210,12 +202,8 @@ impl Handler for ExecuteRun {
         let services = self.services.clone();
         Box::pin(async move {
             let Ok(id) = run_id(&job) else { return Ok(()) };
-            app::service::runs::fail_queued(
-                &services,
-                id,
-                format!("the run could not start: {error}"),
-            )
-            .await?;
+            service::runs::fail_queued(&services, id, format!("the run could not start: {error}"))
+                .await?;
             Ok(())
         })
     }

@@ -1,7 +1,7 @@
 //! Background work from the PostgreSQL job queue (`jobs`, migration 000009).
 //!
 //! Handlers must be idempotent: a job runs at least once, and again when its
-//! worker dies before recording the outcome. `app::service::jobs::enqueue`
+//! worker dies before recording the outcome. `service::jobs::enqueue`
 //! adds jobs; a [`worker::Worker`] runs them.
 
 pub mod deploy;
@@ -45,11 +45,12 @@ impl JobError {
     }
 }
 
-impl From<app::service::ServiceError> for JobError {
-    fn from(error: app::service::ServiceError) -> Self {
+impl From<service::ServiceError> for JobError {
+    fn from(error: service::ServiceError) -> Self {
         match error {
-            app::service::ServiceError::Unavailable(_)
-            | app::service::ServiceError::Internal(_) => Self::Retry(error.to_string()),
+            service::ServiceError::Unavailable(_) | service::ServiceError::Internal(_) => {
+                Self::Retry(error.to_string())
+            }
             other => Self::Fail(other.to_string()),
         }
     }
@@ -83,8 +84,8 @@ impl Registry {
     }
 
     /// Every handler the server has, over `services`.
-    pub fn server(services: &app::service::Services) -> Self {
-        use app::service::deployments::{DEPLOY_JOB, STOP_JOB};
+    pub fn server(services: &service::Services) -> Self {
+        use service::deployments::{DEPLOY_JOB, STOP_JOB};
         Self::new()
             .with(
                 DEPLOY_JOB,
@@ -99,7 +100,7 @@ impl Registry {
                 },
             )
             .with(
-                app::service::runs::RUN_JOB,
+                service::runs::RUN_JOB,
                 deploy::ExecuteRun {
                     services: services.clone(),
                 },

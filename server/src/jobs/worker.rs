@@ -21,12 +21,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::service::DbPool;
 use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Jsonb, Nullable, Text};
 use diesel_async::{
     AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _, SimpleAsyncConnection as _,
 };
 use futures::{FutureExt as _, StreamExt as _};
+use service::DbPool;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 

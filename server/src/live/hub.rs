@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::model::live::{SYSTEM_TOPIC, ServerFrame, SystemEvent};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+use types::live::{SYSTEM_TOPIC, ServerFrame, SystemEvent};
 
 /// Frames a subscriber may fall behind before it is cut off.
 const TOPIC_CAPACITY: usize = 64;

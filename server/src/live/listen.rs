@@ -8,12 +8,13 @@
 
 use std::time::Duration;
 
-use app::service::{Services, events};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use futures::StreamExt as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use service::{ServiceError, Services, events};
 use tokio::task::JoinHandle;
+use types::topic::Topic;
 
 use super::hub::Hub;
 
@@ -99,16 +100,26 @@ async fn deliver(services: &Services, hub: &Hub, payload: &str) {
         Some(event) => hub.deliver(&notice.topic, notice.seq, event.get()),
         // Too large for a notification: read it (only if someone here follows
         // the topic; the hub drops it otherwise).
-        None => match events::after(services, &notice.topic, notice.seq - 1, 1).await {
-            Ok(found) => {
-                for stored in found.into_iter().filter(|e| e.seq == notice.seq) {
-                    hub.deliver(&notice.topic, stored.seq, &stored.event.to_string());
-                }
-            }
+        None => match read_one(services, &notice.topic, notice.seq).await {
+            Ok(Some(stored)) => hub.deliver(&notice.topic, stored.seq, &stored.event.to_string()),
+            Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, topic = notice.topic, "reading a large live event failed");
                 // Subscribers find it themselves by the gap it leaves.
             }
         },
     }
+}
+
+/// The event `seq` of the stored topic named `topic`, if it is still there.
+async fn read_one(
+    services: &Services,
+    topic: &str,
+    seq: i64,
+) -> Result<Option<events::StoredEvent>, ServiceError> {
+    let topic: Topic = topic
+        .parse()
+        .map_err(|_| ServiceError::NotFound { what: "topic" })?;
+    let found = events::after(services, topic, seq - 1, 1).await?;
+    Ok(found.into_iter().find(|event| event.seq == seq))
 }

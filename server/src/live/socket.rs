@@ -12,17 +12,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use app::model::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame};
-use app::service::auth::Actor;
-use app::service::{ServiceError, Services, events};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse as _, Response};
 use futures::{SinkExt, StreamExt};
+use service::auth::Actor;
+use service::{ServiceError, Services, events};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
+use types::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame};
+use types::topic::{Topic, TopicRequest};
 
 use super::hub::{Delivery, Hub, event_frame};
 use crate::auth::CallerOf;
@@ -179,7 +180,11 @@ impl Connection {
             }
             tasks.spawn(follow_system(self.hub.clone(), out.clone()))
         } else {
-            let stored = match events::resolve_topic(&self.services, &self.actor, &topic).await {
+            let resolved = match topic.parse::<TopicRequest>() {
+                Ok(request) => events::resolve_topic(&self.services, &self.actor, request).await,
+                Err(_) => Err(ServiceError::NotFound { what: "topic" }),
+            };
+            let stored = match resolved {
                 Ok(stored) => stored,
                 Err(error) => return Step::Send(refusal(&topic, &error)),
             };
@@ -188,6 +193,7 @@ impl Connection {
                 services: self.services.clone(),
                 out: out.clone(),
                 topic: topic.clone(),
+                stored_name: stored.to_string(),
                 stored,
             };
             match follow.start(since).await {
@@ -235,7 +241,8 @@ struct Follow {
     /// As the client named it (`user`).
     topic: String,
     /// As it is stored (`user:<id>`).
-    stored: String,
+    stored: Topic,
+    stored_name: String,
 }
 
 /// A subscription set up: live deliveries from here on, and the last event
@@ -255,10 +262,10 @@ impl Follow {
     async fn start(&self, since: Option<i64>) -> Result<Start, ServiceError> {
         // Live first, so nothing committed from here on can slip between
         // the catching up and the following.
-        let live = self.hub.subscribe(&self.stored);
+        let live = self.hub.subscribe(&self.stored_name);
         let mut resync = self.hub.resync_signal();
         resync.borrow_and_update();
-        let (newest, oldest) = events::bounds(&self.services, &self.stored).await?;
+        let (newest, oldest) = events::bounds(&self.services, self.stored).await?;
         let (last, warning) = match since {
             None => (newest, None),
             Some(since) => {
@@ -317,7 +324,7 @@ impl Follow {
                 delivery = live.recv() => match delivery {
                     Ok(delivery) if delivery.seq <= last => {}
                     Ok(delivery) if delivery.seq == last + 1 => {
-                        let frame = if self.topic == self.stored {
+                        let frame = if self.topic == self.stored_name {
                             delivery.frame.to_string()
                         } else {
                             event_frame(&self.topic, delivery.seq, &delivery.event)
@@ -353,7 +360,7 @@ impl Follow {
     async fn catch_up(&self, mut last: i64) -> Result<Option<i64>, ServiceError> {
         loop {
             let page =
-                events::after(&self.services, &self.stored, last, events::REPLAY_PAGE).await?;
+                events::after(&self.services, self.stored, last, events::REPLAY_PAGE).await?;
             let full = page.len() as i64 == events::REPLAY_PAGE;
             for stored in page {
                 let frame = event_frame(&self.topic, stored.seq, &stored.event.to_string());
@@ -421,11 +428,11 @@ mod tests {
     #[test]
     fn event_frames_are_the_protocol_frames() {
         let frame = super::event_frame("user", 7, r#"{"kind":"x"}"#);
-        let parsed: app::model::live::ServerFrame =
+        let parsed: types::live::ServerFrame =
             serde_json::from_str(&frame).expect("a server frame");
         assert_eq!(
             parsed,
-            app::model::live::ServerFrame::Event {
+            types::live::ServerFrame::Event {
                 topic: "user".to_owned(),
                 seq: 7,
                 event: serde_json::json!({ "kind": "x" }),

@@ -10,9 +10,6 @@
 //! `/ws` is not here: who may follow which topic is tested in `live.rs` and
 //! `deployments.rs`.
 
-use app::model::UserId;
-use app::service::auth::{RequestMeta, SessionPolicy, sessions};
-use app::service::schema::{api_keys, users, workspace_members, workspaces};
 use chrono::{TimeDelta, Utc};
 use diesel::{ExpressionMethods as _, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
@@ -20,7 +17,10 @@ use reqwest::header::{AUTHORIZATION, COOKIE, ORIGIN};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::rate_limit::{Budget, LimitSettings};
+use service::auth::{RequestMeta, SessionPolicy, sessions};
+use service::schema::{api_keys, users, workspace_members, workspaces};
 use std::time::Duration;
+use types::UserId;
 use uuid::Uuid;
 
 use crate::support::TestApp;
@@ -696,14 +696,14 @@ impl Matrix {
         let slug = self.unique("team-agent-");
         let team = team.expect("a team route");
         let mut conn = self.app.sql().await;
-        diesel::insert_into(app::service::schema::agents::table)
+        diesel::insert_into(service::schema::agents::table)
             .values((
-                app::service::schema::agents::slug.eq(&slug),
-                app::service::schema::agents::owner_user_id.eq(self.owner.id.0),
-                app::service::schema::agents::workspace_id.eq(team),
-                app::service::schema::agents::name.eq(&slug),
-                app::service::schema::agents::summary.eq("made for the matrix"),
-                app::service::schema::agents::category.eq("operations"),
+                service::schema::agents::slug.eq(&slug),
+                service::schema::agents::owner_user_id.eq(self.owner.id.0),
+                service::schema::agents::workspace_id.eq(team),
+                service::schema::agents::name.eq(&slug),
+                service::schema::agents::summary.eq("made for the matrix"),
+                service::schema::agents::category.eq("operations"),
             ))
             .execute(&mut conn)
             .await
@@ -713,8 +713,8 @@ impl Matrix {
 
     /// A running deployment of `analytics` in `team`, made in the database.
     async fn team_deployment(&mut self, team: Option<Uuid>) -> Uuid {
-        use app::service::schema::{agent_versions, agents, deployments};
         use diesel::QueryDsl as _;
+        use service::schema::{agent_versions, agents, deployments};
         let team = team.expect("a team route");
         let mut conn = self.app.sql().await;
         let (agent, version): (Uuid, Uuid) = agent_versions::table
@@ -963,13 +963,13 @@ impl Matrix {
                 let user = self.person(principal).expect("principal").id;
                 let (token, csrf) = self.session(user).await;
                 let mut conn = self.app.sql().await;
-                diesel::update(app::service::schema::sessions::table)
+                diesel::update(service::schema::sessions::table)
                     .filter(
-                        app::service::schema::sessions::token_hash
-                            .eq(app::service::auth::tokens::digest(&token)),
+                        service::schema::sessions::token_hash
+                            .eq(service::auth::tokens::digest(&token)),
                     )
                     .set(
-                        app::service::schema::sessions::expires_at
+                        service::schema::sessions::expires_at
                             .eq(Utc::now() - TimeDelta::minutes(1)),
                     )
                     .execute(&mut conn)

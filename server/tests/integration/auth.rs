@@ -343,8 +343,8 @@ async fn purging_removes_long_dead_sessions_and_expired_flows_only() {
             .expect("preparing rows");
     }
     let pool = server::db::pool(app.db.url(), 1).expect("pool");
-    let services = app::service::Services::new(pool);
-    let purged = app::service::auth::sessions::purge(&services)
+    let services = service::Services::new(pool);
+    let purged = service::auth::sessions::purge(&services)
         .await
         .expect("purging");
     assert_eq!(purged, (2, 1));
@@ -355,7 +355,7 @@ async fn purging_removes_long_dead_sessions_and_expired_flows_only() {
     assert_eq!(left.n, 2);
     let (status, _) = alive.json(&app, Method::GET, "/api/v1/me", None).await;
     assert_eq!(status, StatusCode::OK, "the live session survives");
-    let again = app::service::auth::sessions::purge(&services)
+    let again = service::auth::sessions::purge(&services)
         .await
         .expect("purging again");
     assert_eq!(again, (0, 0));

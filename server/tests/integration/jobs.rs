@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::service::jobs::{NewJob, enqueue};
 use diesel_async::RunQueryDsl as _;
 use futures::future::BoxFuture;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::jobs::{Handler, Job, JobError, JobResult, Registry, Worker, WorkerConfig};
+use service::jobs::{NewJob, enqueue};
 use tokio::sync::watch;
 
 use crate::support::TestApp;

@@ -282,7 +282,8 @@ async fn connect_as(app: &TestApp, cookie: &str) -> Socket {
 /// own; the server hears of it through PostgreSQL.
 async fn publish(app: &TestApp, topic: &str, n: i64) -> i64 {
     let mut conn = app.sql().await;
-    app::service::events::publish(&mut conn, topic, &json!({ "kind": "test", "n": n }))
+    let topic: types::topic::Topic = topic.parse().expect("a stored topic");
+    service::events::publish(&mut conn, topic, &json!({ "kind": "test", "n": n }))
         .await
         .expect("publishing")
 }
@@ -310,14 +311,11 @@ async fn a_client_that_resumes_with_since_gets_every_missed_event_once_in_order(
             let mut conn = diesel_async::AsyncPgConnection::establish(&db_url)
                 .await
                 .expect("connecting");
+            let topic: types::topic::Topic = topic.parse().expect("a stored topic");
             for n in 1..=100 {
-                app::service::events::publish(
-                    &mut conn,
-                    &topic,
-                    &json!({ "kind": "test", "n": n }),
-                )
-                .await
-                .expect("publishing");
+                service::events::publish(&mut conn, topic, &json!({ "kind": "test", "n": n }))
+                    .await
+                    .expect("publishing");
                 if n % 10 == 0 {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }

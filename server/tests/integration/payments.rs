@@ -24,7 +24,7 @@ async fn deliver(app: &TestApp, payload: &[u8], signature: Option<String>) -> (S
 
 /// Signed now with the webhook's secret.
 fn signed(payload: &[u8]) -> Option<String> {
-    Some(app::service::payments::sign(
+    Some(service::payments::sign(
         payload,
         WEBHOOK_SECRET,
         chrono::Utc::now().timestamp(),
@@ -117,7 +117,7 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
     );
     // A wrong secret, no header, a tampered body, an old timestamp: 400,
     // nothing credited, and the event id is not used up.
-    let forged = app::service::payments::sign(&paid, "whsec_wrong", chrono::Utc::now().timestamp());
+    let forged = service::payments::sign(&paid, "whsec_wrong", chrono::Utc::now().timestamp());
     let (status, body) = deliver(&app, &paid, Some(forged)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     error_of(&body, "invalid_signature");
@@ -130,8 +130,7 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
     );
     let (status, _) = deliver(&app, &tampered, signed(&paid)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let old =
-        app::service::payments::sign(&paid, WEBHOOK_SECRET, chrono::Utc::now().timestamp() - 301);
+    let old = service::payments::sign(&paid, WEBHOOK_SECRET, chrono::Utc::now().timestamp() - 301);
     let (status, body) = deliver(&app, &paid, Some(old)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(

@@ -10,11 +10,11 @@ async fn migrating_and_seeding_again_changes_nothing() {
     assert_eq!(server::seed::run(&pool).await.expect("seeding"), 0);
     assert_eq!(server::seed::run(&pool).await.expect("seeding"), 0);
 
-    let services = app::service::Services::new(pool);
-    let page = app::service::agents::list(
+    let services = service::Services::new(pool);
+    let page = service::agents::list(
         &services,
-        &app::service::auth::Actor::Anonymous,
-        app::model::AgentQuery {
+        &service::auth::Actor::Anonymous,
+        types::AgentQuery {
             limit: Some(100),
             ..Default::default()
         },

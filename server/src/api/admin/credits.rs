@@ -2,11 +2,11 @@
 //! administrator grants credits (201); an `Idempotency-Key` header makes a
 //! repeated request grant once. Audited with the reason.
 
-use app::model::billing::{GrantCredits, Granted};
-use app::service::{Services, ledger};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use service::{Services, ledger};
+use types::billing::{GrantCredits, Granted};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

@@ -2,11 +2,11 @@
 //! `POST /api/v1/admin/jobs/{id}/retry` and `DELETE /api/v1/admin/jobs/{id}`
 //! (dead jobs only). Platform administrators in a browser session only.
 
-use app::model::jobs::QueueOverview;
-use app::service::{Services, jobs};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use service::{Services, jobs};
+use types::jobs::QueueOverview;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

@@ -1,10 +1,10 @@
 //! `POST /api/v1/agents {name, slug?, workspace?, template? | fork_of?}`
 
-use app::model::market::{AgentRef, CreateAgent};
-use app::service::{Services, authoring};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use service::{Services, authoring};
+use types::market::{AgentRef, CreateAgent};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

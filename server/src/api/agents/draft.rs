@@ -2,10 +2,10 @@
 //! carries the revision it is based on and is refused (409) if another save
 //! came first.
 
-use app::model::market::{Draft, DraftChanges, DraftSaved};
-use app::service::{Services, authoring};
 use axum::Json;
 use axum::extract::{Path, State};
+use service::{Services, authoring};
+use types::market::{Draft, DraftChanges, DraftSaved};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

@@ -1,11 +1,11 @@
 //! `GET /api/v1/agents?q=&category=&tags=&min_price=&max_price=&free=&sort=&limit=&cursor=`
 
-use app::model::{AgentPage, AgentQuery};
-use app::service::{Services, agents};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use service::{Services, agents};
+use types::{AgentPage, AgentQuery};
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

@@ -1,14 +1,14 @@
 //! `GET|POST /api/v1/agents/{slug}/reviews`, `DELETE .../reviews/mine` and
 //! `POST .../reviews/{id}/reply`. Posting again edits one's review.
 
-use app::model::ReviewId;
-use app::model::market::{ReplyInput, Review, ReviewInput, ReviewPage};
-use app::service::{ServiceError, Services, reviews};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use service::{ServiceError, Services, reviews};
+use types::ReviewId;
+use types::market::{ReplyInput, Review, ReviewInput, ReviewPage};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

@@ -1,9 +1,9 @@
 //! `GET /api/v1/agents/{slug}`
 
-use app::model::AgentDetail;
-use app::service::{Services, agents};
 use axum::Json;
 use axum::extract::{Path, State};
+use service::{Services, agents};
+use types::AgentDetail;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

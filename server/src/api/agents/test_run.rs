@@ -3,10 +3,10 @@
 //! with logs, duration, fuel and memory. `POST .../try {input}` runs the
 //! newest published version the same way, for anyone signed in.
 
-use app::model::market::{RunReport, TestRunRequest};
-use app::service::{Services, authoring};
 use axum::Json;
 use axum::extract::{Path, State};
+use service::{Services, authoring};
+use types::market::{RunReport, TestRunRequest};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

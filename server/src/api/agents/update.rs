@@ -1,10 +1,10 @@
 //! `PATCH /api/v1/agents/{slug} {visibility?, published?}`
 
-use app::model::AgentDetail;
-use app::model::market::AgentSettings;
-use app::service::{Services, agents, authoring};
 use axum::Json;
 use axum::extract::{Path, State};
+use service::{Services, agents, authoring};
+use types::AgentDetail;
+use types::market::AgentSettings;
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

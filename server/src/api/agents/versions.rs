@@ -2,12 +2,12 @@
 //! `GET /api/v1/agents/{slug}/versions/{version}`: publishing the draft as an
 //! immutable version, and reading any version later.
 
-use app::model::VersionSummary;
-use app::model::market::{PublishRequest, VersionDetail};
-use app::service::{Services, agents, authoring};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use service::{Services, agents, authoring};
+use types::VersionSummary;
+use types::market::{PublishRequest, VersionDetail};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

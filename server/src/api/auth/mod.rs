@@ -2,16 +2,16 @@
 //! `/api/v1/api-keys`: signing up, in and out, the caller's own sessions and
 //! API keys.
 
-use app::model::ApiKeyId;
-use app::model::account::{
-    ApiKeyInfo, CreateApiKey, CreatedApiKey, LoginRequest, Me, SessionInfo, SignupRequest,
-};
-use app::service::auth::{Actor, accounts, api_keys, sessions};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use service::auth::{Actor, accounts, api_keys, sessions};
+use types::ApiKeyId;
+use types::account::{
+    ApiKeyInfo, CreateApiKey, CreatedApiKey, LoginRequest, Me, SessionInfo, SignupRequest,
+};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;
@@ -130,7 +130,7 @@ pub async fn revoke_key(
     let id = id
         .parse()
         .map(ApiKeyId)
-        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "API key" }))?;
+        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "API key" }))?;
     api_keys::revoke(&state.services, &caller.actor, id, &caller.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -141,12 +141,12 @@ pub async fn change_key_spend_cap(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
     Path(id): Path<String>,
-    Body(cap): Body<app::model::deploy::SpendCap>,
+    Body(cap): Body<types::deploy::SpendCap>,
 ) -> Result<Json<ApiKeyInfo>, AppError> {
     let id = id
         .parse()
         .map(ApiKeyId)
-        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "API key" }))?;
+        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "API key" }))?;
     let key = api_keys::change_spend_cap(
         &state.services,
         &caller.actor,

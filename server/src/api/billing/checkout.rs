@@ -2,11 +2,11 @@
 //! checkout whose `url` is where the browser pays, and
 //! `GET /api/v1/billing/checkouts/{id}`: whether it was paid yet.
 
-use app::model::billing::{Checkout, StartCheckout};
-use app::service::{Services, payments};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use service::{Services, payments};
+use types::billing::{Checkout, StartCheckout};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;
@@ -28,7 +28,7 @@ pub async fn show_checkout(
 ) -> Result<Json<Checkout>, AppError> {
     let id = id
         .parse()
-        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "checkout" }))?;
+        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "checkout" }))?;
     Ok(Json(
         payments::show_checkout(&services, &caller.actor, id).await?,
     ))

@@ -1,11 +1,11 @@
 //! `GET /api/v1/ledger?workspace=&limit=&cursor=`: a workspace's ledger
 //! lines, newest first.
 
-use app::model::billing::LedgerPage;
-use app::service::{Services, ledger};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use service::{Services, ledger};
+use types::billing::LedgerPage;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

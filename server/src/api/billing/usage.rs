@@ -2,14 +2,14 @@
 //! agent (spent and earned), and `GET /api/v1/ledger.csv?workspace=`: the
 //! whole ledger as a CSV download.
 
-use app::model::billing::Usage;
-use app::service::{Services, ledger};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use serde::Deserialize;
+use service::{Services, ledger};
+use types::billing::Usage;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

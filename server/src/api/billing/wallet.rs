@@ -1,11 +1,11 @@
 //! `GET /api/v1/wallet?workspace=`: a workspace's balances (the caller's
 //! own when no workspace is named).
 
-use app::model::billing::Wallet;
-use app::service::{Services, ledger};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use service::{Services, ledger};
+use types::billing::Wallet;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

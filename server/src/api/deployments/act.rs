@@ -2,12 +2,12 @@
 //! `POST /api/v1/deployments/{id}/redeploy {version}` and
 //! `DELETE /api/v1/deployments/{id}`.
 
-use app::model::deploy::{Deployment, Redeploy};
-use app::service::deployments::{self, Action};
-use app::service::{ServiceError, Services};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use service::deployments::{self, Action};
+use service::{ServiceError, Services};
+use types::deploy::{Deployment, Redeploy};
 
 use super::deployment_id;
 use crate::api::body::Body;
@@ -60,7 +60,7 @@ pub async fn change_secrets(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
     Path(id): Path<String>,
-    Body(changes): Body<app::model::deploy::SecretChanges>,
+    Body(changes): Body<types::deploy::SecretChanges>,
 ) -> Result<Json<Deployment>, AppError> {
     let id = deployment_id(&id)?;
     let deployment =
@@ -87,7 +87,7 @@ pub async fn change_spend_cap(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
     Path(id): Path<String>,
-    Body(cap): Body<app::model::deploy::SpendCap>,
+    Body(cap): Body<types::deploy::SpendCap>,
 ) -> Result<Json<Deployment>, AppError> {
     let id = deployment_id(&id)?;
     let deployment = deployments::change_spend_cap(

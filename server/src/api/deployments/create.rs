@@ -1,11 +1,11 @@
 //! `POST /api/v1/deployments {agent, version?, workspace?, name?, config?}`:
 //! 202 with the deployment, `queued`; follow `deployment:<id>` for the rest.
 
-use app::model::deploy::{CreateDeployment, Deployment};
-use app::service::{Services, deployments};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use service::{Services, deployments};
+use types::deploy::{CreateDeployment, Deployment};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;

@@ -1,10 +1,10 @@
 //! `GET /api/v1/deployments`: the caller's workspaces' deployments.
 
-use app::model::deploy::Deployment;
-use app::service::{Services, deployments};
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use service::{Services, deployments};
+use types::deploy::Deployment;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;

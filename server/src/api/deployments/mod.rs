@@ -9,6 +9,6 @@ pub mod show;
 /// A deployment id from the path, or 404 (no deployment has that id).
 fn deployment_id(text: &str) -> Result<uuid::Uuid, crate::error::AppError> {
     text.parse().map_err(|_| {
-        crate::error::AppError::from(app::service::ServiceError::NotFound { what: "deployment" })
+        crate::error::AppError::from(service::ServiceError::NotFound { what: "deployment" })
     })
 }

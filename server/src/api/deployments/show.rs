@@ -1,9 +1,9 @@
 //! `GET /api/v1/deployments/{id}`.
 
-use app::model::deploy::Deployment;
-use app::service::{Services, deployments};
 use axum::Json;
 use axum::extract::{Path, State};
+use service::{Services, deployments};
+use types::deploy::Deployment;
 
 use super::deployment_id;
 use crate::auth::CallerOf;

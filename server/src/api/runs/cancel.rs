@@ -1,11 +1,11 @@
 //! `POST /api/v1/runs/{id}/cancel`: a queued run ends at once, a running
 //! one as soon as the server running it hears.
 
-use app::model::deploy::Run;
-use app::service::{Services, runs};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use service::{Services, runs};
+use types::deploy::Run;
 
 use super::run_id;
 use crate::auth::CallerOf;

@@ -1,10 +1,10 @@
 //! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100.
 
-use app::model::deploy::RunSummary;
-use app::service::{Services, runs};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
+use service::{Services, runs};
+use types::deploy::RunSummary;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;
@@ -28,7 +28,7 @@ pub async fn list_runs(
 ) -> Result<Json<RunList>, AppError> {
     let id = id
         .parse()
-        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "deployment" }))?;
+        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "deployment" }))?;
     let items = runs::list(&services, &caller.actor, id, filters.status.as_deref()).await?;
     Ok(Json(RunList { items }))
 }

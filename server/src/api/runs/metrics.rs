@@ -2,11 +2,11 @@
 //! failures, and p50/p95 durations (the deployment page's charts start
 //! from this and go on with the live run events).
 
-use app::model::deploy::DeploymentMetrics;
-use app::service::{Services, runs};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
+use service::{Services, runs};
+use types::deploy::DeploymentMetrics;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;
@@ -24,7 +24,7 @@ pub async fn show_metrics(
 ) -> Result<Json<DeploymentMetrics>, AppError> {
     let id = id
         .parse()
-        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "deployment" }))?;
+        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "deployment" }))?;
     let minutes = match window.minutes.as_deref().map(str::trim) {
         None | Some("") => 60,
         Some(text) => text

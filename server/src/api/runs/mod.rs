@@ -9,7 +9,6 @@ pub mod show;
 pub mod start;
 
 fn run_id(text: &str) -> Result<uuid::Uuid, crate::error::AppError> {
-    text.parse().map_err(|_| {
-        crate::error::AppError::from(app::service::ServiceError::NotFound { what: "run" })
-    })
+    text.parse()
+        .map_err(|_| crate::error::AppError::from(service::ServiceError::NotFound { what: "run" }))
 }

@@ -1,9 +1,9 @@
 //! `GET /api/v1/runs`: the newest 20 runs of all the caller's deployments,
 //! the dashboard's feed.
 
-use app::service::{Services, runs};
 use axum::Json;
 use axum::extract::State;
+use service::{Services, runs};
 
 use super::list::RunList;
 use crate::auth::CallerOf;

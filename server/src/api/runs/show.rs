@@ -1,10 +1,10 @@
 //! `GET /api/v1/runs/{id}`: input, output, error, logs, duration, fuel and
 //! peak memory.
 
-use app::model::deploy::Run;
-use app::service::{Services, runs};
 use axum::Json;
 use axum::extract::{Path, State};
+use service::{Services, runs};
+use types::deploy::Run;
 
 use super::run_id;
 use crate::auth::CallerOf;

@@ -4,11 +4,11 @@
 //! the server waits; asynchronous: 202 at once. Follow `run:<id>` or poll
 //! `GET /api/v1/runs/{id}` for the rest.
 
-use app::model::deploy::{Run, StartRun};
-use app::service::{Services, runs};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use service::{Services, runs};
+use types::deploy::{Run, StartRun};
 
 use crate::api::body::Body;
 use crate::auth::CallerOf;
@@ -23,7 +23,7 @@ pub async fn start_run(
 ) -> Result<(StatusCode, Json<Run>), AppError> {
     let id = id
         .parse()
-        .map_err(|_| AppError::from(app::service::ServiceError::NotFound { what: "deployment" }))?;
+        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "deployment" }))?;
     let idempotency_key = match headers.get("idempotency-key") {
         Some(value) => Some(
             value

@@ -10,18 +10,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::service::Services;
 use reqwest::StatusCode;
 use serde_json::Value;
 use server::live::hub::Hub;
 use server::state::AppState;
+use service::Services;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use app::service::auth::github::GithubConfig;
 pub use db::TestDb;
+use service::auth::github::GithubConfig;
 
 /// File names as Trunk writes them, so the caching rules apply.
 pub const HASHED_JS: &str = "frontend-0123456789abcdef.js";
@@ -100,20 +100,21 @@ impl TestAppBuilder {
             services: Services::new(pool.clone())
                 .with_public_url(base_url.clone())
                 .with_github(github)
-                .with_payments(self.payments.map(|api_base| {
-                    app::service::payments::PaymentsConfig {
-                        api_base,
-                        secret_key: stripe::SECRET_KEY.to_owned(),
-                        webhook_secret: stripe::WEBHOOK_SECRET.to_owned(),
-                        cents_per_credit: 1,
-                        currency: "usd".to_owned(),
-                    }
-                }))
+                .with_payments(
+                    self.payments
+                        .map(|api_base| service::payments::PaymentsConfig {
+                            api_base,
+                            secret_key: stripe::SECRET_KEY.to_owned(),
+                            webhook_secret: stripe::WEBHOOK_SECRET.to_owned(),
+                            cents_per_credit: 1,
+                            currency: "usd".to_owned(),
+                        }),
+                )
                 .with_sandbox(shared_sandbox())
                 .with_secrets(&[42; 32])
-                .with_runner(app::service::runs::Runner::new(Some(
-                    server::agent_kv::factory(pool.clone()),
-                ))),
+                .with_runner(service::runs::Runner::new(Some(server::agent_kv::factory(
+                    pool.clone(),
+                )))),
             hub: hub.clone(),
             dist_dir: Arc::new(dist.path().to_owned()),
             cookies: server::auth::CookieSettings::new(false),
@@ -160,11 +161,11 @@ impl TestAppBuilder {
 /// One sandbox for every test in the process: the JavaScript runner is
 /// compiled once (into the build's cache directory) and its pool reused.
 /// The offline model answers `llm`, and agents may reach local stand-ins.
-pub fn shared_sandbox() -> Arc<app::service::sandbox::Sandbox> {
-    static SANDBOX: std::sync::OnceLock<Arc<app::service::sandbox::Sandbox>> =
+pub fn shared_sandbox() -> Arc<service::sandbox::Sandbox> {
+    static SANDBOX: std::sync::OnceLock<Arc<service::sandbox::Sandbox>> =
         std::sync::OnceLock::new();
     Arc::clone(SANDBOX.get_or_init(|| {
-        Arc::new(app::service::sandbox::Sandbox::new(
+        Arc::new(service::sandbox::Sandbox::new(
             Some(runtime::build_cache_dir()),
             Arc::new(runtime::llm::Offline),
             runtime::http::Fetcher::allowing_private_networks(Duration::from_secs(10)),

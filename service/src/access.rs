@@ -1,0 +1,126 @@
+//! Every permission decision goes through here: which workspaces a caller
+//! belongs to and with what role. A workspace (or anything in it) that the
+//! caller may not see is reported as missing, so its existence does not leak.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::ServiceError;
+use super::actor::Actor;
+use super::schema::{deployments, runs, workspace_members, workspaces};
+use types::account::Role;
+use types::topic::{Topic, TopicRequest};
+use types::{UserId, WorkspaceId};
+
+fn not_found() -> ServiceError {
+    ServiceError::NotFound { what: "workspace" }
+}
+
+/// The user's role in `workspace`, if a member.
+pub async fn role_of(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    workspace: WorkspaceId,
+) -> Result<Option<Role>, ServiceError> {
+    let role: Option<String> = workspace_members::table
+        .find((workspace.0, user.0))
+        .select(workspace_members::role)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// The caller's role in `workspace`, or 404 when the caller is not a member
+/// (or holds a key for another workspace).
+pub async fn member(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    workspace: WorkspaceId,
+) -> Result<Role, ServiceError> {
+    let user = actor.require_user()?;
+    if let Actor::ApiKey { workspace_id, .. } = actor
+        && *workspace_id != workspace
+    {
+        return Err(not_found());
+    }
+    role_of(conn, user, workspace).await?.ok_or_else(not_found)
+}
+
+/// Like `member`, but the role must be at least `least`; a member with too
+/// small a role learns why (403), a stranger learns nothing (404).
+pub async fn require_role(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    workspace: WorkspaceId,
+    least: Role,
+) -> Result<Role, ServiceError> {
+    let role = member(conn, actor, workspace).await?;
+    if role < least {
+        return Err(ServiceError::Forbidden(format!(
+            "this needs the {} role in the workspace; you are {}",
+            least.as_str(),
+            role.as_str()
+        )));
+    }
+    Ok(role)
+}
+
+/// The user's personal workspace.
+pub async fn personal_workspace(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> Result<WorkspaceId, ServiceError> {
+    workspaces::table
+        .filter(workspaces::personal_user_id.eq(user.0))
+        .select(workspaces::id)
+        .first(conn)
+        .await
+        .optional()?
+        .map(WorkspaceId)
+        .ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!("user {user} has no personal workspace"))
+        })
+}
+
+/// Whether `actor` may follow a topic, and the stored topic it names: `user`
+/// is the caller's own events; a deployment's or a run's topic is for
+/// anyone with a role in its workspace. Refusals are all 404 `topic`.
+pub async fn may_follow(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    topic: TopicRequest,
+) -> Result<Topic, ServiceError> {
+    let not_found = || ServiceError::NotFound { what: "topic" };
+    let user = actor.require_user()?;
+    let (workspace, topic) = match topic {
+        TopicRequest::OwnEvents => return Ok(Topic::User(user)),
+        // Heartbeats are not stored; the server answers them itself.
+        TopicRequest::System => return Err(not_found()),
+        TopicRequest::Deployment(id) => (
+            deployments::table
+                .find(id.0)
+                .filter(deployments::deleted_at.is_null())
+                .select(deployments::workspace_id)
+                .first::<uuid::Uuid>(conn)
+                .await
+                .optional()?,
+            Topic::Deployment(id),
+        ),
+        TopicRequest::Run(id) => (
+            runs::table
+                .find(id.0)
+                .select(runs::workspace_id)
+                .first::<uuid::Uuid>(conn)
+                .await
+                .optional()?,
+            Topic::Run(id),
+        ),
+    };
+    let workspace = workspace.ok_or_else(not_found)?;
+    match member(conn, actor, WorkspaceId(workspace)).await {
+        Ok(_) => Ok(topic),
+        Err(ServiceError::NotFound { .. } | ServiceError::Forbidden(_)) => Err(not_found()),
+        Err(other) => Err(other),
+    }
+}

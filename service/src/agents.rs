@@ -1,0 +1,930 @@
+//! The marketplace: ranked, typo-tolerant search with filters and keyset
+//! pagination, agent pages, and creator profiles.
+//!
+//! Who sees an agent: a published public or unlisted agent is visible to
+//! everyone (only public ones are listed); anything else only to members of
+//! its workspace. An agent someone may not see is reported as missing.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::actor::Actor;
+use super::schema::{agent_versions, agents, users};
+use super::{ServiceError, Services, access, markdown, ratings};
+use types::account::{Role, Scope};
+use types::manifest::Manifest;
+use types::market::{AgentRef, AgentSort, CreatorProfile, LatestVersion, Viewer, Visibility};
+use types::{
+    AgentDetail, AgentId, AgentPage, AgentQuery, AgentSummary, AgentVersionId, Author, Category,
+    UserId, VersionSummary, WorkspaceId,
+};
+
+pub const DEFAULT_LIMIT: i64 = 24;
+pub const MAX_LIMIT: i64 = 100;
+/// Longer search text is rejected rather than silently cut.
+pub const MAX_QUERY_CHARS: usize = 200;
+const MAX_CURSOR_BYTES: usize = 512;
+pub(crate) const MAX_SLUG_CHARS: usize = 64;
+const MAX_FILTER_TAGS: usize = 10;
+/// The most matches a search ranks (see `list`).
+const SEARCH_CANDIDATES: i64 = 500;
+/// A creator page shows at most this many agents.
+const CREATOR_AGENTS: i64 = 100;
+
+/// One card of the listing, with the value it was sorted by (as text, so a
+/// cursor can carry any sort's key exactly).
+#[derive(QueryableByName)]
+struct CardRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    slug: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    summary: String,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Array<Text>)]
+    tags: Vec<String>,
+    #[diesel(sql_type = Text)]
+    icon: String,
+    #[diesel(sql_type = BigInt)]
+    price_credits: i64,
+    #[diesel(sql_type = BigInt)]
+    rating_total: i64,
+    #[diesel(sql_type = Integer)]
+    rating_count: i32,
+    #[diesel(sql_type = BigInt)]
+    runs_count: i64,
+    #[diesel(sql_type = Text)]
+    handle: String,
+    #[diesel(sql_type = Text)]
+    display_name: String,
+    #[diesel(sql_type = Text)]
+    sort_key: String,
+}
+
+/// The columns every card needs, in `CardRow`'s names.
+const CARD_COLUMNS: &str = "a.id, a.slug, a.name, a.summary, a.category, a.tags, a.icon, \
+     a.price_credits, a.rating_total, a.rating_count, a.runs_count, u.handle, u.display_name";
+
+impl CardRow {
+    fn into_summary(self) -> Result<AgentSummary, ServiceError> {
+        summary(
+            self.id,
+            self.slug,
+            self.name,
+            self.summary,
+            &self.category,
+            self.tags,
+            self.icon,
+            self.price_credits,
+            (self.rating_total, self.rating_count),
+            self.runs_count,
+            Author {
+                handle: self.handle,
+                display_name: self.display_name,
+            },
+        )
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one card's columns")]
+fn summary(
+    id: Uuid,
+    slug: String,
+    name: String,
+    summary: String,
+    category: &str,
+    tags: Vec<String>,
+    icon: String,
+    price_credits: i64,
+    (rating_total, rating_count): (i64, i32),
+    runs_count: i64,
+    author: Author,
+) -> Result<AgentSummary, ServiceError> {
+    let category = Category::from_slug(category)
+        .ok_or_else(|| anyhow::anyhow!("agent {slug} has unknown category {category:?}"))?;
+    let rating = (rating_count > 0).then(|| rating_total as f32 / rating_count as f32);
+    Ok(AgentSummary {
+        id: AgentId(id),
+        slug,
+        name,
+        summary,
+        category,
+        tags,
+        icon,
+        author,
+        price_credits,
+        rating,
+        rating_count,
+        runs_count,
+    })
+}
+
+/// A validated listing request.
+#[derive(Debug)]
+struct Listing {
+    q: Option<String>,
+    category: Option<Category>,
+    tags: Vec<String>,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+    sort: AgentSort,
+    limit: i64,
+    after: Option<Cursor>,
+}
+
+impl Listing {
+    /// Appends the conditions an agent of table alias `table` meets to be in
+    /// this listing: public and published, and through every filter.
+    fn listed(&self, mut sql: Sql, table: &str) -> Sql {
+        sql = sql.sql(format!(
+            "{table}.visibility = 'public' AND {table}.published_at IS NOT NULL"
+        ));
+        if let Some(category) = self.category {
+            sql = sql
+                .sql(format!(" AND {table}.category = "))
+                .bind::<Text, _>(category.slug());
+        }
+        if !self.tags.is_empty() {
+            sql = sql
+                .sql(format!(" AND {table}.tags @> "))
+                .bind::<Array<Text>, _>(self.tags.clone());
+        }
+        if let Some(min) = self.min_price {
+            sql = sql
+                .sql(format!(" AND {table}.price_credits >= "))
+                .bind::<BigInt, _>(min);
+        }
+        if let Some(max) = self.max_price {
+            sql = sql
+                .sql(format!(" AND {table}.price_credits <= "))
+                .bind::<BigInt, _>(max);
+        }
+        sql
+    }
+
+    fn parse(query: AgentQuery) -> Result<Self, ServiceError> {
+        let q = query
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
+        if let Some(q) = &q
+            && q.chars().count() > MAX_QUERY_CHARS
+        {
+            return Err(ServiceError::invalid(
+                "q",
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        let category = match query.category.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(slug) => Some(Category::from_slug(slug).ok_or_else(|| {
+                let known: Vec<_> = Category::ALL.iter().map(|c| c.slug()).collect();
+                ServiceError::invalid("category", format!("must be one of {}", known.join(", ")))
+            })?),
+        };
+        let tags: Vec<String> = query
+            .tags
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|tag| tag.trim().to_lowercase())
+            .filter(|tag| !tag.is_empty())
+            .collect();
+        if tags.len() > MAX_FILTER_TAGS || tags.iter().any(|tag| tag.chars().count() > 40) {
+            return Err(ServiceError::invalid(
+                "tags",
+                format!("at most {MAX_FILTER_TAGS} tags of at most 40 characters"),
+            ));
+        }
+        let price = |field: &'static str, value: Option<i64>| match value {
+            Some(value) if value < 0 => Err(ServiceError::invalid(
+                field,
+                "must be a whole number of credits, 0 or more",
+            )),
+            other => Ok(other),
+        };
+        let min_price = price("min_price", query.min_price)?;
+        let mut max_price = price("max_price", query.max_price)?;
+        if query.free == Some(true) {
+            max_price = Some(0);
+        }
+        if let (Some(min), Some(max)) = (min_price, max_price)
+            && min > max
+        {
+            return Err(ServiceError::invalid(
+                "min_price",
+                "must not be above max_price (or free=true)",
+            ));
+        }
+        let sort = match query.sort.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(AgentSort::parse(text).ok_or_else(|| {
+                let known: Vec<_> = AgentSort::ALL.iter().map(|s| s.as_str()).collect();
+                ServiceError::invalid("sort", format!("must be one of {}", known.join(", ")))
+            })?),
+        };
+        // Relevance needs something to be relevant to; without search text
+        // the most used agents come first.
+        let sort = match (sort, &q) {
+            (None | Some(AgentSort::Relevance), Some(_)) => AgentSort::Relevance,
+            (None | Some(AgentSort::Relevance), None) => AgentSort::Popular,
+            (Some(sort), _) => sort,
+        };
+        let limit = match query.limit {
+            None => DEFAULT_LIMIT,
+            Some(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            Some(_) => return Err(invalid_limit()),
+        };
+        let after = match query.cursor.as_deref() {
+            None | Some("") => None,
+            Some(cursor) => Some(Cursor::decode(cursor, sort)?),
+        };
+        Ok(Self {
+            q,
+            category,
+            tags,
+            min_price,
+            max_price,
+            sort,
+            limit,
+            after,
+        })
+    }
+}
+
+pub fn invalid_limit() -> ServiceError {
+    ServiceError::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
+}
+
+/// Position after the last agent of a page: the sort it belongs to, that
+/// agent's sort key and its id.
+#[derive(Debug, PartialEq)]
+struct Cursor {
+    sort: AgentSort,
+    key: String,
+    id: Uuid,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}\n{}\n{}", self.sort.as_str(), self.id, self.key))
+    }
+
+    fn decode(text: &str, sort: AgentSort) -> Result<Self, ServiceError> {
+        let invalid = || ServiceError::invalid("cursor", "is not a cursor this API returned");
+        if text.len() > MAX_CURSOR_BYTES {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let mut parts = text.splitn(3, '\n');
+        let (Some(cursor_sort), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        if AgentSort::parse(cursor_sort) != Some(sort) {
+            return Err(ServiceError::invalid(
+                "cursor",
+                "belongs to another sort order; start again without it",
+            ));
+        }
+        Ok(Self {
+            sort,
+            key: key.to_owned(),
+            id: id.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// A query built from text and binds, numbering the placeholders (diesel's
+/// boxed SQL leaves them to the caller).
+struct Sql {
+    query: diesel::query_builder::BoxedSqlQuery<
+        'static,
+        diesel::pg::Pg,
+        diesel::query_builder::SqlQuery,
+    >,
+    binds: usize,
+}
+
+impl Sql {
+    fn new(text: String) -> Self {
+        Self {
+            query: diesel::sql_query(text).into_boxed(),
+            binds: 0,
+        }
+    }
+
+    fn sql(mut self, text: impl AsRef<str>) -> Self {
+        self.query = self.query.sql(text);
+        self
+    }
+
+    /// Appends `$n` and binds `value` to it.
+    fn bind<T, V>(mut self, value: V) -> Self
+    where
+        diesel::pg::Pg: diesel::sql_types::HasSqlType<T>,
+        V: diesel::serialize::ToSql<T, diesel::pg::Pg> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.binds += 1;
+        self.query = self
+            .query
+            .sql(format!("${}", self.binds))
+            .bind::<T, V>(value);
+        self
+    }
+}
+
+/// `text` with LIKE's wildcards (and the escape character) escaped.
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Lists public agents: searched, filtered, sorted and paginated.
+///
+/// Search matches the weighted full text (name, then tags and summary, then
+/// README), names within a small typo (trigram word similarity), and plain
+/// substrings of names and summaries. Relevance ranks the full-text score
+/// and the name's similarity together.
+pub async fn list(
+    services: &Services,
+    actor: &Actor,
+    query: AgentQuery,
+) -> Result<AgentPage, ServiceError> {
+    actor.check_key_scope(Scope::AgentsRead)?;
+    let listing = Listing::parse(query)?;
+    let mut conn = services.conn().await?;
+
+    // The sort key and its order; relevance binds the search text.
+    let (key_type, descending) = match listing.sort {
+        AgentSort::Relevance | AgentSort::Rating => ("real", true),
+        AgentSort::Popular => ("bigint", true),
+        AgentSort::Newest => ("timestamptz", true),
+        AgentSort::Name => ("text", false),
+    };
+    let mut sql = Sql::new(format!(
+        "SELECT s.*, s.k::text AS sort_key FROM (SELECT {CARD_COLUMNS}, "
+    ));
+    sql = match (listing.sort, &listing.q) {
+        (AgentSort::Relevance, Some(q)) => sql
+            .sql("(ts_rank(a.search, websearch_to_tsquery('english', ")
+            .bind::<Text, _>(q.clone())
+            .sql(")) * 2 + word_similarity(lower(")
+            .bind::<Text, _>(q.clone())
+            .sql("), lower(a.name)))::real"),
+        (AgentSort::Relevance | AgentSort::Popular, _) => sql.sql("a.runs_count"),
+        (AgentSort::Rating, _) => sql.sql("a.rating_rank"),
+        (AgentSort::Newest, _) => sql.sql("a.published_at"),
+        (AgentSort::Name, _) => sql.sql("lower(a.name)"),
+    };
+    sql = listing.listed(
+        sql.sql(" AS k FROM agents a JOIN users u ON u.id = a.owner_user_id WHERE "),
+        "a",
+    );
+    if let Some(q) = &listing.q {
+        let lowered = q.to_lowercase();
+        let pattern = format!("%{}%", escape_like(&lowered));
+        // Each way of matching is its own indexed query, so the planner never
+        // evaluates every condition (trigram similarity above all) on every
+        // agent. At most SEARCH_CANDIDATES go on to be ranked: name matches
+        // first, then summaries and tags, then README-only matches, most used
+        // first; a word every README has cannot make a search rank them all.
+        //
+        // Each way takes only its own SEARCH_CANDIDATES most used listed
+        // agents that pass the filters. That loses nothing: an agent among
+        // the first SEARCH_CANDIDATES overall is among those of the way that
+        // gave it its tier, as every agent ahead of it there is ahead of it
+        // overall too. So a word in every README reads the popular index
+        // until it has enough, instead of every agent that matches.
+        let way = |sql: Sql, tier: i32| {
+            listing.listed(
+                sql.sql(format!(
+                    "(SELECT m.id, {tier} AS tier, m.runs_count FROM agents m WHERE "
+                )),
+                "m",
+            )
+        };
+        let take = |sql: Sql| {
+            sql.sql(" ORDER BY m.runs_count DESC, m.id LIMIT ")
+                .bind::<BigInt, _>(SEARCH_CANDIDATES)
+                .sql(")")
+        };
+        sql = sql.sql(" AND a.id = ANY(ARRAY(SELECT id FROM (");
+        sql = take(
+            way(sql, 1)
+                .sql(" AND ")
+                .bind::<Text, _>(lowered.clone())
+                .sql(" <% lower(m.name)"),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 1)
+                .sql(" AND lower(m.name) LIKE ")
+                .bind::<Text, _>(pattern.clone()),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 2)
+                .sql(" AND lower(m.summary) LIKE ")
+                .bind::<Text, _>(pattern),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 2)
+                .sql(" AND m.tags @> ARRAY[")
+                .bind::<Text, _>(lowered)
+                .sql("]::text[]"),
+        );
+        sql = take(
+            way(sql.sql(" UNION ALL "), 3)
+                .sql(" AND m.search @@ websearch_to_tsquery('english', ")
+                .bind::<Text, _>(q.clone())
+                .sql(")"),
+        );
+        sql = sql
+            .sql(") matches GROUP BY id ORDER BY min(tier), max(runs_count) DESC, id LIMIT ")
+            .bind::<BigInt, _>(SEARCH_CANDIDATES)
+            .sql("))");
+    }
+    sql = sql.sql(") s");
+    if let Some(after) = &listing.after {
+        let (beyond, id_order) = if descending { ("<", ">") } else { (">", ">") };
+        sql = sql
+            .sql(format!(" WHERE (s.k {beyond} CAST("))
+            .bind::<Text, _>(after.key.clone())
+            .sql(format!(" AS {key_type}) OR (s.k = CAST("))
+            .bind::<Text, _>(after.key.clone())
+            .sql(format!(" AS {key_type}) AND s.id {id_order} "))
+            .bind::<diesel::sql_types::Uuid, _>(after.id)
+            .sql("))");
+    }
+    let direction = if descending { "DESC" } else { "ASC" };
+    sql = sql
+        .sql(format!(" ORDER BY s.k {direction}, s.id ASC LIMIT "))
+        .bind::<BigInt, _>(listing.limit + 1);
+
+    let mut rows: Vec<CardRow> = sql.query.load(&mut conn).await.map_err(|error| {
+        // A cursor whose key does not cast is one this API did not write.
+        match &error {
+            diesel::result::Error::DatabaseError(_, info)
+                if info.message().contains("invalid input syntax") =>
+            {
+                ServiceError::invalid("cursor", "is not a cursor this API returned")
+            }
+            _ => ServiceError::from(error),
+        }
+    })?;
+    let has_more = rows.len() as i64 > listing.limit;
+    rows.truncate(listing.limit as usize);
+    let next_cursor = has_more.then(|| rows.last()).flatten().map(|row| {
+        Cursor {
+            sort: listing.sort,
+            key: row.sort_key.clone(),
+            id: row.id,
+        }
+        .encode()
+    });
+    let items = rows
+        .into_iter()
+        .map(CardRow::into_summary)
+        .collect::<Result<_, _>>()?;
+    Ok(AgentPage { items, next_cursor })
+}
+
+/// An agent's row as the access rules and pages need it.
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = agents)]
+pub(crate) struct AgentRecord {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub summary: String,
+    pub readme: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub icon: String,
+    pub visibility: String,
+    pub price_credits: i64,
+    pub rating_total: i64,
+    pub rating_count: i32,
+    pub runs_count: i64,
+    pub runs_succeeded: i64,
+    pub owner_user_id: Uuid,
+    pub workspace_id: Uuid,
+    pub published_at: Option<DateTime<Utc>>,
+    pub forked_from: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AgentRecord {
+    pub fn visibility(&self) -> Visibility {
+        Visibility::parse(&self.visibility).unwrap_or(Visibility::Private)
+    }
+
+    /// Whether anyone at all may see it.
+    pub fn is_open(&self) -> bool {
+        self.published_at.is_some() && self.visibility() != Visibility::Private
+    }
+
+    pub fn workspace(&self) -> WorkspaceId {
+        WorkspaceId(self.workspace_id)
+    }
+
+    pub fn reference(&self) -> AgentRef {
+        AgentRef {
+            id: AgentId(self.id),
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// The agent `slug` and the caller's role in its workspace, or 404 when the
+/// caller may not see it.
+pub(crate) async fn visible(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    slug: &str,
+) -> Result<(AgentRecord, Option<Role>), ServiceError> {
+    let not_found = || ServiceError::NotFound { what: "agent" };
+    if slug.is_empty() || slug.chars().count() > MAX_SLUG_CHARS {
+        return Err(not_found());
+    }
+    let agent: AgentRecord = agents::table
+        .filter(agents::slug.eq(slug))
+        .select(AgentRecord::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)?;
+    let role = match actor {
+        Actor::Anonymous => None,
+        // A key acts only in its own workspace.
+        Actor::ApiKey { workspace_id, .. } if *workspace_id != agent.workspace() => None,
+        _ => match actor.user_id() {
+            Some(user) => access::role_of(conn, user, agent.workspace()).await?,
+            None => None,
+        },
+    };
+    if !agent.is_open() && role.is_none() {
+        return Err(not_found());
+    }
+    Ok((agent, role))
+}
+
+/// The agent `slug` for editing: the caller must be a member of its
+/// workspace with at least the member role (viewers only look).
+pub(crate) async fn editable(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    slug: &str,
+) -> Result<AgentRecord, ServiceError> {
+    actor.require_scope(Scope::AgentsWrite)?;
+    let (agent, role) = visible(conn, actor, slug).await?;
+    match role {
+        Some(role) if role >= Role::Member => Ok(agent),
+        Some(role) => Err(ServiceError::Forbidden(format!(
+            "editing agents needs the member role in the workspace; you are {}",
+            role.as_str()
+        ))),
+        None => Err(ServiceError::Forbidden(
+            "only members of the agent's workspace can change it".into(),
+        )),
+    }
+}
+
+/// Versions in semver order, newest first.
+pub(crate) fn newest_first() -> (
+    diesel::helper_types::Desc<agent_versions::version_major>,
+    diesel::helper_types::Desc<agent_versions::version_minor>,
+    diesel::helper_types::Desc<agent_versions::version_patch>,
+) {
+    (
+        agent_versions::version_major.desc(),
+        agent_versions::version_minor.desc(),
+        agent_versions::version_patch.desc(),
+    )
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = agent_versions)]
+struct VersionRow {
+    id: Uuid,
+    version: String,
+    changelog: String,
+    created_at: DateTime<Utc>,
+}
+
+pub(crate) async fn versions_of(
+    conn: &mut AsyncPgConnection,
+    agent: Uuid,
+) -> Result<Vec<VersionSummary>, ServiceError> {
+    let rows: Vec<VersionRow> = agent_versions::table
+        .filter(agent_versions::agent_id.eq(agent))
+        .order(newest_first())
+        .select(VersionRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|v| VersionSummary {
+            id: AgentVersionId(v.id),
+            version: v.version,
+            changelog: v.changelog,
+            created_at: v.created_at,
+        })
+        .collect())
+}
+
+/// Reads a stored manifest; one that no longer reads is a platform fault.
+pub(crate) fn manifest_from(value: serde_json::Value) -> Result<Manifest, ServiceError> {
+    serde_json::from_value(value)
+        .map_err(|error| ServiceError::Internal(anyhow::anyhow!("stored manifest: {error}")))
+}
+
+async fn author_of(conn: &mut AsyncPgConnection, user: Uuid) -> Result<Author, ServiceError> {
+    let (handle, display_name): (String, String) = users::table
+        .find(user)
+        .select((users::handle, users::display_name))
+        .first(conn)
+        .await?;
+    Ok(Author {
+        handle,
+        display_name,
+    })
+}
+
+/// The agent page for `slug`.
+pub async fn by_slug(
+    services: &Services,
+    actor: &Actor,
+    slug: &str,
+) -> Result<AgentDetail, ServiceError> {
+    actor.check_key_scope(Scope::AgentsRead)?;
+    let mut conn = services.conn().await?;
+    let (agent, role) = visible(&mut conn, actor, slug).await?;
+    let author = author_of(&mut conn, agent.owner_user_id).await?;
+    let versions = versions_of(&mut conn, agent.id).await?;
+    let latest: Option<(String, serde_json::Value, String)> = agent_versions::table
+        .filter(agent_versions::agent_id.eq(agent.id))
+        .order(newest_first())
+        .select((
+            agent_versions::version,
+            agent_versions::manifest,
+            agent_versions::example_input,
+        ))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let latest = match latest {
+        Some((version, manifest, example_input)) => Some(LatestVersion {
+            version,
+            manifest: manifest_from(manifest)?,
+            example_input,
+        }),
+        None => None,
+    };
+    let forked_from = match agent.forked_from {
+        Some(parent) => agents::table
+            .find(parent)
+            .select(AgentRecord::as_select())
+            .first::<AgentRecord>(&mut conn)
+            .await
+            .optional()?
+            .filter(AgentRecord::is_open)
+            .map(|parent| parent.reference()),
+        None => None,
+    };
+    let user = actor.user_id();
+    let my_review = match user {
+        Some(user) => ratings::mine(&mut conn, agent.id, user).await?,
+        None => None,
+    };
+    let viewer = Viewer {
+        signed_in: user.is_some(),
+        can_edit: role.is_some_and(|role| role >= Role::Member),
+        can_review: user.is_some() && role.is_none() && agent.published_at.is_some(),
+        my_review,
+    };
+    let readme_html = markdown::render(&agent.readme);
+    Ok(AgentDetail {
+        readme: agent.readme.clone(),
+        readme_html,
+        visibility: agent.visibility(),
+        published: agent.published_at.is_some(),
+        latest,
+        runs_succeeded: agent.runs_succeeded,
+        forked_from,
+        created_at: agent.created_at,
+        updated_at: agent.updated_at,
+        versions,
+        viewer,
+        agent: summary(
+            agent.id,
+            agent.slug,
+            agent.name,
+            agent.summary,
+            &agent.category,
+            agent.tags,
+            agent.icon,
+            agent.price_credits,
+            (agent.rating_total, agent.rating_count),
+            agent.runs_count,
+            author,
+        )?,
+    })
+}
+
+/// A creator's page: who they are and their listed agents, most used first.
+pub async fn creator(
+    services: &Services,
+    actor: &Actor,
+    handle: &str,
+) -> Result<CreatorProfile, ServiceError> {
+    actor.check_key_scope(Scope::AgentsRead)?;
+    let not_found = || ServiceError::NotFound { what: "creator" };
+    if handle.is_empty() || handle.len() > 39 {
+        return Err(not_found());
+    }
+    let mut conn = services.conn().await?;
+    let (user, display_name, joined_at): (Uuid, String, DateTime<Utc>) = users::table
+        .filter(users::handle.eq(handle))
+        .select((users::id, users::display_name, users::created_at))
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(not_found)?;
+    let rows: Vec<CardRow> = diesel::sql_query(format!(
+        "SELECT {CARD_COLUMNS}, '' AS sort_key FROM agents a \
+         JOIN users u ON u.id = a.owner_user_id \
+         WHERE a.owner_user_id = $1 AND a.visibility = 'public' AND a.published_at IS NOT NULL \
+         ORDER BY a.runs_count DESC, a.id LIMIT $2"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(user)
+    .bind::<BigInt, _>(CREATOR_AGENTS)
+    .load(&mut conn)
+    .await?;
+    let agents = rows
+        .into_iter()
+        .map(CardRow::into_summary)
+        .collect::<Result<Vec<_>, _>>()?;
+    let total_runs = agents.iter().map(|agent| agent.runs_count).sum();
+    Ok(CreatorProfile {
+        author: Author {
+            handle: handle.to_owned(),
+            display_name,
+        },
+        joined_at,
+        agents,
+        total_runs,
+    })
+}
+
+/// Whether `user` wrote `agent` (is a member of its workspace): authors do
+/// not review their own agents.
+pub(crate) async fn is_author(
+    conn: &mut AsyncPgConnection,
+    agent: &AgentRecord,
+    user: UserId,
+) -> Result<bool, ServiceError> {
+    Ok(agent.owner_user_id == user.0
+        || access::role_of(conn, user, agent.workspace())
+            .await?
+            .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_keys_with_any_text() {
+        let cursor = Cursor {
+            sort: AgentSort::Name,
+            key: "seo specialist\nwith newline".into(),
+            id: Uuid::from_u128(7),
+        };
+        assert_eq!(
+            Cursor::decode(&cursor.encode(), AgentSort::Name).unwrap(),
+            cursor
+        );
+    }
+
+    #[test]
+    fn bad_cursor_names_the_field() {
+        for text in ["not base64!", "aGVsbG8", &"x".repeat(600)] {
+            match Cursor::decode(text, AgentSort::Name) {
+                Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "cursor"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let popular = Cursor {
+            sort: AgentSort::Popular,
+            key: "3".into(),
+            id: Uuid::from_u128(1),
+        };
+        assert!(matches!(
+            Cursor::decode(&popular.encode(), AgentSort::Name),
+            Err(ServiceError::Invalid {
+                field: "cursor",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn limit_must_be_in_range() {
+        for limit in [0, -1, MAX_LIMIT + 1] {
+            let query = AgentQuery {
+                limit: Some(limit),
+                ..AgentQuery::default()
+            };
+            match Listing::parse(query) {
+                Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "limit"),
+                other => panic!("{limit}: {other:?}"),
+            }
+        }
+        let parsed = Listing::parse(AgentQuery::default()).unwrap();
+        assert_eq!(parsed.limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn sort_defaults_follow_the_search_text() {
+        let parsed = Listing::parse(AgentQuery::default()).unwrap();
+        assert_eq!(parsed.sort, AgentSort::Popular);
+        let searched = Listing::parse(AgentQuery {
+            q: Some("seo".into()),
+            ..AgentQuery::default()
+        })
+        .unwrap();
+        assert_eq!(searched.sort, AgentSort::Relevance);
+        assert!(matches!(
+            Listing::parse(AgentQuery {
+                sort: Some("loudest".into()),
+                ..AgentQuery::default()
+            }),
+            Err(ServiceError::Invalid { field: "sort", .. })
+        ));
+    }
+
+    #[test]
+    fn price_filters_are_checked() {
+        let free = Listing::parse(AgentQuery {
+            free: Some(true),
+            ..AgentQuery::default()
+        })
+        .unwrap();
+        assert_eq!(free.max_price, Some(0));
+        for (min, max, field) in [
+            (Some(-1), None, "min_price"),
+            (None, Some(-5), "max_price"),
+            (Some(5), Some(2), "min_price"),
+        ] {
+            match Listing::parse(AgentQuery {
+                min_price: min,
+                max_price: max,
+                ..AgentQuery::default()
+            }) {
+                Err(ServiceError::Invalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{min:?} {max:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn long_search_text_is_rejected_and_blank_ignored() {
+        let long = AgentQuery {
+            q: Some("a".repeat(MAX_QUERY_CHARS + 1)),
+            ..AgentQuery::default()
+        };
+        assert!(matches!(
+            Listing::parse(long),
+            Err(ServiceError::Invalid { field: "q", .. })
+        ));
+        let blank = AgentQuery {
+            q: Some("   ".into()),
+            ..AgentQuery::default()
+        };
+        assert_eq!(Listing::parse(blank).unwrap().q, None);
+    }
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
+    }
+}

@@ -1,0 +1,142 @@
+//! An agent's visibility and listing, and the caller's own agents.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::actor::{Actor, RequestMeta};
+use crate::agents::{self as market, AgentRecord};
+use crate::auth::audit::{self, Entry};
+use crate::schema::{agent_drafts, agent_versions, agents, workspace_members, workspaces};
+use crate::{ServiceError, Services};
+use types::account::{Role, Scope};
+use types::market::{AgentSettings, OwnAgent, Visibility};
+
+use super::action;
+
+/// Changes who sees an agent, or takes it off (or back on) the marketplace.
+pub async fn change_settings(
+    services: &Services,
+    actor: &Actor,
+    slug: &str,
+    settings: AgentSettings,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    let mut conn = services.conn().await?;
+    let agent = market::editable(&mut conn, actor, slug).await?;
+    if settings.published == Some(true) {
+        let versions: i64 = agent_versions::table
+            .filter(agent_versions::agent_id.eq(agent.id))
+            .count()
+            .get_result(&mut conn)
+            .await?;
+        if versions == 0 {
+            return Err(ServiceError::Conflict {
+                field: "published",
+                message: "publish a version first".into(),
+            });
+        }
+    }
+    let actor = actor.clone();
+    let meta = meta.clone();
+    conn.transaction::<_, ServiceError, _>(async move |conn| {
+        if let Some(visibility) = settings.visibility {
+            diesel::update(agents::table.find(agent.id))
+                .set(agents::visibility.eq(visibility.as_str()))
+                .execute(conn)
+                .await?;
+        }
+        match settings.published {
+            Some(false) => {
+                diesel::update(agents::table.find(agent.id))
+                    .set(agents::published_at.eq(None::<DateTime<Utc>>))
+                    .execute(conn)
+                    .await?;
+            }
+            Some(true) if agent.published_at.is_none() => {
+                diesel::update(agents::table.find(agent.id))
+                    .set(agents::published_at.eq(diesel::dsl::now))
+                    .execute(conn)
+                    .await?;
+            }
+            _ => {}
+        }
+        audit::record(
+            conn,
+            Entry {
+                action: action::SETTINGS_CHANGED,
+                user: None,
+                actor: &actor,
+                workspace: Some(agent.workspace()),
+                target_type: "agent",
+                target_id: agent.id.to_string(),
+                meta: &meta,
+                details: serde_json::json!({
+                    "visibility": settings.visibility.map(Visibility::as_str),
+                    "published": settings.published,
+                }),
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The agents the caller can edit, most recently edited first.
+pub async fn own_agents(services: &Services, actor: &Actor) -> Result<Vec<OwnAgent>, ServiceError> {
+    let user = actor.require_scope(Scope::AgentsRead)?;
+    let mut conn = services.conn().await?;
+    let mut query = agents::table
+        .inner_join(workspaces::table)
+        .inner_join(
+            workspace_members::table.on(workspace_members::workspace_id
+                .eq(agents::workspace_id)
+                .and(workspace_members::user_id.eq(user.0))),
+        )
+        .left_join(agent_drafts::table)
+        .filter(workspace_members::role.ne(Role::Viewer.as_str()))
+        .select((
+            AgentRecord::as_select(),
+            workspaces::name,
+            agent_drafts::updated_at.nullable(),
+        ))
+        .order(agents::updated_at.desc())
+        .limit(500)
+        .into_boxed();
+    if let Actor::ApiKey { workspace_id, .. } = actor {
+        query = query.filter(agents::workspace_id.eq(workspace_id.0));
+    }
+    let rows: Vec<(AgentRecord, String, Option<DateTime<Utc>>)> = query.load(&mut conn).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|(agent, _, _)| agent.id).collect();
+    let latest: Vec<(Uuid, String)> = agent_versions::table
+        .filter(agent_versions::agent_id.eq_any(&ids))
+        .order((
+            agent_versions::agent_id,
+            agent_versions::version_major.desc(),
+            agent_versions::version_minor.desc(),
+            agent_versions::version_patch.desc(),
+        ))
+        .select((agent_versions::agent_id, agent_versions::version))
+        .distinct_on(agent_versions::agent_id)
+        .load(&mut conn)
+        .await?;
+    let latest: BTreeMap<Uuid, String> = latest.into_iter().collect();
+    let mut own: Vec<OwnAgent> = rows
+        .into_iter()
+        .map(|(agent, workspace, draft_at)| OwnAgent {
+            latest_version: latest.get(&agent.id).cloned(),
+            icon: agent.icon.clone(),
+            workspace,
+            published: agent.published_at.is_some(),
+            visibility: agent.visibility(),
+            draft_updated_at: draft_at.unwrap_or(agent.updated_at),
+            agent: agent.reference(),
+        })
+        .collect();
+    own.sort_by_key(|own| std::cmp::Reverse(own.draft_updated_at));
+    Ok(own)
+}

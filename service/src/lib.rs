@@ -1,0 +1,113 @@
+//! The service layer: every operation the SPA's server functions and the REST
+//! API perform, with its access rules, validation, queries and transactions.
+//! Handlers on both sides only translate between HTTP and these functions.
+
+pub mod access;
+pub mod actor;
+pub mod agents;
+pub mod auth;
+pub mod authoring;
+pub mod deployments;
+pub mod error;
+pub mod events;
+pub mod jobs;
+pub mod ledger;
+pub mod markdown;
+pub mod payments;
+pub mod ratings;
+pub mod reviews;
+pub mod runs;
+pub mod sandbox;
+pub mod schema;
+pub mod secrets;
+pub mod spend;
+pub mod teams;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+
+pub use error::ServiceError;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// What the service functions need, handed to them through state or context.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DbPool,
+    pub sessions: auth::SessionPolicy,
+    /// The origin browsers use, for links (invites) the server hands out.
+    pub public_url: String,
+    /// Sign-in with GitHub, when a client id is configured.
+    pub github: Option<std::sync::Arc<auth::github::GithubConfig>>,
+    /// Where test runs (and later deployments) run; `None` answers 503.
+    pub sandbox: Option<std::sync::Arc<sandbox::Sandbox>>,
+    /// This process as a runner of deployments' runs.
+    pub runner: Option<std::sync::Arc<runs::Runner>>,
+    /// The key deployment secrets are sealed with.
+    pub secrets: Option<std::sync::Arc<secrets::SecretBox>>,
+    /// Starter credits and the creators' share of paid runs.
+    pub billing: ledger::Billing,
+    /// Buying credits, when a payment provider is configured.
+    pub payments: Option<std::sync::Arc<payments::Payments>>,
+}
+
+impl Services {
+    pub fn new(db: DbPool) -> Self {
+        Self {
+            db,
+            sessions: auth::SessionPolicy::default(),
+            public_url: "http://127.0.0.1:3000".to_owned(),
+            github: None,
+            sandbox: None,
+            runner: None,
+            secrets: None,
+            billing: ledger::Billing::default(),
+            payments: None,
+        }
+    }
+
+    pub fn with_payments(mut self, payments: Option<payments::PaymentsConfig>) -> Self {
+        self.payments = payments.map(|config| std::sync::Arc::new(payments::Payments::new(config)));
+        self
+    }
+
+    pub fn with_billing(mut self, billing: ledger::Billing) -> Self {
+        self.billing = billing;
+        self
+    }
+
+    pub fn with_secrets(mut self, key: &[u8; 32]) -> Self {
+        self.secrets = Some(std::sync::Arc::new(secrets::SecretBox::new(key)));
+        self
+    }
+
+    pub fn with_runner(mut self, runner: runs::Runner) -> Self {
+        self.runner = Some(std::sync::Arc::new(runner));
+        self
+    }
+
+    pub fn with_github(mut self, github: Option<auth::github::GithubConfig>) -> Self {
+        self.github = github.map(std::sync::Arc::new);
+        self
+    }
+
+    pub fn with_sandbox(mut self, sandbox: std::sync::Arc<sandbox::Sandbox>) -> Self {
+        self.sandbox = Some(sandbox);
+        self
+    }
+
+    pub fn with_public_url(mut self, public_url: impl Into<String>) -> Self {
+        self.public_url = public_url.into();
+        self
+    }
+
+    pub fn with_session_policy(mut self, sessions: auth::SessionPolicy) -> Self {
+        self.sessions = sessions;
+        self
+    }
+
+    pub async fn conn(&self) -> Result<DbConn, ServiceError> {
+        self.db.get().await.map_err(ServiceError::from)
+    }
+}

@@ -1,0 +1,410 @@
+//! Executing a run once: claimed under this process's lease, run in the
+//! sandbox with the deployment's config, secrets and key-value store, and
+//! its outcome, log lines and events recorded in one transaction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::deployments::DeploymentRecord;
+use crate::schema::{agent_versions, deployments as deployment_rows, runs};
+use crate::{ServiceError, Services, authoring, events};
+use types::deploy::{DeploymentEvent, RunError, RunStatus};
+
+use super::MAX_RUNNING_PER_DEPLOYMENT;
+use super::RunRecord;
+use super::Runner;
+use super::charge::Ending;
+use super::charge::bill;
+use super::charge::end;
+use super::deployment_topic;
+use super::runner;
+use super::topic;
+
+/// Log lines of a run sent live, at most.
+pub(super) const LIVE_LOG_LINES: usize = 100;
+
+pub(super) fn lease_of(runner: &Runner) -> chrono::Duration {
+    chrono::Duration::from_std(runner.lease).unwrap_or(chrono::Duration::seconds(15))
+}
+
+/// Takes up a queued (asynchronous) run in this process: false when it is
+/// no longer queued (done, cancelled) or its deployment is busy (try later).
+pub async fn claim(services: &Services, run_id: Uuid) -> Result<Claim, ServiceError> {
+    let runner = Arc::clone(runner(services)?);
+    let mut conn = services.conn().await?;
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        let record: Option<RunRecord> = runs::table
+            .find(run_id)
+            .for_update()
+            .select(RunRecord::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        let Some(record) = record else {
+            return Ok(Claim::Gone);
+        };
+        if record.status() != RunStatus::Queued {
+            return Ok(Claim::Gone);
+        }
+        let running: i64 = runs::table
+            .filter(runs::deployment_id.eq(record.deployment_id))
+            .filter(runs::status.eq("running"))
+            .count()
+            .get_result(conn)
+            .await?;
+        if running >= MAX_RUNNING_PER_DEPLOYMENT {
+            return Ok(Claim::Busy);
+        }
+        let record: RunRecord = diesel::update(runs::table.find(run_id))
+            .set((
+                runs::status.eq("running"),
+                runs::runner.eq(&runner.id),
+                runs::lease_until.eq(Utc::now() + lease_of(&runner)),
+                runs::started_at.eq(Utc::now()),
+            ))
+            .returning(RunRecord::as_returning())
+            .get_result(conn)
+            .await?;
+        announce(conn, &record, None).await?;
+        Ok(Claim::Claimed)
+    })
+    .await
+}
+
+/// Ends a run that never started (its job gave up) as failed.
+pub async fn fail_queued(
+    services: &Services,
+    run_id: Uuid,
+    reason: String,
+) -> Result<(), ServiceError> {
+    let mut conn = services.conn().await?;
+    let error = RunError {
+        code: "not_started".into(),
+        message: reason,
+        line: None,
+        column: None,
+    };
+    end(&mut conn, run_id, Ending::Failed(error), RunStatus::Queued).await?;
+    Ok(())
+}
+
+pub enum Claim {
+    Claimed,
+    Busy,
+    Gone,
+}
+
+/// Executes a claimed asynchronous run as a cancellable task of this
+/// process; answers when it has ended (recorded, or cancelled).
+pub async fn execute_claimed(services: &Services, run_id: Uuid) -> Result<(), ServiceError> {
+    let runner = Arc::clone(runner(services)?);
+    let (registered, start) = tokio::sync::oneshot::channel::<()>();
+    let task = {
+        let services = services.clone();
+        tokio::spawn(async move {
+            let _ = start.await;
+            execute(&services, run_id).await
+        })
+    };
+    runner.executing().insert(run_id, task.abort_handle());
+    let _ = registered.send(());
+    match task.await {
+        Ok(result) => result,
+        // Cancelled: the canceller recorded it.
+        Err(error) if error.is_cancelled() => Ok(()),
+        Err(error) => Err(ServiceError::Internal(anyhow::anyhow!(
+            "a run task failed: {error}"
+        ))),
+    }
+}
+
+/// Executes a run this process holds, and records the outcome unless the
+/// run was taken from it meanwhile (cancelled, or its lease ran out).
+pub async fn execute(services: &Services, run_id: Uuid) -> Result<(), ServiceError> {
+    let runner = Arc::clone(runner(services)?);
+    let result = execute_held(services, &runner, run_id).await;
+    runner.executing().remove(&run_id);
+    result
+}
+
+pub(super) async fn execute_held(
+    services: &Services,
+    runner: &Runner,
+    run_id: Uuid,
+) -> Result<(), ServiceError> {
+    let mut conn = services.conn().await?;
+    let record: RunRecord = runs::table
+        .find(run_id)
+        .select(RunRecord::as_select())
+        .first(&mut conn)
+        .await?;
+    let deployment: DeploymentRecord = deployment_rows::table
+        .find(record.deployment_id)
+        .select(DeploymentRecord::as_select())
+        .first(&mut conn)
+        .await?;
+    let (source, manifest, sha256): (Option<String>, serde_json::Value, Option<String>) =
+        agent_versions::table
+            .find(deployment.version_id)
+            .select((
+                agent_versions::source,
+                agent_versions::manifest,
+                agent_versions::artifact_hash,
+            ))
+            .first(&mut conn)
+            .await?;
+    let secrets = match &services.secrets {
+        Some(sealer) => crate::secrets::open_all(&mut conn, sealer, deployment.id).await?,
+        None => BTreeMap::new(),
+    };
+    drop(conn);
+    let outcome = match source {
+        Some(source) => {
+            let script = Script {
+                source: &source,
+                manifest,
+                sha256,
+                secrets,
+            };
+            run_script(services, runner, &deployment, script, &record.input).await?
+        }
+        None => Err(RunError {
+            code: "internal".into(),
+            message: "this version has no script the sandbox can run".into(),
+            line: None,
+            column: None,
+        }),
+    };
+    record_outcome(services, runner, run_id, outcome).await
+}
+
+/// What a run produced.
+pub(super) type Produced = Result<runtime::Outcome, RunError>;
+
+/// What a run executes: the version's script and manifest, and the
+/// deployment's secrets.
+pub(super) struct Script<'a> {
+    source: &'a str,
+    manifest: serde_json::Value,
+    sha256: Option<String>,
+    secrets: BTreeMap<String, String>,
+}
+
+pub(super) async fn run_script(
+    services: &Services,
+    runner: &Runner,
+    deployment: &DeploymentRecord,
+    script: Script<'_>,
+    input: &serde_json::Value,
+) -> Result<Produced, ServiceError> {
+    let Script {
+        source,
+        manifest,
+        sha256,
+        secrets,
+    } = script;
+    let manifest = crate::agents::manifest_from(manifest)?;
+    let sandbox = crate::sandbox::of(services)?;
+    let runtime = sandbox.runtime().await?;
+    let sha256 = sha256.unwrap_or_else(|| authoring::sha256_hex(source));
+    let prepared = match sandbox
+        .prepare_version(
+            &runtime,
+            &sha256,
+            &deployment.name,
+            source,
+            &manifest.limits,
+        )
+        .await
+    {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            return Ok(Err(RunError {
+                code: "load".into(),
+                message: error.to_string(),
+                line: None,
+                column: None,
+            }));
+        }
+    };
+    let config: BTreeMap<String, String> = match &deployment.config {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter_map(|(key, value)| value.as_str().map(|v| (key.clone(), v.to_owned())))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    let mut host = runtime::HostContext::new(manifest.capabilities.clone())
+        .with_llm(Arc::clone(&sandbox.llm))
+        .with_http(sandbox.fetcher.clone())
+        .with_config(config)
+        .with_secrets(secrets);
+    if manifest.capabilities.kv
+        && let Some(kv) = &runner.kv
+    {
+        host = host.with_kv(kv(deployment.id));
+    }
+    let input = input.to_string();
+    let outcome = runtime.run(&prepared, &input, &manifest.limits, host).await;
+    Ok(Ok(outcome))
+}
+
+pub(super) async fn record_outcome(
+    services: &Services,
+    runner: &Runner,
+    run_id: Uuid,
+    produced: Produced,
+) -> Result<(), ServiceError> {
+    let (status, output, error, logs, truncated, duration, fuel, memory) = match produced {
+        Ok(outcome) => {
+            let logs: Vec<serde_json::Value> = outcome
+                .logs
+                .iter()
+                .filter_map(|line| serde_json::to_value(line).ok())
+                .collect();
+            let duration = i64::try_from(outcome.duration.as_micros()).ok();
+            let fuel = i64::try_from(outcome.fuel_used).ok();
+            let memory = i64::try_from(outcome.peak_memory_bytes).ok();
+            match outcome.result {
+                Ok(text) => (
+                    RunStatus::Succeeded,
+                    serde_json::from_str::<serde_json::Value>(&text).ok(),
+                    None,
+                    logs,
+                    outcome.logs_truncated,
+                    duration,
+                    fuel,
+                    memory,
+                ),
+                Err(failure) => {
+                    let status = match failure {
+                        runtime::RunError::TimedOut { .. } => RunStatus::TimedOut,
+                        _ => RunStatus::Failed,
+                    };
+                    if let runtime::RunError::Internal { detail } = &failure {
+                        tracing::error!(%detail, run = %run_id, "a run failed inside the sandbox");
+                    }
+                    let (line, column) = match &failure {
+                        runtime::RunError::Agent(agent) => (agent.line, agent.column),
+                        _ => (None, None),
+                    };
+                    let error = RunError {
+                        code: failure.code().to_owned(),
+                        message: failure.to_string(),
+                        line,
+                        column,
+                    };
+                    (
+                        status,
+                        None,
+                        Some(error),
+                        logs,
+                        outcome.logs_truncated,
+                        duration,
+                        fuel,
+                        memory,
+                    )
+                }
+            }
+        }
+        Err(error) => (
+            RunStatus::Failed,
+            None,
+            Some(error),
+            Vec::new(),
+            false,
+            None,
+            None,
+            None,
+        ),
+    };
+    let mut conn = services.conn().await?;
+    let runner_id = runner.id.clone();
+    conn.transaction::<_, ServiceError, _>(async |conn| {
+        let record: Option<RunRecord> = diesel::update(
+            runs::table
+                .find(run_id)
+                .filter(runs::status.eq("running"))
+                .filter(runs::runner.eq(&runner_id)),
+        )
+        .set((
+            runs::status.eq(status.as_str()),
+            runs::output.eq(&output),
+            runs::error.eq(error.as_ref().and_then(|e| serde_json::to_value(e).ok())),
+            runs::logs.eq(serde_json::Value::Array(logs.clone())),
+            runs::logs_truncated.eq(truncated),
+            runs::duration_us.eq(duration),
+            runs::fuel_used.eq(fuel),
+            runs::peak_memory_bytes.eq(memory),
+            runs::runner.eq(None::<String>),
+            runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
+            runs::finished_at.eq(Utc::now()),
+            // Charged only when it succeeded (the ledger moves below). In
+            // this statement: a second update of the row would check its
+            // foreign keys again and wait on the deployment row.
+            runs::charged_credits
+                .eq(runs::price_credits * i64::from(status == RunStatus::Succeeded)),
+        ))
+        .returning(RunRecord::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        // Taken from this runner meanwhile: whoever took it recorded it.
+        let Some(record) = record else { return Ok(()) };
+        publish_logs(conn, &record, &logs).await?;
+        announce(conn, &record, error.as_ref().map(|e| e.message.clone())).await?;
+        bill(conn, services.billing, &record, status).await
+    })
+    .await
+}
+
+/// Run log lines live on the deployment's topic: the first
+/// `LIVE_LOG_LINES` of each run (all of them stay on the run).
+pub(super) async fn publish_logs(
+    conn: &mut AsyncPgConnection,
+    record: &RunRecord,
+    logs: &[serde_json::Value],
+) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    let lines: Vec<serde_json::Value> = logs
+        .iter()
+        .take(LIVE_LOG_LINES)
+        .filter_map(|line| {
+            let event = DeploymentEvent::Log {
+                level: line["level"].as_str().unwrap_or("info").to_owned(),
+                message: line["message"].as_str().unwrap_or_default().to_owned(),
+                run: Some(record.id),
+                at: now,
+            };
+            serde_json::to_value(event).ok()
+        })
+        .collect();
+    events::publish_many(conn, deployment_topic(record.deployment_id), &lines).await?;
+    Ok(())
+}
+
+/// The run's status on its own topic and on its deployment's.
+pub(super) async fn announce(
+    conn: &mut AsyncPgConnection,
+    record: &RunRecord,
+    error: Option<String>,
+) -> Result<(), ServiceError> {
+    let event = DeploymentEvent::Run {
+        run: record.id,
+        status: record.status(),
+        trigger: record.trigger.clone(),
+        duration_us: record.duration_us,
+        error,
+        at: Utc::now(),
+    };
+    let value = serde_json::to_value(&event)
+        .map_err(|error| ServiceError::Internal(anyhow::anyhow!("event: {error}")))?;
+    events::publish(conn, topic(record.id), &value).await?;
+    events::publish(conn, deployment_topic(record.deployment_id), &value).await?;
+    Ok(())
+}

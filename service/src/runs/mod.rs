@@ -1,0 +1,187 @@
+//! Runs of deployments: started synchronously (executed here, the caller
+//! waits) or asynchronously (a `run.execute` job), each executed once under
+//! a lease of the process running it (see migration 000012 for what happens
+//! when that process dies), cancelled on request, limited per deployment,
+//! and announced as events on `run:<id>` and `deployment:<id>`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use runtime::kv::KvStore;
+use tokio::task::AbortHandle;
+use uuid::Uuid;
+
+use super::schema::runs;
+use super::{ServiceError, Services, ledger};
+use types::deploy::{Run, RunStatus, RunSummary};
+use types::topic::Topic;
+use types::{DeploymentId, RunId};
+
+mod cancel;
+mod charge;
+mod execute;
+mod read;
+mod start;
+
+pub use cancel::{cancel, keep};
+pub use execute::{Claim, claim, execute, execute_claimed, fail_queued};
+pub use read::{get, list, metrics, recent};
+pub use start::{Started, start};
+
+/// The job kind of asynchronous runs.
+pub const RUN_JOB: &str = "run.execute";
+/// Runs of one deployment executing at once, at most.
+pub const MAX_RUNNING_PER_DEPLOYMENT: i64 = 8;
+/// Makes the key-value store of a deployment.
+pub type KvFactory = Arc<dyn Fn(Uuid) -> Arc<dyn KvStore> + Send + Sync>;
+
+/// This process as a runner of runs: its id (on the runs it holds), the
+/// lease it keeps on them, and the ones executing here, to cancel.
+pub struct Runner {
+    pub id: String,
+    pub lease: Duration,
+    /// How long a synchronous request waits for its run before answering
+    /// 202 with the run (which goes on).
+    pub sync_wait: Duration,
+    kv: Option<KvFactory>,
+    executing: Mutex<HashMap<Uuid, AbortHandle>>,
+}
+
+impl Runner {
+    pub fn new(kv: Option<KvFactory>) -> Self {
+        Self {
+            id: format!("runner:{}:{}", std::process::id(), Uuid::new_v4().simple()),
+            lease: Duration::from_secs(15),
+            sync_wait: Duration::from_secs(10),
+            kv,
+            executing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn executing(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, AbortHandle>> {
+        self.executing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = runs)]
+struct RunRecord {
+    id: Uuid,
+    deployment_id: Uuid,
+    workspace_id: Uuid,
+    status: String,
+    trigger: String,
+    input: serde_json::Value,
+    output: Option<serde_json::Value>,
+    error: Option<serde_json::Value>,
+    logs: serde_json::Value,
+    logs_truncated: bool,
+    duration_us: Option<i64>,
+    fuel_used: Option<i64>,
+    peak_memory_bytes: Option<i64>,
+    created_at: chrono::DateTime<Utc>,
+    finished_at: Option<chrono::DateTime<Utc>>,
+    price_credits: i64,
+    charged_credits: i64,
+    /// The key it was started with: its spend cap counts the run.
+    api_key_id: Option<Uuid>,
+}
+
+/// A run as lists show it: without input, output and logs.
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = runs)]
+struct RunSummaryRecord {
+    id: Uuid,
+    deployment_id: Uuid,
+    status: String,
+    trigger: String,
+    error: Option<serde_json::Value>,
+    duration_us: Option<i64>,
+    fuel_used: Option<i64>,
+    peak_memory_bytes: Option<i64>,
+    created_at: chrono::DateTime<Utc>,
+    finished_at: Option<chrono::DateTime<Utc>>,
+    price_credits: i64,
+    charged_credits: i64,
+}
+
+impl RunSummaryRecord {
+    fn view(self) -> RunSummary {
+        RunSummary {
+            id: self.id,
+            deployment_id: self.deployment_id,
+            status: RunStatus::parse(&self.status).unwrap_or(RunStatus::Failed),
+            trigger: self.trigger,
+            error: self
+                .error
+                .and_then(|error| serde_json::from_value(error).ok()),
+            duration_us: self.duration_us,
+            fuel_used: self.fuel_used,
+            peak_memory_bytes: self.peak_memory_bytes,
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+            price_credits: self.price_credits,
+            charged_credits: self.charged_credits,
+        }
+    }
+}
+
+impl RunRecord {
+    fn status(&self) -> RunStatus {
+        RunStatus::parse(&self.status).unwrap_or(RunStatus::Failed)
+    }
+
+    fn view(self) -> Run {
+        Run {
+            id: self.id,
+            deployment_id: self.deployment_id,
+            status: self.status(),
+            trigger: self.trigger,
+            input: self.input,
+            output: self.output,
+            error: self
+                .error
+                .and_then(|error| serde_json::from_value(error).ok()),
+            logs: match self.logs {
+                serde_json::Value::Array(lines) => lines,
+                _ => Vec::new(),
+            },
+            logs_truncated: self.logs_truncated,
+            duration_us: self.duration_us,
+            fuel_used: self.fuel_used,
+            peak_memory_bytes: self.peak_memory_bytes,
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+            price_credits: self.price_credits,
+            charged_credits: self.charged_credits,
+        }
+    }
+
+    /// What the run holds, if it has a price.
+    fn hold(&self, agent: Uuid) -> Option<ledger::Hold> {
+        (self.price_credits > 0).then_some(ledger::Hold {
+            run: self.id,
+            payer: self.workspace_id,
+            agent,
+            price: self.price_credits,
+        })
+    }
+}
+
+fn topic(id: Uuid) -> Topic {
+    Topic::Run(RunId(id))
+}
+
+fn deployment_topic(id: Uuid) -> Topic {
+    Topic::Deployment(DeploymentId(id))
+}
+
+fn runner(services: &Services) -> Result<&Arc<Runner>, ServiceError> {
+    services
+        .runner
+        .as_ref()
+        .ok_or_else(|| ServiceError::Unavailable("this server does not run agents".into()))
+}

@@ -1,0 +1,226 @@
+//! Starting a run: access, idempotency, the per-deployment limit, caps and
+//! the price held, all in the start transaction; then executed here
+//! (synchronous) or queued as a `run.execute` job (asynchronous).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::actor::Actor;
+use crate::deployments::{self, DeploymentRecord};
+use crate::jobs::{NewJob, enqueue};
+use crate::schema::{deployments as deployment_rows, runs};
+use crate::{ServiceError, Services, access, ledger, spend};
+use types::WorkspaceId;
+use types::account::{Role, Scope};
+use types::deploy::{DeploymentStatus, Run, StartRun};
+
+use super::MAX_RUNNING_PER_DEPLOYMENT;
+use super::RUN_JOB;
+use super::RunRecord;
+use super::execute::announce;
+use super::execute::execute;
+use super::execute::lease_of;
+use super::runner;
+
+pub(super) const MAX_INPUT_BYTES: usize = 1 << 20;
+/// The agent of a deployment: its id, its workspace, and the price a run
+/// of it costs a deployment in `payer` (nothing in the agent's own).
+pub(super) async fn pricing(
+    conn: &mut AsyncPgConnection,
+    deployment: Uuid,
+) -> Result<(Uuid, Uuid, i64, Uuid), ServiceError> {
+    use crate::schema::agents;
+    let (agent, creator, price, payer): (Uuid, Uuid, i64, Uuid) = deployment_rows::table
+        .inner_join(agents::table.on(agents::id.eq(deployment_rows::agent_id)))
+        .filter(deployment_rows::id.eq(deployment))
+        .select((
+            agents::id,
+            agents::workspace_id,
+            agents::price_credits,
+            deployment_rows::workspace_id,
+        ))
+        .first(conn)
+        .await?;
+    let price = if creator == payer { 0 } else { price };
+    Ok((agent, creator, price, payer))
+}
+
+/// A started run; for a synchronous one, the task executing it.
+pub struct Started {
+    pub run: Run,
+    pub executing: Option<JoinHandle<()>>,
+}
+
+/// Starts a run of deployment `id` (members and up; keys with
+/// `runs:write`). The same `idempotency_key` again answers the first run.
+pub async fn start(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    request: StartRun,
+    trigger: &str,
+    idempotency_key: Option<String>,
+) -> Result<Started, ServiceError> {
+    actor.require_scope(Scope::RunsWrite)?;
+    let user = actor.require_user()?;
+    let asynchronous = match request.mode.as_deref() {
+        None | Some("sync") => false,
+        Some("async") => true,
+        Some(_) => return Err(ServiceError::invalid("mode", "must be sync or async")),
+    };
+    let size = serde_json::to_string(&request.input)
+        .map(|t| t.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_INPUT_BYTES {
+        return Err(ServiceError::invalid(
+            "input",
+            "must be at most 1 MiB of JSON",
+        ));
+    }
+    if let Some(key) = &idempotency_key
+        && (key.is_empty() || key.len() > 200)
+    {
+        return Err(ServiceError::invalid(
+            "idempotency_key",
+            "must be 1 to 200 characters",
+        ));
+    }
+    let runner = Arc::clone(runner(services)?);
+    let mut conn = services.conn().await?;
+    let deployment = deployments::visible_record(&mut conn, actor, id).await?;
+    access::require_role(
+        &mut conn,
+        actor,
+        WorkspaceId(deployment.workspace_id),
+        Role::Member,
+    )
+    .await?;
+    let (record, fresh) = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            // One start at a time per deployment: the count below holds.
+            // (Not FOR UPDATE: that would also block the key-share locks
+            // other transactions' foreign-key checks take on the row.)
+            let deployment: DeploymentRecord = deployment_rows::table
+                .find(id)
+                .for_no_key_update()
+                .select(DeploymentRecord::as_select())
+                .first(conn)
+                .await?;
+            if let Some(key) = &idempotency_key {
+                let earlier: Option<RunRecord> = runs::table
+                    .filter(runs::deployment_id.eq(id))
+                    .filter(runs::idempotency_key.eq(key))
+                    .select(RunRecord::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?;
+                if let Some(earlier) = earlier {
+                    return Ok((earlier, false));
+                }
+            }
+            if deployment.status() != DeploymentStatus::Running {
+                return Err(ServiceError::Conflict {
+                    field: "deployment",
+                    message: format!(
+                        "the deployment is {}; it runs only when running",
+                        deployment.status().as_str()
+                    ),
+                });
+            }
+            let running: i64 = runs::table
+                .filter(runs::deployment_id.eq(id))
+                .filter(runs::status.eq("running"))
+                .count()
+                .get_result(conn)
+                .await?;
+            if !asynchronous && running >= MAX_RUNNING_PER_DEPLOYMENT {
+                return Err(ServiceError::Conflict {
+                    field: "deployment",
+                    message: format!(
+                        "{running} runs are in flight, the most a deployment runs at once; \
+                         try again shortly or start it with mode async"
+                    ),
+                });
+            }
+            let (status, runner_id, lease) = if asynchronous {
+                ("queued", None, None)
+            } else {
+                (
+                    "running",
+                    Some(runner.id.clone()),
+                    Some(Utc::now() + lease_of(&runner)),
+                )
+            };
+            let (agent, _, price, _) = pricing(conn, id).await?;
+            let record: RunRecord = diesel::insert_into(runs::table)
+                .values((
+                    runs::deployment_id.eq(id),
+                    runs::workspace_id.eq(deployment.workspace_id),
+                    runs::price_credits.eq(price),
+                    runs::status.eq(status),
+                    runs::trigger.eq(trigger),
+                    runs::input.eq(&request.input),
+                    runs::runner.eq(runner_id),
+                    runs::lease_until.eq(lease),
+                    runs::started_at.eq((!asynchronous).then(Utc::now)),
+                    runs::idempotency_key.eq(&idempotency_key),
+                    runs::created_by.eq(user.0),
+                    runs::api_key_id.eq(actor.key_id().map(|key| key.0)),
+                ))
+                .returning(RunRecord::as_returning())
+                .get_result(conn)
+                .await?;
+            if asynchronous {
+                enqueue(
+                    conn,
+                    NewJob::new(RUN_JOB, serde_json::json!({ "run": record.id })),
+                )
+                .await?;
+            }
+            announce(conn, &record, None).await?;
+            // Paid before anything runs: a wallet short of the price, or a
+            // spend cap it would pass, answers 402 and the run is not
+            // recorded. (Locks are taken in one order everywhere:
+            // deployment, event topics, ledger accounts, spend counters;
+            // else concurrent runs deadlock.)
+            if let Some(hold) = record.hold(agent) {
+                ledger::reserve(conn, hold).await?;
+                // Last: the spend counters are the last rows locked.
+                spend::charge_caps(
+                    conn,
+                    id,
+                    deployment.spend_cap_credits,
+                    record.api_key_id,
+                    hold.price,
+                )
+                .await?;
+            }
+            Ok((record, true))
+        })
+        .await?;
+    let run_id = record.id;
+    let executing = (fresh && !asynchronous).then(|| {
+        let services = services.clone();
+        // The run starts once it is registered here, so that its end (which
+        // unregisters it) cannot come first.
+        let (registered, start) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let _ = start.await;
+            if let Err(error) = execute(&services, run_id).await {
+                tracing::error!(%error, run = %run_id, "a run could not be recorded");
+            }
+        });
+        runner.executing().insert(run_id, handle.abort_handle());
+        let _ = registered.send(());
+        handle
+    });
+    Ok(Started {
+        run: record.view(),
+        executing,
+    })
+}
