@@ -23,6 +23,10 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// A bad parameter whose name is only known at run time (a query
+    /// string's): 422 like `ServiceError::Invalid`.
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
     #[error("rate limited: {message}")]
     RateLimited {
         retry_after: std::time::Duration,
@@ -33,6 +37,15 @@ pub enum AppError {
 impl AppError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Service(ServiceError::invalid(field, message))
+    }
+
+    /// The field a 422 names, if this is one.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Self::Service(ServiceError::Invalid { field, .. }) => Some((*field).to_owned()),
+            Self::InvalidField { field, .. } => Some(field.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -77,6 +90,15 @@ impl IntoResponse for AppError {
                 )
                     .into_response();
             }
+            AppError::InvalidField { field, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ApiError {
+                    request_id: request_id::current(),
+                    message: format!("{field}: {message}"),
+                    field: Some(field),
+                    ..ApiError::new(code::INVALID_PARAMETER, "")
+                },
+            ),
             AppError::Forbidden(reason) => (
                 StatusCode::FORBIDDEN,
                 ApiError {

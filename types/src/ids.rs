@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 macro_rules! ids {
-    ($($(#[$meta:meta])* $name:ident($inner:ty, $sql:ident);)*) => {$(
+    ($($(#[$meta:meta])* $name:ident($inner:ty, $sql:ident, $what:literal);)*) => {$(
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "ssr", derive(diesel::AsExpression, diesel::FromSqlRow))]
@@ -41,7 +41,7 @@ macro_rules! ids {
         }
 
         impl Id for $name {
-            const WHAT: &'static str = stringify!($name);
+            const WHAT: &'static str = $what;
         }
 
         #[cfg(feature = "ssr")]
@@ -68,41 +68,42 @@ macro_rules! ids {
     )*};
 }
 
-/// What every id type has: a name for error messages (`PathId` answers 422
-/// naming the field when a path segment does not parse).
+/// What every id type has: what it names, in words, for error messages
+/// (the server's `PathId` answers "<what> not found" for a path segment
+/// that is no such id, as for an id that does not exist).
 pub trait Id: Copy + std::str::FromStr + std::fmt::Display {
     const WHAT: &'static str;
 }
 
 ids! {
     /// A user account.
-    UserId(Uuid, Uuid);
+    UserId(Uuid, Uuid, "user");
     /// A marketplace listing.
-    AgentId(Uuid, Uuid);
+    AgentId(Uuid, Uuid, "agent");
     /// One immutable published version of an agent.
-    AgentVersionId(Uuid, Uuid);
+    AgentVersionId(Uuid, Uuid, "version");
     /// A personal workspace or a team: what owns agents, deployments and keys.
-    WorkspaceId(Uuid, Uuid);
+    WorkspaceId(Uuid, Uuid, "workspace");
     /// A signed-in browser session (its public id, not its secret token).
-    SessionId(Uuid, Uuid);
+    SessionId(Uuid, Uuid, "session");
     /// An API key (its public id, not its secret token).
-    ApiKeyId(Uuid, Uuid);
+    ApiKeyId(Uuid, Uuid, "API key");
     /// A user's review of an agent.
-    ReviewId(Uuid, Uuid);
+    ReviewId(Uuid, Uuid, "review");
     /// A pending invitation to a team.
-    InviteId(Uuid, Uuid);
+    InviteId(Uuid, Uuid, "invite");
     /// One agent version running for a workspace.
-    DeploymentId(Uuid, Uuid);
+    DeploymentId(Uuid, Uuid, "deployment");
     /// One execution of a deployment.
-    RunId(Uuid, Uuid);
+    RunId(Uuid, Uuid, "run");
     /// A purchase of credits through the payment provider.
-    CheckoutId(Uuid, Uuid);
+    CheckoutId(Uuid, Uuid, "checkout");
     /// A ledger account (a workspace's wallet, held or earnings; a platform account).
-    LedgerAccountId(Uuid, Uuid);
+    LedgerAccountId(Uuid, Uuid, "ledger account");
     /// A background job in the queue.
-    JobId(i64, BigInt);
+    JobId(i64, BigInt, "job");
     /// One line of an audit log.
-    AuditEventId(i64, BigInt);
+    AuditEventId(i64, BigInt, "audit event");
     /// One balanced movement of the ledger.
-    LedgerTransactionId(i64, BigInt);
+    LedgerTransactionId(i64, BigInt, "ledger transaction");
 }

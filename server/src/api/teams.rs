@@ -3,8 +3,7 @@
 //! only translates HTTP.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use service::{ServiceError, teams};
@@ -15,6 +14,7 @@ use types::account::{
 };
 
 use crate::api::body::Body;
+use crate::api::extract::QueryOf;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -175,9 +175,8 @@ pub async fn audit(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
     Path(slug): Path<String>,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    QueryOf(params): QueryOf<AuditParams>,
 ) -> Result<Json<AuditPage>, AppError> {
-    let Query(params) = params.map_err(|e| AppError::invalid("query", e.body_text()))?;
     let limit = params.limit()?;
     Ok(Json(
         teams::audit_log(
@@ -205,9 +204,8 @@ pub struct WorkspaceAuditParams {
 pub async fn workspace_audit(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
-    params: Result<Query<WorkspaceAuditParams>, QueryRejection>,
+    QueryOf(params): QueryOf<WorkspaceAuditParams>,
 ) -> Result<Json<AuditPage>, AppError> {
-    let Query(params) = params.map_err(|e| AppError::invalid("query", e.body_text()))?;
     let limit = params.page.limit()?;
     Ok(Json(
         teams::workspace_audit_log(

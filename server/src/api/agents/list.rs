@@ -1,12 +1,12 @@
 //! `GET /api/v1/agents?q=&category=&tags=&min_price=&max_price=&free=&sort=&limit=&cursor=`
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use service::{Services, agents};
 use types::{AgentPage, AgentQuery};
 
+use crate::api::extract::QueryOf;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 
@@ -37,14 +37,8 @@ fn number(field: &'static str, text: Option<String>) -> Result<Option<i64>, AppE
 pub async fn list_agents(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    params: Result<Query<ListParams>, QueryRejection>,
+    QueryOf(params): QueryOf<ListParams>,
 ) -> Result<Json<AgentPage>, AppError> {
-    let Query(params) = params.map_err(|e| {
-        AppError::invalid(
-            "query",
-            format!("malformed query string: {}", e.body_text()),
-        )
-    })?;
     let limit = params
         .limit
         .map(|text| {

@@ -2,8 +2,7 @@
 //! `POST .../reviews/{id}/reply`. Posting again edits one's review.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use service::{ServiceError, Services, reviews};
@@ -11,6 +10,7 @@ use types::ReviewId;
 use types::market::{ReplyInput, Review, ReviewInput, ReviewPage};
 
 use crate::api::body::Body;
+use crate::api::extract::QueryOf;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 
@@ -24,14 +24,8 @@ pub async fn list_reviews(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
     Path(slug): Path<String>,
-    params: Result<Query<PageParams>, QueryRejection>,
+    QueryOf(params): QueryOf<PageParams>,
 ) -> Result<Json<ReviewPage>, AppError> {
-    let Query(params) = params.map_err(|e| {
-        AppError::invalid(
-            "query",
-            format!("malformed query string: {}", e.body_text()),
-        )
-    })?;
     let limit = params
         .limit
         .map(|text| {

@@ -3,7 +3,7 @@
 //! API keys.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -14,6 +14,7 @@ use types::account::{
 };
 
 use crate::api::body::Body;
+use crate::api::extract::PathId;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -125,12 +126,8 @@ pub async fn create_key(
 pub async fn revoke_key(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<ApiKeyId>,
 ) -> Result<StatusCode, AppError> {
-    let id = id
-        .parse()
-        .map(ApiKeyId)
-        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "API key" }))?;
     api_keys::revoke(&state.services, &caller.actor, id, &caller.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,13 +137,9 @@ pub async fn revoke_key(
 pub async fn change_key_spend_cap(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<ApiKeyId>,
     Body(cap): Body<types::deploy::SpendCap>,
 ) -> Result<Json<ApiKeyInfo>, AppError> {
-    let id = id
-        .parse()
-        .map(ApiKeyId)
-        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "API key" }))?;
     let key = api_keys::change_spend_cap(
         &state.services,
         &caller.actor,

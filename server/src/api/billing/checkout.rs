@@ -3,14 +3,16 @@
 //! `GET /api/v1/billing/checkouts/{id}`: whether it was paid yet.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use service::{Services, payments};
 use types::billing::{Checkout, StartCheckout};
 
 use crate::api::body::Body;
+use crate::api::extract::PathId;
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::CheckoutId;
 
 pub async fn start_checkout(
     State(services): State<Services>,
@@ -24,12 +26,9 @@ pub async fn start_checkout(
 pub async fn show_checkout(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<CheckoutId>,
 ) -> Result<Json<Checkout>, AppError> {
-    let id = id
-        .parse()
-        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "checkout" }))?;
     Ok(Json(
-        payments::show_checkout(&services, &caller.actor, id).await?,
+        payments::show_checkout(&services, &caller.actor, id.0).await?,
     ))
 }

@@ -2,11 +2,12 @@
 //! lines, newest first.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use service::{Services, ledger};
 use types::billing::LedgerPage;
 
+use crate::api::extract::QueryOf;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 
@@ -20,7 +21,7 @@ pub struct PageQuery {
 pub async fn list_ledger(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Query(page): Query<PageQuery>,
+    QueryOf(page): QueryOf<PageQuery>,
 ) -> Result<Json<LedgerPage>, AppError> {
     let page = ledger::lines(
         &services,

@@ -3,7 +3,7 @@
 //! whole ledger as a CSV download.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use service::{Services, ledger};
 use types::billing::Usage;
 
+use crate::api::extract::QueryOf;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 
@@ -23,7 +24,7 @@ pub struct UsageQuery {
 pub async fn show_usage(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Query(query): Query<UsageQuery>,
+    QueryOf(query): QueryOf<UsageQuery>,
 ) -> Result<Json<Usage>, AppError> {
     let days = query
         .days
@@ -46,7 +47,7 @@ pub struct Which {
 pub async fn export_ledger(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Query(which): Query<Which>,
+    QueryOf(which): QueryOf<Which>,
 ) -> Result<Response, AppError> {
     let (name, chunks) = ledger::csv(&services, &caller.actor, which.workspace.as_deref()).await?;
     // Fused: the compression layer may poll again after the end.

@@ -2,11 +2,12 @@
 //! own when no workspace is named).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use service::{Services, ledger};
 use types::billing::Wallet;
 
+use crate::api::extract::QueryOf;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 
@@ -18,7 +19,7 @@ pub struct Which {
 pub async fn show_wallet(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Query(which): Query<Which>,
+    QueryOf(which): QueryOf<Which>,
 ) -> Result<Json<Wallet>, AppError> {
     let wallet = ledger::wallet(&services, &caller.actor, which.workspace.as_deref()).await?;
     Ok(Json(wallet))

@@ -9,24 +9,27 @@ use service::deployments::{self, Action};
 use service::{ServiceError, Services};
 use types::deploy::{Deployment, Redeploy};
 
-use super::deployment_id;
 use crate::api::body::Body;
+use crate::api::extract::PathId;
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::DeploymentId;
 
 pub async fn act_on_deployment(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Deployment>), AppError> {
-    let id = deployment_id(&id)?;
+    let id: DeploymentId = id
+        .parse()
+        .map_err(|_| ServiceError::NotFound { what: "deployment" })?;
     let action = match action.as_str() {
         "stop" => Action::Stop,
         "start" => Action::Start,
         "restart" => Action::Restart,
         _ => return Err(ServiceError::NotFound { what: "action" }.into()),
     };
-    let deployment = deployments::act(&services, &caller.actor, &caller.meta, id, action)
+    let deployment = deployments::act(&services, &caller.actor, &caller.meta, id.0, action)
         .await?
         .ok_or(ServiceError::NotFound { what: "deployment" })?;
     Ok((StatusCode::ACCEPTED, Json(deployment)))
@@ -35,22 +38,26 @@ pub async fn act_on_deployment(
 pub async fn redeploy_deployment(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeploymentId>,
     Body(request): Body<Redeploy>,
 ) -> Result<(StatusCode, Json<Deployment>), AppError> {
-    let id = deployment_id(&id)?;
-    let deployment =
-        deployments::redeploy(&services, &caller.actor, &caller.meta, id, &request.version).await?;
+    let deployment = deployments::redeploy(
+        &services,
+        &caller.actor,
+        &caller.meta,
+        id.0,
+        &request.version,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(deployment)))
 }
 
 pub async fn delete_deployment(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeploymentId>,
 ) -> Result<StatusCode, AppError> {
-    let id = deployment_id(&id)?;
-    deployments::act(&services, &caller.actor, &caller.meta, id, Action::Delete).await?;
+    deployments::act(&services, &caller.actor, &caller.meta, id.0, Action::Delete).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -59,12 +66,11 @@ pub async fn delete_deployment(
 pub async fn change_secrets(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeploymentId>,
     Body(changes): Body<types::deploy::SecretChanges>,
 ) -> Result<Json<Deployment>, AppError> {
-    let id = deployment_id(&id)?;
     let deployment =
-        deployments::change_secrets(&services, &caller.actor, &caller.meta, id, changes).await?;
+        deployments::change_secrets(&services, &caller.actor, &caller.meta, id.0, changes).await?;
     Ok(Json(deployment))
 }
 
@@ -72,12 +78,11 @@ pub async fn change_secrets(
 pub async fn change_config(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeploymentId>,
     Body(config): Body<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<Deployment>, AppError> {
-    let id = deployment_id(&id)?;
     let deployment =
-        deployments::change_config(&services, &caller.actor, &caller.meta, id, config).await?;
+        deployments::change_config(&services, &caller.actor, &caller.meta, id.0, config).await?;
     Ok(Json(deployment))
 }
 
@@ -86,15 +91,14 @@ pub async fn change_config(
 pub async fn change_spend_cap(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeploymentId>,
     Body(cap): Body<types::deploy::SpendCap>,
 ) -> Result<Json<Deployment>, AppError> {
-    let id = deployment_id(&id)?;
     let deployment = deployments::change_spend_cap(
         &services,
         &caller.actor,
         &caller.meta,
-        id,
+        id.0,
         cap.monthly_credits,
     )
     .await?;

@@ -1,19 +1,21 @@
 //! `GET /api/v1/deployments/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use service::{Services, deployments};
 use types::deploy::Deployment;
 
-use super::deployment_id;
+use crate::api::extract::PathId;
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::DeploymentId;
 
 pub async fn show_deployment(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeploymentId>,
 ) -> Result<Json<Deployment>, AppError> {
-    let id = deployment_id(&id)?;
-    Ok(Json(deployments::show(&services, &caller.actor, id).await?))
+    Ok(Json(
+        deployments::show(&services, &caller.actor, id.0).await?,
+    ))
 }

@@ -2,20 +2,21 @@
 //! one as soon as the server running it hears.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use service::{Services, runs};
 use types::deploy::Run;
 
-use super::run_id;
+use crate::api::extract::PathId;
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::RunId;
 
 pub async fn cancel_run(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<RunId>,
 ) -> Result<(StatusCode, Json<Run>), AppError> {
-    let run = runs::cancel(&services, &caller.actor, run_id(&id)?).await?;
+    let run = runs::cancel(&services, &caller.actor, id.0).await?;
     Ok((StatusCode::ACCEPTED, Json(run)))
 }

@@ -1,13 +1,15 @@
 //! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use service::{Services, runs};
 use types::deploy::RunSummary;
 
+use crate::api::extract::{PathId, QueryOf};
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::DeploymentId;
 
 #[derive(Deserialize)]
 pub struct Filters {
@@ -23,12 +25,9 @@ pub struct RunList {
 pub async fn list_runs(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
-    Query(filters): Query<Filters>,
+    PathId(id): PathId<DeploymentId>,
+    QueryOf(filters): QueryOf<Filters>,
 ) -> Result<Json<RunList>, AppError> {
-    let id = id
-        .parse()
-        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "deployment" }))?;
-    let items = runs::list(&services, &caller.actor, id, filters.status.as_deref()).await?;
+    let items = runs::list(&services, &caller.actor, id.0, filters.status.as_deref()).await?;
     Ok(Json(RunList { items }))
 }

@@ -3,13 +3,15 @@
 //! from this and go on with the live run events).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use service::{Services, runs};
 use types::deploy::DeploymentMetrics;
 
+use crate::api::extract::{PathId, QueryOf};
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::DeploymentId;
 
 #[derive(Deserialize)]
 pub struct Window {
@@ -19,12 +21,9 @@ pub struct Window {
 pub async fn show_metrics(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
-    Query(window): Query<Window>,
+    PathId(id): PathId<DeploymentId>,
+    QueryOf(window): QueryOf<Window>,
 ) -> Result<Json<DeploymentMetrics>, AppError> {
-    let id = id
-        .parse()
-        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "deployment" }))?;
     let minutes = match window.minutes.as_deref().map(str::trim) {
         None | Some("") => 60,
         Some(text) => text
@@ -32,6 +31,6 @@ pub async fn show_metrics(
             .map_err(|_| AppError::invalid("minutes", "must be a whole number"))?,
     };
     Ok(Json(
-        runs::metrics(&services, &caller.actor, id, minutes).await?,
+        runs::metrics(&services, &caller.actor, id.0, minutes).await?,
     ))
 }

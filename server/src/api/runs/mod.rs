@@ -7,8 +7,3 @@ pub mod metrics;
 pub mod recent;
 pub mod show;
 pub mod start;
-
-fn run_id(text: &str) -> Result<uuid::Uuid, crate::error::AppError> {
-    text.parse()
-        .map_err(|_| crate::error::AppError::from(service::ServiceError::NotFound { what: "run" }))
-}

@@ -2,20 +2,19 @@
 //! peak memory.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use service::{Services, runs};
 use types::deploy::Run;
 
-use super::run_id;
+use crate::api::extract::PathId;
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::RunId;
 
 pub async fn show_run(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<RunId>,
 ) -> Result<Json<Run>, AppError> {
-    Ok(Json(
-        runs::get(&services, &caller.actor, run_id(&id)?).await?,
-    ))
+    Ok(Json(runs::get(&services, &caller.actor, id.0).await?))
 }

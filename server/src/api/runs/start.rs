@@ -5,25 +5,24 @@
 //! `GET /api/v1/runs/{id}` for the rest.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use service::{Services, runs};
 use types::deploy::{Run, StartRun};
 
 use crate::api::body::Body;
+use crate::api::extract::PathId;
 use crate::auth::CallerOf;
 use crate::error::AppError;
+use types::DeploymentId;
 
 pub async fn start_run(
     State(services): State<Services>,
     CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
+    PathId(id): PathId<DeploymentId>,
     headers: HeaderMap,
     Body(request): Body<StartRun>,
 ) -> Result<(StatusCode, Json<Run>), AppError> {
-    let id = id
-        .parse()
-        .map_err(|_| AppError::from(service::ServiceError::NotFound { what: "deployment" }))?;
     let idempotency_key = match headers.get("idempotency-key") {
         Some(value) => Some(
             value
@@ -41,7 +40,7 @@ pub async fn start_run(
     let started = runs::start(
         &services,
         &caller.actor,
-        id,
+        id.0,
         request,
         trigger,
         idempotency_key,

@@ -1,0 +1,78 @@
+//! Extractors whose rejections are API errors, not axum's plain text:
+//! `PathId<T>` (a typed id from the path) and `QueryOf<T>` (a query string,
+//! 422 naming the parameter at fault).
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use service::ServiceError;
+use types::ids::Id;
+
+use crate::error::AppError;
+
+/// The one id of a route's path, typed. A segment that is no such id gets
+/// the same 404 as an id that does not exist: to a caller both name nothing.
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: Id + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let not_found = || AppError::from(ServiceError::NotFound { what: T::WHAT });
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        text.parse().map(Self).map_err(|_| not_found())
+    }
+}
+
+/// A query string read into `T`; what does not fit is a 422 naming the
+/// parameter (`limit`), or `query` when the string itself is malformed.
+pub struct QueryOf<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryOf<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        parse_query(parts.uri.query().unwrap_or_default()).map(Self)
+    }
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path.is_empty() || path == "." {
+            "query".to_owned()
+        } else {
+            path
+        };
+        AppError::InvalidField {
+            message: error.inner().to_string(),
+            field,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Page {
+        limit: Option<i64>,
+        #[serde(default)]
+        free: bool,
+    }
+
+    #[test]
+    fn a_bad_parameter_is_named() {
+        let page: Page = parse_query("limit=5&free=true").expect("a good query");
+        assert_eq!((page.limit, page.free), (Some(5), true));
+        let error = parse_query::<Page>("limit=many").expect_err("a bad limit");
+        assert_eq!(error.field().as_deref(), Some("limit"), "{error:?}");
+        let error = parse_query::<Page>("free=perhaps").expect_err("a bad flag");
+        assert_eq!(error.field().as_deref(), Some("free"), "{error:?}");
+    }
+}
