@@ -211,8 +211,9 @@ pub struct StartRun {
     pub mode: Option<String>,
 }
 
-/// Why a run failed, as the agent or the sandbox said.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Why a run failed, as the agent or the sandbox said: a deployment's run
+/// and an editor's test run alike.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunError {
     pub code: String,
     pub message: String,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{AgentId, AgentSummary, Author, Category, ReviewId, VersionSummary};
+use crate::deploy::RunError;
 use crate::manifest::Manifest;
 
 /// Who may see an agent once it is published.
@@ -233,22 +234,12 @@ pub struct RunLog {
     pub at_ms: u64,
 }
 
-/// Why a run produced no output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunFailure {
-    /// `syntax_error`, `agent_error`, `timed_out`, `fuel_exhausted`, ...
-    pub code: String,
-    pub message: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-}
-
 /// What a test run produced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunReport {
     /// The output JSON, pretty-printed, when the run succeeded.
     pub output: Option<String>,
-    pub error: Option<RunFailure>,
+    pub error: Option<RunError>,
     pub logs: Vec<RunLog>,
     pub logs_truncated: bool,
     pub duration_us: u64,

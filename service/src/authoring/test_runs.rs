@@ -12,7 +12,8 @@ use crate::agents::{self as market, manifest_from, newest_first};
 use crate::schema::agent_versions;
 use crate::{ServiceError, Services};
 use types::account::Scope;
-use types::market::{RunFailure, RunLog, RunReport, TestRunRequest};
+use types::deploy::RunError;
+use types::market::{RunLog, RunReport, TestRunRequest};
 
 use super::drafts::diagnostic;
 use super::manifest::validate_manifest;
@@ -138,7 +139,7 @@ pub async fn try_run(
 pub(super) fn failed_report(code: &str, message: String, at: Option<(u32, u32)>) -> RunReport {
     RunReport {
         output: None,
-        error: Some(RunFailure {
+        error: Some(RunError {
             code: code.to_owned(),
             message,
             line: at.map(|(line, _)| line),
@@ -172,7 +173,7 @@ pub(super) fn report(outcome: runtime::Outcome) -> RunReport {
             };
             (
                 None,
-                Some(RunFailure {
+                Some(RunError {
                     code: error.code().to_owned(),
                     message: error.to_string(),
                     line,
