@@ -2,40 +2,25 @@
 // sign out, sign in (and a wrong password), protected pages sending visitors
 // to sign in and back, an API key shown exactly once, then revoked.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { journey } from "./harness.mjs";
 
 const TIMEOUT = 20_000;
 const PASSWORD = "correct horse battery staple";
 
 describe("Agentdeck accounts", () => {
-  let server;
-  let browser;
-  let dataDir;
-
-  before(async () => {
-    dataDir = makeDataDir();
-    server = new Server(dataDir, await freePort());
-    await server.start();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    removeDataDir(dataDir);
-  });
+  const e2e = journey();
 
   test("sign up, sign out, sign in, and an API key seen once then revoked", async () => {
-    const context = await browser.newContext();
+    const context = await e2e.browser.newContext();
     const p = await context.newPage();
     p.setDefaultTimeout(TIMEOUT);
     const errors = [];
     p.on("pageerror", (e) => errors.push(e));
 
     // A protected page sends a visitor to sign in, remembering the way back.
-    await p.goto(server.url + "/settings/keys");
+    await p.goto(e2e.server.url + "/settings/keys");
     await p.waitForURL("**/signin?return_to=%2Fsettings%2Fkeys");
     await p.getByRole("link", { name: "Create an account" }).click();
     await p.waitForURL("**/signup?return_to=%2Fsettings%2Fkeys");
@@ -62,7 +47,7 @@ describe("Agentdeck accounts", () => {
     const row = p.getByTestId("key-row").filter({ hasText: "CI deploys" });
     await row.waitFor();
     assert.ok((await row.textContent()).includes("deployments:write"));
-    const fromKey = await fetch(server.url + "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
+    const fromKey = await fetch(e2e.server.url + "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
     assert.equal(fromKey.status, 200);
     await p.getByRole("button", { name: "I have copied it" }).click();
     await p.getByTestId("new-key").waitFor({ state: "detached" });
@@ -72,14 +57,14 @@ describe("Agentdeck accounts", () => {
 
     await row.getByRole("button", { name: "Revoke" }).click();
     await p.locator('[data-testid="key-row"][data-state="revoked"]').waitFor();
-    const revoked = await fetch(server.url + "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
+    const revoked = await fetch(e2e.server.url + "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
     assert.equal(revoked.status, 401);
 
     // Sign out, then a wrong password, then the right one.
     await p.getByTestId("user-menu").getByRole("button").first().click();
     await p.getByTestId("sign-out").click();
     await p.getByTestId("signin-link").waitFor();
-    assert.equal((await p.request.get(server.url + "/api/v1/me")).status(), 401);
+    assert.equal((await p.request.get(e2e.server.url + "/api/v1/me")).status(), 401);
 
     await p.getByTestId("signin-link").click();
     await p.getByLabel("Email").fill("ada@example.com");
@@ -89,14 +74,14 @@ describe("Agentdeck accounts", () => {
     await p.getByLabel("Password").fill(PASSWORD);
     await p.getByRole("button", { name: "Sign in" }).click();
     await p.getByTestId("user-menu").waitFor();
-    await p.goto(server.url + "/settings");
+    await p.goto(e2e.server.url + "/settings");
     await p.getByTestId("profile-name").getByText("Ada Lovelace").waitFor();
     // The sessions list is its own request: wait for it, do not count early.
     await p.getByTestId("session-row").first().waitFor();
 
     // Signed in, the marketplace and an agent page still load (their data
     // calls carry the session cookie, so the CSRF rules apply to them too).
-    await p.goto(server.url + "/");
+    await p.goto(e2e.server.url + "/");
     await p.getByTestId("agent-grid").waitFor();
     assert.equal(await p.getByTestId("agent-card").count(), 12);
     await p.getByTestId("agent-card").filter({ hasText: "SEO Specialist" }).click();

@@ -4,9 +4,9 @@
 // in the sandbox, publishes 1.0.0; another user finds it by a search with a
 // typo, reads its capabilities, sees the deploy button and leaves a review.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { journey } from "./harness.mjs";
 import { signUp } from "./agents.mjs";
 
 const TIMEOUT = 30_000;
@@ -35,31 +35,16 @@ async function replaceCode(page, testId, text) {
 }
 
 describe("Agentdeck authoring", () => {
-  let server;
-  let browser;
-  let dataDir;
-
-  before(async () => {
-    dataDir = makeDataDir();
-    server = new Server(dataDir, await freePort());
-    await server.start();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    removeDataDir(dataDir);
-  });
+  const e2e = journey();
 
   test("write, check, test-run and publish an agent; another user finds and reviews it", async () => {
-    const author = await (await browser.newContext()).newPage();
+    const author = await (await e2e.browser.newContext()).newPage();
     author.setDefaultTimeout(TIMEOUT);
     const errors = [];
     author.on("pageerror", (e) => errors.push(e));
 
-    await signUp(author, server.url, "Ada Lovelace", "ada@example.com");
-    await author.goto(server.url + "/editor");
+    await signUp(author, e2e.server.url, "Ada Lovelace", "ada@example.com");
+    await author.goto(e2e.server.url + "/editor");
     await author.getByTestId("new-agent").getByLabel("Name").fill("Haiku Helper");
     await author.getByLabel("Start from").selectOption("blank");
     await author.getByRole("button", { name: "Create agent" }).click();
@@ -116,11 +101,11 @@ describe("Agentdeck authoring", () => {
     await publish.getByText("published already", { exact: false }).waitFor();
 
     // Another user finds it with a typo and reads what it may do.
-    const reader = await (await browser.newContext()).newPage();
+    const reader = await (await e2e.browser.newContext()).newPage();
     reader.setDefaultTimeout(TIMEOUT);
     reader.on("pageerror", (e) => errors.push(e));
-    await signUp(reader, server.url, "Grace Hopper", "grace@example.com");
-    await reader.goto(server.url + "/?q=haiku+helpr");
+    await signUp(reader, e2e.server.url, "Grace Hopper", "grace@example.com");
+    await reader.goto(e2e.server.url + "/?q=haiku+helpr");
     const card = reader.getByTestId("agent-card").filter({ hasText: "Haiku Helper" });
     await card.waitFor();
     await card.click();

@@ -6,42 +6,27 @@
 // page has its output and logs. Then the deployment is stopped and started
 // again, and a secret and config are saved, all from the page.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { journey } from "./harness.mjs";
 import { ECHO, publishAgent, signUp, watchBadge } from "./agents.mjs";
 
 const TIMEOUT = 30_000;
 
 describe("Agentdeck deployments", () => {
-  let server;
-  let browser;
-  let dataDir;
-
-  before(async () => {
-    dataDir = makeDataDir();
-    server = new Server(dataDir, await freePort());
-    await server.start();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    removeDataDir(dataDir);
-  });
+  const e2e = journey();
 
   test("deploy from the agent page, watch it come up live, run it, and see the run on a second page's dashboard", async () => {
-    const context = await browser.newContext();
+    const context = await e2e.browser.newContext();
     const p = await context.newPage();
     p.setDefaultTimeout(TIMEOUT);
     const errors = [];
     p.on("pageerror", (e) => errors.push(e));
-    await signUp(p, server.url, "Grace Hopper", "grace@example.com");
-    const slug = await publishAgent(p, server.url, "Echo Bot", ECHO);
+    await signUp(p, e2e.server.url, "Grace Hopper", "grace@example.com");
+    const slug = await publishAgent(p, e2e.server.url, "Echo Bot", ECHO);
 
     // Deploy from the agent page; the badge moves without a reload.
-    await p.goto(`${server.url}/agents/${slug}`);
+    await p.goto(`${e2e.server.url}/agents/${slug}`);
     await p.getByTestId("deploy").waitFor();
     await p.evaluate(() => { window.__sameDocument = true; });
     await watchBadge(p);
@@ -60,7 +45,7 @@ describe("Agentdeck deployments", () => {
     const watcher = await context.newPage();
     watcher.setDefaultTimeout(TIMEOUT);
     watcher.on("pageerror", (e) => errors.push(e));
-    await watcher.goto(server.url + "/dashboard");
+    await watcher.goto(e2e.server.url + "/dashboard");
     const card = watcher.getByTestId("deployment-card").filter({ hasText: "Echo Bot" });
     await card.locator('[data-testid="deployment-status"][data-status="running"]').waitFor();
     await watcher.locator('[data-testid="live-indicator"][data-state="connected"]').waitFor();
@@ -82,7 +67,7 @@ describe("Agentdeck deployments", () => {
     );
     assert.deepEqual(timeline, ["queued", "building", "starting", "running"]);
     const curl = await p.getByTestId("curl-command").textContent();
-    assert.ok(curl.includes(`${server.url}/api/v1/deployments/${deploymentId}/runs`), curl);
+    assert.ok(curl.includes(`${e2e.server.url}/api/v1/deployments/${deploymentId}/runs`), curl);
     // The example input is filled in; a broken one is refused before sending.
     await p.waitForFunction(() => document.querySelector('[data-testid="run-input"]').value.includes("Ada"));
     await p.getByTestId("run-input").fill("{name: Grace");
@@ -165,29 +150,29 @@ describe("Agentdeck deployments", () => {
   });
 
   test("another user's deployment page says it does not exist", async () => {
-    const owner = await browser.newContext();
+    const owner = await e2e.browser.newContext();
     const a = await owner.newPage();
     a.setDefaultTimeout(TIMEOUT);
-    await signUp(a, server.url, "Owner Olga", "olga@example.com");
-    const slug = await publishAgent(a, server.url, "Olga Bot", ECHO);
-    const me = await (await a.request.get(server.url + "/api/v1/me")).json();
-    const created = await a.request.post(server.url + "/api/v1/deployments", {
+    await signUp(a, e2e.server.url, "Owner Olga", "olga@example.com");
+    const slug = await publishAgent(a, e2e.server.url, "Olga Bot", ECHO);
+    const me = await (await a.request.get(e2e.server.url + "/api/v1/me")).json();
+    const created = await a.request.post(e2e.server.url + "/api/v1/deployments", {
       headers: { "x-csrf-token": me.csrf_token },
       data: { agent: slug },
     });
     assert.equal(created.status(), 202, await created.text());
     const { id } = await created.json();
 
-    const stranger = await (await browser.newContext()).newPage();
+    const stranger = await (await e2e.browser.newContext()).newPage();
     stranger.setDefaultTimeout(TIMEOUT);
-    await signUp(stranger, server.url, "Stranger Sam", "sam@example.com");
-    await stranger.goto(`${server.url}/deployments/${id}`);
+    await signUp(stranger, e2e.server.url, "Stranger Sam", "sam@example.com");
+    await stranger.goto(`${e2e.server.url}/deployments/${id}`);
     await stranger.getByTestId("error-panel").waitFor();
     assert.equal(await stranger.getByTestId("deployment-status").count(), 0);
-    await stranger.goto(server.url + "/dashboard");
+    await stranger.goto(e2e.server.url + "/dashboard");
     await stranger.getByTestId("no-deployments").waitFor();
     // The queue page is for platform administrators only.
-    await stranger.goto(server.url + "/admin/jobs");
+    await stranger.goto(e2e.server.url + "/admin/jobs");
     await stranger.getByTestId("error-panel").getByText("administrators").waitFor();
     await owner.close();
   });

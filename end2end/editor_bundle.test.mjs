@@ -6,47 +6,35 @@
 // brackets, undo, Ctrl-S, search, diagnostics and the app's light and dark
 // colours work, and the element loads, fails, leaves and comes back cleanly.
 
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { journey } from "./harness.mjs";
 
 const TIMEOUT = 20_000;
 const DOC = "export function run(input) {\n  return greet(input.name);\n}\n";
 
 describe("code editor bundle", () => {
-  let server;
-  let browser;
-  let dataDir;
+  const e2e = journey();
   let editorUrl;
   let cssUrl;
   let snippetUrls;
 
   before(async () => {
-    dataDir = makeDataDir();
-    server = new Server(dataDir, await freePort());
-    await server.start();
-    browser = await launchBrowser();
-    const html = await (await fetch(server.url + "/")).text();
+    const html = await (await fetch(e2e.server.url + "/")).text();
     editorUrl = /<meta name="?agentdeck-editor"? content="?([^">\s]+)"?>/.exec(html)?.[1];
     cssUrl = /href="?(\/main-[0-9a-f]+\.css)/.exec(html)?.[1];
     snippetUrls = [...html.matchAll(/href="?(\/snippets\/[^">\s]+\.js)/g)].map((m) => m[1]);
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    removeDataDir(dataDir);
-  });
-
   /** A page on the server's origin with the app's CSS and `script`. */
   async function barePage(script, { colorScheme = "light", bundleFails = false } = {}) {
-    const context = await browser.newContext({ colorScheme });
+    const context = await e2e.browser.newContext({ colorScheme });
     const p = await context.newPage();
     if (bundleFails) await p.route("**/editor-*.js", (route) => route.abort());
     p.setDefaultTimeout(TIMEOUT);
     p.errors = [];
     p.on("pageerror", (e) => p.errors.push(e));
-    await p.route(server.url + "/editor-test", (route) =>
+    await p.route(e2e.server.url + "/editor-test", (route) =>
       route.fulfill({
         contentType: "text/html",
         body: `<!DOCTYPE html><html><head><meta charset="utf-8">
@@ -56,7 +44,7 @@ describe("code editor bundle", () => {
 <script type="module">${script}</script></body></html>`,
       }),
     );
-    await p.goto(server.url + "/editor-test");
+    await p.goto(e2e.server.url + "/editor-test");
     return p;
   }
 
@@ -104,7 +92,7 @@ describe("code editor bundle", () => {
   test("index.html names the bundle and the server sends it compressed and immutable", async () => {
     assert.match(editorUrl ?? "", /^\/editor-[0-9a-f]{16}\.js$/);
     assert.ok(cssUrl, "index.html links the app's CSS");
-    const response = await fetch(server.url + editorUrl, { headers: { "accept-encoding": "br" } });
+    const response = await fetch(e2e.server.url + editorUrl, { headers: { "accept-encoding": "br" } });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get("content-encoding"), "br");
     assert.match(response.headers.get("cache-control"), /immutable/);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const root = resolve(import.meta.dirname, "..");
@@ -88,10 +89,12 @@ export class Server {
   }
 }
 
-export async function launchBrowser() {
+/** Headless Chromium; `options` go to `chromium.launch`, `args` added to ours. */
+export async function launchBrowser({ args = [], ...options } = {}) {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
+    ...options,
     args: [
       "--no-sandbox",
       "--disable-gpu",
@@ -101,6 +104,47 @@ export async function launchBrowser() {
       "--disable-component-update",
       "--disable-sync",
       "--disable-dev-shm-usage",
+      ...args,
     ],
   });
+}
+
+/**
+ * The fixture of a journey file: call it inside `describe` and it registers
+ * `before`/`after` hooks that start, then stop, a server on a fresh data
+ * directory and a browser. The returned object's `server`, `browser` and
+ * `dataDir` are filled in before the tests run.
+ *
+ * - `standIns`: objects with `start()` and `stop()` (such as FakeStripe),
+ *   started before the server and stopped after it, last first.
+ * - `env`: extra server environment, or a function returning it, called once
+ *   the stand-ins are up (so it may use their addresses).
+ * - `browser`: options for `launchBrowser`.
+ *
+ * Hooks a file registers after this call run once all of that is up.
+ */
+export function journey({ env = {}, standIns = [], browser: browserOptions = {} } = {}) {
+  const fixture = { server: undefined, browser: undefined, dataDir: undefined };
+  const started = [];
+
+  before(async () => {
+    for (const standIn of standIns) {
+      await standIn.start();
+      started.push(standIn);
+    }
+    fixture.dataDir = makeDataDir();
+    const serverEnv = typeof env === "function" ? await env() : env;
+    fixture.server = new Server(fixture.dataDir, await freePort(), serverEnv);
+    await fixture.server.start();
+    fixture.browser = await launchBrowser(browserOptions);
+  });
+
+  after(async () => {
+    await fixture.browser?.close();
+    await fixture.server?.stop();
+    for (const standIn of started.reverse()) await standIn.stop();
+    if (fixture.dataDir) removeDataDir(fixture.dataDir);
+  });
+
+  return fixture;
 }

@@ -2,32 +2,17 @@
 // marketplace loads from the main module alone, and the other areas fetch
 // their own pieces when first visited.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { journey } from "./harness.mjs";
 
 const TIMEOUT = 30_000;
 
 describe("Agentdeck split build", () => {
-  let server;
-  let browser;
-  let dataDir;
-
-  before(async () => {
-    dataDir = makeDataDir();
-    server = new Server(dataDir, await freePort());
-    await server.start();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    removeDataDir(dataDir);
-  });
+  const e2e = journey();
 
   test("the marketplace needs only the main module; other areas load theirs on the way", async () => {
-    const page = await (await browser.newContext()).newPage();
+    const page = await (await e2e.browser.newContext()).newPage();
     page.setDefaultTimeout(TIMEOUT);
     const errors = [];
     page.on("pageerror", (e) => errors.push(e));
@@ -37,7 +22,7 @@ describe("Agentdeck split build", () => {
       if (path.endsWith(".wasm")) wasm.push(path);
     });
 
-    await page.goto(server.url + "/");
+    await page.goto(e2e.server.url + "/");
     await page.getByTestId("agent-card").nth(11).waitFor();
     assert.equal(wasm.length, 1, `one module for the marketplace, got ${wasm}`);
     assert.match(wasm[0], /^\/frontend-[0-9a-f]{16}_bg\.wasm$/);

@@ -3,9 +3,9 @@
 // his role and reads it all in the filtered audit log; the workspace chosen
 // in the top bar decides where a new API key acts, and survives a reload.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { journey } from "./harness.mjs";
 import { signUp } from "./agents.mjs";
 
 const TIMEOUT = 20_000;
@@ -19,30 +19,15 @@ async function activeWorkspaceIs(p, name) {
 }
 
 describe("Agentdeck teams", () => {
-  let server;
-  let browser;
-  let dataDir;
-
-  before(async () => {
-    dataDir = makeDataDir();
-    server = new Server(dataDir, await freePort());
-    await server.start();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    removeDataDir(dataDir);
-  });
+  const e2e = journey();
 
   test("create a team, invite by link, join, change a role, read the audit log, switch workspace", async () => {
     const errors = [];
-    const adaContext = await browser.newContext();
+    const adaContext = await e2e.browser.newContext();
     const ada = await adaContext.newPage();
     ada.setDefaultTimeout(TIMEOUT);
     ada.on("pageerror", (e) => errors.push(e));
-    await signUp(ada, server.url, "Ada Lovelace", "ada@example.com");
+    await signUp(ada, e2e.server.url, "Ada Lovelace", "ada@example.com");
 
     // A team, from the user menu.
     await ada.getByTestId("user-menu").getByRole("button").first().click();
@@ -61,11 +46,11 @@ describe("Agentdeck teams", () => {
     await ada.getByTestId("invite-row").filter({ hasText: "bob@example.com" }).waitFor();
 
     // Bob opens it without an account: sign up, come back, accept.
-    const bobContext = await browser.newContext();
+    const bobContext = await e2e.browser.newContext();
     const bob = await bobContext.newPage();
     bob.setDefaultTimeout(TIMEOUT);
     bob.on("pageerror", (e) => errors.push(e));
-    await bob.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await bob.goto(link.replace(/^https?:\/\/[^/]+/, e2e.server.url));
     await bob.waitForURL("**/signin?return_to=*");
     await bob.getByRole("link", { name: "Create an account" }).click();
     await bob.getByLabel("Name").fill("Bob Stone");
@@ -79,7 +64,7 @@ describe("Agentdeck teams", () => {
     await activeWorkspaceIs(bob, "Acme Growth");
 
     // The link worked once.
-    await bob.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await bob.goto(link.replace(/^https?:\/\/[^/]+/, e2e.server.url));
     await bob.getByTestId("accept-invite").click();
     await bob.getByTestId("invite-error").waitFor();
 
@@ -90,7 +75,7 @@ describe("Agentdeck teams", () => {
     const patched = ada.waitForResponse((r) => r.url().includes("/members/") && r.request().method() === "PATCH");
     await bobRow.getByTestId("member-role").selectOption("viewer");
     await patched;
-    await bob.goto(server.url + "/teams/acme-growth");
+    await bob.goto(e2e.server.url + "/teams/acme-growth");
     await bob.getByTestId("my-role").getByText("viewer").waitFor();
     assert.equal(await bob.getByRole("link", { name: "Audit log" }).count(), 0, "viewers get no audit tab");
 
@@ -110,7 +95,7 @@ describe("Agentdeck teams", () => {
     assert.deepEqual(await actions(), ["member.join"]);
 
     // The top bar's workspace decides where a new key acts, across reloads.
-    await ada.goto(server.url + "/settings/keys");
+    await ada.goto(e2e.server.url + "/settings/keys");
     await ada.getByTestId("key-workspace").getByText("Ada Lovelace").waitFor();
     await ada.getByTestId("workspace-switcher").selectOption({ label: "Acme Growth" });
     await ada.getByTestId("key-workspace").getByText("Acme Growth").waitFor();
@@ -121,9 +106,9 @@ describe("Agentdeck teams", () => {
     await ada.locator('input[value="audit:read"]').check();
     await ada.getByRole("button", { name: "Create key" }).click();
     const token = (await ada.getByTestId("new-token").textContent()).trim();
-    const me = await (await fetch(server.url + "/api/v1/me", { headers: { authorization: `Bearer ${token}` } })).json();
+    const me = await (await fetch(e2e.server.url + "/api/v1/me", { headers: { authorization: `Bearer ${token}` } })).json();
     assert.equal(me.user.handle, "ada");
-    const audit = await fetch(server.url + "/api/v1/teams/acme-growth/audit", {
+    const audit = await fetch(e2e.server.url + "/api/v1/teams/acme-growth/audit", {
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(audit.status, 200, "a key made in the team workspace reads its audit log");

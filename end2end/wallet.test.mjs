@@ -6,72 +6,57 @@
 // through the provider's checkout and comes back to them credited; the
 // author sees the earnings.
 
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Server, freePort, launchBrowser, makeDataDir, removeDataDir } from "./harness.mjs";
+import { journey } from "./harness.mjs";
 import { ECHO, publishAgent, signUp } from "./agents.mjs";
 import { FakeStripe } from "./stripe.mjs";
 
 const TIMEOUT = 30_000;
 
 describe("Agentdeck credits", () => {
-  let server;
-  let browser;
-  let dataDir;
-  let stripe;
+  const stripe = new FakeStripe();
+  const e2e = journey({ standIns: [stripe], env: () => stripe.env() });
 
-  before(async () => {
-    stripe = new FakeStripe();
-    await stripe.start();
-    dataDir = makeDataDir();
-    server = new Server(dataDir, await freePort(), stripe.env());
-    await server.start();
-    stripe.appUrl = server.url;
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await stripe?.stop();
-    removeDataDir(dataDir);
+  before(() => {
+    stripe.appUrl = e2e.server.url;
   });
 
   test("prices where runs start, charges on the wallet page, a CSV export, and buying credits through checkout", async () => {
-    const authorContext = await browser.newContext();
+    const authorContext = await e2e.browser.newContext();
     const author = await authorContext.newPage();
     author.setDefaultTimeout(TIMEOUT);
-    await signUp(author, server.url, "Ada Lovelace", "ada@example.com");
-    const slug = await publishAgent(author, server.url, "Paid Echo", ECHO, { price_credits: 5 });
+    await signUp(author, e2e.server.url, "Ada Lovelace", "ada@example.com");
+    const slug = await publishAgent(author, e2e.server.url, "Paid Echo", ECHO, { price_credits: 5 });
 
-    const context = await browser.newContext({ acceptDownloads: true });
+    const context = await e2e.browser.newContext({ acceptDownloads: true });
     const p = await context.newPage();
     p.setDefaultTimeout(TIMEOUT);
     const errors = [];
     p.on("pageerror", (e) => errors.push(e));
-    await signUp(p, server.url, "Bob Byte", "bob@example.com");
+    await signUp(p, e2e.server.url, "Bob Byte", "bob@example.com");
 
     // The price is stated where a run can start.
-    await p.goto(`${server.url}/agents/${slug}`);
+    await p.goto(`${e2e.server.url}/agents/${slug}`);
     assert.match(await p.getByTestId("deploy-price").innerText(), /5 credits a run, charged only when it succeeds/);
     assert.match(await p.getByTestId("try-price").innerText(), /Trying is free; a deployed run costs 5 credits/);
 
     // Deploy and run three times (through the API, with this session).
-    const me = await (await p.request.get(server.url + "/api/v1/me")).json();
+    const me = await (await p.request.get(e2e.server.url + "/api/v1/me")).json();
     const headers = { "x-csrf-token": me.csrf_token };
-    const created = await p.request.post(server.url + "/api/v1/deployments", { headers, data: { agent: slug } });
+    const created = await p.request.post(e2e.server.url + "/api/v1/deployments", { headers, data: { agent: slug } });
     assert.equal(created.status(), 202, await created.text());
     const { id } = await created.json();
     for (let i = 0; i < 200; i++) {
-      const shown = await (await p.request.get(`${server.url}/api/v1/deployments/${id}`)).json();
+      const shown = await (await p.request.get(`${e2e.server.url}/api/v1/deployments/${id}`)).json();
       if (shown.status === "running") break;
       await new Promise((ok) => setTimeout(ok, 100));
     }
-    await p.goto(`${server.url}/deployments/${id}`);
+    await p.goto(`${e2e.server.url}/deployments/${id}`);
     assert.match(await p.getByTestId("run-price").innerText(), /5 credits a run/);
     for (let i = 0; i < 3; i++) {
-      const run = await p.request.post(`${server.url}/api/v1/deployments/${id}/runs`, {
+      const run = await p.request.post(`${e2e.server.url}/api/v1/deployments/${id}/runs`, {
         headers,
         data: { input: { name: `Run ${i}` } },
       });
@@ -83,7 +68,7 @@ describe("Agentdeck credits", () => {
     await p.getByTestId("spend-cap-input").fill("15");
     await p.getByTestId("spend-cap-save").click();
     await p.getByTestId("spend-cap").filter({ hasText: "15 of 15 credits spent this month" }).waitFor();
-    const refused = await p.request.post(`${server.url}/api/v1/deployments/${id}/runs`, {
+    const refused = await p.request.post(`${e2e.server.url}/api/v1/deployments/${id}/runs`, {
       headers,
       data: { input: { name: "One more" } },
     });
@@ -131,7 +116,7 @@ describe("Agentdeck credits", () => {
     await p.locator('[data-testid="ledger-line"][data-kind="purchase"]').waitFor();
 
     // The author's wallet: 4 of each 5 credits, three times.
-    await author.goto(`${server.url}/wallet`);
+    await author.goto(`${e2e.server.url}/wallet`);
     await author.getByTestId("earnings").filter({ hasText: "12" }).waitFor();
     const earned = author.getByTestId("chart-earned");
     await earned.waitFor();
