@@ -96,3 +96,5 @@ mod context {
 }
 
 pub mod agents;
+pub mod deployments;
+pub mod runs;

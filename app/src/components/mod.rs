@@ -1,8 +1,11 @@
 //! Reusable pieces of UI.
 
 pub mod agent_card;
+pub mod browser;
 pub mod form;
 pub mod live_indicator;
+pub mod new_agent;
+pub mod run_result;
 pub mod status;
 pub mod user_menu;
 pub mod workspace_switcher;

@@ -12,9 +12,10 @@ use crate::auth::use_auth;
 use crate::client::call;
 use crate::components::agent_card::{price_label, rating_label, runs_label};
 use crate::components::form::FormError;
+use crate::components::new_agent::create_and_edit;
+use crate::components::run_result::RunResult;
 use crate::components::status::ErrorPanel;
 use crate::pages::deploy::DeployProgress;
-use crate::pages::editor::create_and_edit;
 use crate::remote::Remote;
 use types::AgentDetail;
 use types::deploy::{CreateDeployment, Deployment};
@@ -319,48 +320,6 @@ fn TryIt(slug: String, example: String, signed_in: bool, price: i64) -> impl Int
                 view! { <p class="muted">"Sign in to try this agent with your own input."</p> }.into_any()
             }}
         </section>
-    }
-}
-
-/// A run's output or error, logs and cost.
-#[component]
-pub fn RunResult(report: RunReport) -> impl IntoView {
-    let stats = format!(
-        "{} ms · {} fuel · {} KiB memory",
-        report.duration_us / 1000,
-        report.fuel_used,
-        report.peak_memory_bytes >> 10
-    );
-    view! {
-        <div class="run-result" data-testid="run-result">
-            {match (report.output, report.error) {
-                (Some(output), _) => view! {
-                    <h3>"Output"</h3>
-                    <pre class="output" data-testid="run-output">{output}</pre>
-                }.into_any(),
-                (None, Some(failure)) => {
-                    let at = failure.line.map(|line| format!(" (line {line}, column {})", failure.column.unwrap_or(1)));
-                    view! {
-                        <div class="panel panel-error" role="alert" data-testid="run-error">
-                            <strong>{failure.code}</strong>": "{failure.message}{at}
-                        </div>
-                    }.into_any()
-                }
-                _ => ().into_any(),
-            }}
-            <p class="muted small" data-testid="run-stats">{stats}</p>
-            {(!report.logs.is_empty()).then(|| view! {
-                <h3>"Logs"</h3>
-                <ol class="logs" data-testid="run-logs">
-                    {report.logs.into_iter().map(|line| view! {
-                        <li class=format!("log-{}", line.level)>
-                            <span class="muted">{line.at_ms}" ms "</span>{line.message}
-                        </li>
-                    }).collect_view()}
-                </ol>
-            })}
-            {report.logs_truncated.then(|| view! { <p class="muted small">"Some log lines were dropped: the log budget ran out."</p> })}
-        </div>
     }
 }
 

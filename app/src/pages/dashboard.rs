@@ -3,14 +3,12 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use serde::Deserialize;
 
 use super::deploy::{
     RunBadge, StatusBadge, deployment_event, deployment_href, deployment_topic, duration_label,
     merge_loaded, merge_run_event, run_href,
 };
 use crate::auth::use_auth;
-use crate::client::call;
 use crate::live::{LinkState, Live, TopicMessage};
 use crate::remote::Remote;
 use types::deploy::{Deployment, DeploymentEvent, RunSummary};
@@ -21,11 +19,6 @@ const FEED_LENGTH: usize = 20;
 /// How many cards follow their deployment live (a connection follows at
 /// most 64 topics); the newest come first.
 const LIVE_CARDS: usize = 48;
-
-#[derive(Deserialize)]
-struct Items<T> {
-    items: Vec<T>,
-}
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -77,18 +70,12 @@ pub fn DashboardPage() -> impl IntoView {
 
 #[component]
 fn Deployments() -> impl IntoView {
-    let list = Remote::new(|| async {
-        call::<Items<Deployment>>("GET", "/api/v1/deployments", None::<&()>, None)
-            .await
-            .map(|list| list.items)
-    });
+    let list = Remote::new(crate::api::deployments::list_deployments);
     let feed = RwSignal::new(Vec::<RunSummary>::new());
     leptos::task::spawn_local(async move {
-        if let Ok(loaded) =
-            call::<Items<RunSummary>>("GET", "/api/v1/runs", None::<&()>, None).await
-        {
+        if let Ok(loaded) = crate::api::runs::recent_runs().await {
             feed.try_update(|live| {
-                *live = merge_loaded(loaded.items, std::mem::take(live), FEED_LENGTH);
+                *live = merge_loaded(loaded, std::mem::take(live), FEED_LENGTH);
             });
         }
     });

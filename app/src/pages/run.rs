@@ -6,8 +6,7 @@ use leptos_router::components::A;
 use uuid::Uuid;
 
 use super::deploy::{RunBadge, deployment_event, deployment_href, duration_label, uuid_param};
-use crate::auth::{RequireAuth, use_auth};
-use crate::client::call;
+use crate::auth::RequireAuth;
 use crate::components::form::FormError;
 use crate::live::{Live, TopicMessage};
 use crate::remote::Remote;
@@ -32,10 +31,7 @@ pub fn RunPage() -> impl IntoView {
 #[component]
 fn Loaded(id: Uuid) -> impl IntoView {
     let live = expect_context::<Live>();
-    let run = Remote::new(move || async move {
-        let path = format!("/api/v1/runs/{id}");
-        call::<Run>("GET", &path, None::<&()>, None).await
-    });
+    let run = Remote::new(move || crate::api::runs::get_run(id));
     // The run's topic is short: read it all. The status moves live; the
     // output and logs come with the run, read again once it finished.
     let live_status = RwSignal::new(None::<RunStatus>);
@@ -73,13 +69,11 @@ fn RunView(
     reload: Remote<Run>,
     live_status: RwSignal<Option<RunStatus>>,
 ) -> impl IntoView {
-    let auth = use_auth();
     let error = RwSignal::new(None::<ApiError>);
     let id = run.id;
     let cancel = move |_| {
         leptos::task::spawn_local(async move {
-            let path = format!("/api/v1/runs/{id}/cancel");
-            match auth.send::<Run>("POST", &path, None::<&()>).await {
+            match crate::api::runs::cancel_run(id).await {
                 Ok(_) => reload.reload(),
                 Err(e) => error.set(Some(e)),
             }

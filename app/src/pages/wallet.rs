@@ -178,7 +178,7 @@ fn CheckoutReturn(id: String, cancelled: bool, paid: Callback<()>) -> impl IntoV
                         return;
                     }
                 }
-                super::deployment::pause(2_000).await;
+                crate::components::browser::pause(2_000).await;
             }
         });
     }

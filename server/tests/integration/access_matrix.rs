@@ -363,6 +363,57 @@ fn rows() -> Vec<Row> {
             Team,
             [401, 404, 404, 403, 204, 204, 204, 204, 403, 401, 401],
         ),
+        // The same deployment operations as the SPA's server functions:
+        // the same answers (a server function answers 200 where REST has
+        // no body).
+        row(
+            Method::GET,
+            "/api/fn/get_deployment?id={team deployment}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/stop_deployment {team deployment}",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_deployment_config {team deployment}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_deployment_secrets {team deployment}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_deployment_spend_cap {team deployment}",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/start_run {team deployment}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_runs?id={team deployment}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/delete_deployment {team deployment}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
         // The dashboard's feed: each caller's own runs (none here).
         row(
             Method::GET,
@@ -792,6 +843,29 @@ impl Matrix {
                 "/api/v1/deployments".to_owned(),
                 Some(json!({ "agent": "analytics", "workspace": slug })),
             ),
+            _ if route.starts_with("/api/fn/") && route.contains("{team deployment}") => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let id = deployment.to_string();
+                if row.method == Method::GET {
+                    (route.replace("{team deployment}", &id), None)
+                } else {
+                    let (path, _) = route.split_once(' ').unwrap_or((route, ""));
+                    let body = match path {
+                        "/api/fn/change_deployment_config" => {
+                            json!({ "id": id, "config": { "greeting": "hi" } })
+                        }
+                        "/api/fn/change_deployment_secrets" => {
+                            json!({ "id": id, "changes": { "TOKEN": "x" } })
+                        }
+                        "/api/fn/change_deployment_spend_cap" => {
+                            json!({ "id": id, "cap": { "monthly_credits": 100 } })
+                        }
+                        "/api/fn/start_run" => json!({ "id": id, "request": { "input": {} } }),
+                        _ => json!({ "id": id }),
+                    };
+                    (path.to_owned(), Some(body))
+                }
+            }
             _ if route.contains("{team deployment}") => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
                 let path = route.replace("{team deployment}", &deployment.to_string());

@@ -27,6 +27,7 @@ mod process;
 mod rate_limits;
 mod seed;
 mod server_fns;
+mod server_fns_deployments;
 mod spa;
 mod support;
 mod teams;

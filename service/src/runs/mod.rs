@@ -29,7 +29,7 @@ mod start;
 pub use cancel::{cancel, keep};
 pub use execute::{Claim, claim, execute, execute_claimed, fail_queued};
 pub use read::{get, list, metrics, recent};
-pub use start::{Started, start};
+pub use start::{Answered, Started, start, start_and_wait};
 
 /// The job kind of asynchronous runs.
 pub const RUN_JOB: &str = "run.execute";

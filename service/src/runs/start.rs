@@ -90,6 +90,16 @@ pub async fn start(
             "must be 1 to 200 characters",
         ));
     }
+    // Printable ASCII, as an HTTP header carries it: the server function
+    // takes the key from a JSON body, where anything else could arrive.
+    if let Some(key) = &idempotency_key
+        && !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err(ServiceError::invalid(
+            "idempotency_key",
+            "must be printable text",
+        ));
+    }
     let runner = Arc::clone(runner(services)?);
     let mut conn = services.conn().await?;
     let deployment = deployments::visible_record(&mut conn, actor, id).await?;
@@ -222,5 +232,49 @@ pub async fn start(
     Ok(Started {
         run: record.view(),
         executing,
+    })
+}
+
+/// A run started for a caller who waits for it (the REST API and the SPA's
+/// server function): the run, and whether it finished within the wait.
+pub struct Answered {
+    pub run: Run,
+    pub finished: bool,
+}
+
+/// Starts a run (see `start`; the trigger is `api` for keys, `ui` for
+/// browsers) and waits at most this server's synchronous wait for it. The
+/// run goes on if the wait ends first (or the caller goes away).
+pub async fn start_and_wait(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    request: StartRun,
+    idempotency_key: Option<String>,
+) -> Result<Answered, ServiceError> {
+    let trigger = if actor.key_id().is_some() {
+        "api"
+    } else {
+        "ui"
+    };
+    let started = start(services, actor, id, request, trigger, idempotency_key).await?;
+    let Some(executing) = started.executing else {
+        let finished = started.run.status.is_finished();
+        return Ok(Answered {
+            run: started.run,
+            finished,
+        });
+    };
+    let wait = services
+        .runner
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(10), |runner| {
+            runner.sync_wait
+        });
+    let finished = tokio::time::timeout(wait, executing).await.is_ok();
+    let run = super::get(services, actor, started.run.id).await?;
+    Ok(Answered {
+        finished: finished && run.status.is_finished(),
+        run,
     })
 }

@@ -32,41 +32,12 @@ pub async fn start_run(
         ),
         None => None,
     };
-    let trigger = if caller.actor.key_id().is_some() {
-        "api"
-    } else {
-        "ui"
-    };
-    let started = runs::start(
-        &services,
-        &caller.actor,
-        id.0,
-        request,
-        trigger,
-        idempotency_key,
-    )
-    .await?;
-    let Some(executing) = started.executing else {
-        let status = if started.run.status.is_finished() {
-            StatusCode::OK
-        } else {
-            StatusCode::ACCEPTED
-        };
-        return Ok((status, Json(started.run)));
-    };
-    let wait = services
-        .runner
-        .as_ref()
-        .map_or(std::time::Duration::from_secs(10), |runner| {
-            runner.sync_wait
-        });
-    // The run goes on if the wait ends first (or the client goes away).
-    let finished = tokio::time::timeout(wait, executing).await.is_ok();
-    let run = runs::get(&services, &caller.actor, started.run.id).await?;
-    let status = if finished && run.status.is_finished() {
+    let answered =
+        runs::start_and_wait(&services, &caller.actor, id.0, request, idempotency_key).await?;
+    let status = if answered.finished {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    Ok((status, Json(run)))
+    Ok((status, Json(answered.run)))
 }

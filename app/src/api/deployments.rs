@@ -1,0 +1,117 @@
+//! Deployments: listing and reading them, acting on them (stop, start,
+//! restart, redeploy, delete) and changing their config, secrets and spend
+//! cap. Acts answer 202 as `/api/v1/deployments/...` does; changes are audited.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use types::deploy::{Deployment, SecretChanges};
+use types::error::ApiError;
+use uuid::Uuid;
+
+use super::CsrfClient;
+#[cfg(feature = "ssr")]
+use super::context::{actor, failed, services};
+#[cfg(feature = "ssr")]
+use service::deployments::{self, Action};
+
+/// The request's address and user agent, for the audit log.
+#[cfg(feature = "ssr")]
+fn meta() -> service::auth::RequestMeta {
+    use_context::<service::auth::Caller>()
+        .map(|caller| caller.meta)
+        .unwrap_or_default()
+}
+
+/// Stops, starts or restarts deployment `id`: 202, as the REST API answers.
+#[cfg(feature = "ssr")]
+async fn act(id: Uuid, action: Action) -> Result<Deployment, ApiError> {
+    let deployment = deployments::act(&services()?, &actor(), &meta(), id, action)
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| failed(service::ServiceError::NotFound { what: "deployment" }))?;
+    types::error::status::set(202);
+    Ok(deployment)
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_deployments", input = GetUrl, client = CsrfClient)]
+pub async fn list_deployments() -> Result<Vec<Deployment>, ApiError> {
+    deployments::list(&services()?, &actor())
+        .await
+        .map_err(failed)
+}
+
+#[server(prefix = "/api/fn", endpoint = "get_deployment", input = GetUrl, client = CsrfClient)]
+pub async fn get_deployment(id: Uuid) -> Result<Deployment, ApiError> {
+    deployments::show(&services()?, &actor(), id)
+        .await
+        .map_err(failed)
+}
+
+#[server(prefix = "/api/fn", endpoint = "stop_deployment", input = Json, client = CsrfClient)]
+pub async fn stop_deployment(id: Uuid) -> Result<Deployment, ApiError> {
+    act(id, Action::Stop).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "start_deployment", input = Json, client = CsrfClient)]
+pub async fn start_deployment(id: Uuid) -> Result<Deployment, ApiError> {
+    act(id, Action::Start).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "restart_deployment", input = Json, client = CsrfClient)]
+pub async fn restart_deployment(id: Uuid) -> Result<Deployment, ApiError> {
+    act(id, Action::Restart).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "redeploy_deployment", input = Json, client = CsrfClient)]
+pub async fn redeploy_deployment(id: Uuid, version: String) -> Result<Deployment, ApiError> {
+    let deployment = deployments::redeploy(&services()?, &actor(), &meta(), id, &version)
+        .await
+        .map_err(failed)?;
+    types::error::status::set(202);
+    Ok(deployment)
+}
+
+/// Deletes deployment `id` (the REST API answers 204; a server function
+/// answers 200 with nothing).
+#[server(prefix = "/api/fn", endpoint = "delete_deployment", input = Json, client = CsrfClient)]
+pub async fn delete_deployment(id: Uuid) -> Result<(), ApiError> {
+    deployments::act(&services()?, &actor(), &meta(), id, Action::Delete)
+        .await
+        .map_err(failed)?;
+    Ok(())
+}
+
+/// Replaces the whole config (text values).
+#[server(prefix = "/api/fn", endpoint = "change_deployment_config", input = Json, client = CsrfClient)]
+pub async fn change_deployment_config(
+    id: Uuid,
+    config: serde_json::Map<String, serde_json::Value>,
+) -> Result<Deployment, ApiError> {
+    deployments::change_config(&services()?, &actor(), &meta(), id, config)
+        .await
+        .map_err(failed)
+}
+
+/// Sets (`Some`) or removes (`None`) secrets; the answer lists names only.
+#[server(prefix = "/api/fn", endpoint = "change_deployment_secrets", input = Json, client = CsrfClient)]
+pub async fn change_deployment_secrets(
+    id: Uuid,
+    changes: SecretChanges,
+) -> Result<Deployment, ApiError> {
+    deployments::change_secrets(&services()?, &actor(), &meta(), id, changes)
+        .await
+        .map_err(failed)
+}
+
+/// Sets the monthly spend cap, or lifts it with `null` (admins and owners).
+/// `cap` must name `monthly_credits`: a missing field is refused, never read
+/// as "no cap".
+#[server(prefix = "/api/fn", endpoint = "change_deployment_spend_cap", input = Json, client = CsrfClient)]
+pub async fn change_deployment_spend_cap(
+    id: Uuid,
+    cap: types::deploy::SpendCap,
+) -> Result<Deployment, ApiError> {
+    deployments::change_spend_cap(&services()?, &actor(), &meta(), id, cap.monthly_credits)
+        .await
+        .map_err(failed)
+}

@@ -1,0 +1,76 @@
+//! Runs: starting one (synchronous by default, waiting as long as
+//! `POST /api/v1/deployments/{id}/runs` does), cancelling it, reading it,
+//! a deployment's runs and metrics, and the dashboard's feed. (Types are
+//! named through `deploy::` where the macro makes an argument struct of
+//! the same name.)
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use types::deploy::{self, Run, RunSummary};
+use types::error::ApiError;
+use uuid::Uuid;
+
+use super::CsrfClient;
+#[cfg(feature = "ssr")]
+use super::context::{actor, failed, services};
+#[cfg(feature = "ssr")]
+use service::runs;
+
+/// Starts a run of deployment `id`, as the REST API does: the same
+/// `idempotency_key` again answers the first run; a synchronous run answers
+/// 200 once finished, or 202 with the run (which goes on) when it takes
+/// longer than the server waits.
+#[server(prefix = "/api/fn", endpoint = "start_run", input = Json, client = CsrfClient)]
+pub async fn start_run(
+    id: Uuid,
+    request: deploy::StartRun,
+    idempotency_key: Option<String>,
+) -> Result<Run, ApiError> {
+    let answered = runs::start_and_wait(&services()?, &actor(), id, request, idempotency_key)
+        .await
+        .map_err(failed)?;
+    if !answered.finished {
+        types::error::status::set(202);
+    }
+    Ok(answered.run)
+}
+
+/// Cancels run `id`: 202, as the REST API answers.
+#[server(prefix = "/api/fn", endpoint = "cancel_run", input = Json, client = CsrfClient)]
+pub async fn cancel_run(id: Uuid) -> Result<Run, ApiError> {
+    let run = runs::cancel(&services()?, &actor(), id)
+        .await
+        .map_err(failed)?;
+    types::error::status::set(202);
+    Ok(run)
+}
+
+#[server(prefix = "/api/fn", endpoint = "get_run", input = GetUrl, client = CsrfClient)]
+pub async fn get_run(id: Uuid) -> Result<Run, ApiError> {
+    runs::get(&services()?, &actor(), id).await.map_err(failed)
+}
+
+/// The newest 100 runs of deployment `id`, of one status when given.
+#[server(prefix = "/api/fn", endpoint = "list_runs", input = GetUrl, client = CsrfClient)]
+pub async fn list_runs(id: Uuid, status: Option<String>) -> Result<Vec<RunSummary>, ApiError> {
+    runs::list(&services()?, &actor(), id, status.as_deref())
+        .await
+        .map_err(failed)
+}
+
+/// The newest runs of all the caller's deployments (the dashboard's feed).
+#[server(prefix = "/api/fn", endpoint = "recent_runs", input = GetUrl, client = CsrfClient)]
+pub async fn recent_runs() -> Result<Vec<RunSummary>, ApiError> {
+    runs::recent(&services()?, &actor()).await.map_err(failed)
+}
+
+/// Runs per minute of deployment `id` over the last `minutes` (1 to 1440).
+#[server(prefix = "/api/fn", endpoint = "deployment_metrics", input = GetUrl, client = CsrfClient)]
+pub async fn deployment_metrics(
+    id: Uuid,
+    minutes: i32,
+) -> Result<deploy::DeploymentMetrics, ApiError> {
+    runs::metrics(&services()?, &actor(), id, minutes)
+        .await
+        .map_err(failed)
+}

@@ -1,0 +1,54 @@
+//! What pages ask of the browser: its clock, the clipboard, a confirmation
+//! and the page's origin. Outside the browser (server, tests) each is a
+//! harmless stand-in.
+
+use chrono::{DateTime, Utc};
+
+/// The page's origin, for commands to copy.
+pub fn origin() -> String {
+    #[cfg(feature = "csr")]
+    if let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) {
+        return origin;
+    }
+    "https://agentdeck.example".to_owned()
+}
+
+pub fn copy(text: &str) {
+    #[cfg(feature = "csr")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "csr"))]
+    let _ = text;
+}
+
+pub fn confirm(question: &str) -> bool {
+    #[cfg(feature = "csr")]
+    return web_sys::window()
+        .and_then(|w| w.confirm_with_message(question).ok())
+        .unwrap_or(false);
+    #[cfg(not(feature = "csr"))]
+    {
+        let _ = question;
+        false
+    }
+}
+
+/// The current minute, by the browser's clock.
+pub fn now_minute() -> Option<DateTime<Utc>> {
+    #[cfg(feature = "csr")]
+    {
+        let ms = js_sys::Date::now() as i64;
+        DateTime::from_timestamp_millis(ms - ms % 60_000)
+    }
+    #[cfg(not(feature = "csr"))]
+    None
+}
+
+/// Waits `ms` in the browser (nothing to wait for elsewhere).
+pub async fn pause(ms: u32) {
+    #[cfg(feature = "csr")]
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+    #[cfg(not(feature = "csr"))]
+    let _ = ms;
+}

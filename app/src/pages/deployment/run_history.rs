@@ -1,0 +1,88 @@
+//! The deployment's runs, newest first, filtered by status; new runs come
+//! in live through `Page::runs`.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::state::Page;
+use crate::components::form::FormError;
+use crate::pages::deploy::{RunBadge, duration_label, merge_loaded, run_href, run_label};
+use types::deploy::RunStatus;
+use types::error::ApiError;
+
+/// Runs the history keeps.
+const HISTORY_RUNS: usize = 100;
+
+/// The runs, newest first, filtered by status; new runs come in live.
+#[component]
+pub(super) fn RunHistory(page: Page) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    Effect::new(move |_| {
+        let status = filter.get();
+        let id = page.id;
+        let wanted = (!status.is_empty()).then(|| status.clone());
+        leptos::task::spawn_local(async move {
+            match crate::api::runs::list_runs(id, wanted).await {
+                Ok(list) if filter.try_get_untracked() == Some(status) => {
+                    error.set(None);
+                    page.runs.try_update(|live| {
+                        *live = merge_loaded(list, std::mem::take(live), HISTORY_RUNS);
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    error.try_set(Some(e));
+                }
+            }
+        });
+    });
+    let shown = move || {
+        let wanted = RunStatus::parse(&filter.get());
+        page.runs.with(|runs| {
+            runs.iter()
+                .filter(|run| wanted.is_none_or(|wanted| run.status == wanted))
+                .take(HISTORY_RUNS)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="panel" data-testid="run-history">
+            <div class="section-head">
+                <h2>"Runs"</h2>
+                <label class="inline">
+                    <span class="muted small">"Status"</span>
+                    <select data-testid="run-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
+                        <option value="">"All"</option>
+                        {RunStatus::ALL.into_iter().map(|status| view! {
+                            <option value=status.as_str()>{run_label(status)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <FormError error fields=&[] />
+            {move || {
+                let runs = shown();
+                if runs.is_empty() {
+                    return view! { <p class="muted" data-testid="no-runs">"No runs yet."</p> }.into_any();
+                }
+                view! {
+                    <table class="table" data-testid="runs">
+                        <thead><tr><th>"Status"</th><th>"Trigger"</th><th>"Duration"</th><th>"Started"</th></tr></thead>
+                        <tbody>
+                            {runs.into_iter().map(|run| view! {
+                                <tr data-run=run.id.to_string()>
+                                    <td><A href=run_href(run.id)><RunBadge status=run.status /></A></td>
+                                    <td>{run.trigger.clone()}</td>
+                                    <td>{duration_label(run.duration_us)}</td>
+                                    <td>{crate::pages::time::second(run.created_at)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,189 @@
+//! The editor's listing panels: the README with a preview, and the manifest
+//! (capabilities, limits) with the listing fields.
+
+use leptos::prelude::*;
+
+use crate::auth::use_auth;
+use crate::components::form::FieldError;
+use types::Category;
+use types::error::ApiError;
+use types::market::DraftChanges;
+
+use super::Edit;
+use super::SaveState;
+
+#[component]
+pub(super) fn ReadmeEditor(
+    work: RwSignal<DraftChanges>,
+    #[prop(into)] edit: Edit,
+) -> impl IntoView {
+    let auth = use_auth();
+    let preview = RwSignal::new(None::<String>);
+    let show_preview = move |_| {
+        let text = work.with_untracked(|w| w.readme.clone());
+        leptos::task::spawn_local(async move {
+            #[derive(serde::Deserialize)]
+            struct Html {
+                html: String,
+            }
+            let body = serde_json::json!({ "text": text });
+            if let Ok(html) = auth
+                .send::<Html>("POST", "/api/v1/markdown", Some(&body))
+                .await
+            {
+                preview.set(Some(html.html));
+            }
+        });
+    };
+    view! {
+        <section class="panel readme-editor">
+            <h2>"README"</h2>
+            <div class="tabs">
+                <button class="button small" on:click=move |_| preview.set(None)>"Write"</button>
+                <button class="button small" on:click=show_preview>"Preview"</button>
+            </div>
+            {move || match preview.get() {
+                Some(html) => view! { <div class="markdown" data-testid="readme-preview" inner_html=html></div> }.into_any(),
+                None => view! {
+                    <textarea rows="12" aria-label="README (Markdown)" name="readme"
+                        prop:value=move || work.with(|w| w.readme.clone())
+                        on:input=move |ev| {
+                            let text = event_target_value(&ev);
+                            edit.run(Box::new(move |w| w.readme = text));
+                        }></textarea>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+pub(super) fn lines(list: &[String]) -> String {
+    list.join("\n")
+}
+
+pub(super) fn split_list(text: &str) -> Vec<String> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[component]
+pub(super) fn ManifestPanel(
+    work: RwSignal<DraftChanges>,
+    #[prop(into)] edit: Edit,
+    state: RwSignal<SaveState>,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<ApiError>);
+    Effect::new(move |_| {
+        error.set(match state.get() {
+            SaveState::Failed(e) => Some(e),
+            _ => None,
+        });
+    });
+    let text_field = move |label: &'static str,
+                           field: &'static str,
+                           get: fn(&DraftChanges) -> String,
+                           set: fn(&mut DraftChanges, String)| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input type="text" name=field prop:value=move || work.with(get)
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        edit.run(Box::new(move |w| set(w, text)));
+                    } />
+                <FieldError error field />
+            </label>
+        }
+    };
+    let check = move |label: &'static str,
+                      get: fn(&DraftChanges) -> bool,
+                      set: fn(&mut DraftChanges, bool)| {
+        view! {
+            <label class="check">
+                <input type="checkbox" prop:checked=move || work.with(get)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        edit.run(Box::new(move |w| set(w, on)));
+                    } />
+                {label}
+            </label>
+        }
+    };
+    let area = move |label: &'static str,
+                     field: &'static str,
+                     get: fn(&DraftChanges) -> String,
+                     set: fn(&mut DraftChanges, String)| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <textarea rows="2" name=field prop:value=move || work.with(get)
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        edit.run(Box::new(move |w| set(w, text)));
+                    }></textarea>
+                <FieldError error field />
+            </label>
+        }
+    };
+    view! {
+        <section class="panel manifest" data-testid="manifest">
+            <h2>"Listing"</h2>
+            {text_field("Name", "name", |w| w.listing.name.clone(), |w, v| w.listing.name = v)}
+            {text_field("Summary", "summary", |w| w.listing.summary.clone(), |w, v| w.listing.summary = v)}
+            {text_field("Icon", "icon", |w| w.listing.icon.clone(), |w, v| w.listing.icon = v)}
+            <label class="field">
+                <span>"Category"</span>
+                <select name="category" on:change=move |ev| {
+                    if let Some(category) = Category::from_slug(&event_target_value(&ev)) {
+                        edit.run(Box::new(move |w| w.listing.category = category));
+                    }
+                }>
+                    {Category::ALL.into_iter().map(|c| view! {
+                        <option value=c.slug() selected=move || work.with(|w| w.listing.category == c)>{c.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            {area("Tags (comma-separated)", "tags", |w| w.listing.tags.join(", "), |w, v| w.listing.tags = split_list(&v))}
+            <label class="field">
+                <span>"Price per run (credits)"</span>
+                <input type="number" min="0" step="1" name="price_credits"
+                    prop:value=move || work.with(|w| w.listing.price_credits.to_string())
+                    on:change=move |ev| {
+                        let price = event_target_value(&ev).trim().parse().unwrap_or(-1);
+                        edit.run(Box::new(move |w| w.listing.price_credits = price));
+                    } />
+                <FieldError error field="price_credits" />
+            </label>
+            <h2>"Capabilities"</h2>
+            {check("Language model (llm)", |w| w.manifest.capabilities.llm, |w, on| w.manifest.capabilities.llm = on)}
+            {check("Key-value storage (kv)", |w| w.manifest.capabilities.kv, |w, on| w.manifest.capabilities.kv = on)}
+            {area("Hosts it may fetch (one per line)", "manifest.capabilities.http", |w| lines(&w.manifest.capabilities.http), |w, v| w.manifest.capabilities.http = split_list(&v))}
+            {area("Config keys", "manifest.capabilities.config", |w| w.manifest.capabilities.config.join(", "), |w, v| w.manifest.capabilities.config = split_list(&v))}
+            {area("Secret keys", "manifest.capabilities.secrets", |w| w.manifest.capabilities.secrets.join(", "), |w, v| w.manifest.capabilities.secrets = split_list(&v))}
+            <h2>"Limits"</h2>
+            <label class="field">
+                <span>"Time per run (ms)"</span>
+                <input type="number" min="1" name="timeout_ms"
+                    prop:value=move || work.with(|w| w.manifest.limits.timeout_ms.to_string())
+                    on:change=move |ev| {
+                        let ms = event_target_value(&ev).trim().parse().unwrap_or(0);
+                        edit.run(Box::new(move |w| w.manifest.limits.timeout_ms = ms));
+                    } />
+                <FieldError error field="manifest.limits.timeout_ms" />
+            </label>
+            <label class="field">
+                <span>"Memory (MiB)"</span>
+                <input type="number" min="1" name="memory_mib"
+                    prop:value=move || work.with(|w| (w.manifest.limits.memory_bytes >> 20).to_string())
+                    on:change=move |ev| {
+                        let mib: u64 = event_target_value(&ev).trim().parse().unwrap_or(0);
+                        edit.run(Box::new(move |w| w.manifest.limits.memory_bytes = mib << 20));
+                    } />
+                <FieldError error field="manifest.limits.memory_bytes" />
+            </label>
+        </section>
+    }
+}
