@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::deploy::{
+use crate::auth::use_auth;
+use crate::components::deploy::{
     RunBadge, StatusBadge, deployment_event, deployment_href, deployment_topic, duration_label,
     merge_loaded, merge_run_event, run_href,
 };
-use crate::auth::use_auth;
 use crate::live::{LinkState, Live, TopicMessage};
 use crate::remote::Remote;
 use types::deploy::{Deployment, DeploymentEvent, RunSummary};

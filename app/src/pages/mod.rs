@@ -4,7 +4,6 @@ pub mod admin;
 pub mod agent;
 pub mod creator;
 pub mod dashboard;
-pub mod deploy;
 pub mod deployment;
 pub mod editor;
 pub mod marketplace;

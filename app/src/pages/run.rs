@@ -5,8 +5,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use uuid::Uuid;
 
-use super::deploy::{RunBadge, deployment_event, deployment_href, duration_label, uuid_param};
 use crate::auth::RequireAuth;
+use crate::components::deploy::{
+    RunBadge, deployment_event, deployment_href, duration_label, uuid_param,
+};
 use crate::components::form::FormError;
 use crate::live::{Live, TopicMessage};
 use crate::remote::Remote;

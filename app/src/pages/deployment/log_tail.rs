@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::state::Page;
-use crate::pages::deploy::run_href;
+use crate::components::deploy::run_href;
 
 /// The deployment's log lines as they come: follow (keep the newest in
 /// view), pause (hold new lines back), and a level filter.

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::state::{METRICS_MINUTES, Page};
 use crate::components::browser::now_minute;
-use crate::pages::deploy::duration_label;
+use crate::components::deploy::duration_label;
 use types::deploy::MetricsBucket;
 
 /// Runs per minute with failures, and p50/p95 durations, over the last

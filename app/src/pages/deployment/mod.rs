@@ -12,8 +12,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use uuid::Uuid;
 
-use super::deploy::{StatusBadge, deployment_event, deployment_topic, uuid_param};
 use crate::auth::RequireAuth;
+use crate::components::deploy::{StatusBadge, deployment_event, deployment_topic, uuid_param};
 use crate::live::{Live, TopicMessage};
 use crate::remote::Remote;
 use types::deploy::Deployment;

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::state::Page;
+use crate::components::deploy::{RunBadge, duration_label, run_href};
 use crate::components::form::{FieldError, FormError};
-use crate::pages::deploy::{RunBadge, duration_label, run_href};
 use types::deploy::{Run, StartRun};
 use types::error::{ApiError, code};
 

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::state::Page;
+use crate::components::deploy::{RunBadge, duration_label, merge_loaded, run_href, run_label};
 use crate::components::form::FormError;
-use crate::pages::deploy::{RunBadge, duration_label, merge_loaded, run_href, run_label};
 use types::deploy::RunStatus;
 use types::error::ApiError;
 

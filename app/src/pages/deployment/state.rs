@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::browser::pause;
-use crate::pages::deploy::merge_run_event;
+use crate::components::deploy::merge_run_event;
 use crate::remote::Remote;
 use types::AgentDetail;
 use types::deploy::{

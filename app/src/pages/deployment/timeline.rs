@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::state::Page;
-use crate::pages::deploy::status_label;
+use crate::components::deploy::status_label;
 
 /// Each status the deployment went through (as far back as the page read).
 #[component]
