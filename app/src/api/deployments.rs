@@ -10,17 +10,9 @@ use uuid::Uuid;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, failed, services};
+use super::context::{actor, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::deployments::{self, Action};
-
-/// The request's address and user agent, for the audit log.
-#[cfg(feature = "ssr")]
-fn meta() -> service::auth::RequestMeta {
-    use_context::<service::auth::Caller>()
-        .map(|caller| caller.meta)
-        .unwrap_or_default()
-}
 
 /// Stops, starts or restarts deployment `id`: 202, as the REST API answers.
 #[cfg(feature = "ssr")]

@@ -68,7 +68,7 @@ mod csrf_client {
 #[cfg(feature = "ssr")]
 mod context {
     use leptos::prelude::use_context;
-    use service::auth::{Actor, Caller};
+    use service::auth::{Actor, Caller, RequestMeta};
     use service::{ServiceError, Services};
     use types::error::ApiError;
 
@@ -86,6 +86,13 @@ mod context {
         use_context::<Caller>()
             .map(|caller| caller.actor)
             .unwrap_or(Actor::Anonymous)
+    }
+
+    /// Where the call came from (address, user agent), for the audit log.
+    pub fn meta() -> RequestMeta {
+        use_context::<Caller>()
+            .map(|caller| caller.meta)
+            .unwrap_or_default()
     }
 
     /// A service error as a server function answers it, with its HTTP status.
