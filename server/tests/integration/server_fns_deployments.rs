@@ -296,14 +296,20 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(stopped["status"], "stopped", "{stopped}");
-    // Stopping it again changes nothing: both answer the same.
+    // Stopping it again changes nothing: both answer the same. (The stop
+    // job may still add a timeline line after `stopped`, moving the topic's
+    // `event_seq`, so that cursor is left out of the comparison.)
     let (status, from_fn) = post(&app, &mut ada, "stop_deployment", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{from_fn}");
     let (_, from_rest) = ada
         .json(&app, Method::POST, &format!("{rest_path}/stop"), None)
         .await;
-    assert_eq!(from_fn, from_rest);
-    assert_eq!(from_fn, stopped);
+    let without_cursor = |mut deployment: Value| {
+        deployment["event_seq"] = Value::Null;
+        deployment
+    };
+    assert_eq!(without_cursor(from_fn.clone()), without_cursor(from_rest));
+    assert_eq!(without_cursor(from_fn), without_cursor(stopped));
 
     // A run of a stopped deployment is refused alike.
     let (status, from_fn) = post(
