@@ -1,4 +1,4 @@
-//! Who is signed in, for the whole SPA: loaded once from `GET /api/v1/me`,
+//! Who is signed in, for the whole SPA: loaded once from the `current_user` server function,
 //! updated by sign-in and sign-out, and read by the user menu and by pages
 //! that need an account.
 
@@ -55,9 +55,7 @@ impl Auth {
     /// Asks the server who is signed in (again, after membership changes).
     pub fn load(self) {
         leptos::task::spawn_local(async move {
-            let me = call::<Me>("GET", "/api/v1/me", None::<&()>, None)
-                .await
-                .ok();
+            let me = crate::api::account::current_user().await.ok();
             let remembered = self.active.get_untracked().or_else(|| {
                 stored(ACTIVE_WORKSPACE_KEY)
                     .and_then(|id| id.parse::<uuid::Uuid>().ok().map(WorkspaceId))

@@ -1,35 +1,25 @@
-//! The SPA's calls to the REST API for accounts and keys: JSON over fetch,
-//! with the session's CSRF token on every state-changing request. Errors
-//! arrive as the API's error envelope.
+//! The SPA's few calls to the REST API itself: signing in, up and out,
+//! which set or clear the session cookie (every other data call is a server
+//! function, `crate::api`). JSON over fetch, with the session's CSRF token
+//! on state-changing requests; errors arrive as the API's error envelope.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use types::error::{ApiError, code};
 
+#[cfg(feature = "csr")]
 pub async fn call<T: DeserializeOwned>(
     method: &str,
     path: &str,
     body: Option<&(impl Serialize + ?Sized)>,
     csrf: Option<String>,
 ) -> Result<T, ApiError> {
-    call_with_headers(method, path, body, csrf, &[]).await
-}
-
-/// `call` with more request headers (an `Idempotency-Key`).
-#[cfg(feature = "csr")]
-pub async fn call_with_headers<T: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<&(impl Serialize + ?Sized)>,
-    csrf: Option<String>,
-    headers: &[(&str, &str)],
-) -> Result<T, ApiError> {
     let body = body
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| failed(&e))?;
-    let text = send(method, path, body, csrf, headers).await?;
+    let text = send(method, path, body, csrf).await?;
     serde_json::from_str(if text.is_empty() { "null" } else { &text }).map_err(|e| failed(&e))
 }
 
@@ -49,7 +39,6 @@ async fn send(
     path: &str,
     body: Option<String>,
     csrf: Option<String>,
-    headers: &[(&str, &str)],
 ) -> Result<String, ApiError> {
     use gloo_net::http::{Method, RequestBuilder};
 
@@ -63,9 +52,6 @@ async fn send(
     let mut builder = RequestBuilder::new(path).method(method);
     if let Some(token) = csrf {
         builder = builder.header(crate::auth::CSRF_HEADER, &token);
-    }
-    for (name, value) in headers {
-        builder = builder.header(name, value);
     }
     let request = match body {
         Some(body) => builder
@@ -93,12 +79,11 @@ async fn send(
 /// The server never renders the SPA; this only keeps the crate compiling
 /// without the browser feature.
 #[cfg(not(feature = "csr"))]
-pub async fn call_with_headers<T: DeserializeOwned>(
+pub async fn call<T: DeserializeOwned>(
     _method: &str,
     _path: &str,
     _body: Option<&(impl Serialize + ?Sized)>,
     _csrf: Option<String>,
-    _headers: &[(&str, &str)],
 ) -> Result<T, ApiError> {
     Err(ApiError::new(
         code::REQUEST_FAILED,

@@ -4,6 +4,25 @@
 
 use pulldown_cmark::{Options, Parser, html};
 
+use crate::ServiceError;
+use crate::actor::Actor;
+
+/// The longest text the editor's preview renders.
+pub const MAX_PREVIEW_CHARS: usize = 100_000;
+
+/// The editor's README preview, for signed-in callers: the same renderer
+/// and sanitiser as the agent page.
+pub fn preview(actor: &Actor, text: &str) -> Result<String, ServiceError> {
+    actor.require_user()?;
+    if text.chars().count() > MAX_PREVIEW_CHARS {
+        return Err(ServiceError::invalid(
+            "text",
+            format!("must be at most {MAX_PREVIEW_CHARS} characters"),
+        ));
+    }
+    Ok(render(text))
+}
+
 /// Sanitised HTML for `markdown`, safe to set as `innerHTML`.
 pub fn render(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES

@@ -365,13 +365,20 @@ pub mod account {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Serialize};
 
-    use super::{ApiKeyId, SessionId, UserId, WorkspaceId};
+    use super::{ApiKeyId, InviteId, SessionId, UserId, WorkspaceId};
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct SignupRequest {
         pub email: String,
         pub password: String,
         pub name: String,
+    }
+
+    /// Which ways of signing in this server offers.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Providers {
+        pub password: bool,
+        pub github: bool,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -564,7 +571,7 @@ pub mod account {
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct InviteInfo {
-        pub id: uuid::Uuid,
+        pub id: InviteId,
         pub email: String,
         pub role: Role,
         pub invited_by: UserId,

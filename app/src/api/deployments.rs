@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, failed, meta, services};
+use super::context::{actor, answered, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::deployments::{self, Action};
 
@@ -21,8 +21,19 @@ async fn act(id: Uuid, action: Action) -> Result<Deployment, ApiError> {
         .await
         .map_err(failed)?
         .ok_or_else(|| failed(service::ServiceError::NotFound { what: "deployment" }))?;
-    types::error::status::set(202);
-    Ok(deployment)
+    Ok(answered(202, deployment))
+}
+
+/// Deploys a published agent (202): the deployment is `queued`; follow
+/// `deployment:<id>` for the rest.
+#[server(prefix = "/api/fn", endpoint = "create_deployment", input = Json, client = CsrfClient)]
+pub async fn create_deployment(
+    request: types::deploy::CreateDeployment,
+) -> Result<Deployment, ApiError> {
+    let created = deployments::create(&services()?, &actor(), &meta(), request)
+        .await
+        .map_err(failed)?;
+    Ok(answered(202, created))
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_deployments", input = GetUrl, client = CsrfClient)]
@@ -59,8 +70,7 @@ pub async fn redeploy_deployment(id: Uuid, version: String) -> Result<Deployment
     let deployment = deployments::redeploy(&services()?, &actor(), &meta(), id, &version)
         .await
         .map_err(failed)?;
-    types::error::status::set(202);
-    Ok(deployment)
+    Ok(answered(202, deployment))
 }
 
 /// Deletes deployment `id` (the REST API answers 204; a server function

@@ -100,8 +100,20 @@ mod context {
         types::error::status::set(error.status());
         error.to_api_error()
     }
+
+    /// `value`, answered with `status` (201 for what a call created, 202 for
+    /// what goes on after the answer), as the REST API answers it.
+    pub fn answered<T>(status: u16, value: T) -> T {
+        types::error::status::set(status);
+        value
+    }
 }
 
+pub mod account;
+pub mod admin;
 pub mod agents;
+pub mod authoring;
+pub mod billing;
 pub mod deployments;
 pub mod runs;
+pub mod teams;

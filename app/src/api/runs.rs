@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, failed, services};
+use super::context::{actor, answered, failed, services};
 #[cfg(feature = "ssr")]
 use service::runs;
 
@@ -26,13 +26,14 @@ pub async fn start_run(
     request: deploy::StartRun,
     idempotency_key: Option<String>,
 ) -> Result<Run, ApiError> {
-    let answered = runs::start_and_wait(&services()?, &actor(), id, request, idempotency_key)
+    let outcome = runs::start_and_wait(&services()?, &actor(), id, request, idempotency_key)
         .await
         .map_err(failed)?;
-    if !answered.finished {
-        types::error::status::set(202);
-    }
-    Ok(answered.run)
+    Ok(if outcome.finished {
+        outcome.run
+    } else {
+        answered(202, outcome.run)
+    })
 }
 
 /// Cancels run `id`: 202, as the REST API answers.
@@ -41,8 +42,7 @@ pub async fn cancel_run(id: Uuid) -> Result<Run, ApiError> {
     let run = runs::cancel(&services()?, &actor(), id)
         .await
         .map_err(failed)?;
-    types::error::status::set(202);
-    Ok(run)
+    Ok(answered(202, run))
 }
 
 #[server(prefix = "/api/fn", endpoint = "get_run", input = GetUrl, client = CsrfClient)]

@@ -4,9 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use types::error::ApiError;
-use types::market::{AgentRef, CreateAgent};
-
-use crate::auth::use_auth;
+use types::market::CreateAgent;
 
 /// Creates an agent and opens it in the editor; a refusal goes to `error`.
 pub fn create_and_edit(
@@ -15,13 +13,9 @@ pub fn create_and_edit(
     error: RwSignal<Option<ApiError>>,
     navigate: impl Fn(&str, NavigateOptions) + 'static,
 ) {
-    let auth = use_auth();
     busy.set(true);
     leptos::task::spawn_local(async move {
-        match auth
-            .send::<AgentRef>("POST", "/api/v1/agents", Some(&request))
-            .await
-        {
+        match crate::api::authoring::create_agent(request).await {
             Ok(created) => navigate(
                 &format!("/editor/{}", created.slug),
                 NavigateOptions::default(),

@@ -4,13 +4,13 @@
 
 use leptos::prelude::*;
 
-use crate::auth::{RequireAuth, use_auth};
-use crate::client::call;
+use crate::api::admin::{discard_job, grant_credits, job_queue, retry_job};
+use crate::auth::RequireAuth;
 use crate::components::form::FormError;
 use crate::remote::Remote;
+use types::JobId;
 use types::billing::{GrantCredits as Grant, Granted};
 use types::error::ApiError;
-use types::jobs::QueueOverview;
 
 #[component]
 pub fn AdminJobsPage() -> impl IntoView {
@@ -26,14 +26,19 @@ pub fn AdminJobsPage() -> impl IntoView {
 
 #[component]
 fn Queue() -> impl IntoView {
-    let auth = use_auth();
-    let overview =
-        Remote::new(|| call::<QueueOverview>("GET", "/api/v1/admin/jobs", None::<&()>, None));
+    let overview = Remote::new(job_queue);
     let error = RwSignal::new(None::<ApiError>);
-    let act = move |method: &'static str, path: String| {
+    // Retries (`true`) or discards a dead job.
+    let act = move |id: i64, retry: bool| {
         error.set(None);
         leptos::task::spawn_local(async move {
-            match auth.send::<()>(method, &path, None::<&()>).await {
+            let id = JobId(id);
+            let done = if retry {
+                retry_job(id).await
+            } else {
+                discard_job(id).await
+            };
+            match done {
                 Ok(()) => overview.reload(),
                 Err(e) => error.set(Some(e)),
             }
@@ -92,9 +97,9 @@ fn Queue() -> impl IntoView {
                                             <td>{super::time::second(job.died_at)}</td>
                                             <td>
                                                 <button class="button small" data-testid="retry-job"
-                                                    on:click=move |_| act("POST", format!("/api/v1/admin/jobs/{id}/retry"))>"Retry"</button>
+                                                    on:click=move |_| act(id, true)>"Retry"</button>
                                                 <button class="button small" data-testid="discard-job"
-                                                    on:click=move |_| act("DELETE", format!("/api/v1/admin/jobs/{id}"))>"Discard"</button>
+                                                    on:click=move |_| act(id, false)>"Discard"</button>
                                             </td>
                                         </tr>
                                     }
@@ -113,7 +118,6 @@ fn Queue() -> impl IntoView {
 /// Gives a workspace credits, with the reason the audit log keeps.
 #[component]
 fn GrantCredits() -> impl IntoView {
-    let auth = use_auth();
     let workspace = RwSignal::new(String::new());
     let credits = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
@@ -138,15 +142,7 @@ fn GrantCredits() -> impl IntoView {
         busy.set(true);
         let idempotency_key = key.get_untracked();
         leptos::task::spawn_local(async move {
-            let answer = crate::client::call_with_headers::<Granted>(
-                "POST",
-                "/api/v1/admin/credits",
-                Some(&request),
-                auth.csrf(),
-                &[("idempotency-key", idempotency_key.as_str())],
-            )
-            .await;
-            match answer {
+            match grant_credits(request, Some(idempotency_key)).await {
                 Ok(granted) => {
                     done.set(Some(granted));
                     reason.set(String::new());

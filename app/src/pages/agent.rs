@@ -7,9 +7,9 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::agents::get_agent;
+use crate::api::agents::{get_agent, list_reviews, reply_to_review, try_agent, write_review};
+use crate::api::deployments::create_deployment;
 use crate::auth::use_auth;
-use crate::client::call;
 use crate::components::agent_card::{price_label, rating_label, runs_label};
 use crate::components::deploy::DeployProgress;
 use crate::components::form::FormError;
@@ -203,10 +203,7 @@ fn DeployButton(slug: String, signed_in: bool, published: bool, price: i64) -> i
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<Deployment>("POST", "/api/v1/deployments", Some(&request))
-                .await
-            {
+            match create_deployment(request).await {
                 Ok(deployment) => created.set(Some(deployment)),
                 Err(e) => error.set(Some(e)),
             }
@@ -277,18 +274,17 @@ fn ForkButton(slug: String, name: String, signed_in: bool) -> impl IntoView {
 /// Runs the newest version with an input, for signed-in users.
 #[component]
 fn TryIt(slug: String, example: String, signed_in: bool, price: i64) -> impl IntoView {
-    let auth = use_auth();
     let input = RwSignal::new(example);
     let report = RwSignal::new(None::<RunReport>);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let run = move |_| {
-        let path = format!("/api/v1/agents/{slug}/try");
-        let body = serde_json::json!({ "input": input.get_untracked() });
+        let slug = slug.clone();
+        let input = input.get_untracked();
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match auth.send::<RunReport>("POST", &path, Some(&body)).await {
+            match try_agent(slug, input).await {
                 Ok(answer) => report.set(Some(answer)),
                 Err(e) => error.set(Some(e)),
             }
@@ -330,17 +326,13 @@ fn stars(rating: u8) -> String {
 
 #[component]
 fn Reviews(slug: String, detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
-    let path = format!("/api/v1/agents/{slug}/reviews");
-    let list_path = path.clone();
-    let reviews = Remote::new(move || {
-        let path = list_path.clone();
-        async move { call::<ReviewPage>("GET", &path, None::<&()>, None).await }
-    });
+    let list_slug = slug.clone();
+    let reviews = Remote::new(move || list_reviews(list_slug.clone(), None, None));
     let can_reply = detail.viewer.can_edit;
     let form = detail.viewer.can_review.then(|| {
         view! {
             <ReviewForm
-                path=path.clone()
+                slug=slug.clone()
                 mine=detail.viewer.my_review.clone()
                 saved=Callback::new(move |()| {
                     reviews.reload();
@@ -360,11 +352,11 @@ fn Reviews(slug: String, detail: AgentDetail, reload: Callback<()>) -> impl Into
                 if page.items.is_empty() {
                     return view! { <p class="muted">"No reviews yet."</p> }.into_any();
                 }
-                let path = path.clone();
+                let slug = slug.clone();
                 view! {
                     <ul class="review-list">
                         {page.items.into_iter().map(|review| view! {
-                            <ReviewItem review path=path.clone() can_reply saved=Callback::new(move |()| reviews.reload()) />
+                            <ReviewItem review slug=slug.clone() can_reply saved=Callback::new(move |()| reviews.reload()) />
                         }).collect_view()}
                     </ul>
                 }.into_any()
@@ -374,20 +366,19 @@ fn Reviews(slug: String, detail: AgentDetail, reload: Callback<()>) -> impl Into
 }
 
 #[component]
-fn ReviewItem(review: Review, path: String, can_reply: bool, saved: Callback<()>) -> impl IntoView {
+fn ReviewItem(review: Review, slug: String, can_reply: bool, saved: Callback<()>) -> impl IntoView {
     let reply_form = (can_reply && review.reply.is_none()).then(|| {
-        let auth = use_auth();
         let text = RwSignal::new(String::new());
         let error = RwSignal::new(None::<ApiError>);
-        let reply_path = format!("{path}/{}/reply", review.id);
+        let id = review.id;
         let send = move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let body = ReplyInput {
+            let reply = ReplyInput {
                 body: text.get_untracked(),
             };
-            let reply_path = reply_path.clone();
+            let slug = slug.clone();
             leptos::task::spawn_local(async move {
-                match auth.send::<Review>("POST", &reply_path, Some(&body)).await {
+                match reply_to_review(slug, id, reply).await {
                     Ok(_) => saved.run(()),
                     Err(e) => error.set(Some(e)),
                 }
@@ -420,8 +411,7 @@ fn ReviewItem(review: Review, path: String, can_reply: bool, saved: Callback<()>
 }
 
 #[component]
-fn ReviewForm(path: String, mine: Option<Review>, saved: Callback<()>) -> impl IntoView {
-    let auth = use_auth();
+fn ReviewForm(slug: String, mine: Option<Review>, saved: Callback<()>) -> impl IntoView {
     let editing = mine.is_some();
     let rating = RwSignal::new(mine.as_ref().map_or(0, |r| r.rating));
     let body = RwSignal::new(mine.map(|r| r.body).unwrap_or_default());
@@ -433,9 +423,9 @@ fn ReviewForm(path: String, mine: Option<Review>, saved: Callback<()>) -> impl I
             rating: i64::from(rating.get_untracked()),
             body: body.get_untracked(),
         };
-        let path = path.clone();
+        let slug = slug.clone();
         leptos::task::spawn_local(async move {
-            match auth.send::<Review>("POST", &path, Some(&input)).await {
+            match write_review(slug, input).await {
                 Ok(_) => {
                     error.set(None);
                     done.set(true);

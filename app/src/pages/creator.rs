@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::client::call;
+use crate::api::agents::get_creator;
 use crate::components::agent_card::{AgentCard, runs_label};
 use crate::remote::Remote;
 use types::market::CreatorProfile;
@@ -12,13 +12,7 @@ use types::market::CreatorProfile;
 pub fn CreatorPage() -> impl IntoView {
     let params = use_params_map();
     let handle = Memo::new(move |_| params.read().get("handle").unwrap_or_default());
-    let profile = Remote::new(move || {
-        let path = format!(
-            "/api/v1/creators/{}",
-            crate::pages::encode_component(&handle.get())
-        );
-        async move { call::<CreatorProfile>("GET", &path, None::<&()>, None).await }
-    });
+    let profile = Remote::new(move || get_creator(handle.get()));
     view! {
         <div class="page creator-page">
             {profile.view("Loading creator…", |profile: CreatorProfile| view! {

@@ -4,11 +4,13 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::account::{
+    create_api_key, list_api_keys, list_sessions, revoke_api_key, revoke_other_sessions,
+};
 use crate::auth::{RequireAuth, use_auth};
-use crate::client::call;
 use crate::components::status::ErrorPanel;
 use crate::remote::Remote;
-use types::account::{ApiKeyInfo, CreateApiKey, CreatedApiKey, Scope, SessionInfo};
+use types::account::{CreateApiKey, CreatedApiKey, Scope};
 use types::error::ApiError;
 
 use super::time::minute as when;
@@ -80,23 +82,13 @@ fn workspace_name(auth: crate::auth::Auth, id: types::WorkspaceId) -> String {
         .unwrap_or_else(|| "—".to_owned())
 }
 
-#[derive(serde::Deserialize)]
-struct Ended {
-    ended: u64,
-}
-
 #[component]
 fn Sessions() -> impl IntoView {
-    let auth = use_auth();
-    let sessions =
-        Remote::new(|| call::<Vec<SessionInfo>>("GET", "/api/v1/sessions", None::<&()>, None));
+    let sessions = Remote::new(list_sessions);
     let notice = RwSignal::new(None::<Result<u64, ApiError>>);
     let sign_out_others = move |_| {
         leptos::task::spawn_local(async move {
-            let result = auth
-                .send::<Ended>("POST", "/api/v1/sessions/revoke-others", None::<&()>)
-                .await
-                .map(|answer| answer.ended);
+            let result = revoke_other_sessions().await;
             notice.set(Some(result));
             sessions.reload();
         });
@@ -142,8 +134,7 @@ pub fn ApiKeysPage() -> impl IntoView {
 #[component]
 fn ApiKeys() -> impl IntoView {
     let auth = use_auth();
-    let keys =
-        Remote::new(|| call::<Vec<ApiKeyInfo>>("GET", "/api/v1/api-keys", None::<&()>, None));
+    let keys = Remote::new(list_api_keys);
     let name = RwSignal::new(String::new());
     let chosen = RwSignal::new(vec![Scope::AgentsRead]);
     let expiry = RwSignal::new("90".to_owned());
@@ -178,10 +169,7 @@ fn ApiKeys() -> impl IntoView {
             spend_cap_credits,
         };
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<CreatedApiKey>("POST", "/api/v1/api-keys", Some(&request))
-                .await
-            {
+            match create_api_key(request).await {
                 Ok(key) => {
                     created.set(Some(key));
                     name.set(String::new());
@@ -193,10 +181,7 @@ fn ApiKeys() -> impl IntoView {
     };
     let revoke = move |id: types::ApiKeyId| {
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<()>("DELETE", &format!("/api/v1/api-keys/{id}"), None::<&()>)
-                .await
-            {
+            match revoke_api_key(id).await {
                 Ok(()) => keys.reload(),
                 Err(e) => error.set(Some(e)),
             }

@@ -6,10 +6,8 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use serde::Deserialize;
 
 use crate::auth::use_auth;
-use crate::client::call;
 use crate::components::form::{FieldError, FormError};
 use crate::pages::encode_component;
 use crate::remote::Remote;
@@ -34,11 +32,6 @@ fn github_error(code: &str) -> &'static str {
     }
 }
 
-#[derive(Clone, Deserialize)]
-struct Providers {
-    github: bool,
-}
-
 /// `return_to` if it is a path of this site, else the marketplace.
 fn return_target(requested: Option<String>) -> String {
     requested
@@ -48,8 +41,7 @@ fn return_target(requested: Option<String>) -> String {
 
 #[component]
 fn GithubButton(return_to: Memo<String>) -> impl IntoView {
-    let providers =
-        Remote::new(|| call::<Providers>("GET", "/api/v1/auth/providers", None::<&()>, None));
+    let providers = Remote::new(crate::api::account::sign_in_providers);
     move || {
         providers.get().and_then(Result::ok).filter(|p| p.github).map(|_| {
             let href = format!("/auth/github/start?return_to={}", encode_component(&return_to.get()));

@@ -9,17 +9,19 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::time::minute as when;
+use crate::api::teams::{
+    accept_invite, change_member, create_invite, create_team, get_team, leave_team, list_invites,
+    list_teams, revoke_invite, team_audit_log,
+};
 use crate::auth::{RequireAuth, use_auth};
-use crate::client::call;
 use crate::components::form::{FieldError, FormError};
 use crate::components::status::ErrorPanel;
 use crate::remote::Remote;
-use types::UserId;
 use types::account::{
-    AuditEvent, AuditPage, ChangeRole, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, Member,
-    Role, TeamDetail, WorkspaceSummary,
+    AuditEvent, CreateInvite, CreateTeam, CreatedInvite, Member, Role, TeamDetail,
 };
 use types::error::ApiError;
+use types::{InviteId, UserId};
 
 /// Roles an invite or a role change can give (ownership too, for owners).
 const ROLES: [Role; 4] = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
@@ -44,8 +46,7 @@ pub fn TeamsPage() -> impl IntoView {
 
 #[component]
 fn TeamList() -> impl IntoView {
-    let teams =
-        Remote::new(|| call::<Vec<WorkspaceSummary>>("GET", "/api/v1/teams", None::<&()>, None));
+    let teams = Remote::new(list_teams);
     view! {
         <section class="panel">
             <h2>"Your teams"</h2>
@@ -82,10 +83,7 @@ fn NewTeam() -> impl IntoView {
         };
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<WorkspaceSummary>("POST", "/api/v1/teams", Some(&request))
-                .await
-            {
+            match create_team(request).await {
                 Ok(team) => {
                     auth.load();
                     navigate(&format!("/teams/{}", team.slug), NavigateOptions::default());
@@ -114,12 +112,7 @@ fn NewTeam() -> impl IntoView {
 #[component]
 pub fn TeamPage() -> impl IntoView {
     let slug = slug_param();
-    let team = Remote::new(move || {
-        let slug = slug.get();
-        async move {
-            call::<TeamDetail>("GET", &format!("/api/v1/teams/{slug}"), None::<&()>, None).await
-        }
-    });
+    let team = Remote::new(move || get_team(slug.get()));
     view! {
         <RequireAuth>
             <div class="page settings-page">
@@ -156,17 +149,10 @@ fn Team(detail: TeamDetail, reload: Callback<()>) -> impl IntoView {
     let change = {
         let slug = slug.clone();
         move |user: UserId, role: Option<Role>| {
-            let path = format!("/api/v1/teams/{slug}/members/{user}");
+            let slug = slug.clone();
             error.set(None);
             leptos::task::spawn_local(async move {
-                let result = match role {
-                    Some(role) => {
-                        auth.send::<()>("PATCH", &path, Some(&ChangeRole { role }))
-                            .await
-                    }
-                    None => auth.send::<()>("DELETE", &path, None::<&()>).await,
-                };
-                match result {
+                match change_member(slug, user, role).await {
                     Ok(()) => reload.run(()),
                     Err(e) => error.set(Some(e)),
                 }
@@ -176,11 +162,11 @@ fn Team(detail: TeamDetail, reload: Callback<()>) -> impl IntoView {
     let leave = {
         let slug = slug.clone();
         move |_| {
-            let path = format!("/api/v1/teams/{slug}/leave");
+            let slug = slug.clone();
             let navigate = navigate.clone();
             error.set(None);
             leptos::task::spawn_local(async move {
-                match auth.send::<()>("POST", &path, None::<&()>).await {
+                match leave_team(slug).await {
                     Ok(()) => {
                         auth.load();
                         navigate("/teams", NavigateOptions::default());
@@ -254,13 +240,9 @@ fn MemberRow(
 
 #[component]
 fn Invites(slug: String) -> impl IntoView {
-    let auth = use_auth();
     let invites = {
         let slug = slug.clone();
-        Remote::new(move || {
-            let path = format!("/api/v1/teams/{slug}/invites");
-            async move { call::<Vec<InviteInfo>>("GET", &path, None::<&()>, None).await }
-        })
+        Remote::new(move || list_invites(slug.clone()))
     };
     let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Member);
@@ -276,12 +258,9 @@ fn Invites(slug: String) -> impl IntoView {
                 email: email.get_untracked(),
                 role: role.get_untracked(),
             };
-            let path = format!("/api/v1/teams/{slug}/invites");
+            let slug = slug.clone();
             leptos::task::spawn_local(async move {
-                match auth
-                    .send::<CreatedInvite>("POST", &path, Some(&request))
-                    .await
-                {
+                match create_invite(slug, request).await {
                     Ok(invite) => {
                         created.set(Some(invite));
                         email.set(String::new());
@@ -292,10 +271,10 @@ fn Invites(slug: String) -> impl IntoView {
             });
         }
     };
-    let revoke = Callback::new(move |id: uuid::Uuid| {
-        let path = format!("/api/v1/teams/{slug}/invites/{id}");
+    let revoke = Callback::new(move |id: InviteId| {
+        let slug = slug.clone();
         leptos::task::spawn_local(async move {
-            match auth.send::<()>("DELETE", &path, None::<&()>).await {
+            match revoke_invite(slug, id).await {
                 Ok(()) => invites.reload(),
                 Err(e) => error.set(Some(e)),
             }
@@ -374,21 +353,19 @@ pub fn TeamAuditPage() -> impl IntoView {
     let loading = RwSignal::new(false);
 
     let fetch = move |cursor: Option<String>| {
-        let mut path = format!(
-            "/api/v1/teams/{}/audit?limit=50&action={}&actor={}",
+        let (slug, action, by) = (
             slug.get_untracked(),
-            super::encode_component(&action.get_untracked()),
-            super::encode_component(&actor.get_untracked()),
+            action.get_untracked(),
+            actor.get_untracked(),
         );
-        if let Some(cursor) = &cursor {
-            path.push_str(&format!("&cursor={}", super::encode_component(cursor)));
-        }
+        let more = cursor.is_some();
         loading.set(true);
         leptos::task::spawn_local(async move {
-            match call::<AuditPage>("GET", &path, None::<&()>, None).await {
+            let (action, by) = (Some(action), Some(by));
+            match team_audit_log(slug, action, by, Some(50), cursor).await {
                 Ok(page) => {
                     error.set(None);
-                    if cursor.is_some() {
+                    if more {
                         events.update(|list| list.extend(page.items));
                     } else {
                         events.set(page.items);
@@ -495,11 +472,7 @@ fn AcceptInvite() -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let path = format!("/api/v1/invites/{}/accept", super::encode_component(&token));
-            match auth
-                .send::<WorkspaceSummary>("POST", &path, None::<&()>)
-                .await
-            {
+            match accept_invite(token).await {
                 Ok(team) => {
                     auth.load();
                     auth.switch_to(team.id);

@@ -5,24 +5,19 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::client::call;
+use crate::api::agents::get_version;
 use crate::remote::Remote;
 use types::market::VersionDetail;
 
 #[component]
 pub fn VersionPage() -> impl IntoView {
     let params = use_params_map();
-    let path = Memo::new(move |_| {
-        let params = params.read();
-        format!(
-            "/api/v1/agents/{}/versions/{}",
-            params.get("slug").unwrap_or_default(),
-            params.get("version").unwrap_or_default()
-        )
-    });
     let version = Remote::new(move || {
-        let path = path.get();
-        async move { call::<VersionDetail>("GET", &path, None::<&()>, None).await }
+        let params = params.read();
+        get_version(
+            params.get("slug").unwrap_or_default(),
+            params.get("version").unwrap_or_default(),
+        )
     });
     view! {
         <div class="page version-page">

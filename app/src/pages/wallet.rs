@@ -7,13 +7,12 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::billing::{get_checkout, get_usage, get_wallet, ledger_lines, start_checkout};
 use crate::auth::{RequireAuth, use_auth};
-use crate::client::call;
 use crate::components::form::FormError;
 use crate::remote::Remote;
-use types::billing::{
-    Checkout, LedgerLine, LedgerPage, StartCheckout, TopUp, Usage, UsageRow, Wallet,
-};
+use types::CheckoutId;
+use types::billing::{Checkout, LedgerLine, StartCheckout, TopUp, UsageRow};
 use types::error::ApiError;
 
 #[component]
@@ -37,14 +36,10 @@ pub fn WalletPage() -> impl IntoView {
 
 #[component]
 fn WalletOf(slug: String) -> impl IntoView {
-    let path = format!(
-        "/api/v1/wallet?workspace={}",
-        super::encode_component(&slug)
-    );
-    let wallet = Remote::new(move || {
-        let path = path.clone();
-        async move { call::<Wallet>("GET", &path, None::<&()>, None).await }
-    });
+    let wallet = {
+        let slug = slug.clone();
+        Remote::new(move || get_wallet(Some(slug.clone())))
+    };
     let query = use_query_map();
     let checkout = query.with_untracked(|q| q.get("checkout"));
     let cancelled = query.with_untracked(|q| q.get("cancelled").is_some());
@@ -90,7 +85,6 @@ fn BuyCredits(slug: String, top_up: Option<TopUp>) -> impl IntoView {
         }
         .into_any();
     };
-    let auth = use_auth();
     let credits = RwSignal::new((top_up.min_credits.max(1000)).to_string());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
@@ -115,10 +109,7 @@ fn BuyCredits(slug: String, top_up: Option<TopUp>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<Checkout>("POST", "/api/v1/billing/checkout", Some(&request))
-                .await
-            {
+            match start_checkout(request).await {
                 Ok(Checkout { url: Some(url), .. }) => go_to(&url),
                 Ok(_) => busy.set(false),
                 Err(e) => {
@@ -162,11 +153,11 @@ fn go_to(url: &str) {
 #[component]
 fn CheckoutReturn(id: String, cancelled: bool, paid: Callback<()>) -> impl IntoView {
     let state = RwSignal::new(None::<Checkout>);
-    if !cancelled {
-        let path = format!("/api/v1/billing/checkouts/{}", super::encode_component(&id));
+    // A checkout id that is no id is no checkout: nothing to wait for.
+    if let (false, Ok(id)) = (cancelled, id.parse::<CheckoutId>()) {
         leptos::task::spawn_local(async move {
             for _ in 0..30 {
-                if let Ok(checkout) = call::<Checkout>("GET", &path, None::<&()>, None).await {
+                if let Ok(checkout) = get_checkout(id).await {
                     let done = checkout.status != "open";
                     if state.try_set(Some(checkout.clone())).is_some() {
                         return; // the page is gone
@@ -200,14 +191,7 @@ fn CheckoutReturn(id: String, cancelled: bool, paid: Callback<()>) -> impl IntoV
 #[component]
 fn UsageCharts(slug: String) -> impl IntoView {
     let days = RwSignal::new(30_i64);
-    let usage = Remote::new(move || {
-        let path = format!(
-            "/api/v1/billing/usage?workspace={}&days={}",
-            super::encode_component(&slug),
-            days.get()
-        );
-        async move { call::<Usage>("GET", &path, None::<&()>, None).await }
-    });
+    let usage = Remote::new(move || get_usage(Some(slug.clone()), Some(days.get())));
     view! {
         <section class="panel" data-testid="usage">
             <div class="panel-head">
@@ -354,18 +338,13 @@ impl History {
     }
 
     fn read(self, cursor: Option<String>) {
-        let mut path = format!(
-            "/api/v1/ledger?limit=50&workspace={}",
-            super::encode_component(&self.slug.get_value())
-        );
-        if let Some(cursor) = &cursor {
-            path.push_str(&format!("&cursor={}", super::encode_component(cursor)));
-        }
+        let workspace = Some(self.slug.get_value());
+        let more = cursor.is_some();
         self.loading.set(true);
         self.generation.update_value(|g| *g += 1);
         let generation = self.generation.get_value();
         leptos::task::spawn_local(async move {
-            let answer = call::<LedgerPage>("GET", &path, None::<&()>, None).await;
+            let answer = ledger_lines(workspace, cursor, Some(50)).await;
             if self.generation.try_get_value() != Some(generation) {
                 return; // overtaken, or the page is gone
             }
@@ -374,7 +353,7 @@ impl History {
                 Ok(page) => {
                     self.error.set(None);
                     self.lines.update(|lines| {
-                        if cursor.is_none() {
+                        if !more {
                             lines.clear();
                         }
                         lines.extend(page.items);

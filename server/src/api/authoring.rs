@@ -11,9 +11,6 @@ use crate::api::body::Body;
 use crate::auth::CallerOf;
 use crate::error::AppError;
 
-/// The longest text the preview renders.
-const MAX_PREVIEW_CHARS: usize = 100_000;
-
 pub async fn list_templates() -> Json<Vec<Template>> {
     Json(authoring::templates())
 }
@@ -45,20 +42,11 @@ pub struct MarkdownHtml {
     html: String,
 }
 
-/// The editor's README preview: the same renderer and sanitiser as the
-/// agent page.
+/// The editor's README preview.
 pub async fn render_markdown(
     CallerOf(caller): CallerOf,
     Body(body): Body<MarkdownText>,
 ) -> Result<Json<MarkdownHtml>, AppError> {
-    caller.actor.require_user()?;
-    if body.text.chars().count() > MAX_PREVIEW_CHARS {
-        return Err(AppError::invalid(
-            "text",
-            format!("must be at most {MAX_PREVIEW_CHARS} characters"),
-        ));
-    }
-    Ok(Json(MarkdownHtml {
-        html: markdown::render(&body.text),
-    }))
+    let html = markdown::preview(&caller.actor, &body.text)?;
+    Ok(Json(MarkdownHtml { html }))
 }

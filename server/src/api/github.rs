@@ -7,8 +7,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use service::auth::accounts;
 use service::auth::github::{self, Callback, Finished};
+use types::account::Providers;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;
@@ -95,6 +96,6 @@ pub async fn callback(
 }
 
 /// `GET /api/v1/auth/providers`: which sign-in methods are on.
-pub async fn providers(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "password": true, "github": state.services.github.is_some() }))
+pub async fn providers(State(state): State<AppState>) -> Json<Providers> {
+    Json(accounts::providers(&state.services))
 }

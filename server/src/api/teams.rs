@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use service::{ServiceError, teams};
-use types::UserId;
 use types::account::{
     AuditPage, ChangeRole, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, TeamDetail,
     WorkspaceSummary,
 };
+use types::{InviteId, UserId};
 
 use crate::api::body::Body;
 use crate::api::extract::QueryOf;
@@ -77,7 +77,7 @@ pub async fn revoke_invite(
     CallerOf(caller): CallerOf,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
-    let id = id
+    let id: InviteId = id
         .parse()
         .map_err(|_| AppError::from(ServiceError::NotFound { what: "invite" }))?;
     teams::revoke_invite(&state.services, &caller.actor, &slug, id, &caller.meta).await?;

@@ -225,6 +225,18 @@ fn rows() -> Vec<Row> {
         // Before the team rows, which put the team's people in many teams.
         row(Method::POST, "/api/v1/teams", Personal, SIGNED_IN_ONLY(201)),
         row(Method::GET, "/api/v1/teams", Personal, SIGNED_IN_ONLY(200)),
+        row(
+            Method::POST,
+            "/api/fn/create_team",
+            Personal,
+            SIGNED_IN_ONLY(201),
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_teams",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
         row(Method::GET, "/api/v1/teams/{team}", Team, TEAM_MEMBERS(200)),
         row(
             Method::POST,
@@ -503,6 +515,240 @@ fn rows() -> Vec<Row> {
             Team,
             // The invite is for the user's address; nobody else may use it.
             [401, 200, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        // The SPA's other server functions: each answers every caller as
+        // its REST twin above does (200 where REST answers 204).
+        row(
+            Method::POST,
+            "/api/fn/try_agent",
+            Public,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_version?slug={agent}&version=1.0.0",
+            Public,
+            READ_AGENTS,
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_creator?handle=agentdeck",
+            Public,
+            READ_AGENTS,
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_reviews?slug={agent}",
+            Public,
+            READ_AGENTS,
+        ),
+        row(
+            Method::POST,
+            "/api/fn/write_review",
+            Public,
+            // The key is the user's, who reviewed already: an edit.
+            [401, 201, 201, 201, 201, 201, 201, 200, 403, 401, 401],
+        ),
+        row(Method::GET, "/api/fn/list_templates", Public, OPEN),
+        row(Method::GET, "/api/fn/sign_in_providers", Public, OPEN),
+        row(
+            Method::POST,
+            "/api/fn/render_markdown",
+            Public,
+            [401, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/own_agents",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/current_user",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_sessions",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/revoke_other_sessions",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_api_keys",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_api_key",
+            Personal,
+            SIGNED_IN_ONLY(201),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/revoke_api_key {own key}",
+            Personal,
+            [401, 200, 404, 404, 404, 404, 404, 403, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/job_queue",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/retry_job",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/discard_job",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/grant_credits",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        row(Method::GET, "/api/fn/get_wallet", Personal, BILLING_OWN),
+        row(
+            Method::GET,
+            "/api/fn/get_team?slug={team}",
+            Team,
+            TEAM_MEMBERS(200),
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_invites?slug={team}",
+            Team,
+            TEAM_ADMINS(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_invite",
+            Team,
+            TEAM_ADMINS(201),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/revoke_invite {invite}",
+            Team,
+            TEAM_ADMINS(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_member (to viewer)",
+            Team,
+            TEAM_ADMINS(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_member (remove)",
+            Team,
+            TEAM_ADMINS(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/leave_team",
+            Team,
+            [401, 404, 404, 200, 200, 200, 409, 403, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/team_audit_log?slug={team}",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/accept_invite {invite to user}",
+            Team,
+            [401, 200, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_agent (in the team)",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_draft?slug={team agent}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/save_draft {team agent}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/test_run {team agent}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/publish_version {team agent}",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_agent_settings {team agent}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_deployment (in the team)",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_wallet?workspace={team}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::GET,
+            "/api/fn/ledger_lines?workspace={team}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_usage?workspace={team}",
+            Team,
+            TEAM_BILLING,
+        ),
+        row(
+            Method::POST,
+            "/api/fn/start_checkout (for the team)",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 403, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_checkout?id={team checkout}",
+            Team,
+            TEAM_BILLING,
         ),
     ]
 }
@@ -866,6 +1112,9 @@ impl Matrix {
                     (path.to_owned(), Some(body))
                 }
             }
+            _ if route.starts_with("/api/fn/") && route != "/api/fn/get_agent" => {
+                self.server_function(row, team, &slug).await
+            }
             _ if route.contains("{team deployment}") => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
                 let path = route.replace("{team deployment}", &deployment.to_string());
@@ -985,6 +1234,124 @@ impl Matrix {
         }
     }
 
+    /// A made checkout of the team, by its owner; its id.
+    async fn team_checkout(&mut self, slug: &str) -> String {
+        let body = json!({ "credits": 500, "workspace": slug });
+        let (status, checkout) = self
+            .as_person(
+                Who::Owner,
+                Method::POST,
+                "/api/v1/billing/checkout",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{checkout}");
+        checkout["id"].as_str().expect("a checkout id").to_owned()
+    }
+
+    /// The path and body of a server-function cell (`/api/fn/<name>`, a
+    /// query for reads, the arguments as JSON for changes), with whatever
+    /// it acts on made fresh.
+    async fn server_function(
+        &mut self,
+        row: &Row,
+        team: Option<&(Uuid, String, UserId)>,
+        slug: &str,
+    ) -> (String, Option<Value>) {
+        let team_id = team.map(|(id, _, _)| *id);
+        let mut route = row
+            .route
+            .replace("{team}", slug)
+            .replace("{agent}", "content-creator");
+        if route.contains("{team agent}") {
+            route = route.replace("{team agent}", &self.team_agent(team_id).await);
+        }
+        if route.contains("{team checkout}") {
+            route = route.replace("{team checkout}", &self.team_checkout(slug).await);
+        }
+        // What a change acts on follows its name: `/api/fn/test_run <agent>`.
+        let (path, what) = route.split_once(' ').unwrap_or((&route, ""));
+        if row.method == Method::GET {
+            return (path.to_owned(), None);
+        }
+        let body = match path {
+            "/api/fn/try_agent" => {
+                json!({ "slug": "content-creator", "input": "{\"topic\": \"tea\"}" })
+            }
+            "/api/fn/write_review" => {
+                json!({ "slug": "content-creator", "review": { "rating": 4, "body": "Good" } })
+            }
+            "/api/fn/render_markdown" => json!({ "text": "# Hello" }),
+            "/api/fn/create_api_key" => {
+                json!({ "request": { "name": self.unique("made"), "scopes": ["agents:read"] } })
+            }
+            "/api/fn/revoke_api_key" => {
+                let (id, _) = self.key(Who::User, None, &["agents:read"]).await;
+                json!({ "id": id })
+            }
+            "/api/fn/create_team" => json!({ "request": { "name": self.unique("Made ") } }),
+            "/api/fn/retry_job" | "/api/fn/discard_job" => json!({ "id": 1 }),
+            "/api/fn/grant_credits" => json!({
+                "grant": { "workspace": "user", "credits": 10, "reason": "Because" },
+            }),
+            "/api/fn/create_invite" => {
+                let email = format!("{}@example.com", self.unique("invitee"));
+                json!({ "slug": slug, "request": { "email": email, "role": "viewer" } })
+            }
+            "/api/fn/revoke_invite" => {
+                let email = format!("{}@example.com", self.unique("invitee"));
+                let (id, _) = self.invite(slug, &email).await;
+                json!({ "slug": slug, "id": id })
+            }
+            "/api/fn/change_member" => {
+                let member = team.map(|(_, _, target)| *target);
+                let role = (what == "(to viewer)").then_some("viewer");
+                json!({ "slug": slug, "member": member, "role": role })
+            }
+            "/api/fn/leave_team" => json!({ "slug": slug }),
+            "/api/fn/accept_invite" => {
+                let email = self.user.email.clone();
+                let (_, token) = self.invite(slug, &email).await;
+                json!({ "token": token })
+            }
+            "/api/fn/create_agent" => json!({
+                "request": { "name": self.unique("Team agent "), "workspace": slug },
+            }),
+            "/api/fn/save_draft"
+            | "/api/fn/test_run"
+            | "/api/fn/publish_version"
+            | "/api/fn/change_agent_settings" => {
+                let agent = what;
+                let source = "export default function run(input) { return { ok: true }; }";
+                match path {
+                    "/api/fn/save_draft" => json!({ "slug": agent, "changes": {
+                        "revision": 1, "source": source, "manifest": {}, "readme": "",
+                        "example_input": "{}", "listing": {
+                            "name": agent, "summary": "made for the matrix",
+                            "category": "operations", "tags": [], "icon": "",
+                            "price_credits": 0,
+                        },
+                    } }),
+                    "/api/fn/test_run" => json!({ "slug": agent, "request": {
+                        "source": source, "manifest": {}, "input": "{}",
+                    } }),
+                    "/api/fn/publish_version" => {
+                        json!({ "slug": agent, "request": { "version": "1.0.0" } })
+                    }
+                    _ => json!({ "slug": agent, "settings": { "visibility": "private" } }),
+                }
+            }
+            "/api/fn/create_deployment" => json!({
+                "request": { "agent": "analytics", "workspace": slug },
+            }),
+            "/api/fn/start_checkout" => json!({
+                "request": { "credits": 500, "workspace": slug },
+            }),
+            _ => json!({}),
+        };
+        (path.to_owned(), Some(body))
+    }
+
     /// The credentials `who` presents for a route of `scope` on `team`.
     async fn credentials(
         &mut self,
@@ -1016,7 +1383,7 @@ impl Matrix {
             Who::KeyWithoutScope => {
                 // A scope the route does not need: the billing routes need
                 // `billing:read`, the rest never do.
-                let billing = ["/wallet", "/ledger", "/billing/"]
+                let billing = ["wallet", "ledger", "billing/", "usage", "checkout"]
                     .iter()
                     .any(|part| route.contains(part));
                 let scope = if billing {

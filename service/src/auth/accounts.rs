@@ -12,7 +12,9 @@ use super::sessions::{self, NewSession};
 use super::{Actor, RequestMeta, password};
 use crate::schema::{users, workspace_members, workspaces};
 use crate::{ServiceError, Services};
-use types::account::{LoginRequest, Me, Role, SignupRequest, UserProfile, WorkspaceSummary};
+use types::account::{
+    LoginRequest, Me, Providers, Role, SignupRequest, UserProfile, WorkspaceSummary,
+};
 use types::{UserId, WorkspaceId};
 
 const MAX_EMAIL_CHARS: usize = 254;
@@ -308,6 +310,14 @@ pub async fn logout(
         },
     )
     .await
+}
+
+/// Which ways of signing in are on: passwords always, GitHub when configured.
+pub fn providers(services: &Services) -> Providers {
+    Providers {
+        password: true,
+        github: services.github.is_some(),
+    }
 }
 
 pub async fn me(services: &Services, actor: &Actor) -> Result<Me, ServiceError> {

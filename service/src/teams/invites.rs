@@ -13,7 +13,7 @@ use crate::auth::tokens;
 use crate::schema::{users, workspace_invites, workspace_members, workspaces};
 use crate::{ServiceError, Services};
 use types::account::{CreateInvite, CreatedInvite, InviteInfo, Role, WorkspaceSummary};
-use types::{UserId, WorkspaceId};
+use types::{InviteId, UserId, WorkspaceId};
 
 use super::members::may_manage;
 use super::require_team_role;
@@ -57,7 +57,7 @@ pub async fn invite(
     let digest = tokens::digest(&token);
     let invite = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
-            let (id, created_at): (Uuid, DateTime<Utc>) =
+            let (id, created_at): (InviteId, DateTime<Utc>) =
                 diesel::insert_into(workspace_invites::table)
                     .values((
                         workspace_invites::workspace_id.eq(team.id.0),
@@ -106,7 +106,7 @@ pub async fn invites(
     actor.require_session()?;
     let mut conn = services.conn().await?;
     let team = require_team_role(&mut conn, actor, slug, Role::Admin).await?;
-    type InviteRow = (Uuid, String, String, Uuid, DateTime<Utc>, DateTime<Utc>);
+    type InviteRow = (InviteId, String, String, Uuid, DateTime<Utc>, DateTime<Utc>);
     let rows: Vec<InviteRow> = workspace_invites::table
         .filter(workspace_invites::workspace_id.eq(team.id.0))
         .filter(workspace_invites::accepted_at.is_null())
@@ -142,7 +142,7 @@ pub async fn revoke_invite(
     services: &Services,
     actor: &Actor,
     slug: &str,
-    invite: Uuid,
+    invite: InviteId,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     actor.require_session()?;

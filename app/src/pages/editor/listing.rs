@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::auth::use_auth;
+use crate::api::authoring::render_markdown;
 use crate::components::form::FieldError;
 use types::Category;
 use types::error::ApiError;
@@ -17,21 +17,12 @@ pub(super) fn ReadmeEditor(
     work: RwSignal<DraftChanges>,
     #[prop(into)] edit: Edit,
 ) -> impl IntoView {
-    let auth = use_auth();
     let preview = RwSignal::new(None::<String>);
     let show_preview = move |_| {
         let text = work.with_untracked(|w| w.readme.clone());
         leptos::task::spawn_local(async move {
-            #[derive(serde::Deserialize)]
-            struct Html {
-                html: String,
-            }
-            let body = serde_json::json!({ "text": text });
-            if let Ok(html) = auth
-                .send::<Html>("POST", "/api/v1/markdown", Some(&body))
-                .await
-            {
-                preview.set(Some(html.html));
+            if let Ok(html) = render_markdown(text).await {
+                preview.set(Some(html));
             }
         });
     };

@@ -10,15 +10,15 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
+use crate::api::authoring::{get_draft, list_templates, own_agents, save_draft};
 use crate::auth::{RequireAuth, use_auth};
-use crate::client::call;
 use crate::code_editor::CodeEditor;
 use crate::components::form::{FieldError, FormError};
 use crate::components::new_agent::create_and_edit;
 use crate::remote::Remote;
 use types::account::Role;
 use types::error::{ApiError, code};
-use types::market::{CreateAgent, Draft, DraftChanges, DraftSaved, OwnAgent, Template};
+use types::market::{CreateAgent, Draft, DraftChanges, OwnAgent};
 
 mod listing;
 mod publish;
@@ -46,7 +46,7 @@ pub fn EditorPage() -> impl IntoView {
 
 #[component]
 fn OwnAgents() -> impl IntoView {
-    let own = Remote::new(|| call::<Vec<OwnAgent>>("GET", "/api/v1/me/agents", None::<&()>, None));
+    let own = Remote::new(own_agents);
     view! {
         <section class="panel">
             <h2>"Your agents"</h2>
@@ -82,8 +82,7 @@ fn OwnAgents() -> impl IntoView {
 fn NewAgentForm() -> impl IntoView {
     let auth = use_auth();
     let navigate = use_navigate();
-    let templates =
-        Remote::new(|| call::<Vec<Template>>("GET", "/api/v1/templates", None::<&()>, None));
+    let templates = Remote::new(list_templates);
     let name = RwSignal::new(String::new());
     let template = RwSignal::new("blank".to_owned());
     let workspace = RwSignal::new(String::new());
@@ -175,10 +174,7 @@ fn changes_of(draft: &Draft) -> DraftChanges {
 pub fn AgentEditorPage() -> impl IntoView {
     let params = use_params_map();
     let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
-    let draft = Remote::new(move || {
-        let path = format!("/api/v1/agents/{}/draft", slug.get());
-        async move { call::<Draft>("GET", &path, None::<&()>, None).await }
-    });
+    let draft = Remote::new(move || get_draft(slug.get()));
     view! {
         <RequireAuth>
             <div class="page editor-page">
@@ -191,7 +187,6 @@ pub fn AgentEditorPage() -> impl IntoView {
 
 #[component]
 fn Workbench(draft: Draft) -> impl IntoView {
-    let auth = use_auth();
     let slug = draft.agent.slug.clone();
     let work = RwSignal::new(changes_of(&draft));
     let initial_source = draft.source.clone();
@@ -201,10 +196,9 @@ fn Workbench(draft: Draft) -> impl IntoView {
     let visibility = RwSignal::new(draft.visibility);
     let published = RwSignal::new(draft.published);
     let edits = StoredValue::new(0_u64);
-    let draft_path = format!("/api/v1/agents/{slug}/draft");
 
     let save = {
-        let draft_path = draft_path.clone();
+        let slug = slug.clone();
         move || {
             if state.get_untracked() == SaveState::Saving {
                 return;
@@ -212,12 +206,9 @@ fn Workbench(draft: Draft) -> impl IntoView {
             let body = work.get_untracked();
             let saved_edits = edits.get_value();
             state.set(SaveState::Saving);
-            let draft_path = draft_path.clone();
+            let slug = slug.clone();
             leptos::task::spawn_local(async move {
-                match auth
-                    .send::<DraftSaved>("PUT", &draft_path, Some(&body))
-                    .await
-                {
+                match save_draft(slug, body).await {
                     Ok(saved) => {
                         work.update(|w| w.revision = saved.revision);
                         diagnostics.set(saved.diagnostics);

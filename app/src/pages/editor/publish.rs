@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::auth::use_auth;
+use crate::api::authoring::{change_agent_settings, publish_version};
 use crate::components::form::{FieldError, FormError};
 use types::VersionSummary;
 use types::error::{ApiError, code};
@@ -32,7 +32,6 @@ pub(super) fn PublishPanel(
     save: StoredValue<impl Fn() + Send + Sync + 'static>,
     published: RwSignal<bool>,
 ) -> impl IntoView {
-    let auth = use_auth();
     let version = RwSignal::new(next_version(
         versions
             .with_untracked(|v| v.first().map(|v| v.version.clone()))
@@ -41,19 +40,16 @@ pub(super) fn PublishPanel(
     let changelog = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let done = RwSignal::new(None::<String>);
-    let path = format!("/api/v1/agents/{slug}/versions");
+    let agent = slug.clone();
     let send = move || {
         let request = PublishRequest {
             version: version.get_untracked(),
             changelog: changelog.get_untracked(),
             revision: Some(work.with_untracked(|w| w.revision)),
         };
-        let path = path.clone();
+        let slug = agent.clone();
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<VersionSummary>("POST", &path, Some(&request))
-                .await
-            {
+            match publish_version(slug, request).await {
                 Ok(summary) => {
                     error.set(None);
                     done.set(Some(format!("Published {}", summary.version)));
@@ -138,16 +134,11 @@ pub(super) fn VisibilityPanel(
     visibility: RwSignal<Visibility>,
     published: RwSignal<bool>,
 ) -> impl IntoView {
-    let auth = use_auth();
     let error = RwSignal::new(None::<ApiError>);
-    let path = format!("/api/v1/agents/{slug}");
     let change = move |settings: AgentSettings| {
-        let path = path.clone();
+        let slug = slug.clone();
         leptos::task::spawn_local(async move {
-            match auth
-                .send::<serde::de::IgnoredAny>("PATCH", &path, Some(&settings))
-                .await
-            {
+            match change_agent_settings(slug, settings.clone()).await {
                 Ok(_) => {
                     error.set(None);
                     if let Some(v) = settings.visibility {

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::auth::use_auth;
+use crate::api::authoring::test_run;
 use crate::code_editor::CodeEditor;
 use crate::components::form::{FieldError, FormError};
 use crate::components::run_result::RunResult;
@@ -19,11 +19,9 @@ pub(super) fn TestRunPanel(
     diagnostics: RwSignal<Vec<Diagnostic>>,
     #[prop(into)] edit: Edit,
 ) -> impl IntoView {
-    let auth = use_auth();
     let report = RwSignal::new(None::<RunReport>);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
-    let path = format!("/api/v1/agents/{slug}/test-runs");
     let run = move |_| {
         let w = work.get_untracked();
         let request = TestRunRequest {
@@ -31,11 +29,11 @@ pub(super) fn TestRunPanel(
             manifest: w.manifest,
             input: w.example_input,
         };
-        let path = path.clone();
+        let slug = slug.clone();
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match auth.send::<RunReport>("POST", &path, Some(&request)).await {
+            match test_run(slug, request).await {
                 Ok(answer) => {
                     if let Some(failure) = &answer.error
                         && let Some(line) = failure.line

@@ -1,0 +1,62 @@
+//! The caller's own account: who is signed in, their sessions and API keys.
+//! Signing up, in and out stay on `/api/v1/auth/*`: they set or clear the
+//! session cookie and pass the server's sign-in rate limits.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use types::ApiKeyId;
+use types::account::{self, ApiKeyInfo, CreatedApiKey, Providers, SessionInfo};
+use types::error::ApiError;
+
+use super::CsrfClient;
+#[cfg(feature = "ssr")]
+use super::context::{actor, answered, failed, meta, services};
+#[cfg(feature = "ssr")]
+use service::auth::{accounts, api_keys, sessions};
+
+/// Which ways of signing in are on.
+#[server(prefix = "/api/fn", endpoint = "sign_in_providers", input = GetUrl, client = CsrfClient)]
+pub async fn sign_in_providers() -> Result<Providers, ApiError> {
+    Ok(accounts::providers(&services()?))
+}
+
+/// Who is signed in, with their workspaces (401 when nobody is).
+#[server(prefix = "/api/fn", endpoint = "current_user", input = GetUrl, client = CsrfClient)]
+pub async fn current_user() -> Result<account::Me, ApiError> {
+    accounts::me(&services()?, &actor()).await.map_err(failed)
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_sessions", input = GetUrl, client = CsrfClient)]
+pub async fn list_sessions() -> Result<Vec<SessionInfo>, ApiError> {
+    sessions::list(&services()?, &actor()).await.map_err(failed)
+}
+
+/// Signs out every other device; answers how many sessions ended.
+#[server(prefix = "/api/fn", endpoint = "revoke_other_sessions", input = Json, client = CsrfClient)]
+pub async fn revoke_other_sessions() -> Result<u64, ApiError> {
+    let ended = sessions::revoke_others(&services()?, &actor(), &meta())
+        .await
+        .map_err(failed)?;
+    Ok(u64::try_from(ended).unwrap_or(u64::MAX))
+}
+
+#[server(prefix = "/api/fn", endpoint = "list_api_keys", input = GetUrl, client = CsrfClient)]
+pub async fn list_api_keys() -> Result<Vec<ApiKeyInfo>, ApiError> {
+    api_keys::list(&services()?, &actor()).await.map_err(failed)
+}
+
+/// A new API key (201), its token shown this once.
+#[server(prefix = "/api/fn", endpoint = "create_api_key", input = Json, client = CsrfClient)]
+pub async fn create_api_key(request: account::CreateApiKey) -> Result<CreatedApiKey, ApiError> {
+    let created = api_keys::create(&services()?, &actor(), request, &meta())
+        .await
+        .map_err(failed)?;
+    Ok(answered(201, created))
+}
+
+#[server(prefix = "/api/fn", endpoint = "revoke_api_key", input = Json, client = CsrfClient)]
+pub async fn revoke_api_key(id: ApiKeyId) -> Result<(), ApiError> {
+    api_keys::revoke(&services()?, &actor(), id, &meta())
+        .await
+        .map_err(failed)
+}

@@ -1,0 +1,65 @@
+//! Credits: a workspace's wallet, buying credits, usage and the ledger.
+//! (The ledger's CSV is a download: `/api/v1/ledger.csv`.) `workspace` is a
+//! workspace's slug; none means the caller's own.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use types::CheckoutId;
+use types::billing::{self, Checkout, LedgerPage, Usage, Wallet};
+use types::error::ApiError;
+
+use super::CsrfClient;
+#[cfg(feature = "ssr")]
+use super::context::{actor, answered, failed, services};
+#[cfg(feature = "ssr")]
+use service::{ledger, payments};
+
+#[server(prefix = "/api/fn", endpoint = "get_wallet", input = GetUrl, client = CsrfClient)]
+pub async fn get_wallet(workspace: Option<String>) -> Result<Wallet, ApiError> {
+    ledger::wallet(&services()?, &actor(), workspace.as_deref())
+        .await
+        .map_err(failed)
+}
+
+/// A checkout (201) whose `url` is where the browser pays.
+#[server(prefix = "/api/fn", endpoint = "start_checkout", input = Json, client = CsrfClient)]
+pub async fn start_checkout(request: billing::StartCheckout) -> Result<Checkout, ApiError> {
+    let checkout = payments::checkout(&services()?, &actor(), request)
+        .await
+        .map_err(failed)?;
+    Ok(answered(201, checkout))
+}
+
+/// Whether a checkout was paid yet.
+#[server(prefix = "/api/fn", endpoint = "get_checkout", input = GetUrl, client = CsrfClient)]
+pub async fn get_checkout(id: CheckoutId) -> Result<Checkout, ApiError> {
+    payments::show_checkout(&services()?, &actor(), id.0)
+        .await
+        .map_err(failed)
+}
+
+/// Paid runs by day and agent over the last `days` (1 to 366).
+#[server(prefix = "/api/fn", endpoint = "get_usage", input = GetUrl, client = CsrfClient)]
+pub async fn get_usage(workspace: Option<String>, days: Option<i64>) -> Result<Usage, ApiError> {
+    ledger::usage(&services()?, &actor(), workspace.as_deref(), days)
+        .await
+        .map_err(failed)
+}
+
+/// A page of ledger lines, newest first.
+#[server(prefix = "/api/fn", endpoint = "ledger_lines", input = GetUrl, client = CsrfClient)]
+pub async fn ledger_lines(
+    workspace: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+) -> Result<LedgerPage, ApiError> {
+    ledger::lines(
+        &services()?,
+        &actor(),
+        workspace.as_deref(),
+        cursor.as_deref(),
+        limit,
+    )
+    .await
+    .map_err(failed)
+}
