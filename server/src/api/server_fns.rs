@@ -1,15 +1,31 @@
 //! Leptos server functions under `/api/fn/...`, with the service layer and
 //! the caller (as the authentication middleware found it) in their context,
-//! answering with the status of the error they return.
+//! answering with the status of the error they return. Their bodies are
+//! limited as REST bodies are (Leptos would read any length).
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
-use service::Services;
 use service::auth::Caller;
+use service::{ServiceError, Services};
 
-pub async fn handle(State(services): State<Services>, request: Request) -> impl IntoResponse {
+/// The longest body a server function reads: axum's default for REST.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+pub async fn handle(State(services): State<Services>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        // Answered as a server function's error is: the bare `ApiError`.
+        let limit = MAX_BODY_BYTES / (1024 * 1024);
+        let error = ServiceError::invalid("body", format!("must be at most {limit} MiB"));
+        return (
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            axum::Json(error.to_api_error()),
+        )
+            .into_response();
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
     let caller = request
         .extensions()
         .get::<Caller>()

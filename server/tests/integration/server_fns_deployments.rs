@@ -10,63 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::TestApp;
 use crate::support::browser::Browser;
-
-/// Calls server function `name` as `browser`: reads are GETs with `query`,
-/// changes POSTs of JSON `args` (with the session's CSRF token and Origin,
-/// as `Browser` sends on any mutation).
-async fn call(
-    app: &TestApp,
-    browser: &mut Browser,
-    name: &str,
-    read: Option<&str>,
-    args: Value,
-) -> (StatusCode, Value) {
-    let path = format!("{}/{name}", app::api::SERVER_FN_PREFIX);
-    match read {
-        Some(query) => {
-            let path = format!("{path}?{query}");
-            browser.json(app, Method::GET, &path, None).await
-        }
-        None => browser.json(app, Method::POST, &path, Some(args)).await,
-    }
-}
-
-async fn read(
-    app: &TestApp,
-    browser: &mut Browser,
-    name: &str,
-    query: &str,
-) -> (StatusCode, Value) {
-    call(app, browser, name, Some(query), Value::Null).await
-}
-
-async fn post(
-    app: &TestApp,
-    browser: &mut Browser,
-    name: &str,
-    args: Value,
-) -> (StatusCode, Value) {
-    call(app, browser, name, None, args).await
-}
-
-/// A server function's error and the REST envelope's, alike but for the
-/// request id.
-fn same_error(from_fn: &Value, from_rest: &Value, code: &str) {
-    let rest = crate::support::error_of(from_rest, code);
-    let keys = |value: &Value| {
-        let mut keys: Vec<String> = value
-            .as_object()
-            .map(|map| map.keys().cloned().collect())
-            .unwrap_or_default();
-        keys.sort();
-        keys
-    };
-    assert_eq!(keys(from_fn), keys(rest), "{from_fn} vs {from_rest}");
-    for key in ["code", "message", "field"] {
-        assert_eq!(from_fn[key], rest[key], "{key}: {from_fn} vs {from_rest}");
-    }
-    assert!(from_fn["request_id"].is_string(), "{from_fn}");
-}
+use crate::support::server_fn::{call, post, read, same_error};
 
 fn example_input() -> Value {
     let example: Value = serde_json::from_str(include_str!(

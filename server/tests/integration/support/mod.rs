@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod db;
 pub mod github;
+pub mod server_fn;
 pub mod stripe;
 
 use std::path::Path;
