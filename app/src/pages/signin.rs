@@ -7,7 +7,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::auth::use_auth;
+use crate::auth::{Auth, use_auth};
 use crate::components::form::{FieldError, FormError};
 use crate::pages::encode_component;
 use crate::remote::Remote;
@@ -53,6 +53,41 @@ fn GithubButton(return_to: Memo<String>) -> impl IntoView {
     }
 }
 
+/// Signing in or up, once the form is sent: a REST call (it sets the
+/// session cookie and passes the server's sign-in limits), then on to
+/// `return_to`, or the refusal shown.
+struct Entered<N> {
+    auth: Auth,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<ApiError>>,
+    return_to: Memo<String>,
+    navigate: N,
+}
+
+impl<N: Fn(&str, NavigateOptions) + 'static> Entered<N> {
+    fn send(self, path: &'static str, request: impl serde::Serialize + 'static) {
+        let Self {
+            auth,
+            busy,
+            error,
+            return_to,
+            navigate,
+        } = self;
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match auth.send::<Me>("POST", path, Some(&request)).await {
+                Ok(me) => {
+                    auth.me.set(Some(me));
+                    navigate(&return_to.get_untracked(), NavigateOptions::default());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    }
+}
+
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let auth = use_auth();
@@ -67,26 +102,18 @@ pub fn SignInPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        busy.set(true);
-        error.set(None);
         let request = LoginRequest {
             email: email.get_untracked(),
             password: password.get_untracked(),
         };
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match auth
-                .send::<Me>("POST", "/api/v1/auth/login", Some(&request))
-                .await
-            {
-                Ok(me) => {
-                    auth.me.set(Some(me));
-                    navigate(&return_to.get_untracked(), NavigateOptions::default());
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
-        });
+        let entered = Entered {
+            auth,
+            busy,
+            error,
+            return_to,
+            navigate: navigate.clone(),
+        };
+        entered.send("/api/v1/auth/login", request);
     };
 
     view! {
@@ -131,27 +158,19 @@ pub fn SignUpPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        busy.set(true);
-        error.set(None);
         let request = SignupRequest {
             email: email.get_untracked(),
             password: password.get_untracked(),
             name: name.get_untracked(),
         };
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match auth
-                .send::<Me>("POST", "/api/v1/auth/signup", Some(&request))
-                .await
-            {
-                Ok(me) => {
-                    auth.me.set(Some(me));
-                    navigate(&return_to.get_untracked(), NavigateOptions::default());
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            busy.set(false);
-        });
+        let entered = Entered {
+            auth,
+            busy,
+            error,
+            return_to,
+            navigate: navigate.clone(),
+        };
+        entered.send("/api/v1/auth/signup", request);
     };
 
     view! {

@@ -2,33 +2,27 @@
 //! Markdown preview, and creator profiles.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use serde::{Deserialize, Serialize};
-use service::{Services, agents, authoring, markdown};
+use service::{agents, authoring, markdown};
 use types::market::{CreatorProfile, OwnAgent, Template};
 
 use crate::api::body::Body;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, Reply};
 
 pub async fn list_templates() -> Json<Vec<Template>> {
     Json(authoring::templates())
 }
 
-pub async fn list_own_agents(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<Vec<OwnAgent>>, AppError> {
-    Ok(Json(authoring::own_agents(&services, &caller.actor).await?))
+pub async fn list_own_agents(call: Call) -> Reply<Vec<OwnAgent>> {
+    Ok(Json(
+        authoring::own_agents(&call.services, &call.actor).await?,
+    ))
 }
 
-pub async fn show_creator(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    Path(handle): Path<String>,
-) -> Result<Json<CreatorProfile>, AppError> {
+pub async fn show_creator(call: Call, Path(handle): Path<String>) -> Reply<CreatorProfile> {
     Ok(Json(
-        agents::creator(&services, &caller.actor, &handle).await?,
+        agents::creator(&call.services, &call.actor, &handle).await?,
     ))
 }
 
@@ -43,10 +37,7 @@ pub struct MarkdownHtml {
 }
 
 /// The editor's README preview.
-pub async fn render_markdown(
-    CallerOf(caller): CallerOf,
-    Body(body): Body<MarkdownText>,
-) -> Result<Json<MarkdownHtml>, AppError> {
-    let html = markdown::preview(&caller.actor, &body.text)?;
+pub async fn render_markdown(call: Call, Body(body): Body<MarkdownText>) -> Reply<MarkdownHtml> {
+    let html = markdown::preview(&call.actor, &body.text)?;
     Ok(Json(MarkdownHtml { html }))
 }

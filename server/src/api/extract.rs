@@ -1,14 +1,49 @@
-//! Extractors whose rejections are API errors, not axum's plain text:
+//! What handlers extract: `Call` (the service layer and who is calling),
+//! and extractors whose rejections are API errors, not axum's plain text:
 //! `PathId<T>` (a typed id from the path) and `QueryOf<T>` (a query string,
 //! 422 naming the parameter at fault).
 
-use axum::extract::{FromRequestParts, Path};
+use axum::Json;
+use axum::extract::{FromRef, FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use service::ServiceError;
+use service::auth::{Actor, Caller, RequestMeta};
+use service::{ServiceError, Services};
 use types::ids::Id;
 
 use crate::error::AppError;
+
+/// A handler's JSON answer, or the error that becomes the API's envelope.
+pub type Reply<T> = Result<Json<T>, AppError>;
+
+/// What every handler starts from: the service layer, who is calling (as
+/// the authentication middleware found them; anonymous where it did not
+/// run) and where from, for the audit log.
+pub struct Call {
+    pub services: Services,
+    pub actor: Actor,
+    pub meta: RequestMeta,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Call
+where
+    Services: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_else(Caller::anonymous);
+        Ok(Self {
+            services: Services::from_ref(state),
+            actor: caller.actor,
+            meta: caller.meta,
+        })
+    }
+}
 
 /// The one id of a route's path, typed. A segment that is no such id gets
 /// the same 404 as an id that does not exist: to a caller both name nothing.

@@ -3,7 +3,7 @@
 //! only translates HTTP.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use service::{ServiceError, teams};
@@ -14,10 +14,8 @@ use types::account::{
 use types::{InviteId, UserId};
 
 use crate::api::body::Body;
-use crate::api::extract::QueryOf;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, QueryOf, Reply};
 use crate::error::AppError;
-use crate::state::AppState;
 
 fn member_id(text: &str) -> Result<UserId, AppError> {
     text.parse()
@@ -25,127 +23,84 @@ fn member_id(text: &str) -> Result<UserId, AppError> {
         .map_err(|_| ServiceError::NotFound { what: "member" }.into())
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<Vec<WorkspaceSummary>>, AppError> {
-    Ok(Json(teams::list(&state.services, &caller.actor).await?))
+pub async fn list(call: Call) -> Reply<Vec<WorkspaceSummary>> {
+    Ok(Json(teams::list(&call.services, &call.actor).await?))
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Body(request): Body<CreateTeam>,
 ) -> Result<(StatusCode, Json<WorkspaceSummary>), AppError> {
-    let team = teams::create(&state.services, &caller.actor, request, &caller.meta).await?;
+    let team = teams::create(&call.services, &call.actor, request, &call.meta).await?;
     Ok((StatusCode::CREATED, Json(team)))
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Path(slug): Path<String>,
-) -> Result<Json<TeamDetail>, AppError> {
-    Ok(Json(
-        teams::show(&state.services, &caller.actor, &slug).await?,
-    ))
+pub async fn show(call: Call, Path(slug): Path<String>) -> Reply<TeamDetail> {
+    Ok(Json(teams::show(&call.services, &call.actor, &slug).await?))
 }
 
-pub async fn invites(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Path(slug): Path<String>,
-) -> Result<Json<Vec<InviteInfo>>, AppError> {
+pub async fn invites(call: Call, Path(slug): Path<String>) -> Reply<Vec<InviteInfo>> {
     Ok(Json(
-        teams::invites(&state.services, &caller.actor, &slug).await?,
+        teams::invites(&call.services, &call.actor, &slug).await?,
     ))
 }
 
 pub async fn invite(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     Body(request): Body<CreateInvite>,
 ) -> Result<(StatusCode, Json<CreatedInvite>), AppError> {
-    let created =
-        teams::invite(&state.services, &caller.actor, &slug, request, &caller.meta).await?;
+    let created = teams::invite(&call.services, &call.actor, &slug, request, &call.meta).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 pub async fn revoke_invite(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     let id: InviteId = id
         .parse()
         .map_err(|_| AppError::from(ServiceError::NotFound { what: "invite" }))?;
-    teams::revoke_invite(&state.services, &caller.actor, &slug, id, &caller.meta).await?;
+    teams::revoke_invite(&call.services, &call.actor, &slug, id, &call.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn accept_invite(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Path(token): Path<String>,
-) -> Result<Json<WorkspaceSummary>, AppError> {
+pub async fn accept_invite(call: Call, Path(token): Path<String>) -> Reply<WorkspaceSummary> {
     Ok(Json(
-        teams::accept_invite(&state.services, &caller.actor, &token, &caller.meta).await?,
+        teams::accept_invite(&call.services, &call.actor, &token, &call.meta).await?,
     ))
 }
 
 pub async fn change_role(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path((slug, member)): Path<(String, String)>,
     Body(request): Body<ChangeRole>,
 ) -> Result<StatusCode, AppError> {
     let member = member_id(&member)?;
     teams::change_member(
-        &state.services,
-        &caller.actor,
+        &call.services,
+        &call.actor,
         &slug,
         member,
         Some(request.role),
-        &caller.meta,
+        &call.meta,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn remove_member(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path((slug, member)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     let member = member_id(&member)?;
-    teams::change_member(
-        &state.services,
-        &caller.actor,
-        &slug,
-        member,
-        None,
-        &caller.meta,
-    )
-    .await?;
+    teams::change_member(&call.services, &call.actor, &slug, member, None, &call.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn leave(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Path(slug): Path<String>,
-) -> Result<StatusCode, AppError> {
-    let me = caller.actor.require_session()?;
-    teams::change_member(
-        &state.services,
-        &caller.actor,
-        &slug,
-        me,
-        None,
-        &caller.meta,
-    )
-    .await?;
+pub async fn leave(call: Call, Path(slug): Path<String>) -> Result<StatusCode, AppError> {
+    let me = call.actor.require_session()?;
+    teams::change_member(&call.services, &call.actor, &slug, me, None, &call.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,16 +127,15 @@ impl AuditParams {
 
 /// `GET /api/v1/teams/{slug}/audit`: a team's audit log.
 pub async fn audit(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     QueryOf(params): QueryOf<AuditParams>,
-) -> Result<Json<AuditPage>, AppError> {
+) -> Reply<AuditPage> {
     let limit = params.limit()?;
     Ok(Json(
         teams::audit_log(
-            &state.services,
-            &caller.actor,
+            &call.services,
+            &call.actor,
             &slug,
             params.action,
             params.actor,
@@ -202,15 +156,14 @@ pub struct WorkspaceAuditParams {
 /// `GET /api/v1/audit?workspace=`: any workspace's audit log, personal
 /// ones included (the caller's own when none is named).
 pub async fn workspace_audit(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     QueryOf(params): QueryOf<WorkspaceAuditParams>,
-) -> Result<Json<AuditPage>, AppError> {
+) -> Reply<AuditPage> {
     let limit = params.page.limit()?;
     Ok(Json(
         teams::workspace_audit_log(
-            &state.services,
-            &caller.actor,
+            &call.services,
+            &call.actor,
             params.workspace.as_deref(),
             params.page.action,
             params.page.actor,

@@ -10,9 +10,7 @@ use crate::support::browser::Browser;
 use crate::support::{TestApp, error_of, json_of};
 
 async fn create_key(app: &TestApp, browser: &mut Browser, body: Value) -> (StatusCode, Value) {
-    browser
-        .json(app, Method::POST, "/api/v1/api-keys", Some(body))
-        .await
+    browser.post(app, "/api/v1/api-keys", body).await
 }
 
 async fn with_key(app: &TestApp, method: Method, path: &str, token: &str) -> reqwest::Response {
@@ -47,9 +45,7 @@ async fn a_key_is_shown_once_and_acts_for_its_owner() {
     );
     assert_eq!(created["key"]["workspace"], me["workspaces"][0]["id"]);
 
-    let (status, list) = browser
-        .json(&app, Method::GET, "/api/v1/api-keys", None)
-        .await;
+    let (status, list) = browser.get(&app, "/api/v1/api-keys").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert!(
@@ -80,9 +76,7 @@ async fn a_key_is_shown_once_and_acts_for_its_owner() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     error_of(&body, "forbidden");
 
-    let (_, list) = browser
-        .json(&app, Method::GET, "/api/v1/api-keys", None)
-        .await;
+    let (_, list) = browser.get(&app, "/api/v1/api-keys").await;
     assert!(list[0]["last_used_at"].is_string(), "{list}");
 }
 
@@ -160,9 +154,7 @@ async fn nobody_revokes_or_lists_another_users_keys() {
         let (status, body) = other.json(&app, Method::DELETE, &path, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
-    let (_, list) = other
-        .json(&app, Method::GET, "/api/v1/api-keys", None)
-        .await;
+    let (_, list) = other.get(&app, "/api/v1/api-keys").await;
     assert_eq!(list, json!([]));
     let token = key["token"].as_str().expect("token");
     assert_eq!(
@@ -190,8 +182,6 @@ async fn bad_key_requests_name_the_field() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
         assert_eq!(error["error"]["field"], field, "{body}: {error}");
     }
-    let (status, body) = Browser::default()
-        .json(&app, Method::GET, "/api/v1/api-keys", None)
-        .await;
+    let (status, body) = Browser::default().get(&app, "/api/v1/api-keys").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }

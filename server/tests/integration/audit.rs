@@ -57,11 +57,10 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
     assert_eq!(status, StatusCode::OK);
 
     let (status, key) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/api-keys",
-            Some(json!({ "name": "ci", "scopes": ["agents:read"] })),
+            json!({ "name": "ci", "scopes": ["agents:read"] }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
@@ -86,9 +85,7 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
             .await;
         assert!(status.is_success(), "{path}: {answer}");
     }
-    let (_, invites) = ada
-        .json(&app, Method::GET, "/api/v1/teams/acme/invites", None)
-        .await;
+    let (_, invites) = ada.get(&app, "/api/v1/teams/acme/invites").await;
     let carol_invite = invites[0]["id"].as_str().expect("invite id").to_owned();
     let (status, _) = ada
         .json(
@@ -101,11 +98,10 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let (_, invite) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/teams/acme/invites",
-            Some(json!({ "email": "bob@example.com", "role": "member" })),
+            json!({ "email": "bob@example.com", "role": "member" }),
         )
         .await;
     let token = invite["link"]
@@ -134,11 +130,10 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
     let (status, _) = ada.json(&app, Method::DELETE, &bob_path, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, invite) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/teams/acme/invites",
-            Some(json!({ "email": "bob@example.com", "role": "viewer" })),
+            json!({ "email": "bob@example.com", "role": "viewer" }),
         )
         .await;
     let token = invite["link"]

@@ -54,7 +54,7 @@ async fn sign_up_creates_the_account_its_workspace_and_a_session() {
         "plain http must not set Secure: {cookie}"
     );
 
-    let (status, me) = browser.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, me) = browser.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["email"], "ada@example.com");
     assert_eq!(me["user"]["handle"], "ada");
@@ -104,12 +104,7 @@ async fn sign_up_names_what_is_wrong_and_stores_nothing() {
     ];
     for (body, status, field) in cases {
         let (actual, error) = Browser::default()
-            .json(
-                &app,
-                Method::POST,
-                "/api/v1/auth/signup",
-                Some(body.clone()),
-            )
+            .post(&app, "/api/v1/auth/signup", body.clone())
             .await;
         assert_eq!(actual.as_u16(), status, "{body}: {error}");
         assert_eq!(error["error"]["field"], field, "{body}: {error}");
@@ -137,11 +132,10 @@ async fn sign_in_renews_the_session_and_wrong_credentials_say_nothing_more() {
 
     // Signing in from a browser that already has a session replaces it.
     let (status, _) = first
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/auth/login",
-            Some(json!({ "email": "GRACE@example.com", "password": STRONG_PASSWORD })),
+            json!({ "email": "GRACE@example.com", "password": STRONG_PASSWORD }),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -154,9 +148,9 @@ async fn sign_in_renews_the_session_and_wrong_credentials_say_nothing_more() {
         cookie: Some(old_cookie),
         csrf: None,
     };
-    let (status, _) = stale.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = stale.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = first.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = first.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(audit_count(&app, "session.login").await, 1);
 }
@@ -198,7 +192,7 @@ async fn cookie_mutations_need_the_csrf_token_and_this_origin() {
     }
     // Still signed in; with everything right, sign-out works.
     let mut browser = browser;
-    let (status, _) = browser.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = browser.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     let response = browser
         .send(&app, Method::POST, "/api/v1/auth/logout", None)
@@ -209,7 +203,7 @@ async fn cookie_mutations_need_the_csrf_token_and_this_origin() {
         cookie: Some(cookie),
         csrf: Some(csrf),
     };
-    let (status, body) = old.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, body) = old.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(audit_count(&app, "session.logout").await, 1);
 }
@@ -221,9 +215,7 @@ async fn sessions_are_listed_and_others_can_be_signed_out() {
     let (mut phone, status, _) = Browser::sign_in(&app, "multi@example.com", STRONG_PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, list) = laptop
-        .json(&app, Method::GET, "/api/v1/sessions", None)
-        .await;
+    let (status, list) = laptop.get(&app, "/api/v1/sessions").await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let list = list.as_array().expect("a list").clone();
     assert_eq!(list.len(), 2);
@@ -235,9 +227,9 @@ async fn sessions_are_listed_and_others_can_be_signed_out() {
         .await;
     assert_eq!(status, StatusCode::OK, "{ended}");
     assert_eq!(ended["ended"], 1);
-    let (status, _) = phone.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = phone.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = laptop.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = laptop.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -249,7 +241,7 @@ async fn idle_and_absolute_expiry_end_sessions() {
     assert_eq!(status, StatusCode::OK);
     let mut conn = app.sql().await;
     // Move the clock of each session instead of waiting.
-    let (_, idle_me) = idle.json(&app, Method::GET, "/api/v1/sessions", None).await;
+    let (_, idle_me) = idle.get(&app, "/api/v1/sessions").await;
     let idle_id = idle_me
         .as_array()
         .and_then(|l| l.iter().find(|s| s["current"] == true))
@@ -269,9 +261,9 @@ async fn idle_and_absolute_expiry_end_sessions() {
     .execute(&mut conn)
     .await
     .expect("expiring the session");
-    let (status, _) = idle.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = idle.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "idle too long");
-    let (status, _) = old.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = old.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "past its absolute expiry");
 }
 
@@ -353,7 +345,7 @@ async fn purging_removes_long_dead_sessions_and_expired_flows_only() {
         .await
         .expect("counting");
     assert_eq!(left.n, 2);
-    let (status, _) = alive.json(&app, Method::GET, "/api/v1/me", None).await;
+    let (status, _) = alive.get(&app, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK, "the live session survives");
     let again = service::auth::sessions::purge(&services)
         .await

@@ -15,9 +15,7 @@ async fn author(app: &TestApp) -> Browser {
 }
 
 async fn create(app: &TestApp, browser: &mut Browser, body: Value) -> (StatusCode, Value) {
-    browser
-        .json(app, Method::POST, "/api/v1/agents", Some(body))
-        .await
+    browser.post(app, "/api/v1/agents", body).await
 }
 
 /// The draft as a `PUT` body with `source` replaced.
@@ -45,7 +43,7 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     let app = TestApp::spawn().await;
     let mut ada = author(&app).await;
 
-    let (status, templates) = ada.json(&app, Method::GET, "/api/v1/templates", None).await;
+    let (status, templates) = ada.get(&app, "/api/v1/templates").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         templates.as_array().is_some_and(|t| t.len() >= 4),
@@ -67,9 +65,7 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     let (_, page) = app.get_json("/api/v1/agents?q=haiku").await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(0), "{page}");
 
-    let (status, draft) = ada
-        .json(&app, Method::GET, "/api/v1/agents/haiku-helper/draft", None)
-        .await;
+    let (status, draft) = ada.get(&app, "/api/v1/agents/haiku-helper/draft").await;
     assert_eq!(status, StatusCode::OK, "{draft}");
     assert_eq!(draft["revision"], 1);
     assert_eq!(draft["diagnostics"], json!([]));
@@ -89,11 +85,10 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 
     // A broken draft cannot be published.
     let (status, body) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/haiku-helper/versions",
-            Some(json!({ "version": "1.0.0", "changelog": "First" })),
+            json!({ "version": "1.0.0", "changelog": "First" }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -130,11 +125,10 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 
     // A test run of the editor's text in the real sandbox.
     let (status, run) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/haiku-helper/test-runs",
-            Some(json!({ "source": GREETER, "manifest": {}, "input": r#"{"name":"Grace"}"# })),
+            json!({ "source": GREETER, "manifest": {}, "input": r#"{"name":"Grace"}"# }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{run}");
@@ -147,21 +141,19 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 
     // Errors point at their line; bad input names the field.
     let (_, failed) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/haiku-helper/test-runs",
-            Some(json!({ "source": BROKEN, "manifest": {}, "input": "{}" })),
+            json!({ "source": BROKEN, "manifest": {}, "input": "{}" }),
         )
         .await;
     assert_eq!(failed["error"]["code"], "syntax_error", "{failed}");
     assert_eq!(failed["error"]["line"], 4);
     let (status, body) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/haiku-helper/test-runs",
-            Some(json!({ "source": GREETER, "manifest": {}, "input": "{not json" })),
+            json!({ "source": GREETER, "manifest": {}, "input": "{not json" }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -169,11 +161,10 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 
     // Publish 1.0.0.
     let (status, version) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/haiku-helper/versions",
-            Some(json!({ "version": "1.0.0", "changelog": "First release" })),
+            json!({ "version": "1.0.0", "changelog": "First release" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{version}");
@@ -199,11 +190,10 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     // The same version again, or a lower one, is refused with a clear message.
     for (again, needle) in [("1.0.0", "published already"), ("0.9.0", "lower than")] {
         let (status, body) = ada
-            .json(
+            .post(
                 &app,
-                Method::POST,
                 "/api/v1/agents/haiku-helper/versions",
-                Some(json!({ "version": again, "changelog": "" })),
+                json!({ "version": again, "changelog": "" }),
             )
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{again}: {body}");
@@ -217,20 +207,17 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
         );
     }
     let (status, body) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/haiku-helper/versions",
-            Some(json!({ "version": "1.0", "changelog": "" })),
+            json!({ "version": "1.0", "changelog": "" }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_of(&body, "invalid_parameter")["field"], "version");
 
     // The draft moves on; the published version's code does not.
-    let (_, draft) = ada
-        .json(&app, Method::GET, "/api/v1/agents/haiku-helper/draft", None)
-        .await;
+    let (_, draft) = ada.get(&app, "/api/v1/agents/haiku-helper/draft").await;
     let mut next = changes(
         &draft,
         "export default function run() { return { v: 2 }; }\n",
@@ -266,11 +253,10 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     }
 
     let (status, version) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/haiku-helper/versions",
-            Some(json!({ "version": "1.1.0", "changelog": "Second" })),
+            json!({ "version": "1.1.0", "changelog": "Second" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{version}");
@@ -294,11 +280,10 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
     let mut ada = author(&app).await;
     create(&app, &mut ada, json!({ "name": "Quiet Agent" })).await;
     let (status, _) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/quiet-agent/versions",
-            Some(json!({ "version": "0.1.0" })),
+            json!({ "version": "0.1.0" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -338,9 +323,7 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
         app.get_json("/api/v1/agents/quiet-agent").await.0,
         StatusCode::NOT_FOUND
     );
-    let (status, _) = ada
-        .json(&app, Method::GET, "/api/v1/agents/quiet-agent", None)
-        .await;
+    let (status, _) = ada.get(&app, "/api/v1/agents/quiet-agent").await;
     assert_eq!(status, StatusCode::OK, "the author still sees it");
 
     ada.json(
@@ -354,14 +337,7 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
         app.get_json("/api/v1/agents/quiet-agent").await.0,
         StatusCode::NOT_FOUND
     );
-    let (_, versions) = ada
-        .json(
-            &app,
-            Method::GET,
-            "/api/v1/agents/quiet-agent/versions",
-            None,
-        )
-        .await;
+    let (_, versions) = ada.get(&app, "/api/v1/agents/quiet-agent/versions").await;
     assert_eq!(
         versions.as_array().map(Vec::len),
         Some(1),
@@ -398,7 +374,7 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
     }
     let (status, _) = Browser::default()
-        .json(&app, Method::GET, "/api/v1/agents/quiet-agent/draft", None)
+        .get(&app, "/api/v1/agents/quiet-agent/draft")
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -414,9 +390,7 @@ async fn forks_copy_the_newest_version_into_the_forkers_workspace() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{fork}");
-    let (_, draft) = grace
-        .json(&app, Method::GET, "/api/v1/agents/my-counter/draft", None)
-        .await;
+    let (_, draft) = grace.get(&app, "/api/v1/agents/my-counter/draft").await;
     let (_, original) = app
         .get_json("/api/v1/agents/content-creator/versions/1.0.0")
         .await;
@@ -425,11 +399,10 @@ async fn forks_copy_the_newest_version_into_the_forkers_workspace() {
     assert_eq!(draft["listing"]["price_credits"], 0);
 
     grace
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/agents/my-counter/versions",
-            Some(json!({ "version": "1.0.0" })),
+            json!({ "version": "1.0.0" }),
         )
         .await;
     let (_, page) = app.get_json("/api/v1/agents/my-counter").await;
@@ -470,9 +443,7 @@ async fn forks_copy_the_newest_version_into_the_forkers_workspace() {
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
     }
 
-    let (status, own) = grace
-        .json(&app, Method::GET, "/api/v1/me/agents", None)
-        .await;
+    let (status, own) = grace.get(&app, "/api/v1/me/agents").await;
     assert_eq!(status, StatusCode::OK);
     let slugs: Vec<&str> = own
         .as_array()
@@ -493,11 +464,10 @@ async fn api_keys_need_the_agents_write_scope_to_author() {
         json!(["agents:read", "agents:write"]),
     ] {
         let (status, key) = ada
-            .json(
+            .post(
                 &app,
-                Method::POST,
                 "/api/v1/api-keys",
-                Some(json!({ "name": "ci", "scopes": scopes })),
+                json!({ "name": "ci", "scopes": scopes }),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{key}");

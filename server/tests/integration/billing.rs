@@ -23,7 +23,7 @@ async fn paid_agent(app: &TestApp, author: &mut Browser, name: &str, price: i64)
 }
 
 async fn wallet(app: &TestApp, browser: &mut Browser) -> Value {
-    let (status, wallet) = browser.json(app, Method::GET, "/api/v1/wallet", None).await;
+    let (status, wallet) = browser.get(app, "/api/v1/wallet").await;
     assert_eq!(status, StatusCode::OK, "{wallet}");
     wallet
 }
@@ -141,7 +141,7 @@ async fn assert_spend_counted(app: &TestApp) {
 /// The charges in the caller's own workspace's audit log.
 async fn settle_lines(app: &TestApp, browser: &mut Browser) -> Vec<Value> {
     let path = "/api/v1/audit?action=credits.settle&limit=200";
-    let (status, page) = browser.json(app, Method::GET, path, None).await;
+    let (status, page) = browser.get(app, path).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["items"].as_array().expect("items").clone()
 }
@@ -165,13 +165,8 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
             let app = std::sync::Arc::clone(&app);
             let path = path.clone();
             tokio::spawn(async move {
-                bob.json(
-                    &app,
-                    Method::POST,
-                    &path,
-                    Some(json!({ "input": {}, "mode": "async" })),
-                )
-                .await
+                bob.post(&app, &path, json!({ "input": {}, "mode": "async" }))
+                    .await
             })
         })
         .collect();
@@ -267,9 +262,7 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     assert!(ada_log[0]["details"]["agent"].is_string(), "{}", ada_log[0]);
 
     // A wallet at zero: the next run is refused with the reason.
-    let (status, body) = bob
-        .json(&app, Method::POST, &path, Some(json!({ "input": {} })))
-        .await;
+    let (status, body) = bob.post(&app, &path, json!({ "input": {} })).await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
     assert!(
         body["error"]["message"]
@@ -291,9 +284,7 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     let path = format!("/api/v1/deployments/{id}/runs");
 
     for _ in 0..3 {
-        let (status, run) = bob
-            .json(&app, Method::POST, &path, Some(json!({ "input": {} })))
-            .await;
+        let (status, run) = bob.post(&app, &path, json!({ "input": {} })).await;
         assert_eq!(
             (status, &run["charged_credits"]),
             (StatusCode::OK, &json!(10)),
@@ -325,12 +316,7 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
 
     // A run that fails is not charged: its hold comes back.
     let (status, failed) = bob
-        .json(
-            &app,
-            Method::POST,
-            &path,
-            Some(json!({ "input": { "fail": true } })),
-        )
+        .post(&app, &path, json!({ "input": { "fail": true } }))
         .await;
     assert_eq!(status, StatusCode::OK, "{failed}");
     assert_eq!(
@@ -352,11 +338,10 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         .await
         .0;
     let (_, run) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             &format!("/api/v1/deployments/{own}/runs"),
-            Some(json!({ "input": {} })),
+            json!({ "input": {} }),
         )
         .await;
     assert_eq!(
@@ -370,18 +355,13 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     );
 
     // Bob's ledger, a line at a time, is the same as in one page.
-    let (_, whole) = bob.json(&app, Method::GET, "/api/v1/ledger", None).await;
+    let (_, whole) = bob.get(&app, "/api/v1/ledger").await;
     let whole = whole["items"].as_array().expect("items").clone();
     let mut paged = Vec::new();
     let mut cursor = String::new();
     loop {
         let (status, page) = bob
-            .json(
-                &app,
-                Method::GET,
-                &format!("/api/v1/ledger?limit=1&cursor={cursor}"),
-                None,
-            )
+            .get(&app, &format!("/api/v1/ledger?limit=1&cursor={cursor}"))
             .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         paged.extend(page["items"].as_array().expect("items").iter().cloned());
@@ -424,26 +404,20 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         .and_then(|line| line["at"].as_str())
         .map(|at| at[..10].to_owned())
         .expect("a charge");
-    let (status, usage) = bob
-        .json(&app, Method::GET, "/api/v1/billing/usage?days=7", None)
-        .await;
+    let (status, usage) = bob.get(&app, "/api/v1/billing/usage?days=7").await;
     assert_eq!(status, StatusCode::OK, "{usage}");
     assert_eq!(
         usage["spent"],
         json!([{ "day": today, "agent": slug, "agent_name": "Ten a run", "credits": 40, "runs": 4 }])
     );
     assert_eq!(usage["earned"], json!([]));
-    let (_, usage) = ada
-        .json(&app, Method::GET, "/api/v1/billing/usage", None)
-        .await;
+    let (_, usage) = ada.get(&app, "/api/v1/billing/usage").await;
     assert_eq!(usage["days"], 30);
     assert_eq!(
         usage["earned"],
         json!([{ "day": today, "agent": slug, "agent_name": "Ten a run", "credits": 32, "runs": 4 }])
     );
-    let (status, body) = bob
-        .json(&app, Method::GET, "/api/v1/billing/usage?days=0", None)
-        .await;
+    let (status, body) = bob.get(&app, "/api/v1/billing/usage?days=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "days");
 
@@ -506,7 +480,7 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         "/api/v1/ledger.csv?workspace=bob",
         "/api/v1/billing/usage?workspace=bob",
     ] {
-        let (status, _) = eve.json(&app, Method::GET, path, None).await;
+        let (status, _) = eve.get(&app, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
 }
@@ -574,14 +548,10 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     // one would make 15 and is refused before anything is held.
     let runs = format!("/api/v1/deployments/{capped}/runs");
     for input in [json!({}), json!({ "fail": true }), json!({})] {
-        let (status, run) = bob
-            .json(&app, Method::POST, &runs, Some(json!({ "input": input })))
-            .await;
+        let (status, run) = bob.post(&app, &runs, json!({ "input": input })).await;
         assert_eq!(status, StatusCode::OK, "{run}");
     }
-    let (status, refused) = bob
-        .json(&app, Method::POST, &runs, Some(json!({ "input": {} })))
-        .await;
+    let (status, refused) = bob.post(&app, &runs, json!({ "input": {} })).await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{refused}");
     assert_eq!(refused["error"]["code"], "spend_cap_reached");
     assert_eq!(refused["error"]["field"], "deployment.spend_cap_credits");
@@ -596,12 +566,7 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
         (&json!(90), &json!(0))
     );
     let (_, shown) = bob
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{capped}"),
-            None,
-        )
+        .get(&app, &format!("/api/v1/deployments/{capped}"))
         .await;
     assert_eq!(shown["spent_this_month"], 10);
     // Lifting the cap lets runs through again.
@@ -614,9 +579,7 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, run) = bob
-        .json(&app, Method::POST, &runs, Some(json!({ "input": {} })))
-        .await;
+    let (status, run) = bob.post(&app, &runs, json!({ "input": {} })).await;
     assert_eq!(
         (status, &run["status"]),
         (StatusCode::OK, &json!("succeeded"))
@@ -628,11 +591,10 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
         .await
         .0;
     let (status, created) = bob
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/api-keys",
-            Some(json!({ "name": "batch", "scopes": ["runs:write"], "spend_cap_credits": 20 })),
+            json!({ "name": "batch", "scopes": ["runs:write"], "spend_cap_credits": 20 }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -665,7 +627,7 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
         }
     }
     assert_eq!(accepted, 4);
-    let (_, keys) = bob.json(&app, Method::GET, "/api/v1/api-keys", None).await;
+    let (_, keys) = bob.get(&app, "/api/v1/api-keys").await;
     let key = keys
         .as_array()
         .expect("keys")

@@ -80,11 +80,10 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (status, created) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/deployments",
-            Some(json!({ "agent": "analytics", "config": { "region": "eu" } })),
+            json!({ "agent": "analytics", "config": { "region": "eu" } }),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
@@ -104,14 +103,7 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     let seen = statuses_until(&mut socket, "running", &mut seqs).await;
     assert_eq!(seen, ["queued", "building", "starting", "running"]);
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
-    let (_, shown) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(
         (&shown["status"], &shown["config"]["region"]),
         (&"running".into(), &"eu".into())
@@ -134,11 +126,10 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
 
     // Redeploying a version (here the same, the only one) deploys anew.
     let (status, redeployed) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             &format!("/api/v1/deployments/{id}/redeploy"),
-            Some(json!({ "version": "1.0.0" })),
+            json!({ "version": "1.0.0" }),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{redeployed}");
@@ -147,19 +138,16 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
         ["queued", "building", "starting", "running"]
     );
     let (status, body) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             &format!("/api/v1/deployments/{id}/redeploy"),
-            Some(json!({ "version": "9.9.9" })),
+            json!({ "version": "9.9.9" }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "version");
 
-    let (_, list) = ada
-        .json(&app, Method::GET, "/api/v1/deployments", None)
-        .await;
+    let (_, list) = ada.get(&app, "/api/v1/deployments").await;
     assert_eq!(list["items"][0]["id"], id.as_str());
     let (status, _) = ada
         .json(
@@ -172,14 +160,7 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let deleted = next_frame(&mut socket).await;
     assert_eq!(deleted["event"]["kind"], "deleted", "{deleted}");
-    let (status, _) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (status, _) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -189,23 +170,11 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
     let (_, created) = ada
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/deployments",
-            Some(json!({ "agent": "analytics" })),
-        )
+        .post(&app, "/api/v1/deployments", json!({ "agent": "analytics" }))
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
 
-    let (status, _) = eve
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (status, _) = eve.get(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = eve
         .json(
@@ -216,9 +185,7 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, list) = eve
-        .json(&app, Method::GET, "/api/v1/deployments", None)
-        .await;
+    let (_, list) = eve.get(&app, "/api/v1/deployments").await;
     assert_eq!(list["items"], json!([]));
 
     let mut socket = socket_as(&app, &eve).await;
@@ -259,18 +226,15 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
             "name",
         ),
     ] {
-        let (status, error) = ada
-            .json(&app, Method::POST, "/api/v1/deployments", Some(body))
-            .await;
+        let (status, error) = ada.post(&app, "/api/v1/deployments", body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert_eq!(error["error"]["field"], field);
     }
     let (status, _) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/deployments",
-            Some(json!({ "agent": "no-such-agent" })),
+            json!({ "agent": "no-such-agent" }),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -279,9 +243,7 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
 /// Polls the deployment until it is `running`.
 async fn wait_running(app: &TestApp, browser: &mut Browser, id: &str) {
     for _ in 0..600 {
-        let (_, shown) = browser
-            .json(app, Method::GET, &format!("/api/v1/deployments/{id}"), None)
-            .await;
+        let (_, shown) = browser.get(app, &format!("/api/v1/deployments/{id}")).await;
         match shown["status"].as_str() {
             Some("running") => return,
             Some("failed") => panic!("the deployment failed: {shown}"),
@@ -306,11 +268,10 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     .await;
 
     let (_, key) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/api-keys",
-            Some(json!({ "name": "runs", "scopes": ["runs:write"] })),
+            json!({ "name": "runs", "scopes": ["runs:write"] }),
         )
         .await;
     let token = key["token"].as_str().expect("token").to_owned();
@@ -353,17 +314,10 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
         .await
         .expect("json");
     assert_eq!(again["id"], run_id.as_str());
-    let (_, shown) = ada
-        .json(&app, Method::GET, &format!("/api/v1/runs/{run_id}"), None)
-        .await;
+    let (_, shown) = ada.get(&app, &format!("/api/v1/runs/{run_id}")).await;
     assert_eq!(shown["output"], run["output"]);
     let (_, list) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}/runs"),
-            None,
-        )
+        .get(&app, &format!("/api/v1/deployments/{id}/runs"))
         .await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
 
@@ -385,11 +339,10 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
 
     // Asynchronously: 202 at once, done by a worker.
     let (status, queued) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             &format!("/api/v1/deployments/{id}/runs"),
-            Some(json!({ "input": example["input"], "mode": "async" })),
+            json!({ "input": example["input"], "mode": "async" }),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
@@ -397,14 +350,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     let queued_id = queued["id"].as_str().expect("id").to_owned();
     let mut done = Value::Null;
     for _ in 0..400 {
-        let (_, shown) = ada
-            .json(
-                &app,
-                Method::GET,
-                &format!("/api/v1/runs/{queued_id}"),
-                None,
-            )
-            .await;
+        let (_, shown) = ada.get(&app, &format!("/api/v1/runs/{queued_id}")).await;
         if !matches!(shown["status"].as_str(), Some("queued" | "running")) {
             done = shown;
             break;
@@ -419,12 +365,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
 
     // The charts' numbers: both runs, none failed, with durations.
     let (status, metrics) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}/metrics?minutes=5"),
-            None,
-        )
+        .get(&app, &format!("/api/v1/deployments/{id}/metrics?minutes=5"))
         .await;
     assert_eq!(status, StatusCode::OK, "{metrics}");
     let buckets = metrics["buckets"].as_array().expect("buckets");
@@ -439,12 +380,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     assert_eq!((total, failed), (2, 0), "{metrics}");
     assert!(buckets.iter().all(|b| b["p50_us"].as_i64() > Some(0) && b["p95_us"].as_i64() >= b["p50_us"].as_i64()));
     let (status, body) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}/metrics?minutes=0"),
-            None,
-        )
+        .get(&app, &format!("/api/v1/deployments/{id}/metrics?minutes=0"))
         .await;
     assert_eq!(
         (status, &body["error"]["field"]),
@@ -453,11 +389,10 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
 
     // Bad requests name their field; a stopped deployment runs nothing.
     let (status, body) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             &format!("/api/v1/deployments/{id}/runs"),
-            Some(json!({ "mode": "later" })),
+            json!({ "mode": "later" }),
         )
         .await;
     assert_eq!(
@@ -466,25 +401,13 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     );
     let (_, mut eve_key) = (0, Browser::sign_up(&app, "eve@example.com", "Eve").await.0);
     let (status, _) = eve_key
-        .json(
-            &app,
-            Method::POST,
-            &format!("/api/v1/deployments/{id}/runs"),
-            Some(json!({})),
-        )
+        .post(&app, &format!("/api/v1/deployments/{id}/runs"), json!({}))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger cannot run it");
-    let (status, _) = eve_key
-        .json(&app, Method::GET, &format!("/api/v1/runs/{run_id}"), None)
-        .await;
+    let (status, _) = eve_key.get(&app, &format!("/api/v1/runs/{run_id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nor read its runs");
     let (status, _) = eve_key
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}/metrics"),
-            None,
-        )
+        .get(&app, &format!("/api/v1/deployments/{id}/metrics"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nor its metrics");
     ada.json(
@@ -495,12 +418,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     )
     .await;
     let (status, body) = ada
-        .json(
-            &app,
-            Method::POST,
-            &format!("/api/v1/deployments/{id}/runs"),
-            Some(json!({})),
-        )
+        .post(&app, &format!("/api/v1/deployments/{id}/runs"), json!({}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
@@ -521,11 +439,10 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     .await;
 
     let (status, body) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/deployments",
-            Some(json!({ "agent": slug, "secrets": { "9LIVES": "x" } })),
+            json!({ "agent": slug, "secrets": { "9LIVES": "x" } }),
         )
         .await;
     assert_eq!(
@@ -533,11 +450,10 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
         (StatusCode::UNPROCESSABLE_ENTITY, &"secrets".into())
     );
     let (status, created) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/deployments",
-            Some(json!({ "agent": slug, "secrets": { "TOKEN": "s3cret-value" } })),
+            json!({ "agent": slug, "secrets": { "TOKEN": "s3cret-value" } }),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
@@ -620,10 +536,7 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
 
 async fn run_once(app: &TestApp, browser: &mut Browser, id: &str) -> Value {
     let path = format!("/api/v1/deployments/{id}/runs");
-    browser
-        .json(app, Method::POST, &path, Some(json!({ "input": {} })))
-        .await
-        .1
+    browser.post(app, &path, json!({ "input": {} })).await.1
 }
 
 /// Publishes 1.0.0 of a new agent of `browser` with `source` and the
@@ -674,7 +587,7 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         let path = format!("/api/v1/deployments/{id}/runs");
         let body = json!({ "input": {}, "mode": mode });
         let run_id = if mode == "async" {
-            let (_, run) = ada.json(&app, Method::POST, &path, Some(body)).await;
+            let (_, run) = ada.post(&app, &path, body).await;
             run["id"].as_str().expect("id").to_owned()
         } else {
             // The request waits for its run; cancel it from the side.
@@ -689,7 +602,7 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
             let _pending = tokio::spawn(request);
             let mut found = None;
             for _ in 0..200 {
-                let (_, list) = ada.json(&app, Method::GET, &path, None).await;
+                let (_, list) = ada.get(&app, &path).await;
                 if let Some(run) = list["items"]
                     .as_array()
                     .expect("items")
@@ -705,7 +618,7 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         };
         let run_path = format!("/api/v1/runs/{run_id}");
         for _ in 0..200 {
-            let (_, run) = ada.json(&app, Method::GET, &run_path, None).await;
+            let (_, run) = ada.get(&app, &run_path).await;
             if run["status"] == "running" {
                 break;
             }
@@ -717,7 +630,7 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         assert_eq!(status, StatusCode::ACCEPTED, "{cancelled}");
         assert_eq!(cancelled["status"], "cancelled", "{mode}: {cancelled}");
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let (_, later) = ada.json(&app, Method::GET, &run_path, None).await;
+        let (_, later) = ada.get(&app, &run_path).await;
         assert_eq!(later["status"], "cancelled", "{mode}: it stays cancelled");
     }
 }
@@ -768,14 +681,7 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger");
-    let (_, shown) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(shown["config"], json!({ "greeting": "Hi" }));
 
     let (status, changed) = ada
@@ -809,7 +715,7 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
     assert_eq!(audited.n, 1, "the refused change is not audited");
 
     // The dashboard's feed: Ada's runs, newest first; none for Bob.
-    let (status, feed) = ada.json(&app, Method::GET, "/api/v1/runs", None).await;
+    let (status, feed) = ada.get(&app, "/api/v1/runs").await;
     assert_eq!(status, StatusCode::OK, "{feed}");
     let ids: Vec<&Value> = feed["items"]
         .as_array()
@@ -818,7 +724,7 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
         .map(|run| &run["id"])
         .collect();
     assert_eq!(ids, [&second["id"], &first["id"]]);
-    let (_, feed) = bob.json(&app, Method::GET, "/api/v1/runs", None).await;
+    let (_, feed) = bob.get(&app, "/api/v1/runs").await;
     assert_eq!(feed["items"], json!([]));
 }
 
@@ -828,14 +734,7 @@ async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (id, _) =
         crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
-    let (_, shown) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
     let mut socket = socket_as(&app, &ada).await;
     send(
         &mut socket,
@@ -877,9 +776,7 @@ async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     .await
     .expect("the orphan's end announced");
     assert_eq!(event["status"], "failed", "{event}");
-    let (_, run) = ada
-        .json(&app, Method::GET, &format!("/api/v1/runs/{orphan}"), None)
-        .await;
+    let (_, run) = ada.get(&app, &format!("/api/v1/runs/{orphan}")).await;
     assert_eq!(
         (&run["status"], &run["error"]["code"]),
         (&"failed".into(), &"interrupted".into()),

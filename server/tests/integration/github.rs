@@ -2,8 +2,8 @@
 //! PKCE, `state` bound to the browser, account creation and linking, and
 //! every failure ending without a session and with a clear code.
 
+use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::support::TestApp;
@@ -134,7 +134,7 @@ async fn me(app: &TestApp, nav: &Navigator) -> (StatusCode, Value) {
         cookie: nav.session_cookie(),
         csrf: None,
     };
-    browser.json(app, Method::GET, "/api/v1/me", None).await
+    browser.get(app, "/api/v1/me").await
 }
 
 async fn setup() -> (FakeGithub, TestApp) {

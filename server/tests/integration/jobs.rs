@@ -391,13 +391,9 @@ async fn administrators_see_the_queue_and_retry_dead_jobs() {
 
     let (status, _) = app.get_json("/api/v1/admin/jobs").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = user
-        .json(&app, Method::GET, "/api/v1/admin/jobs", None)
-        .await;
+    let (status, _) = user.get(&app, "/api/v1/admin/jobs").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, overview) = admin
-        .json(&app, Method::GET, "/api/v1/admin/jobs", None)
-        .await;
+    let (status, overview) = admin.get(&app, "/api/v1/admin/jobs").await;
     assert_eq!(status, StatusCode::OK, "{overview}");
     let scripted = &overview["kinds"]
         .as_array()

@@ -200,45 +200,33 @@ async fn reviews_one_per_user_never_ones_own_and_averaged() {
     let slug = publish(&app, &mut ada, "Review Me", "# Review me").await;
     let reviews = format!("/api/v1/agents/{slug}/reviews");
 
-    let (status, body) = ada
-        .json(&app, Method::POST, &reviews, Some(json!({ "rating": 5 })))
-        .await;
+    let (status, body) = ada.post(&app, &reviews, json!({ "rating": 5 })).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     let (mut grace, _) = Browser::sign_up(&app, "grace@example.com", "Grace Hopper").await;
     let (mut alan, _) = Browser::sign_up(&app, "alan@example.com", "Alan Turing").await;
     let (status, first) = grace
-        .json(
-            &app,
-            Method::POST,
-            &reviews,
-            Some(json!({ "rating": 4, "body": "Solid" })),
-        )
+        .post(&app, &reviews, json!({ "rating": 4, "body": "Solid" }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     // Writing again edits the one review.
     let (status, edited) = grace
-        .json(
+        .post(
             &app,
-            Method::POST,
             &reviews,
-            Some(json!({ "rating": 2, "body": "Changed my mind" })),
+            json!({ "rating": 2, "body": "Changed my mind" }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["id"], first["id"]);
-    let (status, _) = alan
-        .json(&app, Method::POST, &reviews, Some(json!({ "rating": 5 })))
-        .await;
+    let (status, _) = alan.post(&app, &reviews, json!({ "rating": 5 })).await;
     assert_eq!(status, StatusCode::CREATED);
     for bad in [
         json!({ "rating": 0 }),
         json!({ "rating": 6 }),
         json!({ "rating": 3, "body": "x".repeat(5001) }),
     ] {
-        let (status, body) = alan
-            .json(&app, Method::POST, &reviews, Some(bad.clone()))
-            .await;
+        let (status, body) = alan.post(&app, &reviews, bad.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
     }
 
@@ -253,27 +241,13 @@ async fn reviews_one_per_user_never_ones_own_and_averaged() {
     let id = first["id"].as_str().expect("id");
     let reply = format!("{reviews}/{id}/reply");
     let (status, replied) = ada
-        .json(
-            &app,
-            Method::POST,
-            &reply,
-            Some(json!({ "body": "Thanks, fixed in 1.1" })),
-        )
+        .post(&app, &reply, json!({ "body": "Thanks, fixed in 1.1" }))
         .await;
     assert_eq!(status, StatusCode::OK, "{replied}");
     assert_eq!(replied["reply"]["body"], "Thanks, fixed in 1.1");
-    let (status, body) = ada
-        .json(&app, Method::POST, &reply, Some(json!({ "body": "Again" })))
-        .await;
+    let (status, body) = ada.post(&app, &reply, json!({ "body": "Again" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, _) = alan
-        .json(
-            &app,
-            Method::POST,
-            &reply,
-            Some(json!({ "body": "Not mine" })),
-        )
-        .await;
+    let (status, _) = alan.post(&app, &reply, json!({ "body": "Not mine" })).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Deleting a review takes it out of the average.
@@ -281,9 +255,7 @@ async fn reviews_one_per_user_never_ones_own_and_averaged() {
         .json(&app, Method::DELETE, &format!("{reviews}/mine"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, page) = grace
-        .json(&app, Method::GET, &format!("/api/v1/agents/{slug}"), None)
-        .await;
+    let (_, page) = grace.get(&app, &format!("/api/v1/agents/{slug}")).await;
     assert_eq!(
         (page["rating_count"].clone(), page["rating"].clone()),
         (json!(1), json!(2.0))
@@ -339,12 +311,7 @@ async fn a_hostile_readme_renders_inert() {
     );
 
     let (status, preview) = ada
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/markdown",
-            Some(json!({ "text": hostile })),
-        )
+        .post(&app, "/api/v1/markdown", json!({ "text": hostile }))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(preview["html"].as_str().map(str::to_lowercase), Some(html));

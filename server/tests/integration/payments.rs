@@ -2,7 +2,7 @@
 //! provider, wallets credited only from signed webhooks (each event once),
 //! administrators' grants, and an audit line for every movement.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::browser::Browser;
@@ -32,18 +32,16 @@ fn signed(payload: &[u8]) -> Option<String> {
 }
 
 async fn balance(app: &TestApp, browser: &mut Browser) -> i64 {
-    let (status, wallet) = browser.json(app, Method::GET, "/api/v1/wallet", None).await;
+    let (status, wallet) = browser.get(app, "/api/v1/wallet").await;
     assert_eq!(status, StatusCode::OK, "{wallet}");
     wallet["balance"].as_i64().expect("a balance")
 }
 
 async fn credit_audit(app: &TestApp, browser: &mut Browser, workspace: &str) -> Vec<Value> {
     let (status, page) = browser
-        .json(
+        .get(
             app,
-            Method::GET,
             &format!("/api/v1/audit?workspace={workspace}&action=credits.&limit=200"),
-            None,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -55,7 +53,7 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
     let stripe = FakeStripe::start().await;
     let app = std::sync::Arc::new(TestApp::builder().payments(&stripe.base_url).spawn().await);
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
-    let (_, wallet) = bob.json(&app, Method::GET, "/api/v1/wallet", None).await;
+    let (_, wallet) = bob.get(&app, "/api/v1/wallet").await;
     assert_eq!(
         wallet["top_up"],
         json!({ "cents_per_credit": 1, "currency": "usd", "min_credits": 100, "max_credits": 1_000_000 })
@@ -63,24 +61,14 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
 
     // Too few credits is refused, naming the field.
     let (status, body) = bob
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/billing/checkout",
-            Some(json!({ "credits": 5 })),
-        )
+        .post(&app, "/api/v1/billing/checkout", json!({ "credits": 5 }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "credits");
     assert_eq!(stripe.session_count(), 0, "nothing reached the provider");
 
     let (status, checkout) = bob
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/billing/checkout",
-            Some(json!({ "credits": 500 })),
-        )
+        .post(&app, "/api/v1/billing/checkout", json!({ "credits": 500 }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{checkout}");
     assert_eq!(
@@ -147,7 +135,7 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
     assert_eq!(delivered(&app, &paid).await, "credited");
     assert_eq!(balance(&app, &mut bob).await, 600);
     assert_eq!(delivered(&app, &paid).await, "duplicate");
-    let (_, shown) = bob.json(&app, Method::GET, &checkout_path, None).await;
+    let (_, shown) = bob.get(&app, &checkout_path).await;
     assert_eq!(shown["status"], "paid");
 
     let (_, second_session) = start_checkout(&app, &mut bob, 250).await;
@@ -209,22 +197,19 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
 
     // Someone else sees neither the checkout nor Bob's audit log.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
-    let (status, _) = eve.json(&app, Method::GET, &checkout_path, None).await;
+    let (status, _) = eve.get(&app, &checkout_path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = eve
-        .json(&app, Method::GET, "/api/v1/audit?workspace=bob", None)
-        .await;
+    let (status, _) = eve.get(&app, "/api/v1/audit?workspace=bob").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// Starts buying `credits` as `browser`; the checkout and its session id.
 async fn start_checkout(app: &TestApp, browser: &mut Browser, credits: i64) -> (Value, String) {
     let (status, checkout) = browser
-        .json(
+        .post(
             app,
-            Method::POST,
             "/api/v1/billing/checkout",
-            Some(json!({ "credits": credits })),
+            json!({ "credits": credits }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{checkout}");
@@ -241,7 +226,7 @@ async fn checkout_status(app: &TestApp, browser: &mut Browser, checkout: &Value)
         "/api/v1/billing/checkouts/{}",
         checkout["id"].as_str().expect("id")
     );
-    let (status, shown) = browser.json(app, Method::GET, &path, None).await;
+    let (status, shown) = browser.get(app, &path).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     shown["status"].clone()
 }
@@ -354,16 +339,11 @@ async fn without_a_provider_buying_is_refused_and_webhooks_are_not_taken() {
     let app = TestApp::spawn().await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
     let (status, body) = bob
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/billing/checkout",
-            Some(json!({ "credits": 500 })),
-        )
+        .post(&app, "/api/v1/billing/checkout", json!({ "credits": 500 }))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["field"], "payments");
-    let (_, wallet) = bob.json(&app, Method::GET, "/api/v1/wallet", None).await;
+    let (_, wallet) = bob.get(&app, "/api/v1/wallet").await;
     assert_eq!(wallet["top_up"], Value::Null);
     let payload = event("evt_1", "checkout.session.completed", json!({}));
     let (status, _) = deliver(&app, &payload, signed(&payload)).await;
@@ -380,12 +360,7 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
 
     // Not an administrator yet: refused.
     let (status, _) = root
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/admin/credits",
-            Some(grant.clone()),
-        )
+        .post(&app, "/api/v1/admin/credits", grant.clone())
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     {
@@ -397,21 +372,19 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
             .expect("making an administrator");
     }
     let (status, body) = root
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/admin/credits",
-            Some(json!({ "workspace": "bob", "credits": 40, "reason": " " })),
+            json!({ "workspace": "bob", "credits": 40, "reason": " " }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "reason");
     let (status, body) = root
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/admin/credits",
-            Some(json!({ "workspace": "nobody-here", "credits": 40, "reason": "Because" })),
+            json!({ "workspace": "nobody-here", "credits": 40, "reason": "Because" }),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -464,8 +437,6 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
     assert_eq!(grants[0]["actor"], root_me["user"]["id"]);
     assert_eq!(grants[0]["ip"], "127.0.0.1");
     // Bob cannot grant himself anything.
-    let (status, _) = bob
-        .json(&app, Method::POST, "/api/v1/admin/credits", Some(grant))
-        .await;
+    let (status, _) = bob.post(&app, "/api/v1/admin/credits", grant).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -99,9 +99,7 @@ async fn the_editor_works_through_server_functions() {
 
     let (status, draft) = read(&app, &mut ada, "get_draft", &format!("slug={slug}")).await;
     assert_eq!(status, StatusCode::OK, "{draft}");
-    let (_, from_rest) = ada
-        .json(&app, Method::GET, &format!("{rest}/draft"), None)
-        .await;
+    let (_, from_rest) = ada.get(&app, &format!("{rest}/draft")).await;
     assert_eq!(draft, from_rest);
 
     // Saved over its revision; a second save over the same one is refused,
@@ -167,9 +165,7 @@ async fn the_editor_works_through_server_functions() {
     let query = format!("slug={slug}&version=1.0.0");
     let (status, shown) = read(&app, &mut ada, "get_version", &query).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
-    let (_, from_rest) = ada
-        .json(&app, Method::GET, &format!("{rest}/versions/1.0.0"), None)
-        .await;
+    let (_, from_rest) = ada.get(&app, &format!("{rest}/versions/1.0.0")).await;
     assert_eq!(shown, from_rest);
 
     let (status, page) = post(
@@ -180,7 +176,7 @@ async fn the_editor_works_through_server_functions() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let (_, from_rest) = ada.json(&app, Method::GET, &rest, None).await;
+    let (_, from_rest) = ada.get(&app, &rest).await;
     assert_eq!(page, from_rest);
     assert_eq!(page["visibility"], "unlisted", "{page}");
 
@@ -194,12 +190,7 @@ async fn the_editor_works_through_server_functions() {
     let (status, refused) = post(&app, &mut ada, "render_markdown", json!({ "text": long })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     let (_, from_rest) = ada
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/markdown",
-            Some(json!({ "text": long })),
-        )
+        .post(&app, "/api/v1/markdown", json!({ "text": long }))
         .await;
     same_error(&refused, &from_rest, "invalid_parameter");
 }
@@ -263,12 +254,7 @@ async fn a_team_works_through_server_functions() {
     let (status, log) = read(&app, &mut ada, "team_audit_log", &query).await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let (_, from_rest) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/teams/{slug}/audit?limit=50"),
-            None,
-        )
+        .get(&app, &format!("/api/v1/teams/{slug}/audit?limit=50"))
         .await;
     assert_eq!(log, from_rest);
     assert!(
@@ -296,7 +282,7 @@ async fn keys_and_credits_work_through_server_functions() {
     assert_eq!(status, StatusCode::CREATED, "{key}");
     assert!(key["token"].is_string(), "{key}");
     let (_, keys) = read(&app, &mut ada, "list_api_keys", "").await;
-    let (_, from_rest) = ada.json(&app, Method::GET, "/api/v1/api-keys", None).await;
+    let (_, from_rest) = ada.get(&app, "/api/v1/api-keys").await;
     assert_eq!(keys, from_rest);
     let id = key["key"]["id"].clone();
     let (status, _) = post(&app, &mut ada, "revoke_api_key", json!({ "id": id })).await;
@@ -317,18 +303,14 @@ async fn keys_and_credits_work_through_server_functions() {
 
     let (status, wallet) = read(&app, &mut ada, "get_wallet", "").await;
     assert_eq!(status, StatusCode::OK, "{wallet}");
-    let (_, from_rest) = ada.json(&app, Method::GET, "/api/v1/wallet", None).await;
+    let (_, from_rest) = ada.get(&app, "/api/v1/wallet").await;
     assert_eq!(wallet, from_rest);
     let (_, lines) = read(&app, &mut ada, "ledger_lines", "limit=10").await;
-    let (_, from_rest) = ada
-        .json(&app, Method::GET, "/api/v1/ledger?limit=10", None)
-        .await;
+    let (_, from_rest) = ada.get(&app, "/api/v1/ledger?limit=10").await;
     assert_eq!(lines, from_rest);
     let (status, refused) = read(&app, &mut ada, "get_usage", "days=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
-    let (_, from_rest) = ada
-        .json(&app, Method::GET, "/api/v1/billing/usage?days=0", None)
-        .await;
+    let (_, from_rest) = ada.get(&app, "/api/v1/billing/usage?days=0").await;
     same_error(&refused, &from_rest, "invalid_parameter");
 
     // A malformed id is unreadable input, named.

@@ -26,12 +26,7 @@ async fn strangers_and_anonymous_callers_are_refused_as_by_the_rest_api() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
     let (status, created) = ada
-        .json(
-            &app,
-            Method::POST,
-            "/api/v1/deployments",
-            Some(json!({ "agent": "analytics" })),
-        )
+        .post(&app, "/api/v1/deployments", json!({ "agent": "analytics" }))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
@@ -40,13 +35,11 @@ async fn strangers_and_anonymous_callers_are_refused_as_by_the_rest_api() {
     // The owner reads it as the REST API shows it.
     let (status, from_fn) = read(&app, &mut ada, "get_deployment", &format!("id={id}")).await;
     assert_eq!(status, StatusCode::OK, "{from_fn}");
-    let (_, from_rest) = ada.json(&app, Method::GET, &rest_path, None).await;
+    let (_, from_rest) = ada.get(&app, &rest_path).await;
     assert_eq!(from_fn, from_rest);
     let (status, listed) = read(&app, &mut ada, "list_deployments", "").await;
     assert_eq!(status, StatusCode::OK, "{listed}");
-    let (_, rest_list) = ada
-        .json(&app, Method::GET, "/api/v1/deployments", None)
-        .await;
+    let (_, rest_list) = ada.get(&app, "/api/v1/deployments").await;
     assert_eq!(listed, rest_list["items"]);
 
     let run = json!({ "id": id, "request": { "input": {} } });
@@ -157,14 +150,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
     let queued_id = queued["id"].as_str().expect("id").to_owned();
     for _ in 0..400 {
-        let (_, shown) = ada
-            .json(
-                &app,
-                Method::GET,
-                &format!("/api/v1/runs/{queued_id}"),
-                None,
-            )
-            .await;
+        let (_, shown) = ada.get(&app, &format!("/api/v1/runs/{queued_id}")).await;
         if !matches!(shown["status"].as_str(), Some("queued" | "running")) {
             break;
         }
@@ -208,7 +194,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     for (name, query, rest, listed) in reads {
         let (status, from_fn) = read(&app, &mut ada, name, &query).await;
         assert_eq!(status, StatusCode::OK, "{name}: {from_fn}");
-        let (_, from_rest) = ada.json(&app, Method::GET, &rest, None).await;
+        let (_, from_rest) = ada.get(&app, &rest).await;
         let from_rest = if listed {
             &from_rest["items"]
         } else {
@@ -232,7 +218,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     assert_eq!(stopping["status"], "stopping", "{stopping}");
     let mut stopped = Value::Null;
     for _ in 0..400 {
-        let (_, shown) = ada.json(&app, Method::GET, &rest_path, None).await;
+        let (_, shown) = ada.get(&app, &rest_path).await;
         if shown["status"] == "stopped" {
             stopped = shown;
             break;
@@ -264,11 +250,10 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     )
     .await;
     let (rest_status, from_rest) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             &format!("{rest_path}/runs"),
-            Some(json!({ "input": input })),
+            json!({ "input": input }),
         )
         .await;
     assert_eq!(status, rest_status, "{from_fn} vs {from_rest}");
@@ -286,20 +271,18 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut vic, _) = Browser::sign_up(&app, "vic@example.com", "Vic").await;
     let (status, team) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/teams",
-            Some(json!({ "name": "Acme", "slug": "acme" })),
+            json!({ "name": "Acme", "slug": "acme" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
     let (status, invite) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/teams/acme/invites",
-            Some(json!({ "email": "vic@example.com", "role": "viewer" })),
+            json!({ "email": "vic@example.com", "role": "viewer" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invite}");
@@ -311,11 +294,10 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
     let (status, joined) = vic.json(&app, Method::POST, &accept, None).await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     let (status, created) = ada
-        .json(
+        .post(
             &app,
-            Method::POST,
             "/api/v1/deployments",
-            Some(json!({ "agent": "analytics", "workspace": "acme" })),
+            json!({ "agent": "analytics", "workspace": "acme" }),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
@@ -324,7 +306,7 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
 
     let (status, from_fn) = read(&app, &mut vic, "get_deployment", &format!("id={id}")).await;
     assert_eq!(status, StatusCode::OK, "{from_fn}");
-    let (_, from_rest) = vic.json(&app, Method::GET, &rest_path, None).await;
+    let (_, from_rest) = vic.get(&app, &rest_path).await;
     assert_eq!(from_fn, from_rest);
 
     let refused = [
@@ -371,7 +353,7 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
     .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["config"], json!({ "region": "eu" }));
-    let (_, shown) = ada.json(&app, Method::GET, &rest_path, None).await;
+    let (_, shown) = ada.get(&app, &rest_path).await;
     assert_eq!(changed, shown);
 }
 
@@ -410,13 +392,6 @@ async fn bodies_are_held_to_what_the_rest_api_accepts() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{cap}: {error}");
         assert_eq!(error["code"], "invalid_request", "{error}");
     }
-    let (_, deployment) = ada
-        .json(
-            &app,
-            Method::GET,
-            &format!("/api/v1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (_, deployment) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(deployment["spend_cap_credits"], 7, "{deployment}");
 }

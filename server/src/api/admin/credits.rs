@@ -3,18 +3,16 @@
 //! repeated request grant once. Audited with the reason.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use service::{Services, ledger};
+use service::ledger;
 use types::billing::{GrantCredits, Granted};
 
 use crate::api::body::Body;
-use crate::auth::CallerOf;
+use crate::api::extract::Call;
 use crate::error::AppError;
 
 pub async fn grant_credits(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     headers: HeaderMap,
     Body(grant): Body<GrantCredits>,
 ) -> Result<(StatusCode, Json<Granted>), AppError> {
@@ -27,6 +25,6 @@ pub async fn grant_credits(
                 .map_err(|_| AppError::invalid("idempotency_key", "must be printable text"))
         })
         .transpose()?;
-    let granted = ledger::admin_grant(&services, &caller.actor, &caller.meta, grant, key).await?;
+    let granted = ledger::admin_grant(&call.services, &call.actor, &call.meta, grant, key).await?;
     Ok((StatusCode::CREATED, Json(granted)))
 }

@@ -3,19 +3,16 @@
 //! (dead jobs only). Platform administrators in a browser session only.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
-use service::{Services, jobs};
+use service::jobs;
 use types::jobs::QueueOverview;
 
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, Reply};
 use crate::error::AppError;
 
-pub async fn show_jobs(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<QueueOverview>, AppError> {
-    Ok(Json(jobs::overview(&services, &caller.actor).await?))
+pub async fn show_jobs(call: Call) -> Reply<QueueOverview> {
+    Ok(Json(jobs::overview(&call.services, &call.actor).await?))
 }
 
 fn job_id(text: &str) -> Result<i64, AppError> {
@@ -23,20 +20,12 @@ fn job_id(text: &str) -> Result<i64, AppError> {
         .map_err(|_| AppError::invalid("id", "must be a job number"))
 }
 
-pub async fn retry_job(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
-    jobs::retry_dead(&services, &caller.actor, job_id(&id)?).await?;
+pub async fn retry_job(call: Call, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    jobs::retry_dead(&call.services, &call.actor, job_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn discard_job(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
-    jobs::discard_dead(&services, &caller.actor, job_id(&id)?).await?;
+pub async fn discard_job(call: Call, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    jobs::discard_dead(&call.services, &call.actor, job_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

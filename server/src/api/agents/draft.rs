@@ -3,31 +3,25 @@
 //! came first.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use service::{Services, authoring};
+use axum::extract::Path;
+use service::authoring;
 use types::market::{Draft, DraftChanges, DraftSaved};
 
 use crate::api::body::Body;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, Reply};
 
-pub async fn show_draft(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    Path(slug): Path<String>,
-) -> Result<Json<Draft>, AppError> {
+pub async fn show_draft(call: Call, Path(slug): Path<String>) -> Reply<Draft> {
     Ok(Json(
-        authoring::draft(&services, &caller.actor, &slug).await?,
+        authoring::draft(&call.services, &call.actor, &slug).await?,
     ))
 }
 
 pub async fn save_draft(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     Body(changes): Body<DraftChanges>,
-) -> Result<Json<DraftSaved>, AppError> {
+) -> Reply<DraftSaved> {
     Ok(Json(
-        authoring::save_draft(&services, &caller.actor, &slug, changes).await?,
+        authoring::save_draft(&call.services, &call.actor, &slug, changes).await?,
     ))
 }

@@ -1,13 +1,11 @@
 //! `GET /api/v1/agents?q=&category=&tags=&min_price=&max_price=&free=&sort=&limit=&cursor=`
 
 use axum::Json;
-use axum::extract::State;
 use serde::Deserialize;
-use service::{Services, agents};
+use service::agents;
 use types::{AgentPage, AgentQuery};
 
-use crate::api::extract::QueryOf;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, QueryOf, Reply};
 use crate::error::AppError;
 
 /// Raw query parameters; numbers arrive as text so a bad one can be named.
@@ -34,11 +32,7 @@ fn number(field: &'static str, text: Option<String>) -> Result<Option<i64>, AppE
         .transpose()
 }
 
-pub async fn list_agents(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    QueryOf(params): QueryOf<ListParams>,
-) -> Result<Json<AgentPage>, AppError> {
+pub async fn list_agents(call: Call, QueryOf(params): QueryOf<ListParams>) -> Reply<AgentPage> {
     let limit = params
         .limit
         .map(|text| {
@@ -64,5 +58,7 @@ pub async fn list_agents(
         limit,
         cursor: params.cursor,
     };
-    Ok(Json(agents::list(&services, &caller.actor, query).await?))
+    Ok(Json(
+        agents::list(&call.services, &call.actor, query).await?,
+    ))
 }

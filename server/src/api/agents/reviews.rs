@@ -2,16 +2,15 @@
 //! `POST .../reviews/{id}/reply`. Posting again edits one's review.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use service::{ServiceError, Services, reviews};
+use service::{ServiceError, reviews};
 use types::ReviewId;
 use types::market::{ReplyInput, Review, ReviewInput, ReviewPage};
 
 use crate::api::body::Body;
-use crate::api::extract::QueryOf;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, QueryOf, Reply};
 use crate::error::AppError;
 
 #[derive(Deserialize)]
@@ -21,11 +20,10 @@ pub struct PageParams {
 }
 
 pub async fn list_reviews(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     QueryOf(params): QueryOf<PageParams>,
-) -> Result<Json<ReviewPage>, AppError> {
+) -> Reply<ReviewPage> {
     let limit = params
         .limit
         .map(|text| {
@@ -36,8 +34,8 @@ pub async fn list_reviews(
         .transpose()?;
     Ok(Json(
         reviews::list(
-            &services,
-            &caller.actor,
+            &call.services,
+            &call.actor,
             &slug,
             limit,
             params.cursor.as_deref(),
@@ -47,13 +45,12 @@ pub async fn list_reviews(
 }
 
 pub async fn write_review(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     Body(input): Body<ReviewInput>,
 ) -> Result<(StatusCode, Json<Review>), AppError> {
     let (review, created) =
-        reviews::write(&services, &caller.actor, &slug, input, &caller.meta).await?;
+        reviews::write(&call.services, &call.actor, &slug, input, &call.meta).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -63,25 +60,23 @@ pub async fn write_review(
 }
 
 pub async fn delete_my_review(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    reviews::delete_mine(&services, &caller.actor, &slug).await?;
+    reviews::delete_mine(&call.services, &call.actor, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn reply_to_review(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path((slug, id)): Path<(String, String)>,
     Body(input): Body<ReplyInput>,
-) -> Result<Json<Review>, AppError> {
+) -> Reply<Review> {
     let id = id
         .parse()
         .map(ReviewId)
         .map_err(|_| ServiceError::NotFound { what: "review" })?;
     Ok(Json(
-        reviews::reply(&services, &caller.actor, &slug, id, input, &caller.meta).await?,
+        reviews::reply(&call.services, &call.actor, &slug, id, input, &call.meta).await?,
     ))
 }

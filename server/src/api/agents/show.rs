@@ -1,19 +1,14 @@
 //! `GET /api/v1/agents/{slug}`
 
 use axum::Json;
-use axum::extract::{Path, State};
-use service::{Services, agents};
+use axum::extract::Path;
+use service::agents;
 use types::AgentDetail;
 
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, Reply};
 
-pub async fn show_agent(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    Path(slug): Path<String>,
-) -> Result<Json<AgentDetail>, AppError> {
+pub async fn show_agent(call: Call, Path(slug): Path<String>) -> Reply<AgentDetail> {
     Ok(Json(
-        agents::by_slug(&services, &caller.actor, &slug).await?,
+        agents::by_slug(&call.services, &call.actor, &slug).await?,
     ))
 }

@@ -4,22 +4,20 @@
 //! newest published version the same way, for anyone signed in.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use service::{Services, authoring};
+use axum::extract::Path;
+use service::authoring;
 use types::market::{RunReport, TestRunRequest};
 
 use crate::api::body::Body;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, Reply};
 
 pub async fn create_test_run(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     Body(request): Body<TestRunRequest>,
-) -> Result<Json<RunReport>, AppError> {
+) -> Reply<RunReport> {
     Ok(Json(
-        authoring::test_run(&services, &caller.actor, &slug, request).await?,
+        authoring::test_run(&call.services, &call.actor, &slug, request).await?,
     ))
 }
 
@@ -30,12 +28,11 @@ pub struct TryRequest {
 }
 
 pub async fn try_agent(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     Body(request): Body<TryRequest>,
-) -> Result<Json<RunReport>, AppError> {
+) -> Reply<RunReport> {
     Ok(Json(
-        authoring::try_run(&services, &caller.actor, &slug, request.input).await?,
+        authoring::try_run(&call.services, &call.actor, &slug, request.input).await?,
     ))
 }

@@ -1,23 +1,21 @@
 //! `PATCH /api/v1/agents/{slug} {visibility?, published?}`
 
 use axum::Json;
-use axum::extract::{Path, State};
-use service::{Services, agents, authoring};
+use axum::extract::Path;
+use service::{agents, authoring};
 use types::AgentDetail;
 use types::market::AgentSettings;
 
 use crate::api::body::Body;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, Reply};
 
 pub async fn update_agent(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     Body(settings): Body<AgentSettings>,
-) -> Result<Json<AgentDetail>, AppError> {
-    authoring::change_settings(&services, &caller.actor, &slug, settings, &caller.meta).await?;
+) -> Reply<AgentDetail> {
+    authoring::change_settings(&call.services, &call.actor, &slug, settings, &call.meta).await?;
     Ok(Json(
-        agents::by_slug(&services, &caller.actor, &slug).await?,
+        agents::by_slug(&call.services, &call.actor, &slug).await?,
     ))
 }

@@ -3,45 +3,39 @@
 //! immutable version, and reading any version later.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
-use service::{Services, agents, authoring};
+use service::{agents, authoring};
 use types::VersionSummary;
 use types::market::{PublishRequest, VersionDetail};
 
 use crate::api::body::Body;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, Reply};
 use crate::error::AppError;
 
-pub async fn list_versions(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    Path(slug): Path<String>,
-) -> Result<Json<Vec<VersionSummary>>, AppError> {
+pub async fn list_versions(call: Call, Path(slug): Path<String>) -> Reply<Vec<VersionSummary>> {
     Ok(Json(
-        agents::by_slug(&services, &caller.actor, &slug)
+        agents::by_slug(&call.services, &call.actor, &slug)
             .await?
             .versions,
     ))
 }
 
 pub async fn publish_version(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path(slug): Path<String>,
     Body(request): Body<PublishRequest>,
 ) -> Result<(StatusCode, Json<VersionSummary>), AppError> {
     let version =
-        authoring::publish(&services, &caller.actor, &slug, request, &caller.meta).await?;
+        authoring::publish(&call.services, &call.actor, &slug, request, &call.meta).await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 
 pub async fn show_version(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path((slug, version)): Path<(String, String)>,
-) -> Result<Json<VersionDetail>, AppError> {
+) -> Reply<VersionDetail> {
     Ok(Json(
-        authoring::version(&services, &caller.actor, &slug, &version).await?,
+        authoring::version(&call.services, &call.actor, &slug, &version).await?,
     ))
 }

@@ -14,7 +14,7 @@ use types::account::{
 };
 
 use crate::api::body::Body;
-use crate::api::extract::PathId;
+use crate::api::extract::{Call, PathId, Reply};
 use crate::auth::CallerOf;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -79,73 +79,55 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/me`
-pub async fn me(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<Me>, AppError> {
-    Ok(Json(accounts::me(&state.services, &caller.actor).await?))
+pub async fn me(call: Call) -> Reply<Me> {
+    Ok(Json(accounts::me(&call.services, &call.actor).await?))
 }
 
 /// `GET /api/v1/sessions`
-pub async fn list_sessions(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<Vec<SessionInfo>>, AppError> {
-    Ok(Json(sessions::list(&state.services, &caller.actor).await?))
+pub async fn list_sessions(call: Call) -> Reply<Vec<SessionInfo>> {
+    Ok(Json(sessions::list(&call.services, &call.actor).await?))
 }
 
 /// `POST /api/v1/sessions/revoke-others`: signs out every other device.
-pub async fn revoke_other_sessions(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<serde_json::Value>, AppError> {
-    let ended = sessions::revoke_others(&state.services, &caller.actor, &caller.meta).await?;
+pub async fn revoke_other_sessions(call: Call) -> Reply<serde_json::Value> {
+    let ended = sessions::revoke_others(&call.services, &call.actor, &call.meta).await?;
     Ok(Json(json!({ "ended": ended })))
 }
 
 /// `GET /api/v1/api-keys`
-pub async fn list_keys(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<Vec<ApiKeyInfo>>, AppError> {
-    Ok(Json(api_keys::list(&state.services, &caller.actor).await?))
+pub async fn list_keys(call: Call) -> Reply<Vec<ApiKeyInfo>> {
+    Ok(Json(api_keys::list(&call.services, &call.actor).await?))
 }
 
 /// `POST /api/v1/api-keys {name, scopes, expires_in_days?, workspace?}`:
 /// 201 with the token, shown this once.
 pub async fn create_key(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Body(request): Body<CreateApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), AppError> {
-    let created = api_keys::create(&state.services, &caller.actor, request, &caller.meta).await?;
+    let created = api_keys::create(&call.services, &call.actor, request, &call.meta).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// `DELETE /api/v1/api-keys/{id}`: 204.
-pub async fn revoke_key(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-    PathId(id): PathId<ApiKeyId>,
-) -> Result<StatusCode, AppError> {
-    api_keys::revoke(&state.services, &caller.actor, id, &caller.meta).await?;
+pub async fn revoke_key(call: Call, PathId(id): PathId<ApiKeyId>) -> Result<StatusCode, AppError> {
+    api_keys::revoke(&call.services, &call.actor, id, &call.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /api/v1/api-keys/{id}/spend-cap`: `{"monthly_credits": n}` or
 /// `null` to lift it; the key's owner only.
 pub async fn change_key_spend_cap(
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<ApiKeyId>,
     Body(cap): Body<types::deploy::SpendCap>,
-) -> Result<Json<ApiKeyInfo>, AppError> {
+) -> Reply<ApiKeyInfo> {
     let key = api_keys::change_spend_cap(
-        &state.services,
-        &caller.actor,
+        &call.services,
+        &call.actor,
         id,
         cap.monthly_credits,
-        &caller.meta,
+        &call.meta,
     )
     .await?;
     Ok(Json(key))

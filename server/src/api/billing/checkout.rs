@@ -3,32 +3,25 @@
 //! `GET /api/v1/billing/checkouts/{id}`: whether it was paid yet.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
-use service::{Services, payments};
+use service::payments;
 use types::billing::{Checkout, StartCheckout};
 
 use crate::api::body::Body;
-use crate::api::extract::PathId;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, PathId, Reply};
 use crate::error::AppError;
 use types::CheckoutId;
 
 pub async fn start_checkout(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Body(request): Body<StartCheckout>,
 ) -> Result<(StatusCode, Json<Checkout>), AppError> {
-    let checkout = payments::checkout(&services, &caller.actor, request).await?;
+    let checkout = payments::checkout(&call.services, &call.actor, request).await?;
     Ok((StatusCode::CREATED, Json(checkout)))
 }
 
-pub async fn show_checkout(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    PathId(id): PathId<CheckoutId>,
-) -> Result<Json<Checkout>, AppError> {
+pub async fn show_checkout(call: Call, PathId(id): PathId<CheckoutId>) -> Reply<Checkout> {
     Ok(Json(
-        payments::show_checkout(&services, &caller.actor, id.0).await?,
+        payments::show_checkout(&call.services, &call.actor, id.0).await?,
     ))
 }

@@ -2,14 +2,11 @@
 //! lines, newest first.
 
 use axum::Json;
-use axum::extract::State;
 use serde::Deserialize;
-use service::{Services, ledger};
+use service::ledger;
 use types::billing::LedgerPage;
 
-use crate::api::extract::QueryOf;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, QueryOf, Reply};
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -18,14 +15,10 @@ pub struct PageQuery {
     limit: Option<i64>,
 }
 
-pub async fn list_ledger(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    QueryOf(page): QueryOf<PageQuery>,
-) -> Result<Json<LedgerPage>, AppError> {
+pub async fn list_ledger(call: Call, QueryOf(page): QueryOf<PageQuery>) -> Reply<LedgerPage> {
     let page = ledger::lines(
-        &services,
-        &caller.actor,
+        &call.services,
+        &call.actor,
         page.workspace.as_deref(),
         page.cursor.as_deref(),
         page.limit,

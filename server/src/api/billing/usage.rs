@@ -3,16 +3,14 @@
 //! whole ledger as a CSV download.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use serde::Deserialize;
-use service::{Services, ledger};
+use service::ledger;
 use types::billing::Usage;
 
-use crate::api::extract::QueryOf;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, QueryOf, Reply};
 use crate::error::AppError;
 
 #[derive(Deserialize)]
@@ -21,11 +19,7 @@ pub struct UsageQuery {
     days: Option<String>,
 }
 
-pub async fn show_usage(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    QueryOf(query): QueryOf<UsageQuery>,
-) -> Result<Json<Usage>, AppError> {
+pub async fn show_usage(call: Call, QueryOf(query): QueryOf<UsageQuery>) -> Reply<Usage> {
     let days = query
         .days
         .map(|days| {
@@ -35,7 +29,13 @@ pub async fn show_usage(
         })
         .transpose()?;
     Ok(Json(
-        ledger::usage(&services, &caller.actor, query.workspace.as_deref(), days).await?,
+        ledger::usage(
+            &call.services,
+            &call.actor,
+            query.workspace.as_deref(),
+            days,
+        )
+        .await?,
     ))
 }
 
@@ -45,11 +45,11 @@ pub struct Which {
 }
 
 pub async fn export_ledger(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     QueryOf(which): QueryOf<Which>,
 ) -> Result<Response, AppError> {
-    let (name, chunks) = ledger::csv(&services, &caller.actor, which.workspace.as_deref()).await?;
+    let (name, chunks) =
+        ledger::csv(&call.services, &call.actor, which.workspace.as_deref()).await?;
     // Fused: the compression layer may poll again after the end.
     let body = axum::body::Body::from_stream(chunks.fuse().map(|chunk| {
         chunk.map_err(|error| {

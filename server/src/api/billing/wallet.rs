@@ -2,25 +2,18 @@
 //! own when no workspace is named).
 
 use axum::Json;
-use axum::extract::State;
 use serde::Deserialize;
-use service::{Services, ledger};
+use service::ledger;
 use types::billing::Wallet;
 
-use crate::api::extract::QueryOf;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, QueryOf, Reply};
 
 #[derive(Deserialize)]
 pub struct Which {
     workspace: Option<String>,
 }
 
-pub async fn show_wallet(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    QueryOf(which): QueryOf<Which>,
-) -> Result<Json<Wallet>, AppError> {
-    let wallet = ledger::wallet(&services, &caller.actor, which.workspace.as_deref()).await?;
+pub async fn show_wallet(call: Call, QueryOf(which): QueryOf<Which>) -> Reply<Wallet> {
+    let wallet = ledger::wallet(&call.services, &call.actor, which.workspace.as_deref()).await?;
     Ok(Json(wallet))
 }

@@ -3,21 +3,19 @@
 //! `DELETE /api/v1/deployments/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
+use service::ServiceError;
 use service::deployments::{self, Action};
-use service::{ServiceError, Services};
 use types::deploy::{Deployment, Redeploy};
 
 use crate::api::body::Body;
-use crate::api::extract::PathId;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, PathId, Reply};
 use crate::error::AppError;
 use types::DeploymentId;
 
 pub async fn act_on_deployment(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Deployment>), AppError> {
     let id: DeploymentId = id
@@ -29,22 +27,21 @@ pub async fn act_on_deployment(
         "restart" => Action::Restart,
         _ => return Err(ServiceError::NotFound { what: "action" }.into()),
     };
-    let deployment = deployments::act(&services, &caller.actor, &caller.meta, id.0, action)
+    let deployment = deployments::act(&call.services, &call.actor, &call.meta, id.0, action)
         .await?
         .ok_or(ServiceError::NotFound { what: "deployment" })?;
     Ok((StatusCode::ACCEPTED, Json(deployment)))
 }
 
 pub async fn redeploy_deployment(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
     Body(request): Body<Redeploy>,
 ) -> Result<(StatusCode, Json<Deployment>), AppError> {
     let deployment = deployments::redeploy(
-        &services,
-        &caller.actor,
-        &caller.meta,
+        &call.services,
+        &call.actor,
+        &call.meta,
         id.0,
         &request.version,
     )
@@ -53,51 +50,54 @@ pub async fn redeploy_deployment(
 }
 
 pub async fn delete_deployment(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
 ) -> Result<StatusCode, AppError> {
-    deployments::act(&services, &caller.actor, &caller.meta, id.0, Action::Delete).await?;
+    deployments::act(
+        &call.services,
+        &call.actor,
+        &call.meta,
+        id.0,
+        Action::Delete,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /api/v1/deployments/{id}/secrets {NAME: "value" | null, ...}`: the
 /// answer lists the names only.
 pub async fn change_secrets(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
     Body(changes): Body<types::deploy::SecretChanges>,
-) -> Result<Json<Deployment>, AppError> {
+) -> Reply<Deployment> {
     let deployment =
-        deployments::change_secrets(&services, &caller.actor, &caller.meta, id.0, changes).await?;
+        deployments::change_secrets(&call.services, &call.actor, &call.meta, id.0, changes).await?;
     Ok(Json(deployment))
 }
 
 /// `PUT /api/v1/deployments/{id}/config`: the whole config, text values.
 pub async fn change_config(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
     Body(config): Body<serde_json::Map<String, serde_json::Value>>,
-) -> Result<Json<Deployment>, AppError> {
+) -> Reply<Deployment> {
     let deployment =
-        deployments::change_config(&services, &caller.actor, &caller.meta, id.0, config).await?;
+        deployments::change_config(&call.services, &call.actor, &call.meta, id.0, config).await?;
     Ok(Json(deployment))
 }
 
 /// `PUT /api/v1/deployments/{id}/spend-cap`: `{"monthly_credits": n}` or
 /// `null` to lift it (admins and owners).
 pub async fn change_spend_cap(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
     Body(cap): Body<types::deploy::SpendCap>,
-) -> Result<Json<Deployment>, AppError> {
+) -> Reply<Deployment> {
     let deployment = deployments::change_spend_cap(
-        &services,
-        &caller.actor,
-        &caller.meta,
+        &call.services,
+        &call.actor,
+        &call.meta,
         id.0,
         cap.monthly_credits,
     )

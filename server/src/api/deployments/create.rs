@@ -2,20 +2,18 @@
 //! 202 with the deployment, `queued`; follow `deployment:<id>` for the rest.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
-use service::{Services, deployments};
+use service::deployments;
 use types::deploy::{CreateDeployment, Deployment};
 
 use crate::api::body::Body;
-use crate::auth::CallerOf;
+use crate::api::extract::Call;
 use crate::error::AppError;
 
 pub async fn create_deployment(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     Body(request): Body<CreateDeployment>,
 ) -> Result<(StatusCode, Json<Deployment>), AppError> {
-    let created = deployments::create(&services, &caller.actor, &caller.meta, request).await?;
+    let created = deployments::create(&call.services, &call.actor, &call.meta, request).await?;
     Ok((StatusCode::ACCEPTED, Json(created)))
 }

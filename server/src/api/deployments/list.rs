@@ -1,23 +1,18 @@
 //! `GET /api/v1/deployments`: the caller's workspaces' deployments.
 
 use axum::Json;
-use axum::extract::State;
 use serde::Serialize;
-use service::{Services, deployments};
+use service::deployments;
 use types::deploy::Deployment;
 
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, Reply};
 
 #[derive(Serialize)]
 pub struct DeploymentList {
     items: Vec<Deployment>,
 }
 
-pub async fn list_deployments(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<DeploymentList>, AppError> {
-    let items = deployments::list(&services, &caller.actor).await?;
+pub async fn list_deployments(call: Call) -> Reply<DeploymentList> {
+    let items = deployments::list(&call.services, &call.actor).await?;
     Ok(Json(DeploymentList { items }))
 }

@@ -1,21 +1,14 @@
 //! `GET /api/v1/deployments/{id}`.
 
 use axum::Json;
-use axum::extract::State;
-use service::{Services, deployments};
+use service::deployments;
 use types::deploy::Deployment;
 
-use crate::api::extract::PathId;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, PathId, Reply};
 use types::DeploymentId;
 
-pub async fn show_deployment(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    PathId(id): PathId<DeploymentId>,
-) -> Result<Json<Deployment>, AppError> {
+pub async fn show_deployment(call: Call, PathId(id): PathId<DeploymentId>) -> Reply<Deployment> {
     Ok(Json(
-        deployments::show(&services, &caller.actor, id.0).await?,
+        deployments::show(&call.services, &call.actor, id.0).await?,
     ))
 }

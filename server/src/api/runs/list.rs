@@ -1,14 +1,11 @@
 //! `GET /api/v1/deployments/{id}/runs?status=`: the newest 100.
 
 use axum::Json;
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use service::{Services, runs};
+use service::runs;
 use types::deploy::RunSummary;
 
-use crate::api::extract::{PathId, QueryOf};
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, PathId, QueryOf, Reply};
 use types::DeploymentId;
 
 #[derive(Deserialize)]
@@ -23,11 +20,10 @@ pub struct RunList {
 }
 
 pub async fn list_runs(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
     QueryOf(filters): QueryOf<Filters>,
-) -> Result<Json<RunList>, AppError> {
-    let items = runs::list(&services, &caller.actor, id.0, filters.status.as_deref()).await?;
+) -> Reply<RunList> {
+    let items = runs::list(&call.services, &call.actor, id.0, filters.status.as_deref()).await?;
     Ok(Json(RunList { items }))
 }

@@ -3,13 +3,11 @@
 //! from this and go on with the live run events).
 
 use axum::Json;
-use axum::extract::State;
 use serde::Deserialize;
-use service::{Services, runs};
+use service::runs;
 use types::deploy::DeploymentMetrics;
 
-use crate::api::extract::{PathId, QueryOf};
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, PathId, QueryOf, Reply};
 use crate::error::AppError;
 use types::DeploymentId;
 
@@ -19,11 +17,10 @@ pub struct Window {
 }
 
 pub async fn show_metrics(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
     QueryOf(window): QueryOf<Window>,
-) -> Result<Json<DeploymentMetrics>, AppError> {
+) -> Reply<DeploymentMetrics> {
     let minutes = match window.minutes.as_deref().map(str::trim) {
         None | Some("") => 60,
         Some(text) => text
@@ -31,6 +28,6 @@ pub async fn show_metrics(
             .map_err(|_| AppError::invalid("minutes", "must be a whole number"))?,
     };
     Ok(Json(
-        runs::metrics(&services, &caller.actor, id.0, minutes).await?,
+        runs::metrics(&call.services, &call.actor, id.0, minutes).await?,
     ))
 }

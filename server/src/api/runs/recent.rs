@@ -2,17 +2,12 @@
 //! the dashboard's feed.
 
 use axum::Json;
-use axum::extract::State;
-use service::{Services, runs};
+use service::runs;
 
 use super::list::RunList;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, Reply};
 
-pub async fn recent_runs(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-) -> Result<Json<RunList>, AppError> {
-    let items = runs::recent(&services, &caller.actor).await?;
+pub async fn recent_runs(call: Call) -> Reply<RunList> {
+    let items = runs::recent(&call.services, &call.actor).await?;
     Ok(Json(RunList { items }))
 }

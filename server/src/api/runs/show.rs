@@ -2,19 +2,12 @@
 //! peak memory.
 
 use axum::Json;
-use axum::extract::State;
-use service::{Services, runs};
+use service::runs;
 use types::deploy::Run;
 
-use crate::api::extract::PathId;
-use crate::auth::CallerOf;
-use crate::error::AppError;
+use crate::api::extract::{Call, PathId, Reply};
 use types::RunId;
 
-pub async fn show_run(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
-    PathId(id): PathId<RunId>,
-) -> Result<Json<Run>, AppError> {
-    Ok(Json(runs::get(&services, &caller.actor, id.0).await?))
+pub async fn show_run(call: Call, PathId(id): PathId<RunId>) -> Reply<Run> {
+    Ok(Json(runs::get(&call.services, &call.actor, id.0).await?))
 }

@@ -5,20 +5,17 @@
 //! `GET /api/v1/runs/{id}` for the rest.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use service::{Services, runs};
+use service::runs;
 use types::deploy::{Run, StartRun};
 
 use crate::api::body::Body;
-use crate::api::extract::PathId;
-use crate::auth::CallerOf;
+use crate::api::extract::{Call, PathId};
 use crate::error::AppError;
 use types::DeploymentId;
 
 pub async fn start_run(
-    State(services): State<Services>,
-    CallerOf(caller): CallerOf,
+    call: Call,
     PathId(id): PathId<DeploymentId>,
     headers: HeaderMap,
     Body(request): Body<StartRun>,
@@ -33,7 +30,7 @@ pub async fn start_run(
         None => None,
     };
     let answered =
-        runs::start_and_wait(&services, &caller.actor, id.0, request, idempotency_key).await?;
+        runs::start_and_wait(&call.services, &call.actor, id.0, request, idempotency_key).await?;
     let status = if answered.finished {
         StatusCode::OK
     } else {

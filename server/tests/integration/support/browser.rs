@@ -81,15 +81,24 @@ impl Browser {
         (status, body)
     }
 
+    /// `json` for a GET of `path`.
+    pub async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, Value) {
+        self.json(app, Method::GET, path, None).await
+    }
+
+    /// `json` for a POST of `body` to `path`.
+    pub async fn post(&mut self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(app, Method::POST, path, Some(body)).await
+    }
+
     /// Signs up `email` with a strong password; panics unless it works.
     pub async fn sign_up(app: &TestApp, email: &str, name: &str) -> (Self, Value) {
         let mut browser = Self::default();
         let (status, me) = browser
-            .json(
+            .post(
                 app,
-                Method::POST,
                 "/api/v1/auth/signup",
-                Some(json!({ "email": email, "password": STRONG_PASSWORD, "name": name })),
+                json!({ "email": email, "password": STRONG_PASSWORD, "name": name }),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{me}");
@@ -99,11 +108,10 @@ impl Browser {
     pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> (Self, StatusCode, Value) {
         let mut browser = Self::default();
         let (status, body) = browser
-            .json(
+            .post(
                 app,
-                Method::POST,
                 "/api/v1/auth/login",
-                Some(json!({ "email": email, "password": password })),
+                json!({ "email": email, "password": password }),
             )
             .await;
         (browser, status, body)

@@ -334,17 +334,12 @@ pub async fn publish_agent(
     use reqwest::Method;
     use serde_json::json;
     let (status, created) = browser
-        .json(
-            app,
-            Method::POST,
-            "/api/v1/agents",
-            Some(json!({ "name": name })),
-        )
+        .post(app, "/api/v1/agents", json!({ "name": name }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let slug = created["slug"].as_str().expect("slug").to_owned();
     let path = format!("/api/v1/agents/{slug}/draft");
-    let (_, draft) = browser.json(app, Method::GET, &path, None).await;
+    let (_, draft) = browser.get(app, &path).await;
     let mut body = json!({
         "revision": draft["revision"],
         "listing": draft["listing"],
@@ -357,11 +352,10 @@ pub async fn publish_agent(
     let (status, saved) = browser.json(app, Method::PUT, &path, Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let (status, version) = browser
-        .json(
+        .post(
             app,
-            Method::POST,
             &format!("/api/v1/agents/{slug}/versions"),
-            Some(json!({ "version": "1.0.0" })),
+            json!({ "version": "1.0.0" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{version}");
@@ -400,16 +394,12 @@ pub async fn deploy_running(
     browser: &mut browser::Browser,
     body: serde_json::Value,
 ) -> (String, serde_json::Value) {
-    use reqwest::{Method, StatusCode};
-    let (status, created) = browser
-        .json(app, Method::POST, "/api/v1/deployments", Some(body))
-        .await;
+    use reqwest::StatusCode;
+    let (status, created) = browser.post(app, "/api/v1/deployments", body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
     for _ in 0..600 {
-        let (_, shown) = browser
-            .json(app, Method::GET, &format!("/api/v1/deployments/{id}"), None)
-            .await;
+        let (_, shown) = browser.get(app, &format!("/api/v1/deployments/{id}")).await;
         match shown["status"].as_str() {
             Some("running") => return (id, created),
             Some("failed") => panic!("the deployment failed: {shown}"),

@@ -1,7 +1,7 @@
 //! Calling the SPA's server functions as a browser does, and comparing
 //! their answers with the REST API's.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::TestApp;
@@ -21,9 +21,9 @@ pub async fn call(
     match read {
         Some(query) => {
             let path = format!("{path}?{query}");
-            browser.json(app, Method::GET, &path, None).await
+            browser.get(app, &path).await
         }
-        None => browser.json(app, Method::POST, &path, Some(args)).await,
+        None => browser.post(app, &path, args).await,
     }
 }
 
