@@ -20,12 +20,13 @@
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use server::config::Config;
-use server::embedded_pg::{self, EmbeddedPostgres, Options};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
@@ -34,41 +35,24 @@ const RUNS: usize = 500;
 const CLIENTS: usize = 1000;
 const EVENTS: usize = 20;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
 fn report(what: &str, mut times: Vec<Duration>) {
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "| {what} | {} | {:.2} | {:.2} | {:.2} |",
         times.len(),
-        ms(percentile(&times, 0.5)),
-        ms(percentile(&times, 0.99)),
+        ms(common::percentile(&times, 0.5)),
+        ms(common::percentile(&times, 0.99)),
         ms(*times.last().expect("times"))
     );
 }
 
 fn main() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("opening the directory to the database user");
-    let mut postgres =
-        EmbeddedPostgres::start(&Options::new(dir.path())).expect("starting PostgreSQL");
-    let database_url = postgres.database_url(embedded_pg::DATABASE);
-    let admin_url = postgres.database_url("postgres");
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    let mut db = common::private_postgres(&runtime);
     runtime.block_on(async {
-        server::db::ensure_database(&admin_url, embedded_pg::DATABASE)
-            .await
-            .expect("creating the database");
         let config = Config::from_lookup(|name| match name {
-            "AGENTDECK_DATA_DIR" => Some(dir.path().display().to_string()),
+            "AGENTDECK_DATA_DIR" => Some(db.dir.path().display().to_string()),
             // One client machine makes every request and socket.
             "AGENTDECK_API_LIMIT" => Some("1000000/60".to_owned()),
             "AGENTDECK_DB_POOL_SIZE" => Some("32".to_owned()),
@@ -76,7 +60,7 @@ fn main() {
             _ => None,
         })
         .expect("configuration");
-        let state = server::prepare(&config, &database_url)
+        let state = server::prepare(&config, &db.database_url)
             .await
             .expect("migrating and seeding");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -86,13 +70,13 @@ fn main() {
         let base = format!("http://{addr}");
         let hub = state.hub.clone();
         let _events = server::live::listen::spawn(
-            database_url.clone(),
+            db.database_url.clone(),
             state.services.clone(),
             hub.clone(),
         );
         let _worker = server::jobs::Worker::new(
             state.services.db.clone(),
-            &database_url,
+            &db.database_url,
             server::jobs::Registry::server(&state.services),
             config.workers.clone(),
         )
@@ -328,7 +312,7 @@ fn main() {
         let _ = serving.await;
     });
     drop(runtime);
-    postgres.stop().expect("stopping PostgreSQL");
+    db.postgres.stop().expect("stopping PostgreSQL");
 }
 
 type Socket =

@@ -16,13 +16,15 @@
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
 
+mod common;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use server::embedded_pg::{self, EmbeddedPostgres, Options};
+use server::embedded_pg::{self};
 use server::jobs::{NOOP, Registry, Worker, WorkerConfig};
 use service::jobs::{NewJob, enqueue};
 
@@ -31,31 +33,21 @@ const PRODUCERS: usize = 4;
 const FLOW: Duration = Duration::from_secs(10);
 
 fn main() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("opening the directory to the database user");
-    let options = Options::new(dir.path());
     let bin_dir = embedded_pg::find_binaries(None).expect("PostgreSQL binaries");
-    let mut postgres = EmbeddedPostgres::start(&options).expect("starting PostgreSQL");
-    let database_url = postgres.database_url(embedded_pg::DATABASE);
-    let admin_url = postgres.database_url("postgres");
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    let mut db = common::private_postgres(&runtime);
     runtime.block_on(async {
-        server::db::ensure_database(&admin_url, embedded_pg::DATABASE)
+        server::db::migrate(&db.database_url)
             .await
-            .expect("creating the database");
-        server::db::migrate(&database_url).await.expect("migrating");
-        let mut conn = AsyncPgConnection::establish(&database_url)
+            .expect("migrating");
+        let mut conn = AsyncPgConnection::establish(&db.database_url)
             .await
             .expect("connecting");
         diesel::sql_query("CREATE TABLE bench_rows (v integer)")
             .execute(&mut conn)
             .await
             .expect("the pgbench table");
-        let reference = pgbench(&bin_dir, postgres.cluster_dir());
+        let reference = pgbench(&bin_dir, db.postgres.cluster_dir());
         println!("pgbench, single-row inserts, 2 clients: {reference:.0} per second");
 
         // A backlog, drained.
@@ -69,14 +61,14 @@ fn main() {
             "enqueued {BACKLOG} jobs in one statement in {:.2} s",
             started.elapsed().as_secs_f64()
         );
-        let pool = server::db::pool(&database_url, 8).expect("a pool");
+        let pool = server::db::pool(&db.database_url, 8).expect("a pool");
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let config = WorkerConfig {
             concurrency: 64,
             ..WorkerConfig::default()
         };
         let worker =
-            Worker::new(pool.clone(), &database_url, Registry::new(), config).spawn(stopped);
+            Worker::new(pool.clone(), &db.database_url, Registry::new(), config).spawn(stopped);
         let started = Instant::now();
         wait_empty(&mut conn).await;
         let drained = started.elapsed().as_secs_f64();
@@ -122,7 +114,7 @@ fn main() {
         worker.await.expect("the worker stops");
     });
     drop(runtime);
-    postgres.stop().expect("stopping PostgreSQL");
+    db.postgres.stop().expect("stopping PostgreSQL");
 }
 
 /// Waits until no job is left.

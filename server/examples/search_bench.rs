@@ -16,11 +16,12 @@
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use server::config::Config;
-use server::embedded_pg::{self, EmbeddedPostgres, Options};
 
 const AGENTS: i64 = 10_000;
 const ROUNDS: usize = 200;
@@ -75,45 +76,28 @@ fn queries() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
 fn main() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("opening the directory to the database user");
-    let mut postgres =
-        EmbeddedPostgres::start(&Options::new(dir.path())).expect("starting PostgreSQL");
-    let database_url = postgres.database_url(embedded_pg::DATABASE);
-    let admin_url = postgres.database_url("postgres");
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    let mut db = common::private_postgres(&runtime);
     runtime.block_on(async {
-        server::db::ensure_database(&admin_url, embedded_pg::DATABASE)
-            .await
-            .expect("creating the database");
         if std::env::var_os("SEARCH_BENCH_PLANS").is_some() {
-            log_slow_plans(&admin_url).await;
+            log_slow_plans(&db.admin_url).await;
         }
         let config = Config::from_lookup(|name| match name {
-            "AGENTDECK_DATA_DIR" => Some(dir.path().display().to_string()),
+            "AGENTDECK_DATA_DIR" => Some(db.dir.path().display().to_string()),
             // One client sends every request: the per-IP limit would stop it.
             "AGENTDECK_API_LIMIT" => Some("1000000/60".to_owned()),
             _ => None,
         })
         .expect("configuration");
-        let state = server::prepare(&config, &database_url)
+        let state = server::prepare(&config, &db.database_url)
             .await
             .expect("migrating and seeding");
-        let mut conn = AsyncPgConnection::establish(&database_url)
+        let mut conn = AsyncPgConnection::establish(&db.database_url)
             .await
             .expect("connecting");
         let started = Instant::now();
@@ -173,8 +157,8 @@ fn main() {
             times.sort();
             println!(
                 "| {kind} (`{query}`) | {} | {} | {} | {results} |",
-                ms(percentile(&times, 0.5)),
-                ms(percentile(&times, 0.99)),
+                ms(common::percentile(&times, 0.5)),
+                ms(common::percentile(&times, 0.99)),
                 ms(*times.last().expect("times"))
             );
             all.extend(times);
@@ -201,8 +185,8 @@ fn main() {
         times.sort();
         println!(
             "| second page of `q=writer` | {} | {} | {} | 24 |",
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.99)),
+            ms(common::percentile(&times, 0.5)),
+            ms(common::percentile(&times, 0.99)),
             ms(*times.last().expect("times"))
         );
         all.extend(times);
@@ -210,17 +194,17 @@ fn main() {
         println!(
             "\nall {} requests: p50 {} ms, p99 {} ms, max {} ms",
             all.len(),
-            ms(percentile(&all, 0.5)),
-            ms(percentile(&all, 0.99)),
+            ms(common::percentile(&all, 0.5)),
+            ms(common::percentile(&all, 0.99)),
             ms(*all.last().expect("times"))
         );
         let _ = stop.send(());
         let _ = serving.await;
     });
     drop(runtime);
-    postgres.stop().expect("stopping PostgreSQL");
+    db.postgres.stop().expect("stopping PostgreSQL");
     if let Some(file) = std::env::var_os("SEARCH_BENCH_PLANS") {
-        std::fs::copy(dir.path().join("postgres.log"), file).expect("copying the log");
+        std::fs::copy(db.dir.path().join("postgres.log"), file).expect("copying the log");
     }
 }
 

@@ -10,7 +10,7 @@ use types::error::ApiError;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, meta, services};
+use super::context::{actor, answer, answer_with, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::auth::{accounts, api_keys, sessions};
 
@@ -23,12 +23,12 @@ pub async fn sign_in_providers() -> Result<Providers, ApiError> {
 /// Who is signed in, with their workspaces (401 when nobody is).
 #[server(prefix = "/api/fn", endpoint = "current_user", input = GetUrl, client = CsrfClient)]
 pub async fn current_user() -> Result<account::Me, ApiError> {
-    accounts::me(&services()?, &actor()).await.map_err(failed)
+    answer(accounts::me(&services()?, &actor())).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_sessions", input = GetUrl, client = CsrfClient)]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, ApiError> {
-    sessions::list(&services()?, &actor()).await.map_err(failed)
+    answer(sessions::list(&services()?, &actor())).await
 }
 
 /// Signs out every other device; answers how many sessions ended.
@@ -42,21 +42,20 @@ pub async fn revoke_other_sessions() -> Result<u64, ApiError> {
 
 #[server(prefix = "/api/fn", endpoint = "list_api_keys", input = GetUrl, client = CsrfClient)]
 pub async fn list_api_keys() -> Result<Vec<ApiKeyInfo>, ApiError> {
-    api_keys::list(&services()?, &actor()).await.map_err(failed)
+    answer(api_keys::list(&services()?, &actor())).await
 }
 
 /// A new API key (201), its token shown this once.
 #[server(prefix = "/api/fn", endpoint = "create_api_key", input = Json, client = CsrfClient)]
 pub async fn create_api_key(request: account::CreateApiKey) -> Result<CreatedApiKey, ApiError> {
-    let created = api_keys::create(&services()?, &actor(), request, &meta())
-        .await
-        .map_err(failed)?;
-    Ok(answered(201, created))
+    answer_with(
+        201,
+        api_keys::create(&services()?, &actor(), request, &meta()),
+    )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_api_key", input = Json, client = CsrfClient)]
 pub async fn revoke_api_key(id: ApiKeyId) -> Result<(), ApiError> {
-    api_keys::revoke(&services()?, &actor(), id, &meta())
-        .await
-        .map_err(failed)
+    answer(api_keys::revoke(&services()?, &actor(), id, &meta())).await
 }

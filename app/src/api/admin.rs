@@ -10,30 +10,26 @@ use types::jobs::QueueOverview;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, meta, services};
+use super::context::{actor, answer, answer_with, meta, services};
 #[cfg(feature = "ssr")]
 use service::{jobs, ledger};
 
 /// Depth and age per job kind, and the dead jobs.
 #[server(prefix = "/api/fn", endpoint = "job_queue", input = GetUrl, client = CsrfClient)]
 pub async fn job_queue() -> Result<QueueOverview, ApiError> {
-    jobs::overview(&services()?, &actor()).await.map_err(failed)
+    answer(jobs::overview(&services()?, &actor())).await
 }
 
 /// Puts a dead job back in the queue.
 #[server(prefix = "/api/fn", endpoint = "retry_job", input = Json, client = CsrfClient)]
 pub async fn retry_job(id: JobId) -> Result<(), ApiError> {
-    jobs::retry_dead(&services()?, &actor(), id.0)
-        .await
-        .map_err(failed)
+    answer(jobs::retry_dead(&services()?, &actor(), id.0)).await
 }
 
 /// Deletes a dead job.
 #[server(prefix = "/api/fn", endpoint = "discard_job", input = Json, client = CsrfClient)]
 pub async fn discard_job(id: JobId) -> Result<(), ApiError> {
-    jobs::discard_dead(&services()?, &actor(), id.0)
-        .await
-        .map_err(failed)
+    answer(jobs::discard_dead(&services()?, &actor(), id.0)).await
 }
 
 /// Grants credits to a workspace (201), audited with the reason; the same
@@ -43,8 +39,9 @@ pub async fn grant_credits(
     grant: billing::GrantCredits,
     idempotency_key: Option<String>,
 ) -> Result<Granted, ApiError> {
-    let granted = ledger::admin_grant(&services()?, &actor(), &meta(), grant, idempotency_key)
-        .await
-        .map_err(failed)?;
-    Ok(answered(201, granted))
+    answer_with(
+        201,
+        ledger::admin_grant(&services()?, &actor(), &meta(), grant, idempotency_key),
+    )
+    .await
 }

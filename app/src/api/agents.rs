@@ -9,46 +9,36 @@ use types::{AgentDetail, AgentPage, AgentQuery, ReviewId};
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, meta, services};
+use super::context::{actor, answer, answered, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::{agents, authoring, reviews};
 
 #[server(prefix = "/api/fn", endpoint = "list_agents", input = GetUrl, client = CsrfClient)]
 pub async fn list_agents(query: AgentQuery) -> Result<AgentPage, ApiError> {
-    agents::list(&services()?, &actor(), query)
-        .await
-        .map_err(failed)
+    answer(agents::list(&services()?, &actor(), query)).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "get_agent", input = GetUrl, client = CsrfClient)]
 pub async fn get_agent(slug: String) -> Result<AgentDetail, ApiError> {
-    agents::by_slug(&services()?, &actor(), &slug)
-        .await
-        .map_err(failed)
+    answer(agents::by_slug(&services()?, &actor(), &slug)).await
 }
 
 /// Runs the agent's newest published version with `input` in the sandbox,
 /// for anyone signed in, and answers the report.
 #[server(prefix = "/api/fn", endpoint = "try_agent", input = Json, client = CsrfClient)]
 pub async fn try_agent(slug: String, input: String) -> Result<RunReport, ApiError> {
-    authoring::try_run(&services()?, &actor(), &slug, input)
-        .await
-        .map_err(failed)
+    answer(authoring::try_run(&services()?, &actor(), &slug, input)).await
 }
 
 /// One version of an agent, its source and manifest included.
 #[server(prefix = "/api/fn", endpoint = "get_version", input = GetUrl, client = CsrfClient)]
 pub async fn get_version(slug: String, version: String) -> Result<VersionDetail, ApiError> {
-    authoring::version(&services()?, &actor(), &slug, &version)
-        .await
-        .map_err(failed)
+    answer(authoring::version(&services()?, &actor(), &slug, &version)).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "get_creator", input = GetUrl, client = CsrfClient)]
 pub async fn get_creator(handle: String) -> Result<CreatorProfile, ApiError> {
-    agents::creator(&services()?, &actor(), &handle)
-        .await
-        .map_err(failed)
+    answer(agents::creator(&services()?, &actor(), &handle)).await
 }
 
 /// A page of the agent's reviews, newest first (`limit` 1 to 50).
@@ -58,9 +48,14 @@ pub async fn list_reviews(
     limit: Option<i64>,
     cursor: Option<String>,
 ) -> Result<ReviewPage, ApiError> {
-    reviews::list(&services()?, &actor(), &slug, limit, cursor.as_deref())
-        .await
-        .map_err(failed)
+    answer(reviews::list(
+        &services()?,
+        &actor(),
+        &slug,
+        limit,
+        cursor.as_deref(),
+    ))
+    .await
 }
 
 /// Writes the caller's review (201), or edits it when there is one (200).
@@ -83,7 +78,13 @@ pub async fn reply_to_review(
     review: ReviewId,
     reply: market::ReplyInput,
 ) -> Result<Review, ApiError> {
-    reviews::reply(&services()?, &actor(), &slug, review, reply, &meta())
-        .await
-        .map_err(failed)
+    answer(reviews::reply(
+        &services()?,
+        &actor(),
+        &slug,
+        review,
+        reply,
+        &meta(),
+    ))
+    .await
 }

@@ -9,7 +9,7 @@ use types::{AgentDetail, VersionSummary};
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, meta, services};
+use super::context::{actor, answer, answer_with, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::{agents, authoring};
 
@@ -21,26 +21,23 @@ pub async fn list_templates() -> Result<Vec<Template>, ApiError> {
 /// The agents the caller may edit, in every workspace they belong to.
 #[server(prefix = "/api/fn", endpoint = "own_agents", input = GetUrl, client = CsrfClient)]
 pub async fn own_agents() -> Result<Vec<OwnAgent>, ApiError> {
-    authoring::own_agents(&services()?, &actor())
-        .await
-        .map_err(failed)
+    answer(authoring::own_agents(&services()?, &actor())).await
 }
 
 /// A new agent from a template or as a fork of a visible one (201).
 #[server(prefix = "/api/fn", endpoint = "create_agent", input = Json, client = CsrfClient)]
 pub async fn create_agent(request: market::CreateAgent) -> Result<AgentRef, ApiError> {
-    let created = authoring::create(&services()?, &actor(), request, &meta())
-        .await
-        .map_err(failed)?;
-    Ok(answered(201, created))
+    answer_with(
+        201,
+        authoring::create(&services()?, &actor(), request, &meta()),
+    )
+    .await
 }
 
 /// The editor's working copy, with the checks of its manifest.
 #[server(prefix = "/api/fn", endpoint = "get_draft", input = GetUrl, client = CsrfClient)]
 pub async fn get_draft(slug: String) -> Result<Draft, ApiError> {
-    authoring::draft(&services()?, &actor(), &slug)
-        .await
-        .map_err(failed)
+    answer(authoring::draft(&services()?, &actor(), &slug)).await
 }
 
 /// Saves the draft; refused (409) when another save came after the
@@ -50,9 +47,13 @@ pub async fn save_draft(
     slug: String,
     changes: market::DraftChanges,
 ) -> Result<DraftSaved, ApiError> {
-    authoring::save_draft(&services()?, &actor(), &slug, changes)
-        .await
-        .map_err(failed)
+    answer(authoring::save_draft(
+        &services()?,
+        &actor(),
+        &slug,
+        changes,
+    ))
+    .await
 }
 
 /// Runs the editor's text in the real sandbox.
@@ -61,9 +62,7 @@ pub async fn test_run(
     slug: String,
     request: market::TestRunRequest,
 ) -> Result<RunReport, ApiError> {
-    authoring::test_run(&services()?, &actor(), &slug, request)
-        .await
-        .map_err(failed)
+    answer(authoring::test_run(&services()?, &actor(), &slug, request)).await
 }
 
 /// Publishes the draft as an immutable version (201).
@@ -72,10 +71,11 @@ pub async fn publish_version(
     slug: String,
     request: market::PublishRequest,
 ) -> Result<VersionSummary, ApiError> {
-    let version = authoring::publish(&services()?, &actor(), &slug, request, &meta())
-        .await
-        .map_err(failed)?;
-    Ok(answered(201, version))
+    answer_with(
+        201,
+        authoring::publish(&services()?, &actor(), &slug, request, &meta()),
+    )
+    .await
 }
 
 /// Changes the agent's visibility or listing, answering its page.
@@ -89,9 +89,7 @@ pub async fn change_agent_settings(
     authoring::change_settings(&services, &actor, &slug, settings, &meta())
         .await
         .map_err(failed)?;
-    agents::by_slug(&services, &actor, &slug)
-        .await
-        .map_err(failed)
+    answer(agents::by_slug(&services, &actor, &slug)).await
 }
 
 /// The README preview as sanitised HTML, rendered as the agent page does.

@@ -10,40 +10,37 @@ use types::error::ApiError;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, services};
+use super::context::{actor, answer, answer_with, services};
 #[cfg(feature = "ssr")]
 use service::{ledger, payments};
 
 #[server(prefix = "/api/fn", endpoint = "get_wallet", input = GetUrl, client = CsrfClient)]
 pub async fn get_wallet(workspace: Option<String>) -> Result<Wallet, ApiError> {
-    ledger::wallet(&services()?, &actor(), workspace.as_deref())
-        .await
-        .map_err(failed)
+    answer(ledger::wallet(&services()?, &actor(), workspace.as_deref())).await
 }
 
 /// A checkout (201) whose `url` is where the browser pays.
 #[server(prefix = "/api/fn", endpoint = "start_checkout", input = Json, client = CsrfClient)]
 pub async fn start_checkout(request: billing::StartCheckout) -> Result<Checkout, ApiError> {
-    let checkout = payments::checkout(&services()?, &actor(), request)
-        .await
-        .map_err(failed)?;
-    Ok(answered(201, checkout))
+    answer_with(201, payments::checkout(&services()?, &actor(), request)).await
 }
 
 /// Whether a checkout was paid yet.
 #[server(prefix = "/api/fn", endpoint = "get_checkout", input = GetUrl, client = CsrfClient)]
 pub async fn get_checkout(id: CheckoutId) -> Result<Checkout, ApiError> {
-    payments::show_checkout(&services()?, &actor(), id.0)
-        .await
-        .map_err(failed)
+    answer(payments::show_checkout(&services()?, &actor(), id.0)).await
 }
 
 /// Paid runs by day and agent over the last `days` (1 to 366).
 #[server(prefix = "/api/fn", endpoint = "get_usage", input = GetUrl, client = CsrfClient)]
 pub async fn get_usage(workspace: Option<String>, days: Option<i64>) -> Result<Usage, ApiError> {
-    ledger::usage(&services()?, &actor(), workspace.as_deref(), days)
-        .await
-        .map_err(failed)
+    answer(ledger::usage(
+        &services()?,
+        &actor(),
+        workspace.as_deref(),
+        days,
+    ))
+    .await
 }
 
 /// A page of ledger lines, newest first.
@@ -53,13 +50,13 @@ pub async fn ledger_lines(
     cursor: Option<String>,
     limit: Option<i64>,
 ) -> Result<LedgerPage, ApiError> {
-    ledger::lines(
+    let (workspace, cursor) = (workspace.as_deref(), cursor.as_deref());
+    answer(ledger::lines(
         &services()?,
         &actor(),
-        workspace.as_deref(),
-        cursor.as_deref(),
+        workspace,
+        cursor,
         limit,
-    )
+    ))
     .await
-    .map_err(failed)
 }

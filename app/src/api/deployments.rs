@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, meta, services};
+use super::context::{actor, answer, answer_with, answered, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::deployments::{self, Action};
 
@@ -30,24 +30,21 @@ async fn act(id: Uuid, action: Action) -> Result<Deployment, ApiError> {
 pub async fn create_deployment(
     request: types::deploy::CreateDeployment,
 ) -> Result<Deployment, ApiError> {
-    let created = deployments::create(&services()?, &actor(), &meta(), request)
-        .await
-        .map_err(failed)?;
-    Ok(answered(202, created))
+    answer_with(
+        202,
+        deployments::create(&services()?, &actor(), &meta(), request),
+    )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_deployments", input = GetUrl, client = CsrfClient)]
 pub async fn list_deployments() -> Result<Vec<Deployment>, ApiError> {
-    deployments::list(&services()?, &actor())
-        .await
-        .map_err(failed)
+    answer(deployments::list(&services()?, &actor())).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "get_deployment", input = GetUrl, client = CsrfClient)]
 pub async fn get_deployment(id: Uuid) -> Result<Deployment, ApiError> {
-    deployments::show(&services()?, &actor(), id)
-        .await
-        .map_err(failed)
+    answer(deployments::show(&services()?, &actor(), id)).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "stop_deployment", input = Json, client = CsrfClient)]
@@ -67,10 +64,11 @@ pub async fn restart_deployment(id: Uuid) -> Result<Deployment, ApiError> {
 
 #[server(prefix = "/api/fn", endpoint = "redeploy_deployment", input = Json, client = CsrfClient)]
 pub async fn redeploy_deployment(id: Uuid, version: String) -> Result<Deployment, ApiError> {
-    let deployment = deployments::redeploy(&services()?, &actor(), &meta(), id, &version)
-        .await
-        .map_err(failed)?;
-    Ok(answered(202, deployment))
+    answer_with(
+        202,
+        deployments::redeploy(&services()?, &actor(), &meta(), id, &version),
+    )
+    .await
 }
 
 /// Deletes deployment `id` (the REST API answers 204; a server function
@@ -89,9 +87,14 @@ pub async fn change_deployment_config(
     id: Uuid,
     config: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Deployment, ApiError> {
-    deployments::change_config(&services()?, &actor(), &meta(), id, config)
-        .await
-        .map_err(failed)
+    answer(deployments::change_config(
+        &services()?,
+        &actor(),
+        &meta(),
+        id,
+        config,
+    ))
+    .await
 }
 
 /// Sets (`Some`) or removes (`None`) secrets; the answer lists names only.
@@ -100,9 +103,14 @@ pub async fn change_deployment_secrets(
     id: Uuid,
     changes: SecretChanges,
 ) -> Result<Deployment, ApiError> {
-    deployments::change_secrets(&services()?, &actor(), &meta(), id, changes)
-        .await
-        .map_err(failed)
+    answer(deployments::change_secrets(
+        &services()?,
+        &actor(),
+        &meta(),
+        id,
+        changes,
+    ))
+    .await
 }
 
 /// Sets the monthly spend cap, or lifts it with `null` (admins and owners).
@@ -113,7 +121,12 @@ pub async fn change_deployment_spend_cap(
     id: Uuid,
     cap: types::deploy::SpendCap,
 ) -> Result<Deployment, ApiError> {
-    deployments::change_spend_cap(&services()?, &actor(), &meta(), id, cap.monthly_credits)
-        .await
-        .map_err(failed)
+    answer(deployments::change_spend_cap(
+        &services()?,
+        &actor(),
+        &meta(),
+        id,
+        cap.monthly_credits,
+    ))
+    .await
 }

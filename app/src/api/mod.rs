@@ -107,6 +107,21 @@ mod context {
         types::error::status::set(status);
         value
     }
+
+    /// What a service call answers, its error with the error's status.
+    pub async fn answer<T>(
+        call: impl Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ApiError> {
+        call.await.map_err(failed)
+    }
+
+    /// `answer`, with `status` when the call succeeds.
+    pub async fn answer_with<T>(
+        status: u16,
+        call: impl Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ApiError> {
+        answer(call).await.map(|value| answered(status, value))
+    }
 }
 
 pub mod account;

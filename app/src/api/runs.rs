@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, services};
+use super::context::{actor, answer, answer_with, answered, failed, services};
 #[cfg(feature = "ssr")]
 use service::runs;
 
@@ -39,29 +39,24 @@ pub async fn start_run(
 /// Cancels run `id`: 202, as the REST API answers.
 #[server(prefix = "/api/fn", endpoint = "cancel_run", input = Json, client = CsrfClient)]
 pub async fn cancel_run(id: Uuid) -> Result<Run, ApiError> {
-    let run = runs::cancel(&services()?, &actor(), id)
-        .await
-        .map_err(failed)?;
-    Ok(answered(202, run))
+    answer_with(202, runs::cancel(&services()?, &actor(), id)).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "get_run", input = GetUrl, client = CsrfClient)]
 pub async fn get_run(id: Uuid) -> Result<Run, ApiError> {
-    runs::get(&services()?, &actor(), id).await.map_err(failed)
+    answer(runs::get(&services()?, &actor(), id)).await
 }
 
 /// The newest 100 runs of deployment `id`, of one status when given.
 #[server(prefix = "/api/fn", endpoint = "list_runs", input = GetUrl, client = CsrfClient)]
 pub async fn list_runs(id: Uuid, status: Option<String>) -> Result<Vec<RunSummary>, ApiError> {
-    runs::list(&services()?, &actor(), id, status.as_deref())
-        .await
-        .map_err(failed)
+    answer(runs::list(&services()?, &actor(), id, status.as_deref())).await
 }
 
 /// The newest runs of all the caller's deployments (the dashboard's feed).
 #[server(prefix = "/api/fn", endpoint = "recent_runs", input = GetUrl, client = CsrfClient)]
 pub async fn recent_runs() -> Result<Vec<RunSummary>, ApiError> {
-    runs::recent(&services()?, &actor()).await.map_err(failed)
+    answer(runs::recent(&services()?, &actor())).await
 }
 
 /// Runs per minute of deployment `id` over the last `minutes` (1 to 1440).
@@ -70,7 +65,5 @@ pub async fn deployment_metrics(
     id: Uuid,
     minutes: i32,
 ) -> Result<deploy::DeploymentMetrics, ApiError> {
-    runs::metrics(&services()?, &actor(), id, minutes)
-        .await
-        .map_err(failed)
+    answer(runs::metrics(&services()?, &actor(), id, minutes)).await
 }

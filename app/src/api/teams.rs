@@ -10,30 +10,25 @@ use types::{InviteId, UserId};
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
-use super::context::{actor, answered, failed, meta, services};
+use super::context::{actor, answer, answer_with, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::teams;
 
 /// The caller's workspaces, personal and teams.
 #[server(prefix = "/api/fn", endpoint = "list_teams", input = GetUrl, client = CsrfClient)]
 pub async fn list_teams() -> Result<Vec<WorkspaceSummary>, ApiError> {
-    teams::list(&services()?, &actor()).await.map_err(failed)
+    answer(teams::list(&services()?, &actor())).await
 }
 
 /// A new team (201) with the caller as its owner.
 #[server(prefix = "/api/fn", endpoint = "create_team", input = Json, client = CsrfClient)]
 pub async fn create_team(request: account::CreateTeam) -> Result<WorkspaceSummary, ApiError> {
-    let team = teams::create(&services()?, &actor(), request, &meta())
-        .await
-        .map_err(failed)?;
-    Ok(answered(201, team))
+    answer_with(201, teams::create(&services()?, &actor(), request, &meta())).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "get_team", input = GetUrl, client = CsrfClient)]
 pub async fn get_team(slug: String) -> Result<TeamDetail, ApiError> {
-    teams::show(&services()?, &actor(), &slug)
-        .await
-        .map_err(failed)
+    answer(teams::show(&services()?, &actor(), &slug)).await
 }
 
 /// Gives `member` the role `role`, or removes them from the team with
@@ -44,9 +39,15 @@ pub async fn change_member(
     member: UserId,
     role: Option<Role>,
 ) -> Result<(), ApiError> {
-    teams::change_member(&services()?, &actor(), &slug, member, role, &meta())
-        .await
-        .map_err(failed)
+    answer(teams::change_member(
+        &services()?,
+        &actor(),
+        &slug,
+        member,
+        role,
+        &meta(),
+    ))
+    .await
 }
 
 /// The caller leaves the team (a browser session only).
@@ -54,16 +55,20 @@ pub async fn change_member(
 pub async fn leave_team(slug: String) -> Result<(), ApiError> {
     let actor = actor();
     let me = actor.require_session().map_err(failed)?;
-    teams::change_member(&services()?, &actor, &slug, me, None, &meta())
-        .await
-        .map_err(failed)
+    answer(teams::change_member(
+        &services()?,
+        &actor,
+        &slug,
+        me,
+        None,
+        &meta(),
+    ))
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_invites", input = GetUrl, client = CsrfClient)]
 pub async fn list_invites(slug: String) -> Result<Vec<InviteInfo>, ApiError> {
-    teams::invites(&services()?, &actor(), &slug)
-        .await
-        .map_err(failed)
+    answer(teams::invites(&services()?, &actor(), &slug)).await
 }
 
 /// A new invite (201), its link shown this once.
@@ -72,25 +77,35 @@ pub async fn create_invite(
     slug: String,
     request: account::CreateInvite,
 ) -> Result<CreatedInvite, ApiError> {
-    let created = teams::invite(&services()?, &actor(), &slug, request, &meta())
-        .await
-        .map_err(failed)?;
-    Ok(answered(201, created))
+    answer_with(
+        201,
+        teams::invite(&services()?, &actor(), &slug, request, &meta()),
+    )
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_invite", input = Json, client = CsrfClient)]
 pub async fn revoke_invite(slug: String, id: InviteId) -> Result<(), ApiError> {
-    teams::revoke_invite(&services()?, &actor(), &slug, id, &meta())
-        .await
-        .map_err(failed)
+    answer(teams::revoke_invite(
+        &services()?,
+        &actor(),
+        &slug,
+        id,
+        &meta(),
+    ))
+    .await
 }
 
 /// Joins the team an invite link is for.
 #[server(prefix = "/api/fn", endpoint = "accept_invite", input = Json, client = CsrfClient)]
 pub async fn accept_invite(token: String) -> Result<WorkspaceSummary, ApiError> {
-    teams::accept_invite(&services()?, &actor(), &token, &meta())
-        .await
-        .map_err(failed)
+    answer(teams::accept_invite(
+        &services()?,
+        &actor(),
+        &token,
+        &meta(),
+    ))
+    .await
 }
 
 /// A page of the team's audit log, newest first, filtered by action and
@@ -103,7 +118,14 @@ pub async fn team_audit_log(
     limit: Option<i64>,
     cursor: Option<String>,
 ) -> Result<AuditPage, ApiError> {
-    teams::audit_log(&services()?, &actor(), &slug, action, by, limit, cursor)
-        .await
-        .map_err(failed)
+    answer(teams::audit_log(
+        &services()?,
+        &actor(),
+        &slug,
+        action,
+        by,
+        limit,
+        cursor,
+    ))
+    .await
 }

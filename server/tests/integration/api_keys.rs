@@ -151,7 +151,7 @@ async fn nobody_revokes_or_lists_another_users_keys() {
         format!("/api/v1/api-keys/{id}"),
         "/api/v1/api-keys/not-a-uuid".to_owned(),
     ] {
-        let (status, body) = other.json(&app, Method::DELETE, &path, None).await;
+        let (status, body) = other.delete(&app, &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
     let (_, list) = other.get(&app, "/api/v1/api-keys").await;

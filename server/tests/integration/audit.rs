@@ -68,7 +68,7 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         "/api/v1/api-keys/{}",
         key["key"]["id"].as_str().expect("id")
     );
-    let (status, _) = ada.json(&app, Method::DELETE, &key_path, None).await;
+    let (status, _) = ada.delete(&app, &key_path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let calls = [
@@ -88,12 +88,7 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
     let (_, invites) = ada.get(&app, "/api/v1/teams/acme/invites").await;
     let carol_invite = invites[0]["id"].as_str().expect("invite id").to_owned();
     let (status, _) = ada
-        .json(
-            &app,
-            Method::DELETE,
-            &format!("/api/v1/teams/acme/invites/{carol_invite}"),
-            None,
-        )
+        .delete(&app, &format!("/api/v1/teams/acme/invites/{carol_invite}"))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
@@ -118,16 +113,9 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let bob_path = format!("/api/v1/teams/acme/members/{bob_id}");
-    let (status, _) = ada
-        .json(
-            &app,
-            Method::PATCH,
-            &bob_path,
-            Some(json!({ "role": "admin" })),
-        )
-        .await;
+    let (status, _) = ada.patch(&app, &bob_path, json!({ "role": "admin" })).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = ada.json(&app, Method::DELETE, &bob_path, None).await;
+    let (status, _) = ada.delete(&app, &bob_path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, invite) = ada
         .post(

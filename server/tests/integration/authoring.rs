@@ -72,11 +72,10 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 
     // A syntax error comes back as a diagnostic at its line.
     let (status, saved) = ada
-        .json(
+        .put(
             &app,
-            Method::PUT,
             "/api/v1/agents/haiku-helper/draft",
-            Some(changes(&draft, BROKEN)),
+            changes(&draft, BROKEN),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
@@ -96,11 +95,10 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 
     // A save based on an old revision is refused, and nothing is lost.
     let (status, body) = ada
-        .json(
+        .put(
             &app,
-            Method::PUT,
             "/api/v1/agents/haiku-helper/draft",
-            Some(changes(&draft, GREETER)),
+            changes(&draft, GREETER),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -113,12 +111,7 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     fixed["listing"]["tags"] = json!(["Poetry", "greeting", "poetry"]);
     fixed["example_input"] = json!(r#"{"name": "Ada"}"#);
     let (status, saved) = ada
-        .json(
-            &app,
-            Method::PUT,
-            "/api/v1/agents/haiku-helper/draft",
-            Some(fixed),
-        )
+        .put(&app, "/api/v1/agents/haiku-helper/draft", fixed)
         .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["diagnostics"], json!([]));
@@ -224,12 +217,7 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     );
     next["listing"] = draft["listing"].clone();
     let (status, _) = ada
-        .json(
-            &app,
-            Method::PUT,
-            "/api/v1/agents/haiku-helper/draft",
-            Some(next),
-        )
+        .put(&app, "/api/v1/agents/haiku-helper/draft", next)
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, v1) = app
@@ -296,11 +284,10 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
     assert!(listed(&page), "{page}");
 
     let (status, detail) = ada
-        .json(
+        .patch(
             &app,
-            Method::PATCH,
             "/api/v1/agents/quiet-agent",
-            Some(json!({ "visibility": "unlisted" })),
+            json!({ "visibility": "unlisted" }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{detail}");
@@ -312,11 +299,10 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
         StatusCode::OK
     );
 
-    ada.json(
+    ada.patch(
         &app,
-        Method::PATCH,
         "/api/v1/agents/quiet-agent",
-        Some(json!({ "visibility": "private" })),
+        json!({ "visibility": "private" }),
     )
     .await;
     assert_eq!(
@@ -326,11 +312,10 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
     let (status, _) = ada.get(&app, "/api/v1/agents/quiet-agent").await;
     assert_eq!(status, StatusCode::OK, "the author still sees it");
 
-    ada.json(
+    ada.patch(
         &app,
-        Method::PATCH,
         "/api/v1/agents/quiet-agent",
-        Some(json!({ "visibility": "public", "published": false })),
+        json!({ "visibility": "public", "published": false }),
     )
     .await;
     assert_eq!(
@@ -343,11 +328,10 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
         Some(1),
         "versions are kept"
     );
-    ada.json(
+    ada.patch(
         &app,
-        Method::PATCH,
         "/api/v1/agents/quiet-agent",
-        Some(json!({ "published": true })),
+        json!({ "published": true }),
     )
     .await;
     assert_eq!(

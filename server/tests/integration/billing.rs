@@ -516,27 +516,17 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     // A bad cap is refused with the field named; a good one shows.
     let cap_path = format!("/api/v1/deployments/{capped}/spend-cap");
     let (status, body) = bob
-        .json(
-            &app,
-            Method::PUT,
-            &cap_path,
-            Some(json!({ "monthly_credits": -1 })),
-        )
+        .put(&app, &cap_path, json!({ "monthly_credits": -1 }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "monthly_credits");
     // A body without the field (or misspelt) is refused, never "no cap".
     for body in [json!({}), json!({ "monthly_credit": 5 })] {
-        let (status, answer) = bob.json(&app, Method::PUT, &cap_path, Some(body)).await;
+        let (status, answer) = bob.put(&app, &cap_path, body).await;
         assert!(status.is_client_error(), "{status}: {answer}");
     }
     let (status, shown) = bob
-        .json(
-            &app,
-            Method::PUT,
-            &cap_path,
-            Some(json!({ "monthly_credits": 12 })),
-        )
+        .put(&app, &cap_path, json!({ "monthly_credits": 12 }))
         .await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     assert_eq!(
@@ -571,12 +561,7 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     assert_eq!(shown["spent_this_month"], 10);
     // Lifting the cap lets runs through again.
     let (status, _) = bob
-        .json(
-            &app,
-            Method::PUT,
-            &cap_path,
-            Some(json!({ "monthly_credits": null })),
-        )
+        .put(&app, &cap_path, json!({ "monthly_credits": null }))
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, run) = bob.post(&app, &runs, json!({ "input": {} })).await;
@@ -641,11 +626,10 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     );
     // Its owner raises the cap; the next run goes through.
     let (status, key) = bob
-        .json(
+        .put(
             &app,
-            Method::PUT,
             &format!("/api/v1/api-keys/{key_id}/spend-cap"),
-            Some(json!({ "monthly_credits": 25 })),
+            json!({ "monthly_credits": 25 }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{key}");
@@ -667,20 +651,14 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     // Someone else cannot touch Bob's caps.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
     let (status, _) = eve
-        .json(
-            &app,
-            Method::PUT,
-            &cap_path,
-            Some(json!({ "monthly_credits": 0 })),
-        )
+        .put(&app, &cap_path, json!({ "monthly_credits": 0 }))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = eve
-        .json(
+        .put(
             &app,
-            Method::PUT,
             &format!("/api/v1/api-keys/{key_id}/spend-cap"),
-            Some(json!({ "monthly_credits": 0 })),
+            json!({ "monthly_credits": 0 }),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);

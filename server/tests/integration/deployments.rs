@@ -149,14 +149,7 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
 
     let (_, list) = ada.get(&app, "/api/v1/deployments").await;
     assert_eq!(list["items"][0]["id"], id.as_str());
-    let (status, _) = ada
-        .json(
-            &app,
-            Method::DELETE,
-            &format!("/api/v1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (status, _) = ada.delete(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let deleted = next_frame(&mut socket).await;
     assert_eq!(deleted["event"]["kind"], "deleted", "{deleted}");
@@ -504,28 +497,14 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     );
 
     let secrets_path = format!("/api/v1/deployments/{id}/secrets");
-    let (status, changed) = ada
-        .json(
-            &app,
-            Method::PUT,
-            &secrets_path,
-            Some(json!({ "TOKEN": "xy" })),
-        )
-        .await;
+    let (status, changed) = ada.put(&app, &secrets_path, json!({ "TOKEN": "xy" })).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert!(!changed.to_string().contains("\"xy\""));
     assert_eq!(
         run_once(&app, &mut ada, &id).await["output"],
         json!({ "length": 2 })
     );
-    let (_, changed) = ada
-        .json(
-            &app,
-            Method::PUT,
-            &secrets_path,
-            Some(json!({ "TOKEN": null })),
-        )
-        .await;
+    let (_, changed) = ada.put(&app, &secrets_path, json!({ "TOKEN": null })).await;
     assert_eq!(changed["secrets"], json!([]));
     assert_eq!(
         run_once(&app, &mut ada, &id).await["status"],
@@ -660,37 +639,20 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
 
     // A value that is not text is refused by name, and nothing changes.
     let config_path = format!("/api/v1/deployments/{id}/config");
-    let (status, error) = ada
-        .json(
-            &app,
-            Method::PUT,
-            &config_path,
-            Some(json!({ "greeting": 3 })),
-        )
-        .await;
+    let (status, error) = ada.put(&app, &config_path, json!({ "greeting": 3 })).await;
     assert_eq!(
         (status, &error["error"]["field"]),
         (StatusCode::UNPROCESSABLE_ENTITY, &"config".into())
     );
     let (status, _) = bob
-        .json(
-            &app,
-            Method::PUT,
-            &config_path,
-            Some(json!({ "greeting": "Hacked" })),
-        )
+        .put(&app, &config_path, json!({ "greeting": "Hacked" }))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger");
     let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(shown["config"], json!({ "greeting": "Hi" }));
 
     let (status, changed) = ada
-        .json(
-            &app,
-            Method::PUT,
-            &config_path,
-            Some(json!({ "greeting": "Ahoy" })),
-        )
+        .put(&app, &config_path, json!({ "greeting": "Ahoy" }))
         .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["config"], json!({ "greeting": "Ahoy" }));

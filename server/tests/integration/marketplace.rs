@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::browser::Browser;
@@ -251,9 +251,7 @@ async fn reviews_one_per_user_never_ones_own_and_averaged() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Deleting a review takes it out of the average.
-    let (status, _) = alan
-        .json(&app, Method::DELETE, &format!("{reviews}/mine"), None)
-        .await;
+    let (status, _) = alan.delete(&app, &format!("{reviews}/mine")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, page) = grace.get(&app, &format!("/api/v1/agents/{slug}")).await;
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The SPA's server functions over real HTTP, answering as the REST API does
 //! because both call the same service.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::TestApp;
@@ -136,9 +136,7 @@ async fn the_editor_works_through_server_functions() {
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{stale}");
-    let (_, from_rest) = ada
-        .json(&app, Method::PUT, &format!("{rest}/draft"), Some(changes))
-        .await;
+    let (_, from_rest) = ada.put(&app, &format!("{rest}/draft"), changes).await;
     same_error(&stale, &from_rest, "conflict");
 
     let (status, report) = post(
@@ -291,12 +289,7 @@ async fn keys_and_credits_work_through_server_functions() {
     let nobody = uuid::Uuid::new_v4();
     let (status, missing) = post(&app, &mut ada, "revoke_api_key", json!({ "id": nobody })).await;
     let (_, from_rest) = ada
-        .json(
-            &app,
-            Method::DELETE,
-            &format!("/api/v1/api-keys/{nobody}"),
-            None,
-        )
+        .delete(&app, &format!("/api/v1/api-keys/{nobody}"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     same_error(&missing, &from_rest, "not_found");

@@ -4,7 +4,7 @@
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl as _;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::TestApp;
 use crate::support::browser::Browser;
@@ -25,18 +25,6 @@ async fn person(app: &TestApp, email: &str) -> Person {
     }
 }
 
-impl Person {
-    async fn call(
-        &mut self,
-        app: &TestApp,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        self.browser.json(app, method, path, body).await
-    }
-}
-
 /// Owner creates `acme`, invites `email` as `role`, and `joiner` accepts.
 async fn invite_and_join(
     app: &TestApp,
@@ -46,11 +34,11 @@ async fn invite_and_join(
     role: &str,
 ) {
     let (status, invite) = owner
-        .call(
+        .browser
+        .post(
             app,
-            Method::POST,
             "/api/v1/teams/acme/invites",
-            Some(json!({ "email": email, "role": role })),
+            json!({ "email": email, "role": role }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invite}");
@@ -62,7 +50,8 @@ async fn invite_and_join(
         .expect("token")
         .to_owned();
     let (status, joined) = joiner
-        .call(
+        .browser
+        .json(
             app,
             Method::POST,
             &format!("/api/v1/invites/{token}/accept"),
@@ -76,11 +65,11 @@ async fn invite_and_join(
 async fn acme(app: &TestApp) -> (Person, Person, Person, Person) {
     let mut owner = person(app, "olive@example.com").await;
     let (status, team) = owner
-        .call(
+        .browser
+        .post(
             app,
-            Method::POST,
             "/api/v1/teams",
-            Some(json!({ "name": "Acme", "slug": "acme" })),
+            json!({ "name": "Acme", "slug": "acme" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
@@ -99,19 +88,19 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
     let app = TestApp::spawn().await;
     let mut owner = person(&app, "olive@example.com").await;
     owner
-        .call(
+        .browser
+        .post(
             &app,
-            Method::POST,
             "/api/v1/teams",
-            Some(json!({ "name": "Acme", "slug": "acme" })),
+            json!({ "name": "Acme", "slug": "acme" }),
         )
         .await;
     let (status, invite) = owner
-        .call(
+        .browser
+        .post(
             &app,
-            Method::POST,
             "/api/v1/teams/acme/invites",
-            Some(json!({ "email": "Bob@Example.com", "role": "member" })),
+            json!({ "email": "Bob@Example.com", "role": "member" }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invite}");
@@ -126,32 +115,33 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
     );
 
     let mut mallory = person(&app, "mallory@example.com").await;
-    let (status, body) = mallory.call(&app, Method::POST, &accept, None).await;
+    let (status, body) = mallory
+        .browser
+        .json(&app, Method::POST, &accept, None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "another address: {body}");
 
     let mut bob = person(&app, "bob@example.com").await;
-    let (status, body) = bob.call(&app, Method::POST, &accept, None).await;
+    let (status, body) = bob.browser.json(&app, Method::POST, &accept, None).await;
     assert_eq!(
         status,
         StatusCode::OK,
         "the refusal above must not use up the link: {body}"
     );
-    let (status, body) = bob.call(&app, Method::POST, &accept, None).await;
+    let (status, body) = bob.browser.json(&app, Method::POST, &accept, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "single use: {body}");
 
-    let (status, team) = bob
-        .call(&app, Method::GET, "/api/v1/teams/acme", None)
-        .await;
+    let (status, team) = bob.browser.get(&app, "/api/v1/teams/acme").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(team["members"].as_array().map(Vec::len), Some(2));
 
     // An expired link is as good as none.
     let (_, late) = owner
-        .call(
+        .browser
+        .post(
             &app,
-            Method::POST,
             "/api/v1/teams/acme/invites",
-            Some(json!({ "email": "late@example.com", "role": "viewer" })),
+            json!({ "email": "late@example.com", "role": "viewer" }),
         )
         .await;
     let mut conn = app.sql().await;
@@ -171,7 +161,8 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
         .expect("token")
         .to_owned();
     let (status, _) = late_user
-        .call(
+        .browser
+        .json(
             &app,
             Method::POST,
             &format!("/api/v1/invites/{token}/accept"),
@@ -188,9 +179,7 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
     let mut stranger = person(&app, "sam@example.com").await;
 
     for who in [&mut owner, &mut admin, &mut member, &mut viewer] {
-        let (status, _) = who
-            .call(&app, Method::GET, "/api/v1/teams/acme", None)
-            .await;
+        let (status, _) = who.browser.get(&app, "/api/v1/teams/acme").await;
         assert_eq!(status, StatusCode::OK);
     }
     for path in [
@@ -198,51 +187,33 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
         "/api/v1/teams/acme/audit",
         "/api/v1/teams/acme/invites",
     ] {
-        let (status, body) = stranger.call(&app, Method::GET, path, None).await;
+        let (status, body) = stranger.browser.get(&app, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
     // A personal workspace is not a team.
     let (status, _) = owner
-        .call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/teams/{}", owner.handle),
-            None,
-        )
+        .browser
+        .get(&app, &format!("/api/v1/teams/{}", owner.handle))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let invite = json!({ "email": "new@example.com", "role": "viewer" });
     let (status, _) = member
-        .call(
-            &app,
-            Method::POST,
-            "/api/v1/teams/acme/invites",
-            Some(invite.clone()),
-        )
+        .browser
+        .post(&app, "/api/v1/teams/acme/invites", invite.clone())
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = viewer
-        .call(&app, Method::GET, "/api/v1/teams/acme/audit", None)
-        .await;
+    let (status, _) = viewer.browser.get(&app, "/api/v1/teams/acme/audit").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = admin
-        .call(
-            &app,
-            Method::POST,
-            "/api/v1/teams/acme/invites",
-            Some(invite),
-        )
+        .browser
+        .post(&app, "/api/v1/teams/acme/invites", invite)
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let owner_invite = json!({ "email": "x@example.com", "role": "owner" });
     let (status, body) = owner
-        .call(
-            &app,
-            Method::POST,
-            "/api/v1/teams/acme/invites",
-            Some(owner_invite),
-        )
+        .browser
+        .post(&app, "/api/v1/teams/acme/invites", owner_invite)
         .await;
     assert_eq!(
         (status, &body["error"]["field"]),
@@ -253,12 +224,8 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
     let owner_path = format!("/api/v1/teams/acme/members/{}", owner.id);
     let viewer_path = format!("/api/v1/teams/acme/members/{}", viewer.id);
     let (status, _) = admin
-        .call(
-            &app,
-            Method::PATCH,
-            &member_path,
-            Some(json!({ "role": "admin" })),
-        )
+        .browser
+        .patch(&app, &member_path, json!({ "role": "admin" }))
         .await;
     assert_eq!(
         status,
@@ -266,30 +233,20 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
         "admins may raise members to admin"
     );
     let (status, _) = admin
-        .call(
-            &app,
-            Method::PATCH,
-            &owner_path,
-            Some(json!({ "role": "viewer" })),
-        )
+        .browser
+        .patch(&app, &owner_path, json!({ "role": "viewer" }))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admins may not touch owners");
     let (status, _) = admin
-        .call(
-            &app,
-            Method::PATCH,
-            &viewer_path,
-            Some(json!({ "role": "owner" })),
-        )
+        .browser
+        .patch(&app, &viewer_path, json!({ "role": "owner" }))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admins may not make owners");
-    let (status, _) = viewer.call(&app, Method::DELETE, &member_path, None).await;
+    let (status, _) = viewer.browser.delete(&app, &member_path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = admin.call(&app, Method::DELETE, &viewer_path, None).await;
+    let (status, _) = admin.browser.delete(&app, &viewer_path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = viewer
-        .call(&app, Method::GET, "/api/v1/teams/acme", None)
-        .await;
+    let (status, _) = viewer.browser.get(&app, "/api/v1/teams/acme").await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -302,32 +259,26 @@ async fn a_team_always_keeps_an_owner() {
     let app = TestApp::spawn().await;
     let (mut owner, admin, mut member, _) = acme(&app).await;
     let (status, body) = owner
-        .call(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .browser
+        .json(&app, Method::POST, "/api/v1/teams/acme/leave", None)
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let own_path = format!("/api/v1/teams/acme/members/{}", owner.id);
     let (status, _) = owner
-        .call(
-            &app,
-            Method::PATCH,
-            &own_path,
-            Some(json!({ "role": "admin" })),
-        )
+        .browser
+        .patch(&app, &own_path, json!({ "role": "admin" }))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     let admin_path = format!("/api/v1/teams/acme/members/{}", admin.id);
     let (status, _) = owner
-        .call(
-            &app,
-            Method::PATCH,
-            &admin_path,
-            Some(json!({ "role": "owner" })),
-        )
+        .browser
+        .patch(&app, &admin_path, json!({ "role": "owner" }))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = owner
-        .call(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .browser
+        .json(&app, Method::POST, "/api/v1/teams/acme/leave", None)
         .await;
     assert_eq!(
         status,
@@ -335,7 +286,8 @@ async fn a_team_always_keeps_an_owner() {
         "with another owner, leaving works"
     );
     let (status, _) = member
-        .call(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .browser
+        .json(&app, Method::POST, "/api/v1/teams/acme/leave", None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "anyone may leave");
 }
@@ -346,18 +298,12 @@ async fn the_team_audit_log_records_and_filters_membership_changes() {
     let (mut owner, mut admin, member, _) = acme(&app).await;
     let member_path = format!("/api/v1/teams/acme/members/{}", member.id);
     admin
-        .call(
-            &app,
-            Method::PATCH,
-            &member_path,
-            Some(json!({ "role": "viewer" })),
-        )
+        .browser
+        .patch(&app, &member_path, json!({ "role": "viewer" }))
         .await;
-    admin.call(&app, Method::DELETE, &member_path, None).await;
+    admin.browser.delete(&app, &member_path).await;
 
-    let (status, page) = owner
-        .call(&app, Method::GET, "/api/v1/teams/acme/audit", None)
-        .await;
+    let (status, page) = owner.browser.get(&app, "/api/v1/teams/acme/audit").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let actions: Vec<&str> = page["items"]
         .as_array()
@@ -385,11 +331,10 @@ async fn the_team_audit_log_records_and_filters_membership_changes() {
     assert_eq!(first["ip"], "127.0.0.1");
 
     let (_, by_admin) = owner
-        .call(
+        .browser
+        .get(
             &app,
-            Method::GET,
             &format!("/api/v1/teams/acme/audit?actor={}", admin.handle),
-            None,
         )
         .await;
     assert!(
@@ -400,31 +345,25 @@ async fn the_team_audit_log_records_and_filters_membership_changes() {
             .all(|e| e["actor_handle"] == admin.handle.as_str())
     );
     let (_, invites) = owner
-        .call(
+        .browser
+        .get(
             &app,
-            Method::GET,
             "/api/v1/teams/acme/audit?action=member.invite&limit=2",
-            None,
         )
         .await;
     assert_eq!(invites["items"].as_array().map(Vec::len), Some(2));
     let cursor = invites["next_cursor"].as_str().expect("a next page");
     let (_, rest) = owner
-        .call(
+        .browser
+        .get(
             &app,
-            Method::GET,
             &format!("/api/v1/teams/acme/audit?action=member.invite&cursor={cursor}"),
-            None,
         )
         .await;
     assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
     let (_, members) = owner
-        .call(
-            &app,
-            Method::GET,
-            "/api/v1/teams/acme/audit?action=member.",
-            None,
-        )
+        .browser
+        .get(&app, "/api/v1/teams/acme/audit?action=member.")
         .await;
     assert_eq!(members["items"].as_array().map(Vec::len), Some(8));
 }

@@ -91,6 +91,21 @@ impl Browser {
         self.json(app, Method::POST, path, Some(body)).await
     }
 
+    /// `json` for a PUT of `body` to `path`.
+    pub async fn put(&mut self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(app, Method::PUT, path, Some(body)).await
+    }
+
+    /// `json` for a PATCH of `body` to `path`.
+    pub async fn patch(&mut self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(app, Method::PATCH, path, Some(body)).await
+    }
+
+    /// `json` for a DELETE of `path`.
+    pub async fn delete(&mut self, app: &TestApp, path: &str) -> (StatusCode, Value) {
+        self.json(app, Method::DELETE, path, None).await
+    }
+
     /// Signs up `email` with a strong password; panics unless it works.
     pub async fn sign_up(app: &TestApp, email: &str, name: &str) -> (Self, Value) {
         let mut browser = Self::default();

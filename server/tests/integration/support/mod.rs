@@ -331,7 +331,6 @@ pub async fn publish_agent(
     name: &str,
     edit: impl FnOnce(&mut Value),
 ) -> String {
-    use reqwest::Method;
     use serde_json::json;
     let (status, created) = browser
         .post(app, "/api/v1/agents", json!({ "name": name }))
@@ -349,7 +348,7 @@ pub async fn publish_agent(
         "example_input": draft["example_input"],
     });
     edit(&mut body);
-    let (status, saved) = browser.json(app, Method::PUT, &path, Some(body)).await;
+    let (status, saved) = browser.put(app, &path, body).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let (status, version) = browser
         .post(
