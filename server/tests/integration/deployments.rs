@@ -4,54 +4,16 @@
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 use crate::support::TestApp;
 use crate::support::browser::Browser;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn socket_as(app: &TestApp, browser: &Browser) -> Socket {
-    let mut request = app.ws_url().into_client_request().expect("a request");
-    request.headers_mut().insert(
-        "cookie",
-        browser
-            .cookie
-            .as_deref()
-            .expect("signed in")
-            .parse()
-            .expect("a header"),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connecting to /ws")
-        .0
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket
-        .send(Message::text(frame.to_string()))
-        .await
-        .expect("sending a frame");
-}
+use crate::support::ws::{Socket, connect_as, next_frame_within, send};
 
 /// The next JSON frame (at most 30 s: a cold sandbox compiles the runner).
 async fn next_frame(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
-            .await
-            .expect("a frame in time")
-            .expect("the socket open")
-            .expect("no WebSocket error");
-        if let Message::Text(text) = message {
-            return serde_json::from_str(text.as_str()).expect("JSON frames");
-        }
-    }
+    next_frame_within(socket, Duration::from_secs(30)).await
 }
 
 /// Statuses from the topic until `last` arrives; every frame in order.
@@ -93,7 +55,7 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     let topic = format!("deployment:{id}");
 
     // Follow from the start: every status, in order, none twice.
-    let mut socket = socket_as(&app, &ada).await;
+    let mut socket = connect_as(&app, &ada).await;
     send(
         &mut socket,
         json!({ "type": "subscribe", "topic": topic, "since": 0 }),
@@ -181,7 +143,7 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
     let (_, list) = eve.get(&app, "/api/v1/deployments").await;
     assert_eq!(list["items"], json!([]));
 
-    let mut socket = socket_as(&app, &eve).await;
+    let mut socket = connect_as(&app, &eve).await;
     send(
         &mut socket,
         json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 }),
@@ -193,7 +155,7 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
         (&"error".into(), &"unknown_topic".into())
     );
     // The owner's socket is allowed and gets the history.
-    let mut socket = socket_as(&app, &ada).await;
+    let mut socket = connect_as(&app, &ada).await;
     send(
         &mut socket,
         json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 }),
@@ -252,7 +214,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (id, created) =
         crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
-    let mut socket = socket_as(&app, &ada).await;
+    let mut socket = connect_as(&app, &ada).await;
     let since = created["event_seq"].as_i64().expect("event_seq");
     send(
         &mut socket,
@@ -458,7 +420,7 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     let id = created["id"].as_str().expect("id").to_owned();
     wait_running(&app, &mut ada, &id).await;
 
-    let mut socket = socket_as(&app, &ada).await;
+    let mut socket = connect_as(&app, &ada).await;
     send(
         &mut socket,
         json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 }),
@@ -697,7 +659,7 @@ async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     let (id, _) =
         crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
     let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
-    let mut socket = socket_as(&app, &ada).await;
+    let mut socket = connect_as(&app, &ada).await;
     send(
         &mut socket,
         json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": shown["event_seq"] }),

@@ -4,49 +4,19 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use crate::support::TestApp;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::support::ws::{Socket, connect, next_frame_within, send};
 
 /// Generous: only a broken server makes a test wait this long.
 const DEADLINE: Duration = Duration::from_secs(10);
 
-async fn connect(app: &TestApp) -> Socket {
-    let (socket, response) = connect_async(app.ws_url())
-        .await
-        .expect("connecting to /ws");
-    assert_eq!(response.status(), 101);
-    socket
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket
-        .send(Message::text(frame.to_string()))
-        .await
-        .expect("sending a frame");
-}
-
 /// The next JSON text frame.
 async fn next_frame(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(DEADLINE, socket.next())
-            .await
-            .expect("no frame before the deadline")
-            .expect("the socket closed")
-            .expect("a WebSocket error");
-        match message {
-            Message::Text(text) => {
-                return serde_json::from_str(text.as_str()).expect("frames are JSON");
-            }
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected message {other:?}"),
-        }
-    }
+    next_frame_within(socket, DEADLINE).await
 }
 
 /// Reads frames until one satisfies `wanted`.

@@ -6,6 +6,7 @@ pub mod db;
 pub mod github;
 pub mod server_fn;
 pub mod stripe;
+pub mod ws;
 
 use std::path::Path;
 use std::sync::Arc;
