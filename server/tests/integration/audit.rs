@@ -5,7 +5,7 @@
 use diesel::QueryableByName;
 use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl as _;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::TestApp;
@@ -47,13 +47,9 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (mut second, status, _) = Browser::sign_in(&app, "ada@example.com", STRONG_PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = second
-        .json(&app, Method::POST, "/api/v1/auth/logout", None)
-        .await;
+    let (status, _) = second.post_empty(&app, "/api/v1/auth/logout").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = ada
-        .json(&app, Method::POST, "/api/v1/sessions/revoke-others", None)
-        .await;
+    let (status, _) = ada.post_empty(&app, "/api/v1/sessions/revoke-others").await;
     assert_eq!(status, StatusCode::OK);
 
     let (status, key) = ada
@@ -104,12 +100,7 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         .and_then(|l| l.rsplit('/').next())
         .expect("token");
     let (status, _) = bob
-        .json(
-            &app,
-            Method::POST,
-            &format!("/api/v1/invites/{token}/accept"),
-            None,
-        )
+        .post_empty(&app, &format!("/api/v1/invites/{token}/accept"))
         .await;
     assert_eq!(status, StatusCode::OK);
     let bob_path = format!("/api/v1/teams/acme/members/{bob_id}");
@@ -128,16 +119,9 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         .as_str()
         .and_then(|l| l.rsplit('/').next())
         .expect("token");
-    bob.json(
-        &app,
-        Method::POST,
-        &format!("/api/v1/invites/{token}/accept"),
-        None,
-    )
-    .await;
-    let (status, _) = bob
-        .json(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+    bob.post_empty(&app, &format!("/api/v1/invites/{token}/accept"))
         .await;
+    let (status, _) = bob.post_empty(&app, "/api/v1/teams/acme/leave").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let mut conn = app.sql().await;

@@ -223,7 +223,7 @@ async fn sessions_are_listed_and_others_can_be_signed_out() {
     assert!(list.iter().all(|s| s["ip"] == "127.0.0.1"), "{list:?}");
 
     let (status, ended) = laptop
-        .json(&app, Method::POST, "/api/v1/sessions/revoke-others", None)
+        .post_empty(&app, "/api/v1/sessions/revoke-others")
         .await;
     assert_eq!(status, StatusCode::OK, "{ended}");
     assert_eq!(ended["ended"], 1);

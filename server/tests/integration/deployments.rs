@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -73,12 +73,7 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     assert_eq!(shown["event_seq"].as_i64(), seqs.last().copied());
 
     let (status, stopping) = ada
-        .json(
-            &app,
-            Method::POST,
-            &format!("/api/v1/deployments/{id}/stop"),
-            None,
-        )
+        .post_empty(&app, &format!("/api/v1/deployments/{id}/stop"))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{stopping}");
     assert_eq!(
@@ -132,12 +127,7 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
     let (status, _) = eve.get(&app, &format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = eve
-        .json(
-            &app,
-            Method::POST,
-            &format!("/api/v1/deployments/{id}/stop"),
-            None,
-        )
+        .post_empty(&app, &format!("/api/v1/deployments/{id}/stop"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, list) = eve.get(&app, "/api/v1/deployments").await;
@@ -365,13 +355,8 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
         .get(&app, &format!("/api/v1/deployments/{id}/metrics"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nor its metrics");
-    ada.json(
-        &app,
-        Method::POST,
-        &format!("/api/v1/deployments/{id}/stop"),
-        None,
-    )
-    .await;
+    ada.post_empty(&app, &format!("/api/v1/deployments/{id}/stop"))
+        .await;
     let (status, body) = ada
         .post(&app, &format!("/api/v1/deployments/{id}/runs"), json!({}))
         .await;
@@ -565,9 +550,7 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let (status, cancelled) = ada
-            .json(&app, Method::POST, &format!("{run_path}/cancel"), None)
-            .await;
+        let (status, cancelled) = ada.post_empty(&app, &format!("{run_path}/cancel")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{cancelled}");
         assert_eq!(cancelled["status"], "cancelled", "{mode}: {cancelled}");
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use diesel_async::RunQueryDsl as _;
 use futures::future::BoxFuture;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::jobs::{Handler, Job, JobError, JobResult, Registry, Worker, WorkerConfig};
 use service::jobs::{NewJob, enqueue};
@@ -410,18 +410,16 @@ async fn administrators_see_the_queue_and_retry_dead_jobs() {
     assert_eq!(overview["dead"][0]["last_error"], "the host is gone");
 
     let path = format!("/api/v1/admin/jobs/{dead}/retry");
-    let (status, _) = user.json(&app, Method::POST, &path, None).await;
+    let (status, _) = user.post_empty(&app, &path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = admin.json(&app, Method::POST, &path, None).await;
+    let (status, body) = admin.post_empty(&app, &path).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(
         row(&app, dead).await.map(|r| (r.0, r.1)),
         Some(("queued".to_owned(), 0))
     );
-    let (status, _) = admin.json(&app, Method::POST, &path, None).await;
+    let (status, _) = admin.post_empty(&app, &path).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "only dead jobs are retried");
-    let (status, body) = admin
-        .json(&app, Method::POST, "/api/v1/admin/jobs/x/retry", None)
-        .await;
+    let (status, body) = admin.post_empty(&app, "/api/v1/admin/jobs/x/retry").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }

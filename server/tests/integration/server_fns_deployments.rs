@@ -206,9 +206,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     // Starting a running deployment changes nothing: both answer it, 202.
     let (status, from_fn) = post(&app, &mut ada, "start_deployment", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{from_fn}");
-    let (status, from_rest) = ada
-        .json(&app, Method::POST, &format!("{rest_path}/start"), None)
-        .await;
+    let (status, from_rest) = ada.post_empty(&app, &format!("{rest_path}/start")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{from_rest}");
     assert_eq!(from_fn, from_rest);
 
@@ -231,9 +229,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     // `event_seq`, so that cursor is left out of the comparison.)
     let (status, from_fn) = post(&app, &mut ada, "stop_deployment", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{from_fn}");
-    let (_, from_rest) = ada
-        .json(&app, Method::POST, &format!("{rest_path}/stop"), None)
-        .await;
+    let (_, from_rest) = ada.post_empty(&app, &format!("{rest_path}/stop")).await;
     let without_cursor = |mut deployment: Value| {
         deployment["event_seq"] = Value::Null;
         deployment
@@ -291,7 +287,7 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
         .and_then(|link| link.rsplit('/').next())
         .expect("invite link");
     let accept = format!("/api/v1/invites/{token}/accept");
-    let (status, joined) = vic.json(&app, Method::POST, &accept, None).await;
+    let (status, joined) = vic.post_empty(&app, &accept).await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     let (status, created) = ada
         .post(

@@ -3,7 +3,7 @@
 
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl as _;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::TestApp;
@@ -51,12 +51,7 @@ async fn invite_and_join(
         .to_owned();
     let (status, joined) = joiner
         .browser
-        .json(
-            app,
-            Method::POST,
-            &format!("/api/v1/invites/{token}/accept"),
-            None,
-        )
+        .post_empty(app, &format!("/api/v1/invites/{token}/accept"))
         .await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     assert_eq!(joined["role"], role);
@@ -115,20 +110,17 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
     );
 
     let mut mallory = person(&app, "mallory@example.com").await;
-    let (status, body) = mallory
-        .browser
-        .json(&app, Method::POST, &accept, None)
-        .await;
+    let (status, body) = mallory.browser.post_empty(&app, &accept).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "another address: {body}");
 
     let mut bob = person(&app, "bob@example.com").await;
-    let (status, body) = bob.browser.json(&app, Method::POST, &accept, None).await;
+    let (status, body) = bob.browser.post_empty(&app, &accept).await;
     assert_eq!(
         status,
         StatusCode::OK,
         "the refusal above must not use up the link: {body}"
     );
-    let (status, body) = bob.browser.json(&app, Method::POST, &accept, None).await;
+    let (status, body) = bob.browser.post_empty(&app, &accept).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "single use: {body}");
 
     let (status, team) = bob.browser.get(&app, "/api/v1/teams/acme").await;
@@ -162,12 +154,7 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
         .to_owned();
     let (status, _) = late_user
         .browser
-        .json(
-            &app,
-            Method::POST,
-            &format!("/api/v1/invites/{token}/accept"),
-            None,
-        )
+        .post_empty(&app, &format!("/api/v1/invites/{token}/accept"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -260,7 +247,7 @@ async fn a_team_always_keeps_an_owner() {
     let (mut owner, admin, mut member, _) = acme(&app).await;
     let (status, body) = owner
         .browser
-        .json(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .post_empty(&app, "/api/v1/teams/acme/leave")
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let own_path = format!("/api/v1/teams/acme/members/{}", owner.id);
@@ -278,7 +265,7 @@ async fn a_team_always_keeps_an_owner() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = owner
         .browser
-        .json(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .post_empty(&app, "/api/v1/teams/acme/leave")
         .await;
     assert_eq!(
         status,
@@ -287,7 +274,7 @@ async fn a_team_always_keeps_an_owner() {
     );
     let (status, _) = member
         .browser
-        .json(&app, Method::POST, "/api/v1/teams/acme/leave", None)
+        .post_empty(&app, "/api/v1/teams/acme/leave")
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "anyone may leave");
 }

@@ -91,6 +91,11 @@ impl Browser {
         self.json(app, Method::POST, path, Some(body)).await
     }
 
+    /// `json` for a POST without a body (an action such as `/stop`).
+    pub async fn post_empty(&mut self, app: &TestApp, path: &str) -> (StatusCode, Value) {
+        self.json(app, Method::POST, path, None).await
+    }
+
     /// `json` for a PUT of `body` to `path`.
     pub async fn put(&mut self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
         self.json(app, Method::PUT, path, Some(body)).await
