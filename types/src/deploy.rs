@@ -223,30 +223,25 @@ pub struct RunError {
     pub column: Option<u32>,
 }
 
+/// A run whole: its summary (as lists show it) with its input, output and
+/// logs. On the wire the summary's fields stand beside the others; in code
+/// they are read through the summary (`run.status`, by `Deref`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Run {
-    pub id: uuid::Uuid,
-    pub deployment_id: uuid::Uuid,
-    pub status: RunStatus,
-    pub trigger: String,
+    #[serde(flatten)]
+    pub summary: RunSummary,
     pub input: serde_json::Value,
     pub output: Option<serde_json::Value>,
-    pub error: Option<RunError>,
     pub logs: Vec<serde_json::Value>,
     pub logs_truncated: bool,
-    pub duration_us: Option<i64>,
-    pub fuel_used: Option<i64>,
-    pub peak_memory_bytes: Option<i64>,
-    #[serde(with = "crate::timestamp")]
-    pub created_at: DateTime<Utc>,
-    #[serde(default, with = "crate::timestamp::option")]
-    pub finished_at: Option<DateTime<Utc>>,
-    /// What the run costs if it succeeds (0: free to this workspace).
-    #[serde(default)]
-    pub price_credits: i64,
-    /// What it was charged: its price once it succeeded, else 0.
-    #[serde(default)]
-    pub charged_credits: i64,
+}
+
+impl std::ops::Deref for Run {
+    type Target = RunSummary;
+
+    fn deref(&self) -> &RunSummary {
+        &self.summary
+    }
 }
 
 /// A run in a list (a deployment's history, the dashboard's feed): all but

@@ -73,6 +73,7 @@ fn RunView(
 ) -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let id = run.id;
+    let status = run.status;
     let cancel = move |_| {
         leptos::task::spawn_local(async move {
             match crate::api::runs::cancel_run(id).await {
@@ -120,13 +121,13 @@ fn RunView(
             {move || {
                 // The newer of the two: the run as read, or what the topic said.
                 let status = match live_status.get() {
-                    Some(live) if !run.status.is_finished() => live,
-                    _ => run.status,
+                    Some(live) if !status.is_finished() => live,
+                    _ => status,
                 };
                 view! { <RunBadge status /> }
             }}
         </header>
-        {move || (!live_status.get().unwrap_or(run.status).is_finished() && !run.status.is_finished()).then(|| view! {
+        {move || (!live_status.get().unwrap_or(status).is_finished() && !status.is_finished()).then(|| view! {
             <div class="actions">
                 <button class="button" data-testid="cancel-run" on:click=cancel>"Cancel"</button>
             </div>

@@ -66,28 +66,27 @@ impl Runner {
     }
 }
 
+/// A run row whole: its summary with its workspace, input, output, logs
+/// and the key it was started with (whose spend cap counts the run).
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = runs)]
 struct RunRecord {
-    id: Uuid,
-    deployment_id: Uuid,
+    #[diesel(embed)]
+    summary: RunSummaryRecord,
     workspace_id: Uuid,
-    status: String,
-    trigger: String,
     input: serde_json::Value,
     output: Option<serde_json::Value>,
-    error: Option<serde_json::Value>,
     logs: serde_json::Value,
     logs_truncated: bool,
-    duration_us: Option<i64>,
-    fuel_used: Option<i64>,
-    peak_memory_bytes: Option<i64>,
-    created_at: chrono::DateTime<Utc>,
-    finished_at: Option<chrono::DateTime<Utc>>,
-    price_credits: i64,
-    charged_credits: i64,
-    /// The key it was started with: its spend cap counts the run.
     api_key_id: Option<Uuid>,
+}
+
+impl std::ops::Deref for RunRecord {
+    type Target = RunSummaryRecord;
+
+    fn deref(&self) -> &RunSummaryRecord {
+        &self.summary
+    }
 }
 
 /// A run as lists show it: without input, output and logs.
@@ -136,27 +135,14 @@ impl RunRecord {
 
     fn view(self) -> Run {
         Run {
-            id: self.id,
-            deployment_id: self.deployment_id,
-            status: self.status(),
-            trigger: self.trigger,
+            summary: self.summary.view(),
             input: self.input,
             output: self.output,
-            error: self
-                .error
-                .and_then(|error| serde_json::from_value(error).ok()),
             logs: match self.logs {
                 serde_json::Value::Array(lines) => lines,
                 _ => Vec::new(),
             },
             logs_truncated: self.logs_truncated,
-            duration_us: self.duration_us,
-            fuel_used: self.fuel_used,
-            peak_memory_bytes: self.peak_memory_bytes,
-            created_at: self.created_at,
-            finished_at: self.finished_at,
-            price_credits: self.price_credits,
-            charged_credits: self.charged_credits,
         }
     }
 

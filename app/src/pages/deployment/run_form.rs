@@ -107,7 +107,7 @@ fn RunAnswer(run: Run) -> impl IntoView {
                 <A href=run_href(run.id) attr:data-testid="run-link">"Open the run"</A>
             </p>
             {output.map(|output| view! { <pre class="output" data-testid="run-output">{output}</pre> })}
-            {run.error.map(|error| view! { <p class="field-error" data-testid="run-error">{error.message}</p> })}
+            {run.summary.error.map(|error| view! { <p class="field-error" data-testid="run-error">{error.message}</p> })}
         </div>
     }
 }
