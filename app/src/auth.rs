@@ -124,6 +124,26 @@ pub fn use_auth() -> Auth {
     use_context::<Auth>().unwrap_or_default()
 }
 
+/// A page only signed-in users see: its frame (`class` names its layout),
+/// a heading, and `children`, behind `RequireAuth`.
+#[component]
+pub fn SignedInPage(
+    class: &'static str,
+    title: &'static str,
+    #[prop(optional)] testid: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let testid = (!testid.is_empty()).then_some(testid);
+    view! {
+        <RequireAuth>
+            <div class=format!("page {class}") data-testid=testid>
+                <h1>{title}</h1>
+                {children()}
+            </div>
+        </RequireAuth>
+    }
+}
+
 /// Shows `children` to signed-in users; sends anyone else to sign in, and
 /// back here afterwards.
 #[component]

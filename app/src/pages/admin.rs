@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::admin::{discard_job, grant_credits, job_queue, retry_job};
-use crate::auth::RequireAuth;
+use crate::auth::SignedInPage;
 use crate::components::form::FormError;
 use crate::remote::Remote;
 use types::JobId;
@@ -14,14 +14,7 @@ use types::error::ApiError;
 
 #[component]
 pub fn AdminJobsPage() -> impl IntoView {
-    view! {
-        <RequireAuth>
-            <div class="page settings-page" data-testid="admin-jobs">
-                <h1>"Job queue"</h1>
-                <Queue />
-            </div>
-        </RequireAuth>
-    }
+    view! { <SignedInPage class="settings-page" title="Job queue" testid="admin-jobs"><Queue /></SignedInPage> }
 }
 
 #[component]

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use crate::api::account::{
     create_api_key, list_api_keys, list_sessions, revoke_api_key, revoke_other_sessions,
 };
-use crate::auth::{RequireAuth, use_auth};
+use crate::auth::{SignedInPage, use_auth};
 use crate::components::status::ErrorPanel;
 use crate::remote::Remote;
 use types::account::{CreateApiKey, CreatedApiKey, Scope};
@@ -28,14 +28,7 @@ fn SettingsNav() -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
-        <RequireAuth>
-            <div class="page settings-page">
-                <h1>"Settings"</h1>
-                <SettingsNav />
-                <Profile />
-                <Sessions />
-            </div>
-        </RequireAuth>
+        <SignedInPage class="settings-page" title="Settings"><SettingsNav /><Profile /><Sessions /></SignedInPage>
     }
 }
 
@@ -120,15 +113,7 @@ fn Sessions() -> impl IntoView {
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    view! {
-        <RequireAuth>
-            <div class="page settings-page">
-                <h1>"Settings"</h1>
-                <SettingsNav />
-                <ApiKeys />
-            </div>
-        </RequireAuth>
-    }
+    view! { <SignedInPage class="settings-page" title="Settings"><SettingsNav /><ApiKeys /></SignedInPage> }
 }
 
 #[component]

@@ -13,7 +13,7 @@ use crate::api::teams::{
     accept_invite, change_member, create_invite, create_team, get_team, leave_team, list_invites,
     list_teams, revoke_invite, team_audit_log,
 };
-use crate::auth::{RequireAuth, use_auth};
+use crate::auth::{RequireAuth, SignedInPage, use_auth};
 use crate::components::form::{FieldError, FormError};
 use crate::components::status::ErrorPanel;
 use crate::remote::Remote;
@@ -33,15 +33,7 @@ fn slug_param() -> Memo<String> {
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
-    view! {
-        <RequireAuth>
-            <div class="page settings-page">
-                <h1>"Teams"</h1>
-                <TeamList />
-                <NewTeam />
-            </div>
-        </RequireAuth>
-    }
+    view! { <SignedInPage class="settings-page" title="Teams"><TeamList /><NewTeam /></SignedInPage> }
 }
 
 #[component]

@@ -11,7 +11,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::authoring::{get_draft, list_templates, own_agents, save_draft};
-use crate::auth::{RequireAuth, use_auth};
+use crate::auth::{RequireAuth, SignedInPage, use_auth};
 use crate::code_editor::CodeEditor;
 use crate::components::form::{FieldError, FormError};
 use crate::components::new_agent::create_and_edit;
@@ -33,15 +33,7 @@ const AUTOSAVE_AFTER: Duration = Duration::from_millis(1200);
 
 #[component]
 pub fn EditorPage() -> impl IntoView {
-    view! {
-        <RequireAuth>
-            <div class="page editor-home">
-                <h1>"Editor"</h1>
-                <NewAgentForm />
-                <OwnAgents />
-            </div>
-        </RequireAuth>
-    }
+    view! { <SignedInPage class="editor-home" title="Editor"><NewAgentForm /><OwnAgents /></SignedInPage> }
 }
 
 #[component]
