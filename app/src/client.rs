@@ -8,7 +8,6 @@ use serde::de::DeserializeOwned;
 
 use types::error::{ApiError, code};
 
-#[cfg(feature = "csr")]
 pub async fn call<T: DeserializeOwned>(
     method: &str,
     path: &str,
@@ -23,7 +22,6 @@ pub async fn call<T: DeserializeOwned>(
     serde_json::from_str(if text.is_empty() { "null" } else { &text }).map_err(|e| failed(&e))
 }
 
-#[cfg(feature = "csr")]
 fn failed(e: &dyn std::fmt::Display) -> ApiError {
     ApiError::new(
         code::REQUEST_FAILED,
@@ -33,6 +31,18 @@ fn failed(e: &dyn std::fmt::Display) -> ApiError {
 
 /// The request itself, the same code for every answer type (the WASM
 /// bundle carries one copy): the body of a 2xx answer, or the API's error.
+/// (The server never renders the SPA: there, it only keeps the crate
+/// compiling.)
+#[cfg(not(feature = "csr"))]
+async fn send(
+    _method: &str,
+    _path: &str,
+    _body: Option<String>,
+    _csrf: Option<String>,
+) -> Result<String, ApiError> {
+    Err(failed(&"only available in the browser"))
+}
+
 #[cfg(feature = "csr")]
 async fn send(
     method: &str,
@@ -74,19 +84,4 @@ async fn send(
                 format!("The server answered {status}."),
             )
         }))
-}
-
-/// The server never renders the SPA; this only keeps the crate compiling
-/// without the browser feature.
-#[cfg(not(feature = "csr"))]
-pub async fn call<T: DeserializeOwned>(
-    _method: &str,
-    _path: &str,
-    _body: Option<&(impl Serialize + ?Sized)>,
-    _csrf: Option<String>,
-) -> Result<T, ApiError> {
-    Err(ApiError::new(
-        code::REQUEST_FAILED,
-        "only available in the browser",
-    ))
 }

@@ -201,13 +201,7 @@ impl Runtime {
             source: source.to_owned(),
         });
         let limits = limits.clamped(&self.options.max_limits);
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| PrepareError::Internal("the sandbox is shutting down".into()))?;
-        let host = HostContext::new(Capabilities::default());
-        let mut store = self.store(&limits, host, Some(Arc::clone(&script)), Instant::now());
+        let (_slot, mut store) = self.checking(&limits, Some(Arc::clone(&script))).await?;
         let checked = tokio::time::timeout(limits.timeout(), async {
             let runner = self.runner.checker.instantiate_async(&mut store).await?;
             runner
@@ -295,13 +289,7 @@ impl Runtime {
     /// refused now rather than at every run.
     async fn try_instantiate(&self, pre: &AgentPre<RunState>) -> Result<(), PrepareError> {
         let limits = Limits::default().clamped(&self.options.max_limits);
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| PrepareError::Internal("the sandbox is shutting down".into()))?;
-        let host = HostContext::new(Capabilities::default());
-        let mut store = self.store(&limits, host, None, Instant::now());
+        let (_slot, mut store) = self.checking(&limits, None).await?;
         match tokio::time::timeout(limits.timeout(), pre.instantiate_async(&mut store)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(match classify(&error, &limits) {
@@ -376,6 +364,22 @@ impl Runtime {
 
     /// A store for one run: memory limiter, fuel, and a deadline checked at
     /// every epoch tick (yielding to other tasks in between).
+    /// A sandbox slot and a store with no capabilities, for checking a
+    /// script or a component before any run.
+    async fn checking(
+        &self,
+        limits: &Limits,
+        script: Option<Arc<Script>>,
+    ) -> Result<(tokio::sync::SemaphorePermit<'_>, Store<RunState>), PrepareError> {
+        let slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| PrepareError::Internal("the sandbox is shutting down".into()))?;
+        let host = HostContext::new(Capabilities::default());
+        Ok((slot, self.store(limits, host, script, Instant::now())))
+    }
+
     fn store(
         &self,
         limits: &Limits,

@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::extract::{FromRef, FromRequestParts, Path};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use service::auth::{Actor, Caller, RequestMeta};
@@ -15,6 +16,20 @@ use crate::error::AppError;
 
 /// A handler's JSON answer, or the error that becomes the API's envelope.
 pub type Reply<T> = Result<Json<T>, AppError>;
+
+/// A JSON answer with its status: 201 for what the call made, 202 for what
+/// goes on after the answer.
+pub type Answer<T> = Result<(StatusCode, Json<T>), AppError>;
+
+/// `value`, made by the call: 201.
+pub fn created<T>(value: T) -> Answer<T> {
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+/// `value`, accepted for work that goes on after the answer: 202.
+pub fn accepted<T>(value: T) -> Answer<T> {
+    Ok((StatusCode::ACCEPTED, Json(value)))
+}
 
 /// What every handler starts from: the service layer, who is calling (as
 /// the authentication middleware found them; anonymous where it did not

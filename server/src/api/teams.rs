@@ -14,7 +14,7 @@ use types::account::{
 use types::{InviteId, UserId};
 
 use crate::api::body::Body;
-use crate::api::extract::{Call, QueryOf, Reply};
+use crate::api::extract::{Answer, Call, QueryOf, Reply, created};
 use crate::error::AppError;
 
 fn member_id(text: &str) -> Result<UserId, AppError> {
@@ -27,12 +27,8 @@ pub async fn list(call: Call) -> Reply<Vec<WorkspaceSummary>> {
     Ok(Json(teams::list(&call.services, &call.actor).await?))
 }
 
-pub async fn create(
-    call: Call,
-    Body(request): Body<CreateTeam>,
-) -> Result<(StatusCode, Json<WorkspaceSummary>), AppError> {
-    let team = teams::create(&call.services, &call.actor, request, &call.meta).await?;
-    Ok((StatusCode::CREATED, Json(team)))
+pub async fn create(call: Call, Body(request): Body<CreateTeam>) -> Answer<WorkspaceSummary> {
+    created(teams::create(&call.services, &call.actor, request, &call.meta).await?)
 }
 
 pub async fn show(call: Call, Path(slug): Path<String>) -> Reply<TeamDetail> {
@@ -49,9 +45,8 @@ pub async fn invite(
     call: Call,
     Path(slug): Path<String>,
     Body(request): Body<CreateInvite>,
-) -> Result<(StatusCode, Json<CreatedInvite>), AppError> {
-    let created = teams::invite(&call.services, &call.actor, &slug, request, &call.meta).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+) -> Answer<CreatedInvite> {
+    created(teams::invite(&call.services, &call.actor, &slug, request, &call.meta).await?)
 }
 
 pub async fn revoke_invite(

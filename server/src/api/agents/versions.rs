@@ -4,14 +4,12 @@
 
 use axum::Json;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use service::{agents, authoring};
 use types::VersionSummary;
 use types::market::{PublishRequest, VersionDetail};
 
 use crate::api::body::Body;
-use crate::api::extract::{Call, Reply};
-use crate::error::AppError;
+use crate::api::extract::{Answer, Call, Reply, created};
 
 pub async fn list_versions(call: Call, Path(slug): Path<String>) -> Reply<Vec<VersionSummary>> {
     Ok(Json(
@@ -25,10 +23,8 @@ pub async fn publish_version(
     call: Call,
     Path(slug): Path<String>,
     Body(request): Body<PublishRequest>,
-) -> Result<(StatusCode, Json<VersionSummary>), AppError> {
-    let version =
-        authoring::publish(&call.services, &call.actor, &slug, request, &call.meta).await?;
-    Ok((StatusCode::CREATED, Json(version)))
+) -> Answer<VersionSummary> {
+    created(authoring::publish(&call.services, &call.actor, &slug, request, &call.meta).await?)
 }
 
 pub async fn show_version(

@@ -14,7 +14,7 @@ use types::account::{
 };
 
 use crate::api::body::Body;
-use crate::api::extract::{Call, PathId, Reply};
+use crate::api::extract::{Answer, Call, PathId, Reply, created};
 use crate::auth::CallerOf;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -101,12 +101,8 @@ pub async fn list_keys(call: Call) -> Reply<Vec<ApiKeyInfo>> {
 
 /// `POST /api/v1/api-keys {name, scopes, expires_in_days?, workspace?}`:
 /// 201 with the token, shown this once.
-pub async fn create_key(
-    call: Call,
-    Body(request): Body<CreateApiKey>,
-) -> Result<(StatusCode, Json<CreatedApiKey>), AppError> {
-    let created = api_keys::create(&call.services, &call.actor, request, &call.meta).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+pub async fn create_key(call: Call, Body(request): Body<CreateApiKey>) -> Answer<CreatedApiKey> {
+    created(api_keys::create(&call.services, &call.actor, request, &call.meta).await?)
 }
 
 /// `DELETE /api/v1/api-keys/{id}`: 204.

@@ -3,21 +3,15 @@
 //! `GET /api/v1/billing/checkouts/{id}`: whether it was paid yet.
 
 use axum::Json;
-use axum::http::StatusCode;
 use service::payments;
 use types::billing::{Checkout, StartCheckout};
 
 use crate::api::body::Body;
-use crate::api::extract::{Call, PathId, Reply};
-use crate::error::AppError;
+use crate::api::extract::{Answer, Call, PathId, Reply, created};
 use types::CheckoutId;
 
-pub async fn start_checkout(
-    call: Call,
-    Body(request): Body<StartCheckout>,
-) -> Result<(StatusCode, Json<Checkout>), AppError> {
-    let checkout = payments::checkout(&call.services, &call.actor, request).await?;
-    Ok((StatusCode::CREATED, Json(checkout)))
+pub async fn start_checkout(call: Call, Body(request): Body<StartCheckout>) -> Answer<Checkout> {
+    created(payments::checkout(&call.services, &call.actor, request).await?)
 }
 
 pub async fn show_checkout(call: Call, PathId(id): PathId<CheckoutId>) -> Reply<Checkout> {

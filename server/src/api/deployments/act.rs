@@ -10,7 +10,7 @@ use service::deployments::{self, Action};
 use types::deploy::{Deployment, Redeploy};
 
 use crate::api::body::Body;
-use crate::api::extract::{Call, PathId, Reply};
+use crate::api::extract::{Answer, Call, PathId, Reply, accepted};
 use crate::error::AppError;
 use types::DeploymentId;
 
@@ -37,16 +37,17 @@ pub async fn redeploy_deployment(
     call: Call,
     PathId(id): PathId<DeploymentId>,
     Body(request): Body<Redeploy>,
-) -> Result<(StatusCode, Json<Deployment>), AppError> {
-    let deployment = deployments::redeploy(
-        &call.services,
-        &call.actor,
-        &call.meta,
-        id.0,
-        &request.version,
+) -> Answer<Deployment> {
+    accepted(
+        deployments::redeploy(
+            &call.services,
+            &call.actor,
+            &call.meta,
+            id.0,
+            &request.version,
+        )
+        .await?,
     )
-    .await?;
-    Ok((StatusCode::ACCEPTED, Json(deployment)))
 }
 
 pub async fn delete_deployment(

@@ -1,19 +1,12 @@
 //! `POST /api/v1/runs/{id}/cancel`: a queued run ends at once, a running
 //! one as soon as the server running it hears.
 
-use axum::Json;
-use axum::http::StatusCode;
 use service::runs;
 use types::deploy::Run;
 
-use crate::api::extract::{Call, PathId};
-use crate::error::AppError;
+use crate::api::extract::{Answer, Call, PathId, accepted};
 use types::RunId;
 
-pub async fn cancel_run(
-    call: Call,
-    PathId(id): PathId<RunId>,
-) -> Result<(StatusCode, Json<Run>), AppError> {
-    let run = runs::cancel(&call.services, &call.actor, id.0).await?;
-    Ok((StatusCode::ACCEPTED, Json(run)))
+pub async fn cancel_run(call: Call, PathId(id): PathId<RunId>) -> Answer<Run> {
+    accepted(runs::cancel(&call.services, &call.actor, id.0).await?)
 }
