@@ -1545,15 +1545,15 @@ async fn nobody_sees_another_users_keys_sessions_or_teams() {
     let (_, personal_key) = matrix.key(Who::Owner, None, &["audit:read"]).await;
 
     let app = &matrix.app;
-    let (_, keys) = matrix.other.browser.get(app, "/api/v1/api-keys").await;
+    let (_, keys) = matrix.other.browser.get("/api/v1/api-keys").await;
     assert_eq!(keys, json!([]), "another user's keys leaked");
-    let (_, own_sessions) = matrix.other.browser.get(app, "/api/v1/sessions").await;
+    let (_, own_sessions) = matrix.other.browser.get("/api/v1/sessions").await;
     assert_eq!(
         own_sessions.as_array().map(Vec::len),
         Some(1),
         "{own_sessions}"
     );
-    let (_, teams) = matrix.other.browser.get(app, "/api/v1/teams").await;
+    let (_, teams) = matrix.other.browser.get("/api/v1/teams").await;
     assert_eq!(teams, json!([]), "someone else's team is listed");
     let _ = user_key;
 

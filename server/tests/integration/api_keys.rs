@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use crate::support::browser::Browser;
 use crate::support::{TestApp, error_of, json_of};
 
-async fn create_key(app: &TestApp, browser: &mut Browser, body: Value) -> (StatusCode, Value) {
-    browser.post(app, "/api/v1/api-keys", body).await
+async fn create_key(browser: &mut Browser, body: Value) -> (StatusCode, Value) {
+    browser.post("/api/v1/api-keys", body).await
 }
 
 async fn with_key(app: &TestApp, method: Method, path: &str, token: &str) -> reqwest::Response {
@@ -27,7 +27,6 @@ async fn a_key_is_shown_once_and_acts_for_its_owner() {
     let app = TestApp::spawn().await;
     let (mut browser, me) = Browser::sign_up(&app, "keys@example.com", "Key Holder").await;
     let (status, created) = create_key(
-        &app,
         &mut browser,
         json!({ "name": "CI deploys", "scopes": ["deployments:write", "agents:read"] }),
     )
@@ -45,7 +44,7 @@ async fn a_key_is_shown_once_and_acts_for_its_owner() {
     );
     assert_eq!(created["key"]["workspace"], me["workspaces"][0]["id"]);
 
-    let (status, list) = browser.get(&app, "/api/v1/api-keys").await;
+    let (status, list) = browser.get("/api/v1/api-keys").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert!(
@@ -76,7 +75,7 @@ async fn a_key_is_shown_once_and_acts_for_its_owner() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     error_of(&body, "forbidden");
 
-    let (_, list) = browser.get(&app, "/api/v1/api-keys").await;
+    let (_, list) = browser.get("/api/v1/api-keys").await;
     assert!(list[0]["last_used_at"].is_string(), "{list}");
 }
 
@@ -85,13 +84,11 @@ async fn revoked_expired_and_unknown_keys_get_401() {
     let app = TestApp::spawn().await;
     let (mut browser, _) = Browser::sign_up(&app, "revoke@example.com", "Revoker").await;
     let (_, first) = create_key(
-        &app,
         &mut browser,
         json!({ "name": "a", "scopes": ["agents:read"] }),
     )
     .await;
     let (_, second) = create_key(
-        &app,
         &mut browser,
         json!({ "name": "b", "scopes": ["agents:read"], "expires_in_days": 30 }),
     )
@@ -102,12 +99,7 @@ async fn revoked_expired_and_unknown_keys_get_401() {
 
     let id = first["key"]["id"].as_str().expect("id");
     let response = browser
-        .send(
-            &app,
-            Method::DELETE,
-            &format!("/api/v1/api-keys/{id}"),
-            None,
-        )
+        .send(Method::DELETE, &format!("/api/v1/api-keys/{id}"), None)
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
@@ -140,7 +132,6 @@ async fn nobody_revokes_or_lists_another_users_keys() {
     let (mut owner, _) = Browser::sign_up(&app, "owner@example.com", "Owner").await;
     let (mut other, _) = Browser::sign_up(&app, "other@example.com", "Other").await;
     let (_, key) = create_key(
-        &app,
         &mut owner,
         json!({ "name": "mine", "scopes": ["agents:read"] }),
     )
@@ -151,10 +142,10 @@ async fn nobody_revokes_or_lists_another_users_keys() {
         format!("/api/v1/api-keys/{id}"),
         "/api/v1/api-keys/not-a-uuid".to_owned(),
     ] {
-        let (status, body) = other.delete(&app, &path).await;
+        let (status, body) = other.delete(&path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
-    let (_, list) = other.get(&app, "/api/v1/api-keys").await;
+    let (_, list) = other.get("/api/v1/api-keys").await;
     assert_eq!(list, json!([]));
     let token = key["token"].as_str().expect("token");
     assert_eq!(
@@ -178,10 +169,10 @@ async fn bad_key_requests_name_the_field() {
             "expires_in_days",
         ),
     ] {
-        let (status, error) = create_key(&app, &mut browser, body.clone()).await;
+        let (status, error) = create_key(&mut browser, body.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
         assert_eq!(error["error"]["field"], field, "{body}: {error}");
     }
-    let (status, body) = Browser::default().get(&app, "/api/v1/api-keys").await;
+    let (status, body) = Browser::new(&app).get("/api/v1/api-keys").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }

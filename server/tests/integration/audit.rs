@@ -47,14 +47,13 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (mut second, status, _) = Browser::sign_in(&app, "ada@example.com", STRONG_PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = second.post_empty(&app, "/api/v1/auth/logout").await;
+    let (status, _) = second.post_empty("/api/v1/auth/logout").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = ada.post_empty(&app, "/api/v1/sessions/revoke-others").await;
+    let (status, _) = ada.post_empty("/api/v1/sessions/revoke-others").await;
     assert_eq!(status, StatusCode::OK);
 
     let (status, key) = ada
         .post(
-            &app,
             "/api/v1/api-keys",
             json!({ "name": "ci", "scopes": ["agents:read"] }),
         )
@@ -64,7 +63,7 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         "/api/v1/api-keys/{}",
         key["key"]["id"].as_str().expect("id")
     );
-    let (status, _) = ada.delete(&app, &key_path).await;
+    let (status, _) = ada.delete(&key_path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let calls = [
@@ -76,21 +75,18 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         ),
     ];
     for (method, path, body) in calls {
-        let (status, answer) = ada
-            .json(&app, method.parse().expect("method"), path, body)
-            .await;
+        let (status, answer) = ada.json(method.parse().expect("method"), path, body).await;
         assert!(status.is_success(), "{path}: {answer}");
     }
-    let (_, invites) = ada.get(&app, "/api/v1/teams/acme/invites").await;
+    let (_, invites) = ada.get("/api/v1/teams/acme/invites").await;
     let carol_invite = invites[0]["id"].as_str().expect("invite id").to_owned();
     let (status, _) = ada
-        .delete(&app, &format!("/api/v1/teams/acme/invites/{carol_invite}"))
+        .delete(&format!("/api/v1/teams/acme/invites/{carol_invite}"))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let (_, invite) = ada
         .post(
-            &app,
             "/api/v1/teams/acme/invites",
             json!({ "email": "bob@example.com", "role": "member" }),
         )
@@ -100,17 +96,16 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         .and_then(|l| l.rsplit('/').next())
         .expect("token");
     let (status, _) = bob
-        .post_empty(&app, &format!("/api/v1/invites/{token}/accept"))
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
         .await;
     assert_eq!(status, StatusCode::OK);
     let bob_path = format!("/api/v1/teams/acme/members/{bob_id}");
-    let (status, _) = ada.patch(&app, &bob_path, json!({ "role": "admin" })).await;
+    let (status, _) = ada.patch(&bob_path, json!({ "role": "admin" })).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = ada.delete(&app, &bob_path).await;
+    let (status, _) = ada.delete(&bob_path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, invite) = ada
         .post(
-            &app,
             "/api/v1/teams/acme/invites",
             json!({ "email": "bob@example.com", "role": "viewer" }),
         )
@@ -119,9 +114,9 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         .as_str()
         .and_then(|l| l.rsplit('/').next())
         .expect("token");
-    bob.post_empty(&app, &format!("/api/v1/invites/{token}/accept"))
+    bob.post_empty(&format!("/api/v1/invites/{token}/accept"))
         .await;
-    let (status, _) = bob.post_empty(&app, "/api/v1/teams/acme/leave").await;
+    let (status, _) = bob.post_empty("/api/v1/teams/acme/leave").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let mut conn = app.sql().await;

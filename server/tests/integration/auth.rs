@@ -27,11 +27,9 @@ async fn audit_count(app: &TestApp, action: &str) -> i64 {
 #[tokio::test]
 async fn sign_up_creates_the_account_its_workspace_and_a_session() {
     let app = TestApp::spawn().await;
-    let mut browser = Browser::default();
+    let mut browser = Browser::new(&app);
     let response = browser
-        .send(
-            &app,
-            Method::POST,
+        .send(Method::POST,
             "/api/v1/auth/signup",
             Some(json!({ "email": " Ada@Example.com ", "password": STRONG_PASSWORD, "name": "Ada Lovelace" })),
         )
@@ -54,7 +52,7 @@ async fn sign_up_creates_the_account_its_workspace_and_a_session() {
         "plain http must not set Secure: {cookie}"
     );
 
-    let (status, me) = browser.get(&app, "/api/v1/me").await;
+    let (status, me) = browser.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["email"], "ada@example.com");
     assert_eq!(me["user"]["handle"], "ada");
@@ -103,8 +101,8 @@ async fn sign_up_names_what_is_wrong_and_stores_nothing() {
         ),
     ];
     for (body, status, field) in cases {
-        let (actual, error) = Browser::default()
-            .post(&app, "/api/v1/auth/signup", body.clone())
+        let (actual, error) = Browser::new(&app)
+            .post("/api/v1/auth/signup", body.clone())
             .await;
         assert_eq!(actual.as_u16(), status, "{body}: {error}");
         assert_eq!(error["error"]["field"], field, "{body}: {error}");
@@ -133,7 +131,6 @@ async fn sign_in_renews_the_session_and_wrong_credentials_say_nothing_more() {
     // Signing in from a browser that already has a session replaces it.
     let (status, _) = first
         .post(
-            &app,
             "/api/v1/auth/login",
             json!({ "email": "GRACE@example.com", "password": STRONG_PASSWORD }),
         )
@@ -146,11 +143,11 @@ async fn sign_in_renews_the_session_and_wrong_credentials_say_nothing_more() {
     );
     let mut stale = Browser {
         cookie: Some(old_cookie),
-        csrf: None,
+        ..Browser::new(&app)
     };
-    let (status, _) = stale.get(&app, "/api/v1/me").await;
+    let (status, _) = stale.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = first.get(&app, "/api/v1/me").await;
+    let (status, _) = first.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(audit_count(&app, "session.login").await, 1);
 }
@@ -192,18 +189,19 @@ async fn cookie_mutations_need_the_csrf_token_and_this_origin() {
     }
     // Still signed in; with everything right, sign-out works.
     let mut browser = browser;
-    let (status, _) = browser.get(&app, "/api/v1/me").await;
+    let (status, _) = browser.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     let response = browser
-        .send(&app, Method::POST, "/api/v1/auth/logout", None)
+        .send(Method::POST, "/api/v1/auth/logout", None)
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(set_cookie(&response).is_some_and(|c| c.contains("Max-Age=0")));
     let mut old = Browser {
         cookie: Some(cookie),
         csrf: Some(csrf),
+        ..Browser::new(&app)
     };
-    let (status, body) = old.get(&app, "/api/v1/me").await;
+    let (status, body) = old.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(audit_count(&app, "session.logout").await, 1);
 }
@@ -215,21 +213,19 @@ async fn sessions_are_listed_and_others_can_be_signed_out() {
     let (mut phone, status, _) = Browser::sign_in(&app, "multi@example.com", STRONG_PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, list) = laptop.get(&app, "/api/v1/sessions").await;
+    let (status, list) = laptop.get("/api/v1/sessions").await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let list = list.as_array().expect("a list").clone();
     assert_eq!(list.len(), 2);
     assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
     assert!(list.iter().all(|s| s["ip"] == "127.0.0.1"), "{list:?}");
 
-    let (status, ended) = laptop
-        .post_empty(&app, "/api/v1/sessions/revoke-others")
-        .await;
+    let (status, ended) = laptop.post_empty("/api/v1/sessions/revoke-others").await;
     assert_eq!(status, StatusCode::OK, "{ended}");
     assert_eq!(ended["ended"], 1);
-    let (status, _) = phone.get(&app, "/api/v1/me").await;
+    let (status, _) = phone.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = laptop.get(&app, "/api/v1/me").await;
+    let (status, _) = laptop.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -241,7 +237,7 @@ async fn idle_and_absolute_expiry_end_sessions() {
     assert_eq!(status, StatusCode::OK);
     let mut conn = app.sql().await;
     // Move the clock of each session instead of waiting.
-    let (_, idle_me) = idle.get(&app, "/api/v1/sessions").await;
+    let (_, idle_me) = idle.get("/api/v1/sessions").await;
     let idle_id = idle_me
         .as_array()
         .and_then(|l| l.iter().find(|s| s["current"] == true))
@@ -261,9 +257,9 @@ async fn idle_and_absolute_expiry_end_sessions() {
     .execute(&mut conn)
     .await
     .expect("expiring the session");
-    let (status, _) = idle.get(&app, "/api/v1/me").await;
+    let (status, _) = idle.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "idle too long");
-    let (status, _) = old.get(&app, "/api/v1/me").await;
+    let (status, _) = old.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "past its absolute expiry");
 }
 
@@ -276,9 +272,7 @@ async fn anonymous_callers_get_401_for_account_routes() {
         (Method::POST, "/api/v1/sessions/revoke-others"),
         (Method::POST, "/api/v1/auth/logout"),
     ] {
-        let (status, body) = Browser::default()
-            .json(&app, method.clone(), path, None)
-            .await;
+        let (status, body) = Browser::new(&app).json(method.clone(), path, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
         error_of(&body, "unauthenticated");
     }
@@ -345,7 +339,7 @@ async fn purging_removes_long_dead_sessions_and_expired_flows_only() {
         .await
         .expect("counting");
     assert_eq!(left.n, 2);
-    let (status, _) = alive.get(&app, "/api/v1/me").await;
+    let (status, _) = alive.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK, "the live session survives");
     let again = service::auth::sessions::purge(&services)
         .await

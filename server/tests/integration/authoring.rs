@@ -14,8 +14,8 @@ async fn author(app: &TestApp) -> Browser {
         .0
 }
 
-async fn create(app: &TestApp, browser: &mut Browser, body: Value) -> (StatusCode, Value) {
-    browser.post(app, "/api/v1/agents", body).await
+async fn create(browser: &mut Browser, body: Value) -> (StatusCode, Value) {
+    browser.post("/api/v1/agents", body).await
 }
 
 /// The draft as a `PUT` body with `source` replaced.
@@ -43,7 +43,7 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     let app = TestApp::spawn().await;
     let mut ada = author(&app).await;
 
-    let (status, templates) = ada.get(&app, "/api/v1/templates").await;
+    let (status, templates) = ada.get("/api/v1/templates").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         templates.as_array().is_some_and(|t| t.len() >= 4),
@@ -51,7 +51,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     );
 
     let (status, created) = create(
-        &app,
         &mut ada,
         json!({ "name": "Haiku Helper", "template": "blank" }),
     )
@@ -65,18 +64,14 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     let (_, page) = app.get_json("/api/v1/agents?q=haiku").await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(0), "{page}");
 
-    let (status, draft) = ada.get(&app, "/api/v1/agents/haiku-helper/draft").await;
+    let (status, draft) = ada.get("/api/v1/agents/haiku-helper/draft").await;
     assert_eq!(status, StatusCode::OK, "{draft}");
     assert_eq!(draft["revision"], 1);
     assert_eq!(draft["diagnostics"], json!([]));
 
     // A syntax error comes back as a diagnostic at its line.
     let (status, saved) = ada
-        .put(
-            &app,
-            "/api/v1/agents/haiku-helper/draft",
-            changes(&draft, BROKEN),
-        )
+        .put("/api/v1/agents/haiku-helper/draft", changes(&draft, BROKEN))
         .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["revision"], 2);
@@ -85,7 +80,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     // A broken draft cannot be published.
     let (status, body) = ada
         .post(
-            &app,
             "/api/v1/agents/haiku-helper/versions",
             json!({ "version": "1.0.0", "changelog": "First" }),
         )
@@ -96,7 +90,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     // A save based on an old revision is refused, and nothing is lost.
     let (status, body) = ada
         .put(
-            &app,
             "/api/v1/agents/haiku-helper/draft",
             changes(&draft, GREETER),
         )
@@ -110,16 +103,13 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     fixed["listing"]["summary"] = json!("Writes a haiku greeting for anyone you name");
     fixed["listing"]["tags"] = json!(["Poetry", "greeting", "poetry"]);
     fixed["example_input"] = json!(r#"{"name": "Ada"}"#);
-    let (status, saved) = ada
-        .put(&app, "/api/v1/agents/haiku-helper/draft", fixed)
-        .await;
+    let (status, saved) = ada.put("/api/v1/agents/haiku-helper/draft", fixed).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["diagnostics"], json!([]));
 
     // A test run of the editor's text in the real sandbox.
     let (status, run) = ada
         .post(
-            &app,
             "/api/v1/agents/haiku-helper/test-runs",
             json!({ "source": GREETER, "manifest": {}, "input": r#"{"name":"Grace"}"# }),
         )
@@ -135,7 +125,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     // Errors point at their line; bad input names the field.
     let (_, failed) = ada
         .post(
-            &app,
             "/api/v1/agents/haiku-helper/test-runs",
             json!({ "source": BROKEN, "manifest": {}, "input": "{}" }),
         )
@@ -144,7 +133,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     assert_eq!(failed["error"]["line"], 4);
     let (status, body) = ada
         .post(
-            &app,
             "/api/v1/agents/haiku-helper/test-runs",
             json!({ "source": GREETER, "manifest": {}, "input": "{not json" }),
         )
@@ -155,7 +143,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     // Publish 1.0.0.
     let (status, version) = ada
         .post(
-            &app,
             "/api/v1/agents/haiku-helper/versions",
             json!({ "version": "1.0.0", "changelog": "First release" }),
         )
@@ -184,7 +171,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     for (again, needle) in [("1.0.0", "published already"), ("0.9.0", "lower than")] {
         let (status, body) = ada
             .post(
-                &app,
                 "/api/v1/agents/haiku-helper/versions",
                 json!({ "version": again, "changelog": "" }),
             )
@@ -201,7 +187,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     }
     let (status, body) = ada
         .post(
-            &app,
             "/api/v1/agents/haiku-helper/versions",
             json!({ "version": "1.0", "changelog": "" }),
         )
@@ -210,15 +195,13 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
     assert_eq!(error_of(&body, "invalid_parameter")["field"], "version");
 
     // The draft moves on; the published version's code does not.
-    let (_, draft) = ada.get(&app, "/api/v1/agents/haiku-helper/draft").await;
+    let (_, draft) = ada.get("/api/v1/agents/haiku-helper/draft").await;
     let mut next = changes(
         &draft,
         "export default function run() { return { v: 2 }; }\n",
     );
     next["listing"] = draft["listing"].clone();
-    let (status, _) = ada
-        .put(&app, "/api/v1/agents/haiku-helper/draft", next)
-        .await;
+    let (status, _) = ada.put("/api/v1/agents/haiku-helper/draft", next).await;
     assert_eq!(status, StatusCode::OK);
     let (status, v1) = app
         .get_json("/api/v1/agents/haiku-helper/versions/1.0.0")
@@ -242,7 +225,6 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 
     let (status, version) = ada
         .post(
-            &app,
             "/api/v1/agents/haiku-helper/versions",
             json!({ "version": "1.1.0", "changelog": "Second" }),
         )
@@ -266,10 +248,9 @@ async fn an_author_writes_tests_and_publishes_an_agent() {
 async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
     let app = TestApp::spawn().await;
     let mut ada = author(&app).await;
-    create(&app, &mut ada, json!({ "name": "Quiet Agent" })).await;
+    create(&mut ada, json!({ "name": "Quiet Agent" })).await;
     let (status, _) = ada
         .post(
-            &app,
             "/api/v1/agents/quiet-agent/versions",
             json!({ "version": "0.1.0" }),
         )
@@ -285,7 +266,6 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
 
     let (status, detail) = ada
         .patch(
-            &app,
             "/api/v1/agents/quiet-agent",
             json!({ "visibility": "unlisted" }),
         )
@@ -300,7 +280,6 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
     );
 
     ada.patch(
-        &app,
         "/api/v1/agents/quiet-agent",
         json!({ "visibility": "private" }),
     )
@@ -309,11 +288,10 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
         app.get_json("/api/v1/agents/quiet-agent").await.0,
         StatusCode::NOT_FOUND
     );
-    let (status, _) = ada.get(&app, "/api/v1/agents/quiet-agent").await;
+    let (status, _) = ada.get("/api/v1/agents/quiet-agent").await;
     assert_eq!(status, StatusCode::OK, "the author still sees it");
 
     ada.patch(
-        &app,
         "/api/v1/agents/quiet-agent",
         json!({ "visibility": "public", "published": false }),
     )
@@ -322,18 +300,14 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
         app.get_json("/api/v1/agents/quiet-agent").await.0,
         StatusCode::NOT_FOUND
     );
-    let (_, versions) = ada.get(&app, "/api/v1/agents/quiet-agent/versions").await;
+    let (_, versions) = ada.get("/api/v1/agents/quiet-agent/versions").await;
     assert_eq!(
         versions.as_array().map(Vec::len),
         Some(1),
         "versions are kept"
     );
-    ada.patch(
-        &app,
-        "/api/v1/agents/quiet-agent",
-        json!({ "published": true }),
-    )
-    .await;
+    ada.patch("/api/v1/agents/quiet-agent", json!({ "published": true }))
+        .await;
     assert_eq!(
         app.get_json("/api/v1/agents/quiet-agent").await.0,
         StatusCode::OK
@@ -354,11 +328,11 @@ async fn visibility_and_unpublishing_decide_who_sees_an_agent() {
             Some(json!({ "visibility": "private" })),
         ),
     ] {
-        let (status, body) = grace.json(&app, method, path, body).await;
+        let (status, body) = grace.json(method, path, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
     }
-    let (status, _) = Browser::default()
-        .get(&app, "/api/v1/agents/quiet-agent/draft")
+    let (status, _) = Browser::new(&app)
+        .get("/api/v1/agents/quiet-agent/draft")
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -368,13 +342,12 @@ async fn forks_copy_the_newest_version_into_the_forkers_workspace() {
     let app = TestApp::spawn().await;
     let (mut grace, _) = Browser::sign_up(&app, "grace@example.com", "Grace Hopper").await;
     let (status, fork) = create(
-        &app,
         &mut grace,
         json!({ "name": "My Counter", "fork_of": "content-creator" }),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{fork}");
-    let (_, draft) = grace.get(&app, "/api/v1/agents/my-counter/draft").await;
+    let (_, draft) = grace.get("/api/v1/agents/my-counter/draft").await;
     let (_, original) = app
         .get_json("/api/v1/agents/content-creator/versions/1.0.0")
         .await;
@@ -384,7 +357,6 @@ async fn forks_copy_the_newest_version_into_the_forkers_workspace() {
 
     grace
         .post(
-            &app,
             "/api/v1/agents/my-counter/versions",
             json!({ "version": "1.0.0" }),
         )
@@ -422,12 +394,12 @@ async fn forks_copy_the_newest_version_into_the_forkers_workspace() {
             "slug",
         ),
     ] {
-        let (got, answer) = create(&app, &mut grace, body.clone()).await;
+        let (got, answer) = create(&mut grace, body.clone()).await;
         assert_eq!(got, status, "{body}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
     }
 
-    let (status, own) = grace.get(&app, "/api/v1/me/agents").await;
+    let (status, own) = grace.get("/api/v1/me/agents").await;
     assert_eq!(status, StatusCode::OK);
     let slugs: Vec<&str> = own
         .as_array()
@@ -449,7 +421,6 @@ async fn api_keys_need_the_agents_write_scope_to_author() {
     ] {
         let (status, key) = ada
             .post(
-                &app,
                 "/api/v1/api-keys",
                 json!({ "name": "ci", "scopes": scopes }),
             )

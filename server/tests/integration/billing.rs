@@ -13,17 +13,17 @@ use crate::support::browser::Browser;
 
 /// Publishes 1.0.0 of an agent of `author` at `price` credits a run; its
 /// slug. The agent fails when its input says so.
-async fn paid_agent(app: &TestApp, author: &mut Browser, name: &str, price: i64) -> String {
+async fn paid_agent(author: &mut Browser, name: &str, price: i64) -> String {
     let source = "export default function run(input) {\n  if (input.fail) throw new Error(\"asked to fail\");\n  return { ok: true };\n}\n";
-    crate::support::publish_agent(app, author, name, |draft| {
+    crate::support::publish_agent(author, name, |draft| {
         draft["source"] = json!(source);
         draft["listing"]["price_credits"] = json!(price);
     })
     .await
 }
 
-async fn wallet(app: &TestApp, browser: &mut Browser) -> Value {
-    let (status, wallet) = browser.get(app, "/api/v1/wallet").await;
+async fn wallet(browser: &mut Browser) -> Value {
+    let (status, wallet) = browser.get("/api/v1/wallet").await;
     assert_eq!(status, StatusCode::OK, "{wallet}");
     wallet
 }
@@ -139,9 +139,9 @@ async fn assert_spend_counted(app: &TestApp) {
 }
 
 /// The charges in the caller's own workspace's audit log.
-async fn settle_lines(app: &TestApp, browser: &mut Browser) -> Vec<Value> {
+async fn settle_lines(browser: &mut Browser) -> Vec<Value> {
     let path = "/api/v1/audit?action=credits.settle&limit=200";
-    let (status, page) = browser.get(app, path).await;
+    let (status, page) = browser.get(path).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["items"].as_array().expect("items").clone()
 }
@@ -152,9 +152,9 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
     // Bob starts with 100 credits; at 2 a run he can pay for exactly 50.
-    assert_eq!(wallet(&app, &mut bob).await["balance"], 100);
-    let slug = paid_agent(&app, &mut ada, "Pricey", 2).await;
-    let id = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+    assert_eq!(wallet(&mut bob).await["balance"], 100);
+    let slug = paid_agent(&mut ada, "Pricey", 2).await;
+    let id = crate::support::deploy_running(&mut bob, json!({ "agent": slug }))
         .await
         .0;
 
@@ -162,10 +162,9 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     let tasks: Vec<_> = (0..200)
         .map(|_| {
             let mut bob = bob.clone();
-            let app = std::sync::Arc::clone(&app);
             let path = path.clone();
             tokio::spawn(async move {
-                bob.post(&app, &path, json!({ "input": {}, "mode": "async" }))
+                bob.post(&path, json!({ "input": {}, "mode": "async" }))
                     .await
             })
         })
@@ -211,12 +210,12 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
         .await,
         50
     );
-    let bob_wallet = wallet(&app, &mut bob).await;
+    let bob_wallet = wallet(&mut bob).await;
     assert_eq!(
         (&bob_wallet["balance"], &bob_wallet["held"]),
         (&json!(0), &json!(0))
     );
-    let ada_wallet = wallet(&app, &mut ada).await;
+    let ada_wallet = wallet(&mut ada).await;
     // 80 % of 2 is 1.6: the creator's share rounds down to 1 a run.
     assert_eq!(ada_wallet["earnings"], 50, "{ada_wallet}");
     assert_eq!(
@@ -240,10 +239,10 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     assert_spend_counted(&app).await;
     // Through the API: Bob's log holds his holds and charges, Ada's the
     // earnings of the same charges.
-    let bob_log = settle_lines(&app, &mut bob).await;
+    let bob_log = settle_lines(&mut bob).await;
     assert_eq!(bob_log.len(), 50);
     assert_eq!(bob_log[0]["details"]["amounts"], json!({ "held": -2 }));
-    let ada_log = settle_lines(&app, &mut ada).await;
+    let ada_log = settle_lines(&mut ada).await;
     assert_eq!(ada_log.len(), 50);
     assert_eq!(ada_log[0]["details"]["amounts"], json!({ "earnings": 1 }));
     assert_eq!(
@@ -262,7 +261,7 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
     assert!(ada_log[0]["details"]["agent"].is_string(), "{}", ada_log[0]);
 
     // A wallet at zero: the next run is refused with the reason.
-    let (status, body) = bob.post(&app, &path, json!({ "input": {} })).await;
+    let (status, body) = bob.post(&path, json!({ "input": {} })).await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
     assert!(
         body["error"]["message"]
@@ -277,14 +276,14 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
-    let slug = paid_agent(&app, &mut ada, "Ten a run", 10).await;
-    let id = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+    let slug = paid_agent(&mut ada, "Ten a run", 10).await;
+    let id = crate::support::deploy_running(&mut bob, json!({ "agent": slug }))
         .await
         .0;
     let path = format!("/api/v1/deployments/{id}/runs");
 
     for _ in 0..3 {
-        let (status, run) = bob.post(&app, &path, json!({ "input": {} })).await;
+        let (status, run) = bob.post(&path, json!({ "input": {} })).await;
         assert_eq!(
             (status, &run["charged_credits"]),
             (StatusCode::OK, &json!(10)),
@@ -312,12 +311,10 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
     assert_eq!(runs[0]["output"], runs[1]["output"]);
     assert_eq!(runs[0]["charged_credits"], 10);
     // 100 - 3 plain runs - 1 keyed run, 10 each.
-    assert_eq!(wallet(&app, &mut bob).await["balance"], 60);
+    assert_eq!(wallet(&mut bob).await["balance"], 60);
 
     // A run that fails is not charged: its hold comes back.
-    let (status, failed) = bob
-        .post(&app, &path, json!({ "input": { "fail": true } }))
-        .await;
+    let (status, failed) = bob.post(&path, json!({ "input": { "fail": true } })).await;
     assert_eq!(status, StatusCode::OK, "{failed}");
     assert_eq!(
         (
@@ -327,19 +324,18 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         ),
         (&json!("failed"), &json!(10), &json!(0))
     );
-    let bob_wallet = wallet(&app, &mut bob).await;
+    let bob_wallet = wallet(&mut bob).await;
     assert_eq!(
         (&bob_wallet["balance"], &bob_wallet["held"]),
         (&json!(60), &json!(0))
     );
 
     // The author runs her own agent for free.
-    let own = crate::support::deploy_running(&app, &mut ada, json!({ "agent": slug }))
+    let own = crate::support::deploy_running(&mut ada, json!({ "agent": slug }))
         .await
         .0;
     let (_, run) = ada
         .post(
-            &app,
             &format!("/api/v1/deployments/{own}/runs"),
             json!({ "input": {} }),
         )
@@ -348,20 +344,20 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         (&run["status"], &run["price_credits"]),
         (&json!("succeeded"), &json!(0))
     );
-    let ada_wallet = wallet(&app, &mut ada).await;
+    let ada_wallet = wallet(&mut ada).await;
     assert_eq!(
         (&ada_wallet["balance"], &ada_wallet["earnings"]),
         (&json!(100), &json!(32))
     );
 
     // Bob's ledger, a line at a time, is the same as in one page.
-    let (_, whole) = bob.get(&app, "/api/v1/ledger").await;
+    let (_, whole) = bob.get("/api/v1/ledger").await;
     let whole = whole["items"].as_array().expect("items").clone();
     let mut paged = Vec::new();
     let mut cursor = String::new();
     loop {
         let (status, page) = bob
-            .get(&app, &format!("/api/v1/ledger?limit=1&cursor={cursor}"))
+            .get(&format!("/api/v1/ledger?limit=1&cursor={cursor}"))
             .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         paged.extend(page["items"].as_array().expect("items").iter().cloned());
@@ -404,27 +400,25 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         .and_then(|line| line["at"].as_str())
         .map(|at| at[..10].to_owned())
         .expect("a charge");
-    let (status, usage) = bob.get(&app, "/api/v1/billing/usage?days=7").await;
+    let (status, usage) = bob.get("/api/v1/billing/usage?days=7").await;
     assert_eq!(status, StatusCode::OK, "{usage}");
     assert_eq!(
         usage["spent"],
         json!([{ "day": today, "agent": slug, "agent_name": "Ten a run", "credits": 40, "runs": 4 }])
     );
     assert_eq!(usage["earned"], json!([]));
-    let (_, usage) = ada.get(&app, "/api/v1/billing/usage").await;
+    let (_, usage) = ada.get("/api/v1/billing/usage").await;
     assert_eq!(usage["days"], 30);
     assert_eq!(
         usage["earned"],
         json!([{ "day": today, "agent": slug, "agent_name": "Ten a run", "credits": 32, "runs": 4 }])
     );
-    let (status, body) = bob.get(&app, "/api/v1/billing/usage?days=0").await;
+    let (status, body) = bob.get("/api/v1/billing/usage?days=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "days");
 
     // The CSV export holds the same lines as the API.
-    let response = bob
-        .send(&app, Method::GET, "/api/v1/ledger.csv", None)
-        .await;
+    let response = bob.send(Method::GET, "/api/v1/ledger.csv", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-disposition"]
@@ -480,7 +474,7 @@ async fn one_idempotency_key_charges_once_and_failures_are_given_back() {
         "/api/v1/ledger.csv?workspace=bob",
         "/api/v1/billing/usage?workspace=bob",
     ] {
-        let (status, _) = eve.get(&app, path).await;
+        let (status, _) = eve.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
 }
@@ -508,26 +502,22 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     let app = std::sync::Arc::new(TestApp::builder().workers().spawn().await);
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
-    let slug = paid_agent(&app, &mut ada, "Five a run", 5).await;
-    let capped = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+    let slug = paid_agent(&mut ada, "Five a run", 5).await;
+    let capped = crate::support::deploy_running(&mut bob, json!({ "agent": slug }))
         .await
         .0;
 
     // A bad cap is refused with the field named; a good one shows.
     let cap_path = format!("/api/v1/deployments/{capped}/spend-cap");
-    let (status, body) = bob
-        .put(&app, &cap_path, json!({ "monthly_credits": -1 }))
-        .await;
+    let (status, body) = bob.put(&cap_path, json!({ "monthly_credits": -1 })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "monthly_credits");
     // A body without the field (or misspelt) is refused, never "no cap".
     for body in [json!({}), json!({ "monthly_credit": 5 })] {
-        let (status, answer) = bob.put(&app, &cap_path, body).await;
+        let (status, answer) = bob.put(&cap_path, body).await;
         assert!(status.is_client_error(), "{status}: {answer}");
     }
-    let (status, shown) = bob
-        .put(&app, &cap_path, json!({ "monthly_credits": 12 }))
-        .await;
+    let (status, shown) = bob.put(&cap_path, json!({ "monthly_credits": 12 })).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     assert_eq!(
         (&shown["spend_cap_credits"], &shown["spent_this_month"]),
@@ -538,10 +528,10 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     // one would make 15 and is refused before anything is held.
     let runs = format!("/api/v1/deployments/{capped}/runs");
     for input in [json!({}), json!({ "fail": true }), json!({})] {
-        let (status, run) = bob.post(&app, &runs, json!({ "input": input })).await;
+        let (status, run) = bob.post(&runs, json!({ "input": input })).await;
         assert_eq!(status, StatusCode::OK, "{run}");
     }
-    let (status, refused) = bob.post(&app, &runs, json!({ "input": {} })).await;
+    let (status, refused) = bob.post(&runs, json!({ "input": {} })).await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{refused}");
     assert_eq!(refused["error"]["code"], "spend_cap_reached");
     assert_eq!(refused["error"]["field"], "deployment.spend_cap_credits");
@@ -550,21 +540,17 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
         message.contains("12") && message.contains("10 spent"),
         "{message}"
     );
-    let bob_wallet = wallet(&app, &mut bob).await;
+    let bob_wallet = wallet(&mut bob).await;
     assert_eq!(
         (&bob_wallet["balance"], &bob_wallet["held"]),
         (&json!(90), &json!(0))
     );
-    let (_, shown) = bob
-        .get(&app, &format!("/api/v1/deployments/{capped}"))
-        .await;
+    let (_, shown) = bob.get(&format!("/api/v1/deployments/{capped}")).await;
     assert_eq!(shown["spent_this_month"], 10);
     // Lifting the cap lets runs through again.
-    let (status, _) = bob
-        .put(&app, &cap_path, json!({ "monthly_credits": null }))
-        .await;
+    let (status, _) = bob.put(&cap_path, json!({ "monthly_credits": null })).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, run) = bob.post(&app, &runs, json!({ "input": {} })).await;
+    let (status, run) = bob.post(&runs, json!({ "input": {} })).await;
     assert_eq!(
         (status, &run["status"]),
         (StatusCode::OK, &json!("succeeded"))
@@ -572,12 +558,11 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
 
     // A key capped at 20 a month, used concurrently on two uncapped
     // deployments: exactly four 5-credit runs get through.
-    let other = crate::support::deploy_running(&app, &mut bob, json!({ "agent": slug }))
+    let other = crate::support::deploy_running(&mut bob, json!({ "agent": slug }))
         .await
         .0;
     let (status, created) = bob
         .post(
-            &app,
             "/api/v1/api-keys",
             json!({ "name": "batch", "scopes": ["runs:write"], "spend_cap_credits": 20 }),
         )
@@ -612,7 +597,7 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
         }
     }
     assert_eq!(accepted, 4);
-    let (_, keys) = bob.get(&app, "/api/v1/api-keys").await;
+    let (_, keys) = bob.get("/api/v1/api-keys").await;
     let key = keys
         .as_array()
         .expect("keys")
@@ -627,7 +612,6 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     // Its owner raises the cap; the next run goes through.
     let (status, key) = bob
         .put(
-            &app,
             &format!("/api/v1/api-keys/{key_id}/spend-cap"),
             json!({ "monthly_credits": 25 }),
         )
@@ -650,13 +634,10 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
     assert_spend_counted(&app).await;
     // Someone else cannot touch Bob's caps.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
-    let (status, _) = eve
-        .put(&app, &cap_path, json!({ "monthly_credits": 0 }))
-        .await;
+    let (status, _) = eve.put(&cap_path, json!({ "monthly_credits": 0 })).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = eve
         .put(
-            &app,
             &format!("/api/v1/api-keys/{key_id}/spend-cap"),
             json!({ "monthly_credits": 0 }),
         )
@@ -668,7 +649,7 @@ async fn monthly_spend_caps_stop_a_deployment_and_a_key() {
 async fn the_database_refuses_overdrafts_unbalanced_movements_and_edits() {
     let app = TestApp::spawn().await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
-    assert_eq!(wallet(&app, &mut bob).await["balance"], 100);
+    assert_eq!(wallet(&mut bob).await["balance"], 100);
     let mut conn = app.sql().await;
     let wallet_id = "(SELECT id FROM ledger_accounts WHERE kind = 'wallet' LIMIT 1)";
     let attempts = [
@@ -704,5 +685,5 @@ async fn the_database_refuses_overdrafts_unbalanced_movements_and_edits() {
         .await
         .expect("reading the ledger");
     assert!(kinds.iter().all(|k| k.kind == "starter"));
-    assert_eq!(wallet(&app, &mut bob).await["balance"], 100);
+    assert_eq!(wallet(&mut bob).await["balance"], 100);
 }

@@ -70,6 +70,15 @@ pub(crate) async fn api(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Deploys the launch agent `analytics` with the key `token`; its id (the
+/// deployment is queued).
+pub(crate) async fn deploy_analytics(base: &str, token: &str) -> String {
+    let body = json!({ "agent": "analytics" });
+    let (status, created) = api(base, token, Method::POST, "/api/v1/deployments", Some(body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    created["id"].as_str().expect("id").to_owned()
+}
+
 /// Polls `path` until `done` holds for its answer (at most 120 s).
 async fn until(
     base: &str,
@@ -112,16 +121,7 @@ async fn kill_9_while_building_and_while_running_loses_and_repeats_nothing() {
 
     // A fresh data directory: the sandbox is still compiling its runner, so
     // the first deploy waits in `building`. Kill the server there.
-    let (status, created) = api(
-        &base,
-        &token,
-        Method::POST,
-        "/api/v1/deployments",
-        Some(json!({ "agent": "analytics" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = deploy_analytics(&base, &token).await;
     let path = format!("/api/v1/deployments/{id}");
     let building = until(&base, &token, &path, "building", |d| {
         d["status"] != "queued"

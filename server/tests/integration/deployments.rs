@@ -43,7 +43,6 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (status, created) = ada
         .post(
-            &app,
             "/api/v1/deployments",
             json!({ "agent": "analytics", "config": { "region": "eu" } }),
         )
@@ -65,7 +64,7 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     let seen = statuses_until(&mut socket, "running", &mut seqs).await;
     assert_eq!(seen, ["queued", "building", "starting", "running"]);
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
-    let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
+    let (_, shown) = ada.get(&format!("/api/v1/deployments/{id}")).await;
     assert_eq!(
         (&shown["status"], &shown["config"]["region"]),
         (&"running".into(), &"eu".into())
@@ -73,7 +72,7 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     assert_eq!(shown["event_seq"].as_i64(), seqs.last().copied());
 
     let (status, stopping) = ada
-        .post_empty(&app, &format!("/api/v1/deployments/{id}/stop"))
+        .post_empty(&format!("/api/v1/deployments/{id}/stop"))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{stopping}");
     assert_eq!(
@@ -84,7 +83,6 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     // Redeploying a version (here the same, the only one) deploys anew.
     let (status, redeployed) = ada
         .post(
-            &app,
             &format!("/api/v1/deployments/{id}/redeploy"),
             json!({ "version": "1.0.0" }),
         )
@@ -96,7 +94,6 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     );
     let (status, body) = ada
         .post(
-            &app,
             &format!("/api/v1/deployments/{id}/redeploy"),
             json!({ "version": "9.9.9" }),
         )
@@ -104,13 +101,13 @@ async fn a_deployment_goes_live_stops_rolls_back_and_is_deleted() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "version");
 
-    let (_, list) = ada.get(&app, "/api/v1/deployments").await;
+    let (_, list) = ada.get("/api/v1/deployments").await;
     assert_eq!(list["items"][0]["id"], id.as_str());
-    let (status, _) = ada.delete(&app, &format!("/api/v1/deployments/{id}")).await;
+    let (status, _) = ada.delete(&format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let deleted = next_frame(&mut socket).await;
     assert_eq!(deleted["event"]["kind"], "deleted", "{deleted}");
-    let (status, _) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
+    let (status, _) = ada.get(&format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -120,17 +117,17 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
     let (_, created) = ada
-        .post(&app, "/api/v1/deployments", json!({ "agent": "analytics" }))
+        .post("/api/v1/deployments", json!({ "agent": "analytics" }))
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
 
-    let (status, _) = eve.get(&app, &format!("/api/v1/deployments/{id}")).await;
+    let (status, _) = eve.get(&format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = eve
-        .post_empty(&app, &format!("/api/v1/deployments/{id}/stop"))
+        .post_empty(&format!("/api/v1/deployments/{id}/stop"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, list) = eve.get(&app, "/api/v1/deployments").await;
+    let (_, list) = eve.get("/api/v1/deployments").await;
     assert_eq!(list["items"], json!([]));
 
     let mut socket = connect_as(&app, &eve).await;
@@ -171,24 +168,20 @@ async fn strangers_can_neither_see_nor_follow_nor_act_on_a_deployment() {
             "name",
         ),
     ] {
-        let (status, error) = ada.post(&app, "/api/v1/deployments", body).await;
+        let (status, error) = ada.post("/api/v1/deployments", body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert_eq!(error["error"]["field"], field);
     }
     let (status, _) = ada
-        .post(
-            &app,
-            "/api/v1/deployments",
-            json!({ "agent": "no-such-agent" }),
-        )
+        .post("/api/v1/deployments", json!({ "agent": "no-such-agent" }))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// Polls the deployment until it is `running`.
-async fn wait_running(app: &TestApp, browser: &mut Browser, id: &str) {
+async fn wait_running(browser: &mut Browser, id: &str) {
     for _ in 0..600 {
-        let (_, shown) = browser.get(app, &format!("/api/v1/deployments/{id}")).await;
+        let (_, shown) = browser.get(&format!("/api/v1/deployments/{id}")).await;
         match shown["status"].as_str() {
             Some("running") => return,
             Some("failed") => panic!("the deployment failed: {shown}"),
@@ -203,7 +196,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (id, created) =
-        crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
+        crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
     let mut socket = connect_as(&app, &ada).await;
     let since = created["event_seq"].as_i64().expect("event_seq");
     send(
@@ -214,7 +207,6 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
 
     let (_, key) = ada
         .post(
-            &app,
             "/api/v1/api-keys",
             json!({ "name": "runs", "scopes": ["runs:write"] }),
         )
@@ -259,11 +251,9 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
         .await
         .expect("json");
     assert_eq!(again["id"], run_id.as_str());
-    let (_, shown) = ada.get(&app, &format!("/api/v1/runs/{run_id}")).await;
+    let (_, shown) = ada.get(&format!("/api/v1/runs/{run_id}")).await;
     assert_eq!(shown["output"], run["output"]);
-    let (_, list) = ada
-        .get(&app, &format!("/api/v1/deployments/{id}/runs"))
-        .await;
+    let (_, list) = ada.get(&format!("/api/v1/deployments/{id}/runs")).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
 
     // The deployment's topic told of it: running, then succeeded.
@@ -285,7 +275,6 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     // Asynchronously: 202 at once, done by a worker.
     let (status, queued) = ada
         .post(
-            &app,
             &format!("/api/v1/deployments/{id}/runs"),
             json!({ "input": example["input"], "mode": "async" }),
         )
@@ -295,7 +284,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     let queued_id = queued["id"].as_str().expect("id").to_owned();
     let mut done = Value::Null;
     for _ in 0..400 {
-        let (_, shown) = ada.get(&app, &format!("/api/v1/runs/{queued_id}")).await;
+        let (_, shown) = ada.get(&format!("/api/v1/runs/{queued_id}")).await;
         if !matches!(shown["status"].as_str(), Some("queued" | "running")) {
             done = shown;
             break;
@@ -310,7 +299,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
 
     // The charts' numbers: both runs, none failed, with durations.
     let (status, metrics) = ada
-        .get(&app, &format!("/api/v1/deployments/{id}/metrics?minutes=5"))
+        .get(&format!("/api/v1/deployments/{id}/metrics?minutes=5"))
         .await;
     assert_eq!(status, StatusCode::OK, "{metrics}");
     let buckets = metrics["buckets"].as_array().expect("buckets");
@@ -325,7 +314,7 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     assert_eq!((total, failed), (2, 0), "{metrics}");
     assert!(buckets.iter().all(|b| b["p50_us"].as_i64() > Some(0) && b["p95_us"].as_i64() >= b["p50_us"].as_i64()));
     let (status, body) = ada
-        .get(&app, &format!("/api/v1/deployments/{id}/metrics?minutes=0"))
+        .get(&format!("/api/v1/deployments/{id}/metrics?minutes=0"))
         .await;
     assert_eq!(
         (status, &body["error"]["field"]),
@@ -335,7 +324,6 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     // Bad requests name their field; a stopped deployment runs nothing.
     let (status, body) = ada
         .post(
-            &app,
             &format!("/api/v1/deployments/{id}/runs"),
             json!({ "mode": "later" }),
         )
@@ -346,19 +334,19 @@ async fn runs_answer_synchronously_or_later_once_per_idempotency_key() {
     );
     let (_, mut eve_key) = (0, Browser::sign_up(&app, "eve@example.com", "Eve").await.0);
     let (status, _) = eve_key
-        .post(&app, &format!("/api/v1/deployments/{id}/runs"), json!({}))
+        .post(&format!("/api/v1/deployments/{id}/runs"), json!({}))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger cannot run it");
-    let (status, _) = eve_key.get(&app, &format!("/api/v1/runs/{run_id}")).await;
+    let (status, _) = eve_key.get(&format!("/api/v1/runs/{run_id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nor read its runs");
     let (status, _) = eve_key
-        .get(&app, &format!("/api/v1/deployments/{id}/metrics"))
+        .get(&format!("/api/v1/deployments/{id}/metrics"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nor its metrics");
-    ada.post_empty(&app, &format!("/api/v1/deployments/{id}/stop"))
+    ada.post_empty(&format!("/api/v1/deployments/{id}/stop"))
         .await;
     let (status, body) = ada
-        .post(&app, &format!("/api/v1/deployments/{id}/runs"), json!({}))
+        .post(&format!("/api/v1/deployments/{id}/runs"), json!({}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
@@ -370,7 +358,6 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     // An agent that reads the secret TOKEN.
     let source = "export default function run(input, ctx) {\n  ctx.log.info(\"reading the token\");\n  return { length: ctx.secrets.get(\"TOKEN\").length };\n}\n";
     let slug = publish_agent(
-        &app,
         &mut ada,
         "Token reader",
         source,
@@ -380,7 +367,6 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
 
     let (status, body) = ada
         .post(
-            &app,
             "/api/v1/deployments",
             json!({ "agent": slug, "secrets": { "9LIVES": "x" } }),
         )
@@ -391,7 +377,6 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     );
     let (status, created) = ada
         .post(
-            &app,
             "/api/v1/deployments",
             json!({ "agent": slug, "secrets": { "TOKEN": "s3cret-value" } }),
         )
@@ -403,7 +388,7 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
         "never shown again"
     );
     let id = created["id"].as_str().expect("id").to_owned();
-    wait_running(&app, &mut ada, &id).await;
+    wait_running(&mut ada, &id).await;
 
     let mut socket = connect_as(&app, &ada).await;
     send(
@@ -411,7 +396,7 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
         json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 }),
     )
     .await;
-    let first = run_once(&app, &mut ada, &id).await;
+    let first = run_once(&mut ada, &id).await;
     assert_eq!(first["output"], json!({ "length": 12 }), "{first}");
     // Its log line went out live, tied to the run.
     loop {
@@ -444,37 +429,36 @@ async fn secrets_reach_runs_sealed_and_are_never_shown_again() {
     );
 
     let secrets_path = format!("/api/v1/deployments/{id}/secrets");
-    let (status, changed) = ada.put(&app, &secrets_path, json!({ "TOKEN": "xy" })).await;
+    let (status, changed) = ada.put(&secrets_path, json!({ "TOKEN": "xy" })).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert!(!changed.to_string().contains("\"xy\""));
     assert_eq!(
-        run_once(&app, &mut ada, &id).await["output"],
+        run_once(&mut ada, &id).await["output"],
         json!({ "length": 2 })
     );
-    let (_, changed) = ada.put(&app, &secrets_path, json!({ "TOKEN": null })).await;
+    let (_, changed) = ada.put(&secrets_path, json!({ "TOKEN": null })).await;
     assert_eq!(changed["secrets"], json!([]));
     assert_eq!(
-        run_once(&app, &mut ada, &id).await["status"],
+        run_once(&mut ada, &id).await["status"],
         "failed",
         "no secret any more"
     );
 }
 
-async fn run_once(app: &TestApp, browser: &mut Browser, id: &str) -> Value {
+async fn run_once(browser: &mut Browser, id: &str) -> Value {
     let path = format!("/api/v1/deployments/{id}/runs");
-    browser.post(app, &path, json!({ "input": {} })).await.1
+    browser.post(&path, json!({ "input": {} })).await.1
 }
 
 /// Publishes 1.0.0 of a new agent of `browser` with `source` and the
 /// manifest's `capabilities`; its slug.
 async fn publish_agent(
-    app: &TestApp,
     browser: &mut Browser,
     name: &str,
     source: &str,
     capabilities: Value,
 ) -> String {
-    crate::support::publish_agent(app, browser, name, |draft| {
+    crate::support::publish_agent(browser, name, |draft| {
         draft["source"] = json!(source);
         draft["manifest"]["capabilities"] = capabilities;
     })
@@ -500,20 +484,19 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         "export default function run(input, ctx) {{\n  ctx.http.fetch(\"http://127.0.0.1:{port}/\");\n  return {{ done: true }};\n}}\n"
     );
     let slug = publish_agent(
-        &app,
         &mut ada,
         "Waiter",
         &source,
         json!({ "http": [format!("127.0.0.1:{port}")] }),
     )
     .await;
-    let (id, _) = crate::support::deploy_running(&app, &mut ada, json!({ "agent": slug })).await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": slug })).await;
 
     for mode in ["async", "sync"] {
         let path = format!("/api/v1/deployments/{id}/runs");
         let body = json!({ "input": {}, "mode": mode });
         let run_id = if mode == "async" {
-            let (_, run) = ada.post(&app, &path, body).await;
+            let (_, run) = ada.post(&path, body).await;
             run["id"].as_str().expect("id").to_owned()
         } else {
             // The request waits for its run; cancel it from the side.
@@ -528,7 +511,7 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
             let _pending = tokio::spawn(request);
             let mut found = None;
             for _ in 0..200 {
-                let (_, list) = ada.get(&app, &path).await;
+                let (_, list) = ada.get(&path).await;
                 if let Some(run) = list["items"]
                     .as_array()
                     .expect("items")
@@ -544,17 +527,17 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         };
         let run_path = format!("/api/v1/runs/{run_id}");
         for _ in 0..200 {
-            let (_, run) = ada.get(&app, &run_path).await;
+            let (_, run) = ada.get(&run_path).await;
             if run["status"] == "running" {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let (status, cancelled) = ada.post_empty(&app, &format!("{run_path}/cancel")).await;
+        let (status, cancelled) = ada.post_empty(&format!("{run_path}/cancel")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{cancelled}");
         assert_eq!(cancelled["status"], "cancelled", "{mode}: {cancelled}");
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let (_, later) = ada.get(&app, &run_path).await;
+        let (_, later) = ada.get(&run_path).await;
         assert_eq!(later["status"], "cancelled", "{mode}: it stays cancelled");
     }
 }
@@ -566,7 +549,6 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
     let source = "export default function run(input, ctx) {\n  return { greeting: ctx.config.get(\"greeting\") };\n}\n";
     let slug = publish_agent(
-        &app,
         &mut ada,
         "Greeter",
         source,
@@ -574,35 +556,30 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
     )
     .await;
     let (id, _) = crate::support::deploy_running(
-        &app,
         &mut ada,
         json!({ "agent": slug, "config": { "greeting": "Hi" } }),
     )
     .await;
-    let first = run_once(&app, &mut ada, &id).await;
+    let first = run_once(&mut ada, &id).await;
     assert_eq!(first["output"], json!({ "greeting": "Hi" }), "{first}");
 
     // A value that is not text is refused by name, and nothing changes.
     let config_path = format!("/api/v1/deployments/{id}/config");
-    let (status, error) = ada.put(&app, &config_path, json!({ "greeting": 3 })).await;
+    let (status, error) = ada.put(&config_path, json!({ "greeting": 3 })).await;
     assert_eq!(
         (status, &error["error"]["field"]),
         (StatusCode::UNPROCESSABLE_ENTITY, &"config".into())
     );
-    let (status, _) = bob
-        .put(&app, &config_path, json!({ "greeting": "Hacked" }))
-        .await;
+    let (status, _) = bob.put(&config_path, json!({ "greeting": "Hacked" })).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger");
-    let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
+    let (_, shown) = ada.get(&format!("/api/v1/deployments/{id}")).await;
     assert_eq!(shown["config"], json!({ "greeting": "Hi" }));
 
-    let (status, changed) = ada
-        .put(&app, &config_path, json!({ "greeting": "Ahoy" }))
-        .await;
+    let (status, changed) = ada.put(&config_path, json!({ "greeting": "Ahoy" })).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["config"], json!({ "greeting": "Ahoy" }));
     assert_eq!(changed["status"], "running", "no restart needed");
-    let second = run_once(&app, &mut ada, &id).await;
+    let second = run_once(&mut ada, &id).await;
     assert_eq!(second["output"], json!({ "greeting": "Ahoy" }), "{second}");
 
     #[derive(diesel::QueryableByName)]
@@ -622,7 +599,7 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
     assert_eq!(audited.n, 1, "the refused change is not audited");
 
     // The dashboard's feed: Ada's runs, newest first; none for Bob.
-    let (status, feed) = ada.get(&app, "/api/v1/runs").await;
+    let (status, feed) = ada.get("/api/v1/runs").await;
     assert_eq!(status, StatusCode::OK, "{feed}");
     let ids: Vec<&Value> = feed["items"]
         .as_array()
@@ -631,7 +608,7 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
         .map(|run| &run["id"])
         .collect();
     assert_eq!(ids, [&second["id"], &first["id"]]);
-    let (_, feed) = bob.get(&app, "/api/v1/runs").await;
+    let (_, feed) = bob.get("/api/v1/runs").await;
     assert_eq!(feed["items"], json!([]));
 }
 
@@ -639,9 +616,8 @@ async fn config_changes_reach_the_next_run_and_the_feed_lists_only_your_runs() {
 async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    let (id, _) =
-        crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
-    let (_, shown) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
+    let (_, shown) = ada.get(&format!("/api/v1/deployments/{id}")).await;
     let mut socket = connect_as(&app, &ada).await;
     send(
         &mut socket,
@@ -683,7 +659,7 @@ async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     .await
     .expect("the orphan's end announced");
     assert_eq!(event["status"], "failed", "{event}");
-    let (_, run) = ada.get(&app, &format!("/api/v1/runs/{orphan}")).await;
+    let (_, run) = ada.get(&format!("/api/v1/runs/{orphan}")).await;
     assert_eq!(
         (&run["status"], &run["error"]["code"]),
         (&"failed".into(), &"interrupted".into()),

@@ -132,9 +132,9 @@ fn encode(text: &str) -> String {
 async fn me(app: &TestApp, nav: &Navigator) -> (StatusCode, Value) {
     let mut browser = Browser {
         cookie: nav.session_cookie(),
-        csrf: None,
+        ..Browser::new(app)
     };
-    browser.get(app, "/api/v1/me").await
+    browser.get("/api/v1/me").await
 }
 
 async fn setup() -> (FakeGithub, TestApp) {

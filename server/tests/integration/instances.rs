@@ -44,16 +44,8 @@ async fn a_deployment_started_on_one_server_is_watched_live_on_another() {
         .await
         .expect("connecting to the second server");
 
-    let (status, created) = api(
-        &first.base_url,
-        &token,
-        Method::POST,
-        "/api/v1/deployments",
-        Some(json!({ "agent": "analytics" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
-    let id = created["id"].as_str().expect("id");
+    let id = crate::crash::deploy_analytics(&first.base_url, &token).await;
+    let id = id.as_str();
     socket
         .send(Message::text(
             json!({ "type": "subscribe", "topic": format!("deployment:{id}"), "since": 0 })

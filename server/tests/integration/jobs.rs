@@ -391,9 +391,9 @@ async fn administrators_see_the_queue_and_retry_dead_jobs() {
 
     let (status, _) = app.get_json("/api/v1/admin/jobs").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = user.get(&app, "/api/v1/admin/jobs").await;
+    let (status, _) = user.get("/api/v1/admin/jobs").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, overview) = admin.get(&app, "/api/v1/admin/jobs").await;
+    let (status, overview) = admin.get("/api/v1/admin/jobs").await;
     assert_eq!(status, StatusCode::OK, "{overview}");
     let scripted = &overview["kinds"]
         .as_array()
@@ -410,16 +410,16 @@ async fn administrators_see_the_queue_and_retry_dead_jobs() {
     assert_eq!(overview["dead"][0]["last_error"], "the host is gone");
 
     let path = format!("/api/v1/admin/jobs/{dead}/retry");
-    let (status, _) = user.post_empty(&app, &path).await;
+    let (status, _) = user.post_empty(&path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = admin.post_empty(&app, &path).await;
+    let (status, body) = admin.post_empty(&path).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(
         row(&app, dead).await.map(|r| (r.0, r.1)),
         Some(("queued".to_owned(), 0))
     );
-    let (status, _) = admin.post_empty(&app, &path).await;
+    let (status, _) = admin.post_empty(&path).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "only dead jobs are retried");
-    let (status, body) = admin.post_empty(&app, "/api/v1/admin/jobs/x/retry").await;
+    let (status, body) = admin.post_empty("/api/v1/admin/jobs/x/retry").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }

@@ -20,8 +20,8 @@ fn slugs(page: &Value) -> Vec<String> {
 }
 
 /// Publishes an agent with `readme` as `browser`; answers its slug.
-async fn publish(app: &TestApp, browser: &mut Browser, name: &str, readme: &str) -> String {
-    crate::support::publish_agent(app, browser, name, |draft| {
+async fn publish(browser: &mut Browser, name: &str, readme: &str) -> String {
+    crate::support::publish_agent(browser, name, |draft| {
         draft["readme"] = json!(readme);
     })
     .await
@@ -197,36 +197,32 @@ async fn filters_sorts_and_cursors_work_together() {
 async fn reviews_one_per_user_never_ones_own_and_averaged() {
     let app = TestApp::spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
-    let slug = publish(&app, &mut ada, "Review Me", "# Review me").await;
+    let slug = publish(&mut ada, "Review Me", "# Review me").await;
     let reviews = format!("/api/v1/agents/{slug}/reviews");
 
-    let (status, body) = ada.post(&app, &reviews, json!({ "rating": 5 })).await;
+    let (status, body) = ada.post(&reviews, json!({ "rating": 5 })).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     let (mut grace, _) = Browser::sign_up(&app, "grace@example.com", "Grace Hopper").await;
     let (mut alan, _) = Browser::sign_up(&app, "alan@example.com", "Alan Turing").await;
     let (status, first) = grace
-        .post(&app, &reviews, json!({ "rating": 4, "body": "Solid" }))
+        .post(&reviews, json!({ "rating": 4, "body": "Solid" }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     // Writing again edits the one review.
     let (status, edited) = grace
-        .post(
-            &app,
-            &reviews,
-            json!({ "rating": 2, "body": "Changed my mind" }),
-        )
+        .post(&reviews, json!({ "rating": 2, "body": "Changed my mind" }))
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["id"], first["id"]);
-    let (status, _) = alan.post(&app, &reviews, json!({ "rating": 5 })).await;
+    let (status, _) = alan.post(&reviews, json!({ "rating": 5 })).await;
     assert_eq!(status, StatusCode::CREATED);
     for bad in [
         json!({ "rating": 0 }),
         json!({ "rating": 6 }),
         json!({ "rating": 3, "body": "x".repeat(5001) }),
     ] {
-        let (status, body) = alan.post(&app, &reviews, bad.clone()).await;
+        let (status, body) = alan.post(&reviews, bad.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
     }
 
@@ -241,19 +237,19 @@ async fn reviews_one_per_user_never_ones_own_and_averaged() {
     let id = first["id"].as_str().expect("id");
     let reply = format!("{reviews}/{id}/reply");
     let (status, replied) = ada
-        .post(&app, &reply, json!({ "body": "Thanks, fixed in 1.1" }))
+        .post(&reply, json!({ "body": "Thanks, fixed in 1.1" }))
         .await;
     assert_eq!(status, StatusCode::OK, "{replied}");
     assert_eq!(replied["reply"]["body"], "Thanks, fixed in 1.1");
-    let (status, body) = ada.post(&app, &reply, json!({ "body": "Again" })).await;
+    let (status, body) = ada.post(&reply, json!({ "body": "Again" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, _) = alan.post(&app, &reply, json!({ "body": "Not mine" })).await;
+    let (status, _) = alan.post(&reply, json!({ "body": "Not mine" })).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Deleting a review takes it out of the average.
-    let (status, _) = alan.delete(&app, &format!("{reviews}/mine")).await;
+    let (status, _) = alan.delete(&format!("{reviews}/mine")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, page) = grace.get(&app, &format!("/api/v1/agents/{slug}")).await;
+    let (_, page) = grace.get(&format!("/api/v1/agents/{slug}")).await;
     assert_eq!(
         (page["rating_count"].clone(), page["rating"].clone()),
         (json!(1), json!(2.0))
@@ -287,7 +283,7 @@ async fn a_hostile_readme_renders_inert() {
         <a href=\"jAvAsCrIpT:alert('raw')\">raw</a>\n\n\
         <iframe src=\"https://evil.example/\"></iframe>\n\n\
         <p style=\"position:fixed\" onmouseover=\"alert('p')\">text</p>\n";
-    let slug = publish(&app, &mut ada, "Hostile Readme", hostile).await;
+    let slug = publish(&mut ada, "Hostile Readme", hostile).await;
     let (_, page) = app.get_json(&format!("/api/v1/agents/{slug}")).await;
     let html = page["readme_html"].as_str().expect("html").to_lowercase();
     for banned in [
@@ -309,7 +305,7 @@ async fn a_hostile_readme_renders_inert() {
     );
 
     let (status, preview) = ada
-        .post(&app, "/api/v1/markdown", json!({ "text": hostile }))
+        .post("/api/v1/markdown", json!({ "text": hostile }))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(preview["html"].as_str().map(str::to_lowercase), Some(html));

@@ -31,18 +31,17 @@ fn signed(payload: &[u8]) -> Option<String> {
     ))
 }
 
-async fn balance(app: &TestApp, browser: &mut Browser) -> i64 {
-    let (status, wallet) = browser.get(app, "/api/v1/wallet").await;
+async fn balance(browser: &mut Browser) -> i64 {
+    let (status, wallet) = browser.get("/api/v1/wallet").await;
     assert_eq!(status, StatusCode::OK, "{wallet}");
     wallet["balance"].as_i64().expect("a balance")
 }
 
-async fn credit_audit(app: &TestApp, browser: &mut Browser, workspace: &str) -> Vec<Value> {
+async fn credit_audit(browser: &mut Browser, workspace: &str) -> Vec<Value> {
     let (status, page) = browser
-        .get(
-            app,
-            &format!("/api/v1/audit?workspace={workspace}&action=credits.&limit=200"),
-        )
+        .get(&format!(
+            "/api/v1/audit?workspace={workspace}&action=credits.&limit=200"
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["items"].as_array().expect("items").clone()
@@ -53,7 +52,7 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
     let stripe = FakeStripe::start().await;
     let app = std::sync::Arc::new(TestApp::builder().payments(&stripe.base_url).spawn().await);
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
-    let (_, wallet) = bob.get(&app, "/api/v1/wallet").await;
+    let (_, wallet) = bob.get("/api/v1/wallet").await;
     assert_eq!(
         wallet["top_up"],
         json!({ "cents_per_credit": 1, "currency": "usd", "min_credits": 100, "max_credits": 1_000_000 })
@@ -61,14 +60,14 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
 
     // Too few credits is refused, naming the field.
     let (status, body) = bob
-        .post(&app, "/api/v1/billing/checkout", json!({ "credits": 5 }))
+        .post("/api/v1/billing/checkout", json!({ "credits": 5 }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "credits");
     assert_eq!(stripe.session_count(), 0, "nothing reached the provider");
 
     let (status, checkout) = bob
-        .post(&app, "/api/v1/billing/checkout", json!({ "credits": 500 }))
+        .post("/api/v1/billing/checkout", json!({ "credits": 500 }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{checkout}");
     assert_eq!(
@@ -96,7 +95,7 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
         checkout["id"].as_str().expect("id")
     );
     // Nothing is credited before the provider says it was paid.
-    assert_eq!(balance(&app, &mut bob).await, 100);
+    assert_eq!(balance(&mut bob).await, 100);
 
     let paid = event(
         "evt_paid_1",
@@ -128,17 +127,17 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
             .contains("300 s"),
         "{body}"
     );
-    assert_eq!(balance(&app, &mut bob).await, 100);
+    assert_eq!(balance(&mut bob).await, 100);
 
     // The real delivery credits; the provider's retry of it does nothing,
     // even when ten copies arrive at once.
     assert_eq!(delivered(&app, &paid).await, "credited");
-    assert_eq!(balance(&app, &mut bob).await, 600);
+    assert_eq!(balance(&mut bob).await, 600);
     assert_eq!(delivered(&app, &paid).await, "duplicate");
-    let (_, shown) = bob.get(&app, &checkout_path).await;
+    let (_, shown) = bob.get(&checkout_path).await;
     assert_eq!(shown["status"], "paid");
 
-    let (_, second_session) = start_checkout(&app, &mut bob, 250).await;
+    let (_, second_session) = start_checkout(&mut bob, 250).await;
     let burst = event(
         "evt_paid_2",
         "checkout.session.completed",
@@ -174,7 +173,7 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
         outcome(&app, "evt_paid_2_async", kind, again).await,
         "handled"
     );
-    assert_eq!(balance(&app, &mut bob).await, 850);
+    assert_eq!(balance(&mut bob).await, 850);
 
     // A type this server does not act on is acknowledged and ignored.
     let unknown = json!({ "id": "cus_1" });
@@ -182,10 +181,10 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
         outcome(&app, "evt_customer", "customer.created", unknown).await,
         "ignored"
     );
-    assert_eq!(balance(&app, &mut bob).await, 850);
+    assert_eq!(balance(&mut bob).await, 850);
 
     // Each purchase is in Bob's audit log, once.
-    let audit = credit_audit(&app, &mut bob, "bob").await;
+    let audit = credit_audit(&mut bob, "bob").await;
     let purchases: Vec<&Value> = audit
         .iter()
         .filter(|line| line["action"] == "credits.purchase")
@@ -197,20 +196,16 @@ async fn buying_credits_credits_once_and_only_from_a_verified_webhook() {
 
     // Someone else sees neither the checkout nor Bob's audit log.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
-    let (status, _) = eve.get(&app, &checkout_path).await;
+    let (status, _) = eve.get(&checkout_path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = eve.get(&app, "/api/v1/audit?workspace=bob").await;
+    let (status, _) = eve.get("/api/v1/audit?workspace=bob").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// Starts buying `credits` as `browser`; the checkout and its session id.
-async fn start_checkout(app: &TestApp, browser: &mut Browser, credits: i64) -> (Value, String) {
+async fn start_checkout(browser: &mut Browser, credits: i64) -> (Value, String) {
     let (status, checkout) = browser
-        .post(
-            app,
-            "/api/v1/billing/checkout",
-            json!({ "credits": credits }),
-        )
+        .post("/api/v1/billing/checkout", json!({ "credits": credits }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{checkout}");
     let session = checkout["url"]
@@ -221,12 +216,12 @@ async fn start_checkout(app: &TestApp, browser: &mut Browser, credits: i64) -> (
     (checkout, session)
 }
 
-async fn checkout_status(app: &TestApp, browser: &mut Browser, checkout: &Value) -> Value {
+async fn checkout_status(browser: &mut Browser, checkout: &Value) -> Value {
     let path = format!(
         "/api/v1/billing/checkouts/{}",
         checkout["id"].as_str().expect("id")
     );
-    let (status, shown) = browser.get(app, &path).await;
+    let (status, shown) = browser.get(&path).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     shown["status"].clone()
 }
@@ -252,20 +247,20 @@ async fn odd_payments_are_held_never_credited_twice_and_late_ones_still_credit()
 
     // Paid for another sum than was asked: held for review, acknowledged,
     // not credited; a later event for it does not credit it either.
-    let (short, session) = start_checkout(&app, &mut bob, 500).await;
+    let (short, session) = start_checkout(&mut bob, 500).await;
     let mut paid = stripe.paid(&session);
     paid["amount_total"] = json!(5);
     assert_eq!(
         outcome(&app, "evt_short", COMPLETED, paid).await,
         "held_for_review"
     );
-    assert_eq!(checkout_status(&app, &mut bob, &short).await, "review");
+    assert_eq!(checkout_status(&mut bob, &short).await, "review");
     let again = stripe.paid(&session);
     assert_eq!(
         outcome(&app, "evt_short_2", COMPLETED, again).await,
         "held_for_review"
     );
-    assert_eq!(balance(&app, &mut bob).await, 100);
+    assert_eq!(balance(&mut bob).await, 100);
 
     // A session no checkout of ours made: acknowledged, nothing credited.
     let stranger = json!({ "id": "cs_elsewhere", "payment_status": "paid", "amount_total": 500, "currency": "usd" });
@@ -275,14 +270,14 @@ async fn odd_payments_are_held_never_credited_twice_and_late_ones_still_credit()
     );
 
     // Expired and failed sessions close their checkouts.
-    let (expiring, session) = start_checkout(&app, &mut bob, 200).await;
+    let (expiring, session) = start_checkout(&mut bob, 200).await;
     let expired = stripe.session(&session);
     assert_eq!(
         outcome(&app, "evt_expired", "checkout.session.expired", expired).await,
         "handled"
     );
-    assert_eq!(checkout_status(&app, &mut bob, &expiring).await, "expired");
-    let (failing, session) = start_checkout(&app, &mut bob, 200).await;
+    assert_eq!(checkout_status(&mut bob, &expiring).await, "expired");
+    let (failing, session) = start_checkout(&mut bob, 200).await;
     let failed = stripe.session(&session);
     outcome(
         &app,
@@ -291,25 +286,25 @@ async fn odd_payments_are_held_never_credited_twice_and_late_ones_still_credit()
         failed,
     )
     .await;
-    assert_eq!(checkout_status(&app, &mut bob, &failing).await, "failed");
+    assert_eq!(checkout_status(&mut bob, &failing).await, "failed");
 
     // A bank debit: completed but unpaid, then paid later.
-    let (debit, session) = start_checkout(&app, &mut bob, 300).await;
+    let (debit, session) = start_checkout(&mut bob, 300).await;
     let pending = stripe.session(&session);
     assert_eq!(
         outcome(&app, "evt_pending", COMPLETED, pending).await,
         "handled"
     );
-    assert_eq!(balance(&app, &mut bob).await, 100);
+    assert_eq!(balance(&mut bob).await, 100);
     let later = stripe.paid(&session);
     let kind = "checkout.session.async_payment_succeeded";
     assert_eq!(outcome(&app, "evt_later", kind, later).await, "credited");
-    assert_eq!(checkout_status(&app, &mut bob, &debit).await, "paid");
-    assert_eq!(balance(&app, &mut bob).await, 400);
+    assert_eq!(checkout_status(&mut bob, &debit).await, "paid");
+    assert_eq!(balance(&mut bob).await, 400);
 
     // The provider's answer never reached us (no session id recorded): the
     // session's client reference still finds the checkout.
-    let (lost, session) = start_checkout(&app, &mut bob, 150).await;
+    let (lost, session) = start_checkout(&mut bob, 150).await;
     {
         use diesel_async::RunQueryDsl as _;
         let mut conn = app.sql().await;
@@ -331,7 +326,7 @@ async fn odd_payments_are_held_never_credited_twice_and_late_ones_still_credit()
         outcome(&app, "evt_found", COMPLETED, stripe.paid(&session)).await,
         "credited"
     );
-    assert_eq!(balance(&app, &mut bob).await, 550);
+    assert_eq!(balance(&mut bob).await, 550);
 }
 
 #[tokio::test]
@@ -339,11 +334,11 @@ async fn without_a_provider_buying_is_refused_and_webhooks_are_not_taken() {
     let app = TestApp::spawn().await;
     let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
     let (status, body) = bob
-        .post(&app, "/api/v1/billing/checkout", json!({ "credits": 500 }))
+        .post("/api/v1/billing/checkout", json!({ "credits": 500 }))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["field"], "payments");
-    let (_, wallet) = bob.get(&app, "/api/v1/wallet").await;
+    let (_, wallet) = bob.get("/api/v1/wallet").await;
     assert_eq!(wallet["top_up"], Value::Null);
     let payload = event("evt_1", "checkout.session.completed", json!({}));
     let (status, _) = deliver(&app, &payload, signed(&payload)).await;
@@ -359,9 +354,7 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
         json!({ "workspace": "bob", "credits": 40, "reason": "Refund for the outage on the 28th" });
 
     // Not an administrator yet: refused.
-    let (status, _) = root
-        .post(&app, "/api/v1/admin/credits", grant.clone())
-        .await;
+    let (status, _) = root.post("/api/v1/admin/credits", grant.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     {
         use diesel_async::RunQueryDsl as _;
@@ -373,7 +366,6 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
     }
     let (status, body) = root
         .post(
-            &app,
             "/api/v1/admin/credits",
             json!({ "workspace": "bob", "credits": 40, "reason": " " }),
         )
@@ -382,7 +374,6 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
     assert_eq!(body["error"]["field"], "reason");
     let (status, body) = root
         .post(
-            &app,
             "/api/v1/admin/credits",
             json!({ "workspace": "nobody-here", "credits": 40, "reason": "Because" }),
         )
@@ -406,7 +397,7 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
         assert_eq!(status, StatusCode::CREATED, "{granted}");
         assert_eq!(granted["balance"], 140);
     }
-    assert_eq!(balance(&app, &mut bob).await, 140);
+    assert_eq!(balance(&mut bob).await, 140);
     let response = app
         .http
         .post(app.url("/api/v1/admin/credits"))
@@ -421,9 +412,9 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
     let (status, body) = json_of(response).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["field"], "idempotency_key");
-    assert_eq!(balance(&app, &mut bob).await, 140);
+    assert_eq!(balance(&mut bob).await, 140);
 
-    let audit = credit_audit(&app, &mut bob, "bob").await;
+    let audit = credit_audit(&mut bob, "bob").await;
     let grants: Vec<&Value> = audit
         .iter()
         .filter(|line| line["action"] == "credits.grant")
@@ -437,6 +428,6 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
     assert_eq!(grants[0]["actor"], root_me["user"]["id"]);
     assert_eq!(grants[0]["ip"], "127.0.0.1");
     // Bob cannot grant himself anything.
-    let (status, _) = bob.post(&app, "/api/v1/admin/credits", grant).await;
+    let (status, _) = bob.post("/api/v1/admin/credits", grant).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -35,9 +35,8 @@ async fn repeated_wrong_passwords_lock_the_account_even_for_the_right_one() {
             Browser::sign_in(&app, "target@example.com", "guess guess guess").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let response = Browser::default()
+    let response = Browser::new(&app)
         .send(
-            &app,
             Method::POST,
             "/api/v1/auth/login",
             Some(json!({ "email": "Target@example.com", "password": STRONG_PASSWORD })),

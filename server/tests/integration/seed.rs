@@ -29,13 +29,7 @@ async fn migrations_revert_and_apply_again_cleanly() {
     use diesel_migrations::MigrationHarness as _;
 
     let db = TestDb::new().await;
-    let url = db.url().to_owned();
-    tokio::task::spawn_blocking(move || {
-        use diesel::Connection as _;
-        let mut conn = diesel_async::async_connection_wrapper::AsyncConnectionWrapper::<
-            diesel_async::AsyncPgConnection,
-        >::establish(&url)
-        .expect("connecting");
+    with_sync_connection(&db, |conn| {
         let reverted = conn
             .revert_all_migrations(server::db::MIGRATIONS)
             .expect("reverting")
@@ -46,6 +40,25 @@ async fn migrations_revert_and_apply_again_cleanly() {
             .expect("applying")
             .len();
         assert_eq!(applied, reverted);
+    })
+    .await;
+}
+
+/// A synchronous connection, which diesel's migration harness needs.
+type SyncConnection =
+    diesel_async::async_connection_wrapper::AsyncConnectionWrapper<diesel_async::AsyncPgConnection>;
+
+/// Runs `work` with a synchronous connection to `db`, on a thread that may
+/// block.
+async fn with_sync_connection(
+    db: &TestDb,
+    work: impl FnOnce(&mut SyncConnection) + Send + 'static,
+) {
+    use diesel::Connection as _;
+    let url = db.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = SyncConnection::establish(&url).expect("connecting");
+        work(&mut conn);
     })
     .await
     .expect("the migration thread");
@@ -90,24 +103,18 @@ const IN_AUTHORS_WORKSPACE: &str = "SELECT count(*) AS n FROM agents
 
 #[tokio::test]
 async fn agents_belong_to_a_workspace_also_after_the_upgrade() {
-    use diesel::Connection as _;
     use diesel::RunQueryDsl as _;
     use diesel_migrations::MigrationHarness as _;
 
     let db = TestDb::new().await;
-    let url = db.url().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = diesel_async::async_connection_wrapper::AsyncConnectionWrapper::<
-            diesel_async::AsyncPgConnection,
-        >::establish(&url)
-        .expect("connecting");
-        let count = |conn: &mut _| {
+    with_sync_connection(&db, |conn| {
+        let count = |conn: &mut SyncConnection| {
             diesel::sql_query(IN_AUTHORS_WORKSPACE)
                 .get_result::<Count>(conn)
                 .expect("counting")
                 .n
         };
-        assert_eq!(count(&mut conn), 12, "the seed puts agents in a workspace");
+        assert_eq!(count(conn), 12, "the seed puts agents in a workspace");
 
         // The database as it was before agents had workspaces, with its
         // agents: the migration fills the column from the author.
@@ -121,8 +128,7 @@ async fn agents_belong_to_a_workspace_also_after_the_upgrade() {
             .expect("the agent workspaces migration");
         conn.revert_migration(adding.as_ref()).expect("reverting");
         conn.run_migration(adding.as_ref()).expect("applying again");
-        assert_eq!(count(&mut conn), 12);
+        assert_eq!(count(conn), 12);
     })
-    .await
-    .expect("the migration thread");
+    .await;
 }

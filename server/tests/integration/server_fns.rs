@@ -87,7 +87,6 @@ async fn the_editor_works_through_server_functions() {
     let app = TestApp::spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (status, created) = post(
-        &app,
         &mut ada,
         "create_agent",
         json!({ "request": { "name": "Notes" } }),
@@ -97,9 +96,9 @@ async fn the_editor_works_through_server_functions() {
     let slug = created["slug"].as_str().expect("slug").to_owned();
     let rest = format!("/api/v1/agents/{slug}");
 
-    let (status, draft) = read(&app, &mut ada, "get_draft", &format!("slug={slug}")).await;
+    let (status, draft) = read(&mut ada, "get_draft", &format!("slug={slug}")).await;
     assert_eq!(status, StatusCode::OK, "{draft}");
-    let (_, from_rest) = ada.get(&app, &format!("{rest}/draft")).await;
+    let (_, from_rest) = ada.get(&format!("{rest}/draft")).await;
     assert_eq!(draft, from_rest);
 
     // Saved over its revision; a second save over the same one is refused,
@@ -117,7 +116,6 @@ async fn the_editor_works_through_server_functions() {
     }
     changes["readme"] = json!("# Notes\n\nKeeps notes.");
     let (status, saved) = post(
-        &app,
         &mut ada,
         "save_draft",
         json!({ "slug": slug, "changes": changes }),
@@ -129,18 +127,16 @@ async fn the_editor_works_through_server_functions() {
         draft["revision"].as_i64().unwrap_or(0) + 1
     );
     let (status, stale) = post(
-        &app,
         &mut ada,
         "save_draft",
         json!({ "slug": slug, "changes": changes }),
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{stale}");
-    let (_, from_rest) = ada.put(&app, &format!("{rest}/draft"), changes).await;
+    let (_, from_rest) = ada.put(&format!("{rest}/draft"), changes).await;
     same_error(&stale, &from_rest, "conflict");
 
     let (status, report) = post(
-        &app,
         &mut ada,
         "test_run",
         json!({ "slug": slug, "request": {
@@ -153,7 +149,6 @@ async fn the_editor_works_through_server_functions() {
     assert!(report["error"].is_null(), "{report}");
 
     let (status, version) = post(
-        &app,
         &mut ada,
         "publish_version",
         json!({ "slug": slug, "request": { "version": "1.0.0", "changelog": "First" } }),
@@ -161,35 +156,32 @@ async fn the_editor_works_through_server_functions() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{version}");
     let query = format!("slug={slug}&version=1.0.0");
-    let (status, shown) = read(&app, &mut ada, "get_version", &query).await;
+    let (status, shown) = read(&mut ada, "get_version", &query).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
-    let (_, from_rest) = ada.get(&app, &format!("{rest}/versions/1.0.0")).await;
+    let (_, from_rest) = ada.get(&format!("{rest}/versions/1.0.0")).await;
     assert_eq!(shown, from_rest);
 
     let (status, page) = post(
-        &app,
         &mut ada,
         "change_agent_settings",
         json!({ "slug": slug, "settings": { "visibility": "unlisted" } }),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let (_, from_rest) = ada.get(&app, &rest).await;
+    let (_, from_rest) = ada.get(&rest).await;
     assert_eq!(page, from_rest);
     assert_eq!(page["visibility"], "unlisted", "{page}");
 
-    let (status, html) = post(&app, &mut ada, "render_markdown", json!({ "text": "# Hi" })).await;
+    let (status, html) = post(&mut ada, "render_markdown", json!({ "text": "# Hi" })).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(
         html.as_str().is_some_and(|h| h.contains("<h1>Hi</h1>")),
         "{html}"
     );
     let long = "x".repeat(service::markdown::MAX_PREVIEW_CHARS + 1);
-    let (status, refused) = post(&app, &mut ada, "render_markdown", json!({ "text": long })).await;
+    let (status, refused) = post(&mut ada, "render_markdown", json!({ "text": long })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
-    let (_, from_rest) = ada
-        .post(&app, "/api/v1/markdown", json!({ "text": long }))
-        .await;
+    let (_, from_rest) = ada.post("/api/v1/markdown", json!({ "text": long })).await;
     same_error(&refused, &from_rest, "invalid_parameter");
 }
 
@@ -202,7 +194,6 @@ async fn a_team_works_through_server_functions() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut bob, bob_me) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
     let (status, team) = post(
-        &app,
         &mut ada,
         "create_team",
         json!({ "request": { "name": "Growth" } }),
@@ -213,33 +204,33 @@ async fn a_team_works_through_server_functions() {
 
     let invite =
         json!({ "slug": slug, "request": { "email": "bob@example.com", "role": "member" } });
-    let (status, invited) = post(&app, &mut ada, "create_invite", invite).await;
+    let (status, invited) = post(&mut ada, "create_invite", invite).await;
     assert_eq!(status, StatusCode::CREATED, "{invited}");
     let token = invited["link"]
         .as_str()
         .and_then(|link| link.rsplit('/').next())
         .expect("a link")
         .to_owned();
-    let (status, listed) = read(&app, &mut ada, "list_invites", &format!("slug={slug}")).await;
+    let (status, listed) = read(&mut ada, "list_invites", &format!("slug={slug}")).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
 
     // Only the invited address may use the link.
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
-    let (status, refused) = post(&app, &mut eve, "accept_invite", json!({ "token": token })).await;
+    let (status, refused) = post(&mut eve, "accept_invite", json!({ "token": token })).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    let (status, joined) = post(&app, &mut bob, "accept_invite", json!({ "token": token })).await;
+    let (status, joined) = post(&mut bob, "accept_invite", json!({ "token": token })).await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     assert_eq!(joined["slug"], slug.as_str());
 
     // A member may not change roles; an owner may.
     let bob_id = bob_me["user"]["id"].clone();
     let change = json!({ "slug": slug, "member": bob_id, "role": "viewer" });
-    let (status, refused) = post(&app, &mut bob, "change_member", change.clone()).await;
+    let (status, refused) = post(&mut bob, "change_member", change.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    let (status, done) = post(&app, &mut ada, "change_member", change).await;
+    let (status, done) = post(&mut ada, "change_member", change).await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    let (_, detail) = read(&app, &mut ada, "get_team", &format!("slug={slug}")).await;
+    let (_, detail) = read(&mut ada, "get_team", &format!("slug={slug}")).await;
     let roles: Vec<&str> = detail["members"]
         .as_array()
         .expect("members")
@@ -249,10 +240,10 @@ async fn a_team_works_through_server_functions() {
     assert!(roles.contains(&"viewer"), "{detail}");
 
     let query = format!("slug={slug}&limit=50");
-    let (status, log) = read(&app, &mut ada, "team_audit_log", &query).await;
+    let (status, log) = read(&mut ada, "team_audit_log", &query).await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let (_, from_rest) = ada
-        .get(&app, &format!("/api/v1/teams/{slug}/audit?limit=50"))
+        .get(&format!("/api/v1/teams/{slug}/audit?limit=50"))
         .await;
     assert_eq!(log, from_rest);
     assert!(
@@ -262,9 +253,9 @@ async fn a_team_works_through_server_functions() {
         "{log}"
     );
 
-    let (status, left) = post(&app, &mut bob, "leave_team", json!({ "slug": slug })).await;
+    let (status, left) = post(&mut bob, "leave_team", json!({ "slug": slug })).await;
     assert_eq!(status, StatusCode::OK, "{left}");
-    let (status, gone) = read(&app, &mut bob, "get_team", &format!("slug={slug}")).await;
+    let (status, gone) = read(&mut bob, "get_team", &format!("slug={slug}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{gone}");
 }
 
@@ -276,46 +267,44 @@ async fn keys_and_credits_work_through_server_functions() {
     let app = TestApp::spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let request = json!({ "request": { "name": "ci", "scopes": ["agents:read"] } });
-    let (status, key) = post(&app, &mut ada, "create_api_key", request).await;
+    let (status, key) = post(&mut ada, "create_api_key", request).await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
     assert!(key["token"].is_string(), "{key}");
-    let (_, keys) = read(&app, &mut ada, "list_api_keys", "").await;
-    let (_, from_rest) = ada.get(&app, "/api/v1/api-keys").await;
+    let (_, keys) = read(&mut ada, "list_api_keys", "").await;
+    let (_, from_rest) = ada.get("/api/v1/api-keys").await;
     assert_eq!(keys, from_rest);
     let id = key["key"]["id"].clone();
-    let (status, _) = post(&app, &mut ada, "revoke_api_key", json!({ "id": id })).await;
+    let (status, _) = post(&mut ada, "revoke_api_key", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::OK);
     // No such key (or another user's): 404 on both doors.
     let nobody = uuid::Uuid::new_v4();
-    let (status, missing) = post(&app, &mut ada, "revoke_api_key", json!({ "id": nobody })).await;
-    let (_, from_rest) = ada
-        .delete(&app, &format!("/api/v1/api-keys/{nobody}"))
-        .await;
+    let (status, missing) = post(&mut ada, "revoke_api_key", json!({ "id": nobody })).await;
+    let (_, from_rest) = ada.delete(&format!("/api/v1/api-keys/{nobody}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     same_error(&missing, &from_rest, "not_found");
 
-    let (status, wallet) = read(&app, &mut ada, "get_wallet", "").await;
+    let (status, wallet) = read(&mut ada, "get_wallet", "").await;
     assert_eq!(status, StatusCode::OK, "{wallet}");
-    let (_, from_rest) = ada.get(&app, "/api/v1/wallet").await;
+    let (_, from_rest) = ada.get("/api/v1/wallet").await;
     assert_eq!(wallet, from_rest);
-    let (_, lines) = read(&app, &mut ada, "ledger_lines", "limit=10").await;
-    let (_, from_rest) = ada.get(&app, "/api/v1/ledger?limit=10").await;
+    let (_, lines) = read(&mut ada, "ledger_lines", "limit=10").await;
+    let (_, from_rest) = ada.get("/api/v1/ledger?limit=10").await;
     assert_eq!(lines, from_rest);
-    let (status, refused) = read(&app, &mut ada, "get_usage", "days=0").await;
+    let (status, refused) = read(&mut ada, "get_usage", "days=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
-    let (_, from_rest) = ada.get(&app, "/api/v1/billing/usage?days=0").await;
+    let (_, from_rest) = ada.get("/api/v1/billing/usage?days=0").await;
     same_error(&refused, &from_rest, "invalid_parameter");
 
     // A malformed id is unreadable input, named.
-    let (status, unreadable) = read(&app, &mut ada, "get_checkout", "id=not-an-id").await;
+    let (status, unreadable) = read(&mut ada, "get_checkout", "id=not-an-id").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{unreadable}");
     assert_eq!(unreadable["code"], "invalid_request", "{unreadable}");
 
     // Past the limit: refused whole, and the server goes on.
     let huge = "x".repeat(server::api::server_fns::MAX_BODY_BYTES + 1);
-    let (status, refused) = post(&app, &mut ada, "render_markdown", json!({ "text": huge })).await;
+    let (status, refused) = post(&mut ada, "render_markdown", json!({ "text": huge })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert_eq!(refused["field"], "body", "{refused}");
-    let (status, _) = read(&app, &mut ada, "get_wallet", "").await;
+    let (status, _) = read(&mut ada, "get_wallet", "").await;
     assert_eq!(status, StatusCode::OK);
 }

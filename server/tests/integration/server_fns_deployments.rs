@@ -26,20 +26,20 @@ async fn strangers_and_anonymous_callers_are_refused_as_by_the_rest_api() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
     let (status, created) = ada
-        .post(&app, "/api/v1/deployments", json!({ "agent": "analytics" }))
+        .post("/api/v1/deployments", json!({ "agent": "analytics" }))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
     let rest_path = format!("/api/v1/deployments/{id}");
 
     // The owner reads it as the REST API shows it.
-    let (status, from_fn) = read(&app, &mut ada, "get_deployment", &format!("id={id}")).await;
+    let (status, from_fn) = read(&mut ada, "get_deployment", &format!("id={id}")).await;
     assert_eq!(status, StatusCode::OK, "{from_fn}");
-    let (_, from_rest) = ada.get(&app, &rest_path).await;
+    let (_, from_rest) = ada.get(&rest_path).await;
     assert_eq!(from_fn, from_rest);
-    let (status, listed) = read(&app, &mut ada, "list_deployments", "").await;
+    let (status, listed) = read(&mut ada, "list_deployments", "").await;
     assert_eq!(status, StatusCode::OK, "{listed}");
-    let (_, rest_list) = ada.get(&app, "/api/v1/deployments").await;
+    let (_, rest_list) = ada.get("/api/v1/deployments").await;
     assert_eq!(listed, rest_list["items"]);
 
     let run = json!({ "id": id, "request": { "input": {} } });
@@ -59,19 +59,17 @@ async fn strangers_and_anonymous_callers_are_refused_as_by_the_rest_api() {
         let read_query = (method == Method::GET).then_some(query.as_str());
 
         // Anonymous: 401, the same error.
-        let mut nobody = Browser::default();
-        let (status, from_fn) = call(&app, &mut nobody, name, read_query, args.clone()).await;
+        let mut nobody = Browser::new(&app);
+        let (status, from_fn) = call(&mut nobody, name, read_query, args.clone()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {from_fn}");
-        let (status, from_rest) = nobody
-            .json(&app, method.clone(), &rest, rest_body.clone())
-            .await;
+        let (status, from_rest) = nobody.json(method.clone(), &rest, rest_body.clone()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {from_rest}");
         same_error(&from_fn, &from_rest, "unauthenticated");
 
         // Another workspace's member: 404, as if there were no deployment.
-        let (status, from_fn) = call(&app, &mut eve, name, read_query, args).await;
+        let (status, from_fn) = call(&mut eve, name, read_query, args).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{name}: {from_fn}");
-        let (status, from_rest) = eve.json(&app, method, &rest, rest_body).await;
+        let (status, from_rest) = eve.json(method, &rest, rest_body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{name}: {from_rest}");
         same_error(&from_fn, &from_rest, "not_found");
     }
@@ -79,8 +77,7 @@ async fn strangers_and_anonymous_callers_are_refused_as_by_the_rest_api() {
     // A POST without the session's CSRF token is refused, as on the REST API.
     let mut forgetful = ada.clone();
     forgetful.csrf = None;
-    let (status, refused) =
-        post(&app, &mut forgetful, "stop_deployment", json!({ "id": id })).await;
+    let (status, refused) = post(&mut forgetful, "stop_deployment", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
 }
 
@@ -88,15 +85,13 @@ async fn strangers_and_anonymous_callers_are_refused_as_by_the_rest_api() {
 async fn runs_and_acts_answer_as_the_rest_api_does() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    let (id, _) =
-        crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
     let rest_path = format!("/api/v1/deployments/{id}");
     let input = example_input();
 
     // A synchronous run from the page: 200 with the finished run; the same
     // idempotency key on the REST API answers the same run.
     let (status, run) = post(
-        &app,
         &mut ada,
         "start_run",
         json!({ "id": id, "request": { "input": input }, "idempotency_key": "order-1" }),
@@ -110,7 +105,6 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     );
     let response = ada
         .send(
-            &app,
             Method::POST,
             &format!("{rest_path}/runs"),
             Some(json!({ "input": input })),
@@ -141,7 +135,6 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
 
     // Asynchronously: 202 at once with the queued run.
     let (status, queued) = post(
-        &app,
         &mut ada,
         "start_run",
         json!({ "id": id, "request": { "input": input, "mode": "async" } }),
@@ -150,7 +143,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
     let queued_id = queued["id"].as_str().expect("id").to_owned();
     for _ in 0..400 {
-        let (_, shown) = ada.get(&app, &format!("/api/v1/runs/{queued_id}")).await;
+        let (_, shown) = ada.get(&format!("/api/v1/runs/{queued_id}")).await;
         if !matches!(shown["status"].as_str(), Some("queued" | "running")) {
             break;
         }
@@ -192,9 +185,9 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
         ),
     ];
     for (name, query, rest, listed) in reads {
-        let (status, from_fn) = read(&app, &mut ada, name, &query).await;
+        let (status, from_fn) = read(&mut ada, name, &query).await;
         assert_eq!(status, StatusCode::OK, "{name}: {from_fn}");
-        let (_, from_rest) = ada.get(&app, &rest).await;
+        let (_, from_rest) = ada.get(&rest).await;
         let from_rest = if listed {
             &from_rest["items"]
         } else {
@@ -204,19 +197,19 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     }
 
     // Starting a running deployment changes nothing: both answer it, 202.
-    let (status, from_fn) = post(&app, &mut ada, "start_deployment", json!({ "id": id })).await;
+    let (status, from_fn) = post(&mut ada, "start_deployment", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{from_fn}");
-    let (status, from_rest) = ada.post_empty(&app, &format!("{rest_path}/start")).await;
+    let (status, from_rest) = ada.post_empty(&format!("{rest_path}/start")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{from_rest}");
     assert_eq!(from_fn, from_rest);
 
     // Stopping: 202 with the deployment on its way down, then stopped.
-    let (status, stopping) = post(&app, &mut ada, "stop_deployment", json!({ "id": id })).await;
+    let (status, stopping) = post(&mut ada, "stop_deployment", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{stopping}");
     assert_eq!(stopping["status"], "stopping", "{stopping}");
     let mut stopped = Value::Null;
     for _ in 0..400 {
-        let (_, shown) = ada.get(&app, &rest_path).await;
+        let (_, shown) = ada.get(&rest_path).await;
         if shown["status"] == "stopped" {
             stopped = shown;
             break;
@@ -227,9 +220,9 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     // Stopping it again changes nothing: both answer the same. (The stop
     // job may still add a timeline line after `stopped`, moving the topic's
     // `event_seq`, so that cursor is left out of the comparison.)
-    let (status, from_fn) = post(&app, &mut ada, "stop_deployment", json!({ "id": id })).await;
+    let (status, from_fn) = post(&mut ada, "stop_deployment", json!({ "id": id })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{from_fn}");
-    let (_, from_rest) = ada.post_empty(&app, &format!("{rest_path}/stop")).await;
+    let (_, from_rest) = ada.post_empty(&format!("{rest_path}/stop")).await;
     let without_cursor = |mut deployment: Value| {
         deployment["event_seq"] = Value::Null;
         deployment
@@ -239,18 +232,13 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
 
     // A run of a stopped deployment is refused alike.
     let (status, from_fn) = post(
-        &app,
         &mut ada,
         "start_run",
         json!({ "id": id, "request": { "input": input } }),
     )
     .await;
     let (rest_status, from_rest) = ada
-        .post(
-            &app,
-            &format!("{rest_path}/runs"),
-            json!({ "input": input }),
-        )
+        .post(&format!("{rest_path}/runs"), json!({ "input": input }))
         .await;
     assert_eq!(status, rest_status, "{from_fn} vs {from_rest}");
     assert!(status.is_client_error(), "{from_fn}");
@@ -267,16 +255,11 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (mut vic, _) = Browser::sign_up(&app, "vic@example.com", "Vic").await;
     let (status, team) = ada
-        .post(
-            &app,
-            "/api/v1/teams",
-            json!({ "name": "Acme", "slug": "acme" }),
-        )
+        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
     let (status, invite) = ada
         .post(
-            &app,
             "/api/v1/teams/acme/invites",
             json!({ "email": "vic@example.com", "role": "viewer" }),
         )
@@ -287,11 +270,10 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
         .and_then(|link| link.rsplit('/').next())
         .expect("invite link");
     let accept = format!("/api/v1/invites/{token}/accept");
-    let (status, joined) = vic.post_empty(&app, &accept).await;
+    let (status, joined) = vic.post_empty(&accept).await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     let (status, created) = ada
         .post(
-            &app,
             "/api/v1/deployments",
             json!({ "agent": "analytics", "workspace": "acme" }),
         )
@@ -300,9 +282,9 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
     let id = created["id"].as_str().expect("id").to_owned();
     let rest_path = format!("/api/v1/deployments/{id}");
 
-    let (status, from_fn) = read(&app, &mut vic, "get_deployment", &format!("id={id}")).await;
+    let (status, from_fn) = read(&mut vic, "get_deployment", &format!("id={id}")).await;
     assert_eq!(status, StatusCode::OK, "{from_fn}");
-    let (_, from_rest) = vic.get(&app, &rest_path).await;
+    let (_, from_rest) = vic.get(&rest_path).await;
     assert_eq!(from_fn, from_rest);
 
     let refused = [
@@ -321,16 +303,14 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
         ),
     ];
     for (name, args, rest, body) in refused {
-        let (status, from_fn) = post(&app, &mut vic, name, args).await;
+        let (status, from_fn) = post(&mut vic, name, args).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {from_fn}");
         let method = if rest == "config" {
             Method::PUT
         } else {
             Method::POST
         };
-        let (status, from_rest) = vic
-            .json(&app, method, &format!("{rest_path}/{rest}"), body)
-            .await;
+        let (status, from_rest) = vic.json(method, &format!("{rest_path}/{rest}"), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {from_rest}");
         let code = from_rest["error"]["code"]
             .as_str()
@@ -341,7 +321,6 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
 
     // The owner's change goes through and shows on the REST API.
     let (status, changed) = post(
-        &app,
         &mut ada,
         "change_deployment_config",
         json!({ "id": id, "config": { "region": "eu" } }),
@@ -349,7 +328,7 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
     .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["config"], json!({ "region": "eu" }));
-    let (_, shown) = ada.get(&app, &rest_path).await;
+    let (_, shown) = ada.get(&rest_path).await;
     assert_eq!(changed, shown);
 }
 
@@ -360,17 +339,15 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
 async fn bodies_are_held_to_what_the_rest_api_accepts() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    let (id, _) =
-        crate::support::deploy_running(&app, &mut ada, json!({ "agent": "analytics" })).await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
 
     let args =
         json!({ "id": id, "request": { "input": example_input() }, "idempotency_key": "a\u{0}b" });
-    let (status, error) = post(&app, &mut ada, "start_run", args).await;
+    let (status, error) = post(&mut ada, "start_run", args).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["field"], "idempotency_key", "{error}");
 
     let (status, capped) = post(
-        &app,
         &mut ada,
         "change_deployment_spend_cap",
         json!({ "id": id, "cap": { "monthly_credits": 7 } }),
@@ -379,7 +356,6 @@ async fn bodies_are_held_to_what_the_rest_api_accepts() {
     assert_eq!(status, StatusCode::OK, "{capped}");
     for cap in [json!({}), json!({ "monthly_credit": null })] {
         let (status, error) = post(
-            &app,
             &mut ada,
             "change_deployment_spend_cap",
             json!({ "id": id, "cap": cap }),
@@ -388,6 +364,6 @@ async fn bodies_are_held_to_what_the_rest_api_accepts() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{cap}: {error}");
         assert_eq!(error["code"], "invalid_request", "{error}");
     }
-    let (_, deployment) = ada.get(&app, &format!("/api/v1/deployments/{id}")).await;
+    let (_, deployment) = ada.get(&format!("/api/v1/deployments/{id}")).await;
     assert_eq!(deployment["spend_cap_credits"], 7, "{deployment}");
 }

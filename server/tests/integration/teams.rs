@@ -26,17 +26,10 @@ async fn person(app: &TestApp, email: &str) -> Person {
 }
 
 /// Owner creates `acme`, invites `email` as `role`, and `joiner` accepts.
-async fn invite_and_join(
-    app: &TestApp,
-    owner: &mut Person,
-    joiner: &mut Person,
-    email: &str,
-    role: &str,
-) {
+async fn invite_and_join(owner: &mut Person, joiner: &mut Person, email: &str, role: &str) {
     let (status, invite) = owner
         .browser
         .post(
-            app,
             "/api/v1/teams/acme/invites",
             json!({ "email": email, "role": role }),
         )
@@ -51,7 +44,7 @@ async fn invite_and_join(
         .to_owned();
     let (status, joined) = joiner
         .browser
-        .post_empty(app, &format!("/api/v1/invites/{token}/accept"))
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
         .await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     assert_eq!(joined["role"], role);
@@ -61,20 +54,16 @@ async fn acme(app: &TestApp) -> (Person, Person, Person, Person) {
     let mut owner = person(app, "olive@example.com").await;
     let (status, team) = owner
         .browser
-        .post(
-            app,
-            "/api/v1/teams",
-            json!({ "name": "Acme", "slug": "acme" }),
-        )
+        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
     assert_eq!(team["role"], "owner");
     let mut admin = person(app, "adam@example.com").await;
     let mut member = person(app, "mia@example.com").await;
     let mut viewer = person(app, "vic@example.com").await;
-    invite_and_join(app, &mut owner, &mut admin, "adam@example.com", "admin").await;
-    invite_and_join(app, &mut owner, &mut member, "mia@example.com", "member").await;
-    invite_and_join(app, &mut owner, &mut viewer, "vic@example.com", "viewer").await;
+    invite_and_join(&mut owner, &mut admin, "adam@example.com", "admin").await;
+    invite_and_join(&mut owner, &mut member, "mia@example.com", "member").await;
+    invite_and_join(&mut owner, &mut viewer, "vic@example.com", "viewer").await;
     (owner, admin, member, viewer)
 }
 
@@ -84,16 +73,11 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
     let mut owner = person(&app, "olive@example.com").await;
     owner
         .browser
-        .post(
-            &app,
-            "/api/v1/teams",
-            json!({ "name": "Acme", "slug": "acme" }),
-        )
+        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
         .await;
     let (status, invite) = owner
         .browser
         .post(
-            &app,
             "/api/v1/teams/acme/invites",
             json!({ "email": "Bob@Example.com", "role": "member" }),
         )
@@ -110,20 +94,20 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
     );
 
     let mut mallory = person(&app, "mallory@example.com").await;
-    let (status, body) = mallory.browser.post_empty(&app, &accept).await;
+    let (status, body) = mallory.browser.post_empty(&accept).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "another address: {body}");
 
     let mut bob = person(&app, "bob@example.com").await;
-    let (status, body) = bob.browser.post_empty(&app, &accept).await;
+    let (status, body) = bob.browser.post_empty(&accept).await;
     assert_eq!(
         status,
         StatusCode::OK,
         "the refusal above must not use up the link: {body}"
     );
-    let (status, body) = bob.browser.post_empty(&app, &accept).await;
+    let (status, body) = bob.browser.post_empty(&accept).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "single use: {body}");
 
-    let (status, team) = bob.browser.get(&app, "/api/v1/teams/acme").await;
+    let (status, team) = bob.browser.get("/api/v1/teams/acme").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(team["members"].as_array().map(Vec::len), Some(2));
 
@@ -131,7 +115,6 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
     let (_, late) = owner
         .browser
         .post(
-            &app,
             "/api/v1/teams/acme/invites",
             json!({ "email": "late@example.com", "role": "viewer" }),
         )
@@ -154,7 +137,7 @@ async fn an_invite_link_works_once_for_the_invited_address_until_it_expires() {
         .to_owned();
     let (status, _) = late_user
         .browser
-        .post_empty(&app, &format!("/api/v1/invites/{token}/accept"))
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -166,7 +149,7 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
     let mut stranger = person(&app, "sam@example.com").await;
 
     for who in [&mut owner, &mut admin, &mut member, &mut viewer] {
-        let (status, _) = who.browser.get(&app, "/api/v1/teams/acme").await;
+        let (status, _) = who.browser.get("/api/v1/teams/acme").await;
         assert_eq!(status, StatusCode::OK);
     }
     for path in [
@@ -174,33 +157,33 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
         "/api/v1/teams/acme/audit",
         "/api/v1/teams/acme/invites",
     ] {
-        let (status, body) = stranger.browser.get(&app, path).await;
+        let (status, body) = stranger.browser.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
     // A personal workspace is not a team.
     let (status, _) = owner
         .browser
-        .get(&app, &format!("/api/v1/teams/{}", owner.handle))
+        .get(&format!("/api/v1/teams/{}", owner.handle))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let invite = json!({ "email": "new@example.com", "role": "viewer" });
     let (status, _) = member
         .browser
-        .post(&app, "/api/v1/teams/acme/invites", invite.clone())
+        .post("/api/v1/teams/acme/invites", invite.clone())
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = viewer.browser.get(&app, "/api/v1/teams/acme/audit").await;
+    let (status, _) = viewer.browser.get("/api/v1/teams/acme/audit").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = admin
         .browser
-        .post(&app, "/api/v1/teams/acme/invites", invite)
+        .post("/api/v1/teams/acme/invites", invite)
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let owner_invite = json!({ "email": "x@example.com", "role": "owner" });
     let (status, body) = owner
         .browser
-        .post(&app, "/api/v1/teams/acme/invites", owner_invite)
+        .post("/api/v1/teams/acme/invites", owner_invite)
         .await;
     assert_eq!(
         (status, &body["error"]["field"]),
@@ -212,7 +195,7 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
     let viewer_path = format!("/api/v1/teams/acme/members/{}", viewer.id);
     let (status, _) = admin
         .browser
-        .patch(&app, &member_path, json!({ "role": "admin" }))
+        .patch(&member_path, json!({ "role": "admin" }))
         .await;
     assert_eq!(
         status,
@@ -221,19 +204,19 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
     );
     let (status, _) = admin
         .browser
-        .patch(&app, &owner_path, json!({ "role": "viewer" }))
+        .patch(&owner_path, json!({ "role": "viewer" }))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admins may not touch owners");
     let (status, _) = admin
         .browser
-        .patch(&app, &viewer_path, json!({ "role": "owner" }))
+        .patch(&viewer_path, json!({ "role": "owner" }))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "admins may not make owners");
-    let (status, _) = viewer.browser.delete(&app, &member_path).await;
+    let (status, _) = viewer.browser.delete(&member_path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = admin.browser.delete(&app, &viewer_path).await;
+    let (status, _) = admin.browser.delete(&viewer_path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = viewer.browser.get(&app, "/api/v1/teams/acme").await;
+    let (status, _) = viewer.browser.get("/api/v1/teams/acme").await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -245,37 +228,28 @@ async fn roles_decide_who_may_do_what_and_strangers_see_nothing() {
 async fn a_team_always_keeps_an_owner() {
     let app = TestApp::spawn().await;
     let (mut owner, admin, mut member, _) = acme(&app).await;
-    let (status, body) = owner
-        .browser
-        .post_empty(&app, "/api/v1/teams/acme/leave")
-        .await;
+    let (status, body) = owner.browser.post_empty("/api/v1/teams/acme/leave").await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let own_path = format!("/api/v1/teams/acme/members/{}", owner.id);
     let (status, _) = owner
         .browser
-        .patch(&app, &own_path, json!({ "role": "admin" }))
+        .patch(&own_path, json!({ "role": "admin" }))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     let admin_path = format!("/api/v1/teams/acme/members/{}", admin.id);
     let (status, _) = owner
         .browser
-        .patch(&app, &admin_path, json!({ "role": "owner" }))
+        .patch(&admin_path, json!({ "role": "owner" }))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = owner
-        .browser
-        .post_empty(&app, "/api/v1/teams/acme/leave")
-        .await;
+    let (status, _) = owner.browser.post_empty("/api/v1/teams/acme/leave").await;
     assert_eq!(
         status,
         StatusCode::NO_CONTENT,
         "with another owner, leaving works"
     );
-    let (status, _) = member
-        .browser
-        .post_empty(&app, "/api/v1/teams/acme/leave")
-        .await;
+    let (status, _) = member.browser.post_empty("/api/v1/teams/acme/leave").await;
     assert_eq!(status, StatusCode::NO_CONTENT, "anyone may leave");
 }
 
@@ -286,11 +260,11 @@ async fn the_team_audit_log_records_and_filters_membership_changes() {
     let member_path = format!("/api/v1/teams/acme/members/{}", member.id);
     admin
         .browser
-        .patch(&app, &member_path, json!({ "role": "viewer" }))
+        .patch(&member_path, json!({ "role": "viewer" }))
         .await;
-    admin.browser.delete(&app, &member_path).await;
+    admin.browser.delete(&member_path).await;
 
-    let (status, page) = owner.browser.get(&app, "/api/v1/teams/acme/audit").await;
+    let (status, page) = owner.browser.get("/api/v1/teams/acme/audit").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let actions: Vec<&str> = page["items"]
         .as_array()
@@ -319,10 +293,7 @@ async fn the_team_audit_log_records_and_filters_membership_changes() {
 
     let (_, by_admin) = owner
         .browser
-        .get(
-            &app,
-            &format!("/api/v1/teams/acme/audit?actor={}", admin.handle),
-        )
+        .get(&format!("/api/v1/teams/acme/audit?actor={}", admin.handle))
         .await;
     assert!(
         by_admin["items"]
@@ -333,24 +304,20 @@ async fn the_team_audit_log_records_and_filters_membership_changes() {
     );
     let (_, invites) = owner
         .browser
-        .get(
-            &app,
-            "/api/v1/teams/acme/audit?action=member.invite&limit=2",
-        )
+        .get("/api/v1/teams/acme/audit?action=member.invite&limit=2")
         .await;
     assert_eq!(invites["items"].as_array().map(Vec::len), Some(2));
     let cursor = invites["next_cursor"].as_str().expect("a next page");
     let (_, rest) = owner
         .browser
-        .get(
-            &app,
-            &format!("/api/v1/teams/acme/audit?action=member.invite&cursor={cursor}"),
-        )
+        .get(&format!(
+            "/api/v1/teams/acme/audit?action=member.invite&cursor={cursor}"
+        ))
         .await;
     assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
     let (_, members) = owner
         .browser
-        .get(&app, "/api/v1/teams/acme/audit?action=member.")
+        .get("/api/v1/teams/acme/audit?action=member.")
         .await;
     assert_eq!(members["items"].as_array().map(Vec::len), Some(8));
 }

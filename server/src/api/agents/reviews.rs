@@ -15,7 +15,7 @@ use crate::error::AppError;
 
 #[derive(Deserialize)]
 pub struct PageParams {
-    limit: Option<String>,
+    limit: Option<i64>,
     cursor: Option<String>,
 }
 
@@ -24,24 +24,9 @@ pub async fn list_reviews(
     Path(slug): Path<String>,
     QueryOf(params): QueryOf<PageParams>,
 ) -> Reply<ReviewPage> {
-    let limit = params
-        .limit
-        .map(|text| {
-            text.trim()
-                .parse::<i64>()
-                .map_err(|_| AppError::invalid("limit", "must be a whole number"))
-        })
-        .transpose()?;
-    Ok(Json(
-        reviews::list(
-            &call.services,
-            &call.actor,
-            &slug,
-            limit,
-            params.cursor.as_deref(),
-        )
-        .await?,
-    ))
+    let (limit, cursor) = (params.limit, params.cursor.as_deref());
+    let page = reviews::list(&call.services, &call.actor, &slug, limit, cursor).await?;
+    Ok(Json(page))
 }
 
 pub async fn write_review(

@@ -16,27 +16,13 @@ use crate::error::AppError;
 #[derive(Deserialize)]
 pub struct UsageQuery {
     workspace: Option<String>,
-    days: Option<String>,
+    days: Option<i64>,
 }
 
 pub async fn show_usage(call: Call, QueryOf(query): QueryOf<UsageQuery>) -> Reply<Usage> {
-    let days = query
-        .days
-        .map(|days| {
-            days.trim()
-                .parse::<i64>()
-                .map_err(|_| AppError::invalid("days", "must be a whole number from 1 to 366"))
-        })
-        .transpose()?;
-    Ok(Json(
-        ledger::usage(
-            &call.services,
-            &call.actor,
-            query.workspace.as_deref(),
-            days,
-        )
-        .await?,
-    ))
+    let workspace = query.workspace.as_deref();
+    let usage = ledger::usage(&call.services, &call.actor, workspace, query.days).await?;
+    Ok(Json(usage))
 }
 
 #[derive(Deserialize)]

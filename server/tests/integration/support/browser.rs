@@ -9,10 +9,13 @@ use super::{TestApp, json_of};
 
 pub const STRONG_PASSWORD: &str = "correct horse battery staple";
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Browser {
     pub cookie: Option<String>,
     pub csrf: Option<String>,
+    /// The server this browser has open.
+    pub http: reqwest::Client,
+    pub base_url: String,
 }
 
 /// The `Set-Cookie` header of a response, whole.
@@ -35,19 +38,29 @@ fn cookie_pair(set_cookie: &str) -> String {
 }
 
 impl Browser {
+    /// A browser with nothing stored yet, open at `app`.
+    pub fn new(app: &TestApp) -> Self {
+        Self {
+            cookie: None,
+            csrf: None,
+            http: app.http.clone(),
+            base_url: app.base_url.clone(),
+        }
+    }
+
     pub async fn send(
         &mut self,
-        app: &TestApp,
         method: Method,
         path: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut request = app.http.request(method.clone(), app.url(path));
+        let url = format!("{}{path}", self.base_url);
+        let mut request = self.http.request(method.clone(), url);
         if let Some(cookie) = &self.cookie {
             request = request.header(COOKIE, cookie);
         }
         if method != Method::GET {
-            request = request.header(ORIGIN, &app.base_url);
+            request = request.header(ORIGIN, &self.base_url);
             if let Some(csrf) = &self.csrf {
                 request = request.header("x-csrf-token", csrf);
             }
@@ -65,12 +78,11 @@ impl Browser {
 
     pub async fn json(
         &mut self,
-        app: &TestApp,
         method: Method,
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let response = self.send(app, method, path, body).await;
+        let response = self.send(method, path, body).await;
         if response.status() == StatusCode::NO_CONTENT {
             return (StatusCode::NO_CONTENT, Value::Null);
         }
@@ -82,41 +94,40 @@ impl Browser {
     }
 
     /// `json` for a GET of `path`.
-    pub async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, Value) {
-        self.json(app, Method::GET, path, None).await
+    pub async fn get(&mut self, path: &str) -> (StatusCode, Value) {
+        self.json(Method::GET, path, None).await
     }
 
     /// `json` for a POST of `body` to `path`.
-    pub async fn post(&mut self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-        self.json(app, Method::POST, path, Some(body)).await
+    pub async fn post(&mut self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(Method::POST, path, Some(body)).await
     }
 
     /// `json` for a POST without a body (an action such as `/stop`).
-    pub async fn post_empty(&mut self, app: &TestApp, path: &str) -> (StatusCode, Value) {
-        self.json(app, Method::POST, path, None).await
+    pub async fn post_empty(&mut self, path: &str) -> (StatusCode, Value) {
+        self.json(Method::POST, path, None).await
     }
 
     /// `json` for a PUT of `body` to `path`.
-    pub async fn put(&mut self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-        self.json(app, Method::PUT, path, Some(body)).await
+    pub async fn put(&mut self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(Method::PUT, path, Some(body)).await
     }
 
     /// `json` for a PATCH of `body` to `path`.
-    pub async fn patch(&mut self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-        self.json(app, Method::PATCH, path, Some(body)).await
+    pub async fn patch(&mut self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(Method::PATCH, path, Some(body)).await
     }
 
     /// `json` for a DELETE of `path`.
-    pub async fn delete(&mut self, app: &TestApp, path: &str) -> (StatusCode, Value) {
-        self.json(app, Method::DELETE, path, None).await
+    pub async fn delete(&mut self, path: &str) -> (StatusCode, Value) {
+        self.json(Method::DELETE, path, None).await
     }
 
     /// Signs up `email` with a strong password; panics unless it works.
     pub async fn sign_up(app: &TestApp, email: &str, name: &str) -> (Self, Value) {
-        let mut browser = Self::default();
+        let mut browser = Self::new(app);
         let (status, me) = browser
             .post(
-                app,
                 "/api/v1/auth/signup",
                 json!({ "email": email, "password": STRONG_PASSWORD, "name": name }),
             )
@@ -126,10 +137,9 @@ impl Browser {
     }
 
     pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> (Self, StatusCode, Value) {
-        let mut browser = Self::default();
+        let mut browser = Self::new(app);
         let (status, body) = browser
             .post(
-                app,
                 "/api/v1/auth/login",
                 json!({ "email": email, "password": password }),
             )

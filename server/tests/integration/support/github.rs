@@ -15,7 +15,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
-use tokio::net::TcpListener;
 
 pub const CLIENT_ID: &str = "test-client";
 pub const CLIENT_SECRET: &str = "test-secret";
@@ -54,9 +53,7 @@ impl FakeGithub {
             .route("/user", get(user))
             .route("/user/emails", get(emails))
             .with_state(world.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
-        let base_url = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let base_url = super::serve_stand_in(router).await;
         Self { base_url, world }
     }
 

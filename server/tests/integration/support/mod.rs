@@ -327,19 +327,18 @@ fn write_dist(dir: &Path) {
 /// (`source`, `manifest`, `readme`, …), saves it and publishes 1.0.0;
 /// answers its slug.
 pub async fn publish_agent(
-    app: &TestApp,
     browser: &mut browser::Browser,
     name: &str,
     edit: impl FnOnce(&mut Value),
 ) -> String {
     use serde_json::json;
     let (status, created) = browser
-        .post(app, "/api/v1/agents", json!({ "name": name }))
+        .post("/api/v1/agents", json!({ "name": name }))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let slug = created["slug"].as_str().expect("slug").to_owned();
     let path = format!("/api/v1/agents/{slug}/draft");
-    let (_, draft) = browser.get(app, &path).await;
+    let (_, draft) = browser.get(&path).await;
     let mut body = json!({
         "revision": draft["revision"],
         "listing": draft["listing"],
@@ -349,11 +348,10 @@ pub async fn publish_agent(
         "example_input": draft["example_input"],
     });
     edit(&mut body);
-    let (status, saved) = browser.put(app, &path, body).await;
+    let (status, saved) = browser.put(&path, body).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let (status, version) = browser
         .post(
-            app,
             &format!("/api/v1/agents/{slug}/versions"),
             json!({ "version": "1.0.0" }),
         )
@@ -390,16 +388,15 @@ pub async fn grant_credits(
 /// Creates a deployment of `body` and waits until it is `running`; its id
 /// and the deployment as created.
 pub async fn deploy_running(
-    app: &TestApp,
     browser: &mut browser::Browser,
     body: serde_json::Value,
 ) -> (String, serde_json::Value) {
     use reqwest::StatusCode;
-    let (status, created) = browser.post(app, "/api/v1/deployments", body).await;
+    let (status, created) = browser.post("/api/v1/deployments", body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
     for _ in 0..600 {
-        let (_, shown) = browser.get(app, &format!("/api/v1/deployments/{id}")).await;
+        let (_, shown) = browser.get(&format!("/api/v1/deployments/{id}")).await;
         match shown["status"].as_str() {
             Some("running") => return (id, created),
             Some("failed") => panic!("the deployment failed: {shown}"),
@@ -407,4 +404,13 @@ pub async fn deploy_running(
         }
     }
     panic!("the deployment did not come up");
+}
+
+/// Serves a stand-in for an outside service (GitHub, the payment provider)
+/// on a free local port; its base URL.
+pub async fn serve_stand_in(router: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
+    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base_url
 }

@@ -4,14 +4,12 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::TestApp;
 use super::browser::Browser;
 
 /// Calls server function `name` as `browser`: reads are GETs with `query`,
 /// changes POSTs of JSON `args` (with the session's CSRF token and Origin,
 /// as `Browser` sends on any mutation).
 pub async fn call(
-    app: &TestApp,
     browser: &mut Browser,
     name: &str,
     read: Option<&str>,
@@ -21,28 +19,18 @@ pub async fn call(
     match read {
         Some(query) => {
             let path = format!("{path}?{query}");
-            browser.get(app, &path).await
+            browser.get(&path).await
         }
-        None => browser.post(app, &path, args).await,
+        None => browser.post(&path, args).await,
     }
 }
 
-pub async fn read(
-    app: &TestApp,
-    browser: &mut Browser,
-    name: &str,
-    query: &str,
-) -> (StatusCode, Value) {
-    call(app, browser, name, Some(query), Value::Null).await
+pub async fn read(browser: &mut Browser, name: &str, query: &str) -> (StatusCode, Value) {
+    call(browser, name, Some(query), Value::Null).await
 }
 
-pub async fn post(
-    app: &TestApp,
-    browser: &mut Browser,
-    name: &str,
-    args: Value,
-) -> (StatusCode, Value) {
-    call(app, browser, name, None, args).await
+pub async fn post(browser: &mut Browser, name: &str, args: Value) -> (StatusCode, Value) {
+    call(browser, name, None, args).await
 }
 
 /// A server function's error and the REST envelope's, alike but for the

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 pub const SECRET_KEY: &str = "sk_test_agentdeck";
 pub const WEBHOOK_SECRET: &str = "whsec_test_agentdeck";
@@ -38,9 +37,7 @@ impl FakeStripe {
         let router = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
             .with_state(world.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
-        let base_url = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let base_url = super::serve_stand_in(router).await;
         Self { base_url, world }
     }
 
