@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures::{SinkExt as _, StreamExt as _};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
