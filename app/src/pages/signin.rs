@@ -64,15 +64,37 @@ struct Entered<N> {
     navigate: N,
 }
 
-impl<N: Fn(&str, NavigateOptions) + 'static> Entered<N> {
-    fn send(self, path: &'static str, request: impl serde::Serialize + 'static) {
-        let Self {
-            auth,
-            busy,
-            error,
-            return_to,
-            navigate,
-        } = self;
+impl Entered<()> {
+    /// For the page's form: where to go afterwards is the `return_to` of
+    /// the page's address.
+    fn new() -> Entered<impl Fn(&str, NavigateOptions) + Clone + 'static> {
+        let query = use_query_map();
+        Entered {
+            auth: use_auth(),
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+            return_to: Memo::new(move |_| return_target(query.read().get("return_to"))),
+            navigate: use_navigate(),
+        }
+    }
+}
+
+impl<N: Fn(&str, NavigateOptions) + Clone + 'static> Entered<N> {
+    /// The form's submit handler: sends what `request` reads from the form.
+    fn on_submit<R: serde::Serialize + 'static>(
+        self,
+        path: &'static str,
+        request: impl Fn() -> R + 'static,
+    ) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
+        move |ev| {
+            ev.prevent_default();
+            self.send(path, request());
+        }
+    }
+
+    fn send(&self, path: &'static str, request: impl serde::Serialize + 'static) {
+        let (auth, busy, error, return_to) = (self.auth, self.busy, self.error, self.return_to);
+        let navigate = self.navigate.clone();
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
@@ -88,120 +110,100 @@ impl<N: Fn(&str, NavigateOptions) + 'static> Entered<N> {
     }
 }
 
+/// The sign-in and sign-up pages' frame: a form under a heading.
 #[component]
-pub fn SignInPage() -> impl IntoView {
-    let auth = use_auth();
-    let query = use_query_map();
-    let return_to = Memo::new(move |_| return_target(query.read().get("return_to")));
-    let provider_error = move || query.read().get("error").map(|code| github_error(&code));
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let navigate = use_navigate();
-
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let request = LoginRequest {
-            email: email.get_untracked(),
-            password: password.get_untracked(),
-        };
-        let entered = Entered {
-            auth,
-            busy,
-            error,
-            return_to,
-            navigate: navigate.clone(),
-        };
-        entered.send("/api/v1/auth/login", request);
-    };
-
+fn AuthForm<F: Fn(leptos::ev::SubmitEvent) + 'static>(
+    title: &'static str,
+    submit: F,
+    children: Children,
+) -> impl IntoView {
     view! {
         <div class="page auth-page">
             <form class="panel auth-form" on:submit=submit novalidate>
-                <h1>"Sign in"</h1>
-                {move || provider_error().map(|message| view! {
-                    <div class="panel panel-error form-error" role="alert" data-testid="provider-error">{message}</div>
-                })}
-                <GithubButton return_to />
-                <label>"Email"
-                    <input type="email" name="email" autocomplete="email" required
-                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
-                </label>
-                <label>"Password"
-                    <input type="password" name="password" autocomplete="current-password" required
-                        prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
-                </label>
-                <FormError error fields=&[] />
-                <button class="button primary" type="submit" disabled=move || busy.get()>
-                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
-                </button>
-                <p class="muted small">"New here? "
-                    <A href=move || format!("/signup?return_to={}", encode_component(&return_to.get()))>"Create an account"</A>
-                </p>
+                <h1>{title}</h1>
+                {children()}
             </form>
         </div>
     }
 }
 
 #[component]
-pub fn SignUpPage() -> impl IntoView {
-    let auth = use_auth();
+pub fn SignInPage() -> impl IntoView {
+    let entered = Entered::new();
+    let (busy, error, return_to) = (entered.busy, entered.error, entered.return_to);
     let query = use_query_map();
-    let return_to = Memo::new(move |_| return_target(query.read().get("return_to")));
+    let provider_error = move || query.read().get("error").map(|code| github_error(&code));
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let submit = entered.on_submit("/api/v1/auth/login", move || LoginRequest {
+        email: email.get_untracked(),
+        password: password.get_untracked(),
+    });
+
+    view! {
+        <AuthForm title="Sign in" submit>
+            {move || provider_error().map(|message| view! {
+                <div class="panel panel-error form-error" role="alert" data-testid="provider-error">{message}</div>
+            })}
+            <GithubButton return_to />
+            <label>"Email"
+                <input type="email" name="email" autocomplete="email" required
+                    prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
+            </label>
+            <label>"Password"
+                <input type="password" name="password" autocomplete="current-password" required
+                    prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
+            </label>
+            <FormError error fields=&[] />
+            <button class="button primary" type="submit" disabled=move || busy.get()>
+                {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+            </button>
+            <p class="muted small">"New here? "
+                <A href=move || format!("/signup?return_to={}", encode_component(&return_to.get()))>"Create an account"</A>
+            </p>
+        </AuthForm>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let entered = Entered::new();
+    let (busy, error, return_to) = (entered.busy, entered.error, entered.return_to);
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let navigate = use_navigate();
-
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let request = SignupRequest {
-            email: email.get_untracked(),
-            password: password.get_untracked(),
-            name: name.get_untracked(),
-        };
-        let entered = Entered {
-            auth,
-            busy,
-            error,
-            return_to,
-            navigate: navigate.clone(),
-        };
-        entered.send("/api/v1/auth/signup", request);
-    };
+    let submit = entered.on_submit("/api/v1/auth/signup", move || SignupRequest {
+        email: email.get_untracked(),
+        password: password.get_untracked(),
+        name: name.get_untracked(),
+    });
 
     view! {
-        <div class="page auth-page">
-            <form class="panel auth-form" on:submit=submit novalidate>
-                <h1>"Create your account"</h1>
-                <GithubButton return_to />
-                <label>"Name"
-                    <input type="text" name="name" autocomplete="name" required maxlength="80"
-                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
-                </label>
-                <FieldError error field="name" />
-                <label>"Email"
-                    <input type="email" name="email" autocomplete="email" required
-                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
-                </label>
-                <FieldError error field="email" />
-                <label>"Password"
-                    <input type="password" name="password" autocomplete="new-password" required minlength="10"
-                        prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
-                </label>
-                <p class="muted small">"At least 10 characters; a few unrelated words work well."</p>
-                <FieldError error field="password" />
-                <FormError error fields=&["name", "email", "password"] />
-                <button class="button primary" type="submit" disabled=move || busy.get()>
-                    {move || if busy.get() { "Creating…" } else { "Create account" }}
-                </button>
-                <p class="muted small">"Already have an account? "
-                    <A href=move || format!("/signin?return_to={}", encode_component(&return_to.get()))>"Sign in"</A>
-                </p>
-            </form>
-        </div>
+        <AuthForm title="Create your account" submit>
+            <GithubButton return_to />
+            <label>"Name"
+                <input type="text" name="name" autocomplete="name" required maxlength="80"
+                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+            </label>
+            <FieldError error field="name" />
+            <label>"Email"
+                <input type="email" name="email" autocomplete="email" required
+                    prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
+            </label>
+            <FieldError error field="email" />
+            <label>"Password"
+                <input type="password" name="password" autocomplete="new-password" required minlength="10"
+                    prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
+            </label>
+            <p class="muted small">"At least 10 characters; a few unrelated words work well."</p>
+            <FieldError error field="password" />
+            <FormError error fields=&["name", "email", "password"] />
+            <button class="button primary" type="submit" disabled=move || busy.get()>
+                {move || if busy.get() { "Creating…" } else { "Create account" }}
+            </button>
+            <p class="muted small">"Already have an account? "
+                <A href=move || format!("/signin?return_to={}", encode_component(&return_to.get()))>"Sign in"</A>
+            </p>
+        </AuthForm>
     }
 }

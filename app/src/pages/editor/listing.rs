@@ -73,21 +73,24 @@ pub(super) fn ManifestPanel(
             _ => None,
         });
     });
+    // A text field of the draft: one line (`rows` 1, saved as typed), or
+    // several (saved when left).
     let text_field = move |label: &'static str,
                            field: &'static str,
+                           rows: u32,
                            get: fn(&DraftChanges) -> String,
                            set: fn(&mut DraftChanges, String)| {
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <input type="text" name=field prop:value=move || work.with(get)
-                    on:input=move |ev| {
-                        let text = event_target_value(&ev);
-                        edit.run(Box::new(move |w| set(w, text)));
-                    } />
-                <FieldError error field />
-            </label>
-        }
+        let changed = move |ev: leptos::ev::Event| {
+            let text = event_target_value(&ev);
+            edit.run(Box::new(move |w| set(w, text)));
+        };
+        let control = if rows == 1 {
+            view! { <input type="text" name=field prop:value=move || work.with(get) on:input=changed /> }.into_any()
+        } else {
+            view! { <textarea rows=rows name=field prop:value=move || work.with(get) on:change=changed></textarea> }
+                .into_any()
+        };
+        view! { <label class="field"><span>{label}</span>{control}<FieldError error field /></label> }
     };
     let check = move |label: &'static str,
                       get: fn(&DraftChanges) -> bool,
@@ -103,28 +106,12 @@ pub(super) fn ManifestPanel(
             </label>
         }
     };
-    let area = move |label: &'static str,
-                     field: &'static str,
-                     get: fn(&DraftChanges) -> String,
-                     set: fn(&mut DraftChanges, String)| {
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <textarea rows="2" name=field prop:value=move || work.with(get)
-                    on:change=move |ev| {
-                        let text = event_target_value(&ev);
-                        edit.run(Box::new(move |w| set(w, text)));
-                    }></textarea>
-                <FieldError error field />
-            </label>
-        }
-    };
     view! {
         <section class="panel manifest" data-testid="manifest">
             <h2>"Listing"</h2>
-            {text_field("Name", "name", |w| w.listing.name.clone(), |w, v| w.listing.name = v)}
-            {text_field("Summary", "summary", |w| w.listing.summary.clone(), |w, v| w.listing.summary = v)}
-            {text_field("Icon", "icon", |w| w.listing.icon.clone(), |w, v| w.listing.icon = v)}
+            {text_field("Name", "name", 1, |w| w.listing.name.clone(), |w, v| w.listing.name = v)}
+            {text_field("Summary", "summary", 1, |w| w.listing.summary.clone(), |w, v| w.listing.summary = v)}
+            {text_field("Icon", "icon", 1, |w| w.listing.icon.clone(), |w, v| w.listing.icon = v)}
             <label class="field">
                 <span>"Category"</span>
                 <select name="category" on:change=move |ev| {
@@ -137,7 +124,7 @@ pub(super) fn ManifestPanel(
                     }).collect_view()}
                 </select>
             </label>
-            {area("Tags (comma-separated)", "tags", |w| w.listing.tags.join(", "), |w, v| w.listing.tags = split_list(&v))}
+            {text_field("Tags (comma-separated)", "tags", 2, |w| w.listing.tags.join(", "), |w, v| w.listing.tags = split_list(&v))}
             <label class="field">
                 <span>"Price per run (credits)"</span>
                 <input type="number" min="0" step="1" name="price_credits"
@@ -151,9 +138,9 @@ pub(super) fn ManifestPanel(
             <h2>"Capabilities"</h2>
             {check("Language model (llm)", |w| w.manifest.capabilities.llm, |w, on| w.manifest.capabilities.llm = on)}
             {check("Key-value storage (kv)", |w| w.manifest.capabilities.kv, |w, on| w.manifest.capabilities.kv = on)}
-            {area("Hosts it may fetch (one per line)", "manifest.capabilities.http", |w| lines(&w.manifest.capabilities.http), |w, v| w.manifest.capabilities.http = split_list(&v))}
-            {area("Config keys", "manifest.capabilities.config", |w| w.manifest.capabilities.config.join(", "), |w, v| w.manifest.capabilities.config = split_list(&v))}
-            {area("Secret keys", "manifest.capabilities.secrets", |w| w.manifest.capabilities.secrets.join(", "), |w, v| w.manifest.capabilities.secrets = split_list(&v))}
+            {text_field("Hosts it may fetch (one per line)", "manifest.capabilities.http", 2, |w| lines(&w.manifest.capabilities.http), |w, v| w.manifest.capabilities.http = split_list(&v))}
+            {text_field("Config keys", "manifest.capabilities.config", 2, |w| w.manifest.capabilities.config.join(", "), |w, v| w.manifest.capabilities.config = split_list(&v))}
+            {text_field("Secret keys", "manifest.capabilities.secrets", 2, |w| w.manifest.capabilities.secrets.join(", "), |w, v| w.manifest.capabilities.secrets = split_list(&v))}
             <h2>"Limits"</h2>
             <label class="field">
                 <span>"Time per run (ms)"</span>
