@@ -1,5 +1,6 @@
-//! Form errors: the API names the field at fault, so the message goes under
-//! that field; anything else goes above the submit button.
+//! Form pieces: errors (the API names the field at fault, so the message
+//! goes under that field; anything else goes above the submit button) and
+//! the filter drop-downs of a section's head.
 
 use leptos::prelude::*;
 
@@ -38,5 +39,24 @@ pub fn FormError(
                 .filter(|e| e.field.as_deref().is_none_or(|f| !fields.contains(&f)))
                 .map(|e| view! { <div class="panel panel-error form-error" role="alert" data-testid="form-error">{e.message.clone()}</div> })
         })
+    }
+}
+
+/// A labelled drop-down in a section's head that sets `value` to the
+/// chosen option (`children`).
+#[component]
+pub fn Filter(
+    label: &'static str,
+    testid: &'static str,
+    value: RwSignal<String>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <label class="inline">
+            <span class="muted small">{label}</span>
+            <select data-testid=testid on:change=move |ev| value.set(event_target_value(&ev))>
+                {children()}
+            </select>
+        </label>
     }
 }

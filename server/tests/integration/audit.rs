@@ -31,6 +31,18 @@ struct Row {
     occurred_at: String,
 }
 
+/// Ada invites Bob to `acme` as `role`; Bob accepts.
+async fn bob_joins_acme(ada: &mut Browser, bob: &mut Browser, role: &str) {
+    let body = json!({ "email": "bob@example.com", "role": role });
+    let (_, invite) = ada.post("/api/v1/teams/acme/invites", body).await;
+    let link = invite["link"].as_str().expect("an invite link");
+    let token = link.rsplit('/').next().expect("token");
+    let (status, _) = bob
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
     let mut app = TestApp::spawn().await;
@@ -85,37 +97,13 @@ async fn every_listed_action_is_recorded_with_actor_time_origin_and_target() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
-    let (_, invite) = ada
-        .post(
-            "/api/v1/teams/acme/invites",
-            json!({ "email": "bob@example.com", "role": "member" }),
-        )
-        .await;
-    let token = invite["link"]
-        .as_str()
-        .and_then(|l| l.rsplit('/').next())
-        .expect("token");
-    let (status, _) = bob
-        .post_empty(&format!("/api/v1/invites/{token}/accept"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    bob_joins_acme(&mut ada, &mut bob, "member").await;
     let bob_path = format!("/api/v1/teams/acme/members/{bob_id}");
     let (status, _) = ada.patch(&bob_path, json!({ "role": "admin" })).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = ada.delete(&bob_path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, invite) = ada
-        .post(
-            "/api/v1/teams/acme/invites",
-            json!({ "email": "bob@example.com", "role": "viewer" }),
-        )
-        .await;
-    let token = invite["link"]
-        .as_str()
-        .and_then(|l| l.rsplit('/').next())
-        .expect("token");
-    bob.post_empty(&format!("/api/v1/invites/{token}/accept"))
-        .await;
+    bob_joins_acme(&mut ada, &mut bob, "viewer").await;
     let (status, _) = bob.post_empty("/api/v1/teams/acme/leave").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 

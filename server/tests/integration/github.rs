@@ -143,12 +143,19 @@ async fn setup() -> (FakeGithub, TestApp) {
     (github, app)
 }
 
-#[tokio::test]
-async fn a_new_github_user_gets_an_account_and_a_session() {
+/// Ada (a verified address) signs in at GitHub from a new browser: the
+/// stand-in, the app, the browser and where GitHub sends it back to.
+async fn ada_at_the_callback(query: &str) -> (FakeGithub, TestApp, Navigator, String) {
     let (github, app) = setup().await;
     github.sign_in_as(ada(true));
     let mut nav = Navigator::new();
-    let callback = to_callback(&app, &mut nav, "?return_to=/settings/keys").await;
+    let callback = to_callback(&app, &mut nav, query).await;
+    (github, app, nav, callback)
+}
+
+#[tokio::test]
+async fn a_new_github_user_gets_an_account_and_a_session() {
+    let (github, app, mut nav, callback) = ada_at_the_callback("?return_to=/settings/keys").await;
     let done = nav.get(&callback).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert_eq!(done.location, "/settings/keys");
@@ -227,10 +234,7 @@ async fn assert_failure(nav: &mut Navigator, url: &str, code: &str) {
 
 #[tokio::test]
 async fn a_wrong_state_is_refused() {
-    let (github, app) = setup().await;
-    github.sign_in_as(ada(true));
-    let mut nav = Navigator::new();
-    let callback = to_callback(&app, &mut nav, "").await;
+    let (github, _app, mut nav, callback) = ada_at_the_callback("").await;
     let (base, query) = callback.split_once('?').expect("a query");
     let tampered: Vec<String> = query
         .split('&')
@@ -255,10 +259,7 @@ async fn a_wrong_state_is_refused() {
 
 #[tokio::test]
 async fn a_replayed_callback_is_refused() {
-    let (github, app) = setup().await;
-    github.sign_in_as(ada(true));
-    let mut nav = Navigator::new();
-    let callback = to_callback(&app, &mut nav, "").await;
+    let (github, _app, mut nav, callback) = ada_at_the_callback("").await;
     let flow_cookie = nav
         .cookies
         .iter()
@@ -274,10 +275,7 @@ async fn a_replayed_callback_is_refused() {
 
 #[tokio::test]
 async fn a_callback_without_the_browsers_flow_has_no_verifier_and_is_refused() {
-    let (github, app) = setup().await;
-    github.sign_in_as(ada(true));
-    let mut victim = Navigator::new();
-    let callback = to_callback(&app, &mut victim, "").await;
+    let (github, _app, _victim, callback) = ada_at_the_callback("").await;
     // Another browser (no flow cookie, so no PKCE verifier) presents the code.
     assert_failure(&mut Navigator::new(), &callback, "github_flow_missing").await;
     assert_eq!(github.exchanges(), 0);

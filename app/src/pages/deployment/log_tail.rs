@@ -6,6 +6,7 @@ use leptos_router::components::A;
 
 use super::state::Page;
 use crate::components::deploy::run_href;
+use crate::components::form::Filter;
 
 /// The deployment's log lines as they come: follow (keep the newest in
 /// view), pause (hold new lines back), and a level filter.
@@ -58,15 +59,12 @@ pub(super) fn LogTail(page: Page) -> impl IntoView {
         <section class="panel log-tail" data-testid="log-tail">
             <div class="section-head">
                 <h2>"Logs"</h2>
-                <label class="inline">
-                    <span class="muted small">"Level"</span>
-                    <select data-testid="log-level" on:change=move |ev| level.set(event_target_value(&ev))>
-                        <option value="debug">"All"</option>
-                        <option value="info">"Info and up"</option>
-                        <option value="warn">"Warnings and errors"</option>
-                        <option value="error">"Errors"</option>
-                    </select>
-                </label>
+                <Filter label="Level" testid="log-level" value=level>
+                    <option value="debug">"All"</option>
+                    <option value="info">"Info and up"</option>
+                    <option value="warn">"Warnings and errors"</option>
+                    <option value="error">"Errors"</option>
+                </Filter>
                 <label class="check">
                     <input type="checkbox" data-testid="log-follow" prop:checked=move || follow.get()
                         on:change=move |ev| follow.set(event_target_checked(&ev)) />

@@ -6,7 +6,7 @@ use leptos_router::components::A;
 
 use super::state::Page;
 use crate::components::deploy::{RunBadge, duration_label, merge_loaded, run_href, run_label};
-use crate::components::form::FormError;
+use crate::components::form::{Filter, FormError};
 use types::deploy::RunStatus;
 use types::error::ApiError;
 
@@ -51,15 +51,12 @@ pub(super) fn RunHistory(page: Page) -> impl IntoView {
         <section class="panel" data-testid="run-history">
             <div class="section-head">
                 <h2>"Runs"</h2>
-                <label class="inline">
-                    <span class="muted small">"Status"</span>
-                    <select data-testid="run-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
-                        <option value="">"All"</option>
-                        {RunStatus::ALL.into_iter().map(|status| view! {
-                            <option value=status.as_str()>{run_label(status)}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <Filter label="Status" testid="run-filter" value=filter>
+                    <option value="">"All"</option>
+                    {RunStatus::ALL.into_iter().map(|status| view! {
+                        <option value=status.as_str()>{run_label(status)}</option>
+                    }).collect_view()}
+                </Filter>
             </div>
             <FormError error fields=&[] />
             {move || {
