@@ -8,5 +8,6 @@ pub mod live_indicator;
 pub mod new_agent;
 pub mod run_result;
 pub mod status;
+pub mod table;
 pub mod user_menu;
 pub mod workspace_switcher;

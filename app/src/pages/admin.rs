@@ -7,10 +7,12 @@ use leptos::prelude::*;
 use crate::api::admin::{discard_job, grant_credits, job_queue, retry_job};
 use crate::auth::SignedInPage;
 use crate::components::form::FormError;
+use crate::components::table::Rows;
 use crate::remote::Remote;
 use types::JobId;
 use types::billing::{GrantCredits as Grant, Granted};
 use types::error::ApiError;
+use types::jobs::{DeadJob, KindDepth};
 
 #[component]
 pub fn AdminJobsPage() -> impl IntoView {
@@ -45,62 +47,41 @@ fn Queue() -> impl IntoView {
         {overview.view("Loading the queue…", move |overview| view! {
             <section class="panel">
                 <h2>"Depth"</h2>
-                {if overview.kinds.is_empty() {
-                    view! { <p class="muted">"The queue is empty."</p> }.into_any()
-                } else {
-                    view! {
-                        <table class="table" data-testid="job-kinds">
-                            <thead><tr>
-                                <th>"Kind"</th><th>"Ready"</th><th>"Oldest wait"</th><th>"Scheduled"</th>
-                                <th>"Running"</th><th>"Retrying"</th><th>"Dead"</th>
-                            </tr></thead>
-                            <tbody>
-                                {overview.kinds.into_iter().map(|kind| view! {
-                                    <tr data-kind=kind.kind.clone()>
-                                        <td><code>{kind.kind.clone()}</code></td>
-                                        <td>{kind.ready}</td>
-                                        <td>{kind.oldest_ready_seconds.map_or("—".to_owned(), |s| format!("{s:.1} s"))}</td>
-                                        <td>{kind.scheduled}</td>
-                                        <td>{kind.running}</td>
-                                        <td>{kind.retrying}</td>
-                                        <td>{kind.dead}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any()
-                }}
+                <Rows head=&["Kind", "Ready", "Oldest wait", "Scheduled", "Running", "Retrying", "Dead"]
+                    rows=overview.kinds testid="job-kinds" empty="The queue is empty."
+                    row=|kind: KindDepth| view! {
+                        <tr data-kind=kind.kind.clone()>
+                            <td><code>{kind.kind.clone()}</code></td>
+                            <td>{kind.ready}</td>
+                            <td>{kind.oldest_ready_seconds.map_or("—".to_owned(), |s| format!("{s:.1} s"))}</td>
+                            <td>{kind.scheduled}</td>
+                            <td>{kind.running}</td>
+                            <td>{kind.retrying}</td>
+                            <td>{kind.dead}</td>
+                        </tr>
+                    } />
             </section>
             <section class="panel">
                 <h2>"Dead jobs"</h2>
-                {if overview.dead.is_empty() {
-                    view! { <p class="muted" data-testid="no-dead-jobs">"No dead jobs."</p> }.into_any()
-                } else {
-                    view! {
-                        <table class="table" data-testid="dead-jobs">
-                            <thead><tr><th>"Job"</th><th>"Attempts"</th><th>"Last error"</th><th>"Died"</th><th></th></tr></thead>
-                            <tbody>
-                                {overview.dead.into_iter().map(|job| {
-                                    let id = job.id;
-                                    view! {
-                                        <tr data-job=id>
-                                            <td><code>{job.kind}</code> " #" {id}</td>
-                                            <td>{job.attempts}</td>
-                                            <td class="small">{job.last_error.unwrap_or_default()}</td>
-                                            <td>{super::time::second(job.died_at)}</td>
-                                            <td>
-                                                <button class="button small" data-testid="retry-job"
-                                                    on:click=move |_| act(id, true)>"Retry"</button>
-                                                <button class="button small" data-testid="discard-job"
-                                                    on:click=move |_| act(id, false)>"Discard"</button>
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any()
-                }}
+                <Rows head=&["Job", "Attempts", "Last error", "Died", ""] rows=overview.dead
+                    testid="dead-jobs" empty="No dead jobs." empty_testid="no-dead-jobs"
+                    row=move |job: DeadJob| {
+                        let id = job.id;
+                        view! {
+                            <tr data-job=id>
+                                <td><code>{job.kind}</code> " #" {id}</td>
+                                <td>{job.attempts}</td>
+                                <td class="small">{job.last_error.unwrap_or_default()}</td>
+                                <td>{super::time::second(job.died_at)}</td>
+                                <td>
+                                    <button class="button small" data-testid="retry-job"
+                                        on:click=move |_| act(id, true)>"Retry"</button>
+                                    <button class="button small" data-testid="discard-job"
+                                        on:click=move |_| act(id, false)>"Discard"</button>
+                                </td>
+                            </tr>
+                        }
+                    } />
             </section>
             // Only administrators get this far.
             <GrantCredits />

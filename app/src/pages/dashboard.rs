@@ -9,6 +9,7 @@ use crate::components::deploy::{
     RunBadge, StatusBadge, deployment_event, deployment_href, deployment_topic, duration_label,
     merge_loaded, merge_run_event, run_href,
 };
+use crate::components::table::Rows;
 use crate::live::{LinkState, Live, TopicMessage};
 use crate::remote::Remote;
 use types::deploy::{Deployment, DeploymentEvent, RunSummary};
@@ -199,26 +200,17 @@ fn RecentRuns(feed: RwSignal<Vec<RunSummary>>, names: Vec<(uuid::Uuid, String)>)
     view! {
         <section class="panel recent-runs" data-testid="recent-runs">
             <h2>"Recent runs"</h2>
-            {move || {
-                let runs = feed.get();
-                if runs.is_empty() {
-                    return view! { <p class="muted">"Runs show up here the moment they start."</p> }.into_any();
-                }
-                view! {
-                    <table class="table">
-                        <thead><tr><th>"Deployment"</th><th>"Status"</th><th>"Duration"</th><th>"Started"</th></tr></thead>
-                        <tbody>
-                            {runs.into_iter().map(|run| view! {
-                                <tr data-testid="recent-run" data-run=run.id.to_string()>
-                                    <td><A href=deployment_href(run.deployment_id)>{name_of(run.deployment_id)}</A></td>
-                                    <td><A href=run_href(run.id)><RunBadge status=run.status /></A></td>
-                                    <td>{duration_label(run.duration_us)}</td>
-                                    <td>{super::time::second(run.created_at)}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
+            {move || view! {
+                <Rows head=&["Deployment", "Status", "Duration", "Started"] rows=feed.get()
+                    empty="Runs show up here the moment they start."
+                    row=move |run: RunSummary| view! {
+                        <tr data-testid="recent-run" data-run=run.id.to_string()>
+                            <td><A href=deployment_href(run.deployment_id)>{name_of(run.deployment_id)}</A></td>
+                            <td><A href=run_href(run.id)><RunBadge status=run.status /></A></td>
+                            <td>{duration_label(run.duration_us)}</td>
+                            <td>{super::time::second(run.created_at)}</td>
+                        </tr>
+                    } />
             }}
         </section>
     }

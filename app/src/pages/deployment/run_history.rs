@@ -7,7 +7,8 @@ use leptos_router::components::A;
 use super::state::Page;
 use crate::components::deploy::{RunBadge, duration_label, merge_loaded, run_href, run_label};
 use crate::components::form::{Filter, FormError};
-use types::deploy::RunStatus;
+use crate::components::table::Rows;
+use types::deploy::{RunStatus, RunSummary};
 use types::error::ApiError;
 
 /// Runs the history keeps.
@@ -59,26 +60,17 @@ pub(super) fn RunHistory(page: Page) -> impl IntoView {
                 </Filter>
             </div>
             <FormError error fields=&[] />
-            {move || {
-                let runs = shown();
-                if runs.is_empty() {
-                    return view! { <p class="muted" data-testid="no-runs">"No runs yet."</p> }.into_any();
-                }
-                view! {
-                    <table class="table" data-testid="runs">
-                        <thead><tr><th>"Status"</th><th>"Trigger"</th><th>"Duration"</th><th>"Started"</th></tr></thead>
-                        <tbody>
-                            {runs.into_iter().map(|run| view! {
-                                <tr data-run=run.id.to_string()>
-                                    <td><A href=run_href(run.id)><RunBadge status=run.status /></A></td>
-                                    <td>{run.trigger.clone()}</td>
-                                    <td>{duration_label(run.duration_us)}</td>
-                                    <td>{crate::pages::time::second(run.created_at)}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
+            {move || view! {
+                <Rows head=&["Status", "Trigger", "Duration", "Started"] rows=shown()
+                    testid="runs" empty="No runs yet." empty_testid="no-runs"
+                    row=|run: RunSummary| view! {
+                        <tr data-run=run.id.to_string()>
+                            <td><A href=run_href(run.id)><RunBadge status=run.status /></A></td>
+                            <td>{run.trigger.clone()}</td>
+                            <td>{duration_label(run.duration_us)}</td>
+                            <td>{crate::pages::time::second(run.created_at)}</td>
+                        </tr>
+                    } />
             }}
         </section>
     }
