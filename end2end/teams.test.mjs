@@ -72,7 +72,7 @@ describe("Agentdeck teams", () => {
     await ada.reload();
     const bobRow = ada.getByTestId("member-row").filter({ hasText: "bob@example.com" });
     // Listen before acting: the answer can arrive before selectOption returns.
-    const patched = ada.waitForResponse((r) => r.url().includes("/api/fn/change_member"));
+    const patched = ada.waitForResponse((r) => r.url().includes("/api/fn/change_member_role"));
     await bobRow.getByTestId("member-role").selectOption("viewer");
     await patched;
     await bob.goto(e2e.server.url + "/teams/acme-growth");

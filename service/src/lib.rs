@@ -10,6 +10,7 @@ pub mod authoring;
 pub mod deployments;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod markdown;

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
+use serde::{Deserialize, Serialize};
 use types::JobId;
 use types::billing::{self, Granted};
 use types::error::ApiError;
@@ -32,13 +33,24 @@ pub async fn discard_job(id: JobId) -> Result<(), ApiError> {
     answer(jobs::discard_dead(&services()?, &actor(), id.0)).await
 }
 
+/// A grant with the key that makes a repeat grant once. Unknown fields are
+/// refused: a misspelt key must not pass unnoticed and grant twice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantOrder {
+    pub grant: billing::GrantCredits,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
 /// Grants credits to a workspace (201), audited with the reason; the same
 /// `idempotency_key` again grants once.
 #[server(prefix = "/api/fn", endpoint = "grant_credits", input = Json, client = CsrfClient)]
-pub async fn grant_credits(
-    grant: billing::GrantCredits,
-    idempotency_key: Option<String>,
-) -> Result<Granted, ApiError> {
+pub async fn grant_credits(order: GrantOrder) -> Result<Granted, ApiError> {
+    let GrantOrder {
+        grant,
+        idempotency_key,
+    } = order;
     answer_with(
         201,
         ledger::admin_grant(&services()?, &actor(), &meta(), grant, idempotency_key),

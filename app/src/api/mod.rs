@@ -6,8 +6,8 @@
 pub const SERVER_FN_PREFIX: &str = "/api/fn";
 
 /// How the SPA calls its server functions: the browser's `fetch`, plus the
-/// session's CSRF token, which the server requires on every POST that
-/// carries the session cookie (server functions are POSTs).
+/// session's CSRF token, which the server requires on every request but a
+/// read that carries the session cookie (reads are GETs, changes POSTs).
 pub struct CsrfClient;
 
 mod csrf_client {

@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
+use serde::{Deserialize, Serialize};
 use types::deploy::{self, Run, RunSummary};
 use types::error::ApiError;
 use uuid::Uuid;
@@ -16,16 +17,27 @@ use super::context::{actor, answer, answer_with, answered, failed, services};
 #[cfg(feature = "ssr")]
 use service::runs;
 
+/// A run to start, with the key that makes a repeat answer the first run.
+/// Unknown fields are refused: a misspelt key must not pass unnoticed and
+/// start (and charge) a second run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunOrder {
+    pub request: deploy::StartRun,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
 /// Starts a run of deployment `id`, as the REST API does: the same
 /// `idempotency_key` again answers the first run; a synchronous run answers
 /// 200 once finished, or 202 with the run (which goes on) when it takes
 /// longer than the server waits.
 #[server(prefix = "/api/fn", endpoint = "start_run", input = Json, client = CsrfClient)]
-pub async fn start_run(
-    id: Uuid,
-    request: deploy::StartRun,
-    idempotency_key: Option<String>,
-) -> Result<Run, ApiError> {
+pub async fn start_run(id: Uuid, run: RunOrder) -> Result<Run, ApiError> {
+    let RunOrder {
+        request,
+        idempotency_key,
+    } = run;
     let outcome = runs::start_and_wait(&services()?, &actor(), id, request, idempotency_key)
         .await
         .map_err(failed)?;

@@ -31,20 +31,27 @@ pub async fn get_team(slug: String) -> Result<TeamDetail, ApiError> {
     answer(teams::show(&services()?, &actor(), &slug)).await
 }
 
-/// Gives `member` the role `role`, or removes them from the team with
-/// `None`; audited.
-#[server(prefix = "/api/fn", endpoint = "change_member", input = Json, client = CsrfClient)]
-pub async fn change_member(
-    slug: String,
-    member: UserId,
-    role: Option<Role>,
-) -> Result<(), ApiError> {
+/// Gives `member` the role `role`; audited.
+#[server(prefix = "/api/fn", endpoint = "change_member_role", input = Json, client = CsrfClient)]
+pub async fn change_member_role(slug: String, member: UserId, role: Role) -> Result<(), ApiError> {
+    change(slug, member, Some(role)).await
+}
+
+/// Removes `member` from the team; audited. (A function of its own: a role
+/// change with the role left out must never read as "remove".)
+#[server(prefix = "/api/fn", endpoint = "remove_member", input = Json, client = CsrfClient)]
+pub async fn remove_member(slug: String, member: UserId) -> Result<(), ApiError> {
+    change(slug, member, None).await
+}
+
+#[cfg(feature = "ssr")]
+async fn change(slug: String, member: UserId, to: Option<Role>) -> Result<(), ApiError> {
     answer(teams::change_member(
         &services()?,
         &actor(),
         &slug,
         member,
-        role,
+        to,
         &meta(),
     ))
     .await

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::admin::{discard_job, grant_credits, job_queue, retry_job};
+use crate::api::admin::{GrantOrder, discard_job, grant_credits, job_queue, retry_job};
 use crate::auth::SignedInPage;
 use crate::components::form::FormError;
 use crate::components::table::Rows;
@@ -116,7 +116,11 @@ fn GrantCredits() -> impl IntoView {
         busy.set(true);
         let idempotency_key = key.get_untracked();
         leptos::task::spawn_local(async move {
-            match grant_credits(request, Some(idempotency_key)).await {
+            let order = GrantOrder {
+                grant: request,
+                idempotency_key: Some(idempotency_key),
+            };
+            match grant_credits(order).await {
                 Ok(granted) => {
                     done.set(Some(granted));
                     reason.set(String::new());

@@ -10,8 +10,8 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::time::minute as when;
 use crate::api::teams::{
-    accept_invite, change_member, create_invite, create_team, get_team, leave_team, list_invites,
-    list_teams, revoke_invite, team_audit_log,
+    accept_invite, change_member_role, create_invite, create_team, get_team, leave_team,
+    list_invites, list_teams, remove_member, revoke_invite, team_audit_log,
 };
 use crate::auth::{RequireAuth, SignedInPage, use_auth};
 use crate::components::form::{FieldError, FormError};
@@ -144,7 +144,11 @@ fn Team(detail: TeamDetail, reload: Callback<()>) -> impl IntoView {
             let slug = slug.clone();
             error.set(None);
             leptos::task::spawn_local(async move {
-                match change_member(slug, user, role).await {
+                let changed = match role {
+                    Some(role) => change_member_role(slug, user, role).await,
+                    None => remove_member(slug, user).await,
+                };
+                match changed {
                     Ok(()) => reload.run(()),
                     Err(e) => error.set(Some(e)),
                 }

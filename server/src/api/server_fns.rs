@@ -46,11 +46,16 @@ pub async fn handle(State(services): State<Services>, request: Request) -> Respo
     with_status(response, status)
 }
 
-/// The status a failing server function chose (Leptos answers every error
-/// with 500 otherwise).
+/// The status a server function chose (Leptos answers every error with 500
+/// otherwise), and never kept by a cache: the answers are the caller's own
+/// (`current_user` carries the session's CSRF token).
 fn with_status(mut response: Response, status: Option<u16>) -> Response {
     if let Some(status) = status.and_then(|status| StatusCode::from_u16(status).ok()) {
         *response.status_mut() = status;
     }
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
     response
 }

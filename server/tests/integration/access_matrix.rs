@@ -426,6 +426,54 @@ fn rows() -> Vec<Row> {
             Team,
             [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
         ),
+        row(
+            Method::GET,
+            "/api/fn/list_deployments",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/start_deployment {team deployment}",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/restart_deployment {team deployment}",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/redeploy_deployment {team deployment}",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/deployment_metrics?id={team deployment}&minutes=60",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_run?id={team run}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/cancel_run {team run}",
+            Team,
+            [401, 404, 404, 403, 202, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/recent_runs",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
         // The dashboard's feed: each caller's own runs (none here).
         row(
             Method::GET,
@@ -650,13 +698,13 @@ fn rows() -> Vec<Row> {
         ),
         row(
             Method::POST,
-            "/api/fn/change_member (to viewer)",
+            "/api/fn/change_member_role",
             Team,
             TEAM_ADMINS(200),
         ),
         row(
             Method::POST,
-            "/api/fn/change_member (remove)",
+            "/api/fn/remove_member",
             Team,
             TEAM_ADMINS(200),
         ),
@@ -826,6 +874,8 @@ async fn fingerprint(conn: &mut AsyncPgConnection) -> String {
              UNION ALL SELECT 'S' || deployment_id || name FROM deployment_secrets
              UNION ALL SELECT 'L' || id FROM ledger_transactions
              UNION ALL SELECT 'C' || id || status FROM billing_checkouts
+             UNION ALL SELECT 'R' || id || status || cancel_requested FROM runs
+             UNION ALL SELECT 'J' || id || state || attempts FROM jobs
          ) AS everything",
     )
     .get_result(conn)
@@ -1008,6 +1058,26 @@ impl Matrix {
         slug
     }
 
+    /// A queued run of a new deployment in `team`, made in the database.
+    async fn team_run(&mut self, team: Option<Uuid>) -> Uuid {
+        use service::schema::runs;
+        let deployment = self.team_deployment(team).await;
+        let mut conn = self.app.sql().await;
+        diesel::insert_into(runs::table)
+            .values((
+                runs::deployment_id.eq(deployment),
+                runs::workspace_id.eq(team.expect("a team route")),
+                runs::status.eq("queued"),
+                runs::trigger.eq("api"),
+                runs::input.eq(json!({})),
+                runs::created_by.eq(self.owner.id.0),
+            ))
+            .returning(runs::id)
+            .get_result(&mut conn)
+            .await
+            .expect("creating a run")
+    }
+
     /// A running deployment of `analytics` in `team`, made in the database.
     async fn team_deployment(&mut self, team: Option<Uuid>) -> Uuid {
         use diesel::QueryDsl as _;
@@ -1106,11 +1176,20 @@ impl Matrix {
                         "/api/fn/change_deployment_spend_cap" => {
                             json!({ "id": id, "cap": { "monthly_credits": 100 } })
                         }
-                        "/api/fn/start_run" => json!({ "id": id, "request": { "input": {} } }),
+                        "/api/fn/start_run" => {
+                            json!({ "id": id, "run": { "request": { "input": {} } } })
+                        }
+                        "/api/fn/redeploy_deployment" => json!({ "id": id, "version": "1.0.0" }),
                         _ => json!({ "id": id }),
                     };
                     (path.to_owned(), Some(body))
                 }
+            }
+            _ if route.contains("{team run}") => {
+                let run = self.team_run(team.map(|(id, _, _)| *id)).await.to_string();
+                let path = route.replace(" {team run}", "").replace("{team run}", &run);
+                let body = (row.method == Method::POST).then(|| json!({ "id": run }));
+                (path, body)
             }
             _ if route.starts_with("/api/fn/") && route != "/api/fn/get_agent" => {
                 self.server_function(row, team, &slug).await
@@ -1292,7 +1371,7 @@ impl Matrix {
             "/api/fn/create_team" => json!({ "request": { "name": self.unique("Made ") } }),
             "/api/fn/retry_job" | "/api/fn/discard_job" => json!({ "id": 1 }),
             "/api/fn/grant_credits" => json!({
-                "grant": { "workspace": "user", "credits": 10, "reason": "Because" },
+                "order": { "grant": { "workspace": "user", "credits": 10, "reason": "Because" } },
             }),
             "/api/fn/create_invite" => {
                 let email = format!("{}@example.com", self.unique("invitee"));
@@ -1303,10 +1382,13 @@ impl Matrix {
                 let (id, _) = self.invite(slug, &email).await;
                 json!({ "slug": slug, "id": id })
             }
-            "/api/fn/change_member" => {
+            "/api/fn/change_member_role" | "/api/fn/remove_member" => {
                 let member = team.map(|(_, _, target)| *target);
-                let role = (what == "(to viewer)").then_some("viewer");
-                json!({ "slug": slug, "member": member, "role": role })
+                let mut body = json!({ "slug": slug, "member": member });
+                if path == "/api/fn/change_member_role" {
+                    body["role"] = json!("viewer");
+                }
+                body
             }
             "/api/fn/leave_team" => json!({ "slug": slug }),
             "/api/fn/accept_invite" => {

@@ -226,9 +226,13 @@ async fn a_team_works_through_server_functions() {
     // A member may not change roles; an owner may.
     let bob_id = bob_me["user"]["id"].clone();
     let change = json!({ "slug": slug, "member": bob_id, "role": "viewer" });
-    let (status, refused) = post(&mut bob, "change_member", change.clone()).await;
+    let (status, refused) = post(&mut bob, "change_member_role", change.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    let (status, done) = post(&mut ada, "change_member", change).await;
+    // A role change without its role is refused, never read as "remove".
+    let unnamed = json!({ "slug": slug, "member": bob_id });
+    let (status, refused) = post(&mut ada, "change_member_role", unnamed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let (status, done) = post(&mut ada, "change_member_role", change).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     let (_, detail) = read(&mut ada, "get_team", &format!("slug={slug}")).await;
     let roles: Vec<&str> = detail["members"]
@@ -307,4 +311,80 @@ async fn keys_and_credits_work_through_server_functions() {
     assert_eq!(refused["field"], "body", "{refused}");
     let (status, _) = read(&mut ada, "get_wallet", "").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Reviews through the agent page's functions: a user reviews, writes again
+/// (an edit), the author replies once; the page shows what REST shows.
+#[tokio::test]
+async fn reviews_and_replies_work_through_server_functions() {
+    let app = TestApp::spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let slug = crate::support::publish_agent(&mut ada, "Haiku", |_| {}).await;
+
+    let review = json!({ "slug": slug, "review": { "rating": 4, "body": "Good" } });
+    let (status, written) = post(&mut bob, "write_review", review).await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    let edit = json!({ "slug": slug, "review": { "rating": 5, "body": "Better" } });
+    let (status, edited) = post(&mut bob, "write_review", edit).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["id"], written["id"]);
+
+    // Only the author replies, and once.
+    let reply = json!({ "slug": slug, "review": written["id"], "reply": { "body": "Thanks!" } });
+    let (status, refused) = post(&mut bob, "reply_to_review", reply.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, replied) = post(&mut ada, "reply_to_review", reply.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{replied}");
+    let (status, again) = post(&mut ada, "reply_to_review", reply).await;
+    assert!(status.is_client_error(), "{status}: {again}");
+
+    let (status, page) = read(&mut bob, "list_reviews", &format!("slug={slug}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (_, from_rest) = bob.get(&format!("/api/v1/agents/{slug}/reviews")).await;
+    assert_eq!(page, from_rest);
+    assert_eq!(page["items"][0]["reply"]["body"], "Thanks!", "{page}");
+}
+
+/// A platform administrator grants credits through the admin page's
+/// function: the same key grants once, and a misspelt key is refused
+/// rather than read as no key (which would grant again).
+#[tokio::test]
+async fn grants_through_the_admin_function_happen_once_per_key() {
+    use diesel_async::RunQueryDsl as _;
+    let app = TestApp::spawn().await;
+    let (mut root, _) = Browser::sign_up(&app, "root@example.com", "Root").await;
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    diesel::sql_query("UPDATE users SET is_admin = true WHERE email = 'root@example.com'")
+        .execute(&mut app.sql().await)
+        .await
+        .expect("making an administrator");
+    let grant = json!({ "workspace": "bob", "credits": 40, "reason": "Outage refund" });
+    let (_, before) = bob.get("/api/v1/wallet").await;
+
+    let order = json!({ "order": { "grant": grant, "idempotency_key": "refund-1" } });
+    let (status, first) = post(&mut root, "grant_credits", order.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, second) = post(&mut root, "grant_credits", order).await;
+    assert!(status.is_success(), "{status}: {second}");
+    let misspelt = json!({ "order": { "grant": grant, "idempotencyKey": "refund-1" } });
+    let (status, refused) = post(&mut root, "grant_credits", misspelt).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let unprintable = json!({ "order": { "grant": grant, "idempotency_key": "a\u{0}b" } });
+    let (status, refused) = post(&mut root, "grant_credits", unprintable).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "idempotency_key", "{refused}");
+
+    let (_, after) = bob.get("/api/v1/wallet").await;
+    let gained = after["balance"].as_i64().unwrap_or(0) - before["balance"].as_i64().unwrap_or(0);
+    assert_eq!(gained, 40, "granted once: {before} -> {after}");
+}
+
+#[tokio::test]
+async fn answers_are_never_cached() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/fn/list_templates").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cache = response.headers().get(reqwest::header::CACHE_CONTROL);
+    assert_eq!(cache.and_then(|v| v.to_str().ok()), Some("no-store"));
 }

@@ -42,7 +42,7 @@ async fn strangers_and_anonymous_callers_are_refused_as_by_the_rest_api() {
     let (_, rest_list) = ada.get("/api/v1/deployments").await;
     assert_eq!(listed, rest_list["items"]);
 
-    let run = json!({ "id": id, "request": { "input": {} } });
+    let run = json!({ "id": id, "run": { "request": { "input": {} } } });
     let calls = [
         ("get_deployment", Method::GET, rest_path.clone()),
         ("stop_deployment", Method::POST, format!("{rest_path}/stop")),
@@ -94,7 +94,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     let (status, run) = post(
         &mut ada,
         "start_run",
-        json!({ "id": id, "request": { "input": input }, "idempotency_key": "order-1" }),
+        json!({ "id": id, "run": { "request": { "input": input }, "idempotency_key": "order-1" } }),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{run}");
@@ -137,7 +137,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     let (status, queued) = post(
         &mut ada,
         "start_run",
-        json!({ "id": id, "request": { "input": input, "mode": "async" } }),
+        json!({ "id": id, "run": { "request": { "input": input, "mode": "async" } } }),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
@@ -234,7 +234,7 @@ async fn runs_and_acts_answer_as_the_rest_api_does() {
     let (status, from_fn) = post(
         &mut ada,
         "start_run",
-        json!({ "id": id, "request": { "input": input } }),
+        json!({ "id": id, "run": { "request": { "input": input } } }),
     )
     .await;
     let (rest_status, from_rest) = ada
@@ -297,7 +297,7 @@ async fn a_team_viewer_reads_but_may_not_act_as_on_the_rest_api() {
         ),
         (
             "start_run",
-            json!({ "id": id, "request": { "input": {} } }),
+            json!({ "id": id, "run": { "request": { "input": {} } } }),
             "runs",
             Some(json!({ "input": {} })),
         ),
@@ -341,8 +341,7 @@ async fn bodies_are_held_to_what_the_rest_api_accepts() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
 
-    let args =
-        json!({ "id": id, "request": { "input": example_input() }, "idempotency_key": "a\u{0}b" });
+    let args = json!({ "id": id, "run": { "request": { "input": example_input() }, "idempotency_key": "a\u{0}b" } });
     let (status, error) = post(&mut ada, "start_run", args).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["field"], "idempotency_key", "{error}");

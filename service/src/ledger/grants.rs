@@ -73,14 +73,7 @@ pub async fn admin_grant(
             "say why, in 3 to 500 characters (it goes into the audit log)",
         ));
     }
-    if let Some(key) = &idempotency_key
-        && (key.is_empty() || key.len() > 100)
-    {
-        return Err(ServiceError::invalid(
-            "idempotency_key",
-            "must be 1 to 100 characters",
-        ));
-    }
+    crate::idempotency::check_key(idempotency_key.as_deref(), 100)?;
     let (workspace, slug): (Uuid, String) = workspaces::table
         .filter(workspaces::slug.eq(grant.workspace.trim()))
         .select((workspaces::id, workspaces::slug))

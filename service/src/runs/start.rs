@@ -14,7 +14,7 @@ use crate::actor::Actor;
 use crate::deployments::{self, DeploymentRecord};
 use crate::jobs::{NewJob, enqueue};
 use crate::schema::{deployments as deployment_rows, runs};
-use crate::{ServiceError, Services, access, ledger, spend};
+use crate::{ServiceError, Services, access, idempotency, ledger, spend};
 use types::WorkspaceId;
 use types::account::{Role, Scope};
 use types::deploy::{DeploymentStatus, Run, StartRun};
@@ -82,24 +82,7 @@ pub async fn start(
             "must be at most 1 MiB of JSON",
         ));
     }
-    if let Some(key) = &idempotency_key
-        && (key.is_empty() || key.len() > 200)
-    {
-        return Err(ServiceError::invalid(
-            "idempotency_key",
-            "must be 1 to 200 characters",
-        ));
-    }
-    // Printable ASCII, as an HTTP header carries it: the server function
-    // takes the key from a JSON body, where anything else could arrive.
-    if let Some(key) = &idempotency_key
-        && !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-    {
-        return Err(ServiceError::invalid(
-            "idempotency_key",
-            "must be printable text",
-        ));
-    }
+    idempotency::check_key(idempotency_key.as_deref(), 200)?;
     let runner = Arc::clone(runner(services)?);
     let mut conn = services.conn().await?;
     let deployment = deployments::visible_record(&mut conn, actor, id).await?;

@@ -58,7 +58,11 @@ pub(super) fn RunForm(page: Page) -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match crate::api::runs::start_run(id, request, None).await {
+            let run = crate::api::runs::RunOrder {
+                request,
+                idempotency_key: None,
+            };
+            match crate::api::runs::start_run(id, run).await {
                 Ok(run) => answer.set(Some(run)),
                 Err(e) => error.set(Some(e)),
             }
