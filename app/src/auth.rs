@@ -6,7 +6,6 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
 
-use crate::client::call;
 use types::WorkspaceId;
 use types::account::{Me, WorkspaceSummary};
 use types::error::ApiError;
@@ -96,19 +95,8 @@ impl Auth {
             .with_untracked(|me| me.as_ref().and_then(|me| me.csrf_token.clone()))
     }
 
-    /// A state-changing call with this session's CSRF token.
-    pub async fn send<T: serde::de::DeserializeOwned>(
-        self,
-        method: &str,
-        path: &str,
-        body: Option<&(impl serde::Serialize + ?Sized)>,
-    ) -> Result<T, ApiError> {
-        call(method, path, body, self.csrf()).await
-    }
-
     pub async fn sign_out(self) -> Result<(), ApiError> {
-        self.send::<()>("POST", "/api/v1/auth/logout", None::<&()>)
-            .await?;
+        crate::api::account::sign_out().await?;
         self.me.set(None);
         Ok(())
     }

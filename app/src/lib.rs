@@ -10,7 +10,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod client;
 pub mod code_editor;
 pub mod routes;
 

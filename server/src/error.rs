@@ -51,7 +51,18 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, error) = match self {
+        // The service's own rate limits answer as the server's do.
+        let this = match self {
+            AppError::Service(ServiceError::RateLimited {
+                retry_after,
+                message,
+            }) => AppError::RateLimited {
+                retry_after,
+                message,
+            },
+            other => other,
+        };
+        let (status, error) = match this {
             AppError::Service(error) => (
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 error.to_api_error(),

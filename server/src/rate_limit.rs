@@ -162,6 +162,34 @@ impl Limits {
     }
 }
 
+/// Signing in and up through the browser's door (both doors: REST and the
+/// server functions) pass these limits.
+impl service::auth::door::SignInLimits for Limits {
+    fn login(&self, ip: &str, email: &str) -> Result<(), service::ServiceError> {
+        Limits::login(self, ip.parse().ok(), email).map_err(as_service_error)
+    }
+
+    fn signup(&self, ip: &str) -> Result<(), service::ServiceError> {
+        Limits::signup(self, ip.parse().ok()).map_err(as_service_error)
+    }
+}
+
+fn as_service_error(error: AppError) -> service::ServiceError {
+    match error {
+        AppError::RateLimited {
+            retry_after,
+            message,
+        } => service::ServiceError::RateLimited {
+            retry_after,
+            message,
+        },
+        AppError::Service(error) => error,
+        other => {
+            service::ServiceError::Internal(anyhow::anyhow!("a sign-in limit failed: {other}"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

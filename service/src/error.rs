@@ -48,6 +48,12 @@ pub enum ServiceError {
     /// A webhook whose signature does not verify (400).
     #[error("bad signature: {0}")]
     BadSignature(String),
+    /// Too many attempts (signing in or up); retry after `retry_after`.
+    #[error("rate limited: {message}")]
+    RateLimited {
+        retry_after: std::time::Duration,
+        message: &'static str,
+    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -71,6 +77,7 @@ impl ServiceError {
             Self::Forbidden(_) => 403,
             Self::BadSignature(_) => 400,
             Self::PaymentRequired(_) | Self::SpendCapReached { .. } => 402,
+            Self::RateLimited { .. } => 429,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -110,6 +117,7 @@ impl ServiceError {
                 code::INVALID_API_KEY,
                 "The API key is unknown, revoked or expired.",
             ),
+            Self::RateLimited { message, .. } => ApiError::new(code::RATE_LIMITED, *message),
             Self::Unavailable(cause) => {
                 tracing::error!(request_id = request_id.as_deref(), %cause, "service unavailable");
                 ApiError::new(

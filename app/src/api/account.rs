@@ -1,6 +1,7 @@
-//! The caller's own account: who is signed in, their sessions and API keys.
-//! Signing up, in and out stay on `/api/v1/auth/*`: they set or clear the
-//! session cookie and pass the server's sign-in rate limits.
+//! The caller's own account: signing up, in and out (through the browser's
+//! door, which passes the sign-in limits and leaves the session cookie for
+//! the server to set or clear), who is signed in, their sessions and API
+//! keys.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
@@ -13,6 +14,39 @@ use super::CsrfClient;
 use super::context::{actor, answer, answer_with, failed, meta, services};
 #[cfg(feature = "ssr")]
 use service::auth::{accounts, api_keys, sessions};
+
+/// The browser's door of this request (the server provides it).
+#[cfg(feature = "ssr")]
+fn door() -> Result<service::auth::door::BrowserDoor, ApiError> {
+    leptos::prelude::use_context().ok_or_else(|| {
+        failed(service::ServiceError::Internal(anyhow::anyhow!(
+            "the browser's door is missing from the server function context"
+        )))
+    })
+}
+
+/// Signs in with email and password: a new session, the browser's previous
+/// one ended; the answer is who is signed in now.
+#[server(prefix = "/api/fn", endpoint = "sign_in", input = Json, client = CsrfClient)]
+pub async fn sign_in(request: account::LoginRequest) -> Result<account::Me, ApiError> {
+    answer(door()?.sign_in(&services()?, &actor(), &meta(), request)).await
+}
+
+/// Makes an account and signs it in (201).
+#[server(prefix = "/api/fn", endpoint = "sign_up", input = Json, client = CsrfClient)]
+pub async fn sign_up(request: account::SignupRequest) -> Result<account::Me, ApiError> {
+    answer_with(
+        201,
+        door()?.sign_up(&services()?, &actor(), &meta(), request),
+    )
+    .await
+}
+
+/// Ends this session; the cookie is cleared.
+#[server(prefix = "/api/fn", endpoint = "sign_out", input = Json, client = CsrfClient)]
+pub async fn sign_out() -> Result<(), ApiError> {
+    answer(door()?.sign_out(&services()?, &actor(), &meta())).await
+}
 
 /// Which ways of signing in are on.
 #[server(prefix = "/api/fn", endpoint = "sign_in_providers", input = GetUrl, client = CsrfClient)]

@@ -7,6 +7,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::api::account::{sign_in, sign_up};
 use crate::auth::{Auth, use_auth};
 use crate::components::form::{FieldError, FormError};
 use crate::pages::encode_component;
@@ -53,9 +54,8 @@ fn GithubButton(return_to: Memo<String>) -> impl IntoView {
     }
 }
 
-/// Signing in or up, once the form is sent: a REST call (it sets the
-/// session cookie and passes the server's sign-in limits), then on to
-/// `return_to`, or the refusal shown.
+/// Signing in or up, once the form is sent: the server function (the server
+/// sets the session cookie), then on to `return_to`, or the refusal shown.
 struct Entered<N> {
     auth: Auth,
     busy: RwSignal<bool>,
@@ -80,25 +80,27 @@ impl Entered<()> {
 }
 
 impl<N: Fn(&str, NavigateOptions) + Clone + 'static> Entered<N> {
-    /// The form's submit handler: sends what `request` reads from the form.
-    fn on_submit<R: serde::Serialize + 'static>(
+    /// The form's submit handler: makes the call from what the form holds.
+    fn on_submit<F>(
         self,
-        path: &'static str,
-        request: impl Fn() -> R + 'static,
-    ) -> impl Fn(leptos::ev::SubmitEvent) + 'static {
+        call: impl Fn() -> F + 'static,
+    ) -> impl Fn(leptos::ev::SubmitEvent) + 'static
+    where
+        F: std::future::Future<Output = Result<Me, ApiError>> + 'static,
+    {
         move |ev| {
             ev.prevent_default();
-            self.send(path, request());
+            self.send(call());
         }
     }
 
-    fn send(&self, path: &'static str, request: impl serde::Serialize + 'static) {
+    fn send(&self, call: impl std::future::Future<Output = Result<Me, ApiError>> + 'static) {
         let (auth, busy, error, return_to) = (self.auth, self.busy, self.error, self.return_to);
         let navigate = self.navigate.clone();
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match auth.send::<Me>("POST", path, Some(&request)).await {
+            match call.await {
                 Ok(me) => {
                     auth.me.set(Some(me));
                     navigate(&return_to.get_untracked(), NavigateOptions::default());
@@ -135,9 +137,11 @@ pub fn SignInPage() -> impl IntoView {
     let provider_error = move || query.read().get("error").map(|code| github_error(&code));
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let submit = entered.on_submit("/api/v1/auth/login", move || LoginRequest {
-        email: email.get_untracked(),
-        password: password.get_untracked(),
+    let submit = entered.on_submit(move || {
+        sign_in(LoginRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        })
     });
 
     view! {
@@ -172,10 +176,12 @@ pub fn SignUpPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let submit = entered.on_submit("/api/v1/auth/signup", move || SignupRequest {
-        email: email.get_untracked(),
-        password: password.get_untracked(),
-        name: name.get_untracked(),
+    let submit = entered.on_submit(move || {
+        sign_up(SignupRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+            name: name.get_untracked(),
+        })
     });
 
     view! {

@@ -1,19 +1,24 @@
 //! Leptos server functions under `/api/fn/...`, with the service layer and
 //! the caller (as the authentication middleware found it) in their context,
 //! answering with the status of the error they return. Their bodies are
-//! limited as REST bodies are (Leptos would read any length).
+//! limited as REST bodies are (Leptos would read any length). Signing in,
+//! up and out pass the browser's door (`service::auth::door`), whose
+//! outcome becomes the session cookie and, when a limit refused, a
+//! `Retry-After`.
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::provide_context;
+use service::ServiceError;
 use service::auth::Caller;
-use service::{ServiceError, Services};
+
+use crate::state::AppState;
 
 /// The longest body a server function reads: axum's default for REST.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-pub async fn handle(State(services): State<Services>, request: Request) -> Response {
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         // Answered as a server function's error is: the bare `ApiError`.
@@ -31,11 +36,15 @@ pub async fn handle(State(services): State<Services>, request: Request) -> Respo
         .get::<Caller>()
         .cloned()
         .unwrap_or_else(Caller::anonymous);
+    let door = crate::api::auth::door(&state);
+    let services = state.services.clone();
+    let in_context = door.clone();
     let (response, status) = types::error::status::scope(async move {
         leptos_axum::handle_server_fns_with_context(
             move || {
                 provide_context(services.clone());
                 provide_context(caller.clone());
+                provide_context(in_context.clone());
             },
             request,
         )
@@ -43,7 +52,17 @@ pub async fn handle(State(services): State<Services>, request: Request) -> Respo
         .into_response()
     })
     .await;
-    with_status(response, status)
+    let mut response = crate::api::auth::with_cookie(&state, &door, with_status(response, status));
+    if let Some(wait) = door.outcome().retry_after {
+        // Whole seconds, rounded up, as the REST API's 429 says it.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.max(1).to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 /// The status a server function chose (Leptos answers every error with 500

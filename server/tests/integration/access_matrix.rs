@@ -608,6 +608,18 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/api/fn/sign_in_providers", Public, OPEN),
         row(
             Method::POST,
+            "/api/fn/sign_up",
+            Public,
+            [201, 201, 201, 201, 201, 201, 201, 403, 403, 401, 201],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/sign_in",
+            Public,
+            [200, 200, 200, 200, 200, 200, 200, 403, 403, 401, 200],
+        ),
+        row(
+            Method::POST,
             "/api/fn/render_markdown",
             Public,
             [401, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401],
@@ -627,6 +639,12 @@ fn rows() -> Vec<Row> {
         row(
             Method::GET,
             "/api/fn/list_sessions",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/sign_out",
             Personal,
             SIGNED_IN_ONLY(200),
         ),
@@ -1378,6 +1396,13 @@ impl Matrix {
                 json!({ "slug": "content-creator", "review": written["id"], "reply": reply })
             }
             "/api/fn/render_markdown" => json!({ "text": "# Hello" }),
+            "/api/fn/sign_up" => {
+                let email = format!("{}@example.com", self.unique("newcomer"));
+                json!({ "request": { "email": email, "password": STRONG_PASSWORD, "name": "New" } })
+            }
+            "/api/fn/sign_in" => {
+                json!({ "request": { "email": self.other.email, "password": STRONG_PASSWORD } })
+            }
             "/api/fn/create_api_key" => {
                 json!({ "request": { "name": self.unique("made"), "scopes": ["agents:read"] } })
             }

@@ -388,3 +388,79 @@ async fn answers_are_never_cached() {
     let cache = response.headers().get(reqwest::header::CACHE_CONTROL);
     assert_eq!(cache.and_then(|v| v.to_str().ok()), Some("no-store"));
 }
+
+/// Signing in, up and out through the sign-in page's functions: the session
+/// cookie set and cleared as by REST, one limit shared by both doors (429
+/// with `Retry-After`), and keys refused.
+#[tokio::test]
+async fn signing_in_and_out_through_server_functions_sets_the_cookie_and_shares_the_limits() {
+    use server::rate_limit::{Budget, LimitSettings};
+    let app = TestApp::builder()
+        .limits(LimitSettings {
+            login_per_account: Budget {
+                requests: 2,
+                window: std::time::Duration::from_secs(30),
+            },
+            ..LimitSettings::default()
+        })
+        .spawn()
+        .await;
+    let password = crate::support::browser::STRONG_PASSWORD;
+    let mut ada = Browser::new(&app);
+    let signup =
+        json!({ "request": { "email": "ada@example.com", "password": password, "name": "Ada" } });
+    let (status, me) = post(&mut ada, "sign_up", signup).await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+    assert!(ada.cookie.is_some(), "the session cookie is set");
+    let (status, shown) = read(&mut ada, "current_user", "").await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["user"]["email"], "ada@example.com");
+
+    let (status, _) = post(&mut ada, "sign_out", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ada.cookie.is_none(), "the cookie is cleared");
+    let (status, _) = read(&mut ada, "current_user", "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The account's limit counts both doors: one REST attempt, one through
+    // the function, then the function is refused with a wait.
+    let wrong = json!({ "email": "ada@example.com", "password": "not the password at all" });
+    let (status, _) = Browser::new(&app)
+        .post("/api/v1/auth/login", wrong.clone())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut eve = Browser::new(&app);
+    let (status, _) = post(&mut eve, "sign_in", json!({ "request": wrong })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let right = json!({ "request": { "email": "ada@example.com", "password": password } });
+    let response = eve
+        .send(reqwest::Method::POST, "/api/fn/sign_in", Some(right))
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        response.headers().contains_key("retry-after"),
+        "{:?}",
+        response.headers()
+    );
+    let (_, body) = crate::support::json_of(response).await;
+    assert_eq!(body["code"], "rate_limited", "{body}");
+
+    // An API key cannot sign in.
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let (_, key) = bob
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "k", "scopes": ["agents:read"] }),
+        )
+        .await;
+    let token = key["token"].as_str().expect("a token");
+    let response = app
+        .http
+        .post(app.url("/api/fn/sign_in"))
+        .bearer_auth(token)
+        .json(&json!({ "request": { "email": "bob@example.com", "password": password } }))
+        .send()
+        .await
+        .expect("signing in with a key");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}

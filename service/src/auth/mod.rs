@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod door;
 pub mod github;
 pub mod password;
 pub mod sessions;

@@ -7,7 +7,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use service::auth::{Actor, accounts, api_keys, sessions};
+use service::auth::door::{BrowserDoor, SessionCookie};
+use service::auth::{accounts, api_keys, sessions};
+use std::sync::Arc;
 use types::ApiKeyId;
 use types::account::{
     ApiKeyInfo, CreateApiKey, CreatedApiKey, LoginRequest, Me, SessionInfo, SignupRequest,
@@ -19,11 +21,26 @@ use crate::auth::CallerOf;
 use crate::error::AppError;
 use crate::state::AppState;
 
-fn signed_in(state: &AppState, status: StatusCode, me: Me, token: &str) -> Response {
-    let cookie = state
-        .cookies
-        .session(token, state.services.sessions.absolute);
-    (status, [(header::SET_COOKIE, cookie)], Json(me)).into_response()
+/// The browser's door for this request, over the server's sign-in limits.
+pub fn door(state: &AppState) -> BrowserDoor {
+    BrowserDoor::new(Arc::new(state.limits.clone()))
+}
+
+/// `response` with the cookie the door left (a new session, or cleared).
+pub fn with_cookie(state: &AppState, door: &BrowserDoor, mut response: Response) -> Response {
+    let cookie = match door.outcome().cookie {
+        Some(SessionCookie::Set(token)) => Some(
+            state
+                .cookies
+                .session(&token, state.services.sessions.absolute),
+        ),
+        Some(SessionCookie::Cleared) => Some(state.cookies.cleared()),
+        None => None,
+    };
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// `POST /api/v1/auth/signup {email, password, name}`: 201 and signed in.
@@ -32,11 +49,15 @@ pub async fn signup(
     CallerOf(caller): CallerOf,
     Body(request): Body<SignupRequest>,
 ) -> Result<Response, AppError> {
-    caller.actor.require_browser()?;
-    state.limits.signup(caller.meta.ip.parse().ok())?;
-    let (me, session) = accounts::signup(&state.services, request, &caller.meta).await?;
-    end_previous_session(&state, &caller.actor).await?;
-    Ok(signed_in(&state, StatusCode::CREATED, me, &session.token))
+    let door = door(&state);
+    let me = door
+        .sign_up(&state.services, &caller.actor, &caller.meta, request)
+        .await?;
+    Ok(with_cookie(
+        &state,
+        &door,
+        (StatusCode::CREATED, Json(me)).into_response(),
+    ))
 }
 
 /// `POST /api/v1/auth/login {email, password}`: a new session (a new id, so
@@ -46,23 +67,11 @@ pub async fn login(
     CallerOf(caller): CallerOf,
     Body(request): Body<LoginRequest>,
 ) -> Result<Response, AppError> {
-    caller.actor.require_browser()?;
-    state
-        .limits
-        .login(caller.meta.ip.parse().ok(), &request.email)?;
-    let (me, session) = accounts::login(&state.services, request, &caller.meta).await?;
-    end_previous_session(&state, &caller.actor).await?;
-    Ok(signed_in(&state, StatusCode::OK, me, &session.token))
-}
-
-/// Signing in (or up) while signed in ends the old session: one browser,
-/// one session.
-async fn end_previous_session(state: &AppState, actor: &Actor) -> Result<(), AppError> {
-    if let Some(previous) = actor.session_id() {
-        let mut conn = state.services.conn().await?;
-        sessions::revoke(&mut conn, previous).await?;
-    }
-    Ok(())
+    let door = door(&state);
+    let me = door
+        .sign_in(&state.services, &caller.actor, &caller.meta, request)
+        .await?;
+    Ok(with_cookie(&state, &door, Json(me).into_response()))
 }
 
 /// `POST /api/v1/auth/logout`: 204, session ended, cookie cleared.
@@ -70,12 +79,14 @@ pub async fn logout(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
 ) -> Result<Response, AppError> {
-    accounts::logout(&state.services, &caller.actor, &caller.meta).await?;
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, state.cookies.cleared())],
-    )
-        .into_response())
+    let door = door(&state);
+    door.sign_out(&state.services, &caller.actor, &caller.meta)
+        .await?;
+    Ok(with_cookie(
+        &state,
+        &door,
+        StatusCode::NO_CONTENT.into_response(),
+    ))
 }
 
 /// `GET /api/v1/me`
