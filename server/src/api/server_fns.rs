@@ -19,16 +19,24 @@ use crate::state::AppState;
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    // Changes are JSON, as REST bodies are: a cross-site form (which can
+    // send `text/plain` without a preflight) never reaches a function.
+    let json = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if request.method() != axum::http::Method::GET && !json {
+        let error = ServiceError::invalid("body", "send JSON with Content-Type: application/json");
+        return refused(&error);
+    }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        // Answered as a server function's error is: the bare `ApiError`.
         let limit = MAX_BODY_BYTES / (1024 * 1024);
-        let error = ServiceError::invalid("body", format!("must be at most {limit} MiB"));
-        return (
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            axum::Json(error.to_api_error()),
-        )
-            .into_response();
+        return refused(&ServiceError::invalid(
+            "body",
+            format!("must be at most {limit} MiB"),
+        ));
     };
     let request = Request::from_parts(parts, axum::body::Body::from(bytes));
     let caller = request
@@ -63,6 +71,13 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         }
     }
     response
+}
+
+/// A call refused before any function ran, answered as a server
+/// function's error is: the bare `ApiError`.
+fn refused(error: &ServiceError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    (status, axum::Json(error.to_api_error())).into_response()
 }
 
 /// The status a server function chose (Leptos answers every error with 500

@@ -464,3 +464,23 @@ async fn signing_in_and_out_through_server_functions_sets_the_cookie_and_shares_
         .expect("signing in with a key");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+/// A cross-site form can post `text/plain` without asking first; a change
+/// must be JSON, so such a post never reaches a function (signing in
+/// included, where no CSRF token can be asked for yet).
+#[tokio::test]
+async fn changes_must_be_json() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .post(app.url("/api/fn/sign_in"))
+        .header(reqwest::header::ORIGIN, &app.base_url)
+        .header(reqwest::header::CONTENT_TYPE, "text/plain")
+        .body(r#"{"request":{"email":"a@example.com","password":"x"}}"#)
+        .send()
+        .await
+        .expect("posting a form");
+    let (status, body) = crate::support::json_of(response).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "body", "{body}");
+}

@@ -38,7 +38,7 @@ pub fn with_cookie(state: &AppState, door: &BrowserDoor, mut response: Response)
         None => None,
     };
     if let Some(cookie) = cookie {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
