@@ -27,11 +27,6 @@ pub enum AppError {
     /// string's): 422 like `ServiceError::Invalid`.
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
-    #[error("rate limited: {message}")]
-    RateLimited {
-        retry_after: std::time::Duration,
-        message: &'static str,
-    },
 }
 
 impl AppError {
@@ -51,18 +46,24 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        // The service's own rate limits answer as the server's do.
-        let this = match self {
+        let (status, error) = match self {
             AppError::Service(ServiceError::RateLimited {
                 retry_after,
                 message,
-            }) => AppError::RateLimited {
-                retry_after,
-                message,
-            },
-            other => other,
-        };
-        let (status, error) = match this {
+            }) => {
+                // Whole seconds, rounded up: retrying at once would fail again.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let error = ApiError {
+                    request_id: request_id::current(),
+                    ..ApiError::new(code::RATE_LIMITED, message)
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(axum::http::header::RETRY_AFTER, seconds.max(1).to_string())],
+                    Json(ErrorEnvelope { error }),
+                )
+                    .into_response();
+            }
             AppError::Service(error) => (
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 error.to_api_error(),
@@ -84,23 +85,6 @@ impl IntoResponse for AppError {
                     )
                 },
             ),
-            AppError::RateLimited {
-                retry_after,
-                message,
-            } => {
-                // Whole seconds, rounded up: retrying at once would fail again.
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                let error = ApiError {
-                    request_id: request_id::current(),
-                    ..ApiError::new(code::RATE_LIMITED, message)
-                };
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(axum::http::header::RETRY_AFTER, seconds.max(1).to_string())],
-                    Json(ErrorEnvelope { error }),
-                )
-                    .into_response();
-            }
             AppError::InvalidField { field, message } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ApiError {

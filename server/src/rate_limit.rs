@@ -16,6 +16,8 @@ use std::time::Duration;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use service::ServiceError;
+
 use crate::error::AppError;
 
 /// How many requests a key may make in a window; the budget refills evenly.
@@ -86,12 +88,12 @@ fn check<K: std::hash::Hash + Eq + Clone>(
     key: &K,
     message: &'static str,
 ) -> Result<(), AppError> {
-    limiter
-        .check_key(key)
-        .map_err(|not_until| AppError::RateLimited {
+    limiter.check_key(key).map_err(|not_until| {
+        AppError::Service(ServiceError::RateLimited {
             retry_after: not_until.wait_time_from(DefaultClock::default().now()),
             message,
         })
+    })
 }
 
 impl Limits {
@@ -165,28 +167,19 @@ impl Limits {
 /// Signing in and up through the browser's door (both doors: REST and the
 /// server functions) pass these limits.
 impl service::auth::door::SignInLimits for Limits {
-    fn login(&self, ip: &str, email: &str) -> Result<(), service::ServiceError> {
+    fn login(&self, ip: &str, email: &str) -> Result<(), ServiceError> {
         Limits::login(self, ip.parse().ok(), email).map_err(as_service_error)
     }
 
-    fn signup(&self, ip: &str) -> Result<(), service::ServiceError> {
+    fn signup(&self, ip: &str) -> Result<(), ServiceError> {
         Limits::signup(self, ip.parse().ok()).map_err(as_service_error)
     }
 }
 
-fn as_service_error(error: AppError) -> service::ServiceError {
+fn as_service_error(error: AppError) -> ServiceError {
     match error {
-        AppError::RateLimited {
-            retry_after,
-            message,
-        } => service::ServiceError::RateLimited {
-            retry_after,
-            message,
-        },
         AppError::Service(error) => error,
-        other => {
-            service::ServiceError::Internal(anyhow::anyhow!("a sign-in limit failed: {other}"))
-        }
+        other => ServiceError::Internal(anyhow::anyhow!("a sign-in limit failed: {other}")),
     }
 }
 
@@ -209,7 +202,7 @@ mod tests {
                 .expect("within the budget");
         }
         match limits.login(None, "a@example.com ") {
-            Err(AppError::RateLimited { retry_after, .. }) => {
+            Err(AppError::Service(ServiceError::RateLimited { retry_after, .. })) => {
                 assert!(
                     retry_after > Duration::from_secs(10) && retry_after <= Duration::from_secs(20)
                 );
