@@ -8,7 +8,15 @@ pub const EDITOR: &str = "/editor";
 pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const WALLET: &str = "/wallet";
 /// Pages of the account area.
-pub const ACCOUNT: [&str; 4] = ["/signin", "/signup", "/settings", "/settings/keys"];
+pub const ACCOUNT: [&str; 7] = [
+    "/signin",
+    "/signup",
+    "/settings",
+    "/settings/keys",
+    "/forgot-password",
+    "/reset-password",
+    "/verify-email",
+];
 
 pub fn agent(slug: &str) -> String {
     format!("/agents/{slug}")
@@ -63,6 +71,9 @@ mod tests {
             "/deployments/0b5c6c1e-8f1e-4d7e-9a55-3f1a2b3c4d5e",
             "/runs/0b5c6c1e-8f1e-4d7e-9a55-3f1a2b3c4d5e",
             "/admin/jobs",
+            "/forgot-password",
+            "/reset-password",
+            "/verify-email",
         ] {
             assert!(is_client_route(path), "{path}");
         }

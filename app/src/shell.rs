@@ -18,6 +18,7 @@ use crate::pages::{
     editor::{AgentEditorPage, EditorPage},
     marketplace::MarketplacePage,
     not_found::NotFoundPage,
+    recovery::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     run::RunPage,
     settings::{ApiKeysPage, SettingsPage},
     signin::{SignInPage, SignUpPage},
@@ -50,6 +51,9 @@ enum Page {
     Team,
     TeamAudit,
     AcceptInvite,
+    ForgotPassword,
+    ResetPassword,
+    VerifyEmail,
 }
 
 /// The agent, version and creator pages (reached from the marketplace).
@@ -99,6 +103,9 @@ fn account_area(page: Page) -> AnyView {
         Page::Team => view! { <TeamPage /> }.into_any(),
         Page::TeamAudit => view! { <TeamAuditPage /> }.into_any(),
         Page::AcceptInvite => view! { <AcceptInvitePage /> }.into_any(),
+        Page::ForgotPassword => view! { <ForgotPasswordPage /> }.into_any(),
+        Page::ResetPassword => view! { <ResetPasswordPage /> }.into_any(),
+        Page::VerifyEmail => view! { <VerifyEmailPage /> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -216,6 +223,46 @@ lazy_page!(
     __preload_account_area,
     Page::AcceptInvite
 );
+lazy_page!(
+    ForgotPasswordRoute,
+    account_area,
+    __preload_account_area,
+    Page::ForgotPassword
+);
+lazy_page!(
+    ResetPasswordRoute,
+    account_area,
+    __preload_account_area,
+    Page::ResetPassword
+);
+lazy_page!(
+    VerifyEmailRoute,
+    account_area,
+    __preload_account_area,
+    Page::VerifyEmail
+);
+
+/// Until the signed-in user's address is verified: where the link went,
+/// what waits for it, and where to send another.
+#[component]
+fn VerifyBanner() -> impl IntoView {
+    let auth = crate::auth::use_auth();
+    move || {
+        auth.me
+            .get()
+            .filter(|me| !me.user.email_verified)
+            .map(|me| {
+                view! {
+                    <div class="banner" role="status" data-testid="verify-banner">
+                        "Verify your email address: follow the link we sent to "
+                        <strong>{me.user.email.unwrap_or_default()}</strong>
+                        ". Until then you cannot create API keys, publish agents, join teams or buy credits. "
+                        <A href="/settings">"Send a new link"</A>
+                    </div>
+                }
+            })
+    }
+}
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -263,6 +310,7 @@ pub fn App() -> impl IntoView {
                 </div>
             </header>
             <main class="main">
+                <VerifyBanner />
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=MarketplacePage />
                     <Route path=path!("/agents/:slug") view={Lazy::<AgentRoute>::new()} />
@@ -283,6 +331,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/teams/:slug") view={Lazy::<TeamRoute>::new()} />
                     <Route path=path!("/teams/:slug/audit") view={Lazy::<TeamAuditRoute>::new()} />
                     <Route path=path!("/invites/:token") view={Lazy::<AcceptInviteRoute>::new()} />
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()} />
+                    <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()} />
                 </Routes>
             </main>
             <footer class="footer">

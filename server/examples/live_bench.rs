@@ -96,7 +96,8 @@ fn main() {
             .expect("the sandbox starts");
 
         let http = reqwest::Client::new();
-        let token = api_key(&http, &base, "bench@example.com", None).await;
+        let outbox = db.dir.path().join("outbox");
+        let token = api_key(&http, &base, &outbox, "bench@example.com", None).await;
         let call = |method, path: String, body| request(&http, &base, &token, method, path, body);
         // The trivial agent, published.
         let agent = call(
@@ -198,7 +199,7 @@ fn main() {
             Some(json!({ "version": "1.0.0" })),
         )
         .await;
-        let payer = api_key(&http, &base, "payer@example.com", Some(1_000_000)).await;
+        let payer = api_key(&http, &base, &outbox, "payer@example.com", Some(1_000_000)).await;
         let as_payer =
             |method, path: String, body| request(&http, &base, &payer, method, path, body);
         let paid = as_payer(
@@ -377,8 +378,15 @@ async fn request(
     body
 }
 
-/// Signs `email` up and makes it an API key (with a monthly spend cap).
-async fn api_key(http: &reqwest::Client, base: &str, email: &str, cap: Option<i64>) -> String {
+/// Signs `email` up, follows the verification link the worker wrote to
+/// `outbox`, and makes it an API key (with a monthly spend cap).
+async fn api_key(
+    http: &reqwest::Client,
+    base: &str,
+    outbox: &std::path::Path,
+    email: &str,
+    cap: Option<i64>,
+) -> String {
     let response = http
         .post(format!("{base}/api/v1/auth/signup"))
         .header("origin", base)
@@ -397,6 +405,15 @@ async fn api_key(http: &reqwest::Client, base: &str, email: &str, cap: Option<i6
         .expect("a session cookie")
         .to_owned();
     let me: Value = response.json().await.expect("json");
+    let token = common::mailed_token(outbox, email, "verify-email").await;
+    let verified = http
+        .post(format!("{base}/api/v1/auth/verify-email"))
+        .header("origin", base)
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .expect("verifying");
+    assert!(verified.status().is_success(), "{}", verified.status());
     let created: Value = http
         .post(format!("{base}/api/v1/api-keys"))
         .header("origin", base)

@@ -23,12 +23,14 @@ use crate::state::AppState;
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// How our cookies are named and flagged, from `AGENTDECK_PUBLIC_URL`: the
-/// session, and the short-lived cookie binding a GitHub sign-in flow to the
-/// browser that started it.
+/// session, the short-lived cookie binding a GitHub sign-in flow to the
+/// browser that started it, and the device cookie (`service::auth::devices`).
 #[derive(Clone, Copy, Debug)]
 pub struct CookieSettings {
     pub name: &'static str,
     pub flow_name: &'static str,
+    /// The device cookie: this browser signed in to an account before.
+    pub device_name: &'static str,
     pub secure: bool,
 }
 
@@ -49,6 +51,11 @@ impl CookieSettings {
             } else {
                 "agentdeck_oauth"
             },
+            device_name: if https {
+                "__Host-agentdeck_device"
+            } else {
+                "agentdeck_device"
+            },
             secure: https,
         }
     }
@@ -63,6 +70,17 @@ impl CookieSettings {
 
     pub fn flow(&self, token: &str) -> HeaderValue {
         self.header(self.flow_name, token, FLOW_COOKIE_SECONDS)
+    }
+
+    /// Outlives sessions: a known device stays known for a year.
+    pub fn device(&self, value: &str) -> HeaderValue {
+        let year = u64::try_from(service::auth::devices::LIFETIME_DAYS * 86_400).unwrap_or(0);
+        self.header(self.device_name, value, year)
+    }
+
+    /// The device cookie from the request's cookies.
+    pub fn device_token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        cookie(headers, self.device_name)
     }
 
     pub fn flow_cleared(&self) -> HeaderValue {

@@ -42,9 +42,17 @@ pub struct Config {
     pub public_url: String,
     /// `AGENTDECK_SESSION_IDLE_HOURS` and `AGENTDECK_SESSION_MAX_DAYS`.
     pub sessions: service::auth::SessionPolicy,
-    /// `AGENTDECK_LOGIN_LIMIT` (per account) and `AGENTDECK_API_LIMIT` (per
-    /// IP), each `<requests>/<seconds>`.
+    /// `AGENTDECK_LOGIN_LIMIT`: failed sign-ins per account, as
+    /// `<free failures>/<longest wait in seconds>` (default `5/900`: after
+    /// five, each failure doubles the wait from one second up to 15
+    /// minutes), and `AGENTDECK_API_LIMIT`: API requests per IP, as
+    /// `<requests>/<seconds>`.
     pub limits: crate::rate_limit::LimitSettings,
+    /// Mail: `AGENTDECK_SMTP_URL` (`smtp://host:port`, `smtp://…?tls=required`
+    /// or `smtps://user:password@host`); unset, mail is written to
+    /// `<data dir>/outbox`. `AGENTDECK_MAIL_FROM` is the sender (default
+    /// `Agentdeck <noreply@localhost>`).
+    pub mail: MailConfig,
     /// Sign-in with GitHub: on when `AGENTDECK_GITHUB_CLIENT_ID` is set (then
     /// `AGENTDECK_GITHUB_CLIENT_SECRET` must be too). The provider's URLs are
     /// `AGENTDECK_GITHUB_AUTHORIZE_URL`, `_TOKEN_URL` and `_API_URL`.
@@ -74,6 +82,26 @@ pub struct Config {
     /// Unset: a key kept in `<data dir>/secrets.key`, made on first start;
     /// servers that share a database must share this key.
     pub secrets_key: Option<[u8; 32]>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailConfig {
+    pub from: String,
+    pub delivery: service::mail::Delivery,
+}
+
+impl MailConfig {
+    pub fn mailer(&self) -> Result<service::mail::Mailer, ConfigError> {
+        service::mail::Mailer::new(&self.from, self.delivery.clone()).map_err(|message| {
+            ConfigError {
+                name: match self.delivery {
+                    service::mail::Delivery::Smtp(_) => "AGENTDECK_SMTP_URL",
+                    service::mail::Delivery::Outbox(_) => "AGENTDECK_MAIL_FROM",
+                },
+                message,
+            }
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -216,7 +244,20 @@ impl Config {
             }
         })?;
         let defaults = crate::rate_limit::LimitSettings::default();
-        let login_per_account = parse(&get, "AGENTDECK_LOGIN_LIMIT", "5/900", parse_budget)?;
+        let login_per_account = parse(&get, "AGENTDECK_LOGIN_LIMIT", "5/900", |v| {
+            let expected = || "expected <free failures>/<longest wait seconds>, e.g. 5/900";
+            let (free, longest) = v.split_once('/').ok_or_else(expected)?;
+            let free: u32 = free.trim().parse().map_err(|_| expected())?;
+            let longest: u64 = longest.trim().parse().map_err(|_| expected())?;
+            if !(1..=86_400).contains(&longest) {
+                return Err("the longest wait must be from 1 to 86400 seconds".to_owned());
+            }
+            Ok(crate::rate_limit::Backoff {
+                free,
+                first: Duration::from_secs(1),
+                longest: Duration::from_secs(longest),
+            })
+        })?;
         let api_per_ip = parse(&get, "AGENTDECK_API_LIMIT", "600/60", parse_budget)?;
         let github = match get("AGENTDECK_GITHUB_CLIENT_ID") {
             None => None,
@@ -294,6 +335,15 @@ impl Config {
         let data_dir: PathBuf = get("AGENTDECK_DATA_DIR")
             .unwrap_or_else(|| ".agentdeck".into())
             .into();
+        let mail = MailConfig {
+            from: get("AGENTDECK_MAIL_FROM")
+                .unwrap_or_else(|| "Agentdeck <noreply@localhost>".to_owned()),
+            delivery: match get("AGENTDECK_SMTP_URL") {
+                Some(url) => service::mail::Delivery::Smtp(url),
+                None => service::mail::Delivery::Outbox(data_dir.join("outbox")),
+            },
+        };
+        mail.mailer()?;
         let llm_base_url = get("AGENTDECK_LLM_BASE_URL")
             .map(|_| {
                 parse(&get, "AGENTDECK_LLM_BASE_URL", "", |v| {
@@ -330,6 +380,7 @@ impl Config {
             },
             database_url: get("DATABASE_URL"),
             data_dir,
+            mail,
             dist_dir: get("AGENTDECK_DIST_DIR")
                 .unwrap_or_else(|| "dist".into())
                 .into(),

@@ -182,7 +182,8 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
             .with_public_url(config.public_url.clone())
             .with_github(config.github.clone())
             .with_billing(config.billing)
-            .with_payments(config.payments.clone()),
+            .with_payments(config.payments.clone())
+            .with_mailer(config.mail.mailer()?),
         hub: Hub::new(),
         dist_dir: Arc::new(config.dist_dir.clone()),
         cookies: auth::CookieSettings::new(config.is_https()),
@@ -266,6 +267,11 @@ async fn upkeep(state: AppState) {
                         tracing::info!(sessions, flows, "purged dead sessions and sign-in flows");
                     }
                     Err(error) => tracing::warn!(%error, "purging dead sessions failed"),
+                }
+                match service::auth::recovery::purge(&state.services).await {
+                    Ok(0) => {}
+                    Ok(tokens) => tracing::info!(tokens, "purged expired account links"),
+                    Err(error) => tracing::warn!(%error, "purging expired account links failed"),
                 }
                 match service::events::purge(&state.services).await {
                     Ok(0) => {}

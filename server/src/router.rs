@@ -68,6 +68,21 @@ pub fn build(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/providers", get(github::providers))
+        .route(
+            "/auth/password-reset",
+            post(auth::recovery::request_password_reset),
+        )
+        .route(
+            "/auth/password-reset/complete",
+            post(auth::recovery::reset_password),
+        )
+        .route("/auth/verify-email", post(auth::recovery::verify_email))
+        .route(
+            "/me/email/verification",
+            post(auth::recovery::resend_verification),
+        )
+        .route("/me/email", post(auth::recovery::change_email))
+        .route("/me/password", post(auth::recovery::change_password))
         .route("/me", get(auth::me))
         .route("/sessions", get(auth::list_sessions))
         .route("/sessions/revoke-others", post(auth::revoke_other_sessions))
@@ -139,6 +154,7 @@ pub fn build(state: AppState) -> Router {
         .route("/ledger.csv", get(billing::usage::export_ledger))
         .route("/billing/usage", get(billing::usage::show_usage))
         .route("/admin/jobs", get(admin::jobs::show_jobs))
+        .route("/admin/outbox", get(admin::outbox::show_outbox))
         .route("/admin/jobs/{id}", delete(admin::jobs::discard_job))
         .route("/admin/jobs/{id}/retry", post(admin::jobs::retry_job))
         .method_not_allowed_fallback(not_found::method_not_allowed);

@@ -33,6 +33,9 @@ pub enum ServiceError {
     Forbidden(String),
     #[error("wrong email or password")]
     InvalidCredentials,
+    /// The account's address is not verified yet, and this needs it (403).
+    #[error("the email address is not verified")]
+    EmailUnverified,
     #[error("unknown, revoked or expired API key")]
     InvalidApiKey,
     /// Not enough credits for what was asked (nothing happened).
@@ -74,7 +77,7 @@ impl ServiceError {
             Self::Invalid { .. } => 422,
             Self::Conflict { .. } => 409,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
-            Self::Forbidden(_) => 403,
+            Self::Forbidden(_) | Self::EmailUnverified => 403,
             Self::BadSignature(_) => 400,
             Self::PaymentRequired(_) | Self::SpendCapReached { .. } => 402,
             Self::RateLimited { .. } => 429,
@@ -105,6 +108,11 @@ impl ServiceError {
                 "The email or password is incorrect.",
             ),
             Self::Forbidden(reason) => ApiError::new(code::FORBIDDEN, reason.clone()),
+            Self::EmailUnverified => ApiError::new(
+                code::EMAIL_UNVERIFIED,
+                "Verify your email address first: follow the link we sent you, or send a new \
+                 one from Settings.",
+            ),
             Self::BadSignature(reason) => ApiError::new(code::INVALID_SIGNATURE, reason.clone()),
             Self::PaymentRequired(reason) => {
                 ApiError::new(code::INSUFFICIENT_CREDITS, reason.clone())

@@ -13,6 +13,7 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
+pub mod mail;
 pub mod markdown;
 pub mod payments;
 pub mod ratings;
@@ -51,6 +52,11 @@ pub struct Services {
     pub billing: ledger::Billing,
     /// Buying credits, when a payment provider is configured.
     pub payments: Option<std::sync::Arc<payments::Payments>>,
+    /// Where mail goes (SMTP or the local outbox); without one, mail jobs
+    /// wait in the queue for a server that has it.
+    pub mailer: Option<std::sync::Arc<mail::Mailer>>,
+    /// Device cookies, signed with a key derived from the secrets key.
+    pub devices: Option<std::sync::Arc<auth::devices::Devices>>,
 }
 
 impl Services {
@@ -65,7 +71,14 @@ impl Services {
             secrets: None,
             billing: ledger::Billing::default(),
             payments: None,
+            mailer: None,
+            devices: None,
         }
+    }
+
+    pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {
+        self.mailer = Some(std::sync::Arc::new(mailer));
+        self
     }
 
     pub fn with_payments(mut self, payments: Option<payments::PaymentsConfig>) -> Self {
@@ -80,6 +93,7 @@ impl Services {
 
     pub fn with_secrets(mut self, key: &[u8; 32]) -> Self {
         self.secrets = Some(std::sync::Arc::new(secrets::SecretBox::new(key)));
+        self.devices = Some(std::sync::Arc::new(auth::devices::Devices::new(key)));
         self
     }
 

@@ -197,6 +197,20 @@ diesel::table! {
 
 diesel::joinable!(deployments -> agents (agent_id));
 diesel::joinable!(deployments -> agent_versions (version_id));
+diesel::table! {
+    account_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        email -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(agents -> users (owner_user_id));
 diesel::joinable!(agents -> workspaces (workspace_id));
 diesel::joinable!(agent_versions -> agents (agent_id));
@@ -373,6 +387,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    account_tokens,
     agents,
     agent_versions,
     agent_drafts,

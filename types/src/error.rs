@@ -13,6 +13,8 @@ pub mod code {
     pub const INVALID_REQUEST: &str = "invalid_request";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const FORBIDDEN: &str = "forbidden";
+    /// 403: the account must verify its email address before doing this.
+    pub const EMAIL_UNVERIFIED: &str = "email_unverified";
     pub const CONFLICT: &str = "conflict";
     pub const UNAUTHENTICATED: &str = "unauthenticated";
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";

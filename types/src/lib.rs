@@ -374,6 +374,78 @@ pub mod account {
         pub name: String,
     }
 
+    /// Asks for a password-reset link by mail. The answer is the same
+    /// whether or not an account has the address.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PasswordResetRequest {
+        pub email: String,
+    }
+
+    /// Sets a new password with the token from a reset link; every session
+    /// of the account ends and this browser is signed in.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PasswordReset {
+        pub token: String,
+        pub password: String,
+    }
+
+    /// Changes the signed-in user's password; their other sessions end.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PasswordChange {
+        pub current_password: String,
+        pub new_password: String,
+    }
+
+    /// Moves the account to another address, once a link sent there is
+    /// followed. `password` is the current one (absent for accounts that
+    /// have none, which sign in with GitHub).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct EmailChange {
+        pub new_email: String,
+        #[serde(default)]
+        pub password: Option<String>,
+    }
+
+    /// The token from a verification link.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct EmailVerification {
+        pub token: String,
+    }
+
+    /// What following a verification link did.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct EmailVerified {
+        /// The account's address now (the new one, after a change).
+        pub email: String,
+        /// Whether the address replaced another.
+        pub changed: bool,
+    }
+
+    /// A mail that was accepted for sending (the link inside is not shown).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct MailQueued {
+        pub to: String,
+    }
+
+    /// A message in the local outbox (mail when no SMTP server is set),
+    /// as platform administrators see it.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OutboxMail {
+        /// The file's name in the outbox.
+        pub id: String,
+        pub to: String,
+        pub subject: String,
+        #[serde(with = "crate::timestamp")]
+        pub written_at: DateTime<Utc>,
+        /// The plain-text part.
+        pub text: String,
+    }
+
     /// Which ways of signing in this server offers.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct Providers {
@@ -420,6 +492,9 @@ pub mod account {
         pub display_name: String,
         pub email: Option<String>,
         pub email_verified: bool,
+        /// An address the account is moving to, until its link is followed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pending_email: Option<String>,
         pub has_password: bool,
         pub github_linked: bool,
         #[serde(with = "crate::timestamp")]

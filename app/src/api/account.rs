@@ -1,7 +1,7 @@
-//! The caller's own account: signing up, in and out (through the browser's
-//! door, which passes the sign-in limits and leaves the session cookie for
-//! the server to set or clear), who is signed in, their sessions and API
-//! keys.
+//! The caller's own account: signing up, in and out, and getting back in
+//! (through the browser's door, which passes the sign-in limits and leaves
+//! the session and device cookies for the server to set or clear), proving
+//! the address, who is signed in, their sessions and API keys.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
@@ -13,7 +13,7 @@ use super::CsrfClient;
 #[cfg(feature = "ssr")]
 use super::context::{actor, answer, answer_with, failed, meta, services};
 #[cfg(feature = "ssr")]
-use service::auth::{accounts, api_keys, sessions};
+use service::auth::{accounts, api_keys, recovery, sessions};
 
 /// The browser's door of this request (the server provides it).
 #[cfg(feature = "ssr")]
@@ -46,6 +46,68 @@ pub async fn sign_up(request: account::SignupRequest) -> Result<account::Me, Api
 #[server(prefix = "/api/fn", endpoint = "sign_out", input = Json, client = CsrfClient)]
 pub async fn sign_out() -> Result<(), ApiError> {
     answer(door()?.sign_out(&services()?, &actor(), &meta())).await
+}
+
+/// Mails a password-reset link when an account has the address; answers
+/// the same (202) either way.
+#[server(prefix = "/api/fn", endpoint = "request_password_reset", input = Json, client = CsrfClient)]
+pub async fn request_password_reset(
+    request: account::PasswordResetRequest,
+) -> Result<(), ApiError> {
+    let door = door()?;
+    answer_with(
+        202,
+        door.request_password_reset(&services()?, &actor(), &meta(), &request.email),
+    )
+    .await
+}
+
+/// Sets a new password with a reset link's token: every session of the
+/// account ends and this browser is signed in.
+#[server(prefix = "/api/fn", endpoint = "reset_password", input = Json, client = CsrfClient)]
+pub async fn reset_password(request: account::PasswordReset) -> Result<account::Me, ApiError> {
+    answer(door()?.reset_password(&services()?, &actor(), &meta(), request)).await
+}
+
+/// Follows a verification link (no session needed: the link is the proof).
+#[server(prefix = "/api/fn", endpoint = "verify_email", input = Json, client = CsrfClient)]
+pub async fn verify_email(
+    request: account::EmailVerification,
+) -> Result<account::EmailVerified, ApiError> {
+    answer(recovery::verify_email(
+        &services()?,
+        &actor(),
+        &meta(),
+        &request.token,
+    ))
+    .await
+}
+
+/// Sends the signed-in user a new verification link (202).
+#[server(prefix = "/api/fn", endpoint = "resend_verification", input = Json, client = CsrfClient)]
+pub async fn resend_verification() -> Result<account::MailQueued, ApiError> {
+    answer_with(
+        202,
+        door()?.resend_verification(&services()?, &actor(), &meta()),
+    )
+    .await
+}
+
+/// Changes the signed-in user's password; their other sessions end.
+#[server(prefix = "/api/fn", endpoint = "change_password", input = Json, client = CsrfClient)]
+pub async fn change_password(request: account::PasswordChange) -> Result<(), ApiError> {
+    answer(door()?.change_password(&services()?, &actor(), &meta(), request)).await
+}
+
+/// Sends a link to the address the signed-in user moves to (202); the
+/// account keeps its address until it is followed.
+#[server(prefix = "/api/fn", endpoint = "change_email", input = Json, client = CsrfClient)]
+pub async fn change_email(request: account::EmailChange) -> Result<account::MailQueued, ApiError> {
+    answer_with(
+        202,
+        door()?.change_email(&services()?, &actor(), &meta(), request),
+    )
+    .await
 }
 
 /// Which ways of signing in are on.

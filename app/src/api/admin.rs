@@ -1,5 +1,6 @@
-//! Platform administration: the job queue and credit grants (platform
-//! administrators in a browser session only; the service checks).
+//! Platform administration: the job queue, credit grants and the local
+//! mail outbox (platform administrators in a browser session only; the
+//! service checks).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
@@ -13,12 +14,18 @@ use super::CsrfClient;
 #[cfg(feature = "ssr")]
 use super::context::{actor, answer, answer_with, meta, services};
 #[cfg(feature = "ssr")]
-use service::{jobs, ledger};
+use service::{jobs, ledger, mail};
 
 /// Depth and age per job kind, and the dead jobs.
 #[server(prefix = "/api/fn", endpoint = "job_queue", input = GetUrl, client = CsrfClient)]
 pub async fn job_queue() -> Result<QueueOverview, ApiError> {
     answer(jobs::overview(&services()?, &actor())).await
+}
+
+/// The newest mail in the local outbox (mail when no SMTP server is set).
+#[server(prefix = "/api/fn", endpoint = "mail_outbox", input = GetUrl, client = CsrfClient)]
+pub async fn mail_outbox() -> Result<Vec<types::account::OutboxMail>, ApiError> {
+    answer(mail::outbox::list(&services()?, &actor())).await
 }
 
 /// Puts a dead job back in the queue.

@@ -1,10 +1,12 @@
 //! The platform administrators' page: the job queue (depth per kind, and
-//! the dead jobs with their last error, to retry or discard) and credit
-//! grants with a reason.
+//! the dead jobs with their last error, to retry or discard), credit
+//! grants with a reason, and the local mail outbox.
 
 use leptos::prelude::*;
 
-use crate::api::admin::{GrantOrder, discard_job, grant_credits, job_queue, retry_job};
+use crate::api::admin::{
+    GrantOrder, discard_job, grant_credits, job_queue, mail_outbox, retry_job,
+};
 use crate::auth::SignedInPage;
 use crate::components::form::FormError;
 use crate::components::table::Rows;
@@ -16,7 +18,7 @@ use types::jobs::{DeadJob, KindDepth};
 
 #[component]
 pub fn AdminJobsPage() -> impl IntoView {
-    view! { <SignedInPage class="settings-page" title="Job queue" testid="admin-jobs"><Queue /></SignedInPage> }
+    view! { <SignedInPage class="settings-page" title="Job queue" testid="admin-jobs"><Queue /><Outbox /></SignedInPage> }
 }
 
 #[component]
@@ -171,4 +173,27 @@ fn fresh_key() -> String {
     }
     #[cfg(not(feature = "csr"))]
     String::new()
+}
+
+/// Mail written to the local outbox (no SMTP server configured), newest
+/// first, so a laptop's links can be followed.
+#[component]
+fn Outbox() -> impl IntoView {
+    let mails = Remote::new(mail_outbox);
+    view! {
+        <section class="panel" data-testid="outbox">
+            <h2>"Mail outbox"</h2>
+            <p class="muted small">"Mail goes here when no SMTP server is set (AGENTDECK_SMTP_URL)."</p>
+            {mails.view("Loading mail…", |list| if list.is_empty() {
+                view! { <p class="muted">"No mail in the outbox."</p> }.into_any()
+            } else {
+                list.into_iter().map(|mail| view! {
+                    <details class="outbox-mail" data-testid="outbox-mail">
+                        <summary><strong>{mail.subject}</strong>" to "{mail.to}" · "{super::time::minute(mail.written_at)}</summary>
+                        <pre class="outbox-text">{mail.text}</pre>
+                    </details>
+                }).collect_view().into_any()
+            })}
+        </section>
+    }
 }

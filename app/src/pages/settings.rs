@@ -1,16 +1,19 @@
-//! Settings for the signed-in user: profile and sessions, and API keys
-//! (created, shown once, listed, revoked).
+//! Settings for the signed-in user: profile, email address (verified, or
+//! a link to send again; moving to another address), password, sessions,
+//! and API keys (created, shown once, listed, revoked).
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::account::{
-    create_api_key, list_api_keys, list_sessions, revoke_api_key, revoke_other_sessions,
+    change_email, change_password, create_api_key, list_api_keys, list_sessions,
+    resend_verification, revoke_api_key, revoke_other_sessions,
 };
 use crate::auth::{SignedInPage, use_auth};
+use crate::components::form::{FieldError, FormError};
 use crate::components::status::ErrorPanel;
 use crate::remote::Remote;
-use types::account::{CreateApiKey, CreatedApiKey, Scope};
+use types::account::{CreateApiKey, CreatedApiKey, EmailChange, PasswordChange, Scope};
 use types::error::ApiError;
 
 use super::time::minute as when;
@@ -28,7 +31,7 @@ fn SettingsNav() -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
-        <SignedInPage class="settings-page" title="Settings"><SettingsNav /><Profile /><Sessions /></SignedInPage>
+        <SignedInPage class="settings-page" title="Settings"><SettingsNav /><Profile /><EmailSettings /><PasswordSettings /><Sessions /></SignedInPage>
     }
 }
 
@@ -73,6 +76,166 @@ fn workspace_name(auth: crate::auth::Auth, id: types::WorkspaceId) -> String {
             })
         })
         .unwrap_or_else(|| "—".to_owned())
+}
+
+/// "Send a new link" for an unverified address; says where it went.
+#[component]
+pub fn ResendVerification() -> impl IntoView {
+    let outcome = RwSignal::new(None::<Result<String, ApiError>>);
+    let busy = RwSignal::new(false);
+    let resend = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            outcome.set(Some(resend_verification().await.map(|queued| queued.to)));
+            busy.set(false);
+        });
+    };
+    view! {
+        <button class="button small" on:click=resend disabled=move || busy.get() data-testid="resend-verification">
+            "Send a new link"
+        </button>
+        {move || outcome.get().map(|result| match result {
+            Ok(to) => view! { <span class="muted small" role="status">" Sent to "{to}"."</span> }.into_any(),
+            Err(error) => view! { <span class="field-error" role="alert">" "{error.message}</span> }.into_any(),
+        })}
+    }
+}
+
+#[component]
+fn EmailSettings() -> impl IntoView {
+    let auth = use_auth();
+    let new_email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let notice = RwSignal::new(None::<String>);
+    let has_password = move || {
+        auth.me
+            .with(|me| me.as_ref().is_some_and(|me| me.user.has_password))
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        notice.set(None);
+        let request = EmailChange {
+            new_email: new_email.get_untracked(),
+            password: has_password().then(|| password.get_untracked()),
+        };
+        leptos::task::spawn_local(async move {
+            match change_email(request).await {
+                Ok(queued) => {
+                    notice.set(Some(format!(
+                        "We sent a link to {}. Your address changes when you follow it.",
+                        queued.to
+                    )));
+                    new_email.set(String::new());
+                    password.set(String::new());
+                    auth.load();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="panel" data-testid="email-settings">
+            <h2>"Email address"</h2>
+            {move || auth.me.get().map(|me| {
+                let user = me.user;
+                view! {
+                    <p>
+                        <strong>{user.email.unwrap_or_default()}</strong>" "
+                        {if user.email_verified {
+                            view! { <span class="badge" data-testid="email-status">"Verified"</span> }.into_any()
+                        } else {
+                            view! { <span class="badge warn" data-testid="email-status">"Not verified"</span>" "<ResendVerification /> }.into_any()
+                        }}
+                    </p>
+                    {user.pending_email.map(|pending| view! {
+                        <p class="muted small" data-testid="pending-email">"Waiting for you to follow the link sent to "{pending}"."</p>
+                    })}
+                }
+            })}
+            <form class="stack" on:submit=submit>
+                <label>"New address"
+                    <input type="email" name="new-email" autocomplete="email" required
+                        prop:value=move || new_email.get() on:input=move |ev| new_email.set(event_target_value(&ev)) />
+                </label>
+                <FieldError error field="new_email" />
+                {move || has_password().then(|| view! {
+                    <label>"Current password"
+                        <input type="password" name="email-password" autocomplete="current-password" required
+                            prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
+                    </label>
+                    <FieldError error field="password" />
+                })}
+                <FormError error fields=&["new_email", "password"] />
+                {move || notice.get().map(|text| view! { <p class="muted small" role="status" data-testid="email-notice">{text}</p> })}
+                <button class="button" type="submit">"Change address"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn PasswordSettings() -> impl IntoView {
+    let auth = use_auth();
+    let current = RwSignal::new(String::new());
+    let new_password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let notice = RwSignal::new(None::<&'static str>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        notice.set(None);
+        let request = PasswordChange {
+            current_password: current.get_untracked(),
+            new_password: new_password.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            match change_password(request).await {
+                Ok(()) => {
+                    notice.set(Some(
+                        "Password changed. Every other session was signed out.",
+                    ));
+                    current.set(String::new());
+                    new_password.set(String::new());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let has_password = move || {
+        auth.me
+            .with(|me| me.as_ref().is_some_and(|me| me.user.has_password))
+    };
+    view! {
+        <section class="panel" data-testid="password-settings">
+            <h2>"Password"</h2>
+            {move || if has_password() {
+                view! {
+                    <form class="stack" on:submit=submit>
+                        <label>"Current password"
+                            <input type="password" name="current-password" autocomplete="current-password" required
+                                prop:value=move || current.get() on:input=move |ev| current.set(event_target_value(&ev)) />
+                        </label>
+                        <FieldError error field="current_password" />
+                        <label>"New password"
+                            <input type="password" name="new-password" autocomplete="new-password" required minlength="10"
+                                prop:value=move || new_password.get() on:input=move |ev| new_password.set(event_target_value(&ev)) />
+                        </label>
+                        <FieldError error field="new_password" />
+                        <FormError error fields=&["current_password", "new_password"] />
+                        {move || notice.get().map(|text| view! { <p class="muted small" role="status" data-testid="password-notice">{text}</p> })}
+                        <button class="button" type="submit">"Change password"</button>
+                    </form>
+                }.into_any()
+            } else {
+                view! {
+                    <p class="muted">"You sign in with GitHub. To add a password, ask for a link on the "
+                        <A href="/forgot-password">"password reset page"</A>"."</p>
+                }.into_any()
+            }}
+        </section>
+    }
 }
 
 #[component]

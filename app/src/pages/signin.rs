@@ -25,6 +25,12 @@ fn github_error(code: &str) -> &'static str {
         "github_email_unverified" => {
             "Your GitHub account has no verified primary email. Verify it on GitHub, then try again."
         }
+        "github_account_unverified" => {
+            "An Agentdeck account already uses this email address but has not verified it, so it \
+             was not linked to your GitHub account. If it is yours, sign in with its password and \
+             verify the address (or link GitHub from Settings); if not, reset its password: the \
+             link goes to your inbox, and using it makes the account yours."
+        }
         "github_already_linked" => {
             "That GitHub account is already linked to another Agentdeck account."
         }
@@ -162,6 +168,7 @@ pub fn SignInPage() -> impl IntoView {
             <button class="button primary" type="submit" disabled=move || busy.get()>
                 {move || if busy.get() { "Signing in…" } else { "Sign in" }}
             </button>
+            <p class="muted small"><A href="/forgot-password">"Forgot your password?"</A></p>
             <p class="muted small">"New here? "
                 <A href=move || format!("/signup?return_to={}", encode_component(&return_to.get()))>"Create an account"</A>
             </p>

@@ -47,3 +47,26 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
+
+/// The token of the newest `page` link mailed to `to`, read from the local
+/// `outbox` once the worker wrote it (up to a minute).
+pub async fn mailed_token(outbox: &std::path::Path, to: &str, page: &str) -> String {
+    let marker = format!("/{page}#token=");
+    for _ in 0..600 {
+        let mails = service::mail::outbox::read_dir(outbox).expect("the outbox");
+        let found = mails.iter().filter(|mail| mail.to == to).find_map(|mail| {
+            let start = mail.text.find(&marker)? + marker.len();
+            Some(
+                mail.text[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect::<String>(),
+            )
+        });
+        if let Some(token) = found {
+            return token;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {page} link was mailed to {to}");
+}

@@ -44,7 +44,7 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         .get::<Caller>()
         .cloned()
         .unwrap_or_else(Caller::anonymous);
-    let door = crate::api::auth::door(&state);
+    let door = crate::api::auth::door(&state, request.headers());
     let services = state.services.clone();
     let in_context = door.clone();
     let (response, status) = types::error::status::scope(async move {

@@ -5,6 +5,7 @@
 //! adds jobs; a [`worker::Worker`] runs them.
 
 pub mod deploy;
+pub mod mail;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -86,7 +87,7 @@ impl Registry {
     /// Every handler the server has, over `services`.
     pub fn server(services: &service::Services) -> Self {
         use service::deployments::{DEPLOY_JOB, STOP_JOB};
-        Self::new()
+        let registry = Self::new()
             .with(
                 DEPLOY_JOB,
                 deploy::Deploy {
@@ -105,6 +106,22 @@ impl Registry {
                     services: services.clone(),
                 },
             )
+            .with(
+                service::auth::recovery::RESET_JOB,
+                mail::PasswordReset {
+                    services: services.clone(),
+                },
+            );
+        // A server without a mailer leaves mail for one that has it.
+        match &services.mailer {
+            Some(mailer) => registry.with(
+                service::mail::SEND_JOB,
+                mail::SendMail {
+                    mailer: Arc::clone(mailer),
+                },
+            ),
+            None => registry,
+        }
     }
 
     pub fn with(mut self, kind: &str, handler: impl Handler) -> Self {

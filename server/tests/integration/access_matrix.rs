@@ -16,7 +16,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use reqwest::header::{AUTHORIZATION, COOKIE, ORIGIN};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use server::rate_limit::{Budget, LimitSettings};
+use server::rate_limit::{Backoff, Budget, LimitSettings};
 use service::auth::{RequestMeta, SessionPolicy, sessions};
 use service::schema::{api_keys, users, workspace_members, workspaces};
 use std::time::Duration;
@@ -168,6 +168,26 @@ fn rows() -> Vec<Row> {
             Public,
             [200, 200, 200, 200, 200, 200, 200, 403, 403, 401, 200],
         ),
+        // Getting back in: anyone in a browser (the same answer for any
+        // address); a made-up link is refused after the access check.
+        row(
+            Method::POST,
+            "/api/v1/auth/password-reset",
+            Public,
+            [202, 202, 202, 202, 202, 202, 202, 403, 403, 401, 202],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/auth/password-reset/complete",
+            Public,
+            [422, 422, 422, 422, 422, 422, 422, 403, 403, 401, 422],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/auth/verify-email",
+            Public,
+            [422, 422, 422, 422, 422, 422, 422, 403, 403, 401, 422],
+        ),
         row(
             Method::GET,
             "/auth/github/start",
@@ -215,6 +235,26 @@ fn rows() -> Vec<Row> {
             "/api/v1/api-keys/{own key}",
             Personal,
             [401, 204, 404, 404, 404, 404, 404, 403, 403, 401, 401],
+        ),
+        // The caller's own address and password, in a browser session only
+        // (everyone here verified already; the current password is wrong).
+        row(
+            Method::POST,
+            "/api/v1/me/email/verification",
+            Personal,
+            SIGNED_IN_ONLY(409),
+        ),
+        row(
+            Method::POST,
+            "/api/v1/me/email",
+            Personal,
+            SIGNED_IN_ONLY(202),
+        ),
+        row(
+            Method::POST,
+            "/api/v1/me/password",
+            Personal,
+            SIGNED_IN_ONLY(422),
         ),
         row(
             Method::POST,
@@ -487,6 +527,12 @@ fn rows() -> Vec<Row> {
             Personal,
             [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
         ),
+        row(
+            Method::GET,
+            "/api/v1/admin/outbox",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
         // Credits: members read a workspace's money, admins its audit log
         // and caps; only platform administrators grant.
         row(Method::GET, "/api/v1/wallet", Personal, BILLING_OWN),
@@ -617,6 +663,48 @@ fn rows() -> Vec<Row> {
             "/api/fn/sign_in",
             Public,
             [200, 200, 200, 200, 200, 200, 200, 403, 403, 401, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/request_password_reset",
+            Public,
+            [202, 202, 202, 202, 202, 202, 202, 403, 403, 401, 202],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/reset_password",
+            Public,
+            [422, 422, 422, 422, 422, 422, 422, 403, 403, 401, 422],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/verify_email",
+            Public,
+            [422, 422, 422, 422, 422, 422, 422, 403, 403, 401, 422],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/resend_verification",
+            Personal,
+            SIGNED_IN_ONLY(409),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_email",
+            Personal,
+            SIGNED_IN_ONLY(202),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_password",
+            Personal,
+            SIGNED_IN_ONLY(422),
+        ),
+        row(
+            Method::GET,
+            "/api/fn/mail_outbox",
+            Personal,
+            [401, 403, 403, 403, 403, 403, 403, 403, 403, 401, 401],
         ),
         row(
             Method::POST,
@@ -879,7 +967,9 @@ async fn fingerprint(conn: &mut AsyncPgConnection) -> String {
     let row: Digest = diesel::sql_query(
         "SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) AS digest FROM (
              SELECT 'u' || id || coalesce(email, '') || coalesce(password_hash, '')
-                 || handle || display_name AS x FROM users
+                 || handle || display_name || email_verified AS x FROM users
+             UNION ALL SELECT 't' || id || email || coalesce(used_at::text, '')
+                 FROM account_tokens
              UNION ALL SELECT 'w' || id || slug || name FROM workspaces
              UNION ALL SELECT 'm' || workspace_id || user_id || role FROM workspace_members
              UNION ALL SELECT 'i' || id || email || role || coalesce(accepted_at::text, '')
@@ -917,11 +1007,19 @@ impl Matrix {
             requests: 10_000,
             window: Duration::from_secs(60),
         };
+        let never = Backoff {
+            free: 10_000,
+            first: Duration::from_secs(1),
+            longest: Duration::from_secs(1),
+        };
         let app = TestApp::builder()
             .limits(LimitSettings {
-                login_per_account: plenty,
-                login_per_ip: plenty,
+                login_per_account: never,
+                login_per_ip: never,
+                login_per_device: never,
                 signup_per_ip: plenty,
+                mail_per_recipient: plenty,
+                mail_per_ip: plenty,
                 api_per_ip: plenty,
             })
             .github(&github.base_url)
@@ -1258,6 +1356,21 @@ impl Matrix {
                 (path, Some(body))
             }
             "/auth/github/callback" => (format!("{path}?code=abc&state=xyz"), None),
+            "/api/v1/auth/password-reset" => (path, Some(json!({ "email": self.other.email }))),
+            "/api/v1/auth/password-reset/complete" => {
+                let body = json!({ "token": "made-up", "password": "a new passphrase for me" });
+                (path, Some(body))
+            }
+            "/api/v1/auth/verify-email" => (path, Some(json!({ "token": "made-up" }))),
+            "/api/v1/me/email" => {
+                let email = format!("{}@example.com", self.unique("moving"));
+                let body = json!({ "new_email": email, "password": STRONG_PASSWORD });
+                (path, Some(body))
+            }
+            "/api/v1/me/password" => {
+                let body = json!({ "current_password": "not the password", "new_password": "a new passphrase for me" });
+                (path, Some(body))
+            }
             "/api/v1/api-keys" => {
                 let name = self.unique("made");
                 (
@@ -1396,6 +1509,20 @@ impl Matrix {
                 json!({ "slug": "content-creator", "review": written["id"], "reply": reply })
             }
             "/api/fn/render_markdown" => json!({ "text": "# Hello" }),
+            "/api/fn/request_password_reset" => {
+                json!({ "request": { "email": self.other.email } })
+            }
+            "/api/fn/reset_password" => {
+                json!({ "request": { "token": "made-up", "password": "a new passphrase for me" } })
+            }
+            "/api/fn/verify_email" => json!({ "request": { "token": "made-up" } }),
+            "/api/fn/change_email" => {
+                let email = format!("{}@example.com", self.unique("moving"));
+                json!({ "request": { "new_email": email, "password": STRONG_PASSWORD } })
+            }
+            "/api/fn/change_password" => json!({
+                "request": { "current_password": "not the password", "new_password": "a new passphrase for me" }
+            }),
             "/api/fn/sign_up" => {
                 let email = format!("{}@example.com", self.unique("newcomer"));
                 json!({ "request": { "email": email, "password": STRONG_PASSWORD, "name": "New" } })

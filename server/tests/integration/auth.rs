@@ -143,6 +143,7 @@ async fn sign_in_renews_the_session_and_wrong_credentials_say_nothing_more() {
     );
     let mut stale = Browser {
         cookie: Some(old_cookie),
+        device: None,
         ..Browser::new(&app)
     };
     let (status, _) = stale.get("/api/v1/me").await;
@@ -198,6 +199,7 @@ async fn cookie_mutations_need_the_csrf_token_and_this_origin() {
     assert!(set_cookie(&response).is_some_and(|c| c.contains("Max-Age=0")));
     let mut old = Browser {
         cookie: Some(cookie),
+        device: None,
         csrf: Some(csrf),
         ..Browser::new(&app)
     };

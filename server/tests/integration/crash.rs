@@ -19,8 +19,10 @@ fn short_leases(command: &mut Command) {
     command.env("AGENTDECK_STARTER_CREDITS", "1000");
 }
 
-/// Signs up and answers an API key that deploys and runs.
-pub(crate) async fn key(base: &str) -> String {
+/// Signs up, follows the verification link (from the outbox of whichever
+/// of `outboxes`, server data directories, runs the mail job), and answers
+/// an API key that deploys and runs.
+pub(crate) async fn key(base: &str, outboxes: &[&std::path::Path]) -> String {
     let http = reqwest::Client::new();
     let response = http
         .post(format!("{base}/api/v1/auth/signup"))
@@ -37,6 +39,16 @@ pub(crate) async fn key(base: &str) -> String {
     let cookie = crate::support::browser::set_cookie(&response).expect("a session cookie");
     let cookie = cookie.split(';').next().expect("a pair").to_owned();
     let me: Value = response.json().await.expect("json");
+    let token =
+        crate::support::mail::outbox_token(outboxes, "ops@example.com", "verify-email").await;
+    let verified = http
+        .post(format!("{base}/api/v1/auth/verify-email"))
+        .header("origin", base)
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .expect("verifying");
+    assert_eq!(verified.status(), StatusCode::OK);
     let created: Value = http
         .post(format!("{base}/api/v1/api-keys"))
         .header("origin", base)
@@ -117,7 +129,7 @@ async fn kill_9_while_building_and_while_running_loses_and_repeats_nothing() {
     let dir = data_dir();
     let server = Running::start_with(dir.path(), short_leases).await;
     let base = server.base_url.clone();
-    let token = key(&base).await;
+    let token = key(&base, &[dir.path()]).await;
 
     // A fresh data directory: the sandbox is still compiling its runner, so
     // the first deploy waits in `building`. Kill the server there.

@@ -132,6 +132,7 @@ fn encode(text: &str) -> String {
 async fn me(app: &TestApp, nav: &Navigator) -> (StatusCode, Value) {
     let mut browser = Browser {
         cookie: nav.session_cookie(),
+        device: None,
         ..Browser::new(app)
     };
     browser.get("/api/v1/me").await
@@ -193,6 +194,110 @@ async fn a_verified_email_links_the_existing_account() {
     assert_eq!(me["user"]["id"], existing["user"]["id"]);
     assert_eq!(me["user"]["github_linked"], true);
     assert_eq!(me["user"]["has_password"], true);
+}
+
+/// The takeover this guards against: Mallory signs up with Ada's address
+/// (she cannot read its mail, so it stays unverified) and waits for Ada to
+/// sign in with GitHub, which once linked Ada into Mallory's account, whose
+/// password Mallory keeps. Now the sign-in is refused with a reason, the
+/// two identities stay apart, and Ada claims the address by mail: a reset
+/// link reaches only her inbox, and using it ends Mallory's sessions.
+#[tokio::test]
+async fn github_sign_in_never_joins_an_account_that_did_not_verify_the_address() {
+    let github = FakeGithub::start().await;
+    // Workers run the reset job (which mails the link, when the address
+    // has an account); the mail itself stays queued, where tests read it.
+    let app = TestApp::builder()
+        .github(&github.base_url)
+        .workers()
+        .spawn()
+        .await;
+    let (mut mallory, squatted) =
+        Browser::sign_up_unverified(&app, "ada@example.com", "Not Ada").await;
+    assert_eq!(squatted["user"]["email_verified"], false);
+
+    github.sign_in_as(ada(true));
+    let mut nav = Navigator::new();
+    let callback = to_callback(&app, &mut nav, "").await;
+    assert_failure(&mut nav, &callback, "github_account_unverified").await;
+    let (status, _) = me(&app, &nav).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "Ada got no session");
+
+    // Mallory's account did not gain the GitHub identity.
+    let (status, still) = mallory.get("/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(still["user"]["github_linked"], false);
+    assert_eq!(still["user"]["email_verified"], false);
+
+    // Ada resets the password: the link goes to her address only.
+    let mut ada_browser = Browser::new(&app);
+    let (status, _) = ada_browser
+        .post(
+            "/api/v1/auth/password-reset",
+            serde_json::json!({ "email": "ada@example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let token =
+        crate::support::mail::wait_for_token(&app, "ada@example.com", "reset-password").await;
+    let (status, mine) = ada_browser
+        .post(
+            "/api/v1/auth/password-reset/complete",
+            serde_json::json!({ "token": token, "password": "Ada's own new passphrase" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(
+        mine["user"]["email_verified"], true,
+        "the link proved the address"
+    );
+    let (status, _) = mallory.get("/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "Mallory's session ended");
+    let (_, status, _) = Browser::sign_in(&app, "ada@example.com", STRONG_PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "Mallory's password is gone"
+    );
+
+    // Now verified, the address links Ada's GitHub to her account.
+    let mut nav = Navigator::new();
+    let callback = to_callback(&app, &mut nav, "").await;
+    nav.get(&callback).await;
+    let (status, linked) = me(&app, &nav).await;
+    assert_eq!(status, StatusCode::OK, "{linked}");
+    assert_eq!(linked["user"]["id"], mine["user"]["id"]);
+    assert_eq!(linked["user"]["github_linked"], true);
+}
+
+/// Linking GitHub from settings proves the account's address when GitHub
+/// verified the same one, and only then.
+#[tokio::test]
+async fn linking_github_verifies_only_the_same_address() {
+    let (github, app) = setup().await;
+    let (browser, _) = Browser::sign_up_unverified(&app, "ada@example.com", "Ada").await;
+    github.sign_in_as(ada(true));
+    let mut nav = Navigator::with_session(&browser);
+    let callback = to_callback(&app, &mut nav, "?link=true&return_to=/settings").await;
+    assert_eq!(nav.get(&callback).await.location, "/settings");
+    let (_, me_now) = me(&app, &nav).await;
+    assert_eq!(me_now["user"]["github_linked"], true);
+    assert_eq!(me_now["user"]["email_verified"], true);
+
+    let (other, _) = Browser::sign_up_unverified(&app, "grace@example.com", "Grace").await;
+    github.sign_in_as(Account {
+        id: 1906,
+        login: "grace".into(),
+        name: "Grace".into(),
+        email: "someone-else@example.com".into(),
+        verified: true,
+    });
+    let mut nav = Navigator::with_session(&other);
+    let callback = to_callback(&app, &mut nav, "?link=true").await;
+    nav.get(&callback).await;
+    let (_, grace) = me(&app, &nav).await;
+    assert_eq!(grace["user"]["github_linked"], true);
+    assert_eq!(grace["user"]["email_verified"], false);
 }
 
 #[tokio::test]

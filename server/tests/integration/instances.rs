@@ -31,7 +31,7 @@ async fn a_deployment_started_on_one_server_is_watched_live_on_another() {
             .env("AGENTDECK_WORKERS", "0");
     })
     .await;
-    let token = key(&first.base_url).await;
+    let token = key(&first.base_url, &[first_dir.path()]).await;
 
     // Watch on the second, with the key made on the first.
     let ws_url = format!("{}/ws", second.base_url.replacen("http://", "ws://", 1));
@@ -102,7 +102,7 @@ async fn a_worker_process_runs_the_jobs_of_a_server_that_runs_none() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("starting a worker");
-    let token = key(&web.base_url).await;
+    let token = key(&web.base_url, &[worker_dir.path()]).await;
     let (_, created) = api(
         &web.base_url,
         &token,

@@ -25,6 +25,7 @@ mod marketplace;
 mod payments;
 mod process;
 mod rate_limits;
+mod recovery;
 mod seed;
 mod server_fns;
 mod server_fns_deployments;

@@ -394,12 +394,13 @@ async fn answers_are_never_cached() {
 /// with `Retry-After`), and keys refused.
 #[tokio::test]
 async fn signing_in_and_out_through_server_functions_sets_the_cookie_and_shares_the_limits() {
-    use server::rate_limit::{Budget, LimitSettings};
+    use server::rate_limit::{Backoff, LimitSettings};
     let app = TestApp::builder()
         .limits(LimitSettings {
-            login_per_account: Budget {
-                requests: 2,
-                window: std::time::Duration::from_secs(30),
+            login_per_account: Backoff {
+                free: 2,
+                first: std::time::Duration::from_secs(30),
+                longest: std::time::Duration::from_secs(30),
             },
             ..LimitSettings::default()
         })

@@ -153,7 +153,10 @@ pub(super) async fn insert_user(
     )))
 }
 
-async fn email_taken(conn: &mut AsyncPgConnection, email: &str) -> Result<bool, ServiceError> {
+pub(super) async fn email_taken(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> Result<bool, ServiceError> {
     Ok(diesel::select(diesel::dsl::exists(
         users::table.filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
@@ -188,6 +191,7 @@ pub async fn signup(
                 });
             }
             let user = insert_user(conn, &email, &name, Some(&hash), false, billing).await?;
+            super::recovery::send_verification(conn, services, user, &name, &email, false).await?;
             let session = sessions::create(conn, user, &meta, policy).await?;
             audit::record(
                 conn,
@@ -212,7 +216,7 @@ pub async fn signup(
 }
 
 /// Two sign-ups with one email at once: the unique index decides.
-fn unique_email_race(error: ServiceError) -> ServiceError {
+pub(super) fn unique_email_race(error: ServiceError) -> ServiceError {
     match &error {
         ServiceError::Internal(cause) if cause.to_string().contains("users_email_key") => {
             ServiceError::Conflict {
@@ -341,7 +345,7 @@ type UserRow = (
     DateTime<Utc>,
 );
 
-async fn load_me(
+pub(super) async fn load_me(
     conn: &mut AsyncPgConnection,
     user: UserId,
     csrf_token: Option<String>,
@@ -361,6 +365,7 @@ async fn load_me(
             ))
             .first(conn)
             .await?;
+    let pending_email = super::recovery::pending_email(conn, user, email.as_deref()).await?;
     let rows: Vec<(Uuid, String, String, String, String)> = workspaces::table
         .inner_join(workspace_members::table)
         .filter(workspace_members::user_id.eq(user.0))
@@ -395,6 +400,7 @@ async fn load_me(
             display_name,
             email,
             email_verified,
+            pending_email,
             has_password: password_hash.is_some(),
             github_linked: github_id.is_some(),
             created_at,

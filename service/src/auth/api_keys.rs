@@ -93,6 +93,7 @@ pub async fn create(
     let user = actor.require_session()?;
     let (name, scopes) = validate(&request)?;
     let mut conn = services.conn().await?;
+    crate::auth::recovery::require_verified(&mut conn, user).await?;
     let workspace = match request.workspace {
         Some(workspace) => {
             access::member(&mut conn, actor, workspace).await?;

@@ -20,6 +20,13 @@ pub mod action {
     pub const LOGIN_FAILED: &str = "session.login_failed";
     pub const LOGOUT: &str = "session.logout";
     pub const SESSIONS_REVOKED: &str = "session.revoke_others";
+    pub const EMAIL_VERIFICATION_SENT: &str = "user.email_verification_sent";
+    pub const EMAIL_VERIFIED: &str = "user.email_verified";
+    pub const EMAIL_CHANGE_REQUESTED: &str = "user.email_change_request";
+    pub const EMAIL_CHANGED: &str = "user.email_change";
+    pub const PASSWORD_RESET_REQUESTED: &str = "user.password_reset_request";
+    pub const PASSWORD_RESET: &str = "user.password_reset";
+    pub const PASSWORD_CHANGED: &str = "user.password_change";
     pub const KEY_CREATED: &str = "api_key.create";
     pub const KEY_REVOKED: &str = "api_key.revoke";
     pub const TEAM_CREATED: &str = "team.create";

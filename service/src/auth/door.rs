@@ -1,5 +1,6 @@
-//! The browser's door: signing in, up and out as both the REST API and the
-//! SPA's server functions do it. Besides the account checks, signing in and
+//! The browser's door: signing in, up and out, and getting back in (reset
+//! links, verification, password and address changes), as both the REST API
+//! and the SPA's server functions do it. Besides the account checks, signing in and
 //! up pass the server's rate limits (`SignInLimits`, kept by the web layer),
 //! end the browser's previous session (one browser, one session), and leave
 //! the session to set or clear as a cookie in the door's outcome, which the
@@ -8,16 +9,37 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use types::account::{LoginRequest, Me, SignupRequest};
+use types::account::{
+    EmailChange, LoginRequest, MailQueued, Me, PasswordChange, PasswordReset, SignupRequest,
+};
 
-use super::{accounts, sessions};
+use super::devices::Device;
+use super::{accounts, recovery, sessions};
 use crate::actor::{Actor, RequestMeta};
 use crate::{ServiceError, Services};
 
-/// The rate limits of signing in and up, per address and per account.
+/// The limits of the browser's door, kept by the web layer: failed
+/// passwords slow further attempts from the address and for the account
+/// (a growing wait), and a device that signed in before is judged on its
+/// own failures only (`devices`), so strangers cannot lock out the owner.
 pub trait SignInLimits: Send + Sync {
-    fn login(&self, ip: &str, email: &str) -> Result<(), ServiceError>;
+    /// Before a password for `account` (an address) is checked from `ip`:
+    /// refused while either must wait.
+    fn before_password(&self, ip: &str, account: &str) -> Result<(), ServiceError>;
+    /// A wrong password for `account` from `ip`: both waits grow.
+    fn wrong_password(&self, ip: &str, account: &str);
+    /// The right password, from a browser the account did not know: the
+    /// account's wait ends.
+    fn right_password(&self, account: &str);
+    /// Before a known device's password is checked: refused once the
+    /// device itself failed too often (then the ordinary limits apply).
+    fn before_device(&self, device: Device) -> Result<(), ServiceError>;
+    /// A wrong password from a known device: its own wait and the address's
+    /// grow, never the account's.
+    fn wrong_device_password(&self, ip: &str, device: Device);
     fn signup(&self, ip: &str) -> Result<(), ServiceError>;
+    /// Before mail goes to `address` at the request of `ip`.
+    fn mail(&self, ip: &str, address: &str) -> Result<(), ServiceError>;
 }
 
 /// What the session cookie should become.
@@ -32,6 +54,8 @@ pub enum SessionCookie {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub cookie: Option<SessionCookie>,
+    /// A device cookie to set: this browser signed in to an account.
+    pub device: Option<String>,
     /// A refusal by the rate limits: when to try again.
     pub retry_after: Option<Duration>,
 }
@@ -40,6 +64,8 @@ pub struct Outcome {
 #[derive(Clone)]
 pub struct BrowserDoor {
     limits: Arc<dyn SignInLimits>,
+    /// The device cookie the browser sent, if any.
+    device_cookie: Option<String>,
     outcome: Arc<Mutex<Outcome>>,
 }
 
@@ -47,8 +73,15 @@ impl BrowserDoor {
     pub fn new(limits: Arc<dyn SignInLimits>) -> Self {
         Self {
             limits,
+            device_cookie: None,
             outcome: Arc::default(),
         }
+    }
+
+    /// With the device cookie the request carried.
+    pub fn with_device_cookie(mut self, cookie: Option<&str>) -> Self {
+        self.device_cookie = cookie.map(str::to_owned);
+        self
     }
 
     /// What this request left: the cookie to set or clear, a wait.
@@ -64,7 +97,7 @@ impl BrowserDoor {
     }
 
     /// Notes a rate limit's refusal (its wait) on the way out.
-    fn limited(&self, checked: Result<(), ServiceError>) -> Result<(), ServiceError> {
+    fn limited<T>(&self, checked: Result<T, ServiceError>) -> Result<T, ServiceError> {
         if let Err(ServiceError::RateLimited { retry_after, .. }) = &checked {
             let wait = *retry_after;
             self.record(|outcome| outcome.retry_after = Some(wait));
@@ -73,7 +106,9 @@ impl BrowserDoor {
     }
 
     /// Signs in with email and password: a new session (a new id, so a
-    /// planted cookie gains nothing), the browser's previous one ended.
+    /// planted cookie gains nothing), the browser's previous one ended. A
+    /// browser with a device cookie for the address passes the account's
+    /// wait: only its own failures count against it.
     pub async fn sign_in(
         &self,
         services: &Services,
@@ -82,10 +117,33 @@ impl BrowserDoor {
         request: LoginRequest,
     ) -> Result<Me, ServiceError> {
         actor.require_browser()?;
-        self.limited(self.limits.login(&meta.ip, &request.email))?;
-        let (me, session) = accounts::login(services, request, meta).await?;
-        self.entered(services, actor, session.token).await?;
-        Ok(me)
+        let email = request.email.trim().to_lowercase();
+        let known = self
+            .device_cookie
+            .as_deref()
+            .zip(services.devices.as_deref())
+            .and_then(|(cookie, devices)| devices.recognise(cookie, &email))
+            .filter(|device| self.limits.before_device(*device).is_ok());
+        if known.is_none() {
+            self.limited(self.limits.before_password(&meta.ip, &email))?;
+        }
+        match accounts::login(services, request, meta).await {
+            Ok((me, session)) => {
+                if known.is_none() {
+                    self.limits.right_password(&email);
+                }
+                self.entered(services, actor, session.token, &email).await?;
+                Ok(me)
+            }
+            Err(ServiceError::InvalidCredentials) => {
+                match known {
+                    Some(device) => self.limits.wrong_device_password(&meta.ip, device),
+                    None => self.limits.wrong_password(&meta.ip, &email),
+                }
+                Err(ServiceError::InvalidCredentials)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Makes an account and signs it in.
@@ -99,8 +157,75 @@ impl BrowserDoor {
         actor.require_browser()?;
         self.limited(self.limits.signup(&meta.ip))?;
         let (me, session) = accounts::signup(services, request, meta).await?;
-        self.entered(services, actor, session.token).await?;
+        let email = me.user.email.clone().unwrap_or_default();
+        self.entered(services, actor, session.token, &email).await?;
         Ok(me)
+    }
+
+    /// Mails a reset link if the address has an account; answers the same
+    /// either way.
+    pub async fn request_password_reset(
+        &self,
+        services: &Services,
+        actor: &Actor,
+        meta: &RequestMeta,
+        email: &str,
+    ) -> Result<(), ServiceError> {
+        let limited = recovery::request_reset(services, self.limits.as_ref(), actor, meta, email);
+        self.limited(limited.await)
+    }
+
+    /// Sets a new password from a reset link and signs this browser in;
+    /// every other session of the account ends. No sign-in limit stands in
+    /// the way: the link is the proof, and the account's wait ends.
+    pub async fn reset_password(
+        &self,
+        services: &Services,
+        actor: &Actor,
+        meta: &RequestMeta,
+        request: PasswordReset,
+    ) -> Result<Me, ServiceError> {
+        let (me, session, email) = recovery::reset_password(services, actor, meta, request).await?;
+        self.limits.right_password(&email);
+        self.entered(services, actor, session.token, &email).await?;
+        Ok(me)
+    }
+
+    /// Sends the signed-in user a new verification link.
+    pub async fn resend_verification(
+        &self,
+        services: &Services,
+        actor: &Actor,
+        meta: &RequestMeta,
+    ) -> Result<MailQueued, ServiceError> {
+        let sent = recovery::resend_verification(services, self.limits.as_ref(), actor, meta);
+        self.limited(sent.await)
+    }
+
+    /// Changes the signed-in user's password (the current one checked
+    /// under the sign-in limits); their other sessions end.
+    pub async fn change_password(
+        &self,
+        services: &Services,
+        actor: &Actor,
+        meta: &RequestMeta,
+        request: PasswordChange,
+    ) -> Result<(), ServiceError> {
+        let changed =
+            recovery::change_password(services, self.limits.as_ref(), actor, meta, request);
+        self.limited(changed.await)
+    }
+
+    /// Starts moving the signed-in user to another address.
+    pub async fn change_email(
+        &self,
+        services: &Services,
+        actor: &Actor,
+        meta: &RequestMeta,
+        request: EmailChange,
+    ) -> Result<MailQueued, ServiceError> {
+        let sent = recovery::change_email(services, self.limits.as_ref(), actor, meta, request);
+        self.limited(sent.await)
     }
 
     /// Ends the caller's session; the cookie is cleared.
@@ -116,18 +241,26 @@ impl BrowserDoor {
     }
 
     /// One browser, one session: signing in (or up) while signed in ends
-    /// the old session.
+    /// the old session. The browser becomes a known device of `email`.
     async fn entered(
         &self,
         services: &Services,
         actor: &Actor,
         token: String,
+        email: &str,
     ) -> Result<(), ServiceError> {
         if let Some(previous) = actor.session_id() {
             let mut conn = services.conn().await?;
             sessions::revoke(&mut conn, previous).await?;
         }
-        self.record(|outcome| outcome.cookie = Some(SessionCookie::Set(token)));
+        let device = match (&services.devices, email.is_empty()) {
+            (Some(devices), false) => Some(devices.issue(email)?),
+            _ => None,
+        };
+        self.record(|outcome| {
+            outcome.cookie = Some(SessionCookie::Set(token));
+            outcome.device = device;
+        });
         Ok(())
     }
 }

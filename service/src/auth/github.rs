@@ -4,7 +4,11 @@
 //! the real client against a local stand-in.
 //!
 //! An account is found by GitHub id, else linked by the primary verified
-//! email, else created. A signed-in user can also link GitHub explicitly.
+//! email when the account has verified that address too, else created. An
+//! account whose address is not verified is never linked this way (whoever
+//! signed up with an address they do not read would own the GitHub user's
+//! account): the sign-in is refused, and the owner verifies the address or
+//! links GitHub from settings while signed in.
 
 use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
@@ -51,6 +55,8 @@ pub enum Failure {
     Denied,
     ProviderError,
     EmailNotVerified,
+    /// An account has the address but has not verified it.
+    AccountUnverified,
     AlreadyLinked,
     Disabled,
 }
@@ -63,6 +69,7 @@ impl Failure {
             Self::Denied => "github_denied",
             Self::ProviderError => "github_error",
             Self::EmailNotVerified => "github_email_unverified",
+            Self::AccountUnverified => "github_account_unverified",
             Self::AlreadyLinked => "github_already_linked",
             Self::Disabled => "github_disabled",
         }
@@ -319,16 +326,17 @@ pub async fn finish(
             if owner_of_github.is_some_and(|owner| owner != link_user) {
                 return Ok(Err(Failure::AlreadyLinked));
             }
-            link(conn, UserId(link_user), &profile, &meta).await?;
+            link(conn, UserId(link_user), &profile, &email, &meta).await?;
             return Ok(Ok(Finished::Linked { return_to }));
         }
         let user = match owner_of_github {
             Some(user) => UserId(user),
             None => match user_by_email(conn, &email).await? {
-                Some(user) => {
-                    link(conn, user, &profile, &meta).await?;
+                Some((user, true)) => {
+                    link(conn, user, &profile, &email, &meta).await?;
                     user
                 }
+                Some((_, false)) => return Ok(Err(Failure::AccountUnverified)),
                 None => create(conn, &email, &profile, &meta, billing).await?,
             },
         };
@@ -353,32 +361,42 @@ pub async fn finish(
     .map_err(internal)?
 }
 
+/// The account with `email`, and whether it verified the address.
 async fn user_by_email(
     conn: &mut AsyncPgConnection,
     email: &str,
-) -> Result<Option<UserId>, ServiceError> {
+) -> Result<Option<(UserId, bool)>, ServiceError> {
     Ok(users::table
         .filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
                 .bind::<diesel::sql_types::Text, _>(email.to_owned()),
         )
-        .select(users::id)
-        .first::<Uuid>(conn)
+        .select((users::id, users::email_verified))
+        .first::<(Uuid, bool)>(conn)
         .await
         .optional()?
-        .map(UserId))
+        .map(|(id, verified)| (UserId(id), verified)))
 }
 
-/// Links the GitHub identity to `user`; the address GitHub verified is then
-/// verified here too.
+/// Links the GitHub identity to `user`. When the account's address is the
+/// one GitHub verified (`github_email`), it counts as verified here too.
 async fn link(
     conn: &mut AsyncPgConnection,
     user: UserId,
     profile: &GithubUser,
+    github_email: &str,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     diesel::update(users::table.find(user.0))
         .set(users::github_id.eq(profile.id))
+        .execute(conn)
+        .await?;
+    diesel::update(users::table.find(user.0))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
+                .bind::<diesel::sql_types::Text, _>(github_email.to_owned()),
+        )
+        .set(users::email_verified.eq(true))
         .execute(conn)
         .await?;
     audit::record(

@@ -5,9 +5,11 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod devices;
 pub mod door;
 pub mod github;
 pub mod password;
+pub mod recovery;
 pub mod sessions;
 pub mod tokens;
 

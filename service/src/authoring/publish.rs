@@ -68,6 +68,7 @@ pub async fn publish(
     }
     let mut conn = services.conn().await?;
     let agent = market::editable(&mut conn, actor, slug).await?;
+    crate::auth::recovery::require_verified(&mut conn, user).await?;
     let draft = load_or_start_draft(&mut conn, &agent, actor).await?;
     if let Some(revision) = request.revision
         && revision != draft.revision

@@ -131,6 +131,7 @@ pub async fn checkout(
         ));
     }
     let mut conn = services.conn().await?;
+    crate::auth::recovery::require_verified(&mut conn, user).await?;
     let (workspace, slug) = match request.workspace.as_deref().map(str::trim) {
         Some(slug) if !slug.is_empty() => workspaces::table
             .filter(workspaces::slug.eq(slug))

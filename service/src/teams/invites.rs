@@ -189,6 +189,7 @@ pub async fn accept_invite(
 ) -> Result<WorkspaceSummary, ServiceError> {
     let user = actor.require_session()?;
     let mut conn = services.conn().await?;
+    crate::auth::recovery::require_verified(&mut conn, user).await?;
     let digest = tokens::digest(token);
     let actor = actor.clone();
     let meta = meta.clone();

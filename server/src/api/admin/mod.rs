@@ -3,3 +3,5 @@
 pub mod credits;
 
 pub mod jobs;
+
+pub mod outbox;

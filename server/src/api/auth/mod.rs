@@ -1,10 +1,13 @@
 //! `/api/v1/auth/*`, `/api/v1/me`, `/api/v1/sessions` and
 //! `/api/v1/api-keys`: signing up, in and out, the caller's own sessions and
-//! API keys.
+//! API keys. Getting back in (reset links, verification, password and
+//! address changes) is in `recovery`.
+
+pub mod recovery;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use service::auth::door::{BrowserDoor, SessionCookie};
@@ -21,14 +24,23 @@ use crate::auth::CallerOf;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// The browser's door for this request, over the server's sign-in limits.
-pub fn door(state: &AppState) -> BrowserDoor {
+/// The browser's door for this request, over the server's sign-in limits,
+/// with the device cookie the browser sent.
+pub fn door(state: &AppState, headers: &HeaderMap) -> BrowserDoor {
     BrowserDoor::new(Arc::new(state.limits.clone()))
+        .with_device_cookie(state.cookies.device_token(headers))
 }
 
-/// `response` with the cookie the door left (a new session, or cleared).
+/// `response` with the cookies the door left (a new session, or cleared;
+/// the device cookie of a browser that signed in).
 pub fn with_cookie(state: &AppState, door: &BrowserDoor, mut response: Response) -> Response {
-    let cookie = match door.outcome().cookie {
+    let outcome = door.outcome();
+    if let Some(device) = &outcome.device {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, state.cookies.device(device));
+    }
+    let cookie = match outcome.cookie {
         Some(SessionCookie::Set(token)) => Some(
             state
                 .cookies
@@ -47,9 +59,10 @@ pub fn with_cookie(state: &AppState, door: &BrowserDoor, mut response: Response)
 pub async fn signup(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
+    headers: HeaderMap,
     Body(request): Body<SignupRequest>,
 ) -> Result<Response, AppError> {
-    let door = door(&state);
+    let door = door(&state, &headers);
     let me = door
         .sign_up(&state.services, &caller.actor, &caller.meta, request)
         .await?;
@@ -65,9 +78,10 @@ pub async fn signup(
 pub async fn login(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
+    headers: HeaderMap,
     Body(request): Body<LoginRequest>,
 ) -> Result<Response, AppError> {
-    let door = door(&state);
+    let door = door(&state, &headers);
     let me = door
         .sign_in(&state.services, &caller.actor, &caller.meta, request)
         .await?;
@@ -79,7 +93,7 @@ pub async fn logout(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
 ) -> Result<Response, AppError> {
-    let door = door(&state);
+    let door = door(&state, &HeaderMap::new());
     door.sign_out(&state.services, &caller.actor, &caller.meta)
         .await?;
     Ok(with_cookie(

@@ -1,5 +1,6 @@
 //! `Browser`: an HTTP client that behaves like the SPA in a browser: it keeps
-//! the session cookie, sends `Origin` on mutations and echoes the CSRF token.
+//! the session and device cookies, sends `Origin` on mutations and echoes
+//! the CSRF token.
 
 use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::{Method, StatusCode};
@@ -11,20 +12,36 @@ pub const STRONG_PASSWORD: &str = "correct horse battery staple";
 
 #[derive(Clone)]
 pub struct Browser {
+    /// The session cookie, `name=value`.
     pub cookie: Option<String>,
+    /// The device cookie (this browser signed in to an account before).
+    pub device: Option<String>,
     pub csrf: Option<String>,
     /// The server this browser has open.
     pub http: reqwest::Client,
     pub base_url: String,
 }
 
-/// The `Set-Cookie` header of a response, whole.
-pub fn set_cookie(response: &reqwest::Response) -> Option<String> {
+/// The name of the device cookie over plain HTTP.
+pub const DEVICE_COOKIE: &str = "agentdeck_device";
+
+/// The `Set-Cookie` headers of a response, whole.
+pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
     response
         .headers()
-        .get(SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
         .map(str::to_owned)
+        .collect()
+}
+
+/// The `Set-Cookie` header of a response that is not the device cookie
+/// (the session's, or the sign-in flow's), whole.
+pub fn set_cookie(response: &reqwest::Response) -> Option<String> {
+    set_cookies(response)
+        .into_iter()
+        .find(|c| !c.starts_with(&format!("{DEVICE_COOKIE}=")))
 }
 
 /// `name=value` of a `Set-Cookie` header.
@@ -42,6 +59,7 @@ impl Browser {
     pub fn new(app: &TestApp) -> Self {
         Self {
             cookie: None,
+            device: None,
             csrf: None,
             http: app.http.clone(),
             base_url: app.base_url.clone(),
@@ -56,8 +74,12 @@ impl Browser {
     ) -> reqwest::Response {
         let url = format!("{}{path}", self.base_url);
         let mut request = self.http.request(method.clone(), url);
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, cookie);
+        let cookies: Vec<&str> = [&self.cookie, &self.device]
+            .into_iter()
+            .filter_map(|c| c.as_deref())
+            .collect();
+        if !cookies.is_empty() {
+            request = request.header(COOKIE, cookies.join("; "));
         }
         if method != Method::GET {
             request = request.header(ORIGIN, &self.base_url);
@@ -69,9 +91,14 @@ impl Browser {
             request = request.json(&body);
         }
         let response = request.send().await.expect("sending a request");
-        if let Some(header) = set_cookie(&response) {
+        for header in set_cookies(&response) {
             let pair = cookie_pair(&header);
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
+            let kept = (!pair.ends_with('=')).then(|| pair.clone());
+            if pair.starts_with(&format!("{DEVICE_COOKIE}=")) {
+                self.device = kept;
+            } else {
+                self.cookie = kept;
+            }
         }
         response
     }
@@ -123,8 +150,22 @@ impl Browser {
         self.json(Method::DELETE, path, None).await
     }
 
-    /// Signs up `email` with a strong password; panics unless it works.
+    /// Signs up `email` with a strong password and follows the link of
+    /// the verification mail; panics unless both work.
     pub async fn sign_up(app: &TestApp, email: &str, name: &str) -> (Self, Value) {
+        let (mut browser, mut me) = Self::sign_up_unverified(app, email, name).await;
+        let token = super::mail::link_token(app, email, "verify-email").await;
+        let (status, verified) = browser
+            .post("/api/v1/auth/verify-email", json!({ "token": token }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{verified}");
+        me["user"]["email_verified"] = json!(true);
+        (browser, me)
+    }
+
+    /// Signs up `email` with a strong password, leaving the address
+    /// unverified; panics unless it works.
+    pub async fn sign_up_unverified(app: &TestApp, email: &str, name: &str) -> (Self, Value) {
         let mut browser = Self::new(app);
         let (status, me) = browser
             .post(

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod db;
 pub mod github;
+pub mod mail;
 pub mod server_fn;
 pub mod stripe;
 pub mod ws;
@@ -39,9 +40,17 @@ pub struct TestAppBuilder {
     limits: server::rate_limit::LimitSettings,
     github: Option<String>,
     payments: Option<String>,
+    mail: Option<service::mail::Delivery>,
 }
 
 impl TestAppBuilder {
+    /// Send mail (with the workers) through SMTP or into an outbox;
+    /// without it, mail stays queued where `support::mail` reads it.
+    pub fn mail(mut self, delivery: service::mail::Delivery) -> Self {
+        self.mail = Some(delivery);
+        self
+    }
+
     /// Period of the `system` heartbeat.
     pub fn heartbeat(mut self, period: Duration) -> Self {
         self.heartbeat = period;
@@ -98,8 +107,15 @@ impl TestAppBuilder {
             api_url: github.clone(),
             redirect_url: format!("{base_url}/auth/github/callback"),
         });
+        let mut services = Services::new(pool.clone());
+        if let Some(delivery) = self.mail {
+            services = services.with_mailer(
+                service::mail::Mailer::new("Agentdeck <noreply@agentdeck.test>", delivery)
+                    .expect("a mailer"),
+            );
+        }
         let state = AppState {
-            services: Services::new(pool.clone())
+            services: services
                 .with_public_url(base_url.clone())
                 .with_github(github)
                 .with_payments(
@@ -193,6 +209,7 @@ impl TestApp {
             limits: server::rate_limit::LimitSettings::default(),
             github: None,
             payments: None,
+            mail: None,
         }
     }
 
