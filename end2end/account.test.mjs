@@ -1,10 +1,12 @@
 // The account journey in headless Chromium against the real server: sign up,
 // sign out, sign in (and a wrong password), protected pages sending visitors
-// to sign in and back, an API key shown exactly once, then revoked.
+// to sign in and back, no API key until the address is verified through the
+// mailed link, then an API key shown exactly once, then revoked.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { journey } from "./harness.mjs";
+import { verifyEmail } from "./agents.mjs";
 
 const TIMEOUT = 20_000;
 const PASSWORD = "correct horse battery staple";
@@ -36,6 +38,28 @@ describe("Agentdeck accounts", () => {
     await p.getByRole("button", { name: "Create account" }).click();
     await p.waitForURL("**/settings/keys");
     await p.getByTestId("user-menu").getByText("Ada Lovelace").waitFor();
+    await p.getByTestId("no-keys").waitFor();
+
+    // Unverified, the account gets no key: the banner says so on every
+    // page, and the server refuses (403, email_unverified) with the reason.
+    await p.getByTestId("verify-banner").getByText("ada@example.com").waitFor();
+    await p.getByLabel("Name").fill("CI deploys");
+    await p.locator('input[value="deployments:write"]').check();
+    const refusal = p.waitForResponse((r) => r.url().includes("/api/fn/create_api_key"));
+    await p.getByRole("button", { name: "Create key" }).click();
+    assert.equal((await refusal).status(), 403);
+    assert.match(await (await refusal).text(), /email_unverified/);
+    await p.getByRole("alert").getByText("Verify your email address first", { exact: false }).waitFor();
+    assert.equal(await p.getByTestId("new-key").count(), 0);
+    assert.equal(await p.getByTestId("no-keys").count(), 1);
+
+    // The link in the verification mail (the server's outbox) proves the
+    // address; the banner goes.
+    await verifyEmail(p, e2e.server, "ada@example.com");
+    await p.goto(e2e.server.url + "/settings");
+    await p.getByTestId("email-status").getByText("Verified", { exact: true }).waitFor();
+    assert.equal(await p.getByTestId("verify-banner").count(), 0);
+    await p.goto(e2e.server.url + "/settings/keys");
     await p.getByTestId("no-keys").waitFor();
 
     // An API key: its token is shown once, then only its prefix.

@@ -1,7 +1,8 @@
-// What the deployment journeys and the deploy benchmark share: an account,
-// a published agent, and a recorder of the deploy badge's statuses.
+// What the journeys and the deploy benchmark share: a verified account, a
+// published agent, and a recorder of the deploy badge's statuses.
 
 import assert from "node:assert/strict";
+import { outboxOf, waitForLink } from "./mail.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -13,13 +14,31 @@ export const ECHO = `export default async function run(input, ctx) {
 }
 `;
 
-export async function signUp(page, url, name, email) {
-  await page.goto(url + "/signup");
+/** Signs up through the form on the harness `server` (a `Server`: its
+ * `url`, and its `dataDir` whose outbox the verification mail goes to),
+ * then follows the mailed link, so the account may create keys, publish,
+ * join teams and buy credits. */
+export async function signUp(page, server, name, email) {
+  await page.goto(server.url + "/signup");
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await page.getByTestId("user-menu").getByText(name).waitFor();
+  await verifyEmail(page, server, email);
+}
+
+/** Opens the newest verification link mailed to `email` (read from
+ * `mailDir`: by default the server's outbox) in `page`, and waits for the
+ * page to say the address is verified. Answers the link. */
+export async function verifyEmail(page, server, email, { mailDir = outboxOf(server) } = {}) {
+  const link = await waitForLink(mailDir, { to: email, page: "verify-email" });
+  assert.ok(link.startsWith(server.url + "/verify-email#token="), `a link to this server: ${link}`);
+  await page.goto(link);
+  // The link is used by a click, never by the page load (mail scanners).
+  await page.getByTestId("confirm-email").click();
+  await page.getByTestId("email-verified").waitFor();
+  return link;
 }
 
 /** Publishes version 1.0.0 of a new agent through the REST API, with the

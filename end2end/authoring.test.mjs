@@ -43,7 +43,7 @@ describe("Agentdeck authoring", () => {
     const errors = [];
     author.on("pageerror", (e) => errors.push(e));
 
-    await signUp(author, e2e.server.url, "Ada Lovelace", "ada@example.com");
+    await signUp(author, e2e.server, "Ada Lovelace", "ada@example.com");
     await author.goto(e2e.server.url + "/editor");
     await author.getByTestId("new-agent").getByLabel("Name").fill("Haiku Helper");
     await author.getByLabel("Start from").selectOption("blank");
@@ -104,7 +104,7 @@ describe("Agentdeck authoring", () => {
     const reader = await (await e2e.browser.newContext()).newPage();
     reader.setDefaultTimeout(TIMEOUT);
     reader.on("pageerror", (e) => errors.push(e));
-    await signUp(reader, e2e.server.url, "Grace Hopper", "grace@example.com");
+    await signUp(reader, e2e.server, "Grace Hopper", "grace@example.com");
     await reader.goto(e2e.server.url + "/?q=haiku+helpr");
     const card = reader.getByTestId("agent-card").filter({ hasText: "Haiku Helper" });
     await card.waitFor();

@@ -17,7 +17,7 @@ await server.start();
 const browser = await launchBrowser();
 try {
   const page = await (await browser.newContext()).newPage();
-  await signUp(page, server.url, "Bench Mark", "bench@example.com");
+  await signUp(page, server, "Bench Mark", "bench@example.com");
   const slug = await publishAgent(page, server.url, "Bench Bot", ECHO);
   const times = [];
   const steps = [];

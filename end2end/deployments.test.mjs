@@ -22,7 +22,7 @@ describe("Agentdeck deployments", () => {
     p.setDefaultTimeout(TIMEOUT);
     const errors = [];
     p.on("pageerror", (e) => errors.push(e));
-    await signUp(p, e2e.server.url, "Grace Hopper", "grace@example.com");
+    await signUp(p, e2e.server, "Grace Hopper", "grace@example.com");
     const slug = await publishAgent(p, e2e.server.url, "Echo Bot", ECHO);
 
     // Deploy from the agent page; the badge moves without a reload.
@@ -153,7 +153,7 @@ describe("Agentdeck deployments", () => {
     const owner = await e2e.browser.newContext();
     const a = await owner.newPage();
     a.setDefaultTimeout(TIMEOUT);
-    await signUp(a, e2e.server.url, "Owner Olga", "olga@example.com");
+    await signUp(a, e2e.server, "Owner Olga", "olga@example.com");
     const slug = await publishAgent(a, e2e.server.url, "Olga Bot", ECHO);
     const me = await (await a.request.get(e2e.server.url + "/api/v1/me")).json();
     const created = await a.request.post(e2e.server.url + "/api/v1/deployments", {
@@ -165,15 +165,20 @@ describe("Agentdeck deployments", () => {
 
     const stranger = await (await e2e.browser.newContext()).newPage();
     stranger.setDefaultTimeout(TIMEOUT);
-    await signUp(stranger, e2e.server.url, "Stranger Sam", "sam@example.com");
+    await signUp(stranger, e2e.server, "Stranger Sam", "sam@example.com");
     await stranger.goto(`${e2e.server.url}/deployments/${id}`);
     await stranger.getByTestId("error-panel").waitFor();
     assert.equal(await stranger.getByTestId("deployment-status").count(), 0);
     await stranger.goto(e2e.server.url + "/dashboard");
     await stranger.getByTestId("no-deployments").waitFor();
-    // The queue page is for platform administrators only.
+    // The queue page, and the mail outbox on it, are for platform
+    // administrators only: both refuse, and no one's mail shows.
     await stranger.goto(e2e.server.url + "/admin/jobs");
-    await stranger.getByTestId("error-panel").getByText("administrators").waitFor();
+    await stranger.getByTestId("outbox").getByTestId("error-panel").getByText("administrators").waitFor();
+    const refusals = stranger.getByTestId("error-panel").filter({ hasText: "administrators" });
+    await refusals.nth(1).waitFor();
+    assert.equal(await refusals.count(), 2);
+    assert.equal(await stranger.getByTestId("outbox-mail").count(), 0);
     await owner.close();
   });
 });

@@ -70,7 +70,8 @@ export class Server {
     this.exited = new Promise((ok) => this.proc.once("exit", ok));
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) break;
+      // Exited, or killed by a signal (an abort on a panic in a destructor).
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) break;
       try {
         const res = await fetch(`${this.url}/readyz`);
         if (res.ok) return;
@@ -83,7 +84,7 @@ export class Server {
   }
 
   async stop() {
-    if (!this.proc || this.proc.exitCode !== null) return;
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     this.proc.kill("SIGTERM");
     await this.exited;
   }

@@ -1,12 +1,13 @@
 // Teams in two browsers against the real server: Ada starts a team and
-// invites Bob by link; Bob signs up through the link and joins; Ada changes
+// invites Bob by link; Bob signs up through the link, is told to verify his
+// address first, follows the mailed link and joins; Ada changes
 // his role and reads it all in the filtered audit log; the workspace chosen
 // in the top bar decides where a new API key acts, and survives a reload.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { journey } from "./harness.mjs";
-import { signUp } from "./agents.mjs";
+import { signUp, verifyEmail } from "./agents.mjs";
 
 const TIMEOUT = 20_000;
 const PASSWORD = "correct horse battery staple";
@@ -27,7 +28,7 @@ describe("Agentdeck teams", () => {
     const ada = await adaContext.newPage();
     ada.setDefaultTimeout(TIMEOUT);
     ada.on("pageerror", (e) => errors.push(e));
-    await signUp(ada, e2e.server.url, "Ada Lovelace", "ada@example.com");
+    await signUp(ada, e2e.server, "Ada Lovelace", "ada@example.com");
 
     // A team, from the user menu.
     await ada.getByTestId("user-menu").getByRole("button").first().click();
@@ -57,6 +58,13 @@ describe("Agentdeck teams", () => {
     await bob.getByLabel("Email").fill("bob@example.com");
     await bob.getByLabel("Password").fill(PASSWORD);
     await bob.getByRole("button", { name: "Create account" }).click();
+    // Back on the invite, unverified: joining waits for the mailed link.
+    await bob.waitForURL("**/invites/*");
+    await bob.getByTestId("verify-banner").waitFor();
+    await bob.getByTestId("accept-invite").click();
+    await bob.getByTestId("invite-error").getByText("Verify your email address first", { exact: false }).waitFor();
+    await verifyEmail(bob, e2e.server, "bob@example.com");
+    await bob.goto(link.replace(/^https?:\/\/[^/]+/, e2e.server.url));
     await bob.getByTestId("accept-invite").click();
     await bob.waitForURL("**/teams/acme-growth");
     assert.equal(await bob.getByTestId("my-role").textContent(), "member");

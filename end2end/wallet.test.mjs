@@ -27,7 +27,7 @@ describe("Agentdeck credits", () => {
     const authorContext = await e2e.browser.newContext();
     const author = await authorContext.newPage();
     author.setDefaultTimeout(TIMEOUT);
-    await signUp(author, e2e.server.url, "Ada Lovelace", "ada@example.com");
+    await signUp(author, e2e.server, "Ada Lovelace", "ada@example.com");
     const slug = await publishAgent(author, e2e.server.url, "Paid Echo", ECHO, { price_credits: 5 });
 
     const context = await e2e.browser.newContext({ acceptDownloads: true });
@@ -35,7 +35,7 @@ describe("Agentdeck credits", () => {
     p.setDefaultTimeout(TIMEOUT);
     const errors = [];
     p.on("pageerror", (e) => errors.push(e));
-    await signUp(p, e2e.server.url, "Bob Byte", "bob@example.com");
+    await signUp(p, e2e.server, "Bob Byte", "bob@example.com");
 
     // The price is stated where a run can start.
     await p.goto(`${e2e.server.url}/agents/${slug}`);

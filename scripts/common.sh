@@ -17,6 +17,12 @@ export TRUNK_SKIP_VERSION_CHECK=true
 TRUNK_VERSION="0.21.14"
 WASM_BINDGEN_VERSION="$(sed -n 's/^wasm_bindgen *= *"\(.*\)"/\1/p' Trunk.toml)"
 
+# The SMTP server the tests send mail to (aiosmtpd, from PyPI), in a
+# virtualenv of its own that fresh clones reuse. The tests start it as
+# `$AGENTDECK_TEST_PYTHON -m aiosmtpd ...`; test.sh exports that variable.
+AIOSMTPD_VERSION="1.4.6"
+TEST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/agentdeck/venv"
+
 STARTED_AT=$SECONDS
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

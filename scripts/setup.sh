@@ -2,10 +2,11 @@
 # Installs what building, running and testing Agentdeck need, and only what
 # is missing: the rustup wasm targets, Trunk and the matching wasm-bindgen CLI
 # (from crates.io), wasm-opt and playwright-core (from npm), PostgreSQL server
-# binaries and, for tests, Chromium (from Debian). Says what it does.
+# binaries and, for tests, Chromium (from Debian) and the aiosmtpd SMTP server
+# (from PyPI, into a virtualenv). Says what it does.
 #
 #   scripts/setup.sh run    what `make run` needs
-#   scripts/setup.sh test   what `make test` needs (adds Chromium)
+#   scripts/setup.sh test   what `make test` needs (adds Chromium and aiosmtpd)
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -57,9 +58,35 @@ if [[ "$purpose" == test ]]; then
     [[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]] || missing+=(chromium)
     # Seeded agents use emoji icons; without a font, screenshots show boxes.
     [[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
+    # The tests' SMTP server lives in a virtualenv (below): Python 3 with its
+    # venv module and ensurepip (Debian keeps those in python3-venv).
+    have python3 || missing+=(python3)
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
     if ((${#missing[@]})); then
         apt_install "${missing[@]}"
     fi
+fi
+
+# --- Python tools (tests) ---------------------------------------------------
+
+# aiosmtpd: the SMTP server the integration tests and browser journeys send
+# mail to (they start it themselves as `$AGENTDECK_TEST_PYTHON -m aiosmtpd`).
+# Kept in its own virtualenv, reused while it holds the pinned version.
+venv_aiosmtpd_version() {
+    "$TEST_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("aiosmtpd"))' 2>/dev/null
+}
+if [[ "$purpose" == test && "$(venv_aiosmtpd_version)" != "$AIOSMTPD_VERSION" ]]; then
+    say "installing aiosmtpd $AIOSMTPD_VERSION (the tests' SMTP server) from PyPI into the virtualenv $TEST_VENV"
+    # A virtualenv whose Python or pip no longer works (its Python was
+    # upgraded or removed) is made anew.
+    if ! "$TEST_VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+        mkdir -p "$(dirname "$TEST_VENV")"
+        python3 -m venv --clear "$TEST_VENV"
+    fi
+    "$TEST_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+        "aiosmtpd==$AIOSMTPD_VERSION"
+    [[ "$(venv_aiosmtpd_version)" == "$AIOSMTPD_VERSION" ]] ||
+        die "aiosmtpd $AIOSMTPD_VERSION did not install into $TEST_VENV"
 fi
 
 # --- Rust toolchain pieces -------------------------------------------------

@@ -6,6 +6,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 scripts/setup.sh test
 
+# The Python the tests start their SMTP server with (aiosmtpd, installed
+# into this virtualenv by setup.sh): both cargo test and the journeys.
+export AGENTDECK_TEST_PYTHON="$TEST_VENV/bin/python"
+
 step "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path agents/Cargo.toml

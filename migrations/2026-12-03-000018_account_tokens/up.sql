@@ -16,3 +16,14 @@ CREATE TABLE account_tokens (
 
 CREATE INDEX account_tokens_user_idx ON account_tokens (user_id, purpose) WHERE used_at IS NULL;
 CREATE INDEX account_tokens_expiry_idx ON account_tokens (expires_at);
+
+-- Bumped whenever the account's credentials change hands or words (a reset,
+-- a password change, a new address): device cookies name the epoch they
+-- were issued in, so a reset leaves no old browser "known".
+ALTER TABLE users ADD COLUMN credentials_epoch integer NOT NULL DEFAULT 0;
+
+-- A GitHub link flow belongs to the session that started it: when that
+-- session ends (signed out, or every session ended by a reset) the flow
+-- can no longer link anything.
+ALTER TABLE oauth_flows
+    ADD COLUMN link_session_id uuid REFERENCES sessions (id) ON DELETE CASCADE;

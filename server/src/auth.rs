@@ -140,6 +140,13 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
+    // Server functions answer errors bare (the SPA's client reads that
+    // shape); REST in its envelope.
+    let refuse: fn(AppError) -> Response = if request.uri().path().starts_with("/api/fn/") {
+        AppError::into_server_fn_response
+    } else {
+        <AppError as IntoResponse>::into_response
+    };
     let headers = request.headers();
     let ip = request
         .extensions()
@@ -151,12 +158,12 @@ pub async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if let Err(limited) = state.limits.api(ip.parse().ok()) {
-        return limited.into_response();
+        return refuse(limited);
     }
     let meta = RequestMeta::new(ip, user_agent);
     let mutation = !is_safe(request.method());
     if mutation && !crate::origin::is_same_origin(headers) {
-        return AppError::Forbidden("cross-site requests are refused").into_response();
+        return refuse(AppError::Forbidden("cross-site requests are refused"));
     }
     // A bearer key wins over a cookie, and is exempt from CSRF: browsers
     // never attach it on their own.
@@ -164,7 +171,7 @@ pub async fn authenticate(
         let actor = match api_keys::resolve(&state.services, token).await {
             Ok(actor) => actor,
             Err(error) => {
-                let mut response = AppError::from(error).into_response();
+                let mut response = refuse(AppError::from(error));
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -174,7 +181,7 @@ pub async fn authenticate(
         if let Some(key) = actor.key_id()
             && let Err(limited) = state.limits.api_key(key.0)
         {
-            return limited.into_response();
+            return refuse(limited);
         }
         request.extensions_mut().insert(Caller { actor, meta });
         return next.run(request).await;
@@ -182,7 +189,7 @@ pub async fn authenticate(
     let actor = match state.cookies.token(headers) {
         Some(token) => match sessions::resolve(&state.services, token).await {
             Ok(actor) => actor,
-            Err(error) => return AppError::from(error).into_response(),
+            Err(error) => return refuse(AppError::from(error)),
         },
         None => Actor::Anonymous,
     };
@@ -192,10 +199,9 @@ pub async fn authenticate(
             .map(HeaderValue::as_bytes)
             .unwrap_or_default();
         if !constant_time_eq(sent, csrf_token.as_bytes()) {
-            return AppError::Forbidden(
+            return refuse(AppError::Forbidden(
                 "missing or wrong x-csrf-token: send the token from GET /api/v1/me",
-            )
-            .into_response();
+            ));
         }
     }
     request.extensions_mut().insert(Caller { actor, meta });

@@ -91,16 +91,26 @@ pub struct MailConfig {
 }
 
 impl MailConfig {
+    /// Checks the sender and the SMTP URL (start-up, before any runtime).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        service::mail::Mailer::check(&self.from, &self.delivery).map_err(|e| self.error(e))
+    }
+
+    /// The mailer; within a Tokio runtime (SMTP starts its pool).
     pub fn mailer(&self) -> Result<service::mail::Mailer, ConfigError> {
-        service::mail::Mailer::new(&self.from, self.delivery.clone()).map_err(|message| {
-            ConfigError {
-                name: match self.delivery {
-                    service::mail::Delivery::Smtp(_) => "AGENTDECK_SMTP_URL",
-                    service::mail::Delivery::Outbox(_) => "AGENTDECK_MAIL_FROM",
-                },
-                message,
-            }
-        })
+        service::mail::Mailer::new(&self.from, self.delivery.clone()).map_err(|e| self.error(e))
+    }
+
+    /// The variable at fault: the SMTP URL's errors say what a URL looks like.
+    fn error(&self, message: String) -> ConfigError {
+        ConfigError {
+            name: if message.contains("smtp://") {
+                "AGENTDECK_SMTP_URL"
+            } else {
+                "AGENTDECK_MAIL_FROM"
+            },
+            message,
+        }
     }
 }
 
@@ -343,7 +353,22 @@ impl Config {
                 None => service::mail::Delivery::Outbox(data_dir.join("outbox")),
             },
         };
-        mail.mailer()?;
+        mail.check()?;
+        // Mail in a local folder is for laptops: with an https address (a
+        // real deployment) every reset link would sit where any platform
+        // administrator reads it, so that needs saying out loud.
+        let outbox_ok = parse(&get, "AGENTDECK_MAIL_OUTBOX", "false", boolean)?;
+        if public_url.starts_with("https://")
+            && matches!(mail.delivery, service::mail::Delivery::Outbox(_))
+            && !outbox_ok
+        {
+            return Err(ConfigError {
+                name: "AGENTDECK_SMTP_URL",
+                message: "must be set when AGENTDECK_PUBLIC_URL is https (or set \
+                          AGENTDECK_MAIL_OUTBOX=true to keep mail in <data dir>/outbox)"
+                    .to_owned(),
+            });
+        }
         let llm_base_url = get("AGENTDECK_LLM_BASE_URL")
             .map(|_| {
                 parse(&get, "AGENTDECK_LLM_BASE_URL", "", |v| {
@@ -472,6 +497,53 @@ fn load_dotenv() {
                 unsafe { std::env::set_var(key, value) };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod mail_tests {
+    use super::*;
+
+    /// Start-up reads the configuration before any runtime exists: an SMTP
+    /// URL is checked, not connected (that would need a runtime).
+    #[test]
+    fn smtp_settings_are_checked_without_a_runtime() {
+        let config = Config::from_lookup(|name| match name {
+            "AGENTDECK_SMTP_URL" => Some("smtp://127.0.0.1:2525".to_owned()),
+            "AGENTDECK_MAIL_FROM" => Some("Ops <ops@example.com>".to_owned()),
+            _ => None,
+        })
+        .expect("a valid configuration");
+        assert_eq!(
+            config.mail.delivery,
+            service::mail::Delivery::Smtp("smtp://127.0.0.1:2525".to_owned())
+        );
+        let error = Config::from_lookup(|name| {
+            (name == "AGENTDECK_SMTP_URL").then(|| "ftp://nowhere".to_owned())
+        })
+        .expect_err("not an SMTP URL");
+        assert_eq!(error.name, "AGENTDECK_SMTP_URL");
+        let error = Config::from_lookup(|name| {
+            (name == "AGENTDECK_MAIL_FROM").then(|| "not an address".to_owned())
+        })
+        .expect_err("not an address");
+        assert_eq!(error.name, "AGENTDECK_MAIL_FROM");
+        let error = Config::from_lookup(|name| {
+            (name == "AGENTDECK_PUBLIC_URL").then(|| "https://agentdeck.example".to_owned())
+        })
+        .expect_err("https needs SMTP");
+        assert_eq!(error.name, "AGENTDECK_SMTP_URL");
+        Config::from_lookup(|name| match name {
+            "AGENTDECK_PUBLIC_URL" => Some("https://agentdeck.example".to_owned()),
+            "AGENTDECK_MAIL_OUTBOX" => Some("true".to_owned()),
+            _ => None,
+        })
+        .expect("said out loud");
+        let outbox = Config::from_lookup(|_| None).expect("defaults");
+        assert_eq!(
+            outbox.mail.delivery,
+            service::mail::Delivery::Outbox(PathBuf::from(".agentdeck/outbox"))
+        );
     }
 }
 

@@ -44,8 +44,16 @@ impl AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+impl AppError {
+    /// The answer in a server function's shape: the bare `ApiError` (what
+    /// the SPA's client reads), with the same status and `Retry-After`.
+    pub fn into_server_fn_response(self) -> Response {
+        let (status, wait, error) = self.parts();
+        respond(status, wait, Json(error))
+    }
+
+    /// The status, the wait of a 429 in whole seconds, and the error.
+    fn parts(self) -> (StatusCode, Option<u64>, ApiError) {
         let (status, error) = match self {
             AppError::Service(ServiceError::RateLimited {
                 retry_after,
@@ -57,12 +65,7 @@ impl IntoResponse for AppError {
                     request_id: request_id::current(),
                     ..ApiError::new(code::RATE_LIMITED, message)
                 };
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(axum::http::header::RETRY_AFTER, seconds.max(1).to_string())],
-                    Json(ErrorEnvelope { error }),
-                )
-                    .into_response();
+                return (StatusCode::TOO_MANY_REQUESTS, Some(seconds.max(1)), error);
             }
             AppError::Service(error) => (
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -102,6 +105,24 @@ impl IntoResponse for AppError {
                 },
             ),
         };
-        (status, Json(ErrorEnvelope { error })).into_response()
+        (status, None, error)
     }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, wait, error) = self.parts();
+        respond(status, wait, Json(ErrorEnvelope { error }))
+    }
+}
+
+fn respond(status: StatusCode, wait: Option<u64>, body: impl IntoResponse) -> Response {
+    let mut response = (status, body).into_response();
+    if let Some(seconds) = wait {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(seconds),
+        );
+    }
+    response
 }

@@ -119,6 +119,10 @@ impl Default for LimitSettings {
     }
 }
 
+/// The most keys a failure map keeps before it sheds those below their
+/// free failures (about 64 bytes each).
+const MAX_KEYS: usize = 200_000;
+
 /// Failures per key, and the wait they impose.
 struct Failures<K> {
     backoff: Backoff,
@@ -151,6 +155,12 @@ impl<K: Hash + Eq> Failures<K> {
     fn fail(&self, key: K) {
         let now = Instant::now();
         let mut seen = self.seen();
+        if seen.len() >= MAX_KEYS {
+            // A flood of distinct keys: keep only those that make a caller
+            // wait, so memory stays bounded and no wait is forgotten early.
+            let free = self.backoff.free;
+            seen.retain(|_, (failures, _)| *failures >= free);
+        }
         let entry = seen.entry(key).or_insert((0, now));
         if now.duration_since(entry.1) > self.backoff.longest * 2 {
             entry.0 = 0;
@@ -318,6 +328,14 @@ impl service::auth::door::SignInLimits for Limits {
         self.0.failed_per_account.clear(&account_key(account));
     }
 
+    fn before_address(&self, ip: &str) -> Result<(), ServiceError> {
+        let ip: Option<IpAddr> = ip.parse().ok();
+        match ip.and_then(|ip| self.0.failed_per_ip.wait(&address_key(ip))) {
+            Some(wait) => Err(as_service_error(refused(wait, WAIT_ADDRESS))),
+            None => Ok(()),
+        }
+    }
+
     fn before_device(&self, device: Device) -> Result<(), ServiceError> {
         match self.0.failed_per_device.wait(&device) {
             Some(wait) => Err(as_service_error(refused(wait, WAIT_ACCOUNT))),
@@ -336,15 +354,19 @@ impl service::auth::door::SignInLimits for Limits {
         Limits::signup(self, ip.parse().ok()).map_err(as_service_error)
     }
 
-    fn mail(&self, ip: &str, address: &str) -> Result<(), ServiceError> {
-        if let Ok(ip) = ip.parse() {
-            check(
+    fn mail_from(&self, ip: &str) -> Result<(), ServiceError> {
+        match ip.parse() {
+            Ok(ip) => check(
                 &self.0.mail_per_ip,
                 &address_key(ip),
                 "Too many mails asked for from this address; wait before asking again.",
             )
-            .map_err(as_service_error)?;
+            .map_err(as_service_error),
+            Err(_) => Ok(()),
         }
+    }
+
+    fn mail_to(&self, address: &str) -> Result<(), ServiceError> {
         check(
             &self.0.mail_per_recipient,
             &account_key(address),

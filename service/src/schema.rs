@@ -13,6 +13,7 @@ diesel::table! {
         email_verified -> Bool,
         github_id -> Nullable<Int8>,
         is_admin -> Bool,
+        credentials_epoch -> Int4,
     }
 }
 
@@ -192,6 +193,7 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        link_session_id -> Nullable<Uuid>,
     }
 }
 

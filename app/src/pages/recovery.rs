@@ -141,18 +141,24 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let auth = use_auth();
     let token = fragment_token();
     let outcome = RwSignal::new(None::<Result<EmailVerified, ApiError>>);
-    Effect::new(move |_| {
-        let Some(token) = token.get() else {
+    let busy = RwSignal::new(false);
+    // A click, not the page load, uses the link: mail scanners that open
+    // links (and run their scripts) must not verify an address for anyone.
+    // By the time a person clicks, a signed-in browser has its CSRF token.
+    let confirm = move |_| {
+        let Some(token) = token.get_untracked() else {
             return;
         };
+        busy.set(true);
         leptos::task::spawn_local(async move {
             let result = verify_email(EmailVerification { token }).await;
             if result.is_ok() && auth.me.with_untracked(Option::is_some) {
                 auth.load();
             }
             outcome.set(Some(result));
+            busy.set(false);
         });
-    });
+    };
     view! {
         <div class="page auth-page">
             <section class="panel auth-form" data-testid="verify-email">
@@ -161,7 +167,13 @@ pub fn VerifyEmailPage() -> impl IntoView {
                     (None, _) => view! {
                         <p role="alert">"This page needs the link from the verification mail."</p>
                     }.into_any(),
-                    (Some(_), None) => view! { <p class="muted">"Checking the link…"</p> }.into_any(),
+                    (Some(_), None) => view! {
+                        <p>"Confirm that this address is yours."</p>
+                        <button class="button primary" on:click=confirm
+                            disabled=move || busy.get() || !auth.ready.get() data-testid="confirm-email">
+                            "Confirm my address"
+                        </button>
+                    }.into_any(),
                     (Some(_), Some(Ok(verified))) => view! {
                         <p role="status" data-testid="email-verified">
                             {if verified.changed { "Your account now uses " } else { "Thank you: you verified " }}

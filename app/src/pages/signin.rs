@@ -26,10 +26,10 @@ fn github_error(code: &str) -> &'static str {
             "Your GitHub account has no verified primary email. Verify it on GitHub, then try again."
         }
         "github_account_unverified" => {
-            "An Agentdeck account already uses this email address but has not verified it, so it \
-             was not linked to your GitHub account. If it is yours, sign in with its password and \
-             verify the address (or link GitHub from Settings); if not, reset its password: the \
-             link goes to your inbox, and using it makes the account yours."
+            "GitHub was not linked: the Agentdeck account with this email address has not \
+             verified it. If it is yours, verify the address (the link in our mail, or a new one \
+             from Settings) and link GitHub from Settings. If it is not yours, reset its \
+             password: the link goes to your inbox, and using it makes the account yours."
         }
         "github_already_linked" => {
             "That GitHub account is already linked to another Agentdeck account."

@@ -223,11 +223,36 @@ async fn github_sign_in_never_joins_an_account_that_did_not_verify_the_address()
     let (status, _) = me(&app, &nav).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "Ada got no session");
 
-    // Mallory's account did not gain the GitHub identity.
+    // Mallory's account did not gain the GitHub identity, nor can she tie
+    // her own GitHub (another address) to the unproven account.
     let (status, still) = mallory.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(still["user"]["github_linked"], false);
     assert_eq!(still["user"]["email_verified"], false);
+    github.sign_in_as(Account {
+        id: 666,
+        login: "mallory".into(),
+        name: "Mallory".into(),
+        email: "mallory@evil.example".into(),
+        verified: true,
+    });
+    let mut own = Navigator::with_session(&mallory);
+    let callback = to_callback(&app, &mut own, "?link=true").await;
+    assert_eq!(
+        own.get(&callback).await.location,
+        "/signin?error=github_account_unverified"
+    );
+    // She asks to move the account to her own address, and keeps the link.
+    let (status, _) = mallory
+        .post(
+            "/api/v1/me/email",
+            serde_json::json!({ "new_email": "mallory@evil.example", "password": STRONG_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let pending =
+        crate::support::mail::link_token(&app, "mallory@evil.example", "verify-email").await;
+    github.sign_in_as(ada(true));
 
     // Ada resets the password: the link goes to her address only.
     let mut ada_browser = Browser::new(&app);
@@ -253,6 +278,17 @@ async fn github_sign_in_never_joins_an_account_that_did_not_verify_the_address()
     );
     let (status, _) = mallory.get("/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "Mallory's session ended");
+    let (status, _) = Browser::new(&app)
+        .post(
+            "/api/v1/auth/verify-email",
+            serde_json::json!({ "token": pending }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "her pending address change died with the reset"
+    );
     let (_, status, _) = Browser::sign_in(&app, "ada@example.com", STRONG_PASSWORD).await;
     assert_eq!(
         status,
@@ -271,7 +307,8 @@ async fn github_sign_in_never_joins_an_account_that_did_not_verify_the_address()
 }
 
 /// Linking GitHub from settings proves the account's address when GitHub
-/// verified the same one, and only then.
+/// verified the same one; an account that has not proven its address links
+/// no other GitHub user.
 #[tokio::test]
 async fn linking_github_verifies_only_the_same_address() {
     let (github, app) = setup().await;
@@ -294,10 +331,31 @@ async fn linking_github_verifies_only_the_same_address() {
     });
     let mut nav = Navigator::with_session(&other);
     let callback = to_callback(&app, &mut nav, "?link=true").await;
-    nav.get(&callback).await;
+    assert_eq!(
+        nav.get(&callback).await.location,
+        "/signin?error=github_account_unverified",
+        "an unproven account links only the GitHub user with its address"
+    );
     let (_, grace) = me(&app, &nav).await;
-    assert_eq!(grace["user"]["github_linked"], true);
+    assert_eq!(grace["user"]["github_linked"], false);
     assert_eq!(grace["user"]["email_verified"], false);
+}
+
+/// A link flow belongs to the session that started it: once that session
+/// ends (signed out here; a reset ends them all), the flow links nothing.
+#[tokio::test]
+async fn a_link_flow_dies_with_its_session() {
+    let (github, app) = setup().await;
+    let (mut browser, _) = Browser::sign_up(&app, "work@example.com", "Worker").await;
+    github.sign_in_as(ada(true));
+    let mut nav = Navigator::with_session(&browser);
+    let callback = to_callback(&app, &mut nav, "?link=true").await;
+    let (status, _) = browser.post_empty("/api/v1/auth/logout").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_failure(&mut nav, &callback, "github_flow_missing").await;
+    let (mut again, _, _) = Browser::sign_in(&app, "work@example.com", STRONG_PASSWORD).await;
+    let (_, shown) = again.get("/api/v1/me").await;
+    assert_eq!(shown["user"]["github_linked"], false);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use server::rate_limit::{Backoff, Budget, LimitSettings};
 
 use crate::support::browser::{Browser, STRONG_PASSWORD};
@@ -92,16 +92,44 @@ async fn the_api_limits_each_address() {
     assert_eq!(app.get("/").await.status(), StatusCode::OK);
 }
 
+/// A browser connecting from another local address (all of 127/8 is this
+/// machine), so the server sees another client address.
+fn from_elsewhere(app: &TestApp) -> Browser {
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("a client bound to 127.0.0.2");
+    Browser {
+        http,
+        ..Browser::new(app)
+    }
+}
+
+async fn sign_in_as(browser: &mut Browser, email: &str, password: &str) -> (StatusCode, Value) {
+    browser
+        .post(
+            "/api/v1/auth/login",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+}
+
 /// OWASP's lock-out attack: a stranger floods the owner's account with
 /// wrong passwords from another address. A new browser must wait, but the
 /// browser the owner signed in with before (its device cookie) gets in at
-/// once, and the stranger's failures never count against that device.
+/// once; the stranger's address ends up waiting for every account, the
+/// owner's does not.
 #[tokio::test]
-async fn a_stranger_flooding_wrong_passwords_does_not_lock_out_the_owners_browser() {
+async fn a_stranger_flooding_wrong_passwords_from_elsewhere_does_not_lock_out_the_owner() {
     let app = TestApp::builder()
         .limits(LimitSettings {
             login_per_account: Backoff {
                 free: 3,
+                first: Duration::from_secs(300),
+                longest: Duration::from_secs(900),
+            },
+            login_per_ip: Backoff {
+                free: 8,
                 first: Duration::from_secs(300),
                 longest: Duration::from_secs(900),
             },
@@ -114,69 +142,98 @@ async fn a_stranger_flooding_wrong_passwords_does_not_lock_out_the_owners_browse
     let (status, _) = owner.post_empty("/api/v1/auth/logout").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
-    // The stranger: browsers without the cookie (on this machine from the
-    // same address, whose own, larger allowance is not reached).
-    for _ in 0..10 {
-        let (_, status, _) =
-            Browser::sign_in(&app, "owner@example.com", "wrong guess number 1").await;
-        assert!(
-            status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
-            "{status}"
-        );
+    let mut stranger = from_elsewhere(&app);
+    let mut refused = 0;
+    for _ in 0..20 {
+        let (status, _) = sign_in_as(&mut stranger, "owner@example.com", "wrong guess 1").await;
+        match status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("{other}"),
+        }
     }
-    let (_, status, body) = Browser::sign_in(&app, "owner@example.com", STRONG_PASSWORD).await;
-    assert_eq!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "a new browser waits: {body}"
-    );
+    assert_eq!(refused, 17, "three free failures, then the account waits");
 
-    // The owner's browser, with its device cookie, is not refused.
-    let (status, me) = owner
-        .post(
-            "/api/v1/auth/login",
-            json!({ "email": "owner@example.com", "password": STRONG_PASSWORD }),
-        )
-        .await;
+    // A new browser at the owner's address waits for the account...
+    let (status, body) = sign_in_as(
+        &mut Browser::new(&app),
+        "owner@example.com",
+        STRONG_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // ...but the owner's known browser gets in.
+    let (status, me) = sign_in_as(&mut owner, "owner@example.com", STRONG_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["email"], "owner@example.com");
 
-    // A device cookie for another address opens nothing: the owner's
-    // cookie shown while signing in to a third account is just ignored.
-    let (_, _) = Browser::sign_up(&app, "third@example.com", "Third").await;
-    for _ in 0..3 {
-        let mut thief = Browser::new(&app);
-        thief.device = owner.device.clone();
-        let (status, _) = thief
-            .post(
-                "/api/v1/auth/login",
-                json!({ "email": "third@example.com", "password": "wrong guess number 2" }),
-            )
-            .await;
+    // The stranger's address waits for any account after its failures.
+    for i in 0..5 {
+        let (status, _) =
+            sign_in_as(&mut stranger, &format!("victim{i}@example.com"), "guess").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let mut thief = Browser::new(&app);
+    let (status, body) = sign_in_as(&mut stranger, "victim9@example.com", "guess").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("this address")
+    );
+    let (_, _) = Browser::sign_up(&app, "third@example.com", "Third").await;
+    let (status, _) = sign_in_as(
+        &mut Browser::new(&app),
+        "third@example.com",
+        STRONG_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the owner's address is not waiting");
+
+    // A device cookie for another address opens nothing, nor does a forged one.
+    let mut thief = from_elsewhere(&app);
     thief.device = owner.device.clone();
-    let (status, _) = thief
-        .post(
-            "/api/v1/auth/login",
-            json!({ "email": "third@example.com", "password": STRONG_PASSWORD }),
-        )
-        .await;
+    let (status, _) = sign_in_as(&mut thief, "third@example.com", STRONG_PASSWORD).await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
-        "the third account waits as usual"
+        "the address still waits"
     );
-
-    // A forged cookie is no device either.
     let mut forger = Browser::new(&app);
     forger.device = owner.device.as_ref().map(|c| format!("{c}x"));
-    let (status, _) = forger
+    let (status, _) = sign_in_as(&mut forger, "owner@example.com", STRONG_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+    // A password change makes every other known browser a stranger again;
+    // the browser that changed it stays known.
+    let stale = owner.device.clone();
+    let (status, _) = owner
         .post(
-            "/api/v1/auth/login",
-            json!({ "email": "owner@example.com", "password": STRONG_PASSWORD }),
+            "/api/v1/me/password",
+            json!({ "current_password": STRONG_PASSWORD,
+                    "new_password": "violet ledger under the quiet harbour" }),
         )
         .await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_ne!(owner.device, stale, "a new device cookie");
+    let mut old_copy = Browser::new(&app);
+    old_copy.device = stale;
+    let (status, _) = sign_in_as(
+        &mut old_copy,
+        "owner@example.com",
+        "violet ledger under the quiet harbour",
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the old cookie counts for nothing"
+    );
+    let (status, _) = sign_in_as(
+        &mut owner,
+        "owner@example.com",
+        "violet ledger under the quiet harbour",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -485,3 +485,35 @@ async fn changes_must_be_json() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "body", "{body}");
 }
+
+/// Refusals before any function runs (the CSRF check, the API limit) come
+/// in a server function's own error shape, so the SPA can show them: a
+/// page that calls before it has the session's token is told why.
+#[tokio::test]
+async fn a_missing_csrf_token_is_refused_in_the_server_functions_shape() {
+    let app = TestApp::spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    ada.csrf = None;
+    let response = ada
+        .send(
+            reqwest::Method::POST,
+            "/api/fn/verify_email",
+            Some(json!({ "request": { "token": "made-up" } })),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (_, body) = crate::support::json_of(response).await;
+    assert_eq!(body["code"], "forbidden", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("x-csrf-token"))
+    );
+    assert!(body.get("error").is_none(), "not the REST envelope: {body}");
+    // REST keeps its envelope.
+    let (status, rest) = ada
+        .post("/api/v1/auth/verify-email", json!({ "token": "made-up" }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(rest["error"]["code"], "forbidden", "{rest}");
+}

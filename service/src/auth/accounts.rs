@@ -41,7 +41,9 @@ pub fn normalize_email(email: &str) -> Result<String, ServiceError> {
         && !domain.ends_with('.')
         && !domain.contains('@')
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !well_formed {
+    // What mail is sent to must be this mailbox and no other: an address
+    // alone (RFC 5322 addr-spec), never `name <other@example.com>`.
+    if !well_formed || email.parse::<lettre::Address>().is_err() {
         return Err(invalid("must look like name@example.com"));
     }
     Ok(email)
@@ -167,6 +169,24 @@ pub(super) async fn email_taken(
     .await?)
 }
 
+/// The credentials epoch of the account with `email`, if one has it
+/// (what device cookies are bound to, with the address).
+pub async fn credentials_epoch(
+    services: &Services,
+    email: &str,
+) -> Result<Option<i32>, ServiceError> {
+    let mut conn = services.conn().await?;
+    Ok(users::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
+                .bind::<diesel::sql_types::Text, _>(email.trim().to_lowercase()),
+        )
+        .select(users::credentials_epoch)
+        .first(&mut conn)
+        .await
+        .optional()?)
+}
+
 /// Creates an account with a password and signs it in.
 pub async fn signup(
     services: &Services,
@@ -191,7 +211,7 @@ pub async fn signup(
                 });
             }
             let user = insert_user(conn, &email, &name, Some(&hash), false, billing).await?;
-            super::recovery::send_verification(conn, services, user, &name, &email, false).await?;
+            super::recovery::send_verification(conn, services, user, &email, false).await?;
             let session = sessions::create(conn, user, &meta, policy).await?;
             audit::record(
                 conn,
@@ -428,6 +448,8 @@ mod tests {
             "ada@example",
             "a da@example.com",
             "ada@.com",
+            "x<victim@evil.example>",
+            "\"ada\"<ada@example.com>",
         ] {
             let error = normalize_email(bad).expect_err(bad);
             assert!(

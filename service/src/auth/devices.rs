@@ -6,8 +6,11 @@
 //! is never locked out by someone else's guessing.
 //!
 //! The cookie is `<payload>.<signature>`, both base64url: the payload is a
-//! 16-byte tag of the address (an HMAC, so the cookie does not show it),
-//! 16 random bytes naming the device, and the time it was issued.
+//! 16-byte tag of the address and the account's credentials epoch (an
+//! HMAC, so the cookie shows neither), 16 random bytes naming the device,
+//! and the time it was issued. A reset, a password change or a new address
+//! bumps the epoch (`users.credentials_epoch`), so every device known
+//! before is a stranger again.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -54,23 +57,26 @@ impl Devices {
         }
     }
 
-    fn tag(&self, email: &str) -> [u8; TAG_BYTES] {
+    fn tag(&self, email: &str, epoch: i32) -> [u8; TAG_BYTES] {
         let mut tag = mac(&self.key);
         tag.update(b"address:");
         tag.update(email.trim().to_lowercase().as_bytes());
+        tag.update(b"\0epoch:");
+        tag.update(&epoch.to_be_bytes());
         let mut out = [0; TAG_BYTES];
         out.copy_from_slice(&tag.finalize().into_bytes()[..TAG_BYTES]);
         out
     }
 
-    /// A cookie for a browser that just signed in as `email`.
-    pub fn issue(&self, email: &str) -> Result<String, ServiceError> {
+    /// A cookie for a browser that just signed in as `email`, whose
+    /// account is at credentials `epoch`.
+    pub fn issue(&self, email: &str, epoch: i32) -> Result<String, ServiceError> {
         let mut nonce = [0_u8; NONCE_BYTES];
         getrandom::fill(&mut nonce).map_err(|e| {
             ServiceError::Internal(anyhow::anyhow!("the OS random source failed: {e}"))
         })?;
         let mut payload = Vec::with_capacity(PAYLOAD_BYTES);
-        payload.extend_from_slice(&self.tag(email));
+        payload.extend_from_slice(&self.tag(email, epoch));
         payload.extend_from_slice(&nonce);
         payload.extend_from_slice(&Utc::now().timestamp().to_be_bytes());
         let mut signature = mac(&self.key);
@@ -82,9 +88,9 @@ impl Devices {
         ))
     }
 
-    /// The device `cookie` names, when the server signed it, for `email`,
-    /// within its lifetime.
-    pub fn recognise(&self, cookie: &str, email: &str) -> Option<Device> {
+    /// The device `cookie` names, when the server signed it, for `email`
+    /// at credentials `epoch`, within its lifetime.
+    pub fn recognise(&self, cookie: &str, email: &str, epoch: i32) -> Option<Device> {
         if cookie.len() > 128 {
             return None;
         }
@@ -104,7 +110,10 @@ impl Devices {
         if !(0..=LIFETIME_DAYS * 86_400).contains(&age) {
             return None;
         }
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(tag, &self.tag(email)[..])) {
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            tag,
+            &self.tag(email, epoch)[..],
+        )) {
             return None;
         }
         Some(Device(nonce.try_into().ok()?))
@@ -118,28 +127,34 @@ mod tests {
     #[test]
     fn a_cookie_names_its_address_only_and_cannot_be_forged() {
         let devices = Devices::new(&[3; 32]);
-        let cookie = devices.issue("Ada@Example.com").expect("issued");
+        let cookie = devices.issue("Ada@Example.com", 0).expect("issued");
         let device = devices
-            .recognise(&cookie, " ada@example.com")
+            .recognise(&cookie, " ada@example.com", 0)
             .expect("recognised for its address");
         assert_ne!(
             devices.recognise(
-                &devices.issue("ada@example.com").expect("issued"),
-                "ada@example.com"
+                &devices.issue("ada@example.com", 0).expect("issued"),
+                "ada@example.com",
+                0
             ),
             Some(device),
             "each sign-in names a new device"
         );
-        assert_eq!(devices.recognise(&cookie, "eve@example.com"), None);
+        assert_eq!(devices.recognise(&cookie, "eve@example.com", 0), None);
         assert_eq!(
-            Devices::new(&[4; 32]).recognise(&cookie, "ada@example.com"),
+            devices.recognise(&cookie, "ada@example.com", 1),
+            None,
+            "a new epoch"
+        );
+        assert_eq!(
+            Devices::new(&[4; 32]).recognise(&cookie, "ada@example.com", 0),
             None
         );
         let (payload, signature) = cookie.split_once('.').expect("two parts");
         let mut forged = URL_SAFE_NO_PAD.decode(payload).expect("base64");
         forged[20] ^= 1;
         let forged = format!("{}.{signature}", URL_SAFE_NO_PAD.encode(forged));
-        assert_eq!(devices.recognise(&forged, "ada@example.com"), None);
-        assert_eq!(devices.recognise("garbage", "ada@example.com"), None);
+        assert_eq!(devices.recognise(&forged, "ada@example.com", 0), None);
+        assert_eq!(devices.recognise("garbage", "ada@example.com", 0), None);
     }
 }

@@ -31,15 +31,21 @@ pub trait SignInLimits: Send + Sync {
     /// The right password, from a browser the account did not know: the
     /// account's wait ends.
     fn right_password(&self, account: &str);
+    /// Before a known device's password is checked, from `ip`: refused
+    /// while the address waits.
+    fn before_address(&self, ip: &str) -> Result<(), ServiceError>;
     /// Before a known device's password is checked: refused once the
     /// device itself failed too often (then the ordinary limits apply).
+    /// Signed-in password checks count per session the same way.
     fn before_device(&self, device: Device) -> Result<(), ServiceError>;
     /// A wrong password from a known device: its own wait and the address's
     /// grow, never the account's.
     fn wrong_device_password(&self, ip: &str, device: Device);
     fn signup(&self, ip: &str) -> Result<(), ServiceError>;
-    /// Before mail goes to `address` at the request of `ip`.
-    fn mail(&self, ip: &str, address: &str) -> Result<(), ServiceError>;
+    /// Before mail goes out at the request of `ip`.
+    fn mail_from(&self, ip: &str) -> Result<(), ServiceError>;
+    /// Before mail goes to `address`.
+    fn mail_to(&self, address: &str) -> Result<(), ServiceError>;
 }
 
 /// What the session cookie should become.
@@ -118,14 +124,18 @@ impl BrowserDoor {
     ) -> Result<Me, ServiceError> {
         actor.require_browser()?;
         let email = request.email.trim().to_lowercase();
-        let known = self
-            .device_cookie
-            .as_deref()
-            .zip(services.devices.as_deref())
-            .and_then(|(cookie, devices)| devices.recognise(cookie, &email))
-            .filter(|device| self.limits.before_device(*device).is_ok());
-        if known.is_none() {
-            self.limited(self.limits.before_password(&meta.ip, &email))?;
+        let known = match (self.device_cookie.as_deref(), services.devices.as_deref()) {
+            (Some(cookie), Some(devices)) if email.len() <= 254 => {
+                accounts::credentials_epoch(services, &email)
+                    .await?
+                    .and_then(|epoch| devices.recognise(cookie, &email, epoch))
+            }
+            _ => None,
+        }
+        .filter(|device| self.limits.before_device(*device).is_ok());
+        match known {
+            Some(_) => self.limited(self.limits.before_address(&meta.ip))?,
+            None => self.limited(self.limits.before_password(&meta.ip, &email))?,
         }
         match accounts::login(services, request, meta).await {
             Ok((me, session)) => {
@@ -213,7 +223,15 @@ impl BrowserDoor {
     ) -> Result<(), ServiceError> {
         let changed =
             recovery::change_password(services, self.limits.as_ref(), actor, meta, request);
-        self.limited(changed.await)
+        let email = self.limited(changed.await)?;
+        // The other browsers are strangers again; this one stays known.
+        if let Some(devices) = &services.devices
+            && let Some(epoch) = accounts::credentials_epoch(services, &email).await?
+        {
+            let device = devices.issue(&email, epoch)?;
+            self.record(|outcome| outcome.device = Some(device));
+        }
+        Ok(())
     }
 
     /// Starts moving the signed-in user to another address.
@@ -254,7 +272,10 @@ impl BrowserDoor {
             sessions::revoke(&mut conn, previous).await?;
         }
         let device = match (&services.devices, email.is_empty()) {
-            (Some(devices), false) => Some(devices.issue(email)?),
+            (Some(devices), false) => match accounts::credentials_epoch(services, email).await? {
+                Some(epoch) => Some(devices.issue(email, epoch)?),
+                None => None,
+            },
             _ => None,
         };
         self.record(|outcome| {

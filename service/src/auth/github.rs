@@ -165,6 +165,7 @@ pub async fn start(
     } else {
         None
     };
+    let link_session = link_user.and(actor.session_id());
     let started = async {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let client = client(config)?;
@@ -185,6 +186,7 @@ pub async fn start(
                 oauth_flows::pkce_verifier.eq(verifier.secret()),
                 oauth_flows::return_to.eq(safe_return_to(return_to)),
                 oauth_flows::link_user_id.eq(link_user.map(|u| u.0)),
+                oauth_flows::link_session_id.eq(link_session.map(|s| s.0)),
                 oauth_flows::expires_at.eq(Utc::now() + FLOW_LIFETIME),
             ))
             .execute(&mut conn)
@@ -214,6 +216,10 @@ struct GithubEmail {
     verified: bool,
 }
 
+/// A claimed flow: state, PKCE verifier, where to return, and for a link
+/// flow the user and the session that started it.
+type FlowRow = (String, String, String, Option<Uuid>, Option<Uuid>);
+
 /// Completes a flow from the callback. Every failure leaves no session.
 pub async fn finish(
     services: &Services,
@@ -228,7 +234,7 @@ pub async fn finish(
     };
     let mut conn = services.conn().await.map_err(internal)?;
     // Claim the flow first: whatever happens next, it cannot be replayed.
-    let flow: Option<(String, String, String, Option<Uuid>)> = match browser_token {
+    let flow: Option<FlowRow> = match browser_token {
         Some(token) => diesel::update(oauth_flows::table)
             .filter(oauth_flows::browser_hash.eq(tokens::digest(token)))
             .filter(oauth_flows::used_at.is_null())
@@ -239,6 +245,7 @@ pub async fn finish(
                 oauth_flows::pkce_verifier,
                 oauth_flows::return_to,
                 oauth_flows::link_user_id,
+                oauth_flows::link_session_id,
             ))
             .get_result(&mut conn)
             .await
@@ -246,7 +253,27 @@ pub async fn finish(
             .map_err(|e| internal(e.into()))?,
         None => None,
     };
-    let (state, verifier, return_to, link_user) = flow.ok_or(Failure::FlowMissing)?;
+    let (state, verifier, return_to, link_user, link_session) = flow.ok_or(Failure::FlowMissing)?;
+    // A link flow needs the session that started it, still alive: a flow
+    // begun with a session that has since ended (signed out, or every
+    // session ended by a reset) links nothing.
+    if link_user.is_some() {
+        let live = match link_session {
+            Some(session) => diesel::select(diesel::dsl::exists(
+                crate::schema::sessions::table
+                    .find(session)
+                    .filter(crate::schema::sessions::revoked_at.is_null())
+                    .filter(crate::schema::sessions::expires_at.gt(Utc::now())),
+            ))
+            .get_result::<bool>(&mut conn)
+            .await
+            .map_err(|e| internal(e.into()))?,
+            None => false,
+        };
+        if !live {
+            return Err(Failure::FlowMissing);
+        }
+    }
     if let Some(error) = &callback.error {
         return Err(if error == "access_denied" {
             Failure::Denied
@@ -325,6 +352,17 @@ pub async fn finish(
         if let Some(link_user) = link_user {
             if owner_of_github.is_some_and(|owner| owner != link_user) {
                 return Ok(Err(Failure::AlreadyLinked));
+            }
+            // An account that has not proven its address links only the
+            // GitHub user who has it (which proves it): a squatter cannot
+            // tie their own GitHub to an address they do not read.
+            let (address, verified): (Option<String>, bool) = users::table
+                .find(link_user)
+                .select((users::email, users::email_verified))
+                .first(conn)
+                .await?;
+            if !verified && address.as_deref().map(str::to_lowercase).as_deref() != Some(&email) {
+                return Ok(Err(Failure::AccountUnverified));
             }
             link(conn, UserId(link_user), &profile, &email, &meta).await?;
             return Ok(Ok(Finished::Linked { return_to }));

@@ -15,6 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Entry, action};
+use super::devices::Device;
 use super::door::SignInLimits;
 use super::sessions::{self, NewSession};
 use super::{Actor, RequestMeta, accounts, password, tokens};
@@ -29,6 +30,8 @@ use types::account::{EmailChange, EmailVerified, MailQueued, Me, PasswordChange,
 pub const VERIFY_LIFETIME: TimeDelta = TimeDelta::hours(24);
 /// How long a password-reset link works.
 pub const RESET_LIFETIME: TimeDelta = TimeDelta::hours(1);
+/// At most one reset link is mailed to an address this often.
+pub const RESET_SPACING: TimeDelta = TimeDelta::minutes(2);
 /// The job that mails a reset link, if the address has an account.
 pub const RESET_JOB: &str = "auth.password_reset";
 const TOKEN_BYTES: usize = 32;
@@ -70,23 +73,26 @@ async fn account(conn: &mut AsyncPgConnection, user: UserId) -> Result<Account, 
     })
 }
 
-/// A new token for `user`'s `purpose` at `email`, replacing any earlier
-/// one; answers the token.
+/// A new token for `user`'s `purpose` at `email`; answers the token. With
+/// `replace`, earlier ones of the purpose stop working.
 async fn issue(
     conn: &mut AsyncPgConnection,
     user: UserId,
     purpose: &'static str,
     email: &str,
     lifetime: TimeDelta,
+    replace: bool,
 ) -> Result<String, ServiceError> {
     let now = Utc::now();
-    diesel::update(account_tokens::table)
-        .filter(account_tokens::user_id.eq(user.0))
-        .filter(account_tokens::purpose.eq(purpose))
-        .filter(account_tokens::used_at.is_null())
-        .set(account_tokens::used_at.eq(now))
-        .execute(conn)
-        .await?;
+    if replace {
+        diesel::update(account_tokens::table)
+            .filter(account_tokens::user_id.eq(user.0))
+            .filter(account_tokens::purpose.eq(purpose))
+            .filter(account_tokens::used_at.is_null())
+            .set(account_tokens::used_at.eq(now))
+            .execute(conn)
+            .await?;
+    }
     let token = tokens::random(TOKEN_BYTES)?;
     diesel::insert_into(account_tokens::table)
         .values((
@@ -139,16 +145,17 @@ pub(super) async fn send_verification(
     conn: &mut AsyncPgConnection,
     services: &Services,
     user: UserId,
-    name: &str,
     email: &str,
     changing: bool,
 ) -> Result<(), ServiceError> {
-    let token = issue(conn, user, VERIFY, email, VERIFY_LIFETIME).await?;
+    let token = issue(conn, user, VERIFY, email, VERIFY_LIFETIME, true).await?;
     let link = link(services, "verify-email", &token);
+    // No name in mail to an address not yet proven: whoever typed it chose
+    // the name, and it must not carry their words to a stranger.
     let mail = if changing {
-        templates::confirm_new_email(email, name, &link)
+        templates::confirm_new_email(email, &link)
     } else {
-        templates::verify_email(email, name, &link)
+        templates::verify_email(email, &link)
     };
     mail::enqueue(conn, &mail).await
 }
@@ -189,11 +196,12 @@ pub async fn resend_verification(
             message: "the address is verified already".to_owned(),
         });
     };
-    limits.mail(&meta.ip, &email)?;
-    let (meta, actor, name) = (meta.clone(), actor.clone(), found.name);
+    limits.mail_from(&meta.ip)?;
+    limits.mail_to(&email)?;
+    let (meta, actor) = (meta.clone(), actor.clone());
     let to = email.clone();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
-        send_verification(conn, services, user, &name, &email, false).await?;
+        send_verification(conn, services, user, &email, false).await?;
         audit::record(
             conn,
             Entry {
@@ -260,6 +268,9 @@ pub async fn verify_email(
             ))
             .execute(conn)
             .await?;
+        if changed {
+            bump_epoch(conn, user).await?;
+        }
         if changed && let Some(old) = &found.email {
             mail::enqueue(conn, &templates::email_changed(old, &found.name, &proven)).await?;
         }
@@ -301,17 +312,16 @@ pub async fn request_reset(
 ) -> Result<(), ServiceError> {
     actor.require_browser()?;
     let email = accounts::normalize_email(email)?;
-    limits.mail(&meta.ip, &email)?;
+    // Per requesting address only: a budget per recipient could be spent
+    // by a stranger to stop the owner's own request. What the recipient
+    // gets is bounded by the job instead (one link per `RESET_SPACING`).
+    limits.mail_from(&meta.ip)?;
     let mut conn = services.conn().await?;
     let payload = json!({ "email": email, "ip": meta.ip, "user_agent": meta.user_agent });
-    // Requests for one address while one waits are one request.
-    jobs::enqueue(
-        &mut conn,
-        NewJob::new(RESET_JOB, payload)
-            .max_attempts(5)
-            .unique(format!("password_reset:{email}")),
-    )
-    .await?;
+    // One job per request, whatever the address: a shared key would make
+    // repeated requests cheaper while a known address's (longer) job runs,
+    // which a stopwatch could tell. The job spaces the mails out.
+    jobs::enqueue(&mut conn, NewJob::new(RESET_JOB, payload).max_attempts(5)).await?;
     Ok(())
 }
 
@@ -336,9 +346,24 @@ pub async fn send_reset(
         return Ok(());
     };
     let user = UserId(user);
+    // Whoever asks, the link goes to the owner's inbox; a link mailed in
+    // the last minutes is there already, and earlier links stay valid
+    // (a stranger's requests never replace the one the owner is reading).
+    let recent: bool = diesel::select(diesel::dsl::exists(
+        account_tokens::table
+            .filter(account_tokens::user_id.eq(user.0))
+            .filter(account_tokens::purpose.eq(RESET))
+            .filter(account_tokens::used_at.is_null())
+            .filter(account_tokens::created_at.gt(Utc::now() - RESET_SPACING)),
+    ))
+    .get_result(&mut conn)
+    .await?;
+    if recent {
+        return Ok(());
+    }
     let (meta, email) = (meta.clone(), email.to_owned());
     conn.transaction::<_, ServiceError, _>(async move |conn| {
-        let token = issue(conn, user, RESET, &email, RESET_LIFETIME).await?;
+        let token = issue(conn, user, RESET, &email, RESET_LIFETIME, false).await?;
         let link = link(services, "reset-password", &token);
         mail::enqueue(conn, &templates::reset_password(&email, &name, &link)).await?;
         audit::record(
@@ -420,7 +445,26 @@ pub async fn reset_password(
                 ))
                 .execute(conn)
                 .await?;
+            // Whoever held the account before the reset keeps nothing:
+            // sessions, keys, known browsers, pending links all end; an
+            // account that had not proven its address also loses a GitHub
+            // link its holder made (the one who reads the mail is the owner).
             let ended = end_sessions(conn, user, None).await?;
+            let keys = revoke_keys(conn, user).await?;
+            bump_epoch(conn, user).await?;
+            expire_links(conn, user).await?;
+            if !found.email_verified {
+                diesel::update(users::table.find(user.0))
+                    .set(users::github_id.eq(None::<i64>))
+                    .execute(conn)
+                    .await?;
+            }
+            diesel::delete(
+                crate::schema::oauth_flows::table
+                    .filter(crate::schema::oauth_flows::link_user_id.eq(user.0)),
+            )
+            .execute(conn)
+            .await?;
             let session = sessions::create(conn, user, &meta, policy).await?;
             mail::enqueue(conn, &templates::password_changed(&proven, &found.name)).await?;
             audit::record(
@@ -433,7 +477,8 @@ pub async fn reset_password(
                     target_type: "user",
                     target_id: user.to_string(),
                     meta: &meta,
-                    details: json!({ "sessions_ended": ended }),
+                    details: json!({ "sessions_ended": ended, "keys_revoked": keys,
+                                     "github_unlinked": !found.email_verified }),
                 },
             )
             .await?;
@@ -444,35 +489,73 @@ pub async fn reset_password(
     Ok((me, session, email))
 }
 
-/// Checks the signed-in user's current password, counting a wrong one as a
-/// failed sign-in of the account.
+/// Checks the signed-in user's current password. Failures count for this
+/// session (as for a known device), so a stranger failing to sign in to the
+/// account elsewhere never stops its signed-in owner, and a stolen session
+/// cannot guess on for long.
 async fn confirm_password(
     limits: &dyn SignInLimits,
+    actor: &Actor,
     meta: &RequestMeta,
     field: &'static str,
     found: &Account,
     given: String,
 ) -> Result<(), ServiceError> {
-    let email = found.email.clone().unwrap_or_default();
-    limits.before_password(&meta.ip, &email)?;
+    let session = actor.session_id().ok_or(ServiceError::Unauthenticated)?;
+    let device = Device(*session.0.as_bytes());
+    limits.before_address(&meta.ip)?;
+    limits.before_device(device)?;
     let right = given.chars().count() <= password::MAX_CHARS
         && password::verify(given, found.password_hash.clone()).await;
     if right {
         Ok(())
     } else {
-        limits.wrong_password(&meta.ip, &email);
+        limits.wrong_device_password(&meta.ip, device);
         Err(ServiceError::invalid(field, "is not your current password"))
     }
 }
 
-/// Changes the signed-in user's password; their other sessions end.
+/// Ends every live API key of `user`; answers how many.
+async fn revoke_keys(conn: &mut AsyncPgConnection, user: UserId) -> Result<usize, ServiceError> {
+    use crate::schema::api_keys;
+    Ok(diesel::update(api_keys::table)
+        .filter(api_keys::user_id.eq(user.0))
+        .filter(api_keys::revoked_at.is_null())
+        .set(api_keys::revoked_at.eq(Utc::now()))
+        .execute(conn)
+        .await?)
+}
+
+/// Every link still live for `user` stops working.
+async fn expire_links(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), ServiceError> {
+    diesel::update(account_tokens::table)
+        .filter(account_tokens::user_id.eq(user.0))
+        .filter(account_tokens::used_at.is_null())
+        .set(account_tokens::used_at.eq(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A new credentials epoch: device cookies issued before stop counting.
+async fn bump_epoch(conn: &mut AsyncPgConnection, user: UserId) -> Result<(), ServiceError> {
+    diesel::update(users::table.find(user.0))
+        .set(users::credentials_epoch.eq(users::credentials_epoch + 1))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Changes the signed-in user's password; their other sessions end, and
+/// browsers known before are strangers again. Answers the account's address
+/// (this browser becomes a known device of it anew).
 pub async fn change_password(
     services: &Services,
     limits: &dyn SignInLimits,
     actor: &Actor,
     meta: &RequestMeta,
     request: PasswordChange,
-) -> Result<(), ServiceError> {
+) -> Result<String, ServiceError> {
     let user = actor.require_session()?;
     let mut conn = services.conn().await?;
     let found = account(&mut conn, user).await?;
@@ -492,6 +575,7 @@ pub async fn change_password(
     )?;
     confirm_password(
         limits,
+        actor,
         meta,
         "current_password",
         &found,
@@ -500,6 +584,7 @@ pub async fn change_password(
     .await?;
     let hash = password::hash(request.new_password).await?;
     let (meta, actor, name) = (meta.clone(), actor.clone(), found.name);
+    let address = email.clone();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         diesel::update(users::table.find(user.0))
             .set((
@@ -509,14 +594,10 @@ pub async fn change_password(
             .execute(conn)
             .await?;
         let ended = end_sessions(conn, user, actor.session_id()).await?;
-        // A reset link sent before is no longer wanted.
-        diesel::update(account_tokens::table)
-            .filter(account_tokens::user_id.eq(user.0))
-            .filter(account_tokens::purpose.eq(RESET))
-            .filter(account_tokens::used_at.is_null())
-            .set(account_tokens::used_at.eq(Utc::now()))
-            .execute(conn)
-            .await?;
+        // Links sent before (a reset, an address change) are no longer
+        // wanted, and browsers known before are strangers again.
+        expire_links(conn, user).await?;
+        bump_epoch(conn, user).await?;
         if !email.is_empty() {
             mail::enqueue(conn, &templates::password_changed(&email, &name)).await?;
         }
@@ -535,7 +616,8 @@ pub async fn change_password(
         )
         .await
     })
-    .await
+    .await?;
+    Ok(address)
 }
 
 /// Starts moving the signed-in user to another address: a link goes there,
@@ -560,19 +642,20 @@ pub async fn change_email(
     }
     if found.password_hash.is_some() {
         let given = request.password.unwrap_or_default();
-        confirm_password(limits, meta, "password", &found, given).await?;
+        confirm_password(limits, actor, meta, "password", &found, given).await?;
     }
-    if accounts::email_taken(&mut conn, &new_email).await? {
-        return Err(ServiceError::Conflict {
-            field: "new_email",
-            message: "another account has this address".to_owned(),
-        });
-    }
-    limits.mail(&meta.ip, &new_email)?;
-    let (meta, actor, name) = (meta.clone(), actor.clone(), found.name);
+    limits.mail_from(&meta.ip)?;
+    limits.mail_to(&new_email)?;
+    // An address another account has gets no mail, and the answer does not
+    // say so (it would tell who has an account here); the link could not
+    // move the account there anyway.
+    let taken = accounts::email_taken(&mut conn, &new_email).await?;
+    let (meta, actor) = (meta.clone(), actor.clone());
     let to = new_email.clone();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
-        send_verification(conn, services, user, &name, &new_email, true).await?;
+        if !taken {
+            send_verification(conn, services, user, &new_email, true).await?;
+        }
         audit::record(
             conn,
             Entry {
@@ -583,7 +666,7 @@ pub async fn change_email(
                 target_type: "user",
                 target_id: user.to_string(),
                 meta: &meta,
-                details: json!({ "new_email": new_email }),
+                details: json!({ "new_email": new_email, "taken": taken }),
             },
         )
         .await

@@ -77,6 +77,16 @@ impl SendError {
     }
 }
 
+fn sender(from: &str) -> Result<Mailbox, String> {
+    from.parse()
+        .map_err(|e| format!("{e} (expected an address, e.g. Agentdeck <noreply@example.com>)"))
+}
+
+fn smtp(url: &str) -> Result<lettre::transport::smtp::AsyncSmtpTransportBuilder, String> {
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map_err(|e| format!("{e} (expected smtp://host:port or smtps://user:password@host)"))
+}
+
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Outbox(PathBuf),
@@ -102,18 +112,26 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// `from` is `AGENTDECK_MAIL_FROM` (`Agentdeck <noreply@example.com>`).
-    /// Errors name what is wrong, for the start-up message.
+    /// Checks a configuration without starting anything (no runtime is
+    /// needed): `from` is `AGENTDECK_MAIL_FROM`
+    /// (`Agentdeck <noreply@example.com>`). Errors name what is wrong, for
+    /// the start-up message.
+    pub fn check(from: &str, delivery: &Delivery) -> Result<(), String> {
+        sender(from)?;
+        if let Delivery::Smtp(url) = delivery {
+            smtp(url)?;
+        }
+        Ok(())
+    }
+
+    /// A mailer for `from` and `delivery` (as `check` would accept). Must
+    /// be called within a Tokio runtime: the SMTP connection pool starts
+    /// its reaper task here.
     pub fn new(from: &str, delivery: Delivery) -> Result<Self, String> {
-        let from: Mailbox = from.parse().map_err(|e| {
-            format!("{e} (expected an address, e.g. Agentdeck <noreply@example.com>)")
-        })?;
+        let from = sender(from)?;
         let transport = match delivery {
             Delivery::Smtp(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-                    .map_err(|e| {
-                        format!("{e} (expected smtp://host:port or smtps://user:password@host)")
-                    })?
+                smtp(&url)?
                     .timeout(Some(std::time::Duration::from_secs(30)))
                     .build(),
             ),
@@ -147,10 +165,13 @@ impl Mailer {
     }
 
     fn message(&self, mail: &Mail) -> Result<Message, SendError> {
-        let to: Mailbox = mail
-            .to
-            .parse()
-            .map_err(|e| SendError::permanent(format!("the address {:?}: {e}", mail.to)))?;
+        // An address alone: never a display name with another mailbox in it.
+        let to = Mailbox::new(
+            None,
+            mail.to
+                .parse::<lettre::Address>()
+                .map_err(|e| SendError::permanent(format!("the address {:?}: {e}", mail.to)))?,
+        );
         // Quoted-printable either way: readable as a file, safe for any
         // SMTP server, and lines stay short.
         let part = |kind: ContentType, body: &str| {

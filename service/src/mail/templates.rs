@@ -31,12 +31,17 @@ struct Letter<'a> {
 
 impl Letter<'_> {
     fn render(self) -> Mail {
-        let mut text = format!("Hello {},\n\n", self.name);
+        let greeting = if self.name.is_empty() {
+            "Hello,".to_owned()
+        } else {
+            format!("Hello {},", self.name)
+        };
+        let mut text = format!("{greeting}\n\n");
         let mut html = format!(
             "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;\
              line-height:1.5;color:#1f2430;max-width:36rem\">\
-             <p>Hello {},</p>",
-            escape(self.name)
+             <p>{}</p>",
+            escape(&greeting)
         );
         for paragraph in &self.paragraphs {
             text.push_str(paragraph);
@@ -69,12 +74,13 @@ impl Letter<'_> {
     }
 }
 
-/// Proves the address of a new account.
-pub fn verify_email(to: &str, name: &str, link: &str) -> Mail {
+/// Proves the address of a new account. Greets nobody by name: the
+/// address is not proven yet, so the name is a stranger's words.
+pub fn verify_email(to: &str, link: &str) -> Mail {
     Letter {
         to,
         subject: "Verify your email address for Agentdeck".to_owned(),
-        name,
+        name: "",
         paragraphs: vec![
             "Please confirm that this is your email address. Until you do, your account \
              cannot create API keys, publish agents, join teams or buy credits."
@@ -88,12 +94,12 @@ pub fn verify_email(to: &str, name: &str, link: &str) -> Mail {
     .render()
 }
 
-/// Proves a new address the account is moving to.
-pub fn confirm_new_email(to: &str, name: &str, link: &str) -> Mail {
+/// Proves a new address the account is moving to (no name, as above).
+pub fn confirm_new_email(to: &str, link: &str) -> Mail {
     Letter {
         to,
         subject: "Confirm your new email address for Agentdeck".to_owned(),
-        name,
+        name: "",
         paragraphs: vec![format!(
             "You asked to move your Agentdeck account to {to}. Confirm it to finish; \
              until then your account keeps its old address."
@@ -167,12 +173,14 @@ mod tests {
 
     #[test]
     fn names_are_escaped_in_html_and_the_link_is_in_both_parts() {
-        let link = "https://agentdeck.example/verify-email#token=abc";
-        let mail = verify_email("ada@example.com", "<script>Ada</script>", link);
+        let link = "https://agentdeck.example/reset-password#token=abc";
+        let mail = reset_password("ada@example.com", "<script>Ada</script>", link);
         assert!(mail.html.contains("&lt;script&gt;Ada&lt;/script&gt;"));
         assert!(!mail.html.contains("<script>"));
         assert!(mail.text.contains("<script>Ada</script>"));
         assert!(mail.text.contains(link) && mail.html.contains(link));
         assert_eq!(mail.to, "ada@example.com");
+        let unproven = verify_email("ada@example.com", link);
+        assert!(unproven.text.starts_with("Hello,\n"), "{}", unproven.text);
     }
 }

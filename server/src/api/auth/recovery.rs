@@ -75,11 +75,15 @@ pub async fn change_password(
     State(state): State<AppState>,
     call: Call,
     Body(request): Body<PasswordChange>,
-) -> Result<StatusCode, AppError> {
-    door(&state, &HeaderMap::new())
-        .change_password(&call.services, &call.actor, &call.meta, request)
+) -> Result<Response, AppError> {
+    let door = door(&state, &HeaderMap::new());
+    door.change_password(&call.services, &call.actor, &call.meta, request)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(with_cookie(
+        &state,
+        &door,
+        StatusCode::NO_CONTENT.into_response(),
+    ))
 }
 
 pub async fn change_email(
