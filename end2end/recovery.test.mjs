@@ -58,6 +58,9 @@ describe("Agentdeck account recovery", () => {
     const verifyLink = linkIn(verification, "verify-email");
     assert.ok(verifyLink?.startsWith(url + "/verify-email#token="), `a verification link: ${verification.text}`);
     assert.ok(verification.html.includes(verifyLink), "the HTML part has the same link");
+    // The address is not proven yet: the mail names nobody.
+    assert.match(verification.text, /^Hello,$/m, `a greeting without a name: ${verification.text}`);
+    assert.ok(!verification.text.includes(NAME) && !verification.html.includes(NAME), "no name in the mail");
     assert.deepEqual(readMails(outboxOf(e2e.server)), [], "with SMTP set, nothing goes to the outbox");
 
     // Following it proves the address; the banner goes.
@@ -109,7 +112,10 @@ describe("Agentdeck account recovery", () => {
     assert.equal(await sessions.getByTestId("session-row").count(), 1);
     await sessions.getByTestId("session-row").getByText("This device").waitFor();
     // And a notice of the change, by mail too.
-    await waitForMail(smtp.maildir, { to: EMAIL, subject: "Your Agentdeck password was changed" });
+    const notice = await waitForMail(smtp.maildir, { to: EMAIL, subject: "Your Agentdeck password was changed" });
+    assert.equal(reset.headers["x-rcptto"], EMAIL, "the reset link went over SMTP");
+    assert.equal(notice.headers["x-rcptto"], EMAIL, "the notice went over SMTP");
+    assert.deepEqual(readMails(outboxOf(e2e.server)), [], "still nothing in the outbox");
 
     // The second browser's session ended with the reset.
     assert.equal(await q.evaluate(() => fetch("/api/fn/current_user").then((r) => r.status)), 401);
