@@ -54,6 +54,23 @@ async fn age_tokens(app: &TestApp, email: &str, purpose: &str, minutes: i32) {
     .expect("ageing the tokens");
 }
 
+/// Sets `password` with a reset link's `token`, in `browser`.
+async fn complete_reset(browser: &mut Browser, token: &str, password: &str) -> (StatusCode, Value) {
+    browser
+        .post(
+            "/api/v1/auth/password-reset/complete",
+            json!({ "token": token, "password": password }),
+        )
+        .await
+}
+
+/// Follows a verification link's `token`, in `browser`.
+async fn verify(browser: &mut Browser, token: &str) -> (StatusCode, Value) {
+    browser
+        .post("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await
+}
+
 async fn audit_actions(app: &TestApp) -> Vec<String> {
     #[derive(diesel::QueryableByName)]
     struct Action {
@@ -88,9 +105,7 @@ async fn signing_up_mails_a_link_that_verifies_the_address_once_within_a_day() {
 
     // The link works in any browser, signed in or not.
     let mut elsewhere = Browser::new(&app);
-    let (status, verified) = elsewhere
-        .post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await;
+    let (status, verified) = verify(&mut elsewhere, &token).await;
     assert_eq!(status, StatusCode::OK, "{verified}");
     assert_eq!(
         verified,
@@ -100,9 +115,7 @@ async fn signing_up_mails_a_link_that_verifies_the_address_once_within_a_day() {
     assert_eq!(me["user"]["email_verified"], true);
 
     // Once only.
-    let (status, again) = elsewhere
-        .post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await;
+    let (status, again) = verify(&mut elsewhere, &token).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_of(&again, "invalid_parameter")["field"], "token");
     assert!(
@@ -115,9 +128,7 @@ async fn signing_up_mails_a_link_that_verifies_the_address_once_within_a_day() {
     let (_, _) = Browser::sign_up_unverified(&app, "late@example.com", "Late").await;
     let token = link_token(&app, "late@example.com", "verify-email").await;
     age_tokens(&app, "late@example.com", "verify_email", 24 * 60 + 1).await;
-    let (status, late) = Browser::new(&app)
-        .post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await;
+    let (status, late) = verify(&mut Browser::new(&app), &token).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{late}");
 }
 
@@ -149,18 +160,14 @@ async fn a_new_link_replaces_the_old_one_and_resending_is_limited() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
 
-    let (status, _) = ada
-        .post("/api/v1/auth/verify-email", json!({ "token": first }))
-        .await;
+    let (status, _) = verify(&mut ada, &first).await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "the first link was replaced"
     );
     let newest = link_token(&app, "ada@example.com", "verify-email").await;
-    let (status, _) = ada
-        .post("/api/v1/auth/verify-email", json!({ "token": newest }))
-        .await;
+    let (status, _) = verify(&mut ada, &newest).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = ada.post_empty("/api/v1/me/email/verification").await;
     assert_eq!(status, StatusCode::CONFLICT, "nothing to verify: {body}");
@@ -247,9 +254,7 @@ async fn an_unverified_account_browses_edits_and_tests_but_takes_none_of_the_gua
 
     // Verified, every one of them works.
     let token = link_token(&app, "newt@example.com", "verify-email").await;
-    let (status, _) = newt
-        .post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await;
+    let (status, _) = verify(&mut newt, &token).await;
     assert_eq!(status, StatusCode::OK);
     for (path, body) in &refusals {
         let (status, done) = newt.post(path, body.clone()).await;
@@ -291,21 +296,11 @@ async fn a_reset_link_works_once_for_an_hour_and_ends_every_session() {
     assert!((hours - 1.0).abs() < 0.001, "{hours}");
 
     // A weak password is refused before the link is used up.
-    let (status, weak) = forgetful
-        .post(
-            "/api/v1/auth/password-reset/complete",
-            json!({ "token": token, "password": "password1" }),
-        )
-        .await;
+    let (status, weak) = complete_reset(&mut forgetful, &token, "password1").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_of(&weak, "invalid_parameter")["field"], "password");
 
-    let (status, me) = forgetful
-        .post(
-            "/api/v1/auth/password-reset/complete",
-            json!({ "token": token, "password": NEW_PASSWORD }),
-        )
-        .await;
+    let (status, me) = complete_reset(&mut forgetful, &token, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["email"], "ada@example.com");
     assert!(forgetful.cookie.is_some() && forgetful.device.is_some());
@@ -335,12 +330,12 @@ async fn a_reset_link_works_once_for_an_hour_and_ends_every_session() {
     );
 
     // Once only; the old password is gone, the new one works.
-    let (status, again) = Browser::new(&app)
-        .post(
-            "/api/v1/auth/password-reset/complete",
-            json!({ "token": token, "password": "yet another fine passphrase" }),
-        )
-        .await;
+    let (status, again) = complete_reset(
+        &mut Browser::new(&app),
+        &token,
+        "yet another fine passphrase",
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_of(&again, "invalid_parameter")["field"], "token");
     let (_, status, _) = Browser::sign_in(&app, "ada@example.com", STRONG_PASSWORD).await;
@@ -378,12 +373,12 @@ async fn a_reset_link_works_once_for_an_hour_and_ends_every_session() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     age_tokens(&app, "ada@example.com", "reset_password", 61).await;
-    let (status, expired) = Browser::new(&app)
-        .post(
-            "/api/v1/auth/password-reset/complete",
-            json!({ "token": late, "password": "yet another fine passphrase" }),
-        )
-        .await;
+    let (status, expired) = complete_reset(
+        &mut Browser::new(&app),
+        &late,
+        "yet another fine passphrase",
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{expired}");
 }
 
@@ -630,9 +625,7 @@ async fn changing_the_address_waits_for_the_new_one_and_tells_the_old_one() {
     assert_eq!(me["user"]["pending_email"], "ada@new.example");
 
     let token = link_token(&app, "ada@new.example", "verify-email").await;
-    let (status, verified) = Browser::new(&app)
-        .post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await;
+    let (status, verified) = verify(&mut Browser::new(&app), &token).await;
     assert_eq!(status, StatusCode::OK, "{verified}");
     assert_eq!(
         verified,
@@ -764,9 +757,7 @@ async fn mail_goes_over_smtp_to_a_real_server_and_its_link_verifies() {
         message.text
     );
     let token = token_in(&message.text, "verify-email").expect("a link");
-    let (status, _) = ada
-        .post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await;
+    let (status, _) = verify(&mut ada, &token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         jobs_left(&app, "mail.send").await,
@@ -850,9 +841,7 @@ async fn without_smtp_mail_lands_in_the_outbox_administrators_read() {
         "Verify your email address for Agentdeck"
     );
     let token = token_in(to_root["text"].as_str().expect("text"), "verify-email").expect("a link");
-    let (status, _) = root
-        .post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await;
+    let (status, _) = verify(&mut root, &token).await;
     assert_eq!(status, StatusCode::OK);
     let files = std::fs::read_dir(outbox.path())
         .expect("the outbox")
@@ -909,19 +898,14 @@ async fn a_strangers_reset_requests_never_replace_the_owners_link() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let (status, me) = Browser::new(&app)
-        .post(
-            "/api/v1/auth/password-reset/complete",
-            json!({ "token": first, "password": NEW_PASSWORD }),
-        )
-        .await;
+    let (status, me) = complete_reset(&mut Browser::new(&app), &first, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{me}");
-    let (status, _) = Browser::new(&app)
-        .post(
-            "/api/v1/auth/password-reset/complete",
-            json!({ "token": second, "password": "yet another fine passphrase" }),
-        )
-        .await;
+    let (status, _) = complete_reset(
+        &mut Browser::new(&app),
+        &second,
+        "yet another fine passphrase",
+    )
+    .await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,

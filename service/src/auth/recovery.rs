@@ -202,18 +202,13 @@ pub async fn resend_verification(
     let to = email.clone();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         send_verification(conn, services, user, &email, false).await?;
-        audit::record(
+        audited(
             conn,
-            Entry {
-                action: action::EMAIL_VERIFICATION_SENT,
-                user: None,
-                actor: &actor,
-                workspace: None,
-                target_type: "user",
-                target_id: user.to_string(),
-                meta: &meta,
-                details: json!({ "email": email }),
-            },
+            action::EMAIL_VERIFICATION_SENT,
+            &actor,
+            user,
+            &meta,
+            json!({ "email": email }),
         )
         .await
     })
@@ -274,22 +269,17 @@ pub async fn verify_email(
         if changed && let Some(old) = &found.email {
             mail::enqueue(conn, &templates::email_changed(old, &found.name, &proven)).await?;
         }
-        audit::record(
+        audited(
             conn,
-            Entry {
-                action: if changed {
-                    action::EMAIL_CHANGED
-                } else {
-                    action::EMAIL_VERIFIED
-                },
-                user: Some(user),
-                actor: &actor,
-                workspace: None,
-                target_type: "user",
-                target_id: user.to_string(),
-                meta: &meta,
-                details: json!({ "email": proven, "previous": found.email.filter(|_| changed) }),
+            if changed {
+                action::EMAIL_CHANGED
+            } else {
+                action::EMAIL_VERIFIED
             },
+            &actor,
+            user,
+            &meta,
+            json!({ "email": proven, "previous": found.email.filter(|_| changed) }),
         )
         .await?;
         Ok(EmailVerified {
@@ -366,18 +356,13 @@ pub async fn send_reset(
         let token = issue(conn, user, RESET, &email, RESET_LIFETIME, false).await?;
         let link = link(services, "reset-password", &token);
         mail::enqueue(conn, &templates::reset_password(&email, &name, &link)).await?;
-        audit::record(
+        audited(
             conn,
-            Entry {
-                action: action::PASSWORD_RESET_REQUESTED,
-                user: Some(user),
-                actor: &Actor::Anonymous,
-                workspace: None,
-                target_type: "user",
-                target_id: user.to_string(),
-                meta: &meta,
-                details: json!({}),
-            },
+            action::PASSWORD_RESET_REQUESTED,
+            &Actor::Anonymous,
+            user,
+            &meta,
+            json!({}),
         )
         .await
     })
@@ -467,19 +452,14 @@ pub async fn reset_password(
             .await?;
             let session = sessions::create(conn, user, &meta, policy).await?;
             mail::enqueue(conn, &templates::password_changed(&proven, &found.name)).await?;
-            audit::record(
+            audited(
                 conn,
-                Entry {
-                    action: action::PASSWORD_RESET,
-                    user: Some(user),
-                    actor: &Actor::Anonymous,
-                    workspace: None,
-                    target_type: "user",
-                    target_id: user.to_string(),
-                    meta: &meta,
-                    details: json!({ "sessions_ended": ended, "keys_revoked": keys,
+                action::PASSWORD_RESET,
+                &Actor::Anonymous,
+                user,
+                &meta,
+                json!({ "sessions_ended": ended, "keys_revoked": keys,
                                      "github_unlinked": !found.email_verified }),
-                },
             )
             .await?;
             Ok((session, email))
@@ -513,6 +493,32 @@ async fn confirm_password(
         limits.wrong_device_password(&meta.ip, device);
         Err(ServiceError::invalid(field, "is not your current password"))
     }
+}
+
+/// Records `action` on `user`'s account in the audit log: done by `actor`,
+/// or, when anonymous (a mailed link), in the account's own name.
+async fn audited(
+    conn: &mut AsyncPgConnection,
+    action: &'static str,
+    actor: &Actor,
+    user: UserId,
+    meta: &RequestMeta,
+    details: serde_json::Value,
+) -> Result<(), ServiceError> {
+    audit::record(
+        conn,
+        Entry {
+            action,
+            user: Some(user),
+            actor,
+            workspace: None,
+            target_type: "user",
+            target_id: user.to_string(),
+            meta,
+            details,
+        },
+    )
+    .await
 }
 
 /// Ends every live API key of `user`; answers how many.
@@ -601,18 +607,13 @@ pub async fn change_password(
         if !email.is_empty() {
             mail::enqueue(conn, &templates::password_changed(&email, &name)).await?;
         }
-        audit::record(
+        audited(
             conn,
-            Entry {
-                action: action::PASSWORD_CHANGED,
-                user: None,
-                actor: &actor,
-                workspace: None,
-                target_type: "user",
-                target_id: user.to_string(),
-                meta: &meta,
-                details: json!({ "sessions_ended": ended }),
-            },
+            action::PASSWORD_CHANGED,
+            &actor,
+            user,
+            &meta,
+            json!({ "sessions_ended": ended }),
         )
         .await
     })
@@ -656,18 +657,13 @@ pub async fn change_email(
         if !taken {
             send_verification(conn, services, user, &new_email, true).await?;
         }
-        audit::record(
+        audited(
             conn,
-            Entry {
-                action: action::EMAIL_CHANGE_REQUESTED,
-                user: None,
-                actor: &actor,
-                workspace: None,
-                target_type: "user",
-                target_id: user.to_string(),
-                meta: &meta,
-                details: json!({ "new_email": new_email, "taken": taken }),
-            },
+            action::EMAIL_CHANGE_REQUESTED,
+            &actor,
+            user,
+            &meta,
+            json!({ "new_email": new_email, "taken": taken }),
         )
         .await
     })
