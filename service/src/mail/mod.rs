@@ -158,9 +158,20 @@ impl Mailer {
                     SendError::transient(format!("sending over SMTP: {error}"))
                 }
             }),
-            Transport::Outbox(dir) => outbox::write(dir, &message.formatted())
-                .await
-                .map_err(|e| SendError::transient(format!("writing to the outbox: {e}"))),
+            Transport::Outbox(dir) => {
+                let path = outbox::write(dir, &message.formatted())
+                    .await
+                    .map_err(|e| SendError::transient(format!("writing to the outbox: {e}")))?;
+                // A laptop's console is its inbox: the links are right there.
+                tracing::info!(
+                    to = %mail.to,
+                    subject = %mail.subject,
+                    file = %path.display(),
+                    "mail written to the outbox:\n{}",
+                    mail.text
+                );
+                Ok(())
+            }
         }
     }
 

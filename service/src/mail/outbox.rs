@@ -15,7 +15,7 @@ use types::account::OutboxMail;
 const SHOWN: usize = 100;
 
 /// Writes one message, whole or not at all (a temporary file renamed).
-pub(super) async fn write(dir: &Path, message: &[u8]) -> std::io::Result<()> {
+pub(super) async fn write(dir: &Path, message: &[u8]) -> std::io::Result<std::path::PathBuf> {
     tokio::fs::create_dir_all(dir).await?;
     let name = format!(
         "{}-{}",
@@ -24,7 +24,9 @@ pub(super) async fn write(dir: &Path, message: &[u8]) -> std::io::Result<()> {
     );
     let partial = dir.join(format!(".{name}.partial"));
     tokio::fs::write(&partial, message).await?;
-    tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await
+    let path = dir.join(format!("{name}.eml"));
+    tokio::fs::rename(&partial, &path).await?;
+    Ok(path)
 }
 
 /// The newest messages in the outbox; platform administrators only.
