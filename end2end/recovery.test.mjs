@@ -105,6 +105,7 @@ describe("Agentdeck account recovery", () => {
     await p.getByLabel("New password").fill(NEW_PASSWORD);
     await p.getByRole("button", { name: "Set password and sign in" }).click();
     await p.waitForURL("**/settings?reset=1");
+    await p.getByTestId("reset-done").getByText("every other device", { exact: false }).waitFor();
     await p.getByTestId("user-menu").getByText(NAME).waitFor();
     await p.getByTestId("profile-name").getByText(NAME).waitFor();
     const sessions = p.getByTestId("sessions");
@@ -126,7 +127,8 @@ describe("Agentdeck account recovery", () => {
     await p.goto(resetLink);
     await p.getByLabel("New password").fill("another long passphrase here");
     await p.getByRole("button", { name: "Set password and sign in" }).click();
-    await p.getByTestId("form-error").waitFor();
+    // Said in words, without the field's name in front.
+    await p.getByRole("alert").getByText("This link is not valid", { exact: false }).waitFor();
     assert.ok(p.url().includes("/reset-password#token="), `still on the reset page: ${p.url()}`);
 
     // Signed out, the old password no longer works; the new one does.

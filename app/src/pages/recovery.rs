@@ -28,6 +28,22 @@ fn fragment_token() -> Memo<Option<String>> {
     })
 }
 
+/// An error's message without the `field: ` it starts with, capitalised.
+fn without_field(error: &ApiError) -> String {
+    let message = match &error.field {
+        Some(field) => error
+            .message
+            .strip_prefix(&format!("{field}: "))
+            .unwrap_or(&error.message),
+        None => &error.message,
+    };
+    let mut chars = message.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
     let email = RwSignal::new(String::new());
@@ -124,7 +140,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 </label>
                 <p class="muted small">"At least 10 characters; a few unrelated words work well."</p>
                 <FieldError error field="password" />
-                <FormError error fields=&["password"] />
+                <FieldError error field="token" />
+                <FormError error fields=&["password", "token"] />
                 {move || error.with(|e| e.as_ref().is_some_and(|e| e.field.as_deref() == Some("token"))).then(|| view! {
                     <p class="muted small"><A href="/forgot-password">"Ask for a new link"</A></p>
                 })}
@@ -182,7 +199,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                         <p><A href="/dashboard" attr:class="button primary">"Go to your dashboard"</A></p>
                     }.into_any(),
                     (Some(_), Some(Err(error))) => view! {
-                        <div class="panel panel-error form-error" role="alert" data-testid="verify-error">{error.message}</div>
+                        <div class="panel panel-error form-error" role="alert" data-testid="verify-error">{without_field(&error)}</div>
                         <p class="muted small">"Signed in, you can send a new link from "<A href="/settings">"Settings"</A>"."</p>
                     }.into_any(),
                 }}

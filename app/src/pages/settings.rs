@@ -31,7 +31,7 @@ fn SettingsNav() -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
-        <SignedInPage class="settings-page" title="Settings"><SettingsNav /><Profile /><EmailSettings /><PasswordSettings /><Sessions /></SignedInPage>
+        <SignedInPage class="settings-page" title="Settings"><SettingsNav /><ResetDone /><Profile /><EmailSettings /><PasswordSettings /><Sessions /></SignedInPage>
     }
 }
 
@@ -47,8 +47,6 @@ fn Profile() -> impl IntoView {
                     <dl class="facts">
                         <dt>"Name"</dt><dd data-testid="profile-name">{user.display_name}</dd>
                         <dt>"Handle"</dt><dd>"@"{user.handle}</dd>
-                        <dt>"Email"</dt><dd>{user.email.unwrap_or_default()}
-                            {user.email_verified.then_some(" (verified)")}</dd>
                         <dt>"GitHub"</dt><dd>{if user.github_linked {
                             view! { <span>"Linked"</span> }.into_any()
                         } else {
@@ -76,6 +74,19 @@ fn workspace_name(auth: crate::auth::Auth, id: types::WorkspaceId) -> String {
             })
         })
         .unwrap_or_else(|| "—".to_owned())
+}
+
+/// After a reset link set a new password (`?reset=1`): what happened.
+#[component]
+fn ResetDone() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        query.read().get("reset").is_some().then(|| view! {
+            <section class="panel panel-notice" role="status" data-testid="reset-done">
+                "Your new password is set, and every other device signed in to your account was signed out."
+            </section>
+        })
+    }
 }
 
 /// "Send a new link" for an unverified address; says where it went.
