@@ -6,6 +6,7 @@
     reason = "a test should fail loudly at its first broken step"
 )]
 
+mod abuse;
 mod access_matrix;
 mod agent_kv;
 mod agents_api;
