@@ -57,3 +57,98 @@ export default async function run(input, ctx) {
         "the agent is told why: {run}"
     );
 }
+
+/// Finding 7: redeploy loaded the agent by id, without the visibility
+/// check, so someone removed from a team kept deploying its private agent.
+/// Redeploy, start and restart now check again (404); stop and delete of
+/// one's own deployment still work.
+#[tokio::test]
+async fn losing_access_to_a_private_agent_stops_deploying_it_again() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut olive, _) = Browser::sign_up(&app, "olive@example.com", "Olive").await;
+    let (status, team) = olive
+        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let (status, invite) = olive
+        .post(
+            "/api/v1/teams/acme/invites",
+            json!({ "email": "ada@example.com", "role": "member" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invite}");
+    let token = invite["link"]
+        .as_str()
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("token");
+    let (mut ada, me) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (status, joined) = ada
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+
+    // The team's private agent, with two versions.
+    let (status, created) = olive
+        .post(
+            "/api/v1/agents",
+            json!({ "name": "Secret Sauce", "workspace": "acme" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let slug = created["slug"].as_str().expect("slug").to_owned();
+    for version in ["1.0.0", "1.1.0"] {
+        let (status, published) = olive
+            .post(
+                &format!("/api/v1/agents/{slug}/versions"),
+                json!({ "version": version }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{published}");
+    }
+    let (status, hidden) = olive
+        .patch(
+            &format!("/api/v1/agents/{slug}"),
+            json!({ "visibility": "private" }),
+        )
+        .await;
+    assert!(status.is_success(), "{hidden}");
+
+    // Ada deploys it into her own workspace while a member.
+    let (id, _) =
+        crate::support::deploy_running(&mut ada, json!({ "agent": slug, "version": "1.0.0" }))
+            .await;
+
+    // Olive removes her from the team.
+    let ada_id = me["user"]["id"].as_str().expect("id");
+    let (status, removed) = olive
+        .delete(&format!("/api/v1/teams/acme/members/{ada_id}"))
+        .await;
+    assert!(status.is_success(), "{removed}");
+
+    let (status, refused) = ada
+        .post(
+            &format!("/api/v1/deployments/{id}/redeploy"),
+            json!({ "version": "1.1.0" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
+    let (status, refused) = ada
+        .post_empty(&format!("/api/v1/deployments/{id}/restart"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
+    let (status, stopped) = ada
+        .post_empty(&format!("/api/v1/deployments/{id}/stop"))
+        .await;
+    assert!(
+        status.is_success(),
+        "her own deployment still stops: {stopped}"
+    );
+    let (status, refused) = ada
+        .post_empty(&format!("/api/v1/deployments/{id}/start"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
+    let (_, shown) = ada.get(&format!("/api/v1/deployments/{id}")).await;
+    assert_ne!(shown["version"], "1.1.0", "{shown}");
+}

@@ -53,6 +53,9 @@ pub async fn act(
     actor.require_scope(Scope::DeploymentsWrite)?;
     let mut conn = services.conn().await?;
     let record = editable(&mut conn, actor, id).await?;
+    if matches!(action, Action::Start | Action::Restart) {
+        still_visible(&mut conn, actor, record.agent_id).await?;
+    }
     let record = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             let record = lock(conn, record.id).await?;
@@ -121,6 +124,23 @@ pub async fn act(
     }
 }
 
+/// The deployment's agent, if the caller may still see it: deploying it
+/// again (start, restart, another version) needs what creating the
+/// deployment needed, so someone who lost access to a private agent (left
+/// or was removed from its team) cannot keep running it anew (404).
+async fn still_visible(
+    conn: &mut diesel_async::AsyncPgConnection,
+    actor: &Actor,
+    agent: Uuid,
+) -> Result<AgentRecord, ServiceError> {
+    let slug: String = agents::table
+        .find(agent)
+        .select(agents::slug)
+        .first(conn)
+        .await?;
+    Ok(crate::agents::visible(conn, actor, &slug).await?.0)
+}
+
 /// Deploys another published version of the same agent (a rollback is a
 /// redeploy to an older one).
 pub async fn redeploy(
@@ -133,11 +153,7 @@ pub async fn redeploy(
     actor.require_scope(Scope::DeploymentsWrite)?;
     let mut conn = services.conn().await?;
     let record = editable(&mut conn, actor, id).await?;
-    let agent: AgentRecord = agents::table
-        .find(record.agent_id)
-        .select(AgentRecord::as_select())
-        .first(&mut conn)
-        .await?;
+    let agent = still_visible(&mut conn, actor, record.agent_id).await?;
     let (version_id, label) = version_of(&mut conn, &agent, Some(version)).await?;
     let record = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
