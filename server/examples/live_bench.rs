@@ -420,7 +420,7 @@ async fn api_key(
         .header("cookie", cookie)
         .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
         .json(&json!({ "name": "bench", "spend_cap_credits": cap,
-                       "scopes": ["agents:read", "agents:write", "deployments:write", "runs:write"] }))
+                       "scopes": ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write"] }))
         .send()
         .await
         .expect("a key")

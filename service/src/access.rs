@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::ServiceError;
 use super::actor::Actor;
 use super::schema::{deployments, runs, workspace_members, workspaces};
-use types::account::Role;
+use types::account::{Role, Scope};
 use types::topic::{Topic, TopicRequest};
 use types::{UserId, WorkspaceId};
 
@@ -93,6 +93,10 @@ pub async fn may_follow(
 ) -> Result<Topic, ServiceError> {
     let not_found = || ServiceError::NotFound { what: "topic" };
     let user = actor.require_user()?;
+    if !matches!(topic, TopicRequest::OwnEvents | TopicRequest::System) {
+        // A deployment's and a run's events carry runs' input and output.
+        actor.check_key_scope(Scope::RunsRead)?;
+    }
     let (workspace, topic) = match topic {
         TopicRequest::OwnEvents => return Ok(Topic::User(user)),
         // Heartbeats are not stored; the server answers them itself.

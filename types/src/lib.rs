@@ -531,6 +531,10 @@ pub mod account {
         AgentsWrite,
         #[serde(rename = "deployments:write")]
         DeploymentsWrite,
+        /// Runs' input, output and logs, run lists, metrics, and the live
+        /// deployment and run topics.
+        #[serde(rename = "runs:read")]
+        RunsRead,
         #[serde(rename = "runs:write")]
         RunsWrite,
         #[serde(rename = "billing:read")]
@@ -540,10 +544,11 @@ pub mod account {
     }
 
     impl Scope {
-        pub const ALL: [Self; 6] = [
+        pub const ALL: [Self; 7] = [
             Self::AgentsRead,
             Self::AgentsWrite,
             Self::DeploymentsWrite,
+            Self::RunsRead,
             Self::RunsWrite,
             Self::BillingRead,
             Self::AuditRead,
@@ -554,6 +559,7 @@ pub mod account {
                 Self::AgentsRead => "agents:read",
                 Self::AgentsWrite => "agents:write",
                 Self::DeploymentsWrite => "deployments:write",
+                Self::RunsRead => "runs:read",
                 Self::RunsWrite => "runs:write",
                 Self::BillingRead => "billing:read",
                 Self::AuditRead => "audit:read",

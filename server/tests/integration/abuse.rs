@@ -152,3 +152,113 @@ async fn losing_access_to_a_private_agent_stops_deploying_it_again() {
     let (_, shown) = ada.get(&format!("/api/v1/deployments/{id}")).await;
     assert_ne!(shown["version"], "1.1.0", "{shown}");
 }
+
+/// Finding 5: a key holding only `billing:read` read every run's input,
+/// output and logs, run lists and metrics, and followed deployment and run
+/// topics. Those reads now take `runs:read`.
+#[tokio::test]
+async fn reading_runs_takes_the_runs_read_scope() {
+    use crate::support::ws::{connect_with_key, next_frame_within, send};
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
+    let example: Value = serde_json::from_str(include_str!(
+        "../../../agents/launch/analytics/example.json"
+    ))
+    .expect("the example");
+    let (status, run) = ada
+        .post(
+            &format!("/api/v1/deployments/{id}/runs"),
+            json!({ "input": example["input"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    let run_id = run["id"].as_str().expect("id").to_owned();
+
+    let mut tokens = Vec::new();
+    for scopes in [json!(["billing:read"]), json!(["runs:read"])] {
+        let (status, key) = ada
+            .post("/api/v1/api-keys", json!({ "name": "k", "scopes": scopes }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{key}");
+        tokens.push(key["token"].as_str().expect("token").to_owned());
+    }
+    let reads = [
+        format!("/api/v1/runs/{run_id}"),
+        format!("/api/v1/deployments/{id}/runs"),
+        format!("/api/v1/deployments/{id}/metrics?minutes=60"),
+        "/api/v1/runs".to_owned(),
+    ];
+    for path in &reads {
+        for (token, expected) in [
+            (&tokens[0], StatusCode::FORBIDDEN),
+            (&tokens[1], StatusCode::OK),
+        ] {
+            let response = app
+                .http
+                .get(app.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("a read");
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            assert_eq!(status, expected, "{path}: {body}");
+            if expected == StatusCode::FORBIDDEN {
+                assert!(body.contains("runs:read"), "the scope is named: {body}");
+                assert!(!body.contains("succeeded"), "nothing of the run: {body}");
+            }
+        }
+    }
+    for topic in [format!("deployment:{id}"), format!("run:{run_id}")] {
+        for (token, allowed) in [(&tokens[0], false), (&tokens[1], true)] {
+            let mut socket = connect_with_key(&app, token).await;
+            send(
+                &mut socket,
+                json!({ "type": "subscribe", "topic": topic, "since": 0 }),
+            )
+            .await;
+            let frame = next_frame_within(&mut socket, std::time::Duration::from_secs(10)).await;
+            assert_eq!(frame["type"] == "error", !allowed, "{topic}: {frame}");
+        }
+    }
+
+    // Keys made before the scope existed keep reading what they read: the
+    // migration gives `runs:read` to keys with `runs:write` or
+    // `deployments:write`, and to no other.
+    use diesel_async::RunQueryDsl as _;
+    let mut sql = app.sql().await;
+    diesel::sql_query(
+        "UPDATE api_keys SET scopes = CASE WHEN 'runs:read' = ANY(scopes) AND cardinality(scopes) = 1 \
+                                           THEN ARRAY['runs:write'] ELSE ARRAY['billing:read'] END",
+    )
+    .execute(&mut sql)
+    .await
+    .expect("keys as they were");
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut sql,
+        include_str!("../../../migrations/2026-12-03-000019_runs_read/up.sql"),
+    )
+    .await
+    .expect("the migration again");
+    #[derive(diesel::QueryableByName)]
+    struct Scopes {
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+        scopes: Vec<String>,
+    }
+    let mut after: Vec<Vec<String>> = diesel::sql_query("SELECT scopes FROM api_keys")
+        .load::<Scopes>(&mut sql)
+        .await
+        .expect("keys")
+        .into_iter()
+        .map(|row| row.scopes)
+        .collect();
+    after.sort();
+    assert_eq!(
+        after,
+        vec![
+            vec!["billing:read".to_owned()],
+            vec!["runs:write".to_owned(), "runs:read".to_owned()]
+        ]
+    );
+}

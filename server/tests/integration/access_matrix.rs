@@ -407,7 +407,20 @@ fn rows() -> Vec<Row> {
             Method::GET,
             "/api/v1/deployments/{team deployment}/runs",
             Team,
-            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        // Runs' input, output and logs take `runs:read` (issue 19).
+        row(
+            Method::GET,
+            "/api/v1/runs/{team run}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/metrics?minutes=60",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(
             Method::DELETE,
@@ -458,7 +471,7 @@ fn rows() -> Vec<Row> {
             Method::GET,
             "/api/fn/list_runs?id={team deployment}",
             Team,
-            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(
             Method::POST,
@@ -494,13 +507,13 @@ fn rows() -> Vec<Row> {
             Method::GET,
             "/api/fn/deployment_metrics?id={team deployment}&minutes=60",
             Team,
-            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(
             Method::GET,
             "/api/fn/get_run?id={team run}",
             Team,
-            [401, 404, 404, 200, 200, 200, 200, 200, 200, 401, 401],
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(
             Method::POST,
@@ -1625,6 +1638,7 @@ impl Matrix {
                     "agents:read",
                     "agents:write",
                     "deployments:write",
+                    "runs:read",
                     "runs:write",
                     "billing:read",
                     "audit:read",
@@ -1782,6 +1796,76 @@ async fn every_route_answers_every_caller_as_the_table_says() {
         failures.join("\n")
     );
     assert_eq!(cells, rows().len() * WHO.len());
+}
+
+/// A key holding only `runs:read` reads a team's runs, their list, metrics
+/// and deployments, and nothing else: it starts, cancels and stops nothing,
+/// and reads neither billing nor agents.
+#[tokio::test]
+async fn a_runs_read_key_reads_runs_and_changes_nothing() {
+    let mut matrix = Matrix::new().await;
+    let cases: [(Method, &'static str, u16); 12] = [
+        (Method::GET, "/api/v1/runs/{team run}", 200),
+        (Method::GET, "/api/fn/get_run?id={team run}", 200),
+        (
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/runs",
+            200,
+        ),
+        (Method::GET, "/api/fn/list_runs?id={team deployment}", 200),
+        (
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/metrics?minutes=60",
+            200,
+        ),
+        (
+            Method::GET,
+            "/api/fn/get_deployment?id={team deployment}",
+            200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/runs",
+            403,
+        ),
+        (Method::POST, "/api/fn/cancel_run {team run}", 403),
+        (
+            Method::POST,
+            "/api/fn/stop_deployment {team deployment}",
+            403,
+        ),
+        (Method::GET, "/api/v1/wallet?workspace={team}", 403),
+        (Method::GET, "/api/v1/agents", 403),
+        (Method::GET, "/api/v1/teams/{team}/audit", 403),
+    ];
+    let mut failures = Vec::new();
+    for (method, route, expected) in cases {
+        let row = Row {
+            method: method.clone(),
+            route,
+            scope: Scope::Team,
+            expect: [expected; 11],
+        };
+        let team = matrix.team().await;
+        let (_, token) = matrix.key(Who::Owner, Some(team.0), &["runs:read"]).await;
+        let (path, body) = matrix.prepare(&row, Some(&team)).await;
+        let before = fingerprint(&mut matrix.app.sql().await).await;
+        let (status, text) = matrix
+            .call(&method, &path, body, &Credentials::Bearer(token))
+            .await;
+        if status.as_u16() != expected {
+            failures.push(format!(
+                "{method} {route}: expected {expected}, got {status}: {text}"
+            ));
+        }
+        if expected >= 400 && before != fingerprint(&mut matrix.app.sql().await).await {
+            failures.push(format!(
+                "{method} {route} was refused but changed the database"
+            ));
+        }
+        matrix.revoke_all_keys().await;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Every server function has a row above: one added without a row fails

@@ -54,7 +54,7 @@ pub(crate) async fn key(base: &str, outboxes: &[&std::path::Path]) -> String {
         .header("origin", base)
         .header("cookie", cookie)
         .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
-        .json(&json!({ "name": "ops", "scopes": ["deployments:write", "runs:write", "billing:read"] }))
+        .json(&json!({ "name": "ops", "scopes": ["deployments:write", "runs:read", "runs:write", "billing:read"] }))
         .send()
         .await
         .expect("creating a key")

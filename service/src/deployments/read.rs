@@ -47,10 +47,12 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<Deployment>,
     Ok(views)
 }
 
-/// Keys that look at deployments hold `deployments:write` or `runs:write`.
+/// Keys that look at deployments hold `deployments:write`, `runs:read` or
+/// `runs:write`.
 pub(super) fn require_deploy_or_run_scope(actor: &Actor) -> Result<(), ServiceError> {
     actor
         .check_key_scope(Scope::DeploymentsWrite)
+        .or_else(|_| actor.check_key_scope(Scope::RunsRead))
         .or_else(|_| actor.check_key_scope(Scope::RunsWrite))
 }
 

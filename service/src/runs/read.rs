@@ -20,6 +20,7 @@ use super::RunSummaryRecord;
 pub(super) const LIST_LIMIT: i64 = 100;
 /// One run the caller may see.
 pub async fn get(services: &Services, actor: &Actor, run_id: Uuid) -> Result<Run, ServiceError> {
+    actor.check_key_scope(Scope::RunsRead)?;
     let mut conn = services.conn().await?;
     visible(&mut conn, actor, run_id).await.map(RunRecord::view)
 }
@@ -52,6 +53,7 @@ pub async fn list(
     deployment: Uuid,
     status: Option<&str>,
 ) -> Result<Vec<RunSummary>, ServiceError> {
+    actor.check_key_scope(Scope::RunsRead)?;
     let mut conn = services.conn().await?;
     deployments::visible_record(&mut conn, actor, deployment).await?;
     let mut query = runs::table
@@ -82,9 +84,7 @@ pub async fn list(
 /// newest come from its index, then the newest of those are kept.
 pub async fn recent(services: &Services, actor: &Actor) -> Result<Vec<RunSummary>, ServiceError> {
     use crate::schema::workspace_members;
-    actor
-        .check_key_scope(Scope::RunsWrite)
-        .or_else(|_| actor.check_key_scope(Scope::DeploymentsWrite))?;
+    actor.check_key_scope(Scope::RunsRead)?;
     let user = actor.require_user()?;
     let mut conn = services.conn().await?;
     let workspaces: Vec<Uuid> = match actor {
@@ -151,6 +151,7 @@ pub async fn metrics(
     if !(1..=1440).contains(&minutes) {
         return Err(ServiceError::invalid("minutes", "must be from 1 to 1440"));
     }
+    actor.check_key_scope(Scope::RunsRead)?;
     let mut conn = services.conn().await?;
     deployments::visible_record(&mut conn, actor, deployment).await?;
     let rows: Vec<Row> = diesel::sql_query(

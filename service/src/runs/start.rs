@@ -255,7 +255,11 @@ pub async fn start_and_wait(
             runner.sync_wait
         });
     let finished = tokio::time::timeout(wait, executing).await.is_ok();
-    let run = super::get(services, actor, started.run.id).await?;
+    // The run's own answer, which `runs:write` alone may read.
+    let mut conn = services.conn().await?;
+    let run = super::read::visible(&mut conn, actor, started.run.id)
+        .await?
+        .view();
     Ok(Answered {
         finished: finished && run.status.is_finished(),
         run,

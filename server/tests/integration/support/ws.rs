@@ -25,6 +25,16 @@ pub async fn connect_as(app: &TestApp, browser: &Browser) -> Socket {
     open(app, Some(browser.cookie.as_deref().expect("signed in"))).await
 }
 
+/// Opens `/ws` as a program holding the API key `token`.
+pub async fn connect_with_key(app: &TestApp, token: &str) -> Socket {
+    let mut request = app.ws_url().into_client_request().expect("a request");
+    let value = format!("Bearer {token}").parse().expect("a header");
+    request.headers_mut().insert("authorization", value);
+    let (socket, response) = connect_async(request).await.expect("connecting to /ws");
+    assert_eq!(response.status(), 101);
+    socket
+}
+
 async fn open(app: &TestApp, cookie: Option<&str>) -> Socket {
     let mut request = app.ws_url().into_client_request().expect("a request");
     if let Some(cookie) = cookie {

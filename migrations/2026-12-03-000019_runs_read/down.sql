@@ -1,0 +1,7 @@
+UPDATE api_keys SET scopes = array_remove(scopes, 'runs:read');
+DELETE FROM api_keys WHERE cardinality(scopes) = 0;
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_scopes_check CHECK (
+    cardinality(scopes) >= 1 AND scopes <@ ARRAY[
+        'agents:read', 'agents:write', 'deployments:write',
+        'runs:write', 'billing:read', 'audit:read']::text[]);
