@@ -90,8 +90,39 @@ export class Server {
   }
 }
 
-/** Headless Chromium; `options` go to `chromium.launch`, `args` added to ours. */
+/**
+ * Headless Chromium; `options` go to `chromium.launch`, `args` added to ours.
+ *
+ * Every context it opens reports the page's Content-Security-Policy
+ * violations (a blocked script, style, image or connection) into
+ * `browser.cspViolations`; `journey` fails a file that has any, so every
+ * journey passes under the server's enforced policy.
+ */
 export async function launchBrowser({ args = [], ...options } = {}) {
+  const browser = await launch({ args, ...options });
+  browser.cspViolations = [];
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (contextOptions) => {
+    const context = await newContext(contextOptions);
+    await context.exposeBinding("__agentdeckCspViolation", ({ page }, violation) => {
+      browser.cspViolations.push({ page: page?.url(), ...violation });
+    });
+    await context.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) => {
+        window.__agentdeckCspViolation({
+          directive: e.effectiveDirective,
+          blocked: e.blockedURI,
+          sample: e.sample,
+          source: `${e.sourceFile}:${e.lineNumber}`,
+        });
+      });
+    });
+    return context;
+  };
+  return browser;
+}
+
+async function launch({ args = [], ...options }) {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -141,10 +172,14 @@ export function journey({ env = {}, standIns = [], browser: browserOptions = {} 
   });
 
   after(async () => {
+    const violations = fixture.browser?.cspViolations ?? [];
     await fixture.browser?.close();
     await fixture.server?.stop();
     for (const standIn of started.reverse()) await standIn.stop();
     if (fixture.dataDir) removeDataDir(fixture.dataDir);
+    if (violations.length > 0) {
+      throw new Error(`Content-Security-Policy violations:\n${JSON.stringify(violations, null, 2)}`);
+    }
   });
 
   return fixture;

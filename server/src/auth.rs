@@ -7,10 +7,9 @@
 //! must also echo the session's token in `x-csrf-token`, which only pages of
 //! this origin can read (from `GET /api/v1/me` or the sign-in answer).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -150,8 +149,8 @@ pub async fn authenticate(
     let headers = request.headers();
     let ip = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .get::<crate::client_addr::ClientAddr>()
+        .map(|client| client.text())
         .unwrap_or_default();
     let user_agent = headers
         .get(header::USER_AGENT)

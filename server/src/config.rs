@@ -48,6 +48,11 @@ pub struct Config {
     /// minutes), and `AGENTDECK_API_LIMIT`: API requests per IP, as
     /// `<requests>/<seconds>`.
     pub limits: crate::rate_limit::LimitSettings,
+    /// `AGENTDECK_TRUSTED_PROXIES`: comma-separated CIDRs of the load
+    /// balancers or reverse proxies in front of the server, whose
+    /// `X-Forwarded-For` names the client (`client_addr`). Unset, the
+    /// header is ignored and the connection's peer is the client.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// Mail: `AGENTDECK_SMTP_URL` (`smtp://host:port`, `smtp://…?tls=required`
     /// or `smtps://user:password@host`); unset, mail is written to
     /// `<data dir>/outbox`. `AGENTDECK_MAIL_FROM` is the sender (default
@@ -380,6 +385,12 @@ impl Config {
                 })
             })
             .transpose()?;
+        let trusted_proxies = parse(
+            &get,
+            "AGENTDECK_TRUSTED_PROXIES",
+            "",
+            crate::client_addr::TrustedProxies::parse,
+        )?;
         let sandbox = SandboxConfig {
             cache_dir: get("AGENTDECK_CWASM_DIR")
                 .map(PathBuf::from)
@@ -399,6 +410,7 @@ impl Config {
                 api_per_ip,
                 ..defaults
             },
+            trusted_proxies,
             sessions: service::auth::SessionPolicy {
                 idle: Duration::from_secs(idle_hours * 3600),
                 absolute: Duration::from_secs(max_days * 24 * 3600),

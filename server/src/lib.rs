@@ -5,10 +5,12 @@
 pub mod agent_kv;
 pub mod api;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
+pub mod headers;
 pub mod jobs;
 pub mod live;
 pub mod origin;
@@ -188,6 +190,7 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         dist_dir: Arc::new(config.dist_dir.clone()),
         cookies: auth::CookieSettings::new(config.is_https()),
         limits: rate_limit::Limits::new(config.limits),
+        proxies: config.trusted_proxies.clone(),
     })
 }
 

@@ -17,7 +17,7 @@ pub async fn assign(request: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %loggable(request.uri().path()),
     );
     let started = std::time::Instant::now();
     let mut response = REQUEST_ID
@@ -37,4 +37,45 @@ pub async fn assign(request: Request, next: Next) -> Response {
         response.headers_mut().insert(HEADER, value);
     }
     response
+}
+
+/// What the log keeps of a path: a secret in it (the invitation token in
+/// `/invites/{token}` and `/api/v1/invites/{token}/accept`) becomes
+/// `{token}`, so whoever reads the logs cannot accept an invitation.
+pub fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let secret_at = segments.windows(2).enumerate().find_map(|(at, pair)| {
+        let before = at.checked_sub(1).map(|b| segments[b]);
+        (pair[0] == "invites" && matches!(before, Some("" | "v1")) && !pair[1].is_empty())
+            .then_some(at + 1)
+    });
+    match secret_at {
+        None => path.into(),
+        Some(at) => {
+            let mut kept = segments;
+            kept[at] = "{token}";
+            kept.join("/").into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn invitation_tokens_stay_out_of_logged_paths() {
+        assert_eq!(loggable("/invites/s3cr3t"), "/invites/{token}");
+        assert_eq!(
+            loggable("/api/v1/invites/s3cr3t/accept"),
+            "/api/v1/invites/{token}/accept"
+        );
+        // A team's invitation ids are not secrets; other paths stay.
+        assert_eq!(
+            loggable("/api/v1/teams/acme/invites/4f1c"),
+            "/api/v1/teams/acme/invites/4f1c"
+        );
+        assert_eq!(loggable("/invites"), "/invites");
+        assert_eq!(loggable("/api/v1/agents"), "/api/v1/agents");
+    }
 }

@@ -176,6 +176,14 @@ pub fn build(state: AppState) -> Router {
         .merge(authenticated(&state, api))
         .fallback(spa::serve)
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::headers::secure,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_addr::resolve,
+        ))
         .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }

@@ -61,8 +61,15 @@ async fn index(dist: &Path, path: &str) -> Response {
         Ok(html) => (
             status,
             [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, NO_CACHE),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE)),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    crate::headers::page_policy(&html),
+                ),
             ],
             html,
         )

@@ -17,6 +17,8 @@ pub struct AppState {
     pub dist_dir: Arc<PathBuf>,
     pub cookies: CookieSettings,
     pub limits: Limits,
+    /// `AGENTDECK_TRUSTED_PROXIES`, for `client_addr`.
+    pub proxies: crate::client_addr::TrustedProxies,
 }
 
 impl FromRef<AppState> for Services {

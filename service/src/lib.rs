@@ -24,6 +24,7 @@ pub mod schema;
 pub mod secrets;
 pub mod spend;
 pub mod teams;
+pub mod trials;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};

@@ -124,13 +124,15 @@ fn checked(input: &ReviewInput) -> Result<(i16, String), ServiceError> {
 }
 
 /// Writes the caller's review of `slug`, or edits it if they wrote one.
-/// Answers the review and whether it is new.
+/// Answers the review and whether it is new. The line in the agent's
+/// workspace's audit log names the reviewer but not where they wrote from:
+/// that log is the author's to read, and a reviewer's address and browser
+/// are not theirs to know.
 pub async fn write(
     services: &Services,
     actor: &Actor,
     slug: &str,
     input: ReviewInput,
-    meta: &RequestMeta,
 ) -> Result<(Review, bool), ServiceError> {
     let user = actor.require_scope(Scope::AgentsWrite)?;
     let (rating, body) = checked(&input)?;
@@ -148,7 +150,7 @@ pub async fn write(
         });
     }
     let actor = actor.clone();
-    let meta = meta.clone();
+    let meta = RequestMeta::default();
     let agent_id = agent.id;
     let workspace = agent.workspace();
     let created = conn

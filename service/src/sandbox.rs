@@ -29,6 +29,8 @@ pub struct Sandbox {
     options: RuntimeOptions,
     pub llm: Arc<dyn LlmProvider>,
     pub fetcher: Fetcher,
+    /// Test runs' and tries' share of this sandbox (`trials`).
+    pub trials: crate::trials::TrialGate,
 }
 
 impl Sandbox {
@@ -42,6 +44,7 @@ impl Sandbox {
             },
             llm,
             fetcher,
+            trials: crate::trials::TrialGate::new(crate::trials::TrialLimits::default()),
         }
     }
 

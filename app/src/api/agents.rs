@@ -61,7 +61,7 @@ pub async fn list_reviews(
 /// Writes the caller's review (201), or edits it when there is one (200).
 #[server(prefix = "/api/fn", endpoint = "write_review", input = Json, client = CsrfClient)]
 pub async fn write_review(slug: String, review: market::ReviewInput) -> Result<Review, ApiError> {
-    let (review, created) = reviews::write(&services()?, &actor(), &slug, review, &meta())
+    let (review, created) = reviews::write(&services()?, &actor(), &slug, review)
         .await
         .map_err(failed)?;
     Ok(if created {

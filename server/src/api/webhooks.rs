@@ -6,7 +6,9 @@
 //! retrying; a failure to record one answers 5xx, and it retries.
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
+
+use crate::client_addr::ClientAddr;
 use axum::http::{HeaderMap, header};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
@@ -18,7 +20,7 @@ use crate::state::AppState;
 
 pub async fn stripe(
     State(state): State<AppState>,
-    connection: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
@@ -26,8 +28,8 @@ pub async fn stripe(
         .get("stripe-signature")
         .and_then(|value| value.to_str().ok());
     let meta = RequestMeta::new(
-        connection
-            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+        client
+            .map(|Extension(client)| client.text())
             .unwrap_or_default(),
         headers
             .get(header::USER_AGENT)

@@ -262,3 +262,212 @@ async fn reading_runs_takes_the_runs_read_scope() {
         ]
     );
 }
+
+/// Finding 8: no response had security headers, so any site could frame
+/// the keys, deploy and checkout pages. Every response now says it may not
+/// be framed or sniffed and sends no address in `Referer`; the SPA's page
+/// allows its own scripts and its start script by hash, and nothing else
+/// inline; every other response lets nothing load.
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let app = TestApp::spawn().await;
+    let start_hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(
+        crate::support::START_SCRIPT.as_bytes(),
+    ));
+    let paths = [
+        "/",
+        "/settings/keys",
+        "/no-such-page",
+        "/api/v1/agents",
+        "/api/v1/no-such-route",
+        "/api/v1/wallet",
+        "/healthz",
+        &format!("/{}", crate::support::HASHED_JS),
+    ];
+    for path in paths {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy:?}"
+        );
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        let is_page = header("content-type").starts_with("text/html");
+        if is_page {
+            assert!(
+                policy.contains(&format!("'sha256-{start_hash}'")),
+                "{path}: the start script runs: {policy}"
+            );
+            let scripts = policy
+                .split(';')
+                .find(|d| d.trim().starts_with("script-src"))
+                .unwrap_or_default();
+            assert!(
+                !scripts.contains("'unsafe-inline'") && !scripts.contains("'unsafe-eval'"),
+                "{path}: no other inline script runs: {policy}"
+            );
+            assert!(policy.contains("object-src 'none'"), "{path}: {policy}");
+        } else {
+            assert!(policy.starts_with("default-src 'none'"), "{path}: {policy}");
+        }
+    }
+}
+
+/// Finding 9: a reviewer's address and browser were written into the agent
+/// owner's audit log, which the owner reads. The line now names the
+/// reviewer and the review, not where it was written from; the author's
+/// own reply keeps theirs.
+#[tokio::test]
+async fn reviewers_addresses_stay_out_of_the_authors_audit_log() {
+    let app = TestApp::spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let slug = crate::support::publish_agent(&mut ada, "Reviewed", |_| {}).await;
+    let (mut alan, _) = Browser::sign_up(&app, "alan@example.com", "Alan").await;
+    let (status, review) = alan
+        .post(
+            &format!("/api/v1/agents/{slug}/reviews"),
+            json!({ "rating": 4, "body": "Good" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{review}");
+    let id = review["id"].as_str().expect("id");
+    let (status, replied) = ada
+        .post(
+            &format!("/api/v1/agents/{slug}/reviews/{id}/reply"),
+            json!({ "body": "Thanks" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{replied}");
+
+    let (status, log) = ada.get("/api/v1/audit").await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let line = |action: &str| {
+        log["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|item| item["action"] == action))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {action} line: {log}"))
+    };
+    let written = line("review.write");
+    assert_eq!(
+        written["actor_handle"].as_str().is_some(),
+        true,
+        "{written}"
+    );
+    assert_eq!(
+        (&written["ip"], &written["user_agent"]),
+        (&json!(""), &json!("")),
+        "{written}"
+    );
+    let reply = line("review.reply");
+    assert_eq!(
+        reply["ip"], "127.0.0.1",
+        "the author's own line keeps hers: {reply}"
+    );
+}
+
+/// Finding 9: `X-Forwarded-For` could not be trusted even behind a known
+/// proxy. Without `AGENTDECK_TRUSTED_PROXIES` the header is ignored (anyone
+/// can write it); with the proxy's network trusted, the client is the
+/// rightmost address the proxies appended, never one a client put further
+/// left.
+#[tokio::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    use diesel_async::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Ip {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ip: String,
+    }
+    for (trusted, expected) in [(None, "127.0.0.1"), (Some("127.0.0.0/8"), "198.51.100.7")] {
+        let mut builder = TestApp::builder();
+        if let Some(cidrs) = trusted {
+            builder = builder.trusted_proxies(cidrs);
+        }
+        let app = builder.spawn().await;
+        let response = app
+            .http
+            .post(app.url("/api/v1/auth/signup"))
+            .header("origin", &app.base_url)
+            .header("x-forwarded-for", "6.6.6.6, 198.51.100.7")
+            .json(&json!({ "email": "ada@example.com", "name": "Ada",
+                           "password": crate::support::browser::STRONG_PASSWORD }))
+            .send()
+            .await
+            .expect("signing up");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let seen: Ip =
+            diesel::sql_query("SELECT ip FROM audit_events WHERE action = 'user.signup'")
+                .get_result(&mut app.sql().await)
+                .await
+                .expect("the sign-up line");
+        assert_eq!(seen.ip, expected, "trusting {trusted:?}");
+    }
+}
+
+/// Finding 4: one user could take every sandbox slot with test runs. Each
+/// account now runs at most two test runs at once (more are refused with
+/// 429 and `Retry-After`, not queued), test runs never exceed their share
+/// of the sandbox, and meanwhile another user's deployment runs as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_cannot_fill_the_sandbox_with_test_runs() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut olive, _) = Browser::sign_up(&app, "olive@example.com", "Olive").await;
+    let (id, _) = crate::support::deploy_running(&mut olive, json!({ "agent": "analytics" })).await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (status, created) = ada
+        .post("/api/v1/agents", json!({ "name": "Spinner" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let slug = created["slug"].as_str().expect("slug").to_owned();
+    let spin = json!({
+        "source": "export default async function run() { for (;;) {} }",
+        "input": "{}",
+        "manifest": { "limits": { "timeout_ms": 5000 } },
+    });
+    let path = format!("/api/v1/agents/{slug}/test-runs");
+    let floods = (0..6).map(|_| {
+        let request = ada.request(reqwest::Method::POST, &path).json(&spin);
+        async move { request.send().await.expect("a test run") }
+    });
+    let example: Value = serde_json::from_str(include_str!(
+        "../../../agents/launch/analytics/example.json"
+    ))
+    .expect("the example");
+    let runs = format!("/api/v1/deployments/{id}/runs");
+    let production = async {
+        // While the test runs spin.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        olive
+            .post(&runs, json!({ "input": example["input"] }))
+            .await
+    };
+    let (answers, (status, run)) = tokio::join!(futures::future::join_all(floods), production);
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let mut ran = 0;
+    for answer in answers {
+        match answer.status() {
+            StatusCode::OK => ran += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(answer.headers().contains_key("retry-after"));
+                let body: Value = answer.json().await.expect("json");
+                crate::support::error_of(&body, "rate_limited");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(ran, 2, "two at once per account");
+}

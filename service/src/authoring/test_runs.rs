@@ -11,6 +11,7 @@ use crate::actor::Actor;
 use crate::agents::{self as market, manifest_from, newest_first};
 use crate::schema::agent_versions;
 use crate::{ServiceError, Services};
+use types::UserId;
 use types::account::Scope;
 use types::deploy::RunError;
 use types::market::{RunLog, RunReport, TestRunRequest};
@@ -35,18 +36,22 @@ pub async fn test_run(
         ));
     }
     validate_manifest(&mut request.manifest)?;
+    let user = actor.require_user()?;
     {
         let mut conn = services.conn().await?;
         market::editable(&mut conn, actor, slug).await?;
     }
-    execute(services, slug, request).await
+    execute(services, user, slug, request).await
 }
 
-/// Runs `request`'s script once in the sandbox (its input checked to be JSON).
+/// Runs `request`'s script once in the sandbox (its input checked to be
+/// JSON) for `user`, within the test runs' share and their lower limits
+/// (`trials`).
 pub(super) async fn execute(
     services: &Services,
+    user: UserId,
     slug: &str,
-    request: TestRunRequest,
+    mut request: TestRunRequest,
 ) -> Result<RunReport, ServiceError> {
     if request.input.len() > MAX_INPUT_BYTES {
         return Err(ServiceError::invalid("input", "must be at most 1 MiB"));
@@ -60,6 +65,11 @@ pub(super) async fn execute(
         .map_err(|error| ServiceError::invalid("input", format!("is not JSON: {error}")))?;
     let sandbox = crate::sandbox::of(services)?;
     let runtime = sandbox.runtime().await?;
+    request.manifest.limits = request
+        .manifest
+        .limits
+        .clamped(&crate::trials::trial_maximum());
+    let _permit = sandbox.trials.admit(user).await?;
     let manifest = &request.manifest;
     let prepared = match runtime
         .prepare_javascript(slug, &request.source, &manifest.limits)
@@ -103,7 +113,7 @@ pub async fn try_run(
     slug: &str,
     input: String,
 ) -> Result<RunReport, ServiceError> {
-    actor.require_scope(Scope::RunsWrite)?;
+    let user = actor.require_scope(Scope::RunsWrite)?;
     let (source, manifest) = {
         let mut conn = services.conn().await?;
         let (agent, _) = market::visible(&mut conn, actor, slug).await?;
@@ -126,6 +136,7 @@ pub async fn try_run(
     };
     execute(
         services,
+        user,
         slug,
         TestRunRequest {
             source,

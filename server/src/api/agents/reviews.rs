@@ -34,8 +34,7 @@ pub async fn write_review(
     Path(slug): Path<String>,
     Body(input): Body<ReviewInput>,
 ) -> Result<(StatusCode, Json<Review>), AppError> {
-    let (review, created) =
-        reviews::write(&call.services, &call.actor, &slug, input, &call.meta).await?;
+    let (review, created) = reviews::write(&call.services, &call.actor, &slug, input).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -66,12 +66,10 @@ impl Browser {
         }
     }
 
-    pub async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
+    /// A request as this browser sends it (cookies, and on changes `Origin`
+    /// and the CSRF token), not yet sent: for requests sent together.
+    /// Cookies it answers are not kept.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let url = format!("{}{path}", self.base_url);
         let mut request = self.http.request(method.clone(), url);
         let cookies: Vec<&str> = [&self.cookie, &self.device]
@@ -87,6 +85,16 @@ impl Browser {
                 request = request.header("x-csrf-token", csrf);
             }
         }
+        request
+    }
+
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -30,6 +30,8 @@ use service::auth::github::GithubConfig;
 pub const HASHED_JS: &str = "frontend-0123456789abcdef.js";
 pub const HASHED_WASM: &str = "frontend-0123456789abcdef_bg.wasm";
 pub const INDEX_MARKER: &str = "<title>Agentdeck test build</title>";
+/// The page's inline start script, as the build writes one.
+pub const START_SCRIPT: &str = "import init from \"/frontend.js\";await init();";
 /// Stands in for the `.br` copy the build writes beside the JS (no `.gz`).
 pub const PRECOMPRESSED_BR: &[u8] = b"brotli bytes written at build time";
 
@@ -38,6 +40,7 @@ pub struct TestAppBuilder {
     heartbeat: Duration,
     with_dist: bool,
     limits: server::rate_limit::LimitSettings,
+    proxies: server::client_addr::TrustedProxies,
     github: Option<String>,
     payments: Option<String>,
     mail: Option<service::mail::Delivery>,
@@ -63,6 +66,12 @@ impl TestAppBuilder {
     }
 
     /// Sign-in with GitHub against the stand-in at `base_url`.
+    /// `AGENTDECK_TRUSTED_PROXIES`, as the text the variable holds.
+    pub fn trusted_proxies(mut self, cidrs: &str) -> Self {
+        self.proxies = server::client_addr::TrustedProxies::parse(cidrs).expect("CIDRs");
+        self
+    }
+
     pub fn github(mut self, base_url: &str) -> Self {
         self.github = Some(base_url.to_owned());
         self
@@ -137,6 +146,7 @@ impl TestAppBuilder {
             dist_dir: Arc::new(dist.path().to_owned()),
             cookies: server::auth::CookieSettings::new(false),
             limits: server::rate_limit::Limits::new(self.limits),
+            proxies: self.proxies.clone(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let heartbeat = hub.spawn_heartbeat(self.heartbeat);
@@ -207,6 +217,7 @@ impl TestApp {
             heartbeat: Duration::from_secs(5),
             with_dist: true,
             limits: server::rate_limit::LimitSettings::default(),
+            proxies: server::client_addr::TrustedProxies::default(),
             github: None,
             payments: None,
             mail: None,
@@ -318,8 +329,11 @@ fn write_dist(dir: &Path) {
     let files: [(&str, Vec<u8>); 5] = [
         (
             "index.html",
-            format!("<!doctype html><html><head>{INDEX_MARKER}</head><body></body></html>")
-                .into_bytes(),
+            format!(
+                "<!doctype html><html><head><script type=\"module\">{START_SCRIPT}</script>\
+                 {INDEX_MARKER}</head><body></body></html>"
+            )
+            .into_bytes(),
         ),
         // Big enough to be worth compressing.
         (
