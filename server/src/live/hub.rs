@@ -13,8 +13,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+use types::UserId;
 use types::live::{SYSTEM_TOPIC, ServerFrame, SystemEvent};
 
 /// Frames a subscriber may fall behind before it is cut off.
@@ -34,7 +37,26 @@ struct Inner {
     /// Bumped when events may have been missed (the listener reconnected):
     /// subscribers then read the database for anything after their last.
     resync: watch::Sender<u64>,
+    /// Users whose access changed (a session ended, a key was revoked, a
+    /// membership changed): their sockets check themselves again.
+    access: broadcast::Sender<UserId>,
+    /// Open sockets per user and per client address, for the caps.
+    open: Mutex<OpenSockets>,
 }
+
+#[derive(Default)]
+struct OpenSockets {
+    by_user: HashMap<UserId, u32>,
+    by_address: HashMap<IpAddr, u32>,
+}
+
+/// Open sockets one user may have on this server (a browser opens one per
+/// tab).
+pub const SOCKETS_PER_USER: u32 = 32;
+/// Open sockets from one client address (an office behind one NAT).
+pub const SOCKETS_PER_ADDRESS: u32 = 128;
+/// Access changes a socket may fall behind on before it checks everything.
+const ACCESS_CAPACITY: usize = 1024;
 
 /// A stored event as its subscribers get it.
 #[derive(Clone, Debug)]
@@ -53,12 +75,43 @@ pub fn event_frame(topic: &str, seq: i64, event: &str) -> String {
 }
 
 /// Counts a connected client while it lives.
-pub struct ClientGuard(Hub);
+pub struct ClientGuard {
+    hub: Hub,
+    user: Option<UserId>,
+    address: Option<IpAddr>,
+}
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
-        self.0.0.clients.fetch_sub(1, Ordering::Relaxed);
+        self.hub.0.clients.fetch_sub(1, Ordering::Relaxed);
+        let mut open = self.hub.0.open.lock().unwrap_or_else(|p| p.into_inner());
+        let OpenSockets {
+            by_user,
+            by_address,
+        } = &mut *open;
+        if let Some(user) = self.user {
+            release(by_user, user);
+        }
+        if let Some(address) = self.address {
+            release(by_address, address);
+        }
     }
+}
+
+fn release<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, u32>, key: K) {
+    if let Some(count) = counts.get_mut(&key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(&key);
+        }
+    }
+}
+
+/// Why a socket was not let in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    TooManyForUser,
+    TooManyForAddress,
 }
 
 impl Default for Hub {
@@ -72,6 +125,7 @@ impl Hub {
         let (system, _) = broadcast::channel(TOPIC_CAPACITY);
         let (shutdown, _) = watch::channel(false);
         let (resync, _) = watch::channel(0);
+        let (access, _) = broadcast::channel(ACCESS_CAPACITY);
         Self(Arc::new(Inner {
             system,
             system_seq: AtomicI64::new(0),
@@ -79,6 +133,8 @@ impl Hub {
             shutdown,
             topics: Mutex::new(HashMap::new()),
             resync,
+            access,
+            open: Mutex::new(OpenSockets::default()),
         }))
     }
 
@@ -125,9 +181,45 @@ impl Hub {
         topics.values().filter(|t| t.receiver_count() > 0).count()
     }
 
-    pub fn connect(&self) -> ClientGuard {
+    /// Counts a socket in for `user` from `address`, unless either has
+    /// its cap of sockets open already.
+    pub fn connect(
+        &self,
+        user: Option<UserId>,
+        address: Option<IpAddr>,
+    ) -> Result<ClientGuard, Refused> {
+        let mut open = self.0.open.lock().unwrap_or_else(|p| p.into_inner());
+        if user.is_some_and(|u| open.by_user.get(&u).copied().unwrap_or(0) >= SOCKETS_PER_USER) {
+            return Err(Refused::TooManyForUser);
+        }
+        if address
+            .is_some_and(|a| open.by_address.get(&a).copied().unwrap_or(0) >= SOCKETS_PER_ADDRESS)
+        {
+            return Err(Refused::TooManyForAddress);
+        }
+        if let Some(user) = user {
+            *open.by_user.entry(user).or_insert(0) += 1;
+        }
+        if let Some(address) = address {
+            *open.by_address.entry(address).or_insert(0) += 1;
+        }
+        drop(open);
         self.0.clients.fetch_add(1, Ordering::Relaxed);
-        ClientGuard(self.clone())
+        Ok(ClientGuard {
+            hub: self.clone(),
+            user,
+            address,
+        })
+    }
+
+    /// `user`'s access changed (heard from the database, from any server).
+    pub fn access_changed(&self, user: UserId) {
+        // Nobody listening is not an error.
+        drop(self.0.access.send(user));
+    }
+
+    pub fn access_changes(&self) -> broadcast::Receiver<UserId> {
+        self.0.access.subscribe()
     }
 
     pub fn clients(&self) -> u64 {

@@ -18,6 +18,9 @@ use types::topic::Topic;
 
 use super::hub::Hub;
 
+/// Where the database tells of users whose access changed (migration
+/// 000020's triggers: sessions ended, keys revoked, memberships changed).
+const ACCESS_CHANNEL: &str = "agentdeck_access";
 const RETRY: Duration = Duration::from_secs(1);
 const CHECK: Duration = Duration::from_secs(30);
 
@@ -37,10 +40,15 @@ pub fn spawn(database_url: String, services: Services, hub: Hub) -> JoinHandle<(
         loop {
             match AsyncPgConnection::establish(&database_url).await {
                 Ok(mut conn) => {
-                    if let Err(error) = diesel::sql_query("LISTEN agentdeck_events")
-                        .execute(&mut conn)
-                        .await
-                    {
+                    let listened = async {
+                        diesel::sql_query("LISTEN agentdeck_events")
+                            .execute(&mut conn)
+                            .await?;
+                        diesel::sql_query(format!("LISTEN {ACCESS_CHANNEL}"))
+                            .execute(&mut conn)
+                            .await
+                    };
+                    if let Err(error) = listened.await {
                         tracing::warn!(%error, "cannot LISTEN for live events");
                     } else {
                         hub.resync();
@@ -73,15 +81,25 @@ async fn follow(
             let check = tokio::time::sleep(CHECK);
             tokio::pin!(check);
             loop {
-                let payload = tokio::select! {
+                let notification = tokio::select! {
                     notification = notifications.next() => match notification {
-                        Some(Ok(notification)) => notification.payload,
+                        Some(Ok(notification)) => notification,
                         Some(Err(_)) | None => break,
                     },
                     _ = &mut check => break,
                     _ = stop.wait_for(|stop| *stop) => return false,
                 };
-                deliver(services, hub, &payload).await;
+                if notification.channel == ACCESS_CHANNEL {
+                    match notification.payload.parse() {
+                        Ok(user) => hub.access_changed(types::UserId(user)),
+                        Err(_) => tracing::warn!(
+                            payload = notification.payload,
+                            "an access notification that is not a user id"
+                        ),
+                    }
+                } else {
+                    deliver(services, hub, &notification.payload).await;
+                }
             }
         }
         if let Err(error) = diesel::sql_query("SELECT 1").execute(conn).await {

@@ -25,8 +25,9 @@ use tokio::task::{AbortHandle, JoinSet};
 use types::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame};
 use types::topic::{Topic, TopicRequest};
 
-use super::hub::{Delivery, Hub, event_frame};
+use super::hub::{ClientGuard, Delivery, Hub, Refused, event_frame};
 use crate::auth::CallerOf;
+use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -38,21 +39,46 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const OUTGOING: usize = 256;
 /// Topics one connection may follow at once.
 const MAX_TOPICS: usize = 64;
+/// Subscribe frames a connection may send in a burst, and how fast that
+/// allowance comes back (each costs queries, and `since` a replay).
+const SUBSCRIBE_BURST: f64 = 30.0;
+const SUBSCRIBES_PER_SECOND: f64 = 1.0;
+/// Events one subscribe replays at most; a `since` further back starts
+/// here, with a `history_gone` warning (read the state, follow from here).
+const MAX_REPLAY: i64 = 5_000;
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
+    client: Option<axum::Extension<ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
     if !crate::origin::is_same_origin(&headers) {
         return AppError::Forbidden("WebSocket connections from other sites are refused")
             .into_response();
     }
+    let address = client
+        .and_then(|axum::Extension(ClientAddr(ip))| ip)
+        .map(crate::rate_limit::address_key);
+    let guard = match state.hub.connect(caller.actor.user_id(), address) {
+        Ok(guard) => guard,
+        Err(refused) => {
+            return AppError::Service(ServiceError::RateLimited {
+                retry_after: Duration::from_secs(10),
+                message: match refused {
+                    Refused::TooManyForUser => "too many live connections for this account",
+                    Refused::TooManyForAddress => "too many live connections from this address",
+                },
+            })
+            .into_response();
+        }
+    };
     let connection = Connection {
         hub: state.hub.clone(),
         services: state.services.clone(),
         actor: caller.actor,
+        _client: guard,
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -78,24 +104,60 @@ struct Connection {
     hub: Hub,
     services: Services,
     actor: Actor,
+    /// Counts this socket against its user's and address's caps.
+    _client: ClientGuard,
+}
+
+/// A connection's allowance of subscribe frames: a burst, refilled over
+/// time.
+struct Allowance {
+    tokens: f64,
+    at: tokio::time::Instant,
+}
+
+impl Allowance {
+    fn new() -> Self {
+        Self {
+            tokens: SUBSCRIBE_BURST,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * SUBSCRIBES_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(SUBSCRIBE_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl Connection {
     async fn serve(self, socket: WebSocket) {
-        let _client = self.hub.connect();
         let (mut sink, mut stream) = socket.split();
         let (out, mut outgoing) = mpsc::channel::<String>(OUTGOING);
         let mut tasks: JoinSet<Ended> = JoinSet::new();
         let mut following: HashMap<String, AbortHandle> = HashMap::new();
         let mut shutdown = self.hub.shutdown_signal();
+        let mut access = self.hub.access_changes();
+        let mut resync = self.hub.resync_signal();
+        let mut allowance = Allowance::new();
+        let user = self.actor.user_id();
         if *shutdown.borrow_and_update() {
             return;
         }
+        resync.borrow_and_update();
         loop {
             let step = tokio::select! {
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        self.handle_frame(text.as_str(), &out, &mut tasks, &mut following).await
+                        self.handle_frame(text.as_str(), &out, &mut tasks, &mut following, &mut allowance)
+                            .await
                     }
                     Some(Ok(Message::Binary(_))) => Step::Send(error_frame(
                         "invalid_frame",
@@ -114,6 +176,16 @@ impl Connection {
                     Ok(Ended::Quietly) | Err(_) => Step::Nothing,
                 },
                 _ = shutdown.changed() => Step::Close(close_code::AWAY, "server shutting down"),
+                // A change to this user's access (or possibly missed ones):
+                // check the credentials and every topic again.
+                changed = access.recv(), if user.is_some() => match changed {
+                    Ok(changed) if Some(changed) != user => Step::Nothing,
+                    Ok(_) | Err(RecvError::Lagged(_)) => self.recheck(&out, &mut following).await,
+                    Err(RecvError::Closed) => Step::Nothing,
+                },
+                Ok(()) = resync.changed(), if user.is_some() => {
+                    self.recheck(&out, &mut following).await
+                }
             };
             let message = match step {
                 Step::Send(text) => Message::Text(text.into()),
@@ -139,12 +211,69 @@ impl Connection {
         }
     }
 
+    /// Checks again that the caller's credentials hold (else the socket
+    /// closes) and that it may still follow each topic (else the topic
+    /// ends with an `access_revoked` error frame).
+    async fn recheck(
+        &self,
+        out: &mpsc::Sender<String>,
+        following: &mut HashMap<String, AbortHandle>,
+    ) -> Step {
+        match service::auth::sessions::still_valid(&self.services, &self.actor).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Step::Close(close_code::POLICY, "signed out: the credentials ended");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "checking a socket's credentials again failed");
+                return Step::Close(close_code::AGAIN, "cannot check access now; reconnect");
+            }
+        }
+        let topics: Vec<String> = following
+            .keys()
+            .filter(|topic| *topic != SYSTEM_TOPIC)
+            .cloned()
+            .collect();
+        for topic in topics {
+            let allowed = match topic.parse::<TopicRequest>() {
+                Ok(request) => events::resolve_topic(&self.services, &self.actor, request).await,
+                Err(_) => Err(ServiceError::NotFound { what: "topic" }),
+            };
+            match allowed {
+                Ok(_) => {}
+                Err(
+                    ServiceError::NotFound { .. }
+                    | ServiceError::Forbidden(_)
+                    | ServiceError::Unauthenticated,
+                ) => {
+                    if let Some(task) = following.remove(&topic) {
+                        task.abort();
+                    }
+                    let frame = error_frame(
+                        "access_revoked",
+                        "you may no longer follow this topic",
+                        Some(topic),
+                    );
+                    if out.send(frame).await.is_err() {
+                        return Step::Stop;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, topic, "checking a followed topic again failed");
+                    return Step::Close(close_code::AGAIN, "cannot check access now; reconnect");
+                }
+            }
+        }
+        Step::Nothing
+    }
+
     async fn handle_frame(
         &self,
         text: &str,
         out: &mpsc::Sender<String>,
         tasks: &mut JoinSet<Ended>,
         following: &mut HashMap<String, AbortHandle>,
+        allowance: &mut Allowance,
     ) -> Step {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
@@ -180,6 +309,17 @@ impl Connection {
             }
             tasks.spawn(follow_system(self.hub.clone(), out.clone()))
         } else {
+            // Stored topics cost queries (and `since` a replay).
+            if !allowance.take() {
+                return Step::Send(error_frame(
+                    "rate_limited",
+                    &format!(
+                        "too many subscribe frames: at most {SUBSCRIBE_BURST} at once, then \
+                         {SUBSCRIBES_PER_SECOND} a second"
+                    ),
+                    Some(topic),
+                ));
+            }
             let resolved = match topic.parse::<TopicRequest>() {
                 Ok(request) => events::resolve_topic(&self.services, &self.actor, request).await,
                 Err(_) => Err(ServiceError::NotFound { what: "topic" }),
@@ -269,19 +409,24 @@ impl Follow {
         let (last, warning) = match since {
             None => (newest, None),
             Some(since) => {
-                let warning = oldest
-                    .filter(|&oldest| since.saturating_add(1) < oldest)
-                    .map(|oldest| {
-                        error_frame(
+                // The furthest back a replay goes: the oldest event kept,
+                // and at most `MAX_REPLAY` before the newest. A client
+                // asking for more is told to read the current state.
+                let floor = oldest.map(|oldest| oldest.max(newest - MAX_REPLAY + 1));
+                match floor {
+                    Some(floor) if since.saturating_add(1) < floor => {
+                        let warning = error_frame(
                             "history_gone",
                             &format!(
-                                "events before {oldest} are no longer kept; \
+                                "events before {floor} are not replayed; \
                                  read the current state, then follow from here"
                             ),
                             Some(self.topic.clone()),
-                        )
-                    });
-                (since.max(0), warning)
+                        );
+                        (floor - 1, Some(warning))
+                    }
+                    _ => (since.max(0), None),
+                }
             }
         };
         Ok(Start {

@@ -471,3 +471,195 @@ async fn one_account_cannot_fill_the_sandbox_with_test_runs() {
     }
     assert_eq!(ran, 2, "two at once per account");
 }
+
+/// Reads `socket` until the server closes it; the close code.
+async fn closed(socket: &mut crate::support::ws::Socket) -> Option<u16> {
+    use futures::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(20), socket.next())
+            .await
+            .expect("the socket closes in time");
+        match next {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// The next frame about `topic` that is not an event.
+async fn topic_error(socket: &mut crate::support::ws::Socket, topic: &str) -> Value {
+    loop {
+        let frame =
+            crate::support::ws::next_frame_within(socket, std::time::Duration::from_secs(20)).await;
+        if frame["type"] == "error" && frame["topic"] == topic {
+            return frame;
+        }
+    }
+}
+
+/// Finding 6: live access was checked once, at subscribe. Signing out,
+/// revoking a key and removing a member now reach every server's sockets
+/// through the database (at commit): the signed-out session's and the
+/// revoked key's sockets close, the removed member's loses the team's
+/// topic and keeps the rest. The times are printed (docs/BENCHMARKS.md).
+#[tokio::test]
+async fn sockets_lose_what_their_caller_lost() {
+    use crate::support::ws::{connect_as, connect_with_key, next_frame_within, send};
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut olive, _) = Browser::sign_up(&app, "olive@example.com", "Olive").await;
+    let (status, _) = olive
+        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, invite) = olive
+        .post(
+            "/api/v1/teams/acme/invites",
+            json!({ "email": "ada@example.com", "role": "member" }),
+        )
+        .await;
+    let token = invite["link"]
+        .as_str()
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("token");
+    let (mut ada, me) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (status, _) = ada
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (team_deployment, _) = crate::support::deploy_running(
+        &mut olive,
+        json!({ "agent": "analytics", "workspace": "acme" }),
+    )
+    .await;
+    let (own_deployment, _) =
+        crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
+
+    // A removed member loses the team's topic, and keeps her own.
+    let mut socket = connect_as(&app, &ada).await;
+    let team_topic = format!("deployment:{team_deployment}");
+    let own_topic = format!("deployment:{own_deployment}");
+    for topic in [&team_topic, &own_topic] {
+        send(&mut socket, json!({ "type": "subscribe", "topic": topic })).await;
+    }
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(
+        next_frame_within(&mut socket, std::time::Duration::from_secs(10)).await["type"],
+        "pong"
+    );
+    let ada_id = me["user"]["id"].as_str().expect("id");
+    let started = std::time::Instant::now();
+    let (status, _) = olive
+        .delete(&format!("/api/v1/teams/acme/members/{ada_id}"))
+        .await;
+    assert!(status.is_success());
+    let frame = topic_error(&mut socket, &team_topic).await;
+    assert_eq!(frame["code"], "access_revoked", "{frame}");
+    let took = started.elapsed();
+    eprintln!(
+        "removed member: topic ended {} µs after the request was sent",
+        took.as_micros()
+    );
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(
+        next_frame_within(&mut socket, std::time::Duration::from_secs(10)).await["type"],
+        "pong"
+    );
+
+    // A revoked key's socket closes.
+    let (_, key) = ada
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "live", "scopes": ["runs:read"] }),
+        )
+        .await;
+    let mut keyed = connect_with_key(&app, key["token"].as_str().expect("token")).await;
+    send(
+        &mut keyed,
+        json!({ "type": "subscribe", "topic": own_topic }),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let (status, _) = ada
+        .delete(&format!(
+            "/api/v1/api-keys/{}",
+            key["key"]["id"].as_str().expect("id")
+        ))
+        .await;
+    assert!(status.is_success());
+    let code = closed(&mut keyed).await;
+    assert_eq!(code, Some(1008), "closed as a policy violation");
+    let took = started.elapsed();
+    eprintln!(
+        "revoked key: socket closed {} µs after the request was sent",
+        took.as_micros()
+    );
+
+    // Signing out closes the session's sockets.
+    let started = std::time::Instant::now();
+    let (status, _) = ada.post_empty("/api/v1/auth/logout").await;
+    assert!(status.is_success());
+    let code = closed(&mut socket).await;
+    assert_eq!(code, Some(1008));
+    let took = started.elapsed();
+    eprintln!(
+        "signed out: socket closed {} µs after the request was sent",
+        took.as_micros()
+    );
+}
+
+/// Finding 6 (the rest): sockets per account are capped, and so are
+/// subscribe frames per socket (each costs queries).
+#[tokio::test]
+async fn live_connections_and_subscribes_are_capped() {
+    use crate::support::ws::{connect_as, next_frame_within, send};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let app = TestApp::spawn().await;
+    let (ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let mut open = Vec::new();
+    for _ in 0..32 {
+        open.push(connect_as(&app, &ada).await);
+    }
+    let mut request = app.ws_url().into_client_request().expect("a request");
+    request.headers_mut().insert(
+        "cookie",
+        ada.cookie
+            .as_deref()
+            .expect("cookie")
+            .parse()
+            .expect("header"),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+        }
+        other => panic!(
+            "the 33rd socket was let in: {:?}",
+            other.map(|(_, r)| r.status())
+        ),
+    }
+    drop(open.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut socket = connect_as(&app, &ada).await;
+    let mut limited = 0;
+    for n in 0..40 {
+        send(
+            &mut socket,
+            json!({ "type": "subscribe", "topic": "user", "since": n }),
+        )
+        .await;
+    }
+    send(&mut socket, json!({ "type": "ping" })).await;
+    loop {
+        let frame = next_frame_within(&mut socket, std::time::Duration::from_secs(10)).await;
+        match frame["type"].as_str() {
+            Some("pong") => break,
+            Some("error") if frame["code"] == "rate_limited" => limited += 1,
+            _ => {}
+        }
+    }
+    assert!(limited >= 5, "{limited} of 40 subscribes refused");
+}

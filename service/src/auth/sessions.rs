@@ -215,3 +215,40 @@ pub async fn purge(services: &Services) -> Result<(usize, usize), ServiceError> 
         .await?;
     Ok((sessions, flows))
 }
+
+/// Whether `actor`'s credentials still hold: its session has not ended
+/// (signed out, revoked, expired or idle) and its key is neither revoked
+/// nor expired. Live sockets ask again when their user's access changes.
+pub async fn still_valid(services: &Services, actor: &Actor) -> Result<bool, ServiceError> {
+    use crate::schema::api_keys;
+    let mut conn = services.conn().await?;
+    let now = Utc::now();
+    match actor {
+        Actor::Anonymous => Ok(true),
+        Actor::Session { session_id, .. } => {
+            let alive: i64 = sessions::table
+                .find(session_id.0)
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .filter(sessions::last_seen_at.gt(now - delta(services.sessions.idle)))
+                .count()
+                .get_result(&mut conn)
+                .await?;
+            Ok(alive == 1)
+        }
+        Actor::ApiKey { key_id, .. } => {
+            let alive: i64 = api_keys::table
+                .find(key_id.0)
+                .filter(api_keys::revoked_at.is_null())
+                .filter(
+                    api_keys::expires_at
+                        .is_null()
+                        .or(api_keys::expires_at.gt(now)),
+                )
+                .count()
+                .get_result(&mut conn)
+                .await?;
+            Ok(alive == 1)
+        }
+    }
+}
