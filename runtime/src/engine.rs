@@ -323,6 +323,7 @@ impl Runtime {
                 duration: Duration::ZERO,
                 fuel_used: 0,
                 peak_memory_bytes: 0,
+                llm: crate::llm::Usage::default(),
             };
         };
         let started = Instant::now();
@@ -359,6 +360,7 @@ impl Runtime {
             duration,
             fuel_used,
             peak_memory_bytes: state.meter.peak,
+            llm: state.llm_used,
         }
     }
 

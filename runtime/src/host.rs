@@ -5,7 +5,7 @@ use crate::call_error::CallError;
 use crate::http::{self, Fetcher};
 use crate::kv::{self, KvStore};
 use crate::limits::{Capabilities, Limits};
-use crate::llm::{self, LlmProvider};
+use crate::llm::{self, LlmMeter, LlmProvider, Tokens, Usage};
 use crate::outcome::{Level, LogLine};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,6 +59,9 @@ pub struct HostContext {
     /// manifest says.
     pub kv: Option<Arc<dyn KvStore>>,
     pub llm: Arc<dyn LlmProvider>,
+    /// Prices and pays for model calls; `None` meters nothing (the local
+    /// runner, tests of the sandbox).
+    pub llm_meter: Option<Arc<dyn LlmMeter>>,
     pub http: Fetcher,
     pub config: Arc<BTreeMap<String, String>>,
     pub secrets: Arc<BTreeMap<String, String>>,
@@ -71,6 +74,7 @@ impl HostContext {
             capabilities: Arc::new(capabilities),
             kv: None,
             llm: Arc::new(llm::Offline),
+            llm_meter: None,
             http: Fetcher::default(),
             config: Arc::default(),
             secrets: Arc::default(),
@@ -84,6 +88,11 @@ impl HostContext {
 
     pub fn with_llm(mut self, provider: Arc<dyn LlmProvider>) -> Self {
         self.llm = provider;
+        self
+    }
+
+    pub fn with_llm_meter(mut self, meter: Arc<dyn LlmMeter>) -> Self {
+        self.llm_meter = Some(meter);
         self
     }
 
@@ -121,6 +130,10 @@ pub(crate) struct RunState {
     host: HostContext,
     script: Option<Arc<Script>>,
     response_bytes: u64,
+    /// The model calls and tokens this run may use, and has used.
+    llm_calls_limit: u64,
+    llm_tokens_limit: u64,
+    pub llm_used: Usage,
 }
 
 impl RunState {
@@ -159,6 +172,9 @@ impl RunState {
             host,
             script,
             response_bytes: limits.response_bytes,
+            llm_calls_limit: limits.llm_calls,
+            llm_tokens_limit: limits.llm_tokens,
+            llm_used: Usage::default(),
         }
     }
 
@@ -488,7 +504,7 @@ impl wit::llm::Host for RunState {
         if !self.host.capabilities.llm {
             return Err(denied("llm", "llm"));
         }
-        let request = llm::Request {
+        let mut request = llm::Request {
             messages: request
                 .messages
                 .into_iter()
@@ -502,10 +518,66 @@ impl wit::llm::Host for RunState {
             max_tokens: request.max_tokens,
         };
         let provider = Arc::clone(&self.host.llm);
-        let completion = provider
-            .complete(request, self.response_bytes)
-            .await
-            .map_err(capability_error)?;
+        // The run's budget: calls, then tokens for this call's worst case
+        // (its prompt's bound plus the answer's `max_tokens`, which the
+        // host sets when the agent did not).
+        let used = self.llm_used;
+        if used.calls >= self.llm_calls_limit {
+            return Err(capability_error(CallError::Limit(format!(
+                "this run made its {} language model calls (limits.llm_calls)",
+                self.llm_calls_limit
+            ))));
+        }
+        let left = self.llm_tokens_limit.saturating_sub(used.tokens.total());
+        let prompt = llm::prompt_bound(&request.messages);
+        let asked = u64::from(
+            request
+                .max_tokens
+                .unwrap_or_else(|| provider.default_max_tokens())
+                .max(1),
+        );
+        let answer = asked.min(left.saturating_sub(prompt));
+        if answer == 0 {
+            return Err(capability_error(CallError::Limit(format!(
+                "this call's prompt (up to {prompt} tokens) and answer do not fit the \
+                 {left} language model tokens this run has left (limits.llm_tokens)"
+            ))));
+        }
+        request.max_tokens = Some(u32::try_from(answer).unwrap_or(u32::MAX));
+        let model = request
+            .model
+            .clone()
+            .unwrap_or_else(|| provider.default_model().to_owned());
+        let meter = self.host.llm_meter.clone();
+        let hold = match &meter {
+            Some(meter) => Some(
+                meter
+                    .hold(
+                        &model,
+                        Tokens {
+                            input: prompt,
+                            output: answer,
+                        },
+                    )
+                    .await
+                    .map_err(capability_error)?,
+            ),
+            None => None,
+        };
+        self.llm_used.calls += 1;
+        let answered = provider.complete(request, self.response_bytes).await;
+        let reported = answered.as_ref().ok().map(|completion| Tokens {
+            input: u64::from(completion.prompt_tokens),
+            output: u64::from(completion.completion_tokens),
+        });
+        if let Some(tokens) = reported {
+            self.llm_used.tokens.input += tokens.input;
+            self.llm_used.tokens.output += tokens.output;
+        }
+        if let (Some(meter), Some(hold)) = (meter, hold) {
+            meter.settle(hold, &model, reported).await;
+        }
+        let completion = answered.map_err(capability_error)?;
         Ok(wit::llm::Completion {
             content: completion.content,
             model: completion.model,

@@ -35,6 +35,76 @@ pub trait LlmProvider: Send + Sync {
         request: Request,
         max_response_bytes: u64,
     ) -> BoxFuture<'_, Result<Completion, CallError>>;
+
+    /// The same provider, called with someone else's API key (a workspace's
+    /// own), if it takes keys at all.
+    fn with_api_key(&self, _key: &str) -> Option<std::sync::Arc<dyn LlmProvider>> {
+        None
+    }
+
+    /// The model asked when a request names none.
+    fn default_model(&self) -> &str {
+        "offline"
+    }
+
+    /// The answer's length in tokens when a request sets no `max_tokens`
+    /// (the host then sets this, so that a call's worst case is known).
+    fn default_max_tokens(&self) -> u32 {
+        60
+    }
+}
+
+/// Tokens of the language model: of prompts (input) and answers (output).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+}
+
+impl Tokens {
+    pub fn total(self) -> u64 {
+        self.input.saturating_add(self.output)
+    }
+}
+
+/// A run's use of the language model, as the provider reported it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub calls: u64,
+    pub tokens: Tokens,
+}
+
+/// What a meter holds for one call until it is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeterHold {
+    pub call: u64,
+    /// Credits held for the call's worst case.
+    pub held: i64,
+}
+
+/// Prices model calls and makes someone pay for them: before a call it
+/// holds the call's worst case against the payer (or refuses the call with
+/// a `limit` error, or a model it does not offer with `denied`); after it,
+/// it settles to the tokens the provider reported (`None` when the call
+/// failed: nothing is charged).
+pub trait LlmMeter: Send + Sync {
+    fn hold<'a>(
+        &'a self,
+        model: &'a str,
+        worst: Tokens,
+    ) -> BoxFuture<'a, Result<MeterHold, CallError>>;
+    fn settle(&self, hold: MeterHold, model: &str, used: Option<Tokens>) -> BoxFuture<'_, ()>;
+}
+
+/// An upper bound on a prompt's tokens: no token of a chat model is shorter
+/// than a byte, and each message costs a few tokens of framing.
+pub fn prompt_bound(messages: &[Message]) -> u64 {
+    let framing = 4;
+    messages
+        .iter()
+        .map(|m| (m.content.len() + m.role.len()) as u64 + framing)
+        .sum::<u64>()
+        + 3
 }
 
 /// The provider `AGENTDECK_LLM_BASE_URL` names, or the offline one.
@@ -84,7 +154,7 @@ struct ChatRequest<'a> {
 struct ChatResponse {
     model: Option<String>,
     choices: Vec<Choice>,
-    usage: Option<Usage>,
+    usage: Option<ChatUsage>,
 }
 
 #[derive(Deserialize)]
@@ -98,12 +168,30 @@ struct ChoiceMessage {
 }
 
 #[derive(Deserialize)]
-struct Usage {
+struct ChatUsage {
     prompt_tokens: u32,
     completion_tokens: u32,
 }
 
 impl LlmProvider for OpenAiCompatible {
+    fn with_api_key(&self, key: &str) -> Option<std::sync::Arc<dyn LlmProvider>> {
+        Some(std::sync::Arc::new(Self {
+            base_url: self.base_url.clone(),
+            api_key: Some(key.to_owned()).filter(|key| !key.is_empty()),
+            model: self.model.clone(),
+            client: self.client.clone(),
+            timeout: self.timeout,
+        }))
+    }
+
+    fn default_model(&self) -> &str {
+        &self.model
+    }
+
+    fn default_max_tokens(&self) -> u32 {
+        1024
+    }
+
     fn complete(
         &self,
         request: Request,
@@ -160,7 +248,7 @@ impl LlmProvider for OpenAiCompatible {
                 .ok_or_else(|| {
                     CallError::Failed("the language model answered without a message".into())
                 })?;
-            let usage = parsed.usage.unwrap_or(Usage {
+            let usage = parsed.usage.unwrap_or(ChatUsage {
                 prompt_tokens: 0,
                 completion_tokens: 0,
             });

@@ -17,6 +17,8 @@ pub struct Outcome {
     pub duration: Duration,
     pub fuel_used: u64,
     pub peak_memory_bytes: u64,
+    /// The language model's calls and tokens, as the provider reported them.
+    pub llm: crate::llm::Usage,
 }
 
 impl Outcome {

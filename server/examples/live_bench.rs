@@ -60,45 +60,14 @@ fn main() {
             _ => None,
         })
         .expect("configuration");
-        let state = server::prepare(&config, &db.database_url)
-            .await
-            .expect("migrating and seeding");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a port");
-        let addr = listener.local_addr().expect("the address");
-        let base = format!("http://{addr}");
-        let hub = state.hub.clone();
-        let _events = server::live::listen::spawn(
-            db.database_url.clone(),
-            state.services.clone(),
-            hub.clone(),
-        );
-        let _worker = server::jobs::Worker::new(
-            state.services.db.clone(),
-            &db.database_url,
-            server::jobs::Registry::server(&state.services),
-            config.workers.clone(),
-        )
-        .spawn(hub.shutdown_signal());
-        let _keeper = server::spawn_run_keeper(state.services.clone(), hub.shutdown_signal());
-        let services = state.services.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(server::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        services
-            .sandbox
-            .as_ref()
-            .expect("a sandbox")
-            .runtime()
-            .await
-            .expect("the sandbox starts");
+        let running = common::serve(&config, &db).await;
+        let (base, addr) = (running.base.clone(), running.addr);
+        let services = running.services.clone();
 
         let http = reqwest::Client::new();
         let outbox = db.dir.path().join("outbox");
-        let token = api_key(&http, &base, &outbox, "bench@example.com", None).await;
-        let call = |method, path: String, body| request(&http, &base, &token, method, path, body);
+        let token = common::api_key(&http, &base, &outbox, "bench@example.com", None).await;
+        let call = |method, path: String, body| common::request(&http, &base, &token, method, path, body);
         // The trivial agent, published.
         let agent = call(
             reqwest::Method::POST,
@@ -199,9 +168,9 @@ fn main() {
             Some(json!({ "version": "1.0.0" })),
         )
         .await;
-        let payer = api_key(&http, &base, &outbox, "payer@example.com", Some(1_000_000)).await;
+        let payer = common::api_key(&http, &base, &outbox, "payer@example.com", Some(1_000_000)).await;
         let as_payer =
-            |method, path: String, body| request(&http, &base, &payer, method, path, body);
+            |method, path: String, body| common::request(&http, &base, &payer, method, path, body);
         let paid = as_payer(
             reqwest::Method::POST,
             "/api/v1/deployments".into(),
@@ -309,8 +278,8 @@ fn main() {
             latencies,
         );
         drop(conn);
-        let _ = stop.send(());
-        let _ = serving.await;
+        let _ = running.stop.send(());
+        let _ = running.serving.await;
     });
     drop(runtime);
     db.postgres.stop().expect("stopping PostgreSQL");
@@ -352,80 +321,4 @@ async fn next(socket: &mut Socket) -> Value {
             return serde_json::from_str(text.as_str()).expect("JSON");
         }
     }
-}
-
-/// Signs up and makes a key with every scope the benchmark needs.
-/// A request with `token`; its JSON answer, which must be a success.
-async fn request(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    method: reqwest::Method,
-    path: String,
-    body: Option<Value>,
-) -> Value {
-    let request = http
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(token);
-    let request = match body {
-        Some(body) => request.json(&body),
-        None => request,
-    };
-    let response = request.send().await.expect("a request");
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{status}: {body}");
-    body
-}
-
-/// Signs `email` up, follows the verification link the worker wrote to
-/// `outbox`, and makes it an API key (with a monthly spend cap).
-async fn api_key(
-    http: &reqwest::Client,
-    base: &str,
-    outbox: &std::path::Path,
-    email: &str,
-    cap: Option<i64>,
-) -> String {
-    let response = http
-        .post(format!("{base}/api/v1/auth/signup"))
-        .header("origin", base)
-        .json(
-            &json!({ "email": email, "password": "correct horse battery staple",
-                       "name": "Bench" }),
-        )
-        .send()
-        .await
-        .expect("signing up");
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    let me: Value = response.json().await.expect("json");
-    let token = common::mailed_token(outbox, email, "verify-email").await;
-    let verified = http
-        .post(format!("{base}/api/v1/auth/verify-email"))
-        .header("origin", base)
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .expect("verifying");
-    assert!(verified.status().is_success(), "{}", verified.status());
-    let created: Value = http
-        .post(format!("{base}/api/v1/api-keys"))
-        .header("origin", base)
-        .header("cookie", cookie)
-        .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
-        .json(&json!({ "name": "bench", "spend_cap_credits": cap,
-                       "scopes": ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write"] }))
-        .send()
-        .await
-        .expect("a key")
-        .json()
-        .await
-        .expect("json");
-    created["token"].as_str().expect("a token").to_owned()
 }

@@ -131,6 +131,10 @@ pub struct SandboxConfig {
     pub llm_api_key: Option<String>,
     /// `AGENTDECK_LLM_MODEL`: the model asked when an agent names none.
     pub llm_model: String,
+    /// `AGENTDECK_LLM_MODELS`: the models agents may ask for and their
+    /// prices in credits per 1,000 tokens of prompt and of answer,
+    /// `gpt-4o-mini=1/4,gpt-4o=10/40`. Unset: only the default model, free.
+    pub llm_models: service::llm::Models,
     /// `AGENTDECK_AGENT_PRIVATE_NETWORK`: let agents fetch from loopback and
     /// private addresses (local development and tests only).
     pub private_network: bool,
@@ -398,6 +402,12 @@ impl Config {
             llm_base_url,
             llm_api_key: get("AGENTDECK_LLM_API_KEY"),
             llm_model: get("AGENTDECK_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+            llm_models: parse(
+                &get,
+                "AGENTDECK_LLM_MODELS",
+                "",
+                service::llm::Models::parse,
+            )?,
             private_network: parse(&get, "AGENTDECK_AGENT_PRIVATE_NETWORK", "false", boolean)?,
         };
         Ok(Self {

@@ -242,6 +242,7 @@ pub fn sandbox(config: &config::SandboxConfig) -> service::sandbox::Sandbox {
         Fetcher::new(timeout)
     };
     service::sandbox::Sandbox::new(Some(config.cache_dir.clone()), llm, fetcher)
+        .with_models(config.llm_models.clone())
 }
 
 /// Housekeeping until shutdown: idle rate-limit buckets every minute; dead

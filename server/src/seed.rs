@@ -105,6 +105,9 @@ struct NewAgent<'a> {
     tags: &'a [String],
     icon: &'a str,
     price_credits: i64,
+    /// The launch line-up is open source (its code is in this repository):
+    /// everyone may read and fork it, paid ones included.
+    source_public: bool,
 }
 
 fn launch_agents() -> anyhow::Result<Vec<SeedAgent>> {
@@ -188,6 +191,7 @@ pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
             tags: &a.tags,
             icon: &a.icon,
             price_credits: a.price,
+            source_public: true,
         })
         .collect();
     let inserted = diesel::insert_into(agents::table)

@@ -13,6 +13,7 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
+pub mod llm;
 pub mod mail;
 pub mod markdown;
 pub mod payments;

@@ -31,6 +31,8 @@ pub struct Sandbox {
     pub fetcher: Fetcher,
     /// Test runs' and tries' share of this sandbox (`trials`).
     pub trials: crate::trials::TrialGate,
+    /// The models agents may ask for, and their prices (`llm`).
+    pub models: crate::llm::Models,
 }
 
 impl Sandbox {
@@ -45,7 +47,14 @@ impl Sandbox {
             llm,
             fetcher,
             trials: crate::trials::TrialGate::new(crate::trials::TrialLimits::default()),
+            models: crate::llm::Models::default(),
         }
+    }
+
+    /// `AGENTDECK_LLM_MODELS`.
+    pub fn with_models(mut self, models: crate::llm::Models) -> Self {
+        self.models = models;
+        self
     }
 
     /// The runtime, started on first use (callers wait for it once).

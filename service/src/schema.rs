@@ -39,6 +39,8 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
         runs_succeeded -> Int8,
         forked_from -> Nullable<Uuid>,
+        source_public -> Bool,
+        free_tries -> Int4,
     }
 }
 
@@ -307,6 +309,10 @@ diesel::table! {
         finished_at -> Nullable<Timestamptz>,
         price_credits -> Int8,
         charged_credits -> Int8,
+        llm_calls -> Int4,
+        llm_input_tokens -> Int8,
+        llm_output_tokens -> Int8,
+        llm_credits -> Int8,
     }
 }
 
@@ -365,6 +371,7 @@ diesel::table! {
         memo -> Text,
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        trial_id -> Nullable<Uuid>,
     }
 }
 
@@ -387,8 +394,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    trial_runs (id) {
+        id -> Uuid,
+        kind -> Text,
+        agent_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        workspace_id -> Uuid,
+        price_credits -> Int8,
+        free_try -> Bool,
+        status -> Text,
+        llm_calls -> Int4,
+        llm_input_tokens -> Int8,
+        llm_output_tokens -> Int8,
+        llm_credits -> Int8,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    trial_runs,
     account_tokens,
     agents,
     agent_versions,

@@ -51,6 +51,8 @@ pub fn trial_maximum() -> Limits {
         output_bytes: 1 << 20,
         log_bytes: 256 << 10,
         response_bytes: 2 << 20,
+        llm_calls: 20,
+        llm_tokens: 50_000,
     }
 }
 

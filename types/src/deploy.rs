@@ -234,6 +234,20 @@ pub struct Run {
     pub output: Option<serde_json::Value>,
     pub logs: Vec<serde_json::Value>,
     pub logs_truncated: bool,
+    /// The language model's calls and tokens, and what they cost.
+    #[serde(default)]
+    pub llm: LlmUse,
+}
+
+/// A run's use of the language model: the calls, the tokens the provider
+/// reported, and the credits they were charged (0 with the workspace's own
+/// provider key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmUse {
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub credits: i64,
 }
 
 impl std::ops::Deref for Run {

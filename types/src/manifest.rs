@@ -24,6 +24,12 @@ pub struct Limits {
     pub log_bytes: u64,
     /// One HTTP response body or one model completion.
     pub response_bytes: u64,
+    /// Calls to the language model in one run.
+    pub llm_calls: u64,
+    /// The language model's tokens in one run, prompts and answers
+    /// together. Each call is sent only if its worst case (its prompt plus
+    /// `max_tokens`) fits what is left.
+    pub llm_tokens: u64,
 }
 
 impl Default for Limits {
@@ -35,6 +41,8 @@ impl Default for Limits {
             output_bytes: 1 << 20,
             log_bytes: 256 << 10,
             response_bytes: 2 << 20,
+            llm_calls: 20,
+            llm_tokens: 50_000,
         }
     }
 }
@@ -49,6 +57,8 @@ impl Limits {
             output_bytes: 16 << 20,
             log_bytes: 4 << 20,
             response_bytes: 16 << 20,
+            llm_calls: 1_000,
+            llm_tokens: 2_000_000,
         }
     }
 
@@ -62,6 +72,8 @@ impl Limits {
             output_bytes: clamp(self.output_bytes, maximum.output_bytes),
             log_bytes: clamp(self.log_bytes, maximum.log_bytes),
             response_bytes: clamp(self.response_bytes, maximum.response_bytes),
+            llm_calls: self.llm_calls.min(maximum.llm_calls),
+            llm_tokens: self.llm_tokens.min(maximum.llm_tokens),
         }
     }
 

@@ -112,6 +112,12 @@ pub struct Viewer {
     /// Signed in, not the agent's author, and the agent is published.
     pub can_review: bool,
     pub my_review: Option<Review>,
+    /// May read the source (and fork it).
+    #[serde(default)]
+    pub can_read_source: bool,
+    /// Free tries of this paid agent the caller has left.
+    #[serde(default)]
+    pub free_tries_left: u32,
 }
 
 /// One user's review, and the author's reply if any.
@@ -185,6 +191,12 @@ pub struct Draft {
     pub updated_at: DateTime<Utc>,
     pub visibility: Visibility,
     pub published: bool,
+    /// A paid agent's source shown to everyone (and forkable).
+    #[serde(default)]
+    pub source_public: bool,
+    /// Free tries of a paid agent per user.
+    #[serde(default)]
+    pub free_tries: u32,
     pub versions: Vec<VersionSummary>,
     /// Where the script does not parse, as of this revision.
     pub diagnostics: Vec<Diagnostic>,
@@ -245,6 +257,12 @@ pub struct RunReport {
     pub duration_us: u64,
     pub fuel_used: u64,
     pub peak_memory_bytes: u64,
+    /// The language model's use, charged to the caller.
+    #[serde(default)]
+    pub llm: crate::deploy::LlmUse,
+    /// What a try of a paid agent was charged (0 when free).
+    #[serde(default)]
+    pub charged_credits: i64,
 }
 
 /// Publish the saved draft as a new version.
@@ -265,7 +283,9 @@ pub struct VersionDetail {
     pub agent: AgentRef,
     pub version: String,
     pub changelog: String,
-    pub source: String,
+    /// None where the caller may not read it: a paid agent's source is its
+    /// workspace's unless its author made it public.
+    pub source: Option<String>,
     pub manifest: Manifest,
     pub readme_html: String,
     pub example_input: String,
@@ -284,6 +304,12 @@ pub struct AgentSettings {
     /// `false` unpublishes (versions are kept); `true` lists it again.
     #[serde(default)]
     pub published: Option<bool>,
+    /// Show a paid agent's source to everyone (and let them fork it).
+    #[serde(default)]
+    pub source_public: Option<bool>,
+    /// Free tries of a paid agent per user (0 to 100).
+    #[serde(default)]
+    pub free_tries: Option<u32>,
 }
 
 /// Start a new agent from a template or a fork.

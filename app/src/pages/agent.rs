@@ -114,7 +114,9 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
             </header>
             <div class="actions">
                 <DeployButton slug=slug.clone() signed_in=detail.viewer.signed_in published=detail.latest.is_some() price=summary.price_credits />
-                <ForkButton slug=slug.clone() name=summary.name.clone() signed_in=detail.viewer.signed_in />
+                {(detail.viewer.can_read_source || !detail.viewer.signed_in).then(|| view! {
+                    <ForkButton slug=slug.clone() name=summary.name.clone() signed_in=detail.viewer.signed_in />
+                })}
                 {detail.viewer.can_edit.then(|| view! {
                     <A href=editor_href attr:class="button">"Edit"</A>
                 })}
@@ -128,7 +130,9 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                         }).collect_view()}
                     </div>
                     {latest_example.map(|example| view! {
-                        <TryIt slug=slug.clone() example signed_in=detail.viewer.signed_in price=summary.price_credits />
+                        <TryIt slug=slug.clone() example signed_in=detail.viewer.signed_in
+                            price=if detail.viewer.can_edit { 0 } else { summary.price_credits }
+                            free_left=detail.viewer.free_tries_left />
                     })}
                     <Reviews slug=slug.clone() detail=detail.clone() reload />
                 </section>
@@ -273,7 +277,13 @@ fn ForkButton(slug: String, name: String, signed_in: bool) -> impl IntoView {
 
 /// Runs the newest version with an input, for signed-in users.
 #[component]
-fn TryIt(slug: String, example: String, signed_in: bool, price: i64) -> impl IntoView {
+fn TryIt(
+    slug: String,
+    example: String,
+    signed_in: bool,
+    price: i64,
+    free_left: u32,
+) -> impl IntoView {
     let input = RwSignal::new(example);
     let report = RwSignal::new(None::<RunReport>);
     let error = RwSignal::new(None::<ApiError>);
@@ -296,8 +306,11 @@ fn TryIt(slug: String, example: String, signed_in: bool, price: i64) -> impl Int
             <h2>"Try it"</h2>
             <p class="muted small" data-testid="try-price">{if price == 0 {
                 "Trying is free.".to_owned()
+            } else if free_left > 0 {
+                format!("{free_left} free {} left; then a try costs {}, like a deployed run. A failed try costs nothing.",
+                    if free_left == 1 { "try" } else { "tries" }, credits(price))
             } else {
-                format!("Trying is free; a deployed run costs {}.", credits(price))
+                format!("A try costs {}, like a deployed run. A failed try costs nothing.", credits(price))
             }}</p>
             {if signed_in {
                 view! {
@@ -307,7 +320,13 @@ fn TryIt(slug: String, example: String, signed_in: bool, price: i64) -> impl Int
                             on:input=move |ev| input.set(event_target_value(&ev))></textarea>
                     </label>
                     <button class="button" on:click=run disabled=move || busy.get()>
-                        {move || if busy.get() { "Running…" } else { "Run" }}
+                        {move || if busy.get() {
+                            "Running…".to_owned()
+                        } else if price > 0 && free_left == 0 {
+                            format!("Run for {}", credits(price))
+                        } else {
+                            "Run".to_owned()
+                        }}
                     </button>
                     <FormError error fields=&[] />
                     {move || report.get().map(|report| view! { <RunResult report /> })}

@@ -40,7 +40,12 @@ pub fn VersionPage() -> impl IntoView {
                 </section>
                 <section class="panel">
                     <h2>"Source"</h2>
-                    <pre class="source" data-testid="version-source">{v.source.clone()}</pre>
+                    {match v.source.clone() {
+                        Some(source) => view! { <pre class="source" data-testid="version-source">{source}</pre> }.into_any(),
+                        None => view! {
+                            <p class="muted" data-testid="source-private">"This paid agent's source is its author's: you can run it, not read or fork it."</p>
+                        }.into_any(),
+                    }}
                 </section>
                 <section class="panel markdown" inner_html=v.readme_html.clone()></section>
                 }

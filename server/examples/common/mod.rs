@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use server::embedded_pg::{self, EmbeddedPostgres, Options};
 
 /// A private PostgreSQL in a temporary directory (removed when dropped).
@@ -69,4 +71,132 @@ pub async fn mailed_token(outbox: &std::path::Path, to: &str, page: &str) -> Str
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no {page} link was mailed to {to}");
+}
+
+/// The whole server on a local port (router, job worker, event listener,
+/// run keeper) over `db`, its sandbox started.
+pub struct Running {
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub hub: server::live::hub::Hub,
+    pub services: service::Services,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub async fn serve(config: &server::config::Config, db: &Bench) -> Running {
+    let state = server::prepare(config, &db.database_url)
+        .await
+        .expect("migrating and seeding");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("the address");
+    let base = format!("http://{addr}");
+    let hub = state.hub.clone();
+    let _events =
+        server::live::listen::spawn(db.database_url.clone(), state.services.clone(), hub.clone());
+    let _worker = server::jobs::Worker::new(
+        state.services.db.clone(),
+        &db.database_url,
+        server::jobs::Registry::server(&state.services),
+        config.workers.clone(),
+    )
+    .spawn(hub.shutdown_signal());
+    let _keeper = server::spawn_run_keeper(state.services.clone(), hub.shutdown_signal());
+    let services = state.services.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    services
+        .sandbox
+        .as_ref()
+        .expect("a sandbox")
+        .runtime()
+        .await
+        .expect("the sandbox starts");
+    Running {
+        base,
+        addr,
+        hub,
+        services,
+        stop,
+        serving,
+    }
+}
+
+/// A request with `token`; its JSON answer, which must be a success.
+pub async fn request(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: String,
+    body: Option<Value>,
+) -> Value {
+    let request = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    let response = request.send().await.expect("a request");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+/// Signs `email` up, follows the verification link the worker wrote to
+/// `outbox`, and makes it an API key (with a monthly spend cap).
+pub async fn api_key(
+    http: &reqwest::Client,
+    base: &str,
+    outbox: &std::path::Path,
+    email: &str,
+    cap: Option<i64>,
+) -> String {
+    let response = http
+        .post(format!("{base}/api/v1/auth/signup"))
+        .header("origin", base)
+        .json(
+            &json!({ "email": email, "password": "correct horse battery staple",
+                       "name": "Bench" }),
+        )
+        .send()
+        .await
+        .expect("signing up");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let me: Value = response.json().await.expect("json");
+    let token = mailed_token(outbox, email, "verify-email").await;
+    let verified = http
+        .post(format!("{base}/api/v1/auth/verify-email"))
+        .header("origin", base)
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .expect("verifying");
+    assert!(verified.status().is_success(), "{}", verified.status());
+    let created: Value = http
+        .post(format!("{base}/api/v1/api-keys"))
+        .header("origin", base)
+        .header("cookie", cookie)
+        .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
+        .json(&json!({ "name": "bench", "spend_cap_credits": cap,
+                       "scopes": ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write"] }))
+        .send()
+        .await
+        .expect("a key")
+        .json()
+        .await
+        .expect("json");
+    created["token"].as_str().expect("a token").to_owned()
 }

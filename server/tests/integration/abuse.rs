@@ -361,11 +361,7 @@ async fn reviewers_addresses_stay_out_of_the_authors_audit_log() {
             .unwrap_or_else(|| panic!("no {action} line: {log}"))
     };
     let written = line("review.write");
-    assert_eq!(
-        written["actor_handle"].as_str().is_some(),
-        true,
-        "{written}"
-    );
+    assert!(written["actor_handle"].as_str().is_some(), "{written}");
     assert_eq!(
         (&written["ip"], &written["user_agent"]),
         (&json!(""), &json!("")),
@@ -662,4 +658,113 @@ async fn live_connections_and_subscribes_are_capped() {
         }
     }
     assert!(limited >= 5, "{limited} of 40 subscribes refused");
+}
+
+/// Finding 3: tries ran paid agents for free, and a paid agent's source was
+/// readable, and forkable, by anyone. A try now charges the price after
+/// the author's free tries; the source of a paid agent is its workspace's
+/// unless the author makes it public, and only public source forks.
+#[tokio::test]
+async fn paid_agents_are_paid_for_when_tried_and_keep_their_source() {
+    let app = TestApp::spawn().await;
+    let (mut olive, _) = Browser::sign_up(&app, "olive@example.com", "Olive").await;
+    let slug = crate::support::publish_agent(&mut olive, "Pricey", |body| {
+        body["listing"]["price_credits"] = json!(3);
+    })
+    .await;
+    let try_path = format!("/api/v1/agents/{slug}/try");
+    let (mut bob, _) = Browser::sign_up(&app, "bob@example.com", "Bob").await;
+    let wallet = |body: &Value| body["balance"].as_i64().expect("balance");
+    let (_, before) = bob.get("/api/v1/wallet").await;
+    for _ in 0..2 {
+        let (status, report) = bob
+            .post(&try_path, json!({ "input": "{\"name\": \"Bob\"}" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["charged_credits"], 3, "{report}");
+    }
+    let (_, after) = bob.get("/api/v1/wallet").await;
+    assert_eq!(
+        wallet(&before) - wallet(&after),
+        6,
+        "two tries, three credits each"
+    );
+
+    // The author's own tries are free; a free try per user once set.
+    let (_, own) = olive
+        .post(&try_path, json!({ "input": "{\"name\": \"Bob\"}" }))
+        .await;
+    assert_eq!(own["charged_credits"], 0, "{own}");
+    let (status, changed) = olive
+        .patch(
+            &format!("/api/v1/agents/{slug}"),
+            json!({ "free_tries": 1 }),
+        )
+        .await;
+    assert!(status.is_success(), "{changed}");
+    let (mut carol, _) = Browser::sign_up(&app, "carol@example.com", "Carol").await;
+    let (_, page) = carol.get(&format!("/api/v1/agents/{slug}")).await;
+    assert_eq!(page["viewer"]["free_tries_left"], 1, "{page}");
+    let (_, first) = carol
+        .post(&try_path, json!({ "input": "{\"name\": \"Bob\"}" }))
+        .await;
+    let (_, second) = carol
+        .post(&try_path, json!({ "input": "{\"name\": \"Bob\"}" }))
+        .await;
+    assert_eq!(
+        (&first["charged_credits"], &second["charged_credits"]),
+        (&json!(0), &json!(3))
+    );
+
+    // A wallet short of the price is refused before the try runs.
+    let (mut dan, me) = Browser::sign_up(&app, "dan@example.com", "Dan").await;
+    {
+        use diesel_async::RunQueryDsl as _;
+        diesel::sql_query(
+            "UPDATE ledger_accounts SET balance = 2 WHERE kind = 'wallet' AND workspace_id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(
+            me["workspaces"][0]["id"]
+                .as_str()
+                .and_then(|id| id.parse::<uuid::Uuid>().ok())
+                .expect("workspace"),
+        )
+        .execute(&mut app.sql().await)
+        .await
+        .expect("a poorer wallet");
+    }
+    let (_, free) = dan
+        .post(&try_path, json!({ "input": "{\"name\": \"Bob\"}" }))
+        .await;
+    assert_eq!(free["charged_credits"], 0, "his free try: {free}");
+    let (status, refused) = dan
+        .post(&try_path, json!({ "input": "{\"name\": \"Bob\"}" }))
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{refused}");
+
+    // The source: hidden from Bob, and not forkable, until made public.
+    let version = format!("/api/v1/agents/{slug}/versions/1.0.0");
+    let (_, shown) = bob.get(&version).await;
+    assert_eq!(shown["source"], Value::Null, "{shown}");
+    let (_, page) = bob.get(&format!("/api/v1/agents/{slug}")).await;
+    assert_eq!(page["viewer"]["can_read_source"], false);
+    let fork = json!({ "name": "Mine now", "fork_of": slug });
+    let (status, refused) = bob.post("/api/v1/agents", fork.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let (_, own) = olive.get(&version).await;
+    assert!(
+        own["source"].as_str().is_some(),
+        "the author reads it: {own}"
+    );
+    let (status, _) = olive
+        .patch(
+            &format!("/api/v1/agents/{slug}"),
+            json!({ "source_public": true }),
+        )
+        .await;
+    assert!(status.is_success());
+    let (_, shown) = bob.get(&version).await;
+    assert!(shown["source"].as_str().is_some(), "{shown}");
+    let (status, forked) = bob.post("/api/v1/agents", fork).await;
+    assert_eq!(status, StatusCode::CREATED, "{forked}");
 }

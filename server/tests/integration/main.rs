@@ -22,6 +22,7 @@ mod health;
 mod instances;
 mod jobs;
 mod live;
+mod llm;
 mod marketplace;
 mod payments;
 mod process;

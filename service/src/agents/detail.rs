@@ -116,11 +116,27 @@ pub async fn by_slug(
         Some(user) => ratings::mine(&mut conn, agent.id, user).await?,
         None => None,
     };
+    let free_tries_left = match user {
+        Some(user) if role.is_none() && agent.price_credits > 0 && agent.free_tries > 0 => {
+            use crate::schema::trial_runs;
+            let used: i64 = trial_runs::table
+                .filter(trial_runs::agent_id.eq(agent.id))
+                .filter(trial_runs::user_id.eq(user.0))
+                .filter(trial_runs::free_try)
+                .count()
+                .get_result(&mut conn)
+                .await?;
+            u32::try_from((i64::from(agent.free_tries) - used).max(0)).unwrap_or(0)
+        }
+        _ => 0,
+    };
     let viewer = Viewer {
         signed_in: user.is_some(),
         can_edit: role.is_some_and(|role| role >= Role::Member),
         can_review: user.is_some() && role.is_none() && agent.published_at.is_some(),
         my_review,
+        can_read_source: agent.source_readable(role),
+        free_tries_left,
     };
     let readme_html = markdown::render(&agent.readme);
     Ok(AgentDetail {

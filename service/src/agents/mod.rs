@@ -50,6 +50,8 @@ pub(crate) struct AgentRecord {
     pub forked_from: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub source_public: bool,
+    pub free_tries: i32,
 }
 
 impl AgentRecord {
@@ -64,6 +66,13 @@ impl AgentRecord {
 
     pub fn workspace(&self) -> WorkspaceId {
         WorkspaceId(self.workspace_id)
+    }
+
+    /// Whether someone with `role` in its workspace (or none) may read its
+    /// source, and so fork it: its own workspace always; others when it is
+    /// free or its author made the source public.
+    pub fn source_readable(&self, role: Option<Role>) -> bool {
+        role.is_some() || self.price_credits == 0 || self.source_public
     }
 
     pub fn reference(&self) -> AgentRef {

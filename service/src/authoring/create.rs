@@ -269,15 +269,20 @@ pub(super) async fn fork_seed(
     parent: &str,
     name: &str,
 ) -> Result<Seed, ServiceError> {
-    let (parent, _) =
-        market::visible(conn, actor, parent.trim())
-            .await
-            .map_err(|error| match error {
-                ServiceError::NotFound { .. } => {
-                    ServiceError::invalid("fork_of", "no agent you can see has this slug")
-                }
-                other => other,
-            })?;
+    let (parent, role) = market::visible(conn, actor, parent.trim())
+        .await
+        .map_err(|error| match error {
+            ServiceError::NotFound { .. } => {
+                ServiceError::invalid("fork_of", "no agent you can see has this slug")
+            }
+            other => other,
+        })?;
+    if !parent.source_readable(role) {
+        return Err(ServiceError::invalid(
+            "fork_of",
+            "this paid agent's source is not public; only public source can be forked",
+        ));
+    }
     let latest: Option<(Option<String>, serde_json::Value, String, String)> = agent_versions::table
         .filter(agent_versions::agent_id.eq(parent.id))
         .order(newest_first())

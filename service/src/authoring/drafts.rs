@@ -61,6 +61,8 @@ pub async fn draft(services: &Services, actor: &Actor, slug: &str) -> Result<Dra
         updated_at: row.updated_at,
         visibility: agent.visibility(),
         published: agent.published_at.is_some(),
+        source_public: agent.source_public,
+        free_tries: u32::try_from(agent.free_tries).unwrap_or(0),
         versions,
         diagnostics,
     })

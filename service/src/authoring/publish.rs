@@ -196,7 +196,7 @@ pub async fn version(
 ) -> Result<VersionDetail, ServiceError> {
     actor.check_key_scope(Scope::AgentsRead)?;
     let mut conn = services.conn().await?;
-    let (agent, _) = market::visible(&mut conn, actor, slug).await?;
+    let (agent, role) = market::visible(&mut conn, actor, slug).await?;
     #[derive(Queryable)]
     struct Row {
         version: String,
@@ -236,7 +236,8 @@ pub async fn version(
         version: row.version,
         changelog: row.changelog,
         content_hash: row.artifact_hash.unwrap_or_else(|| sha256_hex(&source)),
-        source,
+        // A paid agent's source is its workspace's unless made public.
+        source: agent.source_readable(role).then_some(source),
         manifest: manifest_from(row.manifest)?,
         readme_html: markdown::render(&row.readme),
         example_input: row.example_input,

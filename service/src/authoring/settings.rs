@@ -25,6 +25,9 @@ pub async fn change_settings(
     settings: AgentSettings,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
+    if settings.free_tries.is_some_and(|n| n > 100) {
+        return Err(ServiceError::invalid("free_tries", "must be from 0 to 100"));
+    }
     let mut conn = services.conn().await?;
     let agent = market::editable(&mut conn, actor, slug).await?;
     if settings.published == Some(true) {
@@ -46,6 +49,18 @@ pub async fn change_settings(
         if let Some(visibility) = settings.visibility {
             diesel::update(agents::table.find(agent.id))
                 .set(agents::visibility.eq(visibility.as_str()))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(public) = settings.source_public {
+            diesel::update(agents::table.find(agent.id))
+                .set(agents::source_public.eq(public))
+                .execute(conn)
+                .await?;
+        }
+        if let Some(free_tries) = settings.free_tries {
+            diesel::update(agents::table.find(agent.id))
+                .set(agents::free_tries.eq(i32::try_from(free_tries).unwrap_or(100)))
                 .execute(conn)
                 .await?;
         }
@@ -77,6 +92,8 @@ pub async fn change_settings(
                 details: serde_json::json!({
                     "visibility": settings.visibility.map(Visibility::as_str),
                     "published": settings.published,
+                    "source_public": settings.source_public,
+                    "free_tries": settings.free_tries,
                 }),
             },
         )

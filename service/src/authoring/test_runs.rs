@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use uuid::Uuid;
 
 use crate::actor::Actor;
 use crate::agents::{self as market, manifest_from, newest_first};
-use crate::schema::agent_versions;
+use crate::ledger;
+use crate::schema::{agent_versions, trial_runs};
 use crate::{ServiceError, Services};
 use types::UserId;
 use types::account::Scope;
@@ -37,19 +39,141 @@ pub async fn test_run(
     }
     validate_manifest(&mut request.manifest)?;
     let user = actor.require_user()?;
-    {
+    let agent = {
         let mut conn = services.conn().await?;
-        market::editable(&mut conn, actor, slug).await?;
+        market::editable(&mut conn, actor, slug).await?
+    };
+    // The agent's workspace pays for its editor's model calls.
+    let trial = Trial {
+        kind: "test",
+        user,
+        payer: agent.workspace_id,
+        agent: agent.id,
+        creator: agent.workspace_id,
+        price: 0,
+        free_tries: 0,
+    };
+    execute(services, trial, slug, request).await
+}
+
+/// A test run or try: who runs it, who pays, and the price of a try.
+struct Trial {
+    kind: &'static str,
+    user: UserId,
+    payer: Uuid,
+    agent: Uuid,
+    /// The agent's workspace, which earns a paid try's share.
+    creator: Uuid,
+    price: i64,
+    free_tries: i32,
+}
+
+/// A trial under way: its row, and what it holds.
+struct Started {
+    id: Uuid,
+    hold: Option<ledger::Hold>,
+}
+
+impl Trial {
+    /// Records the trial and holds its price (after the user's free tries
+    /// are used up), or answers 402.
+    async fn begin(&self, services: &Services) -> Result<Started, ServiceError> {
+        let mut conn = services.conn().await?;
+        let trial = self;
+        conn.transaction::<_, ServiceError, _>(async move |conn| {
+            let mut free = false;
+            if trial.price > 0 && trial.free_tries > 0 {
+                // One count at a time per user and agent.
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1 || $2, 19))")
+                    .bind::<diesel::sql_types::Text, _>(trial.agent.to_string())
+                    .bind::<diesel::sql_types::Text, _>(trial.user.to_string())
+                    .execute(conn)
+                    .await?;
+                let used: i64 = trial_runs::table
+                    .filter(trial_runs::agent_id.eq(trial.agent))
+                    .filter(trial_runs::user_id.eq(trial.user.0))
+                    .filter(trial_runs::free_try)
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                free = used < i64::from(trial.free_tries);
+            }
+            let price = if free { 0 } else { trial.price };
+            let id: Uuid = diesel::insert_into(trial_runs::table)
+                .values((
+                    trial_runs::kind.eq(trial.kind),
+                    trial_runs::agent_id.eq(trial.agent),
+                    trial_runs::user_id.eq(trial.user.0),
+                    trial_runs::workspace_id.eq(trial.payer),
+                    trial_runs::price_credits.eq(price),
+                    trial_runs::free_try.eq(free),
+                ))
+                .returning(trial_runs::id)
+                .get_result(conn)
+                .await?;
+            let hold = (price > 0).then_some(ledger::Hold {
+                subject: ledger::Subject::Trial(id),
+                payer: trial.payer,
+                agent: trial.agent,
+                price,
+            });
+            if let Some(hold) = hold {
+                ledger::reserve(conn, hold).await?;
+            }
+            Ok(Started { id, hold })
+        })
+        .await
     }
-    execute(services, user, slug, request).await
+
+    /// Charges a try that succeeded (or gives back what it held), and
+    /// records the trial's end and model use.
+    async fn end(
+        &self,
+        services: &Services,
+        started: Started,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        let succeeded = report.error.is_none();
+        let mut conn = services.conn().await?;
+        let billing = services.billing;
+        let creator = self.creator;
+        let llm = report.llm;
+        conn.transaction::<_, ServiceError, _>(async move |conn| {
+            if let Some(hold) = started.hold {
+                if succeeded {
+                    ledger::settle(conn, billing, hold, creator).await?;
+                } else {
+                    ledger::release(conn, hold).await?;
+                }
+            }
+            diesel::update(trial_runs::table.find(started.id))
+                .set((
+                    trial_runs::status.eq(if succeeded { "succeeded" } else { "failed" }),
+                    trial_runs::llm_calls.eq(i32::try_from(llm.calls).unwrap_or(i32::MAX)),
+                    trial_runs::llm_input_tokens.eq(llm.input_tokens),
+                    trial_runs::llm_output_tokens.eq(llm.output_tokens),
+                    trial_runs::llm_credits.eq(llm.credits),
+                    trial_runs::finished_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .await?;
+        report.charged_credits = match started.hold {
+            Some(hold) if succeeded => hold.price,
+            _ => 0,
+        };
+        Ok(())
+    }
 }
 
 /// Runs `request`'s script once in the sandbox (its input checked to be
 /// JSON) for `user`, within the test runs' share and their lower limits
 /// (`trials`).
-pub(super) async fn execute(
+async fn execute(
     services: &Services,
-    user: UserId,
+    trial: Trial,
     slug: &str,
     mut request: TestRunRequest,
 ) -> Result<RunReport, ServiceError> {
@@ -69,7 +193,31 @@ pub(super) async fn execute(
         .manifest
         .limits
         .clamped(&crate::trials::trial_maximum());
-    let _permit = sandbox.trials.admit(user).await?;
+    let _permit = sandbox.trials.admit(trial.user).await?;
+    let started = trial.begin(services).await?;
+    let (llm, meter) = crate::llm::for_run(
+        services,
+        None,
+        trial.payer,
+        trial.agent,
+        ledger::Subject::Trial(started.id),
+    )?;
+    let mut report = run_once(sandbox, &runtime, slug, &request, &input, llm, &meter).await;
+    report.llm.credits = meter.finish().await?;
+    trial.end(services, started, &mut report).await?;
+    Ok(report)
+}
+
+/// Prepares and runs the script once with empty state and no config.
+async fn run_once(
+    sandbox: &crate::sandbox::Sandbox,
+    runtime: &runtime::Runtime,
+    slug: &str,
+    request: &TestRunRequest,
+    input: &str,
+    llm: Arc<dyn runtime::llm::LlmProvider>,
+    meter: &Arc<crate::llm::LedgerMeter>,
+) -> RunReport {
     let manifest = &request.manifest;
     let prepared = match runtime
         .prepare_javascript(slug, &request.source, &manifest.limits)
@@ -81,32 +229,30 @@ pub(super) async fn execute(
             let code = match error {
                 runtime::PrepareError::Script(_) => "syntax_error",
                 runtime::PrepareError::Load(run) => {
-                    return Ok(failed_report(run.code(), run.to_string(), None));
+                    return failed_report(run.code(), run.to_string(), None);
                 }
                 _ => "internal",
             };
-            return Ok(failed_report(
-                code,
-                spot.message,
-                Some((spot.line, spot.column)),
-            ));
+            return failed_report(code, spot.message, Some((spot.line, spot.column)));
         }
     };
     let mut host = runtime::HostContext::new(manifest.capabilities.clone())
-        .with_llm(Arc::clone(&sandbox.llm))
+        .with_llm(llm)
+        .with_llm_meter(meter.clone())
         .with_http(sandbox.fetcher.clone())
         .with_config(BTreeMap::new())
         .with_secrets(BTreeMap::new());
     if manifest.capabilities.kv {
         host = host.with_kv(Arc::new(runtime::kv::MemoryKv::new()));
     }
-    let outcome = runtime.run(&prepared, &input, &manifest.limits, host).await;
-    Ok(report(outcome))
+    let outcome = runtime.run(&prepared, input, &manifest.limits, host).await;
+    report(outcome)
 }
 
 /// "Try it" on the agent page: the newest published version, run once
-/// for a signed-in user with their input, empty storage and no config.
-/// Paid agents will charge for this once credits exist (the billing work).
+/// for a signed-in user with their input, empty storage and no config. A
+/// paid agent's try costs its price once the author's free tries (per
+/// user) are used; a failed try costs nothing.
 pub async fn try_run(
     services: &Services,
     actor: &Actor,
@@ -114,9 +260,9 @@ pub async fn try_run(
     input: String,
 ) -> Result<RunReport, ServiceError> {
     let user = actor.require_scope(Scope::RunsWrite)?;
-    let (source, manifest) = {
+    let (trial, source, manifest) = {
         let mut conn = services.conn().await?;
-        let (agent, _) = market::visible(&mut conn, actor, slug).await?;
+        let (agent, role) = market::visible(&mut conn, actor, slug).await?;
         let latest: Option<(Option<String>, serde_json::Value)> = agent_versions::table
             .filter(agent_versions::agent_id.eq(agent.id))
             .order(newest_first())
@@ -124,7 +270,7 @@ pub async fn try_run(
             .first(&mut conn)
             .await
             .optional()?;
-        match latest {
+        let (source, manifest) = match latest {
             Some((Some(source), manifest)) => (source, manifest_from(manifest)?),
             _ => {
                 return Err(ServiceError::Conflict {
@@ -132,11 +278,31 @@ pub async fn try_run(
                     message: "this agent has no published version to run".into(),
                 });
             }
-        }
+        };
+        // The caller's workspace pays: a key's own, else the personal one.
+        let payer = match actor {
+            Actor::ApiKey { workspace_id, .. } => *workspace_id,
+            _ => crate::access::personal_workspace(&mut conn, user).await?,
+        };
+        let trial = Trial {
+            kind: "try",
+            user,
+            payer: payer.0,
+            agent: agent.id,
+            creator: agent.workspace_id,
+            // Its own workspace's members try it free.
+            price: if role.is_some() {
+                0
+            } else {
+                agent.price_credits
+            },
+            free_tries: agent.free_tries,
+        };
+        (trial, source, manifest)
     };
     execute(
         services,
-        user,
+        trial,
         slug,
         TestRunRequest {
             source,
@@ -161,6 +327,8 @@ pub(super) fn failed_report(code: &str, message: String, at: Option<(u32, u32)>)
         duration_us: 0,
         fuel_used: 0,
         peak_memory_bytes: 0,
+        llm: types::deploy::LlmUse::default(),
+        charged_credits: 0,
     }
 }
 
@@ -215,5 +383,12 @@ pub(super) fn report(outcome: runtime::Outcome) -> RunReport {
         duration_us: u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX),
         fuel_used: outcome.fuel_used,
         peak_memory_bytes: outcome.peak_memory_bytes,
+        llm: types::deploy::LlmUse {
+            calls: i64::try_from(outcome.llm.calls).unwrap_or(i64::MAX),
+            input_tokens: i64::try_from(outcome.llm.tokens.input).unwrap_or(i64::MAX),
+            output_tokens: i64::try_from(outcome.llm.tokens.output).unwrap_or(i64::MAX),
+            credits: 0,
+        },
+        charged_credits: 0,
     }
 }

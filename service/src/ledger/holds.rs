@@ -13,13 +13,45 @@ use super::Posted;
 use super::accounts;
 use super::post;
 
-/// What a run holds: its price, paid by `payer` for `agent`.
+/// What a run (or a try) holds: its price, paid by `payer` for `agent`.
 #[derive(Clone, Copy, Debug)]
 pub struct Hold {
-    pub run: Uuid,
+    pub subject: Subject,
     pub payer: Uuid,
     pub agent: Uuid,
     pub price: i64,
+}
+
+/// What money moves for: a deployment's run, or a test run or try
+/// (`trial_runs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Run(Uuid),
+    Trial(Uuid),
+}
+
+impl Subject {
+    /// The idempotency key of `step` for this subject.
+    pub fn key(self, step: &str) -> String {
+        match self {
+            Self::Run(id) => format!("run:{id}:{step}"),
+            Self::Trial(id) => format!("try:{id}:{step}"),
+        }
+    }
+
+    pub fn run(self) -> Option<Uuid> {
+        match self {
+            Self::Run(id) => Some(id),
+            Self::Trial(_) => None,
+        }
+    }
+
+    pub fn trial(self) -> Option<Uuid> {
+        match self {
+            Self::Trial(id) => Some(id),
+            Self::Run(_) => None,
+        }
+    }
 }
 
 /// Moves a run's price from the payer's wallet to held, or answers 402
@@ -42,10 +74,11 @@ pub async fn reserve(conn: &mut AsyncPgConnection, hold: Hold) -> Result<(), Ser
     post(
         conn,
         Movement {
-            key: format!("run:{}:reserve", hold.run),
+            key: hold.subject.key("reserve"),
             kind: "reserve",
             workspace: Some(hold.payer),
-            run: Some(hold.run),
+            run: hold.subject.run(),
+            trial: hold.subject.trial(),
             agent: Some(hold.agent),
             memo: "Held for a run".to_owned(),
             by: None,
@@ -77,10 +110,11 @@ pub async fn settle(
     post(
         conn,
         Movement {
-            key: format!("run:{}:settle", hold.run),
+            key: hold.subject.key("settle"),
             kind: "settle",
             workspace: Some(hold.payer),
-            run: Some(hold.run),
+            run: hold.subject.run(),
+            trial: hold.subject.trial(),
             agent: Some(hold.agent),
             memo: "Run charged".to_owned(),
             by: None,
@@ -105,10 +139,11 @@ pub async fn release(conn: &mut AsyncPgConnection, hold: Hold) -> Result<Posted,
     post(
         conn,
         Movement {
-            key: format!("run:{}:release", hold.run),
+            key: hold.subject.key("release"),
             kind: "release",
             workspace: Some(hold.payer),
-            run: Some(hold.run),
+            run: hold.subject.run(),
+            trial: hold.subject.trial(),
             agent: Some(hold.agent),
             memo: "Run not charged".to_owned(),
             by: None,

@@ -32,7 +32,7 @@ mod read;
 
 pub use csv::csv;
 pub use grants::{admin_grant, grant_starter};
-pub use holds::{Hold, release, reserve, settle};
+pub use holds::{Hold, Subject, release, reserve, settle};
 pub use read::{lines, usage, wallet};
 
 /// The platform's terms, from configuration.
@@ -193,6 +193,8 @@ pub struct Movement {
     pub kind: &'static str,
     pub workspace: Option<Uuid>,
     pub run: Option<Uuid>,
+    /// A test run or try (`trial_runs`).
+    pub trial: Option<Uuid>,
     pub agent: Option<Uuid>,
     pub memo: String,
     pub by: Option<UserId>,
@@ -236,8 +238,9 @@ pub async fn post(
     let inserted = diesel::sql_query(
         "WITH posted AS ( \
              INSERT INTO ledger_transactions \
-                 (idempotency_key, kind, workspace_id, run_id, agent_id, memo, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 (idempotency_key, kind, workspace_id, run_id, agent_id, memo, created_by, \
+                  trial_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $10) \
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING id) \
          INSERT INTO ledger_entries (transaction_id, account_id, amount) \
          SELECT posted.id, leg.account, leg.amount \
@@ -253,6 +256,7 @@ pub async fn post(
     .bind::<Nullable<SqlUuid>, _>(movement.by.map(|user| user.0))
     .bind::<Array<SqlUuid>, _>(&accounts)
     .bind::<Array<BigInt>, _>(&amounts)
+    .bind::<Nullable<SqlUuid>, _>(movement.trial)
     .execute(conn)
     .await
     .map_err(|error| match &error {

@@ -290,6 +290,7 @@ pub(super) async fn credit(
             kind: "purchase",
             workspace: Some(row.workspace_id),
             run: None,
+            trial: None,
             agent: None,
             memo: format!("Bought {} credits (payment {session_id})", row.credits),
             by: row.created_by.map(UserId),

@@ -158,55 +158,76 @@ pub(super) async fn execute_held(
             ))
             .first(&mut conn)
             .await?;
-    let secrets = match &services.secrets {
+    let mut secrets = match &services.secrets {
         Some(sealer) => crate::secrets::open_all(&mut conn, sealer, deployment.id).await?,
         None => BTreeMap::new(),
     };
+    // The workspace's own model key is the host's to use, never the agent's.
+    let own_key = secrets.remove(crate::llm::OWN_KEY_SECRET);
     drop(conn);
-    let outcome = match source {
+    let (outcome, llm_credits) = match source {
         Some(source) => {
             let script = Script {
                 source: &source,
                 manifest,
                 sha256,
                 secrets,
+                own_key,
             };
-            run_script(services, runner, &deployment, script, &record.input).await?
+            let payer = Payer {
+                run: run_id,
+                workspace: record.workspace_id,
+            };
+            run_script(services, runner, &deployment, script, payer, &record.input).await?
         }
-        None => Err(RunError {
-            code: "internal".into(),
-            message: "this version has no script the sandbox can run".into(),
-            line: None,
-            column: None,
-        }),
+        None => (
+            Err(RunError {
+                code: "internal".into(),
+                message: "this version has no script the sandbox can run".into(),
+                line: None,
+                column: None,
+            }),
+            0,
+        ),
     };
-    record_outcome(services, runner, run_id, outcome).await
+    record_outcome(services, runner, run_id, outcome, llm_credits).await
+}
+
+/// Who a run's model calls are charged to.
+pub(super) struct Payer {
+    run: Uuid,
+    workspace: Uuid,
 }
 
 /// What a run produced.
 pub(super) type Produced = Result<runtime::Outcome, RunError>;
 
 /// What a run executes: the version's script and manifest, and the
-/// deployment's secrets.
+/// deployment's secrets (and its own model key, kept from the agent).
 pub(super) struct Script<'a> {
     source: &'a str,
     manifest: serde_json::Value,
     sha256: Option<String>,
     secrets: BTreeMap<String, String>,
+    own_key: Option<String>,
 }
 
+/// Runs a script; what it produced, and the credits its model calls were
+/// charged.
 pub(super) async fn run_script(
     services: &Services,
     runner: &Runner,
     deployment: &DeploymentRecord,
     script: Script<'_>,
+    payer: Payer,
     input: &serde_json::Value,
-) -> Result<Produced, ServiceError> {
+) -> Result<(Produced, i64), ServiceError> {
     let Script {
         source,
         manifest,
         sha256,
         secrets,
+        own_key,
     } = script;
     let manifest = crate::agents::manifest_from(manifest)?;
     let sandbox = crate::sandbox::of(services)?;
@@ -224,12 +245,15 @@ pub(super) async fn run_script(
     {
         Ok(prepared) => prepared,
         Err(error) => {
-            return Ok(Err(RunError {
-                code: "load".into(),
-                message: error.to_string(),
-                line: None,
-                column: None,
-            }));
+            return Ok((
+                Err(RunError {
+                    code: "load".into(),
+                    message: error.to_string(),
+                    line: None,
+                    column: None,
+                }),
+                0,
+            ));
         }
     };
     let config: BTreeMap<String, String> = match &deployment.config {
@@ -239,8 +263,16 @@ pub(super) async fn run_script(
             .collect(),
         _ => BTreeMap::new(),
     };
+    let (llm, meter) = crate::llm::for_run(
+        services,
+        own_key.as_deref(),
+        payer.workspace,
+        deployment.agent_id,
+        crate::ledger::Subject::Run(payer.run),
+    )?;
     let mut host = runtime::HostContext::new(manifest.capabilities.clone())
-        .with_llm(Arc::clone(&sandbox.llm))
+        .with_llm(llm)
+        .with_llm_meter(meter.clone())
         .with_http(sandbox.fetcher.clone())
         .with_config(config)
         .with_secrets(secrets);
@@ -251,7 +283,8 @@ pub(super) async fn run_script(
     }
     let input = input.to_string();
     let outcome = runtime.run(&prepared, &input, &manifest.limits, host).await;
-    Ok(Ok(outcome))
+    let charged = meter.finish().await?;
+    Ok((Ok(outcome), charged))
 }
 
 pub(super) async fn record_outcome(
@@ -259,7 +292,12 @@ pub(super) async fn record_outcome(
     runner: &Runner,
     run_id: Uuid,
     produced: Produced,
+    llm_credits: i64,
 ) -> Result<(), ServiceError> {
+    let llm = produced
+        .as_ref()
+        .map(|outcome| outcome.llm)
+        .unwrap_or_default();
     let (status, output, error, logs, truncated, duration, fuel, memory) = match produced {
         Ok(outcome) => {
             let logs: Vec<serde_json::Value> = outcome
@@ -341,6 +379,10 @@ pub(super) async fn record_outcome(
             runs::duration_us.eq(duration),
             runs::fuel_used.eq(fuel),
             runs::peak_memory_bytes.eq(memory),
+            runs::llm_calls.eq(i32::try_from(llm.calls).unwrap_or(i32::MAX)),
+            runs::llm_input_tokens.eq(i64::try_from(llm.tokens.input).unwrap_or(i64::MAX)),
+            runs::llm_output_tokens.eq(i64::try_from(llm.tokens.output).unwrap_or(i64::MAX)),
+            runs::llm_credits.eq(llm_credits),
             runs::runner.eq(None::<String>),
             runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
             runs::finished_at.eq(Utc::now()),

@@ -79,6 +79,10 @@ struct RunRecord {
     logs: serde_json::Value,
     logs_truncated: bool,
     api_key_id: Option<Uuid>,
+    llm_calls: i32,
+    llm_input_tokens: i64,
+    llm_output_tokens: i64,
+    llm_credits: i64,
 }
 
 impl std::ops::Deref for RunRecord {
@@ -143,13 +147,19 @@ impl RunRecord {
                 _ => Vec::new(),
             },
             logs_truncated: self.logs_truncated,
+            llm: types::deploy::LlmUse {
+                calls: i64::from(self.llm_calls),
+                input_tokens: self.llm_input_tokens,
+                output_tokens: self.llm_output_tokens,
+                credits: self.llm_credits,
+            },
         }
     }
 
     /// What the run holds, if it has a price.
     fn hold(&self, agent: Uuid) -> Option<ledger::Hold> {
         (self.price_credits > 0).then_some(ledger::Hold {
-            run: self.id,
+            subject: ledger::Subject::Run(self.id),
             payer: self.workspace_id,
             agent,
             price: self.price_credits,

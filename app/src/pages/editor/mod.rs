@@ -187,6 +187,7 @@ fn Workbench(draft: Draft) -> impl IntoView {
     let versions = RwSignal::new(draft.versions.clone());
     let visibility = RwSignal::new(draft.visibility);
     let published = RwSignal::new(draft.published);
+    let paid_tries = (draft.source_public, draft.free_tries);
     let edits = StoredValue::new(0_u64);
 
     let save = {
@@ -289,7 +290,7 @@ fn Workbench(draft: Draft) -> impl IntoView {
             <aside class="editor-side">
                 <ManifestPanel work edit state />
                 <PublishPanel slug=slug.clone() work versions state save published />
-                <VisibilityPanel slug visibility published />
+                <VisibilityPanel slug visibility published paid_tries />
             </aside>
         </div>
     }

@@ -133,8 +133,11 @@ pub(super) fn VisibilityPanel(
     slug: String,
     visibility: RwSignal<Visibility>,
     published: RwSignal<bool>,
+    /// Whether a paid agent's source is public, and its free tries per user.
+    paid_tries: (bool, u32),
 ) -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
+    let (source_public, free_tries) = paid_tries;
     let change = move |settings: AgentSettings| {
         let slug = slug.clone();
         leptos::task::spawn_local(async move {
@@ -158,7 +161,7 @@ pub(super) fn VisibilityPanel(
             <h2>"Who sees it"</h2>
             <select aria-label="Visibility" on:change=move |ev| {
                 if let Some(v) = Visibility::parse(&event_target_value(&ev)) {
-                    change.with_value(|c| c(AgentSettings { visibility: Some(v), published: None }));
+                    change.with_value(|c| c(AgentSettings { visibility: Some(v), ..AgentSettings::default() }));
                 }
             }>
                 {Visibility::ALL.into_iter().map(|v| view! {
@@ -167,14 +170,31 @@ pub(super) fn VisibilityPanel(
             </select>
             {move || if published.get() {
                 view! {
-                    <button class="button small" on:click=move |_| change.with_value(|c| c(AgentSettings { visibility: None, published: Some(false) }))>
+                    <button class="button small" on:click=move |_| change.with_value(|c| c(AgentSettings { published: Some(false), ..AgentSettings::default() }))>
                         "Unpublish"
                     </button>
                 }.into_any()
             } else {
                 view! { <p class="muted small">"Not on the marketplace: publish a version to list it."</p> }.into_any()
             }}
-            <FormError error fields=&[] />
+            <label class="check">
+                <input type="checkbox" data-testid="source-public" prop:checked=source_public
+                    on:change=move |ev| {
+                        let public = event_target_checked(&ev);
+                        change.with_value(|c| c(AgentSettings { source_public: Some(public), ..AgentSettings::default() }));
+                    } />
+                "Show the source to everyone, and let them fork it (a free agent's always is)"
+            </label>
+            <label class="field">
+                <span>"Free tries per user (paid agents)"</span>
+                <input type="number" min="0" max="100" data-testid="free-tries" prop:value=free_tries.to_string()
+                    on:change=move |ev| {
+                        if let Ok(n) = event_target_value(&ev).trim().parse::<u32>() {
+                            change.with_value(|c| c(AgentSettings { free_tries: Some(n), ..AgentSettings::default() }));
+                        }
+                    } />
+            </label>
+            <FormError error fields=&["free_tries"] />
         </section>
     }
 }

@@ -41,6 +41,7 @@ pub struct TestAppBuilder {
     with_dist: bool,
     limits: server::rate_limit::LimitSettings,
     proxies: server::client_addr::TrustedProxies,
+    sandbox: Option<Arc<service::sandbox::Sandbox>>,
     github: Option<String>,
     payments: Option<String>,
     mail: Option<service::mail::Delivery>,
@@ -66,6 +67,25 @@ impl TestAppBuilder {
     }
 
     /// Sign-in with GitHub against the stand-in at `base_url`.
+    /// A sandbox of its own whose model is the chat-completions endpoint at
+    /// `base_url` (a stand-in), offering `models` (`AGENTDECK_LLM_MODELS`).
+    pub fn llm(mut self, base_url: &str, models: &str) -> Self {
+        let provider = runtime::llm::OpenAiCompatible::new(
+            base_url.to_owned(),
+            Some("sk-operator".to_owned()),
+            "house-model".to_owned(),
+        );
+        self.sandbox = Some(Arc::new(
+            service::sandbox::Sandbox::new(
+                Some(runtime::build_cache_dir()),
+                Arc::new(provider),
+                runtime::http::Fetcher::allowing_private_networks(Duration::from_secs(10)),
+            )
+            .with_models(service::llm::Models::parse(models).expect("models")),
+        ));
+        self
+    }
+
     /// `AGENTDECK_TRUSTED_PROXIES`, as the text the variable holds.
     pub fn trusted_proxies(mut self, cidrs: &str) -> Self {
         self.proxies = server::client_addr::TrustedProxies::parse(cidrs).expect("CIDRs");
@@ -137,7 +157,7 @@ impl TestAppBuilder {
                             currency: "usd".to_owned(),
                         }),
                 )
-                .with_sandbox(shared_sandbox())
+                .with_sandbox(self.sandbox.clone().unwrap_or_else(shared_sandbox))
                 .with_secrets(&[42; 32])
                 .with_runner(service::runs::Runner::new(Some(server::agent_kv::factory(
                     pool.clone(),
@@ -218,6 +238,7 @@ impl TestApp {
             with_dist: true,
             limits: server::rate_limit::LimitSettings::default(),
             proxies: server::client_addr::TrustedProxies::default(),
+            sandbox: None,
             github: None,
             payments: None,
             mail: None,

@@ -1,0 +1,364 @@
+//! Paying for the language model: the models the operator offers and their
+//! prices, and the meter that makes each run (or test run, or try) pay for
+//! the tokens it used.
+//!
+//! Before a call the sandbox asks the meter to hold the call's worst case
+//! (its prompt's bound plus `max_tokens`) from the payer's wallet; a wallet
+//! that cannot pay it refuses the call before anything is sent. After the
+//! call the hold settles to the tokens the provider reported: that much
+//! goes to the platform's revenue, the rest back to the wallet. Prices are
+//! credits per 1,000 tokens; a run is charged the exact sum of its calls,
+//! rounded up to a whole credit once (each call pays the difference the
+//! running total makes, so rounding never adds up).
+//!
+//! A deployment that brings its own provider key (the secret
+//! `LLM_API_KEY`) has its tokens recorded, and charged nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use runtime::CallError;
+use runtime::llm::{LlmMeter, MeterHold, Tokens};
+use uuid::Uuid;
+
+use crate::ledger::{self, Account, Movement, Subject};
+use crate::{ServiceError, Services};
+
+/// The secret a deployment sets to call the model with its own key.
+pub const OWN_KEY_SECRET: &str = "LLM_API_KEY";
+
+/// A model's price: credits per 1,000 tokens of prompt and of answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Price {
+    pub input_per_1k: i64,
+    pub output_per_1k: i64,
+}
+
+impl Price {
+    /// Thousandths of a credit that `tokens` cost.
+    fn millis(self, tokens: Tokens) -> i128 {
+        i128::from(self.input_per_1k) * i128::from(tokens.input)
+            + i128::from(self.output_per_1k) * i128::from(tokens.output)
+    }
+}
+
+/// `AGENTDECK_LLM_MODELS`: the models agents may ask for, each with its
+/// price. Unset: only the provider's default model, free.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Models(pub BTreeMap<String, Price>);
+
+impl Models {
+    /// `model=<input credits>/<output credits>` per 1,000 tokens, separated
+    /// by commas: `gpt-4o-mini=1/4,gpt-4o=10/40`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut models = BTreeMap::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let expected = || {
+                format!(
+                    "{part:?}: expected <model>=<input credits>/<output credits> per 1,000 \
+                     tokens, e.g. gpt-4o-mini=1/4"
+                )
+            };
+            let (model, prices) = part.split_once('=').ok_or_else(expected)?;
+            let (input, output) = prices.split_once('/').ok_or_else(expected)?;
+            let price = Price {
+                input_per_1k: input.trim().parse().map_err(|_| expected())?,
+                output_per_1k: output.trim().parse().map_err(|_| expected())?,
+            };
+            if price.input_per_1k < 0 || price.output_per_1k < 0 || model.trim().is_empty() {
+                return Err(expected());
+            }
+            models.insert(model.trim().to_owned(), price);
+        }
+        Ok(Self(models))
+    }
+
+    /// The price of `model`, or why it is refused. With no models
+    /// configured, the provider's default model is free and the only one.
+    pub fn price(&self, model: &str, default_model: &str) -> Result<Price, CallError> {
+        if self.0.is_empty() {
+            return if model == default_model {
+                Ok(Price {
+                    input_per_1k: 0,
+                    output_per_1k: 0,
+                })
+            } else {
+                Err(CallError::Denied(format!(
+                    "model {model:?} is not offered here; leave the model unset for {default_model}"
+                )))
+            };
+        }
+        self.0.get(model).copied().ok_or_else(|| {
+            CallError::Denied(format!(
+                "model {model:?} is not offered here; models: {}",
+                self.0.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+}
+
+/// The model a run calls and the meter it pays through: with `own_key`
+/// (the payer's own provider key) the provider is called with that key and
+/// tokens are recorded but not charged.
+pub fn for_run(
+    services: &Services,
+    own_key: Option<&str>,
+    payer: Uuid,
+    agent: Uuid,
+    subject: Subject,
+) -> Result<(Arc<dyn runtime::llm::LlmProvider>, Arc<LedgerMeter>), ServiceError> {
+    let sandbox = crate::sandbox::of(services)?;
+    let (provider, charges) = match own_key.and_then(|key| sandbox.llm.with_api_key(key)) {
+        Some(provider) => (provider, false),
+        None => (Arc::clone(&sandbox.llm), true),
+    };
+    let meter = LedgerMeter::new(services, payer, agent, subject, charges)?;
+    Ok((provider, meter))
+}
+
+/// Who pays for one run's model calls, and what they came to.
+pub struct LedgerMeter {
+    services: Services,
+    models: Models,
+    default_model: String,
+    payer: Uuid,
+    agent: Uuid,
+    subject: Subject,
+    /// False when the model is called with the payer's own key.
+    charges: bool,
+    state: Mutex<MeterState>,
+}
+
+#[derive(Default)]
+struct MeterState {
+    next_call: u64,
+    /// The run's calls so far, in thousandths of a credit.
+    cost_millis: i128,
+    /// Whole credits charged so far.
+    charged: i64,
+    /// Calls held and not yet settled (a call the run's deadline cut off).
+    open: HashMap<u64, i64>,
+}
+
+impl LedgerMeter {
+    pub fn new(
+        services: &Services,
+        payer: Uuid,
+        agent: Uuid,
+        subject: Subject,
+        charges: bool,
+    ) -> Result<Arc<Self>, ServiceError> {
+        let sandbox = crate::sandbox::of(services)?;
+        Ok(Arc::new(Self {
+            services: services.clone(),
+            models: sandbox.models.clone(),
+            default_model: sandbox.llm.default_model().to_owned(),
+            payer,
+            agent,
+            subject,
+            charges,
+            state: Mutex::new(MeterState::default()),
+        }))
+    }
+
+    /// Credits charged so far.
+    pub fn charged(&self) -> i64 {
+        self.lock().charged
+    }
+
+    /// Gives back what calls cut off by the run's end still hold; answers
+    /// the credits the run's calls were charged.
+    pub async fn finish(&self) -> Result<i64, ServiceError> {
+        let open: Vec<(u64, i64)> = self.lock().open.drain().collect();
+        for (call, held) in open {
+            self.post_settle(call, held, 0).await?;
+        }
+        Ok(self.charged())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MeterState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn key(&self, call: u64, step: &str) -> String {
+        match self.subject {
+            Subject::Run(id) => format!("llm:run:{id}:{call}:{step}"),
+            Subject::Trial(id) => format!("llm:try:{id}:{call}:{step}"),
+        }
+    }
+
+    async fn post_hold(&self, call: u64, amount: i64) -> Result<(), ServiceError> {
+        let mut conn = self.services.conn().await?;
+        let [(wallet, available), (held, _)] = ledger::accounts(
+            &mut conn,
+            [
+                (Account::Wallet, Some(self.payer)),
+                (Account::Held, Some(self.payer)),
+            ],
+        )
+        .await?;
+        if available < amount {
+            return Err(ServiceError::PaymentRequired(format!(
+                "this model call may cost up to {amount} credits and the wallet has {available}"
+            )));
+        }
+        ledger::post(
+            &mut conn,
+            Movement {
+                key: self.key(call, "hold"),
+                kind: "llm_hold",
+                workspace: Some(self.payer),
+                run: self.subject.run(),
+                trial: self.subject.trial(),
+                agent: Some(self.agent),
+                memo: "Held for a model call".to_owned(),
+                by: None,
+                legs: vec![(wallet, -amount), (held, amount)],
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a call's hold: `charge` to revenue, the rest back to the
+    /// wallet (a charge beyond the hold comes from the wallet).
+    async fn post_settle(&self, call: u64, held: i64, charge: i64) -> Result<(), ServiceError> {
+        if held == 0 && charge == 0 {
+            return Ok(());
+        }
+        let mut conn = self.services.conn().await?;
+        let [(wallet, _), (held_account, _), (revenue, _)] = ledger::accounts(
+            &mut conn,
+            [
+                (Account::Wallet, Some(self.payer)),
+                (Account::Held, Some(self.payer)),
+                (Account::Revenue, None),
+            ],
+        )
+        .await?;
+        ledger::post(
+            &mut conn,
+            Movement {
+                key: self.key(call, "charge"),
+                kind: "llm_charge",
+                workspace: Some(self.payer),
+                run: self.subject.run(),
+                trial: self.subject.trial(),
+                agent: Some(self.agent),
+                memo: "Model call charged".to_owned(),
+                by: None,
+                legs: vec![
+                    (held_account, -held),
+                    (wallet, held - charge),
+                    (revenue, charge),
+                ],
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl LlmMeter for LedgerMeter {
+    fn hold<'a>(
+        &'a self,
+        model: &'a str,
+        worst: Tokens,
+    ) -> BoxFuture<'a, Result<MeterHold, CallError>> {
+        Box::pin(async move {
+            let price = self.models.price(model, &self.default_model)?;
+            let (call, amount) = {
+                let mut state = self.lock();
+                let call = state.next_call;
+                state.next_call += 1;
+                let worst_total = (state.cost_millis + price.millis(worst) + 999) / 1000;
+                let amount = if self.charges {
+                    i64::try_from(worst_total).unwrap_or(i64::MAX) - state.charged
+                } else {
+                    0
+                };
+                (call, amount.max(0))
+            };
+            if amount > 0 {
+                self.post_hold(call, amount)
+                    .await
+                    .map_err(|error| match error {
+                        ServiceError::PaymentRequired(message) => CallError::Limit(message),
+                        other => {
+                            tracing::error!(error = %other, "holding a model call's cost failed");
+                            CallError::Failed("the model call could not be paid for now".into())
+                        }
+                    })?;
+            }
+            self.lock().open.insert(call, amount);
+            Ok(MeterHold { call, held: amount })
+        })
+    }
+
+    fn settle(&self, hold: MeterHold, model: &str, used: Option<Tokens>) -> BoxFuture<'_, ()> {
+        let price = self.models.price(model, &self.default_model).ok();
+        Box::pin(async move {
+            let charge = {
+                let mut state = self.lock();
+                state.open.remove(&hold.call);
+                match (used, price) {
+                    (Some(tokens), Some(price)) if self.charges => {
+                        state.cost_millis += price.millis(tokens);
+                        let total =
+                            i64::try_from((state.cost_millis + 999) / 1000).unwrap_or(i64::MAX);
+                        let charge = total - state.charged;
+                        state.charged = total;
+                        charge
+                    }
+                    _ => 0,
+                }
+            };
+            if let Err(error) = self.post_settle(hold.call, hold.held, charge).await {
+                // The wallet could not cover more than the hold: charge the
+                // hold, and say so.
+                tracing::warn!(%error, call = hold.call, "a model call's charge failed; charging its hold");
+                let fallback = hold.held.min(charge);
+                self.lock().charged -= charge - fallback;
+                if let Err(error) = self.post_settle(hold.call, hold.held, fallback).await {
+                    tracing::error!(%error, "settling a model call failed");
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Models, Price};
+    use runtime::llm::Tokens;
+
+    #[test]
+    fn prices_read_and_refuse_unknown_models() {
+        let models = Models::parse("gpt-4o-mini=1/4, big=10/40").expect("models");
+        assert_eq!(
+            models.price("big", "gpt-4o-mini"),
+            Ok(Price {
+                input_per_1k: 10,
+                output_per_1k: 40
+            })
+        );
+        assert!(models.price("other", "gpt-4o-mini").is_err());
+        assert!(Models::parse("gpt=1").is_err());
+        assert!(Models::parse("gpt=-1/2").is_err());
+        let none = Models::default();
+        assert!(none.price("gpt-4o-mini", "gpt-4o-mini").is_ok());
+        assert!(none.price("o3", "gpt-4o-mini").is_err());
+        let price = Price {
+            input_per_1k: 2,
+            output_per_1k: 6,
+        };
+        assert_eq!(
+            price.millis(Tokens {
+                input: 500,
+                output: 100
+            }),
+            1_600
+        );
+    }
+}
