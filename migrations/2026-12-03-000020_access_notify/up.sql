@@ -14,9 +14,10 @@ CREATE TRIGGER sessions_access_change
     AFTER UPDATE OF revoked_at ON sessions
     FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
     EXECUTE FUNCTION notify_access_change();
+-- (Purging dead sessions tells nobody: they were over already.)
 CREATE TRIGGER sessions_access_delete
     AFTER DELETE ON sessions
-    FOR EACH ROW WHEN (OLD.revoked_at IS NULL)
+    FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND OLD.expires_at > now())
     EXECUTE FUNCTION notify_access_change();
 CREATE TRIGGER api_keys_access_change
     AFTER UPDATE OF revoked_at ON api_keys

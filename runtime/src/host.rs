@@ -566,10 +566,26 @@ impl wit::llm::Host for RunState {
         };
         self.llm_used.calls += 1;
         let answered = provider.complete(request, self.response_bytes).await;
-        let reported = answered.as_ref().ok().map(|completion| Tokens {
-            input: u64::from(completion.prompt_tokens),
-            output: u64::from(completion.completion_tokens),
-        });
+        let worst = Tokens {
+            input: prompt,
+            output: answer,
+        };
+        let reported = match &answered {
+            // A provider that reports no usage is taken at the worst case.
+            Ok(completion)
+                if completion.prompt_tokens == 0 && completion.completion_tokens == 0 =>
+            {
+                Some(worst)
+            }
+            Ok(completion) => Some(Tokens {
+                input: u64::from(completion.prompt_tokens),
+                output: u64::from(completion.completion_tokens),
+            }),
+            // An answer too large to take was produced (and billed) all
+            // the same.
+            Err(CallError::Limit(_)) => Some(worst),
+            Err(_) => None,
+        };
         if let Some(tokens) = reported {
             self.llm_used.tokens.input += tokens.input;
             self.llm_used.tokens.output += tokens.output;

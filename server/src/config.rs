@@ -134,7 +134,7 @@ pub struct SandboxConfig {
     /// `AGENTDECK_LLM_MODELS`: the models agents may ask for and their
     /// prices in credits per 1,000 tokens of prompt and of answer,
     /// `gpt-4o-mini=1/4,gpt-4o=10/40`. Unset: only the default model, free.
-    pub llm_models: service::llm::Models,
+    pub llm_models: service::models::Models,
     /// `AGENTDECK_AGENT_PRIVATE_NETWORK`: let agents fetch from loopback and
     /// private addresses (local development and tests only).
     pub private_network: bool,
@@ -406,7 +406,7 @@ impl Config {
                 &get,
                 "AGENTDECK_LLM_MODELS",
                 "",
-                service::llm::Models::parse,
+                service::models::Models::parse,
             )?,
             private_network: parse(&get, "AGENTDECK_AGENT_PRIVATE_NETWORK", "false", boolean)?,
         };

@@ -14,7 +14,7 @@
 //! A deployment that brings its own provider key (the secret
 //! `LLM_API_KEY`) has its tokens recorded, and charged nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -22,81 +22,15 @@ use runtime::CallError;
 use runtime::llm::{LlmMeter, MeterHold, Tokens};
 use uuid::Uuid;
 
+use diesel_async::AsyncConnection as _;
+
 use crate::ledger::{self, Account, Movement, Subject};
+use crate::models::Models;
+use crate::spend::{self, Capped};
 use crate::{ServiceError, Services};
 
 /// The secret a deployment sets to call the model with its own key.
 pub const OWN_KEY_SECRET: &str = "LLM_API_KEY";
-
-/// A model's price: credits per 1,000 tokens of prompt and of answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Price {
-    pub input_per_1k: i64,
-    pub output_per_1k: i64,
-}
-
-impl Price {
-    /// Thousandths of a credit that `tokens` cost.
-    fn millis(self, tokens: Tokens) -> i128 {
-        i128::from(self.input_per_1k) * i128::from(tokens.input)
-            + i128::from(self.output_per_1k) * i128::from(tokens.output)
-    }
-}
-
-/// `AGENTDECK_LLM_MODELS`: the models agents may ask for, each with its
-/// price. Unset: only the provider's default model, free.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Models(pub BTreeMap<String, Price>);
-
-impl Models {
-    /// `model=<input credits>/<output credits>` per 1,000 tokens, separated
-    /// by commas: `gpt-4o-mini=1/4,gpt-4o=10/40`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut models = BTreeMap::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let expected = || {
-                format!(
-                    "{part:?}: expected <model>=<input credits>/<output credits> per 1,000 \
-                     tokens, e.g. gpt-4o-mini=1/4"
-                )
-            };
-            let (model, prices) = part.split_once('=').ok_or_else(expected)?;
-            let (input, output) = prices.split_once('/').ok_or_else(expected)?;
-            let price = Price {
-                input_per_1k: input.trim().parse().map_err(|_| expected())?,
-                output_per_1k: output.trim().parse().map_err(|_| expected())?,
-            };
-            if price.input_per_1k < 0 || price.output_per_1k < 0 || model.trim().is_empty() {
-                return Err(expected());
-            }
-            models.insert(model.trim().to_owned(), price);
-        }
-        Ok(Self(models))
-    }
-
-    /// The price of `model`, or why it is refused. With no models
-    /// configured, the provider's default model is free and the only one.
-    pub fn price(&self, model: &str, default_model: &str) -> Result<Price, CallError> {
-        if self.0.is_empty() {
-            return if model == default_model {
-                Ok(Price {
-                    input_per_1k: 0,
-                    output_per_1k: 0,
-                })
-            } else {
-                Err(CallError::Denied(format!(
-                    "model {model:?} is not offered here; leave the model unset for {default_model}"
-                )))
-            };
-        }
-        self.0.get(model).copied().ok_or_else(|| {
-            CallError::Denied(format!(
-                "model {model:?} is not offered here; models: {}",
-                self.0.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        })
-    }
-}
 
 /// The model a run calls and the meter it pays through: with `own_key`
 /// (the payer's own provider key) the provider is called with that key and
@@ -107,13 +41,15 @@ pub fn for_run(
     payer: Uuid,
     agent: Uuid,
     subject: Subject,
+    capped: Capped,
 ) -> Result<(Arc<dyn runtime::llm::LlmProvider>, Arc<LedgerMeter>), ServiceError> {
     let sandbox = crate::sandbox::of(services)?;
+    let own_key = own_key.map(str::trim).filter(|key| !key.is_empty());
     let (provider, charges) = match own_key.and_then(|key| sandbox.llm.with_api_key(key)) {
         Some(provider) => (provider, false),
         None => (Arc::clone(&sandbox.llm), true),
     };
-    let meter = LedgerMeter::new(services, payer, agent, subject, charges)?;
+    let meter = LedgerMeter::new(services, payer, agent, subject, charges, capped)?;
     Ok((provider, meter))
 }
 
@@ -127,6 +63,8 @@ pub struct LedgerMeter {
     subject: Subject,
     /// False when the model is called with the payer's own key.
     charges: bool,
+    /// The monthly spend caps model calls count against.
+    capped: Capped,
     state: Mutex<MeterState>,
 }
 
@@ -148,6 +86,7 @@ impl LedgerMeter {
         agent: Uuid,
         subject: Subject,
         charges: bool,
+        capped: Capped,
     ) -> Result<Arc<Self>, ServiceError> {
         let sandbox = crate::sandbox::of(services)?;
         Ok(Arc::new(Self {
@@ -158,6 +97,7 @@ impl LedgerMeter {
             agent,
             subject,
             charges,
+            capped,
             state: Mutex::new(MeterState::default()),
         }))
     }
@@ -167,12 +107,15 @@ impl LedgerMeter {
         self.lock().charged
     }
 
-    /// Gives back what calls cut off by the run's end still hold; answers
-    /// the credits the run's calls were charged.
+    /// Settles the calls the run's end cut off while the provider was
+    /// answering: each is charged what it held (its worst case: the
+    /// provider may well bill it); answers the credits the run's calls were
+    /// charged.
     pub async fn finish(&self) -> Result<i64, ServiceError> {
         let open: Vec<(u64, i64)> = self.lock().open.drain().collect();
         for (call, held) in open {
-            self.post_settle(call, held, 0).await?;
+            self.post_settle(call, held, held).await?;
+            self.lock().charged += held;
         }
         Ok(self.charged())
     }
@@ -188,75 +131,91 @@ impl LedgerMeter {
         }
     }
 
+    /// Holds `amount` from the payer's wallet and counts it against the
+    /// spend caps, or refuses (402) and moves nothing.
     async fn post_hold(&self, call: u64, amount: i64) -> Result<(), ServiceError> {
         let mut conn = self.services.conn().await?;
-        let [(wallet, available), (held, _)] = ledger::accounts(
-            &mut conn,
-            [
-                (Account::Wallet, Some(self.payer)),
-                (Account::Held, Some(self.payer)),
-            ],
-        )
-        .await?;
-        if available < amount {
-            return Err(ServiceError::PaymentRequired(format!(
-                "this model call may cost up to {amount} credits and the wallet has {available}"
-            )));
-        }
-        ledger::post(
-            &mut conn,
-            Movement {
-                key: self.key(call, "hold"),
-                kind: "llm_hold",
-                workspace: Some(self.payer),
-                run: self.subject.run(),
-                trial: self.subject.trial(),
-                agent: Some(self.agent),
-                memo: "Held for a model call".to_owned(),
-                by: None,
-                legs: vec![(wallet, -amount), (held, amount)],
-            },
-        )
-        .await?;
-        Ok(())
+        conn.transaction::<_, ServiceError, _>(async |conn| {
+            let [(wallet, available), (held, _)] = ledger::accounts(
+                conn,
+                [
+                    (Account::Wallet, Some(self.payer)),
+                    (Account::Held, Some(self.payer)),
+                ],
+            )
+            .await?;
+            if available < amount {
+                return Err(ServiceError::PaymentRequired(format!(
+                    "this model call may cost up to {amount} credits and the wallet has {available}"
+                )));
+            }
+            ledger::post(
+                conn,
+                Movement {
+                    key: self.key(call, "hold"),
+                    kind: "llm_hold",
+                    workspace: Some(self.payer),
+                    run: self.subject.run(),
+                    trial: self.subject.trial(),
+                    agent: Some(self.agent),
+                    memo: "Held for a model call".to_owned(),
+                    by: None,
+                    legs: vec![(wallet, -amount), (held, amount)],
+                },
+            )
+            .await?;
+            spend::charge(conn, self.capped, amount).await
+        })
+        .await
     }
 
     /// Moves a call's hold: `charge` to revenue, the rest back to the
-    /// wallet (a charge beyond the hold comes from the wallet).
+    /// wallet (a charge beyond the hold comes from the wallet), and gives
+    /// back to the spend caps what the hold counted beyond the charge.
     async fn post_settle(&self, call: u64, held: i64, charge: i64) -> Result<(), ServiceError> {
         if held == 0 && charge == 0 {
             return Ok(());
         }
         let mut conn = self.services.conn().await?;
-        let [(wallet, _), (held_account, _), (revenue, _)] = ledger::accounts(
-            &mut conn,
-            [
-                (Account::Wallet, Some(self.payer)),
-                (Account::Held, Some(self.payer)),
-                (Account::Revenue, None),
-            ],
-        )
-        .await?;
-        ledger::post(
-            &mut conn,
-            Movement {
-                key: self.key(call, "charge"),
-                kind: "llm_charge",
-                workspace: Some(self.payer),
-                run: self.subject.run(),
-                trial: self.subject.trial(),
-                agent: Some(self.agent),
-                memo: "Model call charged".to_owned(),
-                by: None,
-                legs: vec![
-                    (held_account, -held),
-                    (wallet, held - charge),
-                    (revenue, charge),
+        conn.transaction::<_, ServiceError, _>(async |conn| {
+            let [(wallet, _), (held_account, _), (revenue, _)] = ledger::accounts(
+                conn,
+                [
+                    (Account::Wallet, Some(self.payer)),
+                    (Account::Held, Some(self.payer)),
+                    (Account::Revenue, None),
                 ],
-            },
-        )
-        .await?;
-        Ok(())
+            )
+            .await?;
+            let posted = ledger::post(
+                conn,
+                Movement {
+                    key: self.key(call, "charge"),
+                    kind: "llm_charge",
+                    workspace: Some(self.payer),
+                    run: self.subject.run(),
+                    trial: self.subject.trial(),
+                    agent: Some(self.agent),
+                    memo: "Model call charged".to_owned(),
+                    by: None,
+                    legs: vec![
+                        (held_account, -held),
+                        (wallet, held - charge),
+                        (revenue, charge),
+                    ],
+                },
+            )
+            .await?;
+            if posted == ledger::Posted::Now {
+                if charge > held {
+                    spend::charge(conn, self.capped, charge - held).await?;
+                } else {
+                    spend::give_back_now(conn, self.capped, held - charge).await?;
+                }
+            }
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -284,7 +243,10 @@ impl LlmMeter for LedgerMeter {
                 self.post_hold(call, amount)
                     .await
                     .map_err(|error| match error {
-                        ServiceError::PaymentRequired(message) => CallError::Limit(message),
+                        ServiceError::PaymentRequired(message)
+                        | ServiceError::SpendCapReached { message, .. } => {
+                            CallError::Limit(message)
+                        }
                         other => {
                             tracing::error!(error = %other, "holding a model call's cost failed");
                             CallError::Failed("the model call could not be paid for now".into())
@@ -325,40 +287,5 @@ impl LlmMeter for LedgerMeter {
                 }
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Models, Price};
-    use runtime::llm::Tokens;
-
-    #[test]
-    fn prices_read_and_refuse_unknown_models() {
-        let models = Models::parse("gpt-4o-mini=1/4, big=10/40").expect("models");
-        assert_eq!(
-            models.price("big", "gpt-4o-mini"),
-            Ok(Price {
-                input_per_1k: 10,
-                output_per_1k: 40
-            })
-        );
-        assert!(models.price("other", "gpt-4o-mini").is_err());
-        assert!(Models::parse("gpt=1").is_err());
-        assert!(Models::parse("gpt=-1/2").is_err());
-        let none = Models::default();
-        assert!(none.price("gpt-4o-mini", "gpt-4o-mini").is_ok());
-        assert!(none.price("o3", "gpt-4o-mini").is_err());
-        let price = Price {
-            input_per_1k: 2,
-            output_per_1k: 6,
-        };
-        assert_eq!(
-            price.millis(Tokens {
-                input: 500,
-                output: 100
-            }),
-            1_600
-        );
     }
 }

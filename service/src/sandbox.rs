@@ -32,7 +32,7 @@ pub struct Sandbox {
     /// Test runs' and tries' share of this sandbox (`trials`).
     pub trials: crate::trials::TrialGate,
     /// The models agents may ask for, and their prices (`llm`).
-    pub models: crate::llm::Models,
+    pub models: crate::models::Models,
 }
 
 impl Sandbox {
@@ -47,12 +47,12 @@ impl Sandbox {
             llm,
             fetcher,
             trials: crate::trials::TrialGate::new(crate::trials::TrialLimits::default()),
-            models: crate::llm::Models::default(),
+            models: crate::models::Models::default(),
         }
     }
 
     /// `AGENTDECK_LLM_MODELS`.
-    pub fn with_models(mut self, models: crate::llm::Models) -> Self {
+    pub fn with_models(mut self, models: crate::models::Models) -> Self {
         self.models = models;
         self
     }

@@ -125,6 +125,89 @@ pub async fn charge_caps(
     Ok(())
 }
 
+/// Whose monthly caps a charge that is not a run's price counts against:
+/// a model call's (its run's deployment and key) or a try's (its key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capped {
+    pub deployment: Option<Uuid>,
+    pub key: Option<Uuid>,
+}
+
+/// Counts `amount` against `capped`'s monthly caps (read from their rows),
+/// or refuses it with 402 naming the cap.
+pub async fn charge(
+    conn: &mut AsyncPgConnection,
+    capped: Capped,
+    amount: i64,
+) -> Result<(), ServiceError> {
+    use super::schema::deployments;
+    if amount <= 0 {
+        return Ok(());
+    }
+    if let Some(deployment) = capped.deployment {
+        let cap: Option<i64> = deployments::table
+            .find(deployment)
+            .select(deployments::spend_cap_credits)
+            .first::<Option<i64>>(conn)
+            .await
+            .optional()?
+            .flatten();
+        charge_caps(conn, deployment, cap, capped.key, amount).await
+    } else if let Some(key) = capped.key {
+        // The key alone: its cap is read by `charge_caps`; no deployment.
+        let cap = api_keys::table
+            .find(key)
+            .select(api_keys::spend_cap_credits)
+            .first::<Option<i64>>(conn)
+            .await
+            .optional()?
+            .flatten();
+        if add_within_cap(conn, Scope::ApiKey, key, amount, cap).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::SpendCapReached {
+                field: "api_key.spend_cap_credits",
+                message: format!(
+                    "this costs {amount} credits and the API key's monthly spend cap is {} \
+                     credits; raise the cap or wait for next month",
+                    cap.unwrap_or(0)
+                ),
+            })
+        }
+    } else {
+        Ok(())
+    }
+}
+
+/// Takes `amount` off `capped`'s spend this month (what a hold did not
+/// cost after all).
+pub async fn give_back_now(
+    conn: &mut AsyncPgConnection,
+    capped: Capped,
+    amount: i64,
+) -> Result<(), ServiceError> {
+    if amount <= 0 {
+        return Ok(());
+    }
+    let owners = [
+        (Scope::Deployment, capped.deployment),
+        (Scope::ApiKey, capped.key),
+    ];
+    for (scope, owner) in owners {
+        let Some(owner) = owner else { continue };
+        diesel::sql_query(format!(
+            "UPDATE spend_months SET spent = greatest(spent - $3, 0) \
+             WHERE scope = $1 AND owner = $2 AND month = {THIS_MONTH}"
+        ))
+        .bind::<Text, _>(scope.as_str())
+        .bind::<SqlUuid, _>(owner)
+        .bind::<BigInt, _>(amount)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Takes a run's `price` off the spend of the month it started in, when
 /// its hold is given back. Call after the ledger's release.
 pub async fn give_back(

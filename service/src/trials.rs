@@ -103,7 +103,18 @@ impl TrialGate {
     /// too many of theirs at once or this minute, or the share stayed full
     /// for `queue_wait`.
     pub async fn admit(&self, user: UserId) -> Result<TrialPermit<'_>, ServiceError> {
-        self.count_in(user)?;
+        self.admit_as(user, true).await
+    }
+
+    /// Admits the check of an editor's script (its top-level code runs once
+    /// when a draft is loaded, saved or published): like a test run, but
+    /// not counted against the account's test runs a minute.
+    pub async fn admit_check(&self, user: UserId) -> Result<TrialPermit<'_>, ServiceError> {
+        self.admit_as(user, false).await
+    }
+
+    async fn admit_as(&self, user: UserId, counted: bool) -> Result<TrialPermit<'_>, ServiceError> {
+        self.count_in(user, counted)?;
         let mut permit = TrialPermit {
             gate: self,
             user,
@@ -124,7 +135,7 @@ impl TrialGate {
         }
     }
 
-    fn count_in(&self, user: UserId) -> Result<(), ServiceError> {
+    fn count_in(&self, user: UserId, counted: bool) -> Result<(), ServiceError> {
         let now = Instant::now();
         let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         if accounts.len() >= ACCOUNTS_KEPT {
@@ -145,14 +156,14 @@ impl TrialGate {
                 message: "too many test runs at once: wait for one to finish",
             });
         }
-        if account.started >= self.limits.per_minute {
+        if counted && account.started >= self.limits.per_minute {
             return Err(ServiceError::RateLimited {
                 retry_after: WINDOW.saturating_sub(now.duration_since(account.window_started)),
                 message: "too many test runs this minute: try again shortly",
             });
         }
         account.running += 1;
-        account.started += 1;
+        account.started += u32::from(counted);
         Ok(())
     }
 

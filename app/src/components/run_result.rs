@@ -7,12 +7,32 @@ use types::market::RunReport;
 /// A run's output or error, logs and cost.
 #[component]
 pub fn RunResult(report: RunReport) -> impl IntoView {
-    let stats = format!(
+    let mut stats = format!(
         "{} ms · {} fuel · {} KiB memory",
         report.duration_us / 1000,
         report.fuel_used,
         report.peak_memory_bytes >> 10
     );
+    if report.llm.calls > 0 {
+        stats.push_str(&format!(
+            " · {} model {} ({} + {} tokens, {} credits)",
+            report.llm.calls,
+            if report.llm.calls == 1 {
+                "call"
+            } else {
+                "calls"
+            },
+            report.llm.input_tokens,
+            report.llm.output_tokens,
+            report.llm.credits
+        ));
+    }
+    if report.charged_credits > 0 {
+        stats.push_str(&format!(
+            " · try charged {} credits",
+            report.charged_credits
+        ));
+    }
     view! {
         <div class="run-result" data-testid="run-result">
             {match (report.output, report.error) {

@@ -107,6 +107,24 @@ fn RunView(
                 (_, charged) => format!("{charged} charged"),
             },
         ),
+        (
+            "Language model",
+            if run.llm.calls == 0 {
+                "not called".to_owned()
+            } else {
+                format!(
+                    "{} {}, {} + {} tokens, {}",
+                    run.llm.calls,
+                    if run.llm.calls == 1 { "call" } else { "calls" },
+                    run.llm.input_tokens,
+                    run.llm.output_tokens,
+                    match run.llm.credits {
+                        0 => "not charged".to_owned(),
+                        credits => format!("{credits} credits"),
+                    }
+                )
+            },
+        ),
         ("Trigger", run.trigger.clone()),
         ("Started", super::time::second(run.created_at)),
         (

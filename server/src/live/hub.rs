@@ -37,9 +37,10 @@ struct Inner {
     /// Bumped when events may have been missed (the listener reconnected):
     /// subscribers then read the database for anything after their last.
     resync: watch::Sender<u64>,
-    /// Users whose access changed (a session ended, a key was revoked, a
-    /// membership changed): their sockets check themselves again.
-    access: broadcast::Sender<UserId>,
+    /// Per user with a socket here: bumped when the user's access changed
+    /// (a session ended, a key was revoked, a membership changed), so that
+    /// only that user's sockets check themselves again.
+    access: Mutex<HashMap<UserId, watch::Sender<u64>>>,
     /// Open sockets per user and per client address, for the caps.
     open: Mutex<OpenSockets>,
 }
@@ -55,8 +56,6 @@ struct OpenSockets {
 pub const SOCKETS_PER_USER: u32 = 32;
 /// Open sockets from one client address (an office behind one NAT).
 pub const SOCKETS_PER_ADDRESS: u32 = 128;
-/// Access changes a socket may fall behind on before it checks everything.
-const ACCESS_CAPACITY: usize = 1024;
 
 /// A stored event as its subscribers get it.
 #[derive(Clone, Debug)]
@@ -91,6 +90,10 @@ impl Drop for ClientGuard {
         } = &mut *open;
         if let Some(user) = self.user {
             release(by_user, user);
+            let mut access = self.hub.0.access.lock().unwrap_or_else(|p| p.into_inner());
+            if access.get(&user).is_some_and(|a| a.receiver_count() == 0) {
+                access.remove(&user);
+            }
         }
         if let Some(address) = self.address {
             release(by_address, address);
@@ -125,7 +128,6 @@ impl Hub {
         let (system, _) = broadcast::channel(TOPIC_CAPACITY);
         let (shutdown, _) = watch::channel(false);
         let (resync, _) = watch::channel(0);
-        let (access, _) = broadcast::channel(ACCESS_CAPACITY);
         Self(Arc::new(Inner {
             system,
             system_seq: AtomicI64::new(0),
@@ -133,7 +135,7 @@ impl Hub {
             shutdown,
             topics: Mutex::new(HashMap::new()),
             resync,
-            access,
+            access: Mutex::new(HashMap::new()),
             open: Mutex::new(OpenSockets::default()),
         }))
     }
@@ -214,12 +216,19 @@ impl Hub {
 
     /// `user`'s access changed (heard from the database, from any server).
     pub fn access_changed(&self, user: UserId) {
-        // Nobody listening is not an error.
-        drop(self.0.access.send(user));
+        let access = self.0.access.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(changes) = access.get(&user) {
+            changes.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
-    pub fn access_changes(&self) -> broadcast::Receiver<UserId> {
-        self.0.access.subscribe()
+    /// Changes to `user`'s access, for one of their sockets.
+    pub fn access_changes(&self, user: UserId) -> watch::Receiver<u64> {
+        let mut access = self.0.access.lock().unwrap_or_else(|p| p.into_inner());
+        access
+            .entry(user)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
     }
 
     pub fn clients(&self) -> u64 {

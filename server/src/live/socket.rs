@@ -144,14 +144,28 @@ impl Connection {
         let mut tasks: JoinSet<Ended> = JoinSet::new();
         let mut following: HashMap<String, AbortHandle> = HashMap::new();
         let mut shutdown = self.hub.shutdown_signal();
-        let mut access = self.hub.access_changes();
+        let user = self.actor.user_id();
+        let mut access = user.map(|user| self.hub.access_changes(user));
         let mut resync = self.hub.resync_signal();
         let mut allowance = Allowance::new();
-        let user = self.actor.user_id();
         if *shutdown.borrow_and_update() {
             return;
         }
         resync.borrow_and_update();
+        // When the credentials end by themselves (expiry, idleness), which
+        // no notification announces.
+        let mut deadline = match self.deadline().await {
+            Ok(deadline) => deadline,
+            Err(Step::Close(code, reason)) => {
+                let close = Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                }));
+                let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
+                return;
+            }
+            Err(_) => return,
+        };
         loop {
             let step = tokio::select! {
                 incoming = stream.next() => match incoming {
@@ -176,15 +190,14 @@ impl Connection {
                     Ok(Ended::Quietly) | Err(_) => Step::Nothing,
                 },
                 _ = shutdown.changed() => Step::Close(close_code::AWAY, "server shutting down"),
-                // A change to this user's access (or possibly missed ones):
-                // check the credentials and every topic again.
-                changed = access.recv(), if user.is_some() => match changed {
-                    Ok(changed) if Some(changed) != user => Step::Nothing,
-                    Ok(_) | Err(RecvError::Lagged(_)) => self.recheck(&out, &mut following).await,
-                    Err(RecvError::Closed) => Step::Nothing,
-                },
+                // A change to this user's access (or possibly missed ones),
+                // or the credentials' end: check them and every topic again.
+                Ok(()) = changed(&mut access) => self.recheck(&out, &mut following, &mut deadline).await,
                 Ok(()) = resync.changed(), if user.is_some() => {
-                    self.recheck(&out, &mut following).await
+                    self.recheck(&out, &mut following, &mut deadline).await
+                }
+                () = tokio::time::sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {
+                    self.recheck(&out, &mut following, &mut deadline).await
                 }
             };
             let message = match step {
@@ -218,16 +231,11 @@ impl Connection {
         &self,
         out: &mpsc::Sender<String>,
         following: &mut HashMap<String, AbortHandle>,
+        deadline: &mut Option<tokio::time::Instant>,
     ) -> Step {
-        match service::auth::sessions::still_valid(&self.services, &self.actor).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return Step::Close(close_code::POLICY, "signed out: the credentials ended");
-            }
-            Err(error) => {
-                tracing::warn!(%error, "checking a socket's credentials again failed");
-                return Step::Close(close_code::AGAIN, "cannot check access now; reconnect");
-            }
+        match self.deadline().await {
+            Ok(until) => *deadline = until,
+            Err(step) => return step,
         }
         let topics: Vec<String> = following
             .keys()
@@ -265,6 +273,32 @@ impl Connection {
             }
         }
         Step::Nothing
+    }
+
+    /// When the caller's credentials end (`None`: anonymous, or never),
+    /// or the step that closes the socket because they have.
+    async fn deadline(&self) -> Result<Option<tokio::time::Instant>, Step> {
+        if self.actor.user_id().is_none() {
+            return Ok(None);
+        }
+        match service::auth::sessions::valid_until(&self.services, &self.actor).await {
+            Ok(Some(until)) => Ok((until - chrono::Utc::now())
+                .to_std()
+                .ok()
+                .filter(|left| *left < Duration::from_secs(365 * 24 * 3600))
+                .map(|left| tokio::time::Instant::now() + left)),
+            Ok(None) => Err(Step::Close(
+                close_code::POLICY,
+                "signed out: the credentials ended",
+            )),
+            Err(error) => {
+                tracing::warn!(%error, "checking a socket's credentials failed");
+                Err(Step::Close(
+                    close_code::AGAIN,
+                    "cannot check access now; reconnect",
+                ))
+            }
+        }
     }
 
     async fn handle_frame(
@@ -350,6 +384,18 @@ impl Connection {
         }
         Step::Nothing
     }
+}
+
+/// The next change of a user's access; never for an anonymous socket.
+async fn changed(access: &mut Option<watch::Receiver<u64>>) -> Result<(), watch::error::RecvError> {
+    match access {
+        Some(access) => access.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
 /// Heartbeats: the latest at once, then each as it comes.

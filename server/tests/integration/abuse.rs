@@ -742,6 +742,45 @@ async fn paid_agents_are_paid_for_when_tried_and_keep_their_source() {
         .await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{refused}");
 
+    // A team viewer's key cannot spend the team's credits on tries.
+    let (status, team) = olive
+        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let (_, invite) = olive
+        .post(
+            "/api/v1/teams/acme/invites",
+            json!({ "email": "bob@example.com", "role": "viewer" }),
+        )
+        .await;
+    let token = invite["link"]
+        .as_str()
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("token");
+    let (status, _) = bob
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, key) = bob
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "team", "scopes": ["runs:write", "agents:read"],
+                    "workspace": team["id"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let refused = app
+        .http
+        .post(app.url(&try_path))
+        .bearer_auth(key["token"].as_str().expect("token"))
+        .json(&json!({ "input": "{\"name\": \"Bob\"}" }))
+        .send()
+        .await
+        .expect("a try");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
     // The source: hidden from Bob, and not forkable, until made public.
     let version = format!("/api/v1/agents/{slug}/versions/1.0.0");
     let (_, shown) = bob.get(&version).await;
@@ -767,4 +806,26 @@ async fn paid_agents_are_paid_for_when_tried_and_keep_their_source() {
     assert!(shown["source"].as_str().is_some(), "{shown}");
     let (status, forked) = bob.post("/api/v1/agents", fork).await;
     assert_eq!(status, StatusCode::CREATED, "{forked}");
+}
+
+/// Finding 6 (expiry): a session that ends by itself (its absolute expiry
+/// or idleness), which no notification announces, still closes its
+/// sockets when the time comes.
+#[tokio::test]
+async fn a_sockets_session_ending_by_itself_closes_it() {
+    use crate::support::ws::{connect_as, next_frame_within, send};
+    use diesel_async::RunQueryDsl as _;
+    let app = TestApp::spawn().await;
+    let (ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    diesel::sql_query("UPDATE sessions SET expires_at = now() + interval '2 seconds'")
+        .execute(&mut app.sql().await)
+        .await
+        .expect("a session about to end");
+    let mut socket = connect_as(&app, &ada).await;
+    send(&mut socket, json!({ "type": "ping" })).await;
+    assert_eq!(
+        next_frame_within(&mut socket, std::time::Duration::from_secs(10)).await["type"],
+        "pong"
+    );
+    assert_eq!(closed(&mut socket).await, Some(1008));
 }

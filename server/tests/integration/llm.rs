@@ -166,6 +166,44 @@ async fn a_runs_model_calls_stop_at_its_limits_and_cost_exactly_their_tokens() {
         "the operator's key"
     );
 
+    // A deployment's monthly spend cap counts its model calls: with 30
+    // credits left under it, the calls stop once their worst case would
+    // pass it, and the month's spend stays within the cap.
+    let cap_path = format!("/api/v1/deployments/{id}/spend-cap");
+    let (_, shown) = ada
+        .put(&cap_path, json!({ "monthly_credits": 1_000_000 }))
+        .await;
+    let spent = shown["spent_this_month"].as_i64().expect("spent");
+    assert_eq!(spent, tokens as i64, "the model calls count: {shown}");
+    let (status, capped) = ada
+        .put(
+            &format!("/api/v1/deployments/{id}/spend-cap"),
+            json!({ "monthly_credits": spent + 30 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{capped}");
+    let (_, run) = ada
+        .post(
+            &format!("/api/v1/deployments/{id}/runs"),
+            json!({ "input": {} }),
+        )
+        .await;
+    let error = run["output"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("spend cap"), "{run}");
+    assert!(run["output"]["calls"].as_i64() < Some(5), "{run}");
+    let (_, shown) = ada.get(&format!("/api/v1/deployments/{id}")).await;
+    assert!(
+        shown["spent_this_month"].as_i64() <= Some(spent + 30),
+        "{shown}"
+    );
+    let (status, _) = ada
+        .put(
+            &format!("/api/v1/deployments/{id}/spend-cap"),
+            json!({ "monthly_credits": null }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
     // With the workspace's own key (a secret the agent never sees): the
     // provider hears that key, tokens are recorded, nothing is charged.
     let (status, _) = ada

@@ -216,39 +216,35 @@ pub async fn purge(services: &Services) -> Result<(usize, usize), ServiceError> 
     Ok((sessions, flows))
 }
 
-/// Whether `actor`'s credentials still hold: its session has not ended
-/// (signed out, revoked, expired or idle) and its key is neither revoked
-/// nor expired. Live sockets ask again when their user's access changes.
-pub async fn still_valid(services: &Services, actor: &Actor) -> Result<bool, ServiceError> {
+/// Until when `actor`'s credentials hold, or `None` when they do not any
+/// more (signed out, revoked, expired or idle). Anonymous callers hold
+/// forever. Live sockets ask again when their user's access changes, and
+/// when this time comes.
+pub async fn valid_until(
+    services: &Services,
+    actor: &Actor,
+) -> Result<Option<DateTime<Utc>>, ServiceError> {
     use crate::schema::api_keys;
     let mut conn = services.conn().await?;
     let now = Utc::now();
-    match actor {
-        Actor::Anonymous => Ok(true),
-        Actor::Session { session_id, .. } => {
-            let alive: i64 = sessions::table
-                .find(session_id.0)
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::expires_at.gt(now))
-                .filter(sessions::last_seen_at.gt(now - delta(services.sessions.idle)))
-                .count()
-                .get_result(&mut conn)
-                .await?;
-            Ok(alive == 1)
-        }
-        Actor::ApiKey { key_id, .. } => {
-            let alive: i64 = api_keys::table
-                .find(key_id.0)
-                .filter(api_keys::revoked_at.is_null())
-                .filter(
-                    api_keys::expires_at
-                        .is_null()
-                        .or(api_keys::expires_at.gt(now)),
-                )
-                .count()
-                .get_result(&mut conn)
-                .await?;
-            Ok(alive == 1)
-        }
-    }
+    let until = match actor {
+        Actor::Anonymous => Some(DateTime::<Utc>::MAX_UTC),
+        Actor::Session { session_id, .. } => sessions::table
+            .find(session_id.0)
+            .filter(sessions::revoked_at.is_null())
+            .select((sessions::expires_at, sessions::last_seen_at))
+            .first::<(DateTime<Utc>, DateTime<Utc>)>(&mut conn)
+            .await
+            .optional()?
+            .map(|(expires, seen)| expires.min(seen + delta(services.sessions.idle))),
+        Actor::ApiKey { key_id, .. } => api_keys::table
+            .find(key_id.0)
+            .filter(api_keys::revoked_at.is_null())
+            .select(api_keys::expires_at)
+            .first::<Option<DateTime<Utc>>>(&mut conn)
+            .await
+            .optional()?
+            .map(|expires| expires.unwrap_or(DateTime::<Utc>::MAX_UTC)),
+    };
+    Ok(until.filter(|until| *until > now))
 }

@@ -42,7 +42,7 @@ pub async fn draft(services: &Services, actor: &Actor, slug: &str) -> Result<Dra
     let row = load_or_start_draft(&mut conn, &agent, actor).await?;
     let versions = versions_of(&mut conn, agent.id).await?;
     let manifest = manifest_from(row.manifest)?;
-    let diagnostics = check(services, &agent.slug, &row.source, &manifest).await?;
+    let diagnostics = check(services, actor, &agent.slug, &row.source, &manifest).await?;
     Ok(Draft {
         agent: agent.reference(),
         listing: Listing {
@@ -127,9 +127,12 @@ pub(super) async fn load_or_start_draft(
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("draft vanished after insert")))
 }
 
-/// Where the script fails to load, as editor diagnostics.
+/// Where the script fails to load, as editor diagnostics. Loading runs
+/// the script's top-level code, so it is a test run's like any other: in
+/// their share of the sandbox, with their limits.
 pub(super) async fn check(
     services: &Services,
+    actor: &Actor,
     name: &str,
     source: &str,
     manifest: &Manifest,
@@ -137,10 +140,12 @@ pub(super) async fn check(
     let Some(sandbox) = services.sandbox.as_ref() else {
         return Ok(Vec::new());
     };
+    let user = actor.require_user()?;
     let runtime = sandbox.runtime().await?;
-    let limits = &manifest.limits;
+    let limits = manifest.limits.clamped(&crate::trials::trial_maximum());
+    let _permit = sandbox.trials.admit_check(user).await?;
     Ok(
-        match runtime.prepare_javascript(name, source, limits).await {
+        match runtime.prepare_javascript(name, source, &limits).await {
             Ok(_) => Vec::new(),
             Err(error) => vec![diagnostic(&error)],
         },
@@ -213,7 +218,14 @@ pub async fn save_draft(
             ),
         });
     };
-    let diagnostics = check(services, &agent.slug, &changes.source, &changes.manifest).await?;
+    let diagnostics = check(
+        services,
+        actor,
+        &agent.slug,
+        &changes.source,
+        &changes.manifest,
+    )
+    .await?;
     Ok(DraftSaved {
         revision,
         updated_at,

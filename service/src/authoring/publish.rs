@@ -82,7 +82,7 @@ pub async fn publish(
         });
     }
     let manifest = manifest_from(draft.manifest.clone())?;
-    if let Some(problem) = check(services, &agent.slug, &draft.source, &manifest)
+    if let Some(problem) = check(services, actor, &agent.slug, &draft.source, &manifest)
         .await?
         .into_iter()
         .next()

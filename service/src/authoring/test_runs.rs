@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use crate::actor::Actor;
 use crate::agents::{self as market, manifest_from, newest_first};
-use crate::ledger;
 use crate::schema::{agent_versions, trial_runs};
 use crate::{ServiceError, Services};
+use crate::{ledger, spend};
 use types::UserId;
-use types::account::Scope;
+use types::account::{Role, Scope};
 use types::deploy::RunError;
 use types::market::{RunLog, RunReport, TestRunRequest};
 
@@ -47,6 +47,7 @@ pub async fn test_run(
     let trial = Trial {
         kind: "test",
         user,
+        key: actor.key_id().map(|key| key.0),
         payer: agent.workspace_id,
         agent: agent.id,
         creator: agent.workspace_id,
@@ -60,6 +61,8 @@ pub async fn test_run(
 struct Trial {
     kind: &'static str,
     user: UserId,
+    /// The key it was started with, whose spend cap it counts against.
+    key: Option<Uuid>,
     payer: Uuid,
     agent: Uuid,
     /// The agent's workspace, which earns a paid try's share.
@@ -75,6 +78,13 @@ struct Started {
 }
 
 impl Trial {
+    fn capped(&self) -> spend::Capped {
+        spend::Capped {
+            deployment: None,
+            key: self.key,
+        }
+    }
+
     /// Records the trial and holds its price (after the user's free tries
     /// are used up), or answers 402.
     async fn begin(&self, services: &Services) -> Result<Started, ServiceError> {
@@ -119,6 +129,7 @@ impl Trial {
             });
             if let Some(hold) = hold {
                 ledger::reserve(conn, hold).await?;
+                spend::charge(conn, trial.capped(), price).await?;
             }
             Ok(Started { id, hold })
         })
@@ -137,6 +148,7 @@ impl Trial {
         let mut conn = services.conn().await?;
         let billing = services.billing;
         let creator = self.creator;
+        let capped = self.capped();
         let llm = report.llm;
         conn.transaction::<_, ServiceError, _>(async move |conn| {
             if let Some(hold) = started.hold {
@@ -144,6 +156,7 @@ impl Trial {
                     ledger::settle(conn, billing, hold, creator).await?;
                 } else {
                     ledger::release(conn, hold).await?;
+                    spend::give_back_now(conn, capped, hold.price).await?;
                 }
             }
             diesel::update(trial_runs::table.find(started.id))
@@ -201,6 +214,7 @@ async fn execute(
         trial.payer,
         trial.agent,
         ledger::Subject::Trial(started.id),
+        trial.capped(),
     )?;
     let mut report = run_once(sandbox, &runtime, slug, &request, &input, llm, &meter).await;
     report.llm.credits = meter.finish().await?;
@@ -279,14 +293,22 @@ pub async fn try_run(
                 });
             }
         };
-        // The caller's workspace pays: a key's own, else the personal one.
+        // The caller's workspace pays: a key's own (where spending takes
+        // the member role, as starting a run does), else the personal one.
         let payer = match actor {
-            Actor::ApiKey { workspace_id, .. } => *workspace_id,
+            Actor::ApiKey { workspace_id, .. } => {
+                if agent.price_credits > 0 && role.is_none() {
+                    crate::access::require_role(&mut conn, actor, *workspace_id, Role::Member)
+                        .await?;
+                }
+                *workspace_id
+            }
             _ => crate::access::personal_workspace(&mut conn, user).await?,
         };
         let trial = Trial {
             kind: "try",
             user,
+            key: actor.key_id().map(|key| key.0),
             payer: payer.0,
             agent: agent.id,
             creator: agent.workspace_id,

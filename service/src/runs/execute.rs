@@ -177,6 +177,7 @@ pub(super) async fn execute_held(
             let payer = Payer {
                 run: run_id,
                 workspace: record.workspace_id,
+                key: record.api_key_id,
             };
             run_script(services, runner, &deployment, script, payer, &record.input).await?
         }
@@ -193,10 +194,12 @@ pub(super) async fn execute_held(
     record_outcome(services, runner, run_id, outcome, llm_credits).await
 }
 
-/// Who a run's model calls are charged to.
+/// Who a run's model calls are charged to, and the key whose spend cap
+/// they count against (with the deployment's).
 pub(super) struct Payer {
     run: Uuid,
     workspace: Uuid,
+    key: Option<Uuid>,
 }
 
 /// What a run produced.
@@ -269,6 +272,10 @@ pub(super) async fn run_script(
         payer.workspace,
         deployment.agent_id,
         crate::ledger::Subject::Run(payer.run),
+        crate::spend::Capped {
+            deployment: Some(deployment.id),
+            key: payer.key,
+        },
     )?;
     let mut host = runtime::HostContext::new(manifest.capabilities.clone())
         .with_llm(llm)

@@ -81,7 +81,7 @@ impl TestAppBuilder {
                 Arc::new(provider),
                 runtime::http::Fetcher::allowing_private_networks(Duration::from_secs(10)),
             )
-            .with_models(service::llm::Models::parse(models).expect("models")),
+            .with_models(service::models::Models::parse(models).expect("models")),
         ));
         self
     }
