@@ -277,6 +277,14 @@ async fn upkeep(state: AppState) {
                     Ok(tokens) => tracing::info!(tokens, "purged expired account links"),
                     Err(error) => tracing::warn!(%error, "purging expired account links failed"),
                 }
+                match service::llm::sweep(&state.services).await {
+                    Ok(0) => {}
+                    Ok(holds) => tracing::warn!(
+                        holds,
+                        "gave back credits held for work that ended unsettled"
+                    ),
+                    Err(error) => tracing::warn!(%error, "giving back unsettled holds failed"),
+                }
                 match service::events::purge(&state.services).await {
                     Ok(0) => {}
                     Ok(events) => tracing::info!(events, "purged old live events"),

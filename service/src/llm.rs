@@ -289,3 +289,113 @@ impl LlmMeter for LedgerMeter {
         })
     }
 }
+
+/// How long a hold may stay unsettled before `sweep` gives it back: longer
+/// than any run or test run lasts.
+const STALE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Gives back what no run will settle any more: model-call holds of runs
+/// that were cancelled or whose server died mid-call, and the price held
+/// for a try whose server died. Answers how many it gave back. The server
+/// runs it hourly.
+pub async fn sweep(services: &Services) -> Result<usize, ServiceError> {
+    sweep_older_than(services, STALE).await
+}
+
+/// `sweep` of what has been unsettled for longer than `age`.
+pub async fn sweep_older_than(
+    services: &Services,
+    age: std::time::Duration,
+) -> Result<usize, ServiceError> {
+    use diesel::sql_types::{BigInt, Double, Nullable, Text, Uuid as SqlUuid};
+    use diesel_async::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Open {
+        #[diesel(sql_type = Text)]
+        key: String,
+        #[diesel(sql_type = SqlUuid)]
+        workspace: Uuid,
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        run: Option<Uuid>,
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        trial: Option<Uuid>,
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        agent: Option<Uuid>,
+        #[diesel(sql_type = BigInt)]
+        held: i64,
+    }
+    let mut conn = services.conn().await?;
+    let open: Vec<Open> = diesel::sql_query(
+        "SELECT t.idempotency_key AS key, t.workspace_id AS workspace, t.run_id AS run, \
+                t.trial_id AS trial, t.agent_id AS agent, e.amount AS held \
+         FROM ledger_transactions t \
+         JOIN ledger_entries e ON e.transaction_id = t.id \
+         JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'held' \
+         WHERE t.kind = 'llm_hold' AND t.created_at <= now() - make_interval(secs => $1) \
+           AND NOT EXISTS (SELECT 1 FROM ledger_transactions c \
+                           WHERE c.idempotency_key = left(t.idempotency_key, -4) || 'charge') \
+         LIMIT 1000",
+    )
+    .bind::<Double, _>(age.as_secs_f64())
+    .load(&mut conn)
+    .await?;
+    let mut given = 0;
+    for hold in open {
+        let [(wallet, _), (held, _)] = ledger::accounts(
+            &mut conn,
+            [
+                (Account::Wallet, Some(hold.workspace)),
+                (Account::Held, Some(hold.workspace)),
+            ],
+        )
+        .await?;
+        let key = format!("{}charge", &hold.key[..hold.key.len() - 4]);
+        ledger::post(
+            &mut conn,
+            Movement {
+                key,
+                kind: "llm_charge",
+                workspace: Some(hold.workspace),
+                run: hold.run,
+                trial: hold.trial,
+                agent: hold.agent,
+                memo: "Model call not settled: given back".to_owned(),
+                by: None,
+                legs: vec![(held, -hold.held), (wallet, hold.held)],
+            },
+        )
+        .await?;
+        given += 1;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Stale {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        workspace_id: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        agent_id: Uuid,
+        #[diesel(sql_type = BigInt)]
+        price_credits: i64,
+    }
+    let stale: Vec<Stale> = diesel::sql_query(
+        "UPDATE trial_runs SET status = 'failed', finished_at = now() \
+         WHERE status = 'running' AND created_at <= now() - make_interval(secs => $1) \
+         RETURNING id, workspace_id, agent_id, price_credits",
+    )
+    .bind::<Double, _>(age.as_secs_f64())
+    .load(&mut conn)
+    .await?;
+    for trial in stale.into_iter().filter(|t| t.price_credits > 0) {
+        let hold = ledger::Hold {
+            subject: Subject::Trial(trial.id),
+            payer: trial.workspace_id,
+            agent: trial.agent_id,
+            price: trial.price_credits,
+        };
+        if ledger::release(&mut conn, hold).await? == ledger::Posted::Now {
+            given += 1;
+        }
+    }
+    Ok(given)
+}

@@ -342,3 +342,57 @@ async fn a_wallet_short_of_a_calls_worst_case_refuses_it_before_it_is_sent() {
     );
     assert_eq!(served.lock().expect("lock").calls, 0);
 }
+
+/// Holds no run will settle (a run cancelled mid-call, a server that died)
+/// go back to the wallet once they are an hour old, once.
+#[tokio::test]
+async fn unsettled_holds_are_given_back_by_the_hourly_sweep() {
+    let app = TestApp::spawn().await;
+    let (mut ada, me) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let workspace: uuid::Uuid = me["workspaces"][0]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("workspace");
+    let before = balance(&mut ada).await;
+    {
+        let mut conn = app.services.conn().await.expect("a connection");
+        let [(wallet, _), (held, _)] = service::ledger::accounts(
+            &mut conn,
+            [
+                (service::ledger::Account::Wallet, Some(workspace)),
+                (service::ledger::Account::Held, Some(workspace)),
+            ],
+        )
+        .await
+        .expect("accounts");
+        service::ledger::post(
+            &mut conn,
+            service::ledger::Movement {
+                key: format!("llm:run:{}:0:hold", uuid::Uuid::new_v4()),
+                kind: "llm_hold",
+                workspace: Some(workspace),
+                run: None,
+                trial: None,
+                agent: None,
+                memo: "Held for a model call".to_owned(),
+                by: None,
+                legs: vec![(wallet, -40), (held, 40)],
+            },
+        )
+        .await
+        .expect("a hold");
+    }
+    assert_eq!(balance(&mut ada).await, before - 40);
+    assert_eq!(
+        service::llm::sweep(&app.services).await.expect("sweep"),
+        0,
+        "too young"
+    );
+    // (The ledger is append-only: rather than age the hold, sweep younger.)
+    let sweep = || service::llm::sweep_older_than(&app.services, std::time::Duration::ZERO);
+    assert_eq!(sweep().await.expect("sweep"), 1);
+    assert_eq!(sweep().await.expect("sweep"), 0, "once");
+    assert_eq!(balance(&mut ada).await, before);
+    let (_, wallet) = ada.get("/api/v1/wallet").await;
+    assert_eq!(wallet["held"], 0, "{wallet}");
+}

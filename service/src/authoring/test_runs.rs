@@ -200,26 +200,35 @@ async fn execute(
     };
     serde_json::from_str::<serde::de::IgnoredAny>(&input)
         .map_err(|error| ServiceError::invalid("input", format!("is not JSON: {error}")))?;
-    let sandbox = crate::sandbox::of(services)?;
+    let sandbox = Arc::clone(crate::sandbox::of(services)?);
     let runtime = sandbox.runtime().await?;
     request.manifest.limits = request
         .manifest
         .limits
         .clamped(&crate::trials::trial_maximum());
-    let _permit = sandbox.trials.admit(trial.user).await?;
-    let started = trial.begin(services).await?;
-    let (llm, meter) = crate::llm::for_run(
-        services,
-        None,
-        trial.payer,
-        trial.agent,
-        ledger::Subject::Trial(started.id),
-        trial.capped(),
-    )?;
-    let mut report = run_once(sandbox, &runtime, slug, &request, &input, llm, &meter).await;
-    report.llm.credits = meter.finish().await?;
-    trial.end(services, started, &mut report).await?;
-    Ok(report)
+    // Once money is held, the trial runs to its end in a task of its own,
+    // so a caller who goes away cannot leave the hold unsettled.
+    let services = services.clone();
+    let slug = slug.to_owned();
+    let task = tokio::spawn(async move {
+        let _permit = sandbox.trials.admit(trial.user).await?;
+        let started = trial.begin(&services).await?;
+        let (llm, meter) = crate::llm::for_run(
+            &services,
+            None,
+            trial.payer,
+            trial.agent,
+            ledger::Subject::Trial(started.id),
+            trial.capped(),
+        )?;
+        let mut report = run_once(&sandbox, &runtime, &slug, &request, &input, llm, &meter).await;
+        report.llm.credits = meter.finish().await?;
+        trial.end(&services, started, &mut report).await?;
+        Ok(report)
+    });
+    task.await.map_err(|error| {
+        ServiceError::Internal(anyhow::anyhow!("a test run task failed: {error}"))
+    })?
 }
 
 /// Prepares and runs the script once with empty state and no config.

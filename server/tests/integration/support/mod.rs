@@ -173,6 +173,7 @@ impl TestAppBuilder {
         let events =
             server::live::listen::spawn(db.url().to_owned(), state.services.clone(), hub.clone());
         let run_keeper = server::spawn_run_keeper(state.services.clone(), hub.shutdown_signal());
+        let services = state.services.clone();
         let worker = self.workers.then(|| {
             server::jobs::Worker::new(
                 state.services.db.clone(),
@@ -198,6 +199,7 @@ impl TestAppBuilder {
         TestApp {
             base_url,
             db,
+            services,
             http: reqwest::Client::new(),
             stop: Some(stop),
             server: Some(server),
@@ -224,6 +226,8 @@ pub fn shared_sandbox() -> Arc<service::sandbox::Sandbox> {
 pub struct TestApp {
     pub base_url: String,
     pub db: TestDb,
+    /// The server's service layer, for the chores its loops run (sweeps).
+    pub services: service::Services,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
