@@ -40,7 +40,8 @@ describe("Agentdeck credits", () => {
     // The price is stated where a run can start.
     await p.goto(`${e2e.server.url}/agents/${slug}`);
     assert.match(await p.getByTestId("deploy-price").innerText(), /5 credits a run, charged only when it succeeds/);
-    assert.match(await p.getByTestId("try-price").innerText(), /Trying is free; a deployed run costs 5 credits/);
+    assert.match(await p.getByTestId("try-price").innerText(), /A try costs 5 credits, like a deployed run/);
+    await p.getByRole("button", { name: "Run for 5 credits" }).waitFor();
 
     // Deploy and run three times (through the API, with this session).
     const me = await (await p.request.get(e2e.server.url + "/api/v1/me")).json();

@@ -45,6 +45,8 @@ fn main() {
             "AGENTDECK_DATA_DIR" => Some(db.dir.path().display().to_string()),
             "AGENTDECK_API_LIMIT" => Some("1000000/60".to_owned()),
             "AGENTDECK_DB_POOL_SIZE" => Some("32".to_owned()),
+            // The launch agent is paid: enough credits for every run.
+            "AGENTDECK_STARTER_CREDITS" => Some("1000000".to_owned()),
             _ => None,
         })
         .expect("configuration");
@@ -77,11 +79,17 @@ fn main() {
 
         // The flooding accounts, each with an agent to test-run.
         let mut flooders = Vec::new();
-        for n in 0..16 {
-            let key = common::api_key(&http, &base, &outbox, &format!("flood{n}@example.com"), None)
+        for n in 0..16_u8 {
+            // Each from an address of its own (sign-ups are limited per
+            // address).
+            let own = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from([127, 0, 0, 10 + n]))
+                .build()
+                .expect("a client");
+            let key = common::api_key(&own, &base, &outbox, &format!("flood{n}@example.com"), None)
                 .await;
             let agent = common::request(
-                &http,
+                &own,
                 &base,
                 &key,
                 reqwest::Method::POST,
@@ -116,7 +124,18 @@ fn main() {
                                                "manifest": { "limits": { "timeout_ms": 15000 } } }))
                                 .send()
                                 .await;
-                            match answer.map(|a| a.status().as_u16()) {
+                            let status = match answer {
+                                Ok(answer) => {
+                                    let status = answer.status().as_u16();
+                                    if status != 200 && status != 429 {
+                                        let body = answer.text().await.unwrap_or_default();
+                                        println!("a test run answered {status}: {body}");
+                                    }
+                                    Ok(status)
+                                }
+                                Err(error) => Err(error),
+                            };
+                            match status {
                                 Ok(200) => flood.ran.fetch_add(1, Ordering::Relaxed),
                                 _ => {
                                     // Refused: try again a little later.

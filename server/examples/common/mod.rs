@@ -168,11 +168,14 @@ pub async fn api_key(
         .send()
         .await
         .expect("signing up");
+    // The session's cookie (sign-up sets the device's too).
     let cookie = response
         .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.starts_with("agentdeck_session="))
         .expect("a session cookie")
         .to_owned();
     let me: Value = response.json().await.expect("json");
@@ -198,5 +201,8 @@ pub async fn api_key(
         .json()
         .await
         .expect("json");
-    created["token"].as_str().expect("a token").to_owned()
+    created["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no key for {email}: {created}"))
+        .to_owned()
 }
