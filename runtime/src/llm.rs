@@ -44,7 +44,7 @@ pub trait LlmProvider: Send + Sync {
 
     /// The model asked when a request names none.
     fn default_model(&self) -> &str {
-        "offline"
+        OFFLINE_MODEL
     }
 
     /// The answer's length in tokens when a request sets no `max_tokens`
@@ -53,6 +53,9 @@ pub trait LlmProvider: Send + Sync {
         60
     }
 }
+
+/// The offline stand-in's name: it answers every model, and costs nothing.
+pub const OFFLINE_MODEL: &str = "offline";
 
 /// Tokens of the language model: of prompts (input) and answers (output).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -117,7 +117,7 @@ impl TrustedProxies {
         }
         let hops = forwarded_for.rev().flat_map(|value| value.rsplit(','));
         for hop in hops {
-            let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            let Some(ip) = hop_address(hop) else {
                 // Garbage from a client: the last proxy's word stands.
                 break;
             };
@@ -128,6 +128,18 @@ impl TrustedProxies {
         }
         Some(client)
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, or one with a port as some
+/// proxies write it (`203.0.113.7:5123`, `[2001:db8::1]:443`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    hop.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|addr| addr.ip())
 }
 
 /// Puts the `ClientAddr` on the request.
@@ -199,6 +211,15 @@ mod tests {
                 ["6.6.6.6, 198.51.100.7", "192.168.1.1"].into_iter()
             ),
             Some(ip("198.51.100.7"))
+        );
+        // Addresses with ports, as some proxies write them.
+        assert_eq!(
+            lb.client(lb_peer, ["198.51.100.7:5123"].into_iter()),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            lb.client(lb_peer, ["[2001:db8::1]:443"].into_iter()),
+            Some(ip("2001:db8::1"))
         );
         // Garbage stops the walk at the last proxy.
         assert_eq!(lb.client(lb_peer, ["nonsense"].into_iter()), lb_peer);

@@ -47,7 +47,11 @@ pub fn for_run(
     let own_key = own_key.map(str::trim).filter(|key| !key.is_empty());
     let (provider, charges) = match own_key.and_then(|key| sandbox.llm.with_api_key(key)) {
         Some(provider) => (provider, false),
-        None => (Arc::clone(&sandbox.llm), true),
+        // The offline stand-in (no `AGENTDECK_LLM_BASE_URL`) costs nothing.
+        None => (
+            Arc::clone(&sandbox.llm),
+            sandbox.llm.default_model() != runtime::llm::OFFLINE_MODEL,
+        ),
     };
     let meter = LedgerMeter::new(services, payer, agent, subject, charges, capped)?;
     Ok((provider, meter))
@@ -100,6 +104,18 @@ impl LedgerMeter {
             capped,
             state: Mutex::new(MeterState::default()),
         }))
+    }
+
+    /// The price of a call to `model`: the operator's list for the real
+    /// provider; nothing offline, where every model is the stand-in.
+    fn price(&self, model: &str) -> Result<crate::models::Price, CallError> {
+        if self.default_model == runtime::llm::OFFLINE_MODEL {
+            return Ok(crate::models::Price {
+                input_per_1k: 0,
+                output_per_1k: 0,
+            });
+        }
+        self.models.price(model, &self.default_model)
     }
 
     /// Credits charged so far.
@@ -226,7 +242,7 @@ impl LlmMeter for LedgerMeter {
         worst: Tokens,
     ) -> BoxFuture<'a, Result<MeterHold, CallError>> {
         Box::pin(async move {
-            let price = self.models.price(model, &self.default_model)?;
+            let price = self.price(model)?;
             let (call, amount) = {
                 let mut state = self.lock();
                 let call = state.next_call;
@@ -259,7 +275,7 @@ impl LlmMeter for LedgerMeter {
     }
 
     fn settle(&self, hold: MeterHold, model: &str, used: Option<Tokens>) -> BoxFuture<'_, ()> {
-        let price = self.models.price(model, &self.default_model).ok();
+        let price = self.price(model).ok();
         Box::pin(async move {
             let charge = {
                 let mut state = self.lock();

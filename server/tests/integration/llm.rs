@@ -396,3 +396,43 @@ async fn unsettled_holds_are_given_back_by_the_hourly_sweep() {
     let (_, wallet) = ada.get("/api/v1/wallet").await;
     assert_eq!(wallet["held"], 0, "{wallet}");
 }
+
+/// Offline (no provider configured) the stand-in answers every model for
+/// nothing; a manifest asking for more than the platform allows is refused
+/// with the field named, like any other limit.
+#[tokio::test]
+async fn offline_calls_are_free_and_model_limits_are_checked() {
+    let app = TestApp::spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (_, created) = ada
+        .post("/api/v1/agents", json!({ "name": "Offline" }))
+        .await;
+    let slug = created["slug"].as_str().expect("slug");
+    let before = balance(&mut ada).await;
+    let (status, report) = ada
+        .post(
+            &format!("/api/v1/agents/{slug}/test-runs"),
+            json!({ "source": "export default async function run(i, ctx) { return await ctx.llm.complete('one two three', { model: 'gpt-4o' }); }",
+                    "input": "{}", "manifest": { "capabilities": { "llm": true } } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report["error"].is_null(), "{report}");
+    assert_eq!(report["llm"]["calls"], 1, "{report}");
+    assert_eq!(report["llm"]["credits"], 0, "{report}");
+    assert_eq!(balance(&mut ada).await, before);
+    for (field, value) in [("llm_calls", 5_000), ("llm_tokens", 9_000_000)] {
+        let (status, refused) = ada
+            .post(
+                &format!("/api/v1/agents/{slug}/test-runs"),
+                json!({ "source": "export default async function run() { return 1; }",
+                        "input": "{}", "manifest": { "limits": { field: value } } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(
+            refused["error"]["field"],
+            format!("manifest.limits.{field}")
+        );
+    }
+}

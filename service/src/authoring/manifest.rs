@@ -194,5 +194,25 @@ pub(super) fn validate_manifest(manifest: &mut Manifest) -> Result<(), ServiceEr
             ));
         }
     }
+    // The model's budget may be 0 (no calls at all).
+    for (field, value, most) in [
+        (
+            "manifest.limits.llm_calls",
+            limits.llm_calls,
+            maximum.llm_calls,
+        ),
+        (
+            "manifest.limits.llm_tokens",
+            limits.llm_tokens,
+            maximum.llm_tokens,
+        ),
+    ] {
+        if value > most {
+            return Err(ServiceError::invalid(
+                field,
+                format!("must be from 0 to {most}"),
+            ));
+        }
+    }
     Ok(())
 }
