@@ -7,6 +7,31 @@ use serde_json::{Value, json};
 use crate::support::TestApp;
 use crate::support::browser::Browser;
 
+/// `owner`'s team Acme (`acme`), which `member` (signed up as `email`)
+/// joins by invitation with `role`; the team.
+async fn acme_with(owner: &mut Browser, member: &mut Browser, email: &str, role: &str) -> Value {
+    let (status, team) = owner
+        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    let (status, invite) = owner
+        .post(
+            "/api/v1/teams/acme/invites",
+            json!({ "email": email, "role": role }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invite}");
+    let token = invite["link"]
+        .as_str()
+        .and_then(|link| link.rsplit('/').next())
+        .expect("the invitation's token");
+    let (status, joined) = member
+        .post_empty(&format!("/api/v1/invites/{token}/accept"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    team
+}
+
 /// Finding 1: a test run's in-memory store grew the server without bound.
 /// It now holds at most `runtime::kv::MEMORY_MAX_BYTES` (and
 /// `MEMORY_MAX_KEYS`): an agent storing 250 KB values is told the store is
@@ -66,28 +91,8 @@ export default async function run(input, ctx) {
 async fn losing_access_to_a_private_agent_stops_deploying_it_again() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut olive, _) = Browser::sign_up(&app, "olive@example.com", "Olive").await;
-    let (status, team) = olive
-        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{team}");
-    let (status, invite) = olive
-        .post(
-            "/api/v1/teams/acme/invites",
-            json!({ "email": "ada@example.com", "role": "member" }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{invite}");
-    let token = invite["link"]
-        .as_str()
-        .expect("link")
-        .rsplit('/')
-        .next()
-        .expect("token");
     let (mut ada, me) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    let (status, joined) = ada
-        .post_empty(&format!("/api/v1/invites/{token}/accept"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{joined}");
+    acme_with(&mut olive, &mut ada, "ada@example.com", "member").await;
 
     // The team's private agent, with two versions.
     let (status, created) = olive
@@ -505,27 +510,8 @@ async fn sockets_lose_what_their_caller_lost() {
     use crate::support::ws::{connect_as, connect_with_key, next_frame_within, send};
     let app = TestApp::builder().workers().spawn().await;
     let (mut olive, _) = Browser::sign_up(&app, "olive@example.com", "Olive").await;
-    let (status, _) = olive
-        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, invite) = olive
-        .post(
-            "/api/v1/teams/acme/invites",
-            json!({ "email": "ada@example.com", "role": "member" }),
-        )
-        .await;
-    let token = invite["link"]
-        .as_str()
-        .expect("link")
-        .rsplit('/')
-        .next()
-        .expect("token");
     let (mut ada, me) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    let (status, _) = ada
-        .post_empty(&format!("/api/v1/invites/{token}/accept"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    acme_with(&mut olive, &mut ada, "ada@example.com", "member").await;
     let (team_deployment, _) = crate::support::deploy_running(
         &mut olive,
         json!({ "agent": "analytics", "workspace": "acme" }),
@@ -743,26 +729,7 @@ async fn paid_agents_are_paid_for_when_tried_and_keep_their_source() {
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{refused}");
 
     // A team viewer's key cannot spend the team's credits on tries.
-    let (status, team) = olive
-        .post("/api/v1/teams", json!({ "name": "Acme", "slug": "acme" }))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{team}");
-    let (_, invite) = olive
-        .post(
-            "/api/v1/teams/acme/invites",
-            json!({ "email": "bob@example.com", "role": "viewer" }),
-        )
-        .await;
-    let token = invite["link"]
-        .as_str()
-        .expect("link")
-        .rsplit('/')
-        .next()
-        .expect("token");
-    let (status, _) = bob
-        .post_empty(&format!("/api/v1/invites/{token}/accept"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let team = acme_with(&mut olive, &mut bob, "bob@example.com", "viewer").await;
     let (status, key) = bob
         .post(
             "/api/v1/api-keys",
