@@ -86,43 +86,16 @@ pub async fn charge_caps(
     if price == 0 {
         return Ok(());
     }
-    let key_cap = match key {
-        Some(key) => api_keys::table
-            .find(key)
-            .select(api_keys::spend_cap_credits)
-            .first::<Option<i64>>(conn)
-            .await
-            .optional()?
-            .flatten(),
-        None => None,
-    };
-    let owners = [
-        (Scope::Deployment, Some(deployment), deployment_cap),
-        (Scope::ApiKey, key, key_cap),
-    ];
-    for (scope, owner, cap) in owners {
-        let Some(owner) = owner else { continue };
-        if !add_within_cap(conn, scope, owner, price, cap).await? {
-            let spent = this_month(conn, scope, &[owner])
-                .await?
-                .into_iter()
-                .next()
-                .map_or(0, |(_, spent)| spent);
-            let (field, what) = match scope {
-                Scope::Deployment => ("deployment.spend_cap_credits", "deployment"),
-                Scope::ApiKey => ("api_key.spend_cap_credits", "API key"),
-            };
-            return Err(ServiceError::SpendCapReached {
-                field,
-                message: format!(
-                    "this run costs {price} credits and the {what}'s monthly spend cap is \
-                     {} ({spent} spent this month); raise the cap or wait for next month",
-                    cap.unwrap_or(0)
-                ),
-            });
-        }
-    }
-    Ok(())
+    let key_cap = key_cap(conn, key).await?;
+    within_caps(
+        conn,
+        [
+            (Scope::Deployment, Some(deployment), deployment_cap),
+            (Scope::ApiKey, key, key_cap),
+        ],
+        price,
+    )
+    .await
 }
 
 /// Whose monthly caps a charge that is not a run's price counts against:
@@ -144,39 +117,73 @@ pub async fn charge(
     if amount <= 0 {
         return Ok(());
     }
-    if let Some(deployment) = capped.deployment {
-        let cap: Option<i64> = deployments::table
+    let deployment_cap = match capped.deployment {
+        Some(deployment) => deployments::table
             .find(deployment)
             .select(deployments::spend_cap_credits)
             .first::<Option<i64>>(conn)
             .await
             .optional()?
-            .flatten();
-        charge_caps(conn, deployment, cap, capped.key, amount).await
-    } else if let Some(key) = capped.key {
-        // The key alone: its cap is read by `charge_caps`; no deployment.
-        let cap = api_keys::table
-            .find(key)
-            .select(api_keys::spend_cap_credits)
-            .first::<Option<i64>>(conn)
-            .await
-            .optional()?
-            .flatten();
-        if add_within_cap(conn, Scope::ApiKey, key, amount, cap).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::SpendCapReached {
-                field: "api_key.spend_cap_credits",
+            .flatten(),
+        None => None,
+    };
+    let key_cap = key_cap(conn, capped.key).await?;
+    within_caps(
+        conn,
+        [
+            (Scope::Deployment, capped.deployment, deployment_cap),
+            (Scope::ApiKey, capped.key, key_cap),
+        ],
+        amount,
+    )
+    .await
+}
+
+/// The monthly cap of `key`, if it has one.
+async fn key_cap(
+    conn: &mut AsyncPgConnection,
+    key: Option<Uuid>,
+) -> Result<Option<i64>, ServiceError> {
+    let Some(key) = key else { return Ok(None) };
+    Ok(api_keys::table
+        .find(key)
+        .select(api_keys::spend_cap_credits)
+        .first::<Option<i64>>(conn)
+        .await
+        .optional()?
+        .flatten())
+}
+
+/// Adds `amount` to each owner's spend this month, or refuses (402, naming
+/// the first cap it would pass).
+async fn within_caps(
+    conn: &mut AsyncPgConnection,
+    owners: [(Scope, Option<Uuid>, Option<i64>); 2],
+    amount: i64,
+) -> Result<(), ServiceError> {
+    for (scope, owner, cap) in owners {
+        let Some(owner) = owner else { continue };
+        if !add_within_cap(conn, scope, owner, amount, cap).await? {
+            let spent = this_month(conn, scope, &[owner])
+                .await?
+                .into_iter()
+                .next()
+                .map_or(0, |(_, spent)| spent);
+            let (field, what) = match scope {
+                Scope::Deployment => ("deployment.spend_cap_credits", "deployment"),
+                Scope::ApiKey => ("api_key.spend_cap_credits", "API key"),
+            };
+            return Err(ServiceError::SpendCapReached {
+                field,
                 message: format!(
-                    "this costs {amount} credits and the API key's monthly spend cap is {} \
-                     credits; raise the cap or wait for next month",
+                    "this costs {amount} credits and the {what}'s monthly spend cap is \
+                     {} ({spent} spent this month); raise the cap or wait for next month",
                     cap.unwrap_or(0)
                 ),
-            })
+            });
         }
-    } else {
-        Ok(())
     }
+    Ok(())
 }
 
 /// Takes `amount` off `capped`'s spend this month (what a hold did not
