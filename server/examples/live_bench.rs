@@ -13,9 +13,14 @@
 //!    taken in turns: the paid agent costs another workspace 1 credit a
 //!    run, held, charged and split in the ledger, under a monthly spend cap
 //!    on both the deployment and the key (the most a run start checks);
-//! 3. fan-out: 1,000 WebSocket clients on one deployment topic, 20 events
-//!    committed 100 ms apart; the time from just before each commit to its
-//!    arrival at every client.
+//! 3. statements per run: 200 free then 200 paid runs, counted by the
+//!    database (`pg_stat_statements`, every statement of the server's
+//!    connections while they go, background work included);
+//! 4. fan-out: 1,000, then 10,000 WebSocket clients on one deployment
+//!    topic, 20 events committed 100 ms apart; the time from just before
+//!    each commit to its arrival at every client. The clients live in
+//!    child processes of this program (5,000 each), so that this one's
+//!    open files (its limit raised as far as allowed) are the server's.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
@@ -32,8 +37,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 const DEPLOYS: usize = 30;
 const RUNS: usize = 500;
-const CLIENTS: usize = 1000;
+/// WebSocket clients on one topic, in turn.
+const FAN_OUT: [usize; 2] = [1_000, 10_000];
 const EVENTS: usize = 20;
+/// Runs whose statements are counted.
+const COUNTED: usize = 200;
 
 fn report(what: &str, mut times: Vec<Duration>) {
     times.sort();
@@ -48,14 +56,26 @@ fn report(what: &str, mut times: Vec<Duration>) {
 }
 
 fn main() {
+    if let Ok(spec) = std::env::var(CLIENT_PROCESS) {
+        server::raise_open_files(65_536);
+        return client_process(&spec);
+    }
+    // The server's end of each client is an open file here.
+    let files = server::raise_open_files(65_536);
+    assert!(files > 10_000 + 1_000, "the open-file limit is {files}");
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
-    let mut db = common::private_postgres(&runtime);
+    // pg_stat_statements: the database's own count of what a run asks.
+    let mut db = common::private_postgres_with(
+        &runtime,
+        &["shared_preload_libraries=pg_stat_statements"],
+    );
     runtime.block_on(async {
         let config = Config::from_lookup(|name| match name {
             "AGENTDECK_DATA_DIR" => Some(db.dir.path().display().to_string()),
             // One client machine makes every request and socket.
             "AGENTDECK_API_LIMIT" => Some("1000000/60".to_owned()),
             "AGENTDECK_DB_POOL_SIZE" => Some("32".to_owned()),
+            "AGENTDECK_LIVE_SOCKETS" => Some("100000/100000".to_owned()),
             "AGENTDECK_STARTER_CREDITS" => Some("1000000".to_owned()),
             _ => None,
         })
@@ -85,10 +105,12 @@ fn main() {
 
         println!("| Measure | n | p50 ms | p99 ms | max ms |");
         println!("| --- | ---: | ---: | ---: | ---: |");
-        let mut watcher = socket(&addr.to_string(), &token).await;
         let mut deploys = Vec::new();
         let mut deployment = String::new();
         for round in 0..=DEPLOYS {
+            // A page's socket (one subscribe each: a socket's allowance of
+            // subscribes is 30 at once).
+            let mut watcher = socket(&addr.to_string(), &token).await;
             let started = Instant::now();
             let created = call(
                 reqwest::Method::POST,
@@ -113,11 +135,6 @@ fn main() {
             if round > 0 {
                 deploys.push(started.elapsed());
             }
-            send(
-                &mut watcher,
-                json!({ "type": "unsubscribe", "topic": format!("deployment:{deployment}") }),
-            )
-            .await;
         }
         report("deploy → `running` seen on a WebSocket", deploys);
 
@@ -224,60 +241,45 @@ fn main() {
             paid_runs,
         );
 
+        // What a run asks of the database, counted by the database itself.
+        let mut counted = Vec::new();
+        for (what, deployment_path, key) in [
+            ("free", &path, &token),
+            ("paid", &paid_path, &payer),
+        ] {
+            let statements = count_statements(&services, COUNTED, async || {
+                let run = common::request(
+                    &http,
+                    &base,
+                    key,
+                    reqwest::Method::POST,
+                    deployment_path.clone(),
+                    Some(json!({ "input": { "name": "Ada" } })),
+                )
+                .await;
+                assert_eq!(run["status"], "succeeded", "{run}");
+            })
+            .await;
+            counted.push((what, statements));
+        }
+
         // Fan-out: every client subscribed, then events committed.
         let topic = format!("deployment:{deployment}");
-        let mut clients = Vec::with_capacity(CLIENTS);
-        for _ in 0..CLIENTS {
-            let mut client = socket(&addr.to_string(), &token).await;
-            send(&mut client, json!({ "type": "subscribe", "topic": topic })).await;
-            clients.push(client);
+        let mut fan_outs = Vec::new();
+        for clients in FAN_OUT {
+            let latencies = fan_out(&services, &addr.to_string(), &token, &topic, clients).await;
+            fan_outs.push((clients, latencies));
         }
-        // Subscribed when each has answered a ping sent after its subscribe.
-        for client in &mut clients {
-            send(client, json!({ "type": "ping" })).await;
-            while next(client).await["type"] != "pong" {}
+        for (clients, latencies) in fan_outs {
+            report(
+                &format!("event fan-out to {clients} WebSocket clients on one topic"),
+                latencies,
+            );
         }
-        let epoch = Instant::now();
-        let receivers: Vec<_> = clients
-            .into_iter()
-            .map(|mut client| {
-                tokio::spawn(async move {
-                    let mut arrivals = Vec::with_capacity(EVENTS);
-                    while arrivals.len() < EVENTS {
-                        let frame = next(&mut client).await;
-                        if let Some(n) = frame["event"]["bench"].as_u64() {
-                            arrivals.push((n, epoch.elapsed()));
-                        }
-                    }
-                    arrivals
-                })
-            })
-            .collect();
-        let mut conn = services.conn().await.expect("a connection");
-        let mut sent = Vec::with_capacity(EVENTS);
-        for n in 0..EVENTS {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            sent.push(epoch.elapsed());
-            service::events::publish(
-                &mut conn,
-                topic.parse().expect("a stored topic"),
-                &json!({ "kind": "log", "level": "info", "message": "bench", "bench": n,
-                         "at": chrono::Utc::now() }),
-            )
-            .await
-            .expect("publishing");
+        println!();
+        for (what, statements) in counted {
+            statements.report(what, COUNTED);
         }
-        let mut latencies = Vec::with_capacity(CLIENTS * EVENTS);
-        for receiver in receivers {
-            for (n, at) in receiver.await.expect("a client") {
-                latencies.push(at.saturating_sub(sent[n as usize]));
-            }
-        }
-        report(
-            &format!("event fan-out to {CLIENTS} WebSocket clients on one topic"),
-            latencies,
-        );
-        drop(conn);
         let _ = running.stop.send(());
         let _ = running.serving.await;
     });
@@ -311,6 +313,10 @@ async fn send(socket: &mut Socket, frame: Value) {
 }
 
 async fn next(socket: &mut Socket) -> Value {
+    serde_json::from_str(&next_text(socket).await).expect("JSON")
+}
+
+async fn next_text(socket: &mut Socket) -> String {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
             .await
@@ -318,7 +324,208 @@ async fn next(socket: &mut Socket) -> Value {
             .expect("the socket open")
             .expect("no error");
         if let Message::Text(text) = message {
-            return serde_json::from_str(text.as_str()).expect("JSON");
+            return text.as_str().to_owned();
         }
     }
+}
+
+/// Statements the database ran, by text, while some runs went.
+struct Statements(Vec<(String, i64)>);
+
+impl Statements {
+    fn report(&self, what: &str, runs: usize) {
+        let per_run = |calls: i64| calls as f64 / runs as f64;
+        let total: i64 = self.0.iter().map(|(_, calls)| calls).sum();
+        let commits: i64 = self
+            .0
+            .iter()
+            .filter(|(query, _)| query.eq_ignore_ascii_case("commit"))
+            .map(|(_, calls)| calls)
+            .sum();
+        println!(
+            "statements per {what} run: {:.2} ({:.2} of them COMMIT)",
+            per_run(total),
+            per_run(commits)
+        );
+        for (query, calls) in &self.0 {
+            let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = query.chars().take(110).collect();
+            println!("  {:>6.2}  {short}", per_run(*calls));
+        }
+    }
+}
+
+/// Counts the database's statements while `runs` runs go, one after
+/// another (pg_stat_statements, reset first).
+async fn count_statements(
+    services: &service::Services,
+    runs: usize,
+    mut run: impl AsyncFnMut(),
+) -> Statements {
+    use diesel_async::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Counted {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        query: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        calls: i64,
+    }
+    let mut conn = services.conn().await.expect("a connection");
+    diesel::sql_query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&mut conn)
+        .await
+        .expect("pg_stat_statements");
+    diesel::sql_query("SELECT pg_stat_statements_reset()")
+        .execute(&mut conn)
+        .await
+        .expect("a reset");
+    drop(conn);
+    for _ in 0..runs {
+        run().await;
+    }
+    let mut conn = services.conn().await.expect("a connection");
+    let rows: Vec<Counted> = diesel::sql_query(
+        "SELECT query, calls FROM pg_stat_statements \
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND query NOT LIKE '%pg_stat_statements%' \
+         ORDER BY calls DESC, query",
+    )
+    .load(&mut conn)
+    .await
+    .expect("the counts");
+    Statements(rows.into_iter().map(|row| (row.query, row.calls)).collect())
+}
+
+/// Clients one client process holds (each is an open file there, and one
+/// in the server).
+const CLIENTS_PER_PROCESS: usize = 5_000;
+
+/// `clients` sockets subscribed to `topic` (held by client processes: this
+/// one's open files go to the server's ends), then `EVENTS` events
+/// committed 100 ms apart: the time from just before each commit to its
+/// arrival at each client, by the system clock both processes share.
+async fn fan_out(
+    services: &service::Services,
+    addr: &str,
+    token: &str,
+    topic: &str,
+    clients: usize,
+) -> Vec<Duration> {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut children = Vec::new();
+    let mut left = clients;
+    while left > 0 {
+        let n = left.min(CLIENTS_PER_PROCESS);
+        left -= n;
+        let mut child = tokio::process::Command::new(std::env::current_exe().expect("this program"))
+            .env(CLIENT_PROCESS, format!("{n} {addr} {topic}"))
+            .env("LIVE_BENCH_TOKEN", token)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("a client process");
+        let mut lines =
+            tokio::io::BufReader::new(child.stdout.take().expect("its output")).lines();
+        // Each says when its clients are all subscribed.
+        assert_eq!(lines.next_line().await.expect("reading").as_deref(), Some("ready"));
+        children.push((child, lines));
+    }
+    let mut conn = services.conn().await.expect("a connection");
+    let mut sent = Vec::with_capacity(EVENTS);
+    for n in 0..EVENTS {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sent.push(unix_nanos());
+        service::events::publish(
+            &mut conn,
+            topic.parse().expect("a stored topic"),
+            &json!({ "kind": "log", "level": "info", "message": "bench", "bench": n,
+                     "at": chrono::Utc::now() }),
+        )
+        .await
+        .expect("publishing");
+    }
+    let mut latencies = Vec::with_capacity(clients * EVENTS);
+    for (mut child, mut lines) in children {
+        while let Some(line) = lines.next_line().await.expect("reading") {
+            let (n, at) = line.split_once(' ').expect("<event> <nanos>");
+            let n: usize = n.parse().expect("an event number");
+            let at: u128 = at.parse().expect("nanoseconds");
+            let nanos = at.saturating_sub(sent[n]);
+            latencies.push(Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)));
+        }
+        assert!(child.wait().await.expect("a client process").success());
+    }
+    assert_eq!(latencies.len(), clients * EVENTS, "every client got every event");
+    latencies
+}
+
+/// Set (to `<clients> <addr> <topic>`, with `LIVE_BENCH_TOKEN`) in a client
+/// process.
+const CLIENT_PROCESS: &str = "LIVE_BENCH_CLIENTS";
+
+/// A client process: its sockets subscribed, then `ready`, then each
+/// arrival as `<event> <unix nanos>`.
+fn client_process(spec: &str) {
+    let mut parts = spec.split(' ');
+    let clients: usize = parts.next().and_then(|n| n.parse().ok()).expect("clients");
+    let addr = parts.next().expect("an address").to_owned();
+    let topic = parts.next().expect("a topic").to_owned();
+    let token = std::env::var("LIVE_BENCH_TOKEN").expect("a token");
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    runtime.block_on(async {
+        let mut sockets = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            let mut client = socket(&addr, &token).await;
+            send(&mut client, json!({ "type": "subscribe", "topic": topic })).await;
+            sockets.push(client);
+        }
+        // Subscribed when each has answered a ping sent after its subscribe.
+        for client in &mut sockets {
+            send(client, json!({ "type": "ping" })).await;
+            while next(client).await["type"] != "pong" {}
+        }
+        println!("ready");
+        let receivers: Vec<_> = sockets
+            .into_iter()
+            .map(|mut client| {
+                tokio::spawn(async move {
+                    let mut arrivals = Vec::with_capacity(EVENTS);
+                    while arrivals.len() < EVENTS {
+                        // Read as little as it takes: the time measured is
+                        // the server's, not a client's JSON parser's.
+                        if let Some(n) = bench_number(&next_text(&mut client).await) {
+                            arrivals.push((n, unix_nanos()));
+                        }
+                    }
+                    let _ = client.close(None).await;
+                    arrivals
+                })
+            })
+            .collect();
+        let mut out = String::new();
+        for receiver in receivers {
+            for (n, at) in receiver.await.expect("a client") {
+                out.push_str(&format!("{n} {at}\n"));
+            }
+        }
+        print!("{out}");
+    });
+}
+
+fn unix_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos()
+}
+
+/// The `bench` number of an event frame, if it has one.
+fn bench_number(frame: &str) -> Option<usize> {
+    let at = frame.find("\"bench\":")? + "\"bench\":".len();
+    let digits: String = frame[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }

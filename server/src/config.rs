@@ -53,6 +53,10 @@ pub struct Config {
     /// `X-Forwarded-For` names the client (`client_addr`). Unset, the
     /// header is ignored and the connection's peer is the client.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// `AGENTDECK_LIVE_SOCKETS`: open WebSockets one account and one client
+    /// address may have on this server, `<per account>/<per address>`
+    /// (default `32/128`).
+    pub live_sockets: crate::live::hub::SocketCaps,
     /// Mail: `AGENTDECK_SMTP_URL` (`smtp://host:port`, `smtp://…?tls=required`
     /// or `smtps://user:password@host`); unset, mail is written to
     /// `<data dir>/outbox`. `AGENTDECK_MAIL_FROM` is the sender (default
@@ -278,6 +282,19 @@ impl Config {
             })
         })?;
         let api_per_ip = parse(&get, "AGENTDECK_API_LIMIT", "600/60", parse_budget)?;
+        let live_sockets = parse(&get, "AGENTDECK_LIVE_SOCKETS", "32/128", |v| {
+            let expected = || "expected <per account>/<per address>, e.g. 32/128".to_owned();
+            let (user, address) = v.split_once('/').ok_or_else(expected)?;
+            let per_user: u32 = user.trim().parse().map_err(|_| expected())?;
+            let per_address: u32 = address.trim().parse().map_err(|_| expected())?;
+            if per_user == 0 || per_address == 0 {
+                return Err("both must be at least 1".to_owned());
+            }
+            Ok(crate::live::hub::SocketCaps {
+                per_user,
+                per_address,
+            })
+        })?;
         let github = match get("AGENTDECK_GITHUB_CLIENT_ID") {
             None => None,
             Some(client_id) => {
@@ -421,6 +438,7 @@ impl Config {
                 ..defaults
             },
             trusted_proxies,
+            live_sockets,
             sessions: service::auth::SessionPolicy {
                 idle: Duration::from_secs(idle_hours * 3600),
                 absolute: Duration::from_secs(max_days * 24 * 3600),

@@ -70,6 +70,9 @@ pub struct Options {
     /// Unprivileged account PostgreSQL runs as when we are root.
     pub run_as_user: String,
     pub durability: Durability,
+    /// More `-c name=value` settings (a benchmark preloads
+    /// `pg_stat_statements` to count a run's statements).
+    pub settings: Vec<String>,
 }
 
 impl Options {
@@ -79,6 +82,7 @@ impl Options {
             bin_dir: None,
             run_as_user: "nobody".to_owned(),
             durability: Durability::Full,
+            settings: Vec::new(),
         }
     }
 }
@@ -246,6 +250,9 @@ impl EmbeddedPostgres {
             ] {
                 command.args(["-c", setting]);
             }
+        }
+        for setting in &options.settings {
+            command.args(["-c", setting]);
         }
         // SAFETY: the closure only makes the prctl system call, which is
         // async-signal-safe, between fork and exec.

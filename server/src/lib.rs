@@ -41,7 +41,31 @@ const SOCKET_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2
 /// Runs the server until SIGINT or SIGTERM. Blocking: it owns the Tokio
 /// runtime, and the embedded PostgreSQL (if any) is started and stopped on
 /// this thread, whose exit would take the database down with it.
+/// Raises this process's limit of open files (each WebSocket is one) to
+/// `want`, or as far as the hard limit allows (and raises that, when the
+/// process may); answers the limit now in force.
+pub fn raise_open_files(want: u64) -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 0;
+    };
+    let hard = if hard < want && setrlimit(Resource::RLIMIT_NOFILE, want, want).is_ok() {
+        want
+    } else {
+        hard
+    };
+    let target = want.min(hard).max(soft);
+    if setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+        target
+    } else {
+        soft
+    }
+}
+
 pub fn run(config: Config) -> anyhow::Result<()> {
+    // The soft limit is often 1,024: a few hundred live clients.
+    let files = raise_open_files(u64::MAX);
+    tracing::debug!(files, "open-file limit");
     let mut embedded = None;
     let (database_url, admin_url) = match &config.database_url {
         Some(url) => (url.clone(), None),
@@ -186,7 +210,7 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
             .with_billing(config.billing)
             .with_payments(config.payments.clone())
             .with_mailer(config.mail.mailer()?),
-        hub: Hub::new(),
+        hub: Hub::new(config.live_sockets),
         dist_dir: Arc::new(config.dist_dir.clone()),
         cookies: auth::CookieSettings::new(config.is_https()),
         limits: rate_limit::Limits::new(config.limits),

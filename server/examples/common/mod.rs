@@ -22,13 +22,20 @@ pub struct Bench {
 /// Starts a private PostgreSQL from the machine's binaries and makes the
 /// app's database in it.
 pub fn private_postgres(runtime: &tokio::runtime::Runtime) -> Bench {
+    private_postgres_with(runtime, &[])
+}
+
+/// A private PostgreSQL with more `-c` settings.
+pub fn private_postgres_with(runtime: &tokio::runtime::Runtime, settings: &[&str]) -> Bench {
     let dir = tempfile::tempdir().expect("a temporary directory");
     std::fs::set_permissions(
         dir.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .expect("opening the directory to the database user");
-    let postgres = EmbeddedPostgres::start(&Options::new(dir.path())).expect("starting PostgreSQL");
+    let mut options = Options::new(dir.path());
+    options.settings = settings.iter().map(|s| (*s).to_owned()).collect();
+    let postgres = EmbeddedPostgres::start(&options).expect("starting PostgreSQL");
     let database_url = postgres.database_url(embedded_pg::DATABASE);
     let admin_url = postgres.database_url("postgres");
     runtime.block_on(async {

@@ -43,6 +43,7 @@ struct Inner {
     access: Mutex<HashMap<UserId, watch::Sender<u64>>>,
     /// Open sockets per user and per client address, for the caps.
     open: Mutex<OpenSockets>,
+    caps: SocketCaps,
 }
 
 #[derive(Default)]
@@ -51,11 +52,23 @@ struct OpenSockets {
     by_address: HashMap<IpAddr, u32>,
 }
 
-/// Open sockets one user may have on this server (a browser opens one per
-/// tab).
-pub const SOCKETS_PER_USER: u32 = 32;
-/// Open sockets from one client address (an office behind one NAT).
-pub const SOCKETS_PER_ADDRESS: u32 = 128;
+/// How many sockets may be open at once on this server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketCaps {
+    /// Per user (a browser opens one per tab).
+    pub per_user: u32,
+    /// Per client address (an office behind one NAT).
+    pub per_address: u32,
+}
+
+impl Default for SocketCaps {
+    fn default() -> Self {
+        Self {
+            per_user: 32,
+            per_address: 128,
+        }
+    }
+}
 
 /// A stored event as its subscribers get it.
 #[derive(Clone, Debug)]
@@ -119,12 +132,12 @@ pub enum Refused {
 
 impl Default for Hub {
     fn default() -> Self {
-        Self::new()
+        Self::new(SocketCaps::default())
     }
 }
 
 impl Hub {
-    pub fn new() -> Self {
+    pub fn new(caps: SocketCaps) -> Self {
         let (system, _) = broadcast::channel(TOPIC_CAPACITY);
         let (shutdown, _) = watch::channel(false);
         let (resync, _) = watch::channel(0);
@@ -137,6 +150,7 @@ impl Hub {
             resync,
             access: Mutex::new(HashMap::new()),
             open: Mutex::new(OpenSockets::default()),
+            caps,
         }))
     }
 
@@ -191,11 +205,11 @@ impl Hub {
         address: Option<IpAddr>,
     ) -> Result<ClientGuard, Refused> {
         let mut open = self.0.open.lock().unwrap_or_else(|p| p.into_inner());
-        if user.is_some_and(|u| open.by_user.get(&u).copied().unwrap_or(0) >= SOCKETS_PER_USER) {
+        if user.is_some_and(|u| open.by_user.get(&u).copied().unwrap_or(0) >= self.0.caps.per_user) {
             return Err(Refused::TooManyForUser);
         }
         if address
-            .is_some_and(|a| open.by_address.get(&a).copied().unwrap_or(0) >= SOCKETS_PER_ADDRESS)
+            .is_some_and(|a| open.by_address.get(&a).copied().unwrap_or(0) >= self.0.caps.per_address)
         {
             return Err(Refused::TooManyForAddress);
         }

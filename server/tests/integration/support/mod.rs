@@ -122,7 +122,7 @@ impl TestAppBuilder {
             write_dist(dist.path());
         }
         let pool = server::db::pool(db.url(), 4).expect("building the pool");
-        let hub = Hub::new();
+        let hub = Hub::default();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding a port");
