@@ -67,7 +67,10 @@ fn main() {
     // pg_stat_statements: the database's own count of what a run asks.
     let mut db = common::private_postgres_with(
         &runtime,
-        &["shared_preload_libraries=pg_stat_statements"],
+        &[
+            "shared_preload_libraries=pg_stat_statements",
+            "pg_stat_statements.track_planning=on",
+        ],
     );
     runtime.block_on(async {
         let config = Config::from_lookup(|name| match name {
@@ -330,27 +333,28 @@ async fn next_text(socket: &mut Socket) -> String {
 }
 
 /// Statements the database ran, by text, while some runs went.
-struct Statements(Vec<(String, i64)>);
+struct Statements(Vec<(String, i64, f64)>);
 
 impl Statements {
     fn report(&self, what: &str, runs: usize) {
         let per_run = |calls: i64| calls as f64 / runs as f64;
-        let total: i64 = self.0.iter().map(|(_, calls)| calls).sum();
+        let total: i64 = self.0.iter().map(|(_, calls, _)| calls).sum();
         let commits: i64 = self
             .0
             .iter()
-            .filter(|(query, _)| query.eq_ignore_ascii_case("commit"))
-            .map(|(_, calls)| calls)
+            .filter(|(query, _, _)| query.eq_ignore_ascii_case("commit"))
+            .map(|(_, calls, _)| calls)
             .sum();
         println!(
             "statements per {what} run: {:.2} ({:.2} of them COMMIT)",
             per_run(total),
             per_run(commits)
         );
-        for (query, calls) in &self.0 {
+        println!("  per run  mean ms  statement");
+        for (query, calls, mean) in &self.0 {
             let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
-            let short: String = query.chars().take(110).collect();
-            println!("  {:>6.2}  {short}", per_run(*calls));
+            let short: String = query.chars().take(100).collect();
+            println!("  {:>7.2}  {mean:>7.3}  {short}", per_run(*calls));
         }
     }
 }
@@ -369,6 +373,10 @@ async fn count_statements(
         query: String,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         calls: i64,
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        mean_exec_time: f64,
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        planned: f64,
     }
     let mut conn = services.conn().await.expect("a connection");
     diesel::sql_query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -385,7 +393,8 @@ async fn count_statements(
     }
     let mut conn = services.conn().await.expect("a connection");
     let rows: Vec<Counted> = diesel::sql_query(
-        "SELECT query, calls FROM pg_stat_statements \
+        "SELECT query, calls, mean_exec_time + mean_plan_time AS mean_exec_time, \
+                plans::float8 / greatest(calls, 1) AS planned FROM pg_stat_statements \
          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
            AND query NOT LIKE '%pg_stat_statements%' \
          ORDER BY calls DESC, query",
@@ -393,7 +402,17 @@ async fn count_statements(
     .load(&mut conn)
     .await
     .expect("the counts");
-    Statements(rows.into_iter().map(|row| (row.query, row.calls)).collect())
+    Statements(
+        rows.into_iter()
+            .map(|row| {
+                (
+                    format!("[planned {:.2}] {}", row.planned, row.query),
+                    row.calls,
+                    row.mean_exec_time,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Clients one client process holds (each is an open file there, and one
@@ -417,17 +436,20 @@ async fn fan_out(
     while left > 0 {
         let n = left.min(CLIENTS_PER_PROCESS);
         left -= n;
-        let mut child = tokio::process::Command::new(std::env::current_exe().expect("this program"))
-            .env(CLIENT_PROCESS, format!("{n} {addr} {topic}"))
-            .env("LIVE_BENCH_TOKEN", token)
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("a client process");
-        let mut lines =
-            tokio::io::BufReader::new(child.stdout.take().expect("its output")).lines();
+        let mut child =
+            tokio::process::Command::new(std::env::current_exe().expect("this program"))
+                .env(CLIENT_PROCESS, format!("{n} {addr} {topic}"))
+                .env("LIVE_BENCH_TOKEN", token)
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("a client process");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("its output")).lines();
         // Each says when its clients are all subscribed.
-        assert_eq!(lines.next_line().await.expect("reading").as_deref(), Some("ready"));
+        assert_eq!(
+            lines.next_line().await.expect("reading").as_deref(),
+            Some("ready")
+        );
         children.push((child, lines));
     }
     let mut conn = services.conn().await.expect("a connection");
@@ -451,11 +473,17 @@ async fn fan_out(
             let n: usize = n.parse().expect("an event number");
             let at: u128 = at.parse().expect("nanoseconds");
             let nanos = at.saturating_sub(sent[n]);
-            latencies.push(Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)));
+            latencies.push(Duration::from_nanos(
+                u64::try_from(nanos).unwrap_or(u64::MAX),
+            ));
         }
         assert!(child.wait().await.expect("a client process").success());
     }
-    assert_eq!(latencies.len(), clients * EVENTS, "every client got every event");
+    assert_eq!(
+        latencies.len(),
+        clients * EVENTS,
+        "every client got every event"
+    );
     latencies
 }
 

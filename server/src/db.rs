@@ -7,7 +7,9 @@ use anyhow::Context as _;
 use diesel::sql_types::Bool;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::FutureExt as _;
@@ -22,6 +24,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn pool(database_url: &str, size: usize) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|url| connect(url).boxed());
+    // A connection handed out again is not asked `SELECT 1` first (one
+    // round trip per checkout, four per run): one the server closed fails
+    // its next query, which marks it broken, and the pool drops it.
+    config.recycling_method = RecyclingMethod::Fast;
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)

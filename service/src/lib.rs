@@ -25,6 +25,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod secrets;
 pub mod spend;
+pub mod sql;
 pub mod teams;
 pub mod trials;
 

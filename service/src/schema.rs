@@ -273,6 +273,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         spend_cap_credits -> Nullable<Int8>,
+        runs_running -> Int4,
     }
 }
 
@@ -322,6 +323,7 @@ diesel::table! {
         owner -> Uuid,
         month -> Date,
         spent -> Int8,
+        cap -> Nullable<Int8>,
     }
 }
 

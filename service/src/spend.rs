@@ -59,9 +59,10 @@ async fn add_within_cap(
     cap: Option<i64>,
 ) -> Result<bool, ServiceError> {
     let added = diesel::sql_query(format!(
-        "INSERT INTO spend_months AS s (scope, owner, month, spent) \
-         SELECT $1, $2, {THIS_MONTH}, $3 WHERE $3 <= coalesce($4, $3) \
-         ON CONFLICT (scope, owner, month) DO UPDATE SET spent = s.spent + EXCLUDED.spent \
+        "INSERT INTO spend_months AS s (scope, owner, month, spent, cap) \
+         SELECT $1, $2, {THIS_MONTH}, $3, $4 WHERE $3 <= coalesce($4, $3) \
+         ON CONFLICT (scope, owner, month) \
+         DO UPDATE SET spent = s.spent + EXCLUDED.spent, cap = EXCLUDED.cap \
          WHERE s.spent + EXCLUDED.spent <= coalesce($4, s.spent + EXCLUDED.spent)"
     ))
     .bind::<Text, _>(scope.as_str())

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use std::net::IpAddr;
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use types::UserId;
@@ -29,7 +30,7 @@ const EVENT_TOPIC_CAPACITY: usize = 1024;
 pub struct Hub(Arc<Inner>);
 
 struct Inner {
-    system: broadcast::Sender<Arc<str>>,
+    system: broadcast::Sender<Utf8Bytes>,
     system_seq: AtomicI64,
     clients: AtomicU64,
     shutdown: watch::Sender<bool>,
@@ -76,8 +77,9 @@ pub struct Delivery {
     pub seq: i64,
     /// The event's JSON.
     pub event: Arc<str>,
-    /// The whole `event` frame, under the stored topic's name.
-    pub frame: Arc<str>,
+    /// The whole `event` frame, under the stored topic's name: serialised
+    /// once, its bytes shared by every socket that sends it.
+    pub frame: Utf8Bytes,
 }
 
 /// The `event` frame for `event` (JSON text) on `topic`.
@@ -176,7 +178,7 @@ impl Hub {
         let delivery = Delivery {
             seq,
             event: Arc::from(event),
-            frame: Arc::from(event_frame(topic, seq, event)),
+            frame: Utf8Bytes::from(event_frame(topic, seq, event)),
         };
         // Receivers may all have gone since the count: not an error.
         drop(sender.send(delivery));
@@ -205,12 +207,13 @@ impl Hub {
         address: Option<IpAddr>,
     ) -> Result<ClientGuard, Refused> {
         let mut open = self.0.open.lock().unwrap_or_else(|p| p.into_inner());
-        if user.is_some_and(|u| open.by_user.get(&u).copied().unwrap_or(0) >= self.0.caps.per_user) {
+        if user.is_some_and(|u| open.by_user.get(&u).copied().unwrap_or(0) >= self.0.caps.per_user)
+        {
             return Err(Refused::TooManyForUser);
         }
-        if address
-            .is_some_and(|a| open.by_address.get(&a).copied().unwrap_or(0) >= self.0.caps.per_address)
-        {
+        if address.is_some_and(|a| {
+            open.by_address.get(&a).copied().unwrap_or(0) >= self.0.caps.per_address
+        }) {
             return Err(Refused::TooManyForAddress);
         }
         if let Some(user) = user {
@@ -249,7 +252,7 @@ impl Hub {
         self.0.clients.load(Ordering::Relaxed)
     }
 
-    pub fn subscribe_system(&self) -> broadcast::Receiver<Arc<str>> {
+    pub fn subscribe_system(&self) -> broadcast::Receiver<Utf8Bytes> {
         self.0.system.subscribe()
     }
 
@@ -258,7 +261,7 @@ impl Hub {
         let seq = self.0.system_seq.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(text) = self.heartbeat_frame(seq) {
             // No subscribers is not an error.
-            drop(self.0.system.send(Arc::from(text)));
+            drop(self.0.system.send(Utf8Bytes::from(text)));
         }
     }
 

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse as _, Response};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt as _, SinkExt, StreamExt};
 use service::auth::Actor;
 use service::{ServiceError, Services, events};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -94,7 +94,7 @@ enum Ended {
 }
 
 enum Step {
-    Send(String),
+    Send(Utf8Bytes),
     Close(u16, &'static str),
     Stop,
     Nothing,
@@ -140,7 +140,9 @@ impl Allowance {
 impl Connection {
     async fn serve(self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
-        let (out, mut outgoing) = mpsc::channel::<String>(OUTGOING);
+        // Frames are shared bytes: an event's frame is serialised once for
+        // every socket following its topic.
+        let (out, mut outgoing) = mpsc::channel::<Utf8Bytes>(OUTGOING);
         let mut tasks: JoinSet<Ended> = JoinSet::new();
         let mut following: HashMap<String, AbortHandle> = HashMap::new();
         let mut shutdown = self.hub.shutdown_signal();
@@ -166,18 +168,25 @@ impl Connection {
             }
             Err(_) => return,
         };
+        // One timer for the credentials' end, moved when that changes (not
+        // one made per frame).
+        let expiry = tokio::time::sleep_until(deadline.unwrap_or_else(far_future));
+        tokio::pin!(expiry);
+        let mut armed = deadline;
         loop {
+            if armed != deadline {
+                expiry.as_mut().reset(deadline.unwrap_or_else(far_future));
+                armed = deadline;
+            }
             let step = tokio::select! {
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
                         self.handle_frame(text.as_str(), &out, &mut tasks, &mut following, &mut allowance)
                             .await
                     }
-                    Some(Ok(Message::Binary(_))) => Step::Send(error_frame(
-                        "invalid_frame",
-                        "frames must be JSON text",
-                        None,
-                    )),
+                    Some(Ok(Message::Binary(_))) => Step::Send(
+                        error_frame("invalid_frame", "frames must be JSON text", None),
+                    ),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Nothing,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => Step::Stop,
                 },
@@ -196,12 +205,12 @@ impl Connection {
                 Ok(()) = resync.changed(), if user.is_some() => {
                     self.recheck(&out, &mut following, &mut deadline).await
                 }
-                () = tokio::time::sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {
+                () = &mut expiry, if deadline.is_some() => {
                     self.recheck(&out, &mut following, &mut deadline).await
                 }
             };
             let message = match step {
-                Step::Send(text) => Message::Text(text.into()),
+                Step::Send(text) => Message::Text(text),
                 Step::Close(code, reason) => {
                     let close = Message::Close(Some(CloseFrame {
                         code,
@@ -213,7 +222,15 @@ impl Connection {
                 Step::Stop => return,
                 Step::Nothing => continue,
             };
-            match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+            // Most sends complete at once (the socket's buffer has room):
+            // a timer only for one that has to wait.
+            let send = sink.send(message);
+            tokio::pin!(send);
+            let sent = match send.as_mut().now_or_never() {
+                Some(sent) => Ok(sent),
+                None => tokio::time::timeout(SEND_TIMEOUT, send).await,
+            };
+            match sent {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
                 Err(_) => {
@@ -229,7 +246,7 @@ impl Connection {
     /// ends with an `access_revoked` error frame).
     async fn recheck(
         &self,
-        out: &mpsc::Sender<String>,
+        out: &mpsc::Sender<Utf8Bytes>,
         following: &mut HashMap<String, AbortHandle>,
         deadline: &mut Option<tokio::time::Instant>,
     ) -> Step {
@@ -304,7 +321,7 @@ impl Connection {
     async fn handle_frame(
         &self,
         text: &str,
-        out: &mpsc::Sender<String>,
+        out: &mpsc::Sender<Utf8Bytes>,
         tasks: &mut JoinSet<Ended>,
         following: &mut HashMap<String, AbortHandle>,
         allowance: &mut Allowance,
@@ -399,17 +416,17 @@ fn far_future() -> tokio::time::Instant {
 }
 
 /// Heartbeats: the latest at once, then each as it comes.
-async fn follow_system(hub: Hub, out: mpsc::Sender<String>) -> Ended {
+async fn follow_system(hub: Hub, out: mpsc::Sender<Utf8Bytes>) -> Ended {
     let mut heartbeats = hub.subscribe_system();
     if let Some(snapshot) = hub.system_snapshot()
-        && out.send(snapshot).await.is_err()
+        && out.send(snapshot.into()).await.is_err()
     {
         return Ended::Quietly;
     }
     loop {
         match heartbeats.recv().await {
             Ok(frame) => {
-                if out.send(frame.to_string()).await.is_err() {
+                if out.send(frame).await.is_err() {
                     return Ended::Quietly;
                 }
             }
@@ -423,7 +440,7 @@ async fn follow_system(hub: Hub, out: mpsc::Sender<String>) -> Ended {
 struct Follow {
     hub: Hub,
     services: Services,
-    out: mpsc::Sender<String>,
+    out: mpsc::Sender<Utf8Bytes>,
     /// As the client named it (`user`).
     topic: String,
     /// As it is stored (`user:<id>`).
@@ -439,7 +456,7 @@ struct Start {
     last: i64,
     /// An error frame to send first: part of what the client asked for is
     /// no longer kept.
-    warning: Option<String>,
+    warning: Option<Utf8Bytes>,
 }
 
 impl Follow {
@@ -516,9 +533,9 @@ impl Follow {
                     Ok(delivery) if delivery.seq <= last => {}
                     Ok(delivery) if delivery.seq == last + 1 => {
                         let frame = if self.topic == self.stored_name {
-                            delivery.frame.to_string()
+                            delivery.frame
                         } else {
-                            event_frame(&self.topic, delivery.seq, &delivery.event)
+                            event_frame(&self.topic, delivery.seq, &delivery.event).into()
                         };
                         if self.out.send(frame).await.is_err() {
                             return Ok(Ended::Quietly);
@@ -555,7 +572,7 @@ impl Follow {
             let full = page.len() as i64 == events::REPLAY_PAGE;
             for stored in page {
                 let frame = event_frame(&self.topic, stored.seq, &stored.event.to_string());
-                if self.out.send(frame).await.is_err() {
+                if self.out.send(frame.into()).await.is_err() {
                     return Ok(None);
                 }
                 last = stored.seq;
@@ -568,7 +585,7 @@ impl Follow {
 }
 
 /// The error frame for a subscription that was refused.
-fn refusal(topic: &str, error: &ServiceError) -> String {
+fn refusal(topic: &str, error: &ServiceError) -> Utf8Bytes {
     match error {
         ServiceError::Unauthenticated => error_frame(
             "unauthenticated",
@@ -594,7 +611,7 @@ fn refusal(topic: &str, error: &ServiceError) -> String {
     }
 }
 
-fn unavailable(topic: &str) -> String {
+fn unavailable(topic: &str) -> Utf8Bytes {
     error_frame(
         "unavailable",
         "live events are unavailable for now; subscribe again with since",
@@ -602,7 +619,7 @@ fn unavailable(topic: &str) -> String {
     )
 }
 
-fn error_frame(code: &str, message: &str, topic: Option<String>) -> String {
+fn error_frame(code: &str, message: &str, topic: Option<String>) -> Utf8Bytes {
     to_json(&ServerFrame::Error {
         code: code.to_owned(),
         message: message.to_owned(),
@@ -610,8 +627,8 @@ fn error_frame(code: &str, message: &str, topic: Option<String>) -> String {
     })
 }
 
-fn to_json(frame: &ServerFrame) -> String {
-    serde_json::to_string(frame).unwrap_or_default()
+fn to_json(frame: &ServerFrame) -> Utf8Bytes {
+    serde_json::to_string(frame).unwrap_or_default().into()
 }
 
 #[cfg(test)]

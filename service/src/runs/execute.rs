@@ -22,6 +22,7 @@ use super::charge::Ending;
 use super::charge::bill;
 use super::charge::end;
 use super::deployment_topic;
+use super::fast::{self, Work};
 use super::runner;
 use super::topic;
 
@@ -126,17 +127,25 @@ pub async fn execute_claimed(services: &Services, run_id: Uuid) -> Result<(), Se
 /// Executes a run this process holds, and records the outcome unless the
 /// run was taken from it meanwhile (cancelled, or its lease ran out).
 pub async fn execute(services: &Services, run_id: Uuid) -> Result<(), ServiceError> {
+    execute_recorded(services, run_id, None).await.map(|_| ())
+}
+
+/// `execute`, with what its start read when it has it (the fast path);
+/// answers the run as recorded (None when it was taken meanwhile).
+pub(super) async fn execute_recorded(
+    services: &Services,
+    run_id: Uuid,
+    started: Option<(RunRecord, Work)>,
+) -> Result<Option<RunRecord>, ServiceError> {
     let runner = Arc::clone(runner(services)?);
-    let result = execute_held(services, &runner, run_id).await;
+    let result = execute_held(services, &runner, run_id, started).await;
     runner.executing().remove(&run_id);
     result
 }
 
-pub(super) async fn execute_held(
-    services: &Services,
-    runner: &Runner,
-    run_id: Uuid,
-) -> Result<(), ServiceError> {
+/// What executing a run needs, read for a run started on the slow path or
+/// claimed from the queue.
+async fn load(services: &Services, run_id: Uuid) -> Result<(RunRecord, Work), ServiceError> {
     let mut conn = services.conn().await?;
     let record: RunRecord = runs::table
         .find(run_id)
@@ -158,19 +167,44 @@ pub(super) async fn execute_held(
             ))
             .first(&mut conn)
             .await?;
+    let work = Work {
+        deployment: deployment.id,
+        agent: deployment.agent_id,
+        name: deployment.name,
+        config: deployment.config,
+        source,
+        manifest,
+        sha256,
+        has_secrets: true,
+    };
+    Ok((record, work))
+}
+
+async fn execute_held(
+    services: &Services,
+    runner: &Runner,
+    run_id: Uuid,
+    started: Option<(RunRecord, Work)>,
+) -> Result<Option<RunRecord>, ServiceError> {
+    let (record, work) = match started {
+        Some(started) => started,
+        None => load(services, run_id).await?,
+    };
     let mut secrets = match &services.secrets {
-        Some(sealer) => crate::secrets::open_all(&mut conn, sealer, deployment.id).await?,
-        None => BTreeMap::new(),
+        Some(sealer) if work.has_secrets => {
+            let mut conn = services.conn().await?;
+            crate::secrets::open_all(&mut conn, sealer, work.deployment).await?
+        }
+        _ => BTreeMap::new(),
     };
     // The workspace's own model key is the host's to use, never the agent's.
     let own_key = secrets.remove(crate::llm::OWN_KEY_SECRET);
-    drop(conn);
-    let (outcome, llm_credits) = match source {
+    let (outcome, llm_credits) = match &work.source {
         Some(source) => {
             let script = Script {
-                source: &source,
-                manifest,
-                sha256,
+                source,
+                manifest: work.manifest.clone(),
+                sha256: work.sha256.clone(),
                 secrets,
                 own_key,
             };
@@ -179,7 +213,7 @@ pub(super) async fn execute_held(
                 workspace: record.workspace_id,
                 key: record.api_key_id,
             };
-            run_script(services, runner, &deployment, script, payer, &record.input).await?
+            run_script(services, runner, &work, script, payer, &record.input).await?
         }
         None => (
             Err(RunError {
@@ -191,7 +225,7 @@ pub(super) async fn execute_held(
             0,
         ),
     };
-    record_outcome(services, runner, run_id, outcome, llm_credits).await
+    record_outcome(services, runner, &record, outcome, llm_credits).await
 }
 
 /// Who a run's model calls are charged to, and the key whose spend cap
@@ -220,7 +254,7 @@ pub(super) struct Script<'a> {
 pub(super) async fn run_script(
     services: &Services,
     runner: &Runner,
-    deployment: &DeploymentRecord,
+    deployment: &Work,
     script: Script<'_>,
     payer: Payer,
     input: &serde_json::Value,
@@ -270,10 +304,10 @@ pub(super) async fn run_script(
         services,
         own_key.as_deref(),
         payer.workspace,
-        deployment.agent_id,
+        deployment.agent,
         crate::ledger::Subject::Run(payer.run),
         crate::spend::Capped {
-            deployment: Some(deployment.id),
+            deployment: Some(deployment.deployment),
             key: payer.key,
         },
     )?;
@@ -286,7 +320,7 @@ pub(super) async fn run_script(
     if manifest.capabilities.kv
         && let Some(kv) = &runner.kv
     {
-        host = host.with_kv(kv(deployment.id));
+        host = host.with_kv(kv(deployment.deployment));
     }
     let input = input.to_string();
     let outcome = runtime.run(&prepared, &input, &manifest.limits, host).await;
@@ -294,13 +328,17 @@ pub(super) async fn run_script(
     Ok((Ok(outcome), charged))
 }
 
+/// Records a run's outcome (one statement; the transaction below when
+/// that gives way); the run as recorded, None when it was taken from this
+/// runner meanwhile.
 pub(super) async fn record_outcome(
     services: &Services,
     runner: &Runner,
-    run_id: Uuid,
+    started: &RunRecord,
     produced: Produced,
     llm_credits: i64,
-) -> Result<(), ServiceError> {
+) -> Result<Option<RunRecord>, ServiceError> {
+    let run_id = started.id;
     let llm = produced
         .as_ref()
         .map(|outcome| outcome.llm)
@@ -368,8 +406,50 @@ pub(super) async fn record_outcome(
             None,
         ),
     };
+    let error_value = error.as_ref().and_then(|e| serde_json::to_value(e).ok());
+    let logs = serde_json::Value::Array(logs);
+    let llm_calls = i32::try_from(llm.calls).unwrap_or(i32::MAX);
+    let llm_input_tokens = i64::try_from(llm.tokens.input).unwrap_or(i64::MAX);
+    let llm_output_tokens = i64::try_from(llm.tokens.output).unwrap_or(i64::MAX);
     let mut conn = services.conn().await?;
     let runner_id = runner.id.clone();
+    let status_event = DeploymentEvent::Run {
+        run: run_id,
+        status,
+        trigger: started.trigger.clone(),
+        duration_us: duration,
+        error: error.as_ref().map(|e| e.message.clone()),
+        at: Utc::now(),
+    };
+    let status_event = serde_json::to_value(&status_event)
+        .map_err(|error| ServiceError::Internal(anyhow::anyhow!("event: {error}")))?;
+    let mut on_deployment = log_events(run_id, logs.as_array().map_or(&[][..], Vec::as_slice));
+    on_deployment.push(status_event.clone());
+    let events = serde_json::json!({
+        topic(run_id).to_string(): [status_event],
+        deployment_topic(started.deployment_id).to_string(): on_deployment,
+    });
+    let outcome = fast::Outcome {
+        status: status.as_str(),
+        output: output.as_ref(),
+        error: error_value.as_ref(),
+        logs: &logs,
+        logs_truncated: truncated,
+        duration_us: duration,
+        fuel,
+        memory,
+        llm_calls,
+        llm_input_tokens,
+        llm_output_tokens,
+        llm_credits,
+        events: &events,
+    };
+    match fast::end(&mut conn, run_id, &runner_id, services.billing, outcome).await? {
+        fast::Ended::Recorded(record) => return Ok(Some(*record)),
+        fast::Ended::Taken => return Ok(None),
+        fast::Ended::SlowPath => {}
+    }
+    let logs = logs.as_array().cloned().unwrap_or_default();
     conn.transaction::<_, ServiceError, _>(async |conn| {
         let record: Option<RunRecord> = diesel::update(
             runs::table
@@ -380,15 +460,15 @@ pub(super) async fn record_outcome(
         .set((
             runs::status.eq(status.as_str()),
             runs::output.eq(&output),
-            runs::error.eq(error.as_ref().and_then(|e| serde_json::to_value(e).ok())),
+            runs::error.eq(&error_value),
             runs::logs.eq(serde_json::Value::Array(logs.clone())),
             runs::logs_truncated.eq(truncated),
             runs::duration_us.eq(duration),
             runs::fuel_used.eq(fuel),
             runs::peak_memory_bytes.eq(memory),
-            runs::llm_calls.eq(i32::try_from(llm.calls).unwrap_or(i32::MAX)),
-            runs::llm_input_tokens.eq(i64::try_from(llm.tokens.input).unwrap_or(i64::MAX)),
-            runs::llm_output_tokens.eq(i64::try_from(llm.tokens.output).unwrap_or(i64::MAX)),
+            runs::llm_calls.eq(llm_calls),
+            runs::llm_input_tokens.eq(llm_input_tokens),
+            runs::llm_output_tokens.eq(llm_output_tokens),
             runs::llm_credits.eq(llm_credits),
             runs::runner.eq(None::<String>),
             runs::lease_until.eq(None::<chrono::DateTime<Utc>>),
@@ -404,12 +484,33 @@ pub(super) async fn record_outcome(
         .await
         .optional()?;
         // Taken from this runner meanwhile: whoever took it recorded it.
-        let Some(record) = record else { return Ok(()) };
+        let Some(record) = record else {
+            return Ok(None);
+        };
         publish_logs(conn, &record, &logs).await?;
         announce(conn, &record, error.as_ref().map(|e| e.message.clone())).await?;
-        bill(conn, services.billing, &record, status).await
+        bill(conn, services.billing, &record, status).await?;
+        Ok(Some(record))
     })
     .await
+}
+
+/// A run's log lines as live events on its deployment's topic: the first
+/// `LIVE_LOG_LINES` (all of them stay on the run).
+fn log_events(run: Uuid, logs: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let now = Utc::now();
+    logs.iter()
+        .take(LIVE_LOG_LINES)
+        .filter_map(|line| {
+            let event = DeploymentEvent::Log {
+                level: line["level"].as_str().unwrap_or("info").to_owned(),
+                message: line["message"].as_str().unwrap_or_default().to_owned(),
+                run: Some(run),
+                at: now,
+            };
+            serde_json::to_value(event).ok()
+        })
+        .collect()
 }
 
 /// Run log lines live on the deployment's topic: the first
@@ -419,20 +520,7 @@ pub(super) async fn publish_logs(
     record: &RunRecord,
     logs: &[serde_json::Value],
 ) -> Result<(), ServiceError> {
-    let now = Utc::now();
-    let lines: Vec<serde_json::Value> = logs
-        .iter()
-        .take(LIVE_LOG_LINES)
-        .filter_map(|line| {
-            let event = DeploymentEvent::Log {
-                level: line["level"].as_str().unwrap_or("info").to_owned(),
-                message: line["message"].as_str().unwrap_or_default().to_owned(),
-                run: Some(record.id),
-                at: now,
-            };
-            serde_json::to_value(event).ok()
-        })
-        .collect();
+    let lines = log_events(record.id, logs);
     events::publish_many(conn, deployment_topic(record.deployment_id), &lines).await?;
     Ok(())
 }

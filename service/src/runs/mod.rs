@@ -23,6 +23,7 @@ use types::{DeploymentId, RunId};
 mod cancel;
 mod charge;
 mod execute;
+mod fast;
 mod read;
 mod start;
 
@@ -68,7 +69,7 @@ impl Runner {
 
 /// A run row whole: its summary with its workspace, input, output, logs
 /// and the key it was started with (whose spend cap counts the run).
-#[derive(Queryable, Selectable, Clone, Debug)]
+#[derive(Queryable, QueryableByName, Selectable, Clone, Debug)]
 #[diesel(table_name = runs)]
 struct RunRecord {
     #[diesel(embed)]
@@ -94,7 +95,7 @@ impl std::ops::Deref for RunRecord {
 }
 
 /// A run as lists show it: without input, output and logs.
-#[derive(Queryable, Selectable, Clone, Debug)]
+#[derive(Queryable, QueryableByName, Selectable, Clone, Debug)]
 #[diesel(table_name = runs)]
 struct RunSummaryRecord {
     id: Uuid,

@@ -17,14 +17,16 @@ use crate::schema::{deployments as deployment_rows, runs};
 use crate::{ServiceError, Services, access, idempotency, ledger, spend};
 use types::WorkspaceId;
 use types::account::{Role, Scope};
-use types::deploy::{DeploymentStatus, Run, StartRun};
+use types::deploy::{DeploymentEvent, DeploymentStatus, Run, RunStatus, StartRun};
 
 use super::MAX_RUNNING_PER_DEPLOYMENT;
 use super::RUN_JOB;
 use super::RunRecord;
+use super::Runner;
 use super::execute::announce;
-use super::execute::execute;
+use super::execute::execute_recorded;
 use super::execute::lease_of;
+use super::fast::{self, Work};
 use super::runner;
 
 pub(super) const MAX_INPUT_BYTES: usize = 1 << 20;
@@ -53,7 +55,8 @@ pub(super) async fn pricing(
 /// A started run; for a synchronous one, the task executing it.
 pub struct Started {
     pub run: Run,
-    pub executing: Option<JoinHandle<()>>,
+    /// Answers the run as recorded (None if it was taken meanwhile).
+    pub executing: Option<JoinHandle<Option<Run>>>,
 }
 
 /// Starts a run of deployment `id` (members and up; keys with
@@ -85,6 +88,51 @@ pub async fn start(
     idempotency::check_key(idempotency_key.as_deref(), 200)?;
     let runner = Arc::clone(runner(services)?);
     let mut conn = services.conn().await?;
+    // One statement, when nothing stands in the way.
+    let run_id = Uuid::new_v4();
+    let lease_until = (!asynchronous).then(|| Utc::now() + lease_of(&runner));
+    let event = serde_json::to_value(DeploymentEvent::Run {
+        run: run_id,
+        status: if asynchronous {
+            RunStatus::Queued
+        } else {
+            RunStatus::Running
+        },
+        trigger: trigger.to_owned(),
+        duration_us: None,
+        error: None,
+        at: Utc::now(),
+    })
+    .map_err(|error| ServiceError::Internal(anyhow::anyhow!("event: {error}")))?;
+    let new_run = fast::NewRun {
+        id: run_id,
+        deployment: id,
+        user: user.0,
+        key: actor.key_id().map(|key| key.0),
+        key_workspace: match actor {
+            Actor::ApiKey { workspace_id, .. } => Some(workspace_id.0),
+            _ => None,
+        },
+        trigger,
+        input: &request.input,
+        idempotency_key: idempotency_key.as_deref(),
+        asynchronous,
+        runner: (!asynchronous).then_some(runner.id.as_str()),
+        lease_until,
+        max_running: MAX_RUNNING_PER_DEPLOYMENT,
+        event: &event,
+    };
+    let job = NewJob::new(RUN_JOB, serde_json::Value::Null);
+    if let Some((record, work)) = fast::start(&mut conn, new_run, &job).await? {
+        drop(conn);
+        let executing =
+            (!asynchronous).then(|| spawn_execution(services, &runner, record.clone(), Some(work)));
+        return Ok(Started {
+            run: record.view(),
+            executing,
+        });
+    }
+    // The slow path: says why not, or starts it.
     let deployment = deployments::visible_record(&mut conn, actor, id).await?;
     access::require_role(
         &mut conn,
@@ -149,7 +197,7 @@ pub async fn start(
                     Some(Utc::now() + lease_of(&runner)),
                 )
             };
-            let (agent, _, price, _) = pricing(conn, id).await?;
+            let (agent, creator, price, _) = pricing(conn, id).await?;
             let record: RunRecord = diesel::insert_into(runs::table)
                 .values((
                     runs::deployment_id.eq(id),
@@ -183,6 +231,9 @@ pub async fn start(
             // else concurrent runs deadlock.)
             if let Some(hold) = record.hold(agent) {
                 ledger::reserve(conn, hold).await?;
+                // Made here, so that the next start and this run's end
+                // find every account the fast path moves credits between.
+                ledger::account(conn, ledger::Account::Earnings, Some(creator)).await?;
                 // Last: the spend counters are the last rows locked.
                 spend::charge_caps(
                     conn,
@@ -196,26 +247,40 @@ pub async fn start(
             Ok((record, true))
         })
         .await?;
-    let run_id = record.id;
-    let executing = (fresh && !asynchronous).then(|| {
-        let services = services.clone();
-        // The run starts once it is registered here, so that its end (which
-        // unregisters it) cannot come first.
-        let (registered, start) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
-            let _ = start.await;
-            if let Err(error) = execute(&services, run_id).await {
-                tracing::error!(%error, run = %run_id, "a run could not be recorded");
-            }
-        });
-        runner.executing().insert(run_id, handle.abort_handle());
-        let _ = registered.send(());
-        handle
-    });
+    let executing =
+        (fresh && !asynchronous).then(|| spawn_execution(services, &runner, record.clone(), None));
     Ok(Started {
         run: record.view(),
         executing,
     })
+}
+
+/// Executes a synchronous run in a task of its own (registered first, so
+/// that it can be cancelled); the task answers the run as recorded.
+fn spawn_execution(
+    services: &Services,
+    runner: &Runner,
+    record: RunRecord,
+    work: Option<Work>,
+) -> JoinHandle<Option<Run>> {
+    let services = services.clone();
+    let run_id = record.id;
+    // The run starts once it is registered here, so that its end (which
+    // unregisters it) cannot come first.
+    let (registered, start) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let _ = start.await;
+        match execute_recorded(&services, run_id, work.map(|work| (record, work))).await {
+            Ok(recorded) => recorded.map(RunRecord::view),
+            Err(error) => {
+                tracing::error!(%error, run = %run_id, "a run could not be recorded");
+                None
+            }
+        }
+    });
+    runner.executing().insert(run_id, handle.abort_handle());
+    let _ = registered.send(());
+    handle
 }
 
 /// A run started for a caller who waits for it (the REST API and the SPA's
@@ -254,7 +319,17 @@ pub async fn start_and_wait(
         .map_or(std::time::Duration::from_secs(10), |runner| {
             runner.sync_wait
         });
-    let finished = tokio::time::timeout(wait, executing).await.is_ok();
+    let finished = match tokio::time::timeout(wait, executing).await {
+        // As recorded: nothing to read back.
+        Ok(Ok(Some(run))) => {
+            return Ok(Answered {
+                finished: run.status.is_finished(),
+                run,
+            });
+        }
+        Ok(_) => true,
+        Err(_) => false,
+    };
     // The run's own answer, which `runs:write` alone may read.
     let mut conn = services.conn().await?;
     let run = super::read::visible(&mut conn, actor, started.run.id)
