@@ -9,27 +9,35 @@
 -- deployment's row is taken when the run's row is, before the statement
 -- goes on to event topics and the ledger (the one order of locks: run,
 -- deployment, event topics, ledger accounts, spend counters).
+--
+-- No run changes while the count is set up: the trigger exists before the
+-- count is taken, and no other transaction writes runs until this one
+-- commits.
+LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE;
 ALTER TABLE deployments ADD COLUMN runs_running integer NOT NULL DEFAULT 0;
-UPDATE deployments d SET runs_running = (
-    SELECT count(*) FROM runs r WHERE r.deployment_id = d.id AND r.status = 'running');
 
 CREATE FUNCTION runs_count_running() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     delta integer := 0;
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.status = 'running' THEN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'running' THEN
         delta := delta - 1;
     END IF;
-    IF NEW.status = 'running' THEN
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'running' THEN
         delta := delta + 1;
     END IF;
     IF delta <> 0 THEN
-        UPDATE deployments SET runs_running = runs_running + delta WHERE id = NEW.deployment_id;
+        -- A deployment deleted with its runs is gone already: no row.
+        UPDATE deployments SET runs_running = runs_running + delta
+        WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.deployment_id ELSE NEW.deployment_id END;
     END IF;
-    RETURN NEW;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$;
-CREATE TRIGGER runs_count_running BEFORE INSERT OR UPDATE OF status ON runs
+CREATE TRIGGER runs_count_running BEFORE INSERT OR UPDATE OF status OR DELETE ON runs
     FOR EACH ROW EXECUTE FUNCTION runs_count_running();
+
+UPDATE deployments d SET runs_running = (
+    SELECT count(*) FROM runs r WHERE r.deployment_id = d.id AND r.status = 'running');
 
 -- A monthly spend counter keeps the cap it was last moved under, and the
 -- database refuses a counter past it: the start statement moves the
@@ -40,3 +48,11 @@ ALTER TABLE spend_months ADD CONSTRAINT spend_within_deployment_cap
     CHECK (scope <> 'deployment' OR cap IS NULL OR spent <= cap);
 ALTER TABLE spend_months ADD CONSTRAINT spend_within_api_key_cap
     CHECK (scope <> 'api_key' OR cap IS NULL OR spent <= cap);
+
+-- An entry moves its account's balance as it is inserted (BEFORE), not
+-- when its statement ends: a statement that posts entries and then moves
+-- spend counters (the run's start and end statements) locks the accounts
+-- first, in the order every path keeps.
+DROP TRIGGER ledger_entries_apply ON ledger_entries;
+CREATE TRIGGER ledger_entries_apply BEFORE INSERT ON ledger_entries
+    FOR EACH ROW EXECUTE FUNCTION ledger_apply_entry();

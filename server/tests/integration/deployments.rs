@@ -668,3 +668,129 @@ async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     assert!(run["finished_at"].is_string());
     assert_eq!(run["output"], Value::Null, "it was not run again");
 }
+
+#[derive(diesel::QueryableByName)]
+struct InFlight {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    counted: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    running: i64,
+}
+
+/// The deployment's own count of runs in flight, and the running runs.
+async fn in_flight(app: &TestApp, id: &str) -> (i64, i64) {
+    let mut conn = app.sql().await;
+    let row: InFlight = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT d.runs_running::bigint AS counted, \
+                    (SELECT count(*) FROM runs r WHERE r.deployment_id = d.id \
+                     AND r.status = 'running') AS running \
+             FROM deployments d WHERE d.id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.parse::<uuid::Uuid>().expect("a uuid")),
+        &mut conn,
+    )
+    .await
+    .expect("counting runs in flight");
+    (row.counted, row.running)
+}
+
+#[tokio::test]
+async fn at_most_eight_runs_fly_at_once_and_the_count_follows_every_end() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    // A host that accepts and never answers: each run waits on it.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let port = silent.local_addr().expect("an address").port();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let source = format!(
+        "export default function run(input, ctx) {{\n  ctx.http.fetch(\"http://127.0.0.1:{port}/\");\n  return {{ done: true }};\n}}\n"
+    );
+    let slug = publish_agent(
+        &mut ada,
+        "Waiter",
+        &source,
+        json!({ "http": [format!("127.0.0.1:{port}")] }),
+    )
+    .await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": slug })).await;
+    let path = format!("/api/v1/deployments/{id}/runs");
+
+    // Twelve synchronous runs at once: eight start (and wait), four are
+    // refused at once, whichever path each start takes.
+    let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..12 {
+        let (mut ada, path, answered) = (ada.clone(), path.clone(), answered.clone());
+        tokio::spawn(async move {
+            let _ = answered.send(ada.post(&path, json!({ "input": {} })).await);
+        });
+    }
+    for _ in 0..4 {
+        let (status, body) = tokio::time::timeout(Duration::from_secs(30), answers.recv())
+            .await
+            .expect("the refusals answer at once")
+            .expect("an answer");
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["error"]["field"], "deployment", "{body}");
+    }
+    assert_eq!(in_flight(&app, &id).await, (8, 8));
+
+    // Queued runs wait while eight fly; cancelling three lets two of them
+    // in, and the count follows every change.
+    let mut queued = Vec::new();
+    for _ in 0..2 {
+        let (status, run) = ada
+            .post(&path, json!({ "input": {}, "mode": "async" }))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+        queued.push(run["id"].as_str().expect("id").to_owned());
+    }
+    let (_, list) = ada.get(&path).await;
+    let running: Vec<String> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|run| run["status"] == "running")
+        .map(|run| run["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(running.len(), 8, "{list}");
+    for run in &running[..3] {
+        let (status, cancelled) = ada.post_empty(&format!("/api/v1/runs/{run}/cancel")).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{cancelled}");
+    }
+    let mut counts = in_flight(&app, &id).await;
+    for _ in 0..400 {
+        if counts == (7, 7) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        counts = in_flight(&app, &id).await;
+    }
+    assert_eq!(
+        counts,
+        (7, 7),
+        "the two queued runs took two of the free places"
+    );
+    for run in &queued {
+        let (_, run) = ada.get(&format!("/api/v1/runs/{run}")).await;
+        assert_eq!(run["status"], "running", "{run}");
+    }
+
+    // Everything cancelled: nothing counted in flight.
+    let (_, list) = ada.get(&path).await;
+    for run in list["items"].as_array().expect("items") {
+        if run["status"] == "running" || run["status"] == "queued" {
+            let run = run["id"].as_str().expect("id");
+            let (status, cancelled) = ada.post_empty(&format!("/api/v1/runs/{run}/cancel")).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{cancelled}");
+        }
+    }
+    assert_eq!(in_flight(&app, &id).await, (0, 0));
+}

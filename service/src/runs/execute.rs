@@ -52,13 +52,16 @@ pub async fn claim(services: &Services, run_id: Uuid) -> Result<Claim, ServiceEr
         if record.status() != RunStatus::Queued {
             return Ok(Claim::Gone);
         }
-        let running: i64 = runs::table
-            .filter(runs::deployment_id.eq(record.deployment_id))
-            .filter(runs::status.eq("running"))
-            .count()
-            .get_result(conn)
+        // Runs in flight, on the deployment's row locked (the order of
+        // locks: run, deployment): concurrent claims and starts see each
+        // other's count.
+        let running: i32 = deployment_rows::table
+            .find(record.deployment_id)
+            .for_no_key_update()
+            .select(deployment_rows::runs_running)
+            .first(conn)
             .await?;
-        if running >= MAX_RUNNING_PER_DEPLOYMENT {
+        if i64::from(running) >= MAX_RUNNING_PER_DEPLOYMENT {
             return Ok(Claim::Busy);
         }
         let record: RunRecord = diesel::update(runs::table.find(run_id))

@@ -16,7 +16,11 @@
 //! every guarantee is the slow path's; this path only saves round trips.
 //!
 //! Locks are taken in the one order every path keeps: run, deployment,
-//! event topics, ledger accounts, spend counters.
+//! event topics, ledger accounts, spend counters. In one statement that
+//! holds because each step waits for the one before (`count(*)` of its
+//! rows), ledger entries move their accounts' balances as they are
+//! inserted (a BEFORE trigger), in account order, and the spend counters
+//! are locked deployment first.
 
 use diesel::QueryResult;
 use diesel::QueryableByName;
@@ -88,6 +92,17 @@ struct Started {
     has_secrets: bool,
 }
 
+/// The columns of `RunRecord`, named (not `*`: a prepared statement's
+/// result must keep its shape when a later migration adds a column).
+macro_rules! run_columns {
+    () => {
+        "id, deployment_id, status, trigger, error, duration_us, fuel_used, peak_memory_bytes, \
+         created_at, finished_at, price_credits, charged_credits, workspace_id, input, output, \
+         logs, logs_truncated, api_key_id, llm_calls, llm_input_tokens, llm_output_tokens, \
+         llm_credits"
+    };
+}
+
 /// The start statement; `$job` queues an asynchronous run's job (left out
 /// for a synchronous run: the jobs table's notification fires per
 /// statement, and would wake every worker for nothing).
@@ -130,7 +145,9 @@ run AS (
     SELECT @run, ok.id, ok.workspace_id, ok.price, @status, @trigger, @input, @runner, @lease_until,
            CASE WHEN @asynchronous THEN NULL ELSE now() END, @idempotency_key, @user, @key
     FROM ok
-    RETURNING *
+    RETURNING ",
+            run_columns!(),
+            "
 ),
 ",
             $job,
@@ -325,7 +342,8 @@ pub(super) struct Outcome<'a> {
     pub events: &'a serde_json::Value,
 }
 
-const END: &str = "\
+const END: &str = concat!(
+    "\
 WITH run AS (
     UPDATE runs SET status = @status, output = @output, error = @error, logs = @logs, logs_truncated = @logs_truncated,
         duration_us = @duration_us, fuel_used = @fuel, peak_memory_bytes = @memory, llm_calls = @llm_calls,
@@ -333,7 +351,9 @@ WITH run AS (
         runner = NULL, lease_until = NULL, finished_at = now(),
         charged_credits = CASE WHEN @status = 'succeeded' THEN price_credits ELSE 0 END
     WHERE id = @run AND status = 'running' AND runner = @runner
-    RETURNING *
+    RETURNING ",
+    run_columns!(),
+    "
 ),
 paid AS (
     SELECT run.id, run.workspace_id AS payer, run.price_credits AS price, run.api_key_id,
@@ -396,16 +416,24 @@ legs AS (
     ORDER BY leg.account
     RETURNING id
 ),
-given_back AS (
-    UPDATE spend_months s SET spent = s.spent - paid.price
-    FROM paid
+counters AS (
+    SELECT s.scope, s.owner, s.month
+    FROM spend_months s, paid
     WHERE @status <> 'succeeded' AND (SELECT count(*) FROM legs) > 0
       AND s.month = date_trunc('month', paid.created_at AT TIME ZONE 'UTC')::date
       AND ((s.scope = 'deployment' AND s.owner = paid.deployment_id)
            OR (s.scope = 'api_key' AND s.owner = paid.api_key_id))
+    ORDER BY CASE s.scope WHEN 'deployment' THEN 1 ELSE 2 END
+    FOR NO KEY UPDATE OF s
+),
+given_back AS (
+    UPDATE spend_months s SET spent = s.spent - paid.price
+    FROM paid, counters
+    WHERE s.scope = counters.scope AND s.owner = counters.owner AND s.month = counters.month
     RETURNING s.scope
 )
-SELECT run.*, (SELECT count(*) FROM given_back) AS given_back FROM run";
+SELECT run.*, (SELECT count(*) FROM given_back) AS given_back FROM run"
+);
 
 /// What the end statement did.
 pub(super) enum Ended {
@@ -469,10 +497,119 @@ pub(super) async fn end(
     match ended {
         Ok(record) => Ok(Ended::Recorded(Box::new(record))),
         Err(DieselError::NotFound) => Ok(Ended::Taken),
-        Err(error) => {
-            // The slow path records it, or says what is wrong.
+        // The database refused it (and so did nothing): the slow path
+        // records it, or says what is wrong. Anything else (a connection
+        // gone, a row not read) is no reason to record the run again.
+        Err(error @ DieselError::DatabaseError(..)) => {
             tracing::debug!(%error, %run, "a run's end statement gave way to the slow path");
             Ok(Ended::SlowPath)
         }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::pg::{Pg, PgQueryBuilder};
+    use diesel::query_builder::{QueryBuilder as _, QueryFragment};
+    use diesel::{QueryDsl as _, SelectableHelper as _};
+
+    use super::*;
+    use crate::schema::runs;
+
+    /// The text the database gets: every `@marker` bound (else an error).
+    fn sql_of(statement: &impl QueryFragment<Pg>) -> QueryResult<String> {
+        let mut builder = PgQueryBuilder::default();
+        statement.to_sql(&mut builder, &Pg)?;
+        Ok(builder.finish())
+    }
+
+    fn new_run<'a>(event: &'a serde_json::Value, asynchronous: bool) -> NewRun<'a> {
+        NewRun {
+            id: Uuid::nil(),
+            deployment: Uuid::nil(),
+            user: Uuid::nil(),
+            key: None,
+            key_workspace: None,
+            trigger: "api",
+            input: event,
+            idempotency_key: None,
+            asynchronous,
+            runner: None,
+            lease_until: None,
+            max_running: 8,
+            event,
+        }
+    }
+
+    fn start_params(run: NewRun<'_>) -> StartParams<'_> {
+        StartParams {
+            run,
+            status: "running",
+            job_kind: "run",
+            job_priority: 0,
+            job_attempts: 1,
+            topics: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_marker_of_the_statements_is_bound() {
+        let event = serde_json::json!({});
+        for (text, asynchronous) in [(START, false), (START_QUEUED, true)] {
+            let params = start_params(new_run(&event, asynchronous));
+            let sql = sql_of(&Statement { text, params }).expect("every marker bound");
+            assert!(!sql.contains('@'), "a marker left in:\n{sql}");
+            assert!(sql.contains("$1"), "{sql}");
+        }
+        let params = EndParams {
+            run: Uuid::nil(),
+            runner: "r",
+            share: 80,
+            outcome: Outcome {
+                status: "succeeded",
+                output: None,
+                error: None,
+                logs: &event,
+                logs_truncated: false,
+                duration_us: None,
+                fuel: None,
+                memory: None,
+                llm_calls: 0,
+                llm_input_tokens: 0,
+                llm_output_tokens: 0,
+                llm_credits: 0,
+                events: &event,
+            },
+        };
+        let sql = sql_of(&Statement { text: END, params }).expect("every marker bound");
+        assert!(!sql.contains('@'), "a marker left in:\n{sql}");
+    }
+
+    #[test]
+    fn a_marker_without_a_parameter_is_an_error_not_a_statement() {
+        let event = serde_json::json!({});
+        let params = start_params(new_run(&event, false));
+        let error = sql_of(&Statement {
+            text: "SELECT @run, @nobody",
+            params,
+        })
+        .expect_err("@nobody has no parameter");
+        assert!(error.to_string().contains("@nobody"), "{error}");
+    }
+
+    #[test]
+    fn the_statements_return_the_columns_of_a_run_record() {
+        let selected =
+            diesel::debug_query::<Pg, _>(&runs::table.select(RunRecord::as_select())).to_string();
+        let mut wanted: Vec<&str> = selected
+            .split("\"runs\".\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let mut named: Vec<&str> = run_columns!().split(',').map(str::trim).collect();
+        wanted.sort_unstable();
+        named.sort_unstable();
+        assert_eq!(named, wanted);
     }
 }
