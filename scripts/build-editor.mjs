@@ -1,9 +1,8 @@
-// Trunk post-build hook: bundles the code editor (editor/main.js, CodeMirror)
-// into editor-<hash>.js in the staging directory, names it in index.html
-// (<meta name="agentdeck-editor">) so the app can import it when the editor
-// page needs it, then runs precompress.mjs. One hook does both because Trunk
-// starts the hooks of a stage together, and the bundle must exist before the
-// .br/.gz copies are written.
+// Step 3 of scripts/build-web.mjs: bundles the code editor (editor/main.js,
+// CodeMirror) into editor-<hash>.js in the staging directory, names it in
+// index.html (<meta name="agentdeck-editor">) so the app can import it when
+// the editor page needs it, puts build-split.mjs's <head> part in, then runs
+// precompress.mjs (after the bundle, which it compresses too).
 //
 // Also runs on its own: `node scripts/build-editor.mjs <dir>` writes the
 // bundle into <dir> (no index.html, no compression), e.g. for a quick look at
@@ -15,10 +14,10 @@ import { join, resolve } from "node:path";
 import { build } from "esbuild";
 
 const root = resolve(import.meta.dirname, "..");
-const staging = process.env.TRUNK_STAGING_DIR;
+const staging = process.env.WEB_STAGING_DIR;
 const outDir = staging ?? process.argv[2];
 if (!outDir) {
-  console.error("build-editor.mjs runs as a Trunk hook (TRUNK_STAGING_DIR is unset) or with an output directory");
+  console.error("build-editor.mjs runs from build-web.mjs (WEB_STAGING_DIR is unset) or with an output directory");
   process.exit(1);
 }
 
@@ -37,7 +36,7 @@ const result = await build({
 });
 const code = result.outputFiles[0].contents;
 
-// 16 hex digits, like Trunk's own names, so the server serves it immutable.
+// 16 hex digits, like every hashed name, so the server serves it immutable.
 const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
 const name = `editor-${hash}.js`;
 writeFileSync(join(outDir, name), code);
@@ -45,25 +44,24 @@ writeFileSync(join(outDir, name), code);
 if (staging) {
   const index = join(staging, "index.html");
   const html = readFileSync(index, "utf8");
-  const publicUrl = process.env.TRUNK_PUBLIC_URL ?? "/";
+  const publicUrl = process.env.WEB_PUBLIC_URL ?? "/";
   const meta = `<meta name="agentdeck-editor" content="${publicUrl}${name}">`;
-  // Early in the head; a minifier may have left out the <head> tag itself.
-  const head = /<head(?:\s[^>]*)?>|<meta charset[^>]*>/i.exec(html);
+  // Early in the head, after the character set (which must come first).
+  const head = /<meta charset[^>]*>/i.exec(html) ?? /<head(?:\s[^>]*)?>/i.exec(html);
   if (!head) {
     console.error("build-editor.mjs: found no <head> or <meta charset> in index.html");
     process.exit(1);
   }
   const at = head.index + head[0].length;
-  // The split WASM build (build-split.mjs, pre-build hook) leaves its
-  // preload hints and start script in split-head.html.
+  // The split WASM build (build-split.mjs) leaves its preload hints and
+  // start script in split-head.html.
   const splitHead = join(staging, "split-head.html");
   let extra = "";
   if (existsSync(splitHead)) {
     extra = readFileSync(splitHead, "utf8");
     rmSync(splitHead);
   }
-  // Trunk leaves the skipped Rust link (data-trunk-skip) in the page.
-  const rest = html.slice(at).replace(/<link [^>]*data-trunk-skip[^>]*>/, "");
+  const rest = html.slice(at);
   writeFileSync(index, html.slice(0, at) + meta + extra + rest);
 
   await import("./precompress.mjs");

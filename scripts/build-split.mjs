@@ -1,14 +1,13 @@
-// Trunk pre-build hook: builds the WASM app split per route (Leptos lazy
-// routes) into the staging directory, since Trunk's own Rust pipeline cannot
-// run wasm-split between cargo and wasm-bindgen (trunk-rs/trunk#1022).
+// Step 1 of scripts/build-web.mjs: builds the WASM app split per route
+// (Leptos lazy routes) into the staging directory.
 //
 //   cargo rustc (wasm-release, --emit-relocs)      -> frontend.wasm
 //   wasm-split-cli (wasm_split_cli_support 0.2.4)  -> main + split_*/chunk_* + __wasm_split.js
 //   wasm-bindgen --target web --keep-lld-exports   -> frontend.js + frontend_bg.wasm
 //   wasm-opt -Oz on the main module and every chunk
 //   content hashes in every name, esbuild minify for the JS,
-//   and frontend/split-loader.js (inlined by Trunk into index.html) that
-//   preloads and starts the main module.
+//   and split-head.html (put into index.html's <head> by build-editor.mjs)
+//   that preloads and starts the main module.
 //
 // Also runs on its own: `node scripts/build-split.mjs <dir>`.
 // Tools on PATH: cargo, wasm-split-cli, wasm-bindgen, wasm-opt; esbuild from npm.
@@ -18,17 +17,18 @@ import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { transformSync } from "esbuild";
+import { cargoArgs, wasmOf } from "./web-common.mjs";
 
 const root = resolve(import.meta.dirname, "..");
-const outDir = process.env.TRUNK_STAGING_DIR ?? process.argv[2];
+const outDir = process.env.WEB_STAGING_DIR ?? process.argv[2];
 if (!outDir) {
-  console.error("build-split.mjs runs as a Trunk hook (TRUNK_STAGING_DIR is unset) or with an output directory");
+  console.error("build-split.mjs runs from build-web.mjs (WEB_STAGING_DIR is unset) or with an output directory");
   process.exit(1);
 }
-const release = (process.env.TRUNK_PROFILE ?? "release") === "release";
+const release = (process.env.WEB_PROFILE ?? "release") === "release";
 const profile = release ? "wasm-release" : "dev";
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
-const publicUrl = process.env.TRUNK_PUBLIC_URL ?? "/";
+const publicUrl = process.env.WEB_PUBLIC_URL ?? "/";
 const work = join(targetDir, "wasm-split-out");
 
 function run(cmd, args, opts = {}) {
@@ -38,8 +38,7 @@ function run(cmd, args, opts = {}) {
 const hash16 = (bytes) => createHash("sha256").update(bytes).digest("hex").slice(0, 16);
 
 // The wasm-bindgen CLI must be exactly the crate's version (Cargo.lock), or
-// the glue and the module disagree; Trunk's [tools] pin does not reach this
-// step, so check here.
+// the glue and the module disagree.
 const locked = /name = "wasm-bindgen"\nversion = "([^"]+)"/.exec(readFileSync(join(root, "Cargo.lock"), "utf8"))?.[1];
 const cli = execFileSync("wasm-bindgen", ["--version"], { encoding: "utf8" }).trim();
 if (!locked || cli !== `wasm-bindgen ${locked}`) {
@@ -47,15 +46,9 @@ if (!locked || cli !== `wasm-bindgen ${locked}`) {
   process.exit(1);
 }
 
-// 1. cargo: the relocations let wasm-split rebuild the call graph; they are
-// link arguments of the final crate only, so the dependencies' builds (and
-// Trunk's) are reused as they are.
-run("cargo", [
-  "rustc", "--offline", "--package", "frontend", "--bin", "frontend",
-  "--target", "wasm32-unknown-unknown", "--profile", profile,
-  "--", "-Clink-args=--emit-relocs",
-]);
-const input = join(targetDir, "wasm32-unknown-unknown", profile === "dev" ? "debug" : profile, "frontend.wasm");
+// 1. cargo (web-common.mjs), unless build-web.mjs has run it already.
+if (process.env.WEB_CARGO_DONE !== "1") run("cargo", cargoArgs(profile));
+const input = wasmOf(targetDir, profile);
 
 // 2. wasm-split: main module (still to go through wasm-bindgen), the chunks
 // and __wasm_split.js, which imports initSync from ./frontend.js.
@@ -106,7 +99,7 @@ for (const [name, path] of modules) {
   written.push([hashed, bytes.length]);
 }
 
-// inline_js snippets of wasm-bindgen (unhashed names, as with Trunk).
+// inline_js snippets of wasm-bindgen (unhashed names).
 cpSync(join(work, "bindgen", "snippets"), join(outDir, "snippets"), { recursive: true });
 const snippets = readdirSync(join(work, "bindgen", "snippets"), { recursive: true })
   .filter((path) => path.endsWith(".js"))
@@ -126,8 +119,8 @@ writeFileSync(join(outDir, glueName), glue);
 writeFileSync(join(outDir, loaderName), loader);
 written.push([glueName, glue.length], [loaderName, loader.length]);
 
-// 6. What index.html needs, for the post-build hook to put into <head>:
-// preload hints and the start script (what Trunk writes for its own build).
+// 6. What index.html needs, for build-editor.mjs to put into <head>:
+// preload hints and the start script.
 writeFileSync(join(outDir, "split-head.html"),
   `<link rel="modulepreload" href="${publicUrl}${glueName}" crossorigin>` +
   `<link rel="modulepreload" href="${publicUrl}${loaderName}" crossorigin>` +
@@ -136,5 +129,5 @@ writeFileSync(join(outDir, "split-head.html"),
   `<script type="module">import init, * as bindings from "${publicUrl}${glueName}";` +
   `const wasm = await init({ module_or_path: "${publicUrl}${mainWasmName}" });` +
   `window.wasmBindings = bindings;` +
-  `dispatchEvent(new CustomEvent("TrunkApplicationStarted", { detail: { wasm } }));</script>`);
+  `dispatchEvent(new CustomEvent("AgentdeckStarted", { detail: { wasm } }));</script>`);
 for (const [name, size] of written) console.error(`build-split.mjs: ${name} ${size} bytes`);

@@ -9,13 +9,10 @@ cd "$ROOT"
 # Build output lives outside the clone so fresh clones reuse it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdeck/target}"
 export PATH="$ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-# Trunk must never reach beyond the package registries.
-export TRUNK_SKIP_VERSION_CHECK=true
 
-# Tool pins. wasm-bindgen must equal the crate version in Cargo.lock; Trunk.toml
-# names the same version, and setup.sh checks that all three agree.
-TRUNK_VERSION="0.21.14"
-WASM_BINDGEN_VERSION="$(sed -n 's/^wasm_bindgen *= *"\(.*\)"/\1/p' Trunk.toml)"
+# Tool pins. The wasm-bindgen CLI must be exactly the crate's version in
+# Cargo.lock (the glue and the module must agree).
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 
 # The SMTP server the tests send mail to (aiosmtpd, from PyPI), in a
 # virtualenv of its own that fresh clones reuse. The tests start it as

@@ -1,14 +1,14 @@
-// Trunk post-build hook: writes .br and .gz beside every compressible asset
+// Last step of scripts/build-editor.mjs: writes .br and .gz beside every compressible asset
 // so the server sends them as they are instead of compressing per request.
-// Uses Node's zlib (no extra tools). Runs in Trunk's staging directory.
+// Uses Node's zlib (no extra tools). Runs in build-web.mjs's staging directory.
 
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const dir = process.env.TRUNK_STAGING_DIR;
+const dir = process.env.WEB_STAGING_DIR;
 if (!dir) {
-  console.error("precompress.mjs runs as a Trunk hook (TRUNK_STAGING_DIR is unset)");
+  console.error("precompress.mjs runs from build-web.mjs (WEB_STAGING_DIR is unset)");
   process.exit(1);
 }
 // Not .html: index.html is served by the server itself, uncached.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Agentdeck need, and only what
-# is missing: the rustup wasm targets, Trunk and the matching wasm-bindgen CLI
-# (from crates.io), wasm-opt and playwright-core (from npm), PostgreSQL server
+# is missing: the rustup wasm targets, the wasm-bindgen CLI matching the crate
+# and wasm-split-cli (from crates.io), wasm-opt, esbuild and playwright-core
+# (from npm), PostgreSQL server
 # binaries and, for tests, Chromium (from Debian) and the aiosmtpd SMTP server
 # (from PyPI, into a virtualenv). Says what it does.
 #
@@ -119,14 +120,7 @@ else
     done
 fi
 
-locked_bindgen="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
-[[ "$locked_bindgen" == "$WASM_BINDGEN_VERSION" ]] ||
-    die "Cargo.lock has wasm-bindgen $locked_bindgen but Trunk.toml pins $WASM_BINDGEN_VERSION; make them equal"
-
-if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
-    say "installing Trunk $TRUNK_VERSION from crates.io (about 12 minutes the first time)"
-    cargo install trunk --version "$TRUNK_VERSION" --locked --quiet
-fi
+[[ -n "$WASM_BINDGEN_VERSION" ]] || die "found no wasm-bindgen in Cargo.lock"
 
 if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
     # Not --locked: its lock file names a crate version crates.io lacks.
@@ -152,8 +146,8 @@ if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Trunk builds with cargo --offline, so every dependency (all targets) must
-# already be here.
+# The web build (scripts/build-web.mjs) runs cargo --offline, so every
+# dependency (all targets) must already be here.
 cargo fetch --locked --quiet
 # The sandbox's guests (agents/) are a workspace of their own.
 cargo fetch --locked --quiet --manifest-path agents/Cargo.toml

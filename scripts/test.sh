@@ -50,12 +50,12 @@ refuse service "" 'app|server|leptos|leptos_axum|axum'
 step "unit and integration tests (real PostgreSQL, HTTP, WebSocket, wasmtime sandboxes)"
 cargo test --locked -p types -p service -p runtime -p server -p app
 
-step "release frontend build (trunk build --release)"
-trunk build --release --offline
+step "the web app, release build (node scripts/build-web.mjs)"
+node scripts/build-web.mjs
 
 step "browser tests (Playwright, headless Chromium)"
-# The debug server cargo test just built: the browser tests check behaviour,
-# not speed, and this saves a release build.
+# The dev-profile server cargo test just built, the one `make run` starts:
+# the browser tests check behaviour, not speed.
 AGENTDECK_SERVER_BIN="$CARGO_TARGET_DIR/debug/server" AGENTDECK_DIST_DIR="$ROOT/dist" \
     node --test --test-concurrency=1 end2end/*.test.mjs
 

@@ -80,17 +80,16 @@ async fn index(dist: &Path, path: &str) -> Response {
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                 "The web app has not been built. Run `make run`, or build it with \
-                 `trunk build --release` and point AGENTDECK_DIST_DIR at its dist/ directory.",
+                 `node scripts/build-web.mjs` and point AGENTDECK_DIST_DIR at its dist/ directory.",
             )
                 .into_response()
         }
     }
 }
 
-/// Trunk names assets `name-<hash>.ext` (or `_bg.wasm`), the hash a u64 in
-/// hex without leading zeros: usually 16 digits, 15 in one build of 16, so
-/// 12 to 16 are taken (fewer is one build in a million). The editor bundle
-/// (scripts/build-editor.mjs) always has 16.
+/// The web build (scripts/build-web.mjs) names assets `name-<hash>.ext` (or
+/// `_bg.wasm`) with 16 hex digits; 12 to 16 are taken, as Trunk, which
+/// built it before, left out leading zeros.
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     file.match_indices('-').any(|(at, _)| {
@@ -105,7 +104,7 @@ mod tests {
     use super::is_hashed_asset;
 
     #[test]
-    fn recognises_trunk_hashed_names() {
+    fn recognises_hashed_names() {
         assert!(is_hashed_asset("/frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_hashed_asset("/frontend-1a2b3c4d5e6f7a8b.js"));
         assert!(is_hashed_asset("/main-0123456789abcdef.css"));

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 pub use db::TestDb;
 use service::auth::github::GithubConfig;
 
-/// File names as Trunk writes them, so the caching rules apply.
+/// File names as scripts/build-web.mjs writes them, so the caching rules apply.
 pub const HASHED_JS: &str = "frontend-0123456789abcdef.js";
 pub const HASHED_WASM: &str = "frontend-0123456789abcdef_bg.wasm";
 pub const INDEX_MARKER: &str = "<title>Agentdeck test build</title>";
