@@ -18,12 +18,12 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { transformSync } from "esbuild";
-import { cargoArgs, wasmOf } from "./web-common.mjs";
+import { cargoArgs, refuseToReplace, wasmOf } from "./web-common.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const profile = process.argv[2] === "dev" ? "dev" : "release";
 const release = profile === "release";
-const dist = resolve(root, process.env.AGENTDECK_DIST_DIR ?? "dist");
+const dist = resolve(root, process.env.AGENTDECK_DIST_DIR || "dist");
 const staging = `${dist}.staging`;
 const publicUrl = "/";
 const started = Date.now();
@@ -93,8 +93,8 @@ node("build-editor.mjs");
 
 if (!existsSync(join(staging, "index.html"))) throw new Error("no index.html was built");
 writeFileSync(join(staging, ".inputs"), fingerprint);
+refuseToReplace(dist, root);
 rmSync(dist, { recursive: true, force: true });
 renameSync(staging, dist);
 say(`done: ${dist}`);
-
 

@@ -14,6 +14,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 scripts/setup.sh run
+prune_target_when_low
+
+export AGENTDECK_DIST_DIR="${AGENTDECK_DIST_DIR:-$ROOT/dist}"
 
 step "building the web app (node scripts/build-web.mjs; a few minutes the first time, seconds when nothing changed)"
 node scripts/build-web.mjs
@@ -29,5 +32,4 @@ else
 fi
 
 step "starting Agentdeck"
-export AGENTDECK_DIST_DIR="${AGENTDECK_DIST_DIR:-$ROOT/dist}"
 exec "$server"

@@ -5,6 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 scripts/setup.sh test
+prune_target_when_low
 
 # The Python the tests start their SMTP server with (aiosmtpd, installed
 # into this virtualenv by setup.sh): both cargo test and the journeys.
@@ -13,6 +14,9 @@ export AGENTDECK_TEST_PYTHON="$TEST_VENV/bin/python"
 step "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path agents/Cargo.toml
+
+step "the build scripts' own tests (node --test scripts/*.test.mjs)"
+node --test scripts/*.test.mjs
 
 step "clippy, server side (ssr): types, service, runtime, server, app"
 cargo clippy --locked -p types -p service -p runtime -p server -p app --all-targets -- -D warnings
@@ -51,7 +55,7 @@ step "unit and integration tests (real PostgreSQL, HTTP, WebSocket, wasmtime san
 cargo test --locked -p types -p service -p runtime -p server -p app
 
 step "the web app, release build (node scripts/build-web.mjs)"
-node scripts/build-web.mjs
+AGENTDECK_DIST_DIR="$ROOT/dist" node scripts/build-web.mjs
 
 step "browser tests (Playwright, headless Chromium)"
 # The dev-profile server cargo test just built, the one `make run` starts:

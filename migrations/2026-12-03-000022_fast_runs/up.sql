@@ -20,6 +20,17 @@ CREATE FUNCTION runs_count_running() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     delta integer := 0;
 BEGIN
+    -- A run moved to another deployment (no code does; the count must
+    -- hold all the same): out of the one, into the other.
+    IF TG_OP = 'UPDATE' AND OLD.deployment_id IS DISTINCT FROM NEW.deployment_id THEN
+        IF OLD.status = 'running' THEN
+            UPDATE deployments SET runs_running = runs_running - 1 WHERE id = OLD.deployment_id;
+        END IF;
+        IF NEW.status = 'running' THEN
+            UPDATE deployments SET runs_running = runs_running + 1 WHERE id = NEW.deployment_id;
+        END IF;
+        RETURN NEW;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'running' THEN
         delta := delta - 1;
     END IF;
@@ -33,7 +44,7 @@ BEGIN
     END IF;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$;
-CREATE TRIGGER runs_count_running BEFORE INSERT OR UPDATE OF status OR DELETE ON runs
+CREATE TRIGGER runs_count_running BEFORE INSERT OR UPDATE OF status, deployment_id OR DELETE ON runs
     FOR EACH ROW EXECUTE FUNCTION runs_count_running();
 
 UPDATE deployments d SET runs_running = (

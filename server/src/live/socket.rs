@@ -2,6 +2,11 @@
 //! subscribes to (each in a task of its own), and drops the client when it
 //! is too slow to keep up.
 //!
+//! The socket's sending half is shared ([`Writer`]): a topic's task writes
+//! its frames itself, so an event reaches a socket with one task woken (the
+//! topic's) and one write, and the frame's bytes are the ones the hub
+//! serialised once for every socket.
+//!
 //! A stored topic is followed gaplessly: subscribe to the hub first, then
 //! read from the database everything after `since` (or from now on), then
 //! pass live events on, skipping any already sent. A live event that is not
@@ -10,17 +15,20 @@
 //! behind is disconnected and resumes with `since`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse as _, Response};
+use futures::stream::SplitSink;
 use futures::{FutureExt as _, SinkExt, StreamExt};
 use service::auth::Actor;
 use service::{ServiceError, Services, events};
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Mutex, MutexGuard, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use types::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame};
 use types::topic::{Topic, TopicRequest};
@@ -35,8 +43,6 @@ use crate::state::AppState;
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// A client that does not take a frame within this time is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// Frames waiting for the socket, from all of its topics.
-const OUTGOING: usize = 256;
 /// Topics one connection may follow at once.
 const MAX_TOPICS: usize = 64;
 /// Subscribe frames a connection may send in a burst, and how fast that
@@ -89,8 +95,123 @@ pub async fn upgrade(
 enum Ended {
     /// The client fell too far behind.
     TooSlow,
-    /// The socket is gone, or the task reported an error frame already.
+    /// The client took no frame within `SEND_TIMEOUT`.
+    Stalled,
+    /// The socket is gone, the topic was stopped, or the task reported an
+    /// error frame already.
     Quietly,
+}
+
+/// The socket's sending half, shared by the connection and its topics'
+/// tasks. A frame is written at once when the socket's buffer has room (as
+/// most are); a send that has to wait holds the others back at most
+/// `SEND_TIMEOUT`, after which the client counts as gone and every later
+/// send fails at once.
+struct Writer {
+    sink: Mutex<SplitSink<WebSocket, Message>>,
+    broken: AtomicBool,
+}
+
+/// Why a frame was not sent.
+enum Unsent {
+    /// The socket failed or closed.
+    Gone,
+    /// The client took no frame within `SEND_TIMEOUT`.
+    Stalled,
+    /// Its topic was stopped (unsubscribed, subscribed again, or its access
+    /// ended): the frame is dropped.
+    Stopped,
+}
+
+impl Unsent {
+    fn ended(self) -> Ended {
+        match self {
+            Unsent::Stalled => Ended::Stalled,
+            Unsent::Gone | Unsent::Stopped => Ended::Quietly,
+        }
+    }
+}
+
+impl Writer {
+    fn new(sink: SplitSink<WebSocket, Message>) -> Self {
+        Self {
+            sink: Mutex::new(sink),
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    async fn send(&self, frame: Utf8Bytes) -> Result<(), Unsent> {
+        self.write(Message::Text(frame), None).await
+    }
+
+    /// Sends a frame of the topic `stopped` belongs to, unless it was
+    /// stopped: checked with the socket held, so no frame of a topic goes
+    /// after the one that ends it.
+    async fn send_for(&self, stopped: &AtomicBool, frame: Utf8Bytes) -> Result<(), Unsent> {
+        self.write(Message::Text(frame), Some(stopped)).await
+    }
+
+    /// The close frame, if the socket still takes frames.
+    async fn close(&self, code: u16, reason: &'static str) {
+        let close = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = self.write(close, None).await;
+    }
+
+    async fn write(&self, message: Message, stopped: Option<&AtomicBool>) -> Result<(), Unsent> {
+        let mut sink = self.sink.lock().await;
+        self.write_held(&mut sink, message, stopped).await
+    }
+
+    /// The socket, held: nothing else is sent until it is let go.
+    async fn hold(&self) -> MutexGuard<'_, SplitSink<WebSocket, Message>> {
+        self.sink.lock().await
+    }
+
+    async fn write_held(
+        &self,
+        sink: &mut SplitSink<WebSocket, Message>,
+        message: Message,
+        stopped: Option<&AtomicBool>,
+    ) -> Result<(), Unsent> {
+        if stopped.is_some_and(|stopped| stopped.load(Ordering::Acquire)) {
+            return Err(Unsent::Stopped);
+        }
+        if self.broken.load(Ordering::Relaxed) {
+            return Err(Unsent::Gone);
+        }
+        // Most sends complete at once (the socket's buffer has room): a
+        // timer only for one that has to wait.
+        let send = sink.send(message);
+        tokio::pin!(send);
+        let sent = match send.as_mut().now_or_never() {
+            Some(sent) => Ok(sent),
+            None => tokio::time::timeout(SEND_TIMEOUT, send).await,
+        };
+        let unsent = match sent {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(_)) => Unsent::Gone,
+            Err(_) => Unsent::Stalled,
+        };
+        self.broken.store(true, Ordering::Relaxed);
+        Err(unsent)
+    }
+}
+
+/// A topic a connection follows: its task, and the flag that stops its
+/// frames at once (aborting the task takes effect at its next await).
+struct Followed {
+    task: AbortHandle,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Followed {
+    fn stop(self) {
+        self.stopped.store(true, Ordering::Release);
+        self.task.abort();
+    }
 }
 
 enum Step {
@@ -139,12 +260,10 @@ impl Allowance {
 
 impl Connection {
     async fn serve(self, socket: WebSocket) {
-        let (mut sink, mut stream) = socket.split();
-        // Frames are shared bytes: an event's frame is serialised once for
-        // every socket following its topic.
-        let (out, mut outgoing) = mpsc::channel::<Utf8Bytes>(OUTGOING);
+        let (sink, mut stream) = socket.split();
+        let writer = Arc::new(Writer::new(sink));
         let mut tasks: JoinSet<Ended> = JoinSet::new();
-        let mut following: HashMap<String, AbortHandle> = HashMap::new();
+        let mut following: HashMap<String, Followed> = HashMap::new();
         let mut shutdown = self.hub.shutdown_signal();
         let user = self.actor.user_id();
         let mut access = user.map(|user| self.hub.access_changes(user));
@@ -158,14 +277,7 @@ impl Connection {
         // no notification announces.
         let mut deadline = match self.deadline().await {
             Ok(deadline) => deadline,
-            Err(Step::Close(code, reason)) => {
-                let close = Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                }));
-                let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
-                return;
-            }
+            Err(Step::Close(code, reason)) => return writer.close(code, reason).await,
             Err(_) => return,
         };
         // One timer for the credentials' end, moved when that changes (not
@@ -181,7 +293,7 @@ impl Connection {
             let step = tokio::select! {
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        self.handle_frame(text.as_str(), &out, &mut tasks, &mut following, &mut allowance)
+                        self.handle_frame(text.as_str(), &writer, &mut tasks, &mut following, &mut allowance)
                             .await
                     }
                     Some(Ok(Message::Binary(_))) => Step::Send(
@@ -190,53 +302,40 @@ impl Connection {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Nothing,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => Step::Stop,
                 },
-                Some(text) = outgoing.recv() => Step::Send(text),
                 Some(ended) = tasks.join_next(), if !tasks.is_empty() => match ended {
                     Ok(Ended::TooSlow) => {
                         tracing::info!("dropping a client that fell behind");
                         Step::Close(close_code::AGAIN, "too slow: fell behind the event stream")
+                    }
+                    Ok(Ended::Stalled) => {
+                        tracing::info!("dropping a client that stopped reading");
+                        Step::Stop
                     }
                     Ok(Ended::Quietly) | Err(_) => Step::Nothing,
                 },
                 _ = shutdown.changed() => Step::Close(close_code::AWAY, "server shutting down"),
                 // A change to this user's access (or possibly missed ones),
                 // or the credentials' end: check them and every topic again.
-                Ok(()) = changed(&mut access) => self.recheck(&out, &mut following, &mut deadline).await,
+                Ok(()) = changed(&mut access) => self.recheck(&writer, &mut following, &mut deadline).await,
                 Ok(()) = resync.changed(), if user.is_some() => {
-                    self.recheck(&out, &mut following, &mut deadline).await
+                    self.recheck(&writer, &mut following, &mut deadline).await
                 }
                 () = &mut expiry, if deadline.is_some() => {
-                    self.recheck(&out, &mut following, &mut deadline).await
+                    self.recheck(&writer, &mut following, &mut deadline).await
                 }
             };
-            let message = match step {
-                Step::Send(text) => Message::Text(text),
-                Step::Close(code, reason) => {
-                    let close = Message::Close(Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    }));
-                    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
-                    return;
-                }
+            match step {
+                Step::Send(frame) => match writer.send(frame).await {
+                    Ok(()) => {}
+                    Err(Unsent::Stalled) => {
+                        tracing::info!("dropping a client that stopped reading");
+                        return;
+                    }
+                    Err(Unsent::Gone | Unsent::Stopped) => return,
+                },
+                Step::Close(code, reason) => return writer.close(code, reason).await,
                 Step::Stop => return,
-                Step::Nothing => continue,
-            };
-            // Most sends complete at once (the socket's buffer has room):
-            // a timer only for one that has to wait.
-            let send = sink.send(message);
-            tokio::pin!(send);
-            let sent = match send.as_mut().now_or_never() {
-                Some(sent) => Ok(sent),
-                None => tokio::time::timeout(SEND_TIMEOUT, send).await,
-            };
-            match sent {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => return,
-                Err(_) => {
-                    tracing::info!("dropping a client that stopped reading");
-                    return;
-                }
+                Step::Nothing => {}
             }
         }
     }
@@ -246,10 +345,13 @@ impl Connection {
     /// ends with an `access_revoked` error frame).
     async fn recheck(
         &self,
-        out: &mpsc::Sender<Utf8Bytes>,
-        following: &mut HashMap<String, AbortHandle>,
+        writer: &Writer,
+        following: &mut HashMap<String, Followed>,
         deadline: &mut Option<tokio::time::Instant>,
     ) -> Step {
+        // Nothing is sent while access is checked again: a topic about to
+        // be refused sends nothing more.
+        let mut held = writer.hold().await;
         match self.deadline().await {
             Ok(until) => *deadline = until,
             Err(step) => return step,
@@ -271,15 +373,19 @@ impl Connection {
                     | ServiceError::Forbidden(_)
                     | ServiceError::Unauthenticated,
                 ) => {
-                    if let Some(task) = following.remove(&topic) {
-                        task.abort();
+                    if let Some(followed) = following.remove(&topic) {
+                        followed.stop();
                     }
                     let frame = error_frame(
                         "access_revoked",
                         "you may no longer follow this topic",
                         Some(topic),
                     );
-                    if out.send(frame).await.is_err() {
+                    if writer
+                        .write_held(&mut held, Message::Text(frame), None)
+                        .await
+                        .is_err()
+                    {
                         return Step::Stop;
                     }
                 }
@@ -321,9 +427,9 @@ impl Connection {
     async fn handle_frame(
         &self,
         text: &str,
-        out: &mpsc::Sender<Utf8Bytes>,
+        writer: &Arc<Writer>,
         tasks: &mut JoinSet<Ended>,
-        following: &mut HashMap<String, AbortHandle>,
+        following: &mut HashMap<String, Followed>,
         allowance: &mut Allowance,
     ) -> Step {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
@@ -339,8 +445,8 @@ impl Connection {
         let (topic, since) = match frame {
             ClientFrame::Ping => return Step::Send(to_json(&ServerFrame::Pong)),
             ClientFrame::Unsubscribe { topic } => {
-                if let Some(task) = following.remove(&topic) {
-                    task.abort();
+                if let Some(followed) = following.remove(&topic) {
+                    followed.stop();
                 }
                 return Step::Nothing;
             }
@@ -353,12 +459,17 @@ impl Connection {
                 Some(topic),
             ));
         }
+        let stopped = Arc::new(AtomicBool::new(false));
         let task = if topic == SYSTEM_TOPIC {
             // Subscribing again changes nothing: heartbeats are not stored.
             if following.contains_key(&topic) {
                 return Step::Nothing;
             }
-            tasks.spawn(follow_system(self.hub.clone(), out.clone()))
+            tasks.spawn(follow_system(
+                self.hub.clone(),
+                writer.clone(),
+                stopped.clone(),
+            ))
         } else {
             // Stored topics cost queries (and `since` a replay).
             if !allowance.take() {
@@ -382,23 +493,29 @@ impl Connection {
             let follow = Follow {
                 hub: self.hub.clone(),
                 services: self.services.clone(),
-                out: out.clone(),
+                writer: writer.clone(),
+                stopped: stopped.clone(),
                 topic: topic.clone(),
                 stored_name: stored.to_string(),
                 stored,
             };
             match follow.start(since).await {
-                Ok(start) => tasks.spawn(follow.run(start)),
+                Ok(start) => {
+                    // Subscribing again (with another `since`) starts
+                    // over: the earlier task's frames stop before the new
+                    // one's begin.
+                    if let Some(previous) = following.remove(&topic) {
+                        previous.stop();
+                    }
+                    tasks.spawn(follow.run(start))
+                }
                 Err(error) => {
                     tracing::warn!(%error, topic, "starting to follow a topic failed");
                     return Step::Send(unavailable(&topic));
                 }
             }
         };
-        // Subscribing again (with another `since`) starts over.
-        if let Some(previous) = following.insert(topic, task) {
-            previous.abort();
-        }
+        following.insert(topic, Followed { task, stopped });
         Step::Nothing
     }
 }
@@ -416,18 +533,18 @@ fn far_future() -> tokio::time::Instant {
 }
 
 /// Heartbeats: the latest at once, then each as it comes.
-async fn follow_system(hub: Hub, out: mpsc::Sender<Utf8Bytes>) -> Ended {
+async fn follow_system(hub: Hub, writer: Arc<Writer>, stopped: Arc<AtomicBool>) -> Ended {
     let mut heartbeats = hub.subscribe_system();
     if let Some(snapshot) = hub.system_snapshot()
-        && out.send(snapshot.into()).await.is_err()
+        && let Err(unsent) = writer.send_for(&stopped, snapshot.into()).await
     {
-        return Ended::Quietly;
+        return unsent.ended();
     }
     loop {
         match heartbeats.recv().await {
             Ok(frame) => {
-                if out.send(frame).await.is_err() {
-                    return Ended::Quietly;
+                if let Err(unsent) = writer.send_for(&stopped, frame).await {
+                    return unsent.ended();
                 }
             }
             Err(RecvError::Lagged(_)) => return Ended::TooSlow,
@@ -440,7 +557,8 @@ async fn follow_system(hub: Hub, out: mpsc::Sender<Utf8Bytes>) -> Ended {
 struct Follow {
     hub: Hub,
     services: Services,
-    out: mpsc::Sender<Utf8Bytes>,
+    writer: Arc<Writer>,
+    stopped: Arc<AtomicBool>,
     /// As the client named it (`user`).
     topic: String,
     /// As it is stored (`user:<id>`).
@@ -505,7 +623,7 @@ impl Follow {
             Ok(ended) => ended,
             Err(error) => {
                 tracing::warn!(%error, topic = self.topic, "following a topic failed");
-                let _ = self.out.send(unavailable(&self.topic)).await;
+                let _ = self.send(unavailable(&self.topic)).await;
                 Ended::Quietly
             }
         }
@@ -519,14 +637,14 @@ impl Follow {
             warning,
         } = start;
         if let Some(warning) = warning
-            && self.out.send(warning).await.is_err()
+            && let Err(unsent) = self.send(warning).await
         {
-            return Ok(Ended::Quietly);
+            return Ok(unsent.ended());
         }
-        let Some(caught_up) = self.catch_up(last).await? else {
-            return Ok(Ended::Quietly);
+        last = match self.catch_up(last).await? {
+            Ok(caught_up) => caught_up,
+            Err(unsent) => return Ok(unsent.ended()),
         };
-        last = caught_up;
         loop {
             tokio::select! {
                 delivery = live.recv() => match delivery {
@@ -537,15 +655,15 @@ impl Follow {
                         } else {
                             event_frame(&self.topic, delivery.seq, &delivery.event).into()
                         };
-                        if self.out.send(frame).await.is_err() {
-                            return Ok(Ended::Quietly);
+                        if let Err(unsent) = self.send(frame).await {
+                            return Ok(unsent.ended());
                         }
                         last = delivery.seq;
                     }
                     // A gap: what is missing is in the database.
                     Ok(_) => match self.catch_up(last).await? {
-                        Some(caught_up) => last = caught_up,
-                        None => return Ok(Ended::Quietly),
+                        Ok(caught_up) => last = caught_up,
+                        Err(unsent) => return Ok(unsent.ended()),
                     },
                     Err(RecvError::Lagged(_)) => return Ok(Ended::TooSlow),
                     Err(RecvError::Closed) => return Ok(Ended::Quietly),
@@ -555,30 +673,35 @@ impl Follow {
                         return Ok(Ended::Quietly);
                     }
                     match self.catch_up(last).await? {
-                        Some(caught_up) => last = caught_up,
-                        None => return Ok(Ended::Quietly),
+                        Ok(caught_up) => last = caught_up,
+                        Err(unsent) => return Ok(unsent.ended()),
                     }
                 }
             }
         }
     }
 
-    /// Sends every stored event after `last`; answers the new last, or
-    /// None when the socket is gone.
-    async fn catch_up(&self, mut last: i64) -> Result<Option<i64>, ServiceError> {
+    /// A frame of this topic, unless the topic was stopped.
+    async fn send(&self, frame: Utf8Bytes) -> Result<(), Unsent> {
+        self.writer.send_for(&self.stopped, frame).await
+    }
+
+    /// Sends every stored event after `last`; answers the new last, or why
+    /// a frame could not be sent.
+    async fn catch_up(&self, mut last: i64) -> Result<Result<i64, Unsent>, ServiceError> {
         loop {
             let page =
                 events::after(&self.services, self.stored, last, events::REPLAY_PAGE).await?;
             let full = page.len() as i64 == events::REPLAY_PAGE;
             for stored in page {
                 let frame = event_frame(&self.topic, stored.seq, &stored.event.to_string());
-                if self.out.send(frame.into()).await.is_err() {
-                    return Ok(None);
+                if let Err(unsent) = self.send(frame.into()).await {
+                    return Ok(Err(unsent));
                 }
                 last = stored.seq;
             }
             if !full {
-                return Ok(Some(last));
+                return Ok(Ok(last));
             }
         }
     }

@@ -234,6 +234,24 @@ async fn two_hundred_concurrent_paid_runs_against_credits_for_fifty() {
         .await,
         50
     );
+    // A settled run is never also released, whichever path would try.
+    let mut conn = app.sql().await;
+    let refused = diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO ledger_transactions \
+                 (idempotency_key, kind, workspace_id, run_id, agent_id, memo) \
+             SELECT 'run:' || run_id || ':release', 'release', workspace_id, run_id, agent_id, \
+                    'a second ending' \
+             FROM ledger_transactions WHERE kind = 'settle' LIMIT 1",
+        ),
+        &mut conn,
+    )
+    .await
+    .expect_err("a second ending of one run is refused");
+    assert!(
+        refused.to_string().contains("ledger_one_ending_per_run"),
+        "{refused}"
+    );
     assert_ledger_balances(&app).await;
     assert_every_movement_audited(&app).await;
     assert_spend_counted(&app).await;

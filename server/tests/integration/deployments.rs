@@ -669,6 +669,118 @@ async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     assert_eq!(run["output"], Value::Null, "it was not run again");
 }
 
+#[tokio::test]
+async fn a_cancel_that_waited_for_a_runs_end_leaves_the_end_as_it_was() {
+    // The cancel reads the run queued, then waits for its row while
+    // another transaction (a run's end, say) finishes it: the cancel must
+    // see the finished run, not overwrite it and give its price back.
+    let app = TestApp::builder().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
+    #[derive(diesel::QueryableByName)]
+    struct Queued {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let mut conn = app.sql().await;
+    let queued: Queued = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "INSERT INTO runs (deployment_id, workspace_id, status, trigger, input) \
+             SELECT id, workspace_id, 'queued', 'api', '{}' \
+             FROM deployments WHERE id = $1 RETURNING id",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.parse::<uuid::Uuid>().expect("a uuid")),
+        &mut conn,
+    )
+    .await
+    .expect("inserting a queued run");
+    let run_id = queued.id;
+    for statement in [
+        "BEGIN",
+        "UPDATE runs SET status = 'succeeded', finished_at = now(), output = '{\"done\":1}' \
+         WHERE id = $1",
+    ] {
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(statement).bind::<diesel::sql_types::Uuid, _>(run_id),
+            &mut conn,
+        )
+        .await
+        .expect("the other transaction");
+    }
+    let (cancelled, ()) = tokio::join!(
+        ada.post_empty(&format!("/api/v1/runs/{run_id}/cancel")),
+        async {
+            // Long enough for the cancel to be waiting on the run's row.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            diesel_async::RunQueryDsl::execute(diesel::sql_query("COMMIT"), &mut conn)
+                .await
+                .expect("committing the end");
+        }
+    );
+    let (status, cancelled) = cancelled;
+    assert!(status.is_success(), "{status}: {cancelled}");
+    assert_eq!(cancelled["status"], "succeeded", "{cancelled}");
+    let (_, run) = ada.get(&format!("/api/v1/runs/{run_id}")).await;
+    assert_eq!(
+        (&run["status"], &run["output"]),
+        (&"succeeded".into(), &json!({ "done": 1 })),
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_started_here_that_no_task_executes_is_not_kept_alive() {
+    // A start that committed after its caller went away (the request
+    // dropped between the statement and the task): the run is this
+    // server's, but nothing here executes it. Its lease must run out.
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
+    let runner = app.services.runner.as_ref().expect("a runner").id.clone();
+    #[derive(diesel::QueryableByName)]
+    struct Stranded {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let mut conn = app.sql().await;
+    let stranded: Stranded = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "INSERT INTO runs (deployment_id, workspace_id, status, trigger, input, runner, \
+                               lease_until, started_at) \
+             SELECT id, workspace_id, 'running', 'api', '{}', $2, \
+                    now() + interval '1 second', now() \
+             FROM deployments WHERE id = $1 RETURNING id",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.parse::<uuid::Uuid>().expect("a uuid"))
+        .bind::<diesel::sql_types::Text, _>(&runner),
+        &mut conn,
+    )
+    .await
+    .expect("inserting the stranded run");
+    let stranded = stranded.id.to_string();
+    assert_eq!(in_flight(&app, &id).await, (1, 1));
+
+    // The keeper renews only what executes here: within a lease and a
+    // keeper's period the run is ended, and its slot is free again.
+    let run = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let (_, run) = ada.get(&format!("/api/v1/runs/{stranded}")).await;
+            if run["status"] != "running" {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the stranded run ended by the keeper");
+    assert_eq!(
+        (&run["status"], &run["error"]["code"]),
+        (&"failed".into(), &"interrupted".into()),
+        "{run}"
+    );
+    assert_eq!(in_flight(&app, &id).await, (0, 0));
+}
+
 #[derive(diesel::QueryableByName)]
 struct InFlight {
     #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -76,11 +76,17 @@ pub async fn keep(services: &Services) -> Result<(), ServiceError> {
     let Some(runner) = services.runner.clone() else {
         return Ok(());
     };
+    // Only the runs a task of this process executes: a run recorded as
+    // started whose task never began (its caller went away between the
+    // start's commit and the spawn, say) lets its lease run out and is
+    // ended below, its slot and held price given back.
+    let executing: Vec<Uuid> = runner.executing().keys().copied().collect();
     let mut conn = services.conn().await?;
     let renewed: Vec<(Uuid, bool)> = diesel::update(
         runs::table
             .filter(runs::runner.eq(&runner.id))
-            .filter(runs::status.eq("running")),
+            .filter(runs::status.eq("running"))
+            .filter(runs::id.eq_any(&executing)),
     )
     .set(runs::lease_until.eq(Utc::now() + lease_of(&runner)))
     .returning((runs::id, runs::cancel_requested))
@@ -109,7 +115,11 @@ pub async fn keep(services: &Services) -> Result<(), ServiceError> {
             line: None,
             column: None,
         };
-        end(&mut conn, id, Ending::Orphaned(error), RunStatus::Running).await?;
+        // One that cannot be ended now is tried again next time; the
+        // others go on.
+        if let Err(error) = end(&mut conn, id, Ending::Orphaned(error), RunStatus::Running).await {
+            tracing::warn!(%error, run = %id, "ending a run whose process died failed");
+        }
     }
     Ok(())
 }

@@ -36,15 +36,18 @@ pub(super) async fn end(
         Ending::Failed(error) | Ending::Orphaned(error) => (RunStatus::Failed, Some(error)),
     };
     conn.transaction::<_, ServiceError, _>(async |conn| {
-        let mut target = runs::table
-            .find(run_id)
+        // The conditions are on the row updated itself, not in a subquery:
+        // after waiting for a run's lock (its end statement, say) the
+        // database checks them again on the row as it is then, while a
+        // subquery would keep the row as it was (`running`), and a run
+        // that just succeeded would be ended twice.
+        let record: Option<RunRecord> = diesel::update(runs::table.find(run_id))
             .filter(runs::status.eq(from.as_str()))
-            .into_boxed();
-        if orphaned {
-            target = target.filter(runs::lease_until.lt(Utc::now()));
-        }
-        let record: Option<RunRecord> = diesel::update(runs::table)
-            .filter(runs::id.eq_any(target.select(runs::id)))
+            .filter(
+                (!orphaned)
+                    .into_sql::<diesel::sql_types::Bool>()
+                    .or(runs::lease_until.lt(Utc::now())),
+            )
             .set((
                 runs::status.eq(status.as_str()),
                 runs::error.eq(error.as_ref().and_then(|e| serde_json::to_value(e).ok())),

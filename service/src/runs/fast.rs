@@ -105,9 +105,10 @@ macro_rules! run_columns {
 
 /// The start statement; `$job` queues an asynchronous run's job (left out
 /// for a synchronous run: the jobs table's notification fires per
-/// statement, and would wake every worker for nothing).
+/// statement, and would wake every worker for nothing); `$commit` joins
+/// what the commit needs.
 macro_rules! start_statement {
-    ($job:literal) => {
+    ($job:literal, $commit:literal) => {
         concat!(
             "\
 WITH d AS (
@@ -191,20 +192,41 @@ spent AS (
     RETURNING scope
 )
 SELECT run.*, ok.agent_id, ok.name AS deployment_name, ok.config AS deployment_config,
-       ok.source, ok.manifest, ok.artifact_hash, ok.has_secrets
-FROM run, ok"
+       ok.source, ok.manifest, ok.artifact_hash, ok.has_secrets,
+       -- A paid run started without its hold or its counters would be an
+       -- error of this statement's own: it divides by zero and does nothing.
+       1 / CASE WHEN ok.price = 0
+                     OR ((SELECT count(*) FROM held) = 2 AND (SELECT count(*) FROM spent) >= 1)
+                THEN 1 ELSE 0 END AS paid_in_full
+FROM run, ok",
+            $commit
         )
     };
 }
 
-const START: &str = start_statement!("");
+/// A synchronous run's start commits without waiting for the disk
+/// (`synchronous_commit` off for this transaction only; PostgreSQL's WAL
+/// writer flushes it within three `wal_writer_delay`s, 600 ms by default).
+/// Its caller is answered after the end statement, whose commit waits for
+/// the disk and so makes the start durable with it (the log is written in
+/// order). What a crash of the database in between can lose is the start
+/// as a whole (the run, its hold, its counters: the caller had no answer)
+/// and the `running` events it published, which live clients may have
+/// seen; they read the run's state again when the server reconnects.
+const START: &str = start_statement!(
+    "",
+    ", (SELECT set_config('synchronous_commit', 'off', true)) AS quick_commit"
+);
+/// An asynchronous run's id is answered at once: its start commits
+/// durably.
 const START_QUEUED: &str = start_statement!(
     "job AS (
     INSERT INTO jobs (kind, payload, priority, max_attempts, run_at)
     SELECT @job_kind, jsonb_build_object('run', run.id), @job_priority, @job_attempts, now() FROM run WHERE @asynchronous
     RETURNING id
 ),
-"
+",
+    ""
 );
 
 struct StartParams<'a> {
@@ -584,6 +606,13 @@ mod tests {
         };
         let sql = sql_of(&Statement { text: END, params }).expect("every marker bound");
         assert!(!sql.contains('@'), "a marker left in:\n{sql}");
+    }
+
+    #[test]
+    fn only_a_synchronous_runs_start_commits_without_waiting_for_the_disk() {
+        assert!(START.contains("set_config('synchronous_commit', 'off', true)"));
+        assert!(!START_QUEUED.contains("synchronous_commit"));
+        assert!(!END.contains("synchronous_commit"));
     }
 
     #[test]

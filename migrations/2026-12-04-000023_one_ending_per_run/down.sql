@@ -1,0 +1,1 @@
+DROP INDEX ledger_one_ending_per_run;
