@@ -707,16 +707,14 @@ async fn a_cancel_that_waited_for_a_runs_end_leaves_the_end_as_it_was() {
         .await
         .expect("the other transaction");
     }
-    let (cancelled, ()) = tokio::join!(
-        ada.post_empty(&format!("/api/v1/runs/{run_id}/cancel")),
-        async {
-            // Long enough for the cancel to be waiting on the run's row.
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            diesel_async::RunQueryDsl::execute(diesel::sql_query("COMMIT"), &mut conn)
-                .await
-                .expect("committing the end");
-        }
-    );
+    let cancel_path = format!("/api/v1/runs/{run_id}/cancel");
+    let (cancelled, ()) = tokio::join!(ada.post_empty(&cancel_path), async {
+        // Long enough for the cancel to be waiting on the run's row.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("COMMIT"), &mut conn)
+            .await
+            .expect("committing the end");
+    });
     let (status, cancelled) = cancelled;
     assert!(status.is_success(), "{status}: {cancelled}");
     assert_eq!(cancelled["status"], "succeeded", "{cancelled}");
