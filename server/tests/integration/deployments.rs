@@ -674,7 +674,7 @@ async fn a_cancel_that_waited_for_a_runs_end_leaves_the_end_as_it_was() {
     // The cancel reads the run queued, then waits for its row while
     // another transaction (a run's end, say) finishes it: the cancel must
     // see the finished run, not overwrite it and give its price back.
-    let app = TestApp::builder().spawn().await;
+    let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
     #[derive(diesel::QueryableByName)]
