@@ -51,8 +51,21 @@ refuse runtime "" 'service|app|server|diesel|diesel-async|leptos|leptos_axum'
 # The service layer knows nothing of the web framework or the pages.
 refuse service "" 'app|server|leptos|leptos_axum|axum'
 
+# What cargo test builds and what `make run` builds (cargo build -p server)
+# must resolve every crate with the same features, or make run after make
+# test compiles them again.
+tested=(-p types -p service -p runtime -p server -p app)
+step "make run's server is the one make test builds (every crate with the same features)"
+graph() { cargo tree --locked "$@" -f '{p} [{f}]' --prefix none | sed 's/ (\*)$//' | sort -u; }
+run_graph="$(graph -p server -e no-dev)"
+test_graph="$(graph "${tested[@]}")"
+differ="$(comm -23 <(echo "$run_graph") <(echo "$test_graph"))"
+[[ -z "$differ" ]] || die "cargo build -p server (make run) would compile these again after make test, with other features:
+$differ
+Ask for the same features in server/Cargo.toml (see the comment there)."
+
 step "unit and integration tests (real PostgreSQL, HTTP, WebSocket, wasmtime sandboxes)"
-cargo test --locked -p types -p service -p runtime -p server -p app
+cargo test --locked "${tested[@]}"
 
 step "the web app, release build (node scripts/build-web.mjs)"
 AGENTDECK_DIST_DIR="$ROOT/dist" node scripts/build-web.mjs

@@ -36,7 +36,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     topics: Mutex<HashMap<String, broadcast::Sender<Delivery>>>,
     /// Bumped when events may have been missed (the listener reconnected):
-    /// subscribers then read the database for anything after their last.
+    /// sockets then check their access again. (Each topic's followers are
+    /// told in the topic's own channel: `Delivery::Resync`.)
     resync: watch::Sender<u64>,
     /// Per user with a socket here: bumped when the user's access changed
     /// (a session ended, a key was revoked, a membership changed), so that
@@ -71,9 +72,19 @@ impl Default for SocketCaps {
     }
 }
 
+/// What a stored topic's followers get: its events, in order, and word
+/// that some may have been missed (the listener reconnected), after which
+/// they read the database for anything after their last. In the one
+/// channel, so that a follower waits on nothing else per event.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    Event(Event),
+    Resync,
+}
+
 /// A stored event as its subscribers get it.
 #[derive(Clone, Debug)]
-pub struct Delivery {
+pub struct Event {
     pub seq: i64,
     /// The event's JSON.
     pub event: Arc<str>,
@@ -175,18 +186,24 @@ impl Hub {
             topics.remove(topic);
             return;
         }
-        let delivery = Delivery {
+        let delivery = Delivery::Event(Event {
             seq,
             event: Arc::from(event),
             frame: Utf8Bytes::from(event_frame(topic, seq, event)),
-        };
+        });
         // Receivers may all have gone since the count: not an error.
         drop(sender.send(delivery));
     }
 
-    /// Tells every subscriber to look for events it may have missed.
+    /// Tells every subscriber to look for events it may have missed, and
+    /// every socket to check its access again.
     pub fn resync(&self) {
         self.0.resync.send_modify(|n| *n = n.wrapping_add(1));
+        let topics = self.0.topics.lock().unwrap_or_else(|p| p.into_inner());
+        for sender in topics.values() {
+            // No subscribers is not an error.
+            drop(sender.send(Delivery::Resync));
+        }
     }
 
     pub fn resync_signal(&self) -> watch::Receiver<u64> {

@@ -10,8 +10,8 @@
 //! A stored topic is followed gaplessly: subscribe to the hub first, then
 //! read from the database everything after `since` (or from now on), then
 //! pass live events on, skipping any already sent. A live event that is not
-//! the next one (a notification was lost) or a resync from the hub makes the
-//! task read the database again. A client more than the topic's channel
+//! the next one (a notification was lost) or a resync in the topic's channel
+//! (the listener reconnected) makes the task read the database again. A client more than the topic's channel
 //! behind is disconnected and resumes with `since`.
 
 use std::collections::HashMap;
@@ -570,7 +570,6 @@ struct Follow {
 /// the client has (or is about to get from the database).
 struct Start {
     live: broadcast::Receiver<Delivery>,
-    resync: watch::Receiver<u64>,
     last: i64,
     /// An error frame to send first: part of what the client asked for is
     /// no longer kept.
@@ -584,8 +583,6 @@ impl Follow {
         // Live first, so nothing committed from here on can slip between
         // the catching up and the following.
         let live = self.hub.subscribe(&self.stored_name);
-        let mut resync = self.hub.resync_signal();
-        resync.borrow_and_update();
         let (newest, oldest) = events::bounds(&self.services, self.stored).await?;
         let (last, warning) = match since {
             None => (newest, None),
@@ -612,7 +609,6 @@ impl Follow {
         };
         Ok(Start {
             live,
-            resync,
             last,
             warning,
         })
@@ -632,7 +628,6 @@ impl Follow {
     async fn follow(&self, start: Start) -> Result<Ended, ServiceError> {
         let Start {
             mut live,
-            mut resync,
             mut last,
             warning,
         } = start;
@@ -645,38 +640,30 @@ impl Follow {
             Ok(caught_up) => caught_up,
             Err(unsent) => return Ok(unsent.ended()),
         };
+        // One wait per event: the topic's channel, which also says when
+        // events may have been missed.
         loop {
-            tokio::select! {
-                delivery = live.recv() => match delivery {
-                    Ok(delivery) if delivery.seq <= last => {}
-                    Ok(delivery) if delivery.seq == last + 1 => {
-                        let frame = if self.topic == self.stored_name {
-                            delivery.frame
-                        } else {
-                            event_frame(&self.topic, delivery.seq, &delivery.event).into()
-                        };
-                        if let Err(unsent) = self.send(frame).await {
-                            return Ok(unsent.ended());
-                        }
-                        last = delivery.seq;
+            match live.recv().await {
+                Ok(Delivery::Event(event)) if event.seq <= last => {}
+                Ok(Delivery::Event(event)) if event.seq == last + 1 => {
+                    let frame = if self.topic == self.stored_name {
+                        event.frame
+                    } else {
+                        event_frame(&self.topic, event.seq, &event.event).into()
+                    };
+                    if let Err(unsent) = self.send(frame).await {
+                        return Ok(unsent.ended());
                     }
-                    // A gap: what is missing is in the database.
-                    Ok(_) => match self.catch_up(last).await? {
-                        Ok(caught_up) => last = caught_up,
-                        Err(unsent) => return Ok(unsent.ended()),
-                    },
-                    Err(RecvError::Lagged(_)) => return Ok(Ended::TooSlow),
-                    Err(RecvError::Closed) => return Ok(Ended::Quietly),
-                },
-                changed = resync.changed() => {
-                    if changed.is_err() {
-                        return Ok(Ended::Quietly);
-                    }
-                    match self.catch_up(last).await? {
-                        Ok(caught_up) => last = caught_up,
-                        Err(unsent) => return Ok(unsent.ended()),
-                    }
+                    last = event.seq;
                 }
+                // A gap, or events perhaps missed: what is missing is in
+                // the database.
+                Ok(Delivery::Event(_) | Delivery::Resync) => match self.catch_up(last).await? {
+                    Ok(caught_up) => last = caught_up,
+                    Err(unsent) => return Ok(unsent.ended()),
+                },
+                Err(RecvError::Lagged(_)) => return Ok(Ended::TooSlow),
+                Err(RecvError::Closed) => return Ok(Ended::Quietly),
             }
         }
     }
