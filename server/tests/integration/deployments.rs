@@ -465,16 +465,14 @@ async fn publish_agent(
     .await
 }
 
-#[tokio::test]
-async fn a_running_run_is_cancelled_and_stays_cancelled() {
-    let app = TestApp::builder().workers().spawn().await;
-    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    // A host that accepts and never answers: the agent waits on it.
+/// A deployment of an agent that waits on a host which accepts and never
+/// answers: each of its runs stays in flight until it is cancelled.
+async fn waiting_deployment(ada: &mut Browser) -> String {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");
     let port = silent.local_addr().expect("an address").port();
-    let _held = tokio::spawn(async move {
+    tokio::spawn(async move {
         let mut open = Vec::new();
         while let Ok((stream, _)) = silent.accept().await {
             open.push(stream);
@@ -484,13 +482,22 @@ async fn a_running_run_is_cancelled_and_stays_cancelled() {
         "export default function run(input, ctx) {{\n  ctx.http.fetch(\"http://127.0.0.1:{port}/\");\n  return {{ done: true }};\n}}\n"
     );
     let slug = publish_agent(
-        &mut ada,
+        ada,
         "Waiter",
         &source,
         json!({ "http": [format!("127.0.0.1:{port}")] }),
     )
     .await;
-    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": slug })).await;
+    crate::support::deploy_running(ada, json!({ "agent": slug }))
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn a_running_run_is_cancelled_and_stays_cancelled() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    let id = waiting_deployment(&mut ada).await;
 
     for mode in ["async", "sync"] {
         let path = format!("/api/v1/deployments/{id}/runs");
@@ -626,26 +633,14 @@ async fn a_run_whose_process_died_is_ended_by_the_keeper_and_announced() {
     .await;
 
     // A run another process claimed and then died with: its lease is over.
-    #[derive(diesel::QueryableByName)]
-    struct Orphan {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: uuid::Uuid,
-    }
-    let mut conn = app.sql().await;
-    let orphan: Orphan = diesel_async::RunQueryDsl::get_result(
-        diesel::sql_query(
-            "INSERT INTO runs (deployment_id, workspace_id, status, trigger, input, runner, \
-                               lease_until, started_at) \
-             SELECT id, workspace_id, 'running', 'api', '{}', 'runner:gone', \
-                    now() - interval '1 second', now() - interval '20 seconds' \
-             FROM deployments WHERE id = $1 RETURNING id",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(id.parse::<uuid::Uuid>().expect("a uuid")),
-        &mut conn,
+    let orphan = inserted_run(
+        &app,
+        &id,
+        "'running', 'runner:gone'",
+        "now() - interval '1 second'",
     )
     .await
-    .expect("inserting the orphan");
-    let orphan = orphan.id.to_string();
+    .to_string();
 
     // The keeper (every third of the lease) ends it, and says so live.
     let event = tokio::time::timeout(Duration::from_secs(20), async {
@@ -677,24 +672,8 @@ async fn a_cancel_that_waited_for_a_runs_end_leaves_the_end_as_it_was() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
-    #[derive(diesel::QueryableByName)]
-    struct Queued {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: uuid::Uuid,
-    }
+    let run_id = inserted_run(&app, &id, "'queued', NULL", "NULL").await;
     let mut conn = app.sql().await;
-    let queued: Queued = diesel_async::RunQueryDsl::get_result(
-        diesel::sql_query(
-            "INSERT INTO runs (deployment_id, workspace_id, status, trigger, input) \
-             SELECT id, workspace_id, 'queued', 'api', '{}' \
-             FROM deployments WHERE id = $1 RETURNING id",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(id.parse::<uuid::Uuid>().expect("a uuid")),
-        &mut conn,
-    )
-    .await
-    .expect("inserting a queued run");
-    let run_id = queued.id;
     for statement in [
         "BEGIN",
         "UPDATE runs SET status = 'succeeded', finished_at = now(), output = '{\"done\":1}' \
@@ -735,27 +714,15 @@ async fn a_run_started_here_that_no_task_executes_is_not_kept_alive() {
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
     let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": "analytics" })).await;
     let runner = app.services.runner.as_ref().expect("a runner").id.clone();
-    #[derive(diesel::QueryableByName)]
-    struct Stranded {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: uuid::Uuid,
-    }
-    let mut conn = app.sql().await;
-    let stranded: Stranded = diesel_async::RunQueryDsl::get_result(
-        diesel::sql_query(
-            "INSERT INTO runs (deployment_id, workspace_id, status, trigger, input, runner, \
-                               lease_until, started_at) \
-             SELECT id, workspace_id, 'running', 'api', '{}', $2, \
-                    now() + interval '1 second', now() \
-             FROM deployments WHERE id = $1 RETURNING id",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(id.parse::<uuid::Uuid>().expect("a uuid"))
-        .bind::<diesel::sql_types::Text, _>(&runner),
-        &mut conn,
+    let runner = format!("'{runner}'");
+    let stranded = inserted_run(
+        &app,
+        &id,
+        &format!("'running', {runner}"),
+        "now() + interval '1 second'",
     )
     .await
-    .expect("inserting the stranded run");
-    let stranded = stranded.id.to_string();
+    .to_string();
     assert_eq!(in_flight(&app, &id).await, (1, 1));
 
     // The keeper renews only what executes here: within a lease and a
@@ -777,6 +744,37 @@ async fn a_run_started_here_that_no_task_executes_is_not_kept_alive() {
         "{run}"
     );
     assert_eq!(in_flight(&app, &id).await, (0, 0));
+}
+
+/// A run put in the database by hand, as another process (or none) left
+/// it: `status_and_runner` and `lease` are SQL (`'running', 'runner:gone'`,
+/// `now() - interval '1 second'`).
+async fn inserted_run(
+    app: &TestApp,
+    deployment: &str,
+    status_and_runner: &str,
+    lease: &str,
+) -> uuid::Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let mut conn = app.sql().await;
+    let inserted: Inserted = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(format!(
+            "INSERT INTO runs (deployment_id, workspace_id, status, runner, lease_until, \
+                               started_at, trigger, input) \
+             SELECT id, workspace_id, {status_and_runner}, {lease}, \
+                    CASE WHEN {lease} IS NULL THEN NULL ELSE now() END, 'api', '{{}}' \
+             FROM deployments WHERE id = $1 RETURNING id"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(deployment.parse::<uuid::Uuid>().expect("a uuid")),
+        &mut conn,
+    )
+    .await
+    .expect("inserting a run");
+    inserted.id
 }
 
 #[derive(diesel::QueryableByName)]
@@ -809,28 +807,7 @@ async fn in_flight(app: &TestApp, id: &str) -> (i64, i64) {
 async fn at_most_eight_runs_fly_at_once_and_the_count_follows_every_end() {
     let app = TestApp::builder().workers().spawn().await;
     let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
-    // A host that accepts and never answers: each run waits on it.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let port = silent.local_addr().expect("an address").port();
-    let _held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((stream, _)) = silent.accept().await {
-            open.push(stream);
-        }
-    });
-    let source = format!(
-        "export default function run(input, ctx) {{\n  ctx.http.fetch(\"http://127.0.0.1:{port}/\");\n  return {{ done: true }};\n}}\n"
-    );
-    let slug = publish_agent(
-        &mut ada,
-        "Waiter",
-        &source,
-        json!({ "http": [format!("127.0.0.1:{port}")] }),
-    )
-    .await;
-    let (id, _) = crate::support::deploy_running(&mut ada, json!({ "agent": slug })).await;
+    let id = waiting_deployment(&mut ada).await;
     let path = format!("/api/v1/deployments/{id}/runs");
 
     // Twelve synchronous runs at once: eight start (and wait), four are
