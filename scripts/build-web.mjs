@@ -32,6 +32,15 @@ const say = (what) => console.error(`build-web.mjs [${((Date.now() - started) / 
 const wasmProfile = release ? "wasm-release" : "dev";
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 
+// Before any work: neither may be anything but an earlier build.
+try {
+  refuseToReplace(dist, root);
+  refuseToReplace(staging, root);
+} catch (error) {
+  console.error(`build-web.mjs: ${error.message}`);
+  process.exit(1);
+}
+
 say(`cargo: the WASM app (${wasmProfile} profile; minutes the first time, seconds when nothing changed)`);
 execFileSync("cargo", cargoArgs(wasmProfile), { stdio: ["ignore", "inherit", "inherit"], cwd: root });
 
@@ -55,6 +64,8 @@ if (existsSync(stamp) && readFileSync(stamp, "utf8") === fingerprint) {
 
 rmSync(staging, { recursive: true, force: true });
 mkdirSync(staging, { recursive: true });
+// Marks it as ours while it is half built (see refuseToReplace).
+writeFileSync(join(staging, ".staging"), "");
 const env = {
   ...process.env, WEB_STAGING_DIR: staging, WEB_PUBLIC_URL: publicUrl, WEB_PROFILE: profile, WEB_CARGO_DONE: "1",
 };
@@ -93,6 +104,7 @@ node("build-editor.mjs");
 
 if (!existsSync(join(staging, "index.html"))) throw new Error("no index.html was built");
 writeFileSync(join(staging, ".inputs"), fingerprint);
+rmSync(join(staging, ".staging"));
 refuseToReplace(dist, root);
 rmSync(dist, { recursive: true, force: true });
 renameSync(staging, dist);

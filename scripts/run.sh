@@ -13,6 +13,11 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+case "${AGENTDECK_RELEASE:-}" in
+    "" | 0 | 1) ;;
+    *) die "AGENTDECK_RELEASE must be 1 (the release build), 0 or unset, not \"$AGENTDECK_RELEASE\"" ;;
+esac
+
 scripts/setup.sh run
 prune_target_when_low
 

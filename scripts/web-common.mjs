@@ -16,15 +16,17 @@ export const cargoArgs = (profile) => [
 export const wasmOf = (targetDir, profile) =>
   join(targetDir, "wasm32-unknown-unknown", profile === "dev" ? "debug" : profile, "frontend.wasm");
 
-// dist/ is replaced whole: never a directory that is not an earlier web
-// build (a mistyped AGENTDECK_DIST_DIR naming the checkout, a home or a
-// site's root). Throws with the reason.
+// dist/ and its staging directory (dist.staging) are replaced whole: never
+// a directory that is not an earlier web build or staging directory (a
+// mistyped AGENTDECK_DIST_DIR naming the checkout, a home or a site's
+// root, or whatever sits beside it under the name with .staging). Throws
+// with the reason.
 export function refuseToReplace(dir, root) {
   dir = resolve(dir);
   if (!existsSync(dir)) return;
   const entries = readdirSync(dir);
   const holds = (outer, inner) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
-  const earlierBuild = entries.length === 0 || entries.includes(".inputs") || entries.includes("index.html");
+  const earlierBuild = entries.length === 0 || [".inputs", ".staging", "index.html"].some((mark) => entries.includes(mark));
   if (holds(dir, resolve(root)) || entries.includes(".git") || !earlierBuild) {
     throw new Error(
       `refusing to replace ${dir}: it is not an earlier web build (set AGENTDECK_DIST_DIR to a directory of its own)`,

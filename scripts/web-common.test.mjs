@@ -22,6 +22,11 @@ test("an earlier build, an empty or a missing directory may be replaced", () => 
   mkdirSync(empty);
   refuseToReplace(empty, root);
   refuseToReplace(join(root, "missing"), root);
+  const staging = join(root, "dist.staging");
+  mkdirSync(staging);
+  writeFileSync(join(staging, ".staging"), "");
+  writeFileSync(join(staging, "frontend.js"), "x");
+  refuseToReplace(staging, root);
 });
 
 test("the checkout, a directory holding it, a repository or other files are refused", () => {
@@ -36,6 +41,10 @@ test("the checkout, a directory holding it, a repository or other files are refu
   mkdirSync(join(repository, ".git"), { recursive: true });
   writeFileSync(join(repository, "index.html"), "x");
   assert.throws(() => refuseToReplace(repository, checkout), /refusing to replace/);
+  const beside = join(root, "agentdeck.staging");
+  mkdirSync(beside);
+  writeFileSync(join(beside, "keep.txt"), "someone's file");
+  assert.throws(() => refuseToReplace(beside, checkout), /refusing to replace/);
   const site = join(root, "site");
   mkdirSync(site);
   writeFileSync(join(site, "photo.jpg"), "x");
