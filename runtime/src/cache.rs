@@ -36,10 +36,22 @@ impl ArtifactCache {
     /// and loads, compiled (and stored) otherwise. Errors are messages about
     /// the component.
     pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+        self.load_or_make(engine, bytes, || Ok(bytes.to_vec()))
+    }
+
+    /// The compiled component cached under `key` (the bytes it is made
+    /// from, with whatever names how): from the cache when it is there and
+    /// loads, otherwise `make`'s component compiled and stored.
+    pub fn load_or_make(
+        &self,
+        engine: &Engine,
+        key: &[u8],
+        make: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<Component, String> {
         let Some(dir) = &self.dir else {
-            return Component::new(engine, bytes).map_err(|error| format!("{error:#}"));
+            return Component::new(engine, make()?).map_err(|error| format!("{error:#}"));
         };
-        let path = self.path_for(dir, bytes);
+        let path = self.path_for(dir, key);
         if path.exists() {
             match deserialize(engine, &path) {
                 Ok(component) => return Ok(component),
@@ -48,7 +60,7 @@ impl ArtifactCache {
                 }
             }
         }
-        let component = Component::new(engine, bytes).map_err(|error| format!("{error:#}"))?;
+        let component = Component::new(engine, make()?).map_err(|error| format!("{error:#}"))?;
         if let Err(error) = store(&component, dir, &path) {
             tracing::warn!(path = %path.display(), %error, "could not cache a compiled component");
         }

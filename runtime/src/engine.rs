@@ -24,6 +24,17 @@ use wasmtime::{
 /// build.rs.
 static JS_RUNNER: &[u8] = include_bytes!(env!("AGENTDECK_JS_RUNNER_WASM"));
 
+/// What of a memory slot stays mapped between instances when the kernel
+/// tells which pages an instance wrote (Linux 6.7's `PAGEMAP_SCAN`): only
+/// those are copied back from the image, and the next run finds the rest
+/// in place instead of faulting it in. The JavaScript runner's engine,
+/// set up in its snapshot, lies within it. Without the scan, everything
+/// kept would be reset whole after each run, so little is kept.
+const KEEP_RESIDENT_SCANNED: usize = 4 << 20;
+const KEEP_RESIDENT_UNSCANNED: usize = 64 << 10;
+/// The part of a run's async stack kept mapped between runs.
+const ASYNC_STACK_KEEP_RESIDENT: usize = 256 << 10;
+
 /// How often the engine's epoch advances: the precision of deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -122,8 +133,7 @@ impl Runtime {
     /// the first time, which takes seconds; later starts load it from the
     /// cache directory in about a millisecond).
     pub fn new(options: RuntimeOptions) -> Result<Self, RuntimeError> {
-        let engine = Engine::new(&engine_config(&options))
-            .map_err(|error| RuntimeError::Engine(error.to_string()))?;
+        let engine = new_engine(&options)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|error| RuntimeError::Engine(error.to_string()))?;
@@ -138,9 +148,7 @@ impl Runtime {
         .map_err(|error| RuntimeError::Engine(error.to_string()))?;
 
         let cache = ArtifactCache::new(options.cache_dir.clone(), &engine);
-        let component = cache
-            .load_or_compile(&engine, JS_RUNNER)
-            .map_err(RuntimeError::Runner)?;
+        let component = runner_component(&engine, &cache)?;
         let instance = linker
             .instantiate_pre(&component)
             .map_err(|error| RuntimeError::Runner(error.to_string()))?;
@@ -417,8 +425,15 @@ impl Runtime {
     }
 }
 
+/// The engine, with the kernel's page scan where it has one.
+pub(crate) fn new_engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
+    Engine::new(&engine_config(options, true))
+        .or_else(|_| Engine::new(&engine_config(options, false)))
+        .map_err(|error| RuntimeError::Engine(error.to_string()))
+}
+
 /// The engine configuration: the one place wasmtime is tuned.
-fn engine_config(options: &RuntimeOptions) -> Config {
+fn engine_config(options: &RuntimeOptions, scan: bool) -> Config {
     let runs = options.max_concurrent_runs.max(1);
     let mut pool = PoolingAllocationConfig::default();
     // Every total is runs × the per-component maximum, so one heavy
@@ -435,8 +450,18 @@ fn engine_config(options: &RuntimeOptions) -> Config {
         .max_memory_size(usize::try_from(options.max_limits.memory_bytes).unwrap_or(usize::MAX))
         // Keeping a little of each slot's memory mapped makes the next
         // instantiation cheaper than faulting it in again.
-        .linear_memory_keep_resident(64 << 10)
-        .table_keep_resident(64 << 10);
+        .linear_memory_keep_resident(if scan {
+            KEEP_RESIDENT_SCANNED
+        } else {
+            KEEP_RESIDENT_UNSCANNED
+        })
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(ASYNC_STACK_KEEP_RESIDENT)
+        .pagemap_scan(if scan {
+            wasmtime::Enabled::Yes
+        } else {
+            wasmtime::Enabled::No
+        });
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -447,6 +472,32 @@ fn engine_config(options: &RuntimeOptions) -> Config {
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }
+
+/// The JavaScript runner, started from its snapshot (crate::snapshot);
+/// as built when no snapshot can be taken.
+fn runner_component(
+    engine: &Engine,
+    cache: &ArtifactCache,
+) -> Result<wasmtime::component::Component, RuntimeError> {
+    // The cache's key: the runner's bytes and what was done to them.
+    let key = [JS_RUNNER, SNAPSHOT_KEY].concat();
+    let snapshotted = cache.load_or_make(engine, &key, || {
+        crate::snapshot::snapshot(engine, JS_RUNNER)
+    });
+    match snapshotted {
+        Ok(component) => Ok(component),
+        Err(error) => {
+            tracing::warn!(%error, "no snapshot of the JavaScript runner; each run sets its engine up");
+            cache
+                .load_or_compile(engine, JS_RUNNER)
+                .map_err(RuntimeError::Runner)
+        }
+    }
+}
+
+/// Names the snapshot step in the cache key: a change to how snapshots are
+/// taken changes it.
+const SNAPSHOT_KEY: &[u8] = b"\0wizer-initialize-v1";
 
 fn hex_digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

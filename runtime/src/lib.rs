@@ -23,6 +23,7 @@ pub mod kv;
 mod limits;
 pub mod llm;
 mod outcome;
+mod snapshot;
 
 pub use call_error::CallError;
 pub use engine::{MAX_SCRIPT_BYTES, PreparedAgent, Runtime, RuntimeError, RuntimeOptions};

@@ -502,3 +502,33 @@ export default async function run({ words, nested: { deep = "default" } = {} }) 
         })
     );
 }
+
+/// Runs start from the runner's snapshot in memory slots the pool reuses:
+/// nothing one run leaves in the engine (globals, changed built-ins, a
+/// changed `ctx`, its heap) reaches the next.
+#[tokio::test]
+async fn a_run_sees_nothing_of_the_run_before() {
+    let agent = javascript(
+        "export default function run(input, ctx) {\n\
+           const seen = {\n\
+             global: typeof globalThis.left,\n\
+             prototype: typeof Array.prototype.left,\n\
+             ctx: typeof ctx.left,\n\
+             log: ctx.log.info.name,\n\
+             big: typeof globalThis.big,\n\
+           };\n\
+           globalThis.left = input;\n\
+           Array.prototype.left = input;\n\
+           ctx.left = input;\n\
+           try { ctx.log.info = function replaced() {}; } catch (_) {}\n\
+           globalThis.big = 'x'.repeat(1 << 20) + input;\n\
+           return seen;\n\
+         }",
+    )
+    .await;
+    let fresh = r#"{"global":"undefined","prototype":"undefined","ctx":"undefined","log":"info","big":"undefined"}"#;
+    for round in 0..20 {
+        let outcome = run(&agent, &format!("\"secret {round}\"")).await;
+        assert_eq!(outcome.output(), Ok(fresh), "round {round}");
+    }
+}

@@ -20,7 +20,7 @@
 //! Errors come back to the host as `agent-error`s with a code, a message and,
 //! when Boa knows it, the line and column in the script.
 
-wit_bindgen::generate!({ world: "js-runner", path: "../wit" });
+wit_bindgen::generate!({ world: "js-runner-build", path: "../wit" });
 
 use agentdeck::agent::types::CapabilityError;
 use agentdeck::agent::{config, http, kv, llm, log, script};
@@ -31,14 +31,45 @@ use boa_engine::{
     Context, JsArgs, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, Module,
     NativeFunction, Source, js_string,
 };
+use std::cell::RefCell;
 use std::path::Path;
 
 struct Runner;
 
+/// An engine and its `ctx`, set up by `initialize` before the host takes
+/// its snapshot: each instance (one run) takes it once.
+struct Ready {
+    context: Context,
+    ctx: JsValue,
+}
+
+thread_local! {
+    static READY: RefCell<Option<Ready>> = const { RefCell::new(None) };
+}
+
+/// The engine the snapshot holds, or a new one (no snapshot, or taken).
+fn ready() -> Ready {
+    READY
+        .with(|ready| ready.borrow_mut().take())
+        .unwrap_or_else(|| {
+            let mut context = engine();
+            let ctx = capabilities(&mut context);
+            Ready { context, ctx }
+        })
+}
+
 impl Guest for Runner {
+    /// Sets up the engine, the globals and `ctx` (no capability is called:
+    /// the host's snapshot must not hold anything of a run).
+    fn initialize() {
+        let ready = ready();
+        READY.with(|slot| *slot.borrow_mut() = Some(ready));
+    }
+
     fn run(input: String) -> Result<String, AgentError> {
         let name = script::name();
-        let context = &mut engine();
+        let Ready { mut context, ctx } = ready();
+        let context = &mut context;
         let run = load(&name, context)?;
         let input = json_parse(&input, context).map_err(|error| {
             agent_error(
@@ -46,7 +77,6 @@ impl Guest for Runner {
                 format!("the input is not JSON: {}", first_line(&error.to_string())),
             )
         })?;
-        let ctx = capabilities(context);
         let returned = run
             .call(&JsValue::undefined(), &[input, ctx], context)
             .map_err(|error| exception(&name, error, context))?;
@@ -58,7 +88,7 @@ impl Guest for Runner {
 impl exports::agentdeck::agent::checker::Guest for Runner {
     fn check() -> Result<(), AgentError> {
         let name = script::name();
-        load(&name, &mut engine()).map(drop)
+        load(&name, &mut ready().context).map(drop)
     }
 }
 
@@ -67,13 +97,40 @@ export!(Runner);
 /// A fresh engine with the globals an agent expects besides the language:
 /// `console`, which writes to the run's log.
 fn engine() -> Context {
-    let mut context = Context::default();
+    let mut context = Context::builder()
+        .clock(std::rc::Rc::new(RunClock::default()))
+        .build()
+        .unwrap_or_default();
     let limits = context.runtime_limits_mut();
     limits.set_recursion_limit(2_000);
     let console = log_object(&mut context);
     // Registering a new global on a fresh context cannot collide.
     let _ = context.register_global_property(js_string!("console"), console, Attribute::all());
     context
+}
+
+/// Boa's monotonic clock (`performance.now()`, timers), started at its
+/// first reading rather than when the engine is set up: that happens before
+/// the host's snapshot, where reading a clock is refused (and would leave
+/// every run the same start).
+#[derive(Default)]
+struct RunClock {
+    start: std::cell::OnceCell<std::time::Instant>,
+}
+
+impl boa_engine::context::Clock for RunClock {
+    fn now(&self) -> boa_engine::context::time::JsInstant {
+        let elapsed = self.start.get_or_init(std::time::Instant::now).elapsed();
+        boa_engine::context::time::JsInstant::new(elapsed.as_secs(), elapsed.subsec_nanos())
+    }
+
+    fn system_time_millis(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            })
+    }
 }
 
 /// Parses, links and evaluates the script as a module and returns its agent
