@@ -23,8 +23,18 @@ impl ArtifactCache {
         Self { dir, engine_key }
     }
 
-    fn path_for(&self, dir: &Path, bytes: &[u8]) -> PathBuf {
-        let digest: String = Sha256::digest(bytes)
+    /// Where the artifact of `kind` made from `parts` is kept: kinds never
+    /// share a name, and each part is hashed with its length.
+    fn path_for(&self, dir: &Path, kind: &str, parts: &[&[u8]]) -> PathBuf {
+        let mut hasher = Sha256::new();
+        hasher.update(kind.as_bytes());
+        hasher.update([0]);
+        for part in parts {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        let digest: String = hasher
+            .finalize()
             .iter()
             .take(16)
             .map(|byte| format!("{byte:02x}"))
@@ -36,22 +46,23 @@ impl ArtifactCache {
     /// and loads, compiled (and stored) otherwise. Errors are messages about
     /// the component.
     pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
-        self.load_or_make(engine, bytes, || Ok(bytes.to_vec()))
+        self.load_or_make(engine, "component", &[bytes], || Ok(bytes.to_vec()))
     }
 
-    /// The compiled component cached under `key` (the bytes it is made
-    /// from, with whatever names how): from the cache when it is there and
-    /// loads, otherwise `make`'s component compiled and stored.
+    /// The compiled component of `kind` cached under `parts` (what it is
+    /// made from, and how): from the cache when it is there and loads,
+    /// otherwise `make`'s component compiled and stored.
     pub fn load_or_make(
         &self,
         engine: &Engine,
-        key: &[u8],
+        kind: &str,
+        parts: &[&[u8]],
         make: impl FnOnce() -> Result<Vec<u8>, String>,
     ) -> Result<Component, String> {
         let Some(dir) = &self.dir else {
             return Component::new(engine, make()?).map_err(|error| format!("{error:#}"));
         };
-        let path = self.path_for(dir, key);
+        let path = self.path_for(dir, kind, parts);
         if path.exists() {
             match deserialize(engine, &path) {
                 Ok(component) => return Ok(component),
@@ -82,11 +93,28 @@ fn store(component: &Component, dir: &Path, path: &Path) -> std::io::Result<()> 
     let bytes = component
         .serialize()
         .map_err(|error| std::io::Error::other(error.to_string()))?;
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     // A name no other writer (thread or process) uses at the same time.
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let temporary = path.with_extension(format!("tmp-{}-{write}", std::process::id()));
     std::fs::write(&temporary, bytes)?;
     std::fs::rename(&temporary, path)
+}
+
+/// The cache's directory, readable and writable by this user only: what
+/// is in it is loaded as machine code, and the snapshot's memory image is
+/// mapped from its file into every run.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }

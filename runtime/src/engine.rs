@@ -24,14 +24,11 @@ use wasmtime::{
 /// build.rs.
 static JS_RUNNER: &[u8] = include_bytes!(env!("AGENTDECK_JS_RUNNER_WASM"));
 
-/// What of a memory slot stays mapped between instances when the kernel
-/// tells which pages an instance wrote (Linux 6.7's `PAGEMAP_SCAN`): only
-/// those are copied back from the image, and the next run finds the rest
-/// in place instead of faulting it in. The JavaScript runner's engine,
-/// set up in its snapshot, lies within it. Without the scan, everything
-/// kept would be reset whole after each run, so little is kept.
-const KEEP_RESIDENT_SCANNED: usize = 4 << 20;
-const KEEP_RESIDENT_UNSCANNED: usize = 64 << 10;
+/// What of a memory slot stays mapped between instances, reset whole
+/// after each run (copied back from the image, or zeroed): the JavaScript
+/// runner's engine, set up in its snapshot, lies within it, and copying it
+/// back costs less than faulting it in again (docs/BENCHMARKS.md).
+const LINEAR_MEMORY_KEEP_RESIDENT: usize = 4 << 20;
 /// The part of a run's async stack kept mapped between runs.
 const ASYNC_STACK_KEEP_RESIDENT: usize = 256 << 10;
 
@@ -115,6 +112,7 @@ pub struct Runtime {
     slots: Semaphore,
     options: RuntimeOptions,
     ticker_stop: Arc<AtomicBool>,
+    runner_snapshot: bool,
 }
 
 impl Drop for Runtime {
@@ -148,7 +146,7 @@ impl Runtime {
         .map_err(|error| RuntimeError::Engine(error.to_string()))?;
 
         let cache = ArtifactCache::new(options.cache_dir.clone(), &engine);
-        let component = runner_component(&engine, &cache)?;
+        let (component, runner_snapshot) = runner_component(&engine, &cache)?;
         let instance = linker
             .instantiate_pre(&component)
             .map_err(|error| RuntimeError::Runner(error.to_string()))?;
@@ -183,6 +181,7 @@ impl Runtime {
             slots: Semaphore::new(options.max_concurrent_runs as usize),
             options,
             ticker_stop,
+            runner_snapshot,
         })
     }
 
@@ -415,6 +414,12 @@ impl Runtime {
         store
     }
 
+    /// Whether JavaScript runs start from the runner's snapshot (else each
+    /// sets its engine up: slower, and no snapshot to keep apart).
+    pub fn runner_from_snapshot(&self) -> bool {
+        self.runner_snapshot
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -425,15 +430,13 @@ impl Runtime {
     }
 }
 
-/// The engine, with the kernel's page scan where it has one.
+/// The engine.
 pub(crate) fn new_engine(options: &RuntimeOptions) -> Result<Engine, RuntimeError> {
-    Engine::new(&engine_config(options, true))
-        .or_else(|_| Engine::new(&engine_config(options, false)))
-        .map_err(|error| RuntimeError::Engine(error.to_string()))
+    Engine::new(&engine_config(options)).map_err(|error| RuntimeError::Engine(error.to_string()))
 }
 
 /// The engine configuration: the one place wasmtime is tuned.
-fn engine_config(options: &RuntimeOptions, scan: bool) -> Config {
+fn engine_config(options: &RuntimeOptions) -> Config {
     let runs = options.max_concurrent_runs.max(1);
     let mut pool = PoolingAllocationConfig::default();
     // Every total is runs × the per-component maximum, so one heavy
@@ -449,19 +452,16 @@ fn engine_config(options: &RuntimeOptions, scan: bool) -> Config {
         .total_stacks(runs)
         .max_memory_size(usize::try_from(options.max_limits.memory_bytes).unwrap_or(usize::MAX))
         // Keeping a little of each slot's memory mapped makes the next
-        // instantiation cheaper than faulting it in again.
-        .linear_memory_keep_resident(if scan {
-            KEEP_RESIDENT_SCANNED
-        } else {
-            KEEP_RESIDENT_UNSCANNED
-        })
+        // instantiation cheaper than faulting it in again: that much is
+        // copied back from the image (or zeroed) after each run, the rest
+        // is given back to the kernel.
+        .linear_memory_keep_resident(LINEAR_MEMORY_KEEP_RESIDENT)
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(ASYNC_STACK_KEEP_RESIDENT)
-        .pagemap_scan(if scan {
-            wasmtime::Enabled::Yes
-        } else {
-            wasmtime::Enabled::No
-        });
+        // Not the kernel's page scan (which resets only the pages it finds
+        // present and written): a page swapped out when a slot is reset
+        // would keep the run's data for the next instance in that slot.
+        .pagemap_scan(wasmtime::Enabled::No);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -469,35 +469,40 @@ fn engine_config(options: &RuntimeOptions, scan: bool) -> Config {
         .epoch_interruption(options.epoch_interruption)
         .max_wasm_stack(1 << 20)
         .async_stack_size(2 << 20)
+        // Host calls run on these stacks: a stack is zeroed before another
+        // run gets it, so nothing the host left there is there for it.
+        .async_stack_zeroing(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }
 
 /// The JavaScript runner, started from its snapshot (crate::snapshot);
-/// as built when no snapshot can be taken.
+/// as built when no snapshot can be taken (then `false`).
 fn runner_component(
     engine: &Engine,
     cache: &ArtifactCache,
-) -> Result<wasmtime::component::Component, RuntimeError> {
-    // The cache's key: the runner's bytes and what was done to them.
-    let key = [JS_RUNNER, SNAPSHOT_KEY].concat();
-    let snapshotted = cache.load_or_make(engine, &key, || {
+) -> Result<(wasmtime::component::Component, bool), RuntimeError> {
+    // The cache's key: the runner's bytes and the code that snapshots them
+    // (wasmtime's version and settings are in every key already, and
+    // wasmtime-wizer is pinned to the same version).
+    let snapshotted = cache.load_or_make(engine, "snapshot", &[JS_RUNNER, SNAPSHOT_CODE], || {
         crate::snapshot::snapshot(engine, JS_RUNNER)
     });
     match snapshotted {
-        Ok(component) => Ok(component),
+        Ok(component) => Ok((component, true)),
         Err(error) => {
             tracing::warn!(%error, "no snapshot of the JavaScript runner; each run sets its engine up");
             cache
                 .load_or_compile(engine, JS_RUNNER)
+                .map(|component| (component, false))
                 .map_err(RuntimeError::Runner)
         }
     }
 }
 
-/// Names the snapshot step in the cache key: a change to how snapshots are
-/// taken changes it.
-const SNAPSHOT_KEY: &[u8] = b"\0wizer-initialize-v1";
+/// How snapshots are taken, for the cache key: any change to it takes new
+/// snapshots.
+const SNAPSHOT_CODE: &[u8] = include_bytes!("snapshot.rs");
 
 fn hex_digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

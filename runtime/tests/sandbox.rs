@@ -527,8 +527,27 @@ async fn a_run_sees_nothing_of_the_run_before() {
     )
     .await;
     let fresh = r#"{"global":"undefined","prototype":"undefined","ctx":"undefined","log":"info","big":"undefined"}"#;
+    // The runs start from the runner's snapshot (else this checks little).
+    assert!(runtime().runner_from_snapshot());
     for round in 0..20 {
         let outcome = run(&agent, &format!("\"secret {round}\"")).await;
         assert_eq!(outcome.output(), Ok(fresh), "round {round}");
+    }
+}
+
+/// Memory one run wrote (its module's data and memory it grew) is zero or
+/// the module's own again for the next run in the slot, also after a run of
+/// another component there.
+#[tokio::test]
+async fn a_run_finds_no_memory_of_the_run_before() {
+    let probe = probe().await;
+    let script =
+        javascript("export default function run() { return 'x'.repeat(1 << 20).length; }").await;
+    for round in 0..12 {
+        let outcome = run(&probe, &op("residue")).await;
+        assert_eq!(outcome.output(), Ok("0"), "round {round}");
+        if round % 3 == 0 {
+            assert_eq!(run(&script, "null").await.output(), Ok("1048576"));
+        }
     }
 }

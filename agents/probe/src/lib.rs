@@ -2,7 +2,8 @@
 //! JSON string naming what to do, `"op"` or `"op:argument"`; several ops
 //! misbehave on purpose (spin forever, allocate without end, recurse without
 //! end, answer with a huge output, flood the log) and the others report what
-//! the sandbox lets a component see (files, environment, clock, network).
+//! the sandbox lets a component see (files, environment, clock, network,
+//! memory a run before left).
 
 wit_bindgen::generate!({ world: "agent", path: "../wit" });
 
@@ -22,6 +23,7 @@ impl Guest for Probe {
             "cpu" => Ok(cpu(number()).to_string()),
             "spin" => spin(),
             "alloc" => alloc(),
+            "residue" => Ok(residue().to_string()),
             "recurse" => Ok(recurse(black_box(1)).to_string()),
             "output" => Ok(json_string(&"x".repeat(number() as usize))),
             "log-flood" => {
@@ -120,6 +122,30 @@ fn alloc() -> Result<String, AgentError> {
         blocks.push(vec![1_u8; 1 << 20]);
         black_box(&blocks);
     }
+}
+
+/// Marked memory of a run before: how many bytes of a static buffer (in
+/// the module's own data) and of 4 MiB of newly grown memory are not zero,
+/// before this run marks them all for the next to find.
+fn residue() -> usize {
+    static mut BUFFER: [u8; 64 << 10] = [0; 64 << 10];
+    const PAGES: usize = 64;
+    // SAFETY: the probe runs one call at a time, and no reference to
+    // BUFFER lives past this function.
+    let buffer = unsafe { &mut *std::ptr::addr_of_mut!(BUFFER) };
+    let mut seen = buffer.iter().filter(|&&byte| byte != 0).count();
+    buffer.fill(0xA5);
+    #[cfg(target_arch = "wasm32")]
+    {
+        let first = core::arch::wasm32::memory_grow(0, PAGES);
+        assert_ne!(first, usize::MAX, "memory grows");
+        // SAFETY: the pages were just grown, and nothing else uses them.
+        let grown =
+            unsafe { std::slice::from_raw_parts_mut((first * 65_536) as *mut u8, PAGES * 65_536) };
+        seen += grown.iter().filter(|&&byte| byte != 0).count();
+        grown.fill(0xA5);
+    }
+    black_box(seen)
 }
 
 /// Recursion on the WebAssembly stack itself (scalars only, so nothing goes
