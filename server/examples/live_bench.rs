@@ -269,14 +269,23 @@ fn main() {
         // Fan-out: every client subscribed, then events committed.
         let topic = format!("deployment:{deployment}");
         let mut fan_outs = Vec::new();
+        let mut memory = Vec::new();
         for clients in FAN_OUT {
-            let latencies = fan_out(&services, &addr.to_string(), &token, &topic, clients).await;
+            let (latencies, per_socket) =
+                fan_out(&services, &addr.to_string(), &token, &topic, clients).await;
             fan_outs.push((clients, latencies));
+            memory.push((clients, per_socket));
         }
         for (clients, latencies) in fan_outs {
             report(
                 &format!("event fan-out to {clients} WebSocket clients on one topic"),
                 latencies,
+            );
+        }
+        println!();
+        for (clients, per_socket) in memory {
+            println!(
+                "server memory per subscribed socket ({clients}, resident growth): {per_socket:.1} KiB"
             );
         }
         println!();
@@ -301,8 +310,13 @@ async fn socket(addr: &str, token: &str) -> Socket {
         "authorization",
         format!("Bearer {token}").parse().expect("a header"),
     );
-    // As browsers do: no Nagle delay on small frames.
-    tokio_tungstenite::connect_async_with_config(request, None, true)
+    // A small read buffer: the library zeroes all of it before each read
+    // (128 KiB by default), which would make the clients, not the server,
+    // what the fan-out measures. As browsers do: no Nagle delay on small
+    // frames.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 << 10);
+    tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .expect("a socket")
         .0
@@ -422,15 +436,17 @@ const CLIENTS_PER_PROCESS: usize = 5_000;
 /// `clients` sockets subscribed to `topic` (held by client processes: this
 /// one's open files go to the server's ends), then `EVENTS` events
 /// committed 100 ms apart: the time from just before each commit to its
-/// arrival at each client, by the system clock both processes share.
+/// arrival at each client, by the system clock both processes share; and
+/// how much this process's resident memory grew per subscribed socket.
 async fn fan_out(
     services: &service::Services,
     addr: &str,
     token: &str,
     topic: &str,
     clients: usize,
-) -> Vec<Duration> {
+) -> (Vec<Duration>, f64) {
     use tokio::io::AsyncBufReadExt as _;
+    let resident_before = resident_kib();
     let mut children = Vec::new();
     let mut left = clients;
     while left > 0 {
@@ -452,6 +468,7 @@ async fn fan_out(
         );
         children.push((child, lines));
     }
+    let per_socket = (resident_kib() - resident_before) / clients as f64;
     let mut conn = services.conn().await.expect("a connection");
     let mut sent = Vec::with_capacity(EVENTS);
     for n in 0..EVENTS {
@@ -484,7 +501,17 @@ async fn fan_out(
         clients * EVENTS,
         "every client got every event"
     );
-    latencies
+    (latencies, per_socket)
+}
+
+/// This process's resident memory, KiB (Linux).
+fn resident_kib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
 }
 
 /// Set (to `<clients> <addr> <topic>`, with `LIVE_BENCH_TOKEN`) in a client

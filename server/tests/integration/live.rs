@@ -128,6 +128,16 @@ async fn bad_frames_get_error_frames_and_the_link_survives() {
     assert_eq!(error["code"], "unknown_topic", "{error}");
     assert_eq!(error["topic"], "deployments:nope");
 
+    // A frame larger than what the server reads at a time arrives whole.
+    let padded = format!(
+        r#"{{"type":"subscribe",{}"topic":"deployments:padded"}}"#,
+        " ".repeat(20 << 10)
+    );
+    socket.send(Message::text(padded)).await.expect("sending");
+    let error = next_frame(&mut socket).await;
+    assert_eq!(error["code"], "unknown_topic", "{error}");
+    assert_eq!(error["topic"], "deployments:padded");
+
     send(&mut socket, json!({ "type": "ping" })).await;
     assert_eq!(next_frame(&mut socket).await, json!({ "type": "pong" }));
 }
