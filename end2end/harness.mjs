@@ -12,7 +12,7 @@ import { chromium } from "playwright-core";
 const root = resolve(import.meta.dirname, "..");
 
 export const serverBin = process.env.AGENTDECK_SERVER_BIN
-  ?? join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "release", "server");
+  ?? join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? root, ".cache", "agentdeck", "target"), "release", "server");
 export const distDir = process.env.AGENTDECK_DIST_DIR ?? join(root, "dist");
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 

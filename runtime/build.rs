@@ -2,8 +2,8 @@
 //! agent and the test probe) for wasm32-wasip2 with the same cargo, and tells
 //! the crate where they are: the runner is embedded in the sandbox, the
 //! others are used by tests and benchmarks. They build in their own target
-//! directory next to this build's, so they are built once per machine and
-//! rebuilt only when their sources change.
+//! directory next to this build's, one per checkout, so they are built once
+//! per checkout and rebuilt only when their sources change.
 
 #![allow(clippy::expect_used)] // A build script fails by panicking, with the reason.
 
@@ -72,17 +72,22 @@ fn main() {
         "cargo:rustc-env=AGENTDECK_TEST_CACHE_DIR={}",
         target_dir.join("cwasm").display()
     );
+    // Embedded from copies in OUT_DIR, which only this build writes.
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     for (_, file, variable) in GUESTS {
-        let path = target_dir
+        let built = target_dir
             .join("wasm32-wasip2")
             .join("release")
             .join(format!("{file}.wasm"));
-        assert!(path.exists(), "{} was not built", path.display());
-        println!("cargo:rustc-env={variable}={}", path.display());
+        assert!(built.exists(), "{} was not built", built.display());
+        let copy = out_dir.join(format!("{file}.wasm"));
+        std::fs::copy(&built, &copy).expect("copying a guest into OUT_DIR");
+        println!("cargo:rustc-env={variable}={}", copy.display());
     }
 }
 
-/// `<target>/agentdeck-guests`, where `<target>` holds this build's profile
+/// `<target>/agentdeck-guests/<hash of this checkout's agents/ path>`,
+/// where `<target>` holds this build's profile
 /// directories; OUT_DIR is `<target>/[<triple>/]<profile>/build/<pkg>/out`.
 fn guest_target_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("AGENTDECK_GUEST_TARGET_DIR") {
@@ -105,5 +110,19 @@ fn guest_target_dir() -> PathBuf {
     {
         target_dir = target_dir.parent().unwrap_or(target_dir);
     }
-    target_dir.join("agentdeck-guests")
+    // One per checkout: the guests are cdylibs, whose files cargo does not
+    // name by package (so not by path), and two checkouts sharing one
+    // target directory (fresh clones, worktrees) would each take the
+    // other's for their own, fresh by their own fingerprints.
+    let agents = std::fs::canonicalize(
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("agents"),
+    )
+    .expect("agents/ exists");
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&agents, &mut hasher);
+    target_dir
+        .join("agentdeck-guests")
+        .join(format!("{:016x}", std::hash::Hasher::finish(&hasher)))
 }

@@ -22,7 +22,8 @@ step "clippy, server side (ssr): types, service, runtime, server, app"
 cargo clippy --locked -p types -p service -p runtime -p server -p app --all-targets -- -D warnings
 
 step "clippy, the sandbox's guests (wasm32-wasip2)"
-# Same target directory runtime/build.rs builds them in.
+# Next to the ones runtime/build.rs builds them in (one per checkout):
+# clippy writes no guest files another build could take for its own.
 cargo clippy --locked --manifest-path agents/Cargo.toml --target wasm32-wasip2 \
     --target-dir "$CARGO_TARGET_DIR/agentdeck-guests" -- -D warnings
 

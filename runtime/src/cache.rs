@@ -20,6 +20,15 @@ impl ArtifactCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = format!("{:016x}", hasher.finish());
+        // What is in the directory is loaded as machine code: one another
+        // user could write to is not used (compiled in memory instead).
+        let dir = dir.filter(|dir| match private_dir(dir) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(dir = %dir.display(), why, "not caching compiled components there");
+                false
+            }
+        });
         Self { dir, engine_key }
     }
 
@@ -93,7 +102,6 @@ fn store(component: &Component, dir: &Path, path: &Path) -> std::io::Result<()> 
     let bytes = component
         .serialize()
         .map_err(|error| std::io::Error::other(error.to_string()))?;
-    create_private_dir(dir)?;
     // A name no other writer (thread or process) uses at the same time.
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -102,19 +110,71 @@ fn store(component: &Component, dir: &Path, path: &Path) -> std::io::Result<()> 
     std::fs::rename(&temporary, path)
 }
 
-/// The cache's directory, readable and writable by this user only: what
-/// is in it is loaded as machine code, and the snapshot's memory image is
-/// mapped from its file into every run.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// The cache's directory: made (mode 0700) when missing; refused when
+/// another user owns it or may write to it, since its files are loaded as
+/// machine code and the snapshot's memory image is mapped from its file
+/// into every run. An existing directory's mode is never changed.
+fn private_dir(dir: &Path) -> Result<(), String> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .create(dir)
+            .map_err(|error| format!("cannot make it: {error}"))?;
+        let metadata = std::fs::metadata(dir).map_err(|error| error.to_string())?;
+        if metadata.uid() != effective_uid() {
+            return Err("another user owns it".into());
+        }
+        if metadata.mode() & 0o022 != 0 {
+            return Err("others may write to it (make it 0700 or 0755)".into());
+        }
+        Ok(())
     }
     #[cfg(not(unix))]
-    std::fs::create_dir_all(dir)
+    std::fs::create_dir_all(dir).map_err(|error| error.to_string())
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn a_directory_others_may_write_to_is_not_used() {
+        let engine = Engine::default();
+        let parent = tempfile::tempdir().unwrap();
+
+        let made = parent.path().join("made");
+        assert!(
+            ArtifactCache::new(Some(made.clone()), &engine)
+                .dir
+                .is_some()
+        );
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "made private");
+
+        let open = parent.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            ArtifactCache::new(Some(open.clone()), &engine)
+                .dir
+                .is_none()
+        );
+        let mode = std::fs::metadata(&open).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o777,
+            "an existing directory's mode is left alone"
+        );
+    }
 }
