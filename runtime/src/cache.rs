@@ -81,7 +81,7 @@ impl ArtifactCache {
             }
         }
         let component = Component::new(engine, make()?).map_err(|error| format!("{error:#}"))?;
-        if let Err(error) = store(&component, dir, &path) {
+        if let Err(error) = store(&component, &path) {
             tracing::warn!(path = %path.display(), %error, "could not cache a compiled component");
         }
         Ok(component)
@@ -98,7 +98,7 @@ fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     unsafe { Component::deserialize_file(engine, path) }
 }
 
-fn store(component: &Component, dir: &Path, path: &Path) -> std::io::Result<()> {
+fn store(component: &Component, path: &Path) -> std::io::Result<()> {
     let bytes = component
         .serialize()
         .map_err(|error| std::io::Error::other(error.to_string()))?;
