@@ -22,11 +22,11 @@ impl ArtifactCache {
         let engine_key = format!("{:016x}", hasher.finish());
         // What is in the directory is loaded as machine code: one another
         // user could write to is not used (compiled in memory instead).
-        let dir = dir.filter(|dir| match private_dir(dir) {
-            Ok(()) => true,
+        let dir = dir.and_then(|dir| match private_dir(&dir) {
+            Ok(canonical) => Some(canonical),
             Err(why) => {
-                tracing::warn!(dir = %dir.display(), why, "not caching compiled components there");
-                false
+                tracing::error!(dir = %dir.display(), why, "not caching compiled components there: give the cache a directory of its own (AGENTDECK_CWASM_DIR)");
+                None
             }
         });
         Self { dir, engine_key }
@@ -45,7 +45,6 @@ impl ArtifactCache {
         let digest: String = hasher
             .finalize()
             .iter()
-            .take(16)
             .map(|byte| format!("{byte:02x}"))
             .collect();
         dir.join(format!("{digest}-{}.cwasm", self.engine_key))
@@ -73,7 +72,9 @@ impl ArtifactCache {
         };
         let path = self.path_for(dir, kind, parts);
         if path.exists() {
-            match deserialize(engine, &path) {
+            match trusted_file(&path)
+                .and_then(|()| deserialize(engine, &path).map_err(|error| format!("{error:#}")))
+            {
                 Ok(component) => return Ok(component),
                 Err(error) => {
                     tracing::warn!(path = %path.display(), %error, "cached component did not load; compiling again")
@@ -98,42 +99,102 @@ fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     unsafe { Component::deserialize_file(engine, path) }
 }
 
+/// Whether the file at `path` is one this user wrote and nobody else could
+/// have changed: a regular file (not a link), ours, writable by us alone,
+/// with no other name. A file that is not is removed (and compiled again).
+fn trusted_file(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let metadata = std::fs::symlink_metadata(path).map_err(|error| error.to_string())?;
+        let trusted = metadata.file_type().is_file()
+            && metadata.uid() == effective_uid()
+            && metadata.mode() & 0o022 == 0
+            && metadata.nlink() == 1;
+        if !trusted {
+            let _ = std::fs::remove_file(path);
+            return Err("not a file this user alone wrote: removed".into());
+        }
+    }
+    let _ = path;
+    Ok(())
+}
+
 fn store(component: &Component, path: &Path) -> std::io::Result<()> {
+    use std::io::Write as _;
     let bytes = component
         .serialize()
         .map_err(|error| std::io::Error::other(error.to_string()))?;
-    // A name no other writer (thread or process) uses at the same time.
+    // A new file (never one that is there, nor a link), readable by this
+    // user only, under a name no other writer (thread or process) uses at
+    // the same time; then renamed into place whole.
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temporary = path.with_extension(format!("tmp-{}-{write}", std::process::id()));
-    std::fs::write(&temporary, bytes)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let temporary = path.with_extension(format!("tmp-{}-{write}-{nanos}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(&bytes).and_then(|()| file.sync_all()));
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
     std::fs::rename(&temporary, path)
 }
 
-/// The cache's directory: made (mode 0700) when missing; refused when
-/// another user owns it or may write to it, since its files are loaded as
-/// machine code and the snapshot's memory image is mapped from its file
-/// into every run. An existing directory's mode is never changed.
-fn private_dir(dir: &Path) -> Result<(), String> {
+/// The cache's directory, canonical: made (mode 0700) when missing;
+/// refused when anyone but this user (or root) owns it or any directory
+/// above it, or could write to one (a sticky directory, like /tmp, above
+/// one of ours excepted), since its files are loaded as machine code and
+/// the snapshot's memory image is mapped from its file into every run. An
+/// existing directory's mode is never changed.
+fn private_dir(dir: &Path) -> Result<PathBuf, String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|error| format!("cannot make it: {error}"))?;
-        let metadata = std::fs::metadata(dir).map_err(|error| error.to_string())?;
-        if metadata.uid() != effective_uid() {
-            return Err("another user owns it".into());
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|error| format!("cannot make it: {error}"))?;
         }
-        if metadata.mode() & 0o022 != 0 {
-            return Err("others may write to it (make it 0700 or 0755)".into());
+        let canonical = std::fs::canonicalize(dir).map_err(|error| error.to_string())?;
+        let me = effective_uid();
+        let mut below_is_ours = false;
+        // From the cache itself up to the root.
+        for (depth, ancestor) in canonical.ancestors().enumerate() {
+            let metadata = std::fs::metadata(ancestor).map_err(|error| error.to_string())?;
+            let owner_ok = metadata.uid() == me || metadata.uid() == 0;
+            let sticky = metadata.mode() & 0o1000 != 0;
+            let writable_by_others = metadata.mode() & 0o022 != 0;
+            if depth == 0 && metadata.uid() != me {
+                return Err("another user owns it".into());
+            }
+            if !owner_ok {
+                return Err(format!("another user owns {}", ancestor.display()));
+            }
+            if writable_by_others && !(sticky && below_is_ours) {
+                return Err(format!(
+                    "others may write to {} (make it 0700 or 0755)",
+                    ancestor.display()
+                ));
+            }
+            below_is_ours = metadata.uid() == me || metadata.uid() == 0;
         }
-        Ok(())
+        Ok(canonical)
     }
     #[cfg(not(unix))]
-    std::fs::create_dir_all(dir).map_err(|error| error.to_string())
+    {
+        std::fs::create_dir_all(dir).map_err(|error| error.to_string())?;
+        Ok(dir.to_path_buf())
+    }
 }
 
 #[cfg(unix)]
@@ -176,5 +237,41 @@ mod tests {
             0o777,
             "an existing directory's mode is left alone"
         );
+    }
+
+    #[test]
+    fn a_directory_below_one_others_may_write_to_is_not_used() {
+        let engine = Engine::default();
+        let parent = tempfile::tempdir().unwrap();
+        let open = parent.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        // Made 0700 by the cache, but whoever may write to `open` could
+        // put another directory in its place.
+        assert!(
+            ArtifactCache::new(Some(open.join("cache")), &engine)
+                .dir
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_cached_file_others_could_have_written_is_removed_not_loaded() {
+        let parent = tempfile::tempdir().unwrap();
+        let file = parent.path().join("artifact.cwasm");
+        std::fs::write(&file, b"not wasmtime's").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(trusted_file(&file).is_err());
+        assert!(!file.exists(), "removed");
+
+        std::fs::write(&file, b"ours").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(trusted_file(&file).is_ok());
+        let link = parent.path().join("link.cwasm");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(trusted_file(&link).is_err(), "a link is not loaded");
+        let hard = parent.path().join("hard.cwasm");
+        std::fs::hard_link(&file, &hard).unwrap();
+        assert!(trusted_file(&hard).is_err(), "nor a file with another name");
     }
 }

@@ -535,14 +535,40 @@ async fn a_run_sees_nothing_of_the_run_before() {
     }
 }
 
-/// Memory one run wrote (its module's data and memory it grew) is zero or
-/// the module's own again for the next run in the slot, also after a run of
-/// another component there.
+/// Memory one run wrote (its data segment, statics and memory it grew) is
+/// the module's own again for the next run in the slot, also after a run
+/// of another component. On a runtime of one run at a time, so that every
+/// run of the probe has the slot the one before had.
 #[tokio::test]
 async fn a_run_finds_no_memory_of_the_run_before() {
-    let probe = probe().await;
-    let script =
-        javascript("export default function run() { return 'x'.repeat(1 << 20).length; }").await;
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(cache_dir()),
+        max_concurrent_runs: 1,
+        ..RuntimeOptions::default()
+    })
+    .expect("the sandbox starts");
+    let probe = runtime
+        .prepare_component(&probe_bytes())
+        .await
+        .expect("the probe prepares");
+    let script = runtime
+        .prepare_javascript(
+            "agent.js",
+            "export default function run() { return 'x'.repeat(1 << 20).length; }",
+            &Limits::default(),
+        )
+        .await
+        .expect("the script prepares");
+    let run = async |agent: &runtime::PreparedAgent, input: &str| {
+        runtime
+            .run(
+                agent,
+                input,
+                &Limits::default(),
+                HostContext::new(Capabilities::default()),
+            )
+            .await
+    };
     for round in 0..12 {
         let outcome = run(&probe, &op("residue")).await;
         assert_eq!(outcome.output(), Ok("0"), "round {round}");

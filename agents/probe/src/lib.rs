@@ -124,17 +124,23 @@ fn alloc() -> Result<String, AgentError> {
     }
 }
 
-/// Marked memory of a run before: how many bytes of a static buffer (in
-/// the module's own data) and of 4 MiB of newly grown memory are not zero,
-/// before this run marks them all for the next to find.
+/// Marked memory of a run before: how many bytes are not as the module
+/// starts them, of a data segment (0x5A), of zeroed statics and of 8 MiB of
+/// newly grown memory (past the part of a slot kept resident, so both ways
+/// a slot is reset are seen), before this run marks them all for the next
+/// to find.
 fn residue() -> usize {
-    static mut BUFFER: [u8; 64 << 10] = [0; 64 << 10];
-    const PAGES: usize = 64;
+    static mut DATA: [u8; 8 << 10] = [0x5A; 8 << 10];
+    static mut ZEROED: [u8; 64 << 10] = [0; 64 << 10];
+    const PAGES: usize = 128;
     // SAFETY: the probe runs one call at a time, and no reference to
-    // BUFFER lives past this function.
-    let buffer = unsafe { &mut *std::ptr::addr_of_mut!(BUFFER) };
-    let mut seen = buffer.iter().filter(|&&byte| byte != 0).count();
-    buffer.fill(0xA5);
+    // either static lives past this function.
+    let data = unsafe { &mut *std::ptr::addr_of_mut!(DATA) };
+    let zeroed = unsafe { &mut *std::ptr::addr_of_mut!(ZEROED) };
+    let mut seen = data.iter().filter(|&&byte| byte != 0x5A).count()
+        + zeroed.iter().filter(|&&byte| byte != 0).count();
+    data.fill(0xA5);
+    zeroed.fill(0xA5);
     #[cfg(target_arch = "wasm32")]
     {
         let first = core::arch::wasm32::memory_grow(0, PAGES);
