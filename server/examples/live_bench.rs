@@ -20,7 +20,8 @@
 //!    topic, 20 events committed 100 ms apart; the time from just before
 //!    each commit to its arrival at every client. The clients live in
 //!    child processes of this program (5,000 each), so that this one's
-//!    open files (its limit raised as far as allowed) are the server's.
+//!    open files (its limit raised as far as allowed) are the server's;
+//!    they close their sockets when all of them have every event.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
@@ -271,10 +272,10 @@ fn main() {
         let mut fan_outs = Vec::new();
         let mut memory = Vec::new();
         for clients in FAN_OUT {
-            let (latencies, per_socket) =
+            let (latencies, per_socket, slowest) =
                 fan_out(&services, &addr.to_string(), &token, &topic, clients).await;
             fan_outs.push((clients, latencies));
-            memory.push((clients, per_socket));
+            memory.push((clients, per_socket, slowest));
         }
         for (clients, latencies) in fan_outs {
             report(
@@ -283,10 +284,11 @@ fn main() {
             );
         }
         println!();
-        for (clients, per_socket) in memory {
+        for (clients, per_socket, slowest) in memory {
             println!(
                 "server memory per subscribed socket ({clients}, resident growth): {per_socket:.1} KiB"
             );
+            println!("each event's last arrival at {clients} clients, ms: {slowest}");
         }
         println!();
         for (what, statements) in counted {
@@ -436,15 +438,16 @@ const CLIENTS_PER_PROCESS: usize = 5_000;
 /// `clients` sockets subscribed to `topic` (held by client processes: this
 /// one's open files go to the server's ends), then `EVENTS` events
 /// committed 100 ms apart: the time from just before each commit to its
-/// arrival at each client, by the system clock both processes share; and
-/// how much this process's resident memory grew per subscribed socket.
+/// arrival at each client, by the system clock both processes share; how
+/// much this process's resident memory grew per subscribed socket; and each
+/// event's slowest arrival.
 async fn fan_out(
     services: &service::Services,
     addr: &str,
     token: &str,
     topic: &str,
     clients: usize,
-) -> (Vec<Duration>, f64) {
+) -> (Vec<Duration>, f64, String) {
     use tokio::io::AsyncBufReadExt as _;
     let resident_before = resident_kib();
     let mut children = Vec::new();
@@ -484,24 +487,32 @@ async fn fan_out(
         .expect("publishing");
     }
     let mut latencies = Vec::with_capacity(clients * EVENTS);
+    let mut per_event = vec![Vec::new(); EVENTS];
     for (mut child, mut lines) in children {
         while let Some(line) = lines.next_line().await.expect("reading") {
             let (n, at) = line.split_once(' ').expect("<event> <nanos>");
             let n: usize = n.parse().expect("an event number");
             let at: u128 = at.parse().expect("nanoseconds");
             let nanos = at.saturating_sub(sent[n]);
+            per_event[n].push(nanos / 1000);
             latencies.push(Duration::from_nanos(
                 u64::try_from(nanos).unwrap_or(u64::MAX),
             ));
         }
         assert!(child.wait().await.expect("a client process").success());
     }
+    // Each event's last arrival, ms: whether one event makes the tail.
+    let slowest = per_event
+        .iter()
+        .map(|micros| format!("{}", micros.iter().max().unwrap_or(&0) / 1000))
+        .collect::<Vec<_>>()
+        .join(" ");
     assert_eq!(
         latencies.len(),
         clients * EVENTS,
         "every client got every event"
     );
-    (latencies, per_socket)
+    (latencies, per_socket, slowest)
 }
 
 /// This process's resident memory, KiB (Linux).
@@ -552,16 +563,24 @@ fn client_process(spec: &str) {
                             arrivals.push((n, unix_nanos()));
                         }
                     }
-                    let _ = client.close(None).await;
-                    arrivals
+                    (client, arrivals)
                 })
             })
             .collect();
+        // Closed only when every client has every event: a client closing
+        // as soon as it has the last would make the server's work of
+        // closing sockets part of the last event's fan-out.
         let mut out = String::new();
+        let mut done = Vec::with_capacity(clients);
         for receiver in receivers {
-            for (n, at) in receiver.await.expect("a client") {
+            let (client, arrivals) = receiver.await.expect("a client");
+            for (n, at) in arrivals {
                 out.push_str(&format!("{n} {at}\n"));
             }
+            done.push(client);
+        }
+        for mut client in done {
+            let _ = client.close(None).await;
         }
         print!("{out}");
     });
