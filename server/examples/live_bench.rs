@@ -21,7 +21,8 @@
 //!    each commit to its arrival at every client. The clients live in
 //!    child processes of this program (5,000 each), so that this one's
 //!    open files (its limit raised as far as allowed) are the server's;
-//!    they close their sockets when all of them have every event.
+//!    they close their sockets when every client of both has every event
+//!    (no socket opens or closes while events are delivered).
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
@@ -448,7 +449,7 @@ async fn fan_out(
     topic: &str,
     clients: usize,
 ) -> (Vec<Duration>, f64, String) {
-    use tokio::io::AsyncBufReadExt as _;
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
     let resident_before = resident_kib();
     let mut children = Vec::new();
     let mut left = clients;
@@ -459,6 +460,7 @@ async fn fan_out(
             tokio::process::Command::new(std::env::current_exe().expect("this program"))
                 .env(CLIENT_PROCESS, format!("{n} {addr} {topic}"))
                 .env("LIVE_BENCH_TOKEN", token)
+                .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
@@ -488,8 +490,11 @@ async fn fan_out(
     }
     let mut latencies = Vec::with_capacity(clients * EVENTS);
     let mut per_event = vec![Vec::new(); EVENTS];
-    for (mut child, mut lines) in children {
+    for (_, lines) in &mut children {
         while let Some(line) = lines.next_line().await.expect("reading") {
+            if line == "done" {
+                break;
+            }
             let (n, at) = line.split_once(' ').expect("<event> <nanos>");
             let n: usize = n.parse().expect("an event number");
             let at: u128 = at.parse().expect("nanoseconds");
@@ -499,12 +504,21 @@ async fn fan_out(
                 u64::try_from(nanos).unwrap_or(u64::MAX),
             ));
         }
+    }
+    // Every client has every event: now they may close.
+    for (mut child, _) in children {
+        let mut stdin = child.stdin.take().expect("its input");
+        stdin
+            .write_all(b"close\n")
+            .await
+            .expect("telling a client process");
+        drop(stdin);
         assert!(child.wait().await.expect("a client process").success());
     }
     // Each event's last arrival, ms: whether one event makes the tail.
     let slowest = per_event
         .iter()
-        .map(|micros| format!("{}", micros.iter().max().unwrap_or(&0) / 1000))
+        .map(|micros| format!("{:.1}", *micros.iter().max().unwrap_or(&0) as f64 / 1000.0))
         .collect::<Vec<_>>()
         .join(" ");
     assert_eq!(
@@ -530,8 +544,10 @@ fn resident_kib() -> f64 {
 const CLIENT_PROCESS: &str = "LIVE_BENCH_CLIENTS";
 
 /// A client process: its sockets subscribed, then `ready`, then each
-/// arrival as `<event> <unix nanos>`.
+/// arrival as `<event> <unix nanos>` and `done`; it closes its sockets
+/// when told `close`.
 fn client_process(spec: &str) {
+    use tokio::io::AsyncBufReadExt as _;
     let mut parts = spec.split(' ');
     let clients: usize = parts.next().and_then(|n| n.parse().ok()).expect("clients");
     let addr = parts.next().expect("an address").to_owned();
@@ -567,7 +583,8 @@ fn client_process(spec: &str) {
                 })
             })
             .collect();
-        // Closed only when every client has every event: a client closing
+        // Closed only when every client of every process has every event
+        // (`done`, then this process waits for `close`): a client closing
         // as soon as it has the last would make the server's work of
         // closing sockets part of the last event's fan-out.
         let mut out = String::new();
@@ -579,10 +596,17 @@ fn client_process(spec: &str) {
             }
             done.push(client);
         }
+        print!("{out}");
+        println!("done");
+        std::io::Write::flush(&mut std::io::stdout()).expect("writing");
+        let mut close = String::new();
+        tokio::io::BufReader::new(tokio::io::stdin())
+            .read_line(&mut close)
+            .await
+            .expect("reading");
         for mut client in done {
             let _ = client.close(None).await;
         }
-        print!("{out}");
     });
 }
 
