@@ -38,9 +38,6 @@ use crate::state::AppState;
 /// How long live sockets get to send "going away" before the process exits.
 const SOCKET_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Runs the server until SIGINT or SIGTERM. Blocking: it owns the Tokio
-/// runtime, and the embedded PostgreSQL (if any) is started and stopped on
-/// this thread, whose exit would take the database down with it.
 /// Raises this process's limit of open files (each WebSocket is one) to
 /// `want`, or as far as the hard limit allows (and raises that, when the
 /// process may); answers the limit now in force.
@@ -62,6 +59,9 @@ pub fn raise_open_files(want: u64) -> u64 {
     }
 }
 
+/// Runs the server until SIGINT or SIGTERM. Blocking: it owns the Tokio
+/// runtime, and the embedded PostgreSQL (if any) is started and stopped on
+/// this thread, whose exit would take the database down with it.
 pub fn run(config: Config) -> anyhow::Result<()> {
     // The soft limit is often 1,024: a few hundred live clients.
     let files = raise_open_files(u64::MAX);

@@ -316,7 +316,7 @@ impl Connection {
                         Step::Close(close_code::AGAIN, "too slow: fell behind the event stream")
                     }
                     Ok(Ended::Stalled) => {
-                        tracing::info!("dropping a client that stopped reading");
+                        tracing::info!(waiting = "an event", "dropping a client that stopped reading");
                         Step::Stop
                     }
                     Ok(Ended::Quietly) | Err(_) => Step::Nothing,
@@ -336,7 +336,10 @@ impl Connection {
                 Step::Send(frame) => match writer.send(frame).await {
                     Ok(()) => {}
                     Err(Unsent::Stalled) => {
-                        tracing::info!("dropping a client that stopped reading");
+                        tracing::info!(
+                            waiting = "an answer",
+                            "dropping a client that stopped reading"
+                        );
                         return;
                     }
                     Err(Unsent::Gone | Unsent::Stopped) => return,

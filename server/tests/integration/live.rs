@@ -142,6 +142,50 @@ async fn bad_frames_get_error_frames_and_the_link_survives() {
     assert_eq!(next_frame(&mut socket).await, json!({ "type": "pong" }));
 }
 
+/// A subscribe frame of exactly `size` bytes, for `topic`.
+fn subscribe_of_size(topic: &str, size: usize) -> String {
+    let head = r#"{"type":"subscribe","#;
+    let tail = format!(r#""topic":"{topic}"}}"#);
+    let frame = format!("{head}{}{tail}", " ".repeat(size - head.len() - tail.len()));
+    assert_eq!(frame.len(), size);
+    frame
+}
+
+#[tokio::test]
+async fn a_frame_of_64_kib_is_read_and_a_larger_one_ends_the_link() {
+    let app = TestApp::spawn().await;
+    let mut socket = connect(&app).await;
+
+    // The largest frame a client may send is read and answered.
+    let largest = subscribe_of_size("deployments:largest", 64 << 10);
+    socket.send(Message::text(largest)).await.expect("sending");
+    let error = next_frame(&mut socket).await;
+    assert_eq!(error["code"], "unknown_topic", "{error}");
+    assert_eq!(error["topic"], "deployments:largest");
+
+    // One byte more is not: the server reads no further on this socket
+    // (no answer to it; the link ends, with a close frame or without).
+    let larger = subscribe_of_size("deployments:larger", (64 << 10) + 1);
+    // The server may end the link before the client has sent it all.
+    let _ = socket.send(Message::text(larger)).await;
+    let ended = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => panic!("a frame past 64 KiB was answered: {text}"),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the link outlived a frame past 64 KiB");
+
+    // Others are not affected.
+    let mut other = connect(&app).await;
+    send(&mut other, json!({ "type": "ping" })).await;
+    assert_eq!(next_frame(&mut other).await, json!({ "type": "pong" }));
+}
+
 #[tokio::test]
 async fn shutdown_closes_sockets_with_going_away() {
     let mut app = TestApp::spawn().await;
