@@ -15,7 +15,8 @@
 //!    on both the deployment and the key (the most a run start checks);
 //! 3. statements per run: 200 free then 200 paid runs, counted by the
 //!    database (`pg_stat_statements`, every statement of the server's
-//!    connections while they go, background work included);
+//!    connections while they go, background work included; with
+//!    `LIVE_BENCH_NESTED=1` the statements triggers run as well);
 //! 4. fan-out: 1,000, then 10,000 WebSocket clients on one deployment
 //!    topic, 20 events committed 100 ms apart; the time from just before
 //!    each commit to its arrival at every client. The clients live in
@@ -67,11 +68,19 @@ fn main() {
     assert!(files > 10_000 + 1_000, "the open-file limit is {files}");
     let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
     // pg_stat_statements: the database's own count of what a run asks.
+    // `LIVE_BENCH_NESTED=1` counts the statements of triggers too (a
+    // statement's time then includes its triggers' statements).
+    let track = if std::env::var_os("LIVE_BENCH_NESTED").is_some() {
+        "pg_stat_statements.track=all"
+    } else {
+        "pg_stat_statements.track=top"
+    };
     let mut db = common::private_postgres_with(
         &runtime,
         &[
             "shared_preload_libraries=pg_stat_statements",
             "pg_stat_statements.track_planning=on",
+            track,
         ],
     );
     runtime.block_on(async {
