@@ -278,6 +278,14 @@ pub struct AgentDetail {
 pub struct AgentPage {
     pub items: Vec<AgentSummary>,
     pub next_cursor: Option<String>,
+    /// The words a search matched (as typed, completed, corrected or
+    /// synonyms), lower-cased: what a card marks in its name and summary.
+    #[serde(default)]
+    pub matched: Vec<String>,
+    /// "Did you mean": the search text with its unknown words replaced by
+    /// the nearest known ones, when a search found nothing.
+    #[serde(default)]
+    pub suggestion: Option<String>,
 }
 
 /// Marketplace listing parameters, unvalidated: the service layer checks them

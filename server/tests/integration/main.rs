@@ -28,6 +28,7 @@ mod payments;
 mod process;
 mod rate_limits;
 mod recovery;
+mod search_relevance;
 mod seed;
 mod server_fns;
 mod server_fns_deployments;

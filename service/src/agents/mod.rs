@@ -20,6 +20,7 @@ use types::{AgentId, UserId, WorkspaceId};
 
 mod detail;
 mod search;
+mod words;
 
 pub(crate) use detail::versions_of;
 pub use detail::{by_slug, creator};

@@ -9,6 +9,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use super::words::{self, Meaning, Unit};
 use crate::actor::Actor;
 use crate::{ServiceError, Services};
 use types::account::Scope;
@@ -119,6 +120,9 @@ pub(super) fn summary(
 #[derive(Debug)]
 pub(super) struct Listing {
     q: Option<String>,
+    /// Whether the search text's last word may still be being typed (the
+    /// text did not end in a space): it matches as a prefix too.
+    typing: bool,
     category: Option<Category>,
     tags: Vec<String>,
     min_price: Option<i64>,
@@ -159,6 +163,11 @@ impl Listing {
     }
 
     fn parse(query: AgentQuery) -> Result<Self, ServiceError> {
+        let typing = !query
+            .q
+            .as_deref()
+            .unwrap_or_default()
+            .ends_with(char::is_whitespace);
         let q = query
             .q
             .map(|q| q.trim().to_owned())
@@ -237,6 +246,7 @@ impl Listing {
         };
         Ok(Self {
             q,
+            typing,
             category,
             tags,
             min_price,
@@ -346,10 +356,16 @@ pub fn escape_like(text: &str) -> String {
 
 /// Lists public agents: searched, filtered, sorted and paginated.
 ///
-/// Search matches the weighted full text (name, then tags and summary, then
-/// README), names within a small typo (trigram word similarity), and plain
-/// substrings of names and summaries. Relevance ranks the full-text score
-/// and the name's similarity together.
+/// Search (`words`) takes each word as typed, within its typo budget, as
+/// its synonyms and, while the last is typed, as a prefix; an agent
+/// matches through its name, tags, category and summary (the listing) or
+/// its README. Agents that match every word come first, then (as
+/// Meilisearch's "last" strategy does) those that match the first words
+/// but not the last; relevance then ranks, word by word, an exact match
+/// in the name above one elsewhere in the listing, above a typo (or a word
+/// sharing only its stem) in the name, above one in the listing, above the
+/// README; ties go to the name most like the query and then to the most
+/// used.
 pub async fn list(
     services: &Services,
     actor: &Actor,
@@ -358,6 +374,11 @@ pub async fn list(
     actor.check_key_scope(Scope::AgentsRead)?;
     let listing = Listing::parse(query)?;
     let mut conn = services.conn().await?;
+    let meaning = match &listing.q {
+        Some(q) => Some(words::understand(&mut conn, q, listing.typing).await?),
+        None => None,
+    };
+    let units: Vec<&Unit> = meaning.iter().flat_map(Meaning::searched).collect();
 
     // The sort key and its order; relevance binds the search text.
     let (key_type, descending) = match listing.sort {
@@ -369,30 +390,89 @@ pub async fn list(
     let mut sql = Sql::new(format!(
         "SELECT s.*, s.k::text AS sort_key FROM (SELECT {CARD_COLUMNS}, "
     ));
-    sql = match (listing.sort, &listing.q) {
-        (AgentSort::Relevance, Some(q)) => sql
-            .sql("(ts_rank(a.search, websearch_to_tsquery('english', ")
-            .bind::<Text, _>(q.clone())
-            .sql(")) * 2 + word_similarity(lower(")
-            .bind::<Text, _>(q.clone())
-            .sql("), lower(a.name)))::real"),
-        (AgentSort::Relevance | AgentSort::Popular, _) => sql.sql("a.runs_count"),
-        (AgentSort::Rating, _) => sql.sql("a.rating_rank"),
-        (AgentSort::Newest, _) => sql.sql("a.published_at"),
-        (AgentSort::Name, _) => sql.sql("lower(a.name)"),
+    let tsquery = |sql: Sql, config: &str, text: String| {
+        sql.sql(format!("to_tsquery('{config}', "))
+            .bind::<Text, _>(text)
+            .sql(")")
     };
-    sql = listing.listed(
-        sql.sql(" AS k FROM agents a JOIN users u ON u.id = a.owner_user_id WHERE "),
-        "a",
-    );
-    if let Some(q) = &listing.q {
-        let lowered = q.to_lowercase();
-        let pattern = format!("%{}%", escape_like(&lowered));
+    let ranked = listing.sort == AgentSort::Relevance && !units.is_empty();
+    sql = match listing.sort {
+        AgentSort::Relevance if ranked => {
+            // The first words matched, in a row; each word's score; the
+            // name's likeness; use.
+            sql = sql.sql("(100 * (");
+            for n in 1..=units.len() {
+                let all: Vec<String> = (1..=n).map(|i| format!("sc.s{i} > 0")).collect();
+                if n > 1 {
+                    sql = sql.sql(" + ");
+                }
+                sql = sql.sql(format!(
+                    "(CASE WHEN {} THEN 1 ELSE 0 END)",
+                    all.join(" AND ")
+                ));
+            }
+            sql = sql.sql(")");
+            for n in 1..=units.len() {
+                sql = sql.sql(format!(" + sc.s{n}"));
+            }
+            sql.sql(" + 0.25 * similarity(lower(a.name), ")
+                .bind::<Text, _>(listing.q.clone().unwrap_or_default().to_lowercase())
+                .sql(") + 0.001 * ln(1 + a.runs_count))::real")
+        }
+        AgentSort::Relevance => sql.sql("(0.001 * ln(1 + a.runs_count))::real"),
+        AgentSort::Popular => sql.sql("a.runs_count"),
+        AgentSort::Rating => sql.sql("a.rating_rank"),
+        AgentSort::Newest => sql.sql("a.published_at"),
+        AgentSort::Name => sql.sql("lower(a.name)"),
+    };
+    sql = sql.sql(" AS k FROM agents a JOIN users u ON u.id = a.owner_user_id");
+    if ranked {
+        // Per word: as typed (or completed, or a synonym) in the name, in
+        // the rest of the listing; a typo or only the stem in the name, in
+        // the listing; in the README, then a typo there.
+        sql = sql.sql(" CROSS JOIN LATERAL (SELECT ");
+        for (n, unit) in units.iter().enumerate() {
+            if n > 0 {
+                sql = sql.sql(", ");
+            }
+            let tiers = [
+                ("listing_words", "simple", unit.tsquery(false, true), "4"),
+                ("listing_words", "simple", unit.tsquery(false, false), "3"),
+                ("listing_search", "english", unit.tsquery(true, true), "2.5"),
+                (
+                    "listing_search",
+                    "english",
+                    unit.tsquery(true, false),
+                    "1.5",
+                ),
+                ("search", "english", unit.tsquery(false, false), "1"),
+                ("search", "english", unit.tsquery(true, false), "0.5"),
+            ];
+            sql = sql.sql("CASE");
+            for (column, config, text, score) in tiers {
+                sql = tsquery(sql.sql(format!(" WHEN a.{column} @@ ")), config, text)
+                    .sql(format!(" THEN {score}"));
+            }
+            sql = sql.sql(format!(" ELSE 0 END AS s{}", n + 1));
+        }
+        sql = sql.sql(") sc");
+    }
+    sql = listing.listed(sql.sql(" WHERE "), "a");
+    if !units.is_empty() {
+        let all = |fuzzy: bool, names: bool| {
+            units
+                .iter()
+                .map(|unit| unit.tsquery(fuzzy, names))
+                .collect::<Vec<_>>()
+                .join(" & ")
+        };
         // Each way of matching is its own indexed query, so the planner never
-        // evaluates every condition (trigram similarity above all) on every
-        // agent. At most SEARCH_CANDIDATES go on to be ranked: name matches
-        // first, then summaries and tags, then README-only matches, most used
-        // first; a word every README has cannot make a search rank them all.
+        // evaluates every condition on every agent. At most
+        // SEARCH_CANDIDATES go on to be ranked: agents whose names match
+        // every word first, then listings, then READMEs; then (more than
+        // one word) those that match the first word only; most used first
+        // within each, so a word every README has cannot make a search rank
+        // them all.
         //
         // Each way takes only its own SEARCH_CANDIDATES most used listed
         // agents that pass the filters. That loses nothing: an agent among
@@ -400,48 +480,31 @@ pub async fn list(
         // gave it its tier, as every agent ahead of it there is ahead of it
         // overall too. So a word in every README reads the popular index
         // until it has enough, instead of every agent that matches.
-        let way = |sql: Sql, tier: i32| {
-            listing.listed(
+        let mut ways = vec![
+            ("listing_search", all(true, true)),
+            ("listing_search", all(true, false)),
+            ("search", all(true, false)),
+        ];
+        if units.len() > 1 {
+            ways.push(("listing_search", units[0].tsquery(true, false)));
+            ways.push(("search", units[0].tsquery(true, false)));
+        }
+        sql = sql.sql(" AND a.id = ANY(ARRAY(SELECT id FROM (");
+        for (tier, (column, text)) in ways.into_iter().enumerate() {
+            if tier > 0 {
+                sql = sql.sql(" UNION ALL ");
+            }
+            sql = listing.listed(
                 sql.sql(format!(
                     "(SELECT m.id, {tier} AS tier, m.runs_count FROM agents m WHERE "
                 )),
                 "m",
-            )
-        };
-        let take = |sql: Sql| {
-            sql.sql(" ORDER BY m.runs_count DESC, m.id LIMIT ")
+            );
+            sql = tsquery(sql.sql(format!(" AND m.{column} @@ ")), "english", text)
+                .sql(" ORDER BY m.runs_count DESC, m.id LIMIT ")
                 .bind::<BigInt, _>(SEARCH_CANDIDATES)
-                .sql(")")
-        };
-        sql = sql.sql(" AND a.id = ANY(ARRAY(SELECT id FROM (");
-        sql = take(
-            way(sql, 1)
-                .sql(" AND ")
-                .bind::<Text, _>(lowered.clone())
-                .sql(" <% lower(m.name)"),
-        );
-        sql = take(
-            way(sql.sql(" UNION ALL "), 1)
-                .sql(" AND lower(m.name) LIKE ")
-                .bind::<Text, _>(pattern.clone()),
-        );
-        sql = take(
-            way(sql.sql(" UNION ALL "), 2)
-                .sql(" AND lower(m.summary) LIKE ")
-                .bind::<Text, _>(pattern),
-        );
-        sql = take(
-            way(sql.sql(" UNION ALL "), 2)
-                .sql(" AND m.tags @> ARRAY[")
-                .bind::<Text, _>(lowered)
-                .sql("]::text[]"),
-        );
-        sql = take(
-            way(sql.sql(" UNION ALL "), 3)
-                .sql(" AND m.search @@ websearch_to_tsquery('english', ")
-                .bind::<Text, _>(q.clone())
-                .sql(")"),
-        );
+                .sql(")");
+        }
         sql = sql
             .sql(") matches GROUP BY id ORDER BY min(tier), max(runs_count) DESC, id LIMIT ")
             .bind::<BigInt, _>(SEARCH_CANDIDATES)
@@ -485,11 +548,25 @@ pub async fn list(
         }
         .encode()
     });
-    let items = rows
+    let items: Vec<AgentSummary> = rows
         .into_iter()
         .map(CardRow::into_summary)
         .collect::<Result<_, _>>()?;
-    Ok(AgentPage { items, next_cursor })
+    let suggestion = match &meaning {
+        Some(meaning) if items.is_empty() && listing.after.is_none() => {
+            words::suggestion(&mut conn, meaning).await?
+        }
+        _ => None,
+    };
+    Ok(AgentPage {
+        items,
+        next_cursor,
+        matched: meaning
+            .as_ref()
+            .map(Meaning::highlights)
+            .unwrap_or_default(),
+        suggestion,
+    })
 }
 
 #[cfg(test)]
