@@ -4,9 +4,10 @@
 //! Starts a private PostgreSQL (the machine's binaries) in a temporary
 //! directory, migrates and seeds it, adds 10,000 published agents with
 //! varied names, tags, summaries and READMEs, serves the real router on a
-//! local port, and sends each query of a mix (plain words, one-letter typos,
-//! filters, every sort, second pages) one at a time over HTTP. Prints p50,
-//! p99 and max per kind and overall.
+//! local port, and sends each query of a mix (plain words, typos of each
+//! kind, prefixes, synonyms, filters, every sort, second pages) one at a
+//! time over HTTP. Prints p50, p99 and max per kind and overall, and the
+//! size of the search dictionary.
 //!
 //! With `SEARCH_BENCH_PLANS=<file>` PostgreSQL logs the plan of every
 //! statement slower than 5 ms (`auto_explain`, with timings and buffers), and
@@ -34,7 +35,8 @@ INSERT INTO agents (slug, owner_user_id, workspace_id, name, summary, readme, ca
 SELECT 'gen-' || i,
        u.id, w.id,
        name,
-       'Helps ' || team || ' teams ' || verb || ' ' || thing || ' faster, with clear reports and fewer mistakes.',
+       'Helps ' || team || ' teams ' || verb || ' ' || thing || ' faster, with clear reports and fewer mistakes. '
+           || 'Knows ' || coined || '.',
        '# ' || name || E'\n\n' || repeat('This agent ' || verb || ' ' || thing || ' for ' || team ||
            ' teams. It reads your input, checks it and answers with structured JSON. ', 6),
        (ARRAY['content','marketing','sales','analytics','strategy','web','operations','support'])[1 + i % 8],
@@ -52,7 +54,10 @@ CROSS JOIN LATERAL (SELECT
     (ARRAY['finance','support','sales','marketing','legal','product','hr','ops'])[1 + i % 8] AS team,
     (ARRAY['summarises','sorts','checks','drafts','translates','scores','cleans'])[1 + i % 7] AS verb
 ) words
-CROSS JOIN LATERAL (SELECT adjective || ' ' || role || ' ' || i AS name) named
+CROSS JOIN LATERAL (SELECT adjective || ' ' || role || ' ' || i AS name,
+    -- A word of its own (nine letters from its number's hash), so the
+    -- search dictionary has as many words as a real catalogue's.
+    translate(substr(md5(i::text), 1, 9), '0123456789', 'ghijklmnop') AS coined) named
 CROSS JOIN (SELECT id FROM users WHERE handle = 'agentdeck') u
 CROSS JOIN (SELECT id FROM workspaces WHERE slug = 'agentdeck') w
 "#;
@@ -63,7 +68,14 @@ fn queries() -> Vec<(&'static str, &'static str)> {
         ("browse (popular)", ""),
         ("word", "q=summarizer"),
         ("one-letter typo", "q=summarizr"),
+        ("two letters swapped", "q=sumamrizer"),
+        ("two typos, ten letters", "q=sumarizre"),
         ("typo, two words", "q=quick+translatr"),
+        ("the last word typed so far", "q=summ"),
+        ("a typo, then a prefix", "q=qiuck+transl"),
+        ("synonym", "q=mail"),
+        ("category word", "q=marketing"),
+        ("nothing near: did you mean", "q=smrzr"),
         ("two words", "q=invoices+finance"),
         ("no match", "q=zzzzqqq"),
         ("a word in every README", "q=structured"),
@@ -106,13 +118,31 @@ fn main() {
             .execute(&mut conn)
             .await
             .expect("generating agents");
-        diesel::sql_query("ANALYZE agents")
+        diesel::sql_query("ANALYZE agents, search_words, search_word_variants")
             .execute(&mut conn)
             .await
             .expect("analyzing");
         println!(
             "generated {AGENTS} agents in {:.1} s",
             started.elapsed().as_secs_f64()
+        );
+        #[derive(diesel::QueryableByName)]
+        struct Dictionary {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            words: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            variants: i64,
+        }
+        let dictionary: Dictionary = diesel::sql_query(
+            "SELECT (SELECT count(*) FROM search_words) AS words, \
+                    (SELECT count(*) FROM search_word_variants) AS variants",
+        )
+        .get_result(&mut conn)
+        .await
+        .expect("the dictionary's size");
+        println!(
+            "search dictionary: {} words, {} deletion variants",
+            dictionary.words, dictionary.variants
         );
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -52,3 +52,50 @@ pub async fn pause(ms: u32) {
     #[cfg(not(feature = "csr"))]
     let _ = ms;
 }
+
+/// Moves the keyboard's focus to the first element `selector` finds; false
+/// when there is none.
+pub fn focus_first(selector: &str) -> bool {
+    #[cfg(feature = "csr")]
+    {
+        use wasm_bindgen::JsCast as _;
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(selector).ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            .is_some_and(|e| e.focus().is_ok())
+    }
+    #[cfg(not(feature = "csr"))]
+    {
+        let _ = selector;
+        false
+    }
+}
+
+/// Moves the keyboard's focus from the element a key was pressed on to the
+/// element after it (or before it); false when there is none.
+pub fn focus_sibling(ev: &leptos::ev::KeyboardEvent, forward: bool) -> bool {
+    #[cfg(feature = "csr")]
+    {
+        use wasm_bindgen::JsCast as _;
+        let Some(here) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return false;
+        };
+        let there = if forward {
+            here.next_element_sibling()
+        } else {
+            here.previous_element_sibling()
+        };
+        there
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            .is_some_and(|e| e.focus().is_ok())
+    }
+    #[cfg(not(feature = "csr"))]
+    {
+        let _ = (ev, forward);
+        false
+    }
+}

@@ -1,19 +1,35 @@
 //! The marketplace: search, filters (category, tags, free only), sorting and
 //! the agent grid. The whole query lives in the URL
 //! (`/?q=…&category=…&tags=…&free=true&sort=…`) so a search can be shared.
+//!
+//! Search runs as the buyer types (after a short pause, replacing the URL
+//! rather than adding a history entry per letter); the results of the last
+//! search stay until the next one's arrive. Arrow keys move from the search
+//! box through the cards and back; Escape clears the box. The words a
+//! search matched are marked in the cards, and a search that finds nothing
+//! offers the nearest known words ("Did you mean").
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use std::time::Duration;
+
 use crate::api::agents::list_agents;
 use crate::components::agent_card::AgentCard;
+use crate::components::browser;
 use crate::components::status::{CardSkeletons, EmptyPanel, ErrorPanel};
 use crate::pages::encode_component;
 use types::error::ApiError;
 use types::market::AgentSort;
 use types::{AgentQuery, AgentSummary, Category};
+
+/// How long typing must pause before the search runs.
+const SEARCH_AFTER: Duration = Duration::from_millis(180);
+
+/// The search box, for keys that move the focus back to it.
+const SEARCH_BOX: &str = "form.search input[name=q]";
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
@@ -77,6 +93,8 @@ pub fn MarketplacePage() -> impl IntoView {
     let category = Memo::new(move |_| filters.with(|f| f.category.clone()));
 
     let items = RwSignal::new(Vec::<AgentSummary>::new());
+    let matched = RwSignal::new(Vec::<String>::new());
+    let suggestion = RwSignal::new(None::<String>);
     let next_cursor = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Loading);
     // Responses to an outdated search are dropped.
@@ -85,10 +103,11 @@ pub fn MarketplacePage() -> impl IntoView {
     let load = move |cursor: Option<String>| {
         let more = cursor.is_some();
         if !more {
-            // A new search: nothing of the old one may show under it.
+            // A new search: the old one's answer is dropped if it still
+            // comes, and its cards stay (dimmed) until the new ones arrive.
             generation.update_value(|g| *g += 1);
-            items.set(Vec::new());
             next_cursor.set(None);
+            suggestion.set(None);
         }
         let this_generation = generation.get_value();
         phase.set(if more {
@@ -119,11 +138,20 @@ pub fn MarketplacePage() -> impl IntoView {
                         items.update(|items| items.extend(page.items));
                     } else {
                         items.set(page.items);
+                        matched.set(page.matched);
+                        suggestion.set(page.suggestion);
                     }
                     next_cursor.set(page.next_cursor);
                     phase.set(Phase::Ready);
                 }
-                Err(error) => phase.set(Phase::Failed { error, cursor }),
+                Err(error) => {
+                    if !more {
+                        // A failed search shows its error, not the last
+                        // search's cards as if they answered it.
+                        items.set(Vec::new());
+                    }
+                    phase.set(Phase::Failed { error, cursor });
+                }
             }
         });
     };
@@ -135,12 +163,75 @@ pub fn MarketplacePage() -> impl IntoView {
     });
 
     let search_text = RwSignal::new(q.get_untracked());
-    Effect::new(move |_| search_text.set(q.get()));
+    // The URL changed from elsewhere (a link, Back): the box shows it. Not
+    // when it is the box's own text (trimmed), so a space just typed stays.
+    Effect::new(move |_| {
+        let q = q.get();
+        if search_text.with_untracked(|text| text.trim() != q) {
+            search_text.set(q);
+        }
+    });
     let navigate = use_navigate();
+    // Counts keystrokes, so a pause's search runs only if none came after.
+    let typed = StoredValue::new(0_u64);
+    let search = move |while_typing: bool| {
+        typed.update_value(|n| *n += 1);
+        let href = marketplace_href(&search_text.get_untracked(), &filters.get_untracked());
+        let here = marketplace_href(&q.get_untracked(), &filters.get_untracked());
+        if href != here {
+            navigate(
+                &href,
+                NavigateOptions {
+                    // One history entry per search, not per letter.
+                    replace: while_typing && !q.get_untracked().is_empty(),
+                    scroll: !while_typing,
+                    ..NavigateOptions::default()
+                },
+            );
+        }
+    };
+    let search = StoredValue::new(search);
+    let on_input = move |ev: leptos::ev::Event| {
+        search_text.set(event_target_value(&ev));
+        typed.update_value(|n| *n += 1);
+        let mine = typed.get_value();
+        set_timeout(
+            move || {
+                if typed.try_get_value() == Some(mine) {
+                    search.with_value(|search| search(true));
+                }
+            },
+            SEARCH_AFTER,
+        );
+    };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let href = marketplace_href(&search_text.get_untracked(), &filters.get_untracked());
-        navigate(&href, NavigateOptions::default());
+        search.with_value(|search| search(false));
+    };
+    let on_search_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "ArrowDown" => {
+            if browser::focus_first("[data-testid=agent-grid] [data-testid=agent-card]") {
+                ev.prevent_default();
+            }
+        }
+        "Escape" if !search_text.with_untracked(String::is_empty) => {
+            ev.prevent_default();
+            search_text.set(String::new());
+            search.with_value(|search| search(true));
+        }
+        _ => {}
+    };
+    // In the grid the arrows go card to card (in reading order), and up
+    // from the first card back to the search box.
+    let on_grid_key = move |ev: leptos::ev::KeyboardEvent| {
+        let forward = match ev.key().as_str() {
+            "ArrowDown" | "ArrowRight" => true,
+            "ArrowUp" | "ArrowLeft" => false,
+            _ => return,
+        };
+        if browser::focus_sibling(&ev, forward) || (!forward && browser::focus_first(SEARCH_BOX)) {
+            ev.prevent_default();
+        }
     };
     let navigate_to = use_navigate();
     let refine = move |change: Box<dyn FnOnce(&mut Filters)>| {
@@ -180,8 +271,10 @@ pub fn MarketplacePage() -> impl IntoView {
                     placeholder="Search agents — “email”, “SEO audit”, “support”…"
                     aria-label="Search agents"
                     maxlength="200"
+                    autocomplete="off"
                     prop:value=move || search_text.get()
-                    on:input=move |ev| search_text.set(event_target_value(&ev))
+                    on:input=on_input
+                    on:keydown=on_search_key
                 />
                 <button class="button primary" type="submit">"Search"</button>
             </form>
@@ -225,24 +318,33 @@ pub fn MarketplacePage() -> impl IntoView {
 
         <section class="results" aria-live="polite">
             {move || match phase.get() {
-                Phase::Loading => view! { <CardSkeletons count=6 /> }.into_any(),
+                Phase::Loading if items.with(Vec::is_empty) => view! { <CardSkeletons count=6 /> }.into_any(),
                 Phase::Failed { error, cursor } if items.with(Vec::is_empty) => {
                     view! { <ErrorPanel error retry=Callback::new(move |()| load(cursor.clone())) /> }
                         .into_any()
                 }
                 _ if items.with(Vec::is_empty) => view! {
                     <EmptyPanel title="No agents match">
+                        {move || suggestion.get().map(|text| {
+                            let href = marketplace_href(&text, &filters.get_untracked());
+                            view! {
+                                <p data-testid="did-you-mean">
+                                    "Did you mean " <A href=href><strong>{text}</strong></A> "?"
+                                </p>
+                            }
+                        })}
                         <p>"Try fewer words or another category."</p>
                         <A href="/" attr:class="button">"Clear the search"</A>
                     </EmptyPanel>
                 }
                 .into_any(),
                 _ => view! {
-                    <div class="grid" data-testid="agent-grid">
+                    <div class="grid" data-testid="agent-grid" on:keydown=on_grid_key
+                        aria-busy=move || (phase.get() == Phase::Loading).to_string()>
                         <For
                             each=move || items.get()
                             key=|agent| agent.id
-                            children=|agent| view! { <AgentCard agent /> }
+                            children=move |agent| view! { <AgentCard agent matched=matched.into() /> }
                         />
                     </div>
                 }

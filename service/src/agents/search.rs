@@ -438,7 +438,7 @@ pub async fn list(
             let tiers = [
                 ("listing_words", "simple", unit.tsquery(false, true), "4"),
                 ("listing_words", "simple", unit.tsquery(false, false), "3"),
-                ("listing_search", "english", unit.tsquery(true, true), "2.5"),
+                ("name_search", "english", unit.tsquery(true, false), "2.5"),
                 (
                     "listing_search",
                     "english",
@@ -481,7 +481,7 @@ pub async fn list(
         // overall too. So a word in every README reads the popular index
         // until it has enough, instead of every agent that matches.
         let mut ways = vec![
-            ("listing_search", all(true, true)),
+            ("name_search", all(true, false)),
             ("listing_search", all(true, false)),
             ("search", all(true, false)),
         ];
@@ -489,24 +489,45 @@ pub async fn list(
             ways.push(("listing_search", units[0].tsquery(true, false)));
             ways.push(("search", units[0].tsquery(true, false)));
         }
-        sql = sql.sql(" AND a.id = ANY(ARRAY(SELECT id FROM (");
+        // A way runs only while the ways before it found fewer than
+        // SEARCH_CANDIDATES agents between them (a one-time filter over
+        // their materialised results): when the names alone give enough, no
+        // listing or README is searched, which is most of the cost of a
+        // word thousands of agents share.
+        sql = sql.sql(" AND a.id = ANY(ARRAY(WITH ");
+        let count = ways.len();
         for (tier, (column, text)) in ways.into_iter().enumerate() {
             if tier > 0 {
-                sql = sql.sql(" UNION ALL ");
+                sql = sql.sql(", ");
             }
-            sql = listing.listed(
-                sql.sql(format!(
-                    "(SELECT m.id, {tier} AS tier, m.runs_count FROM agents m WHERE "
-                )),
-                "m",
-            );
+            sql = sql.sql(format!(
+                "w{tier} AS MATERIALIZED (SELECT m.id, {tier} AS tier, m.runs_count \
+                 FROM agents m WHERE "
+            ));
+            if tier > 0 {
+                let before: Vec<String> =
+                    (0..tier).map(|t| format!("SELECT id FROM w{t}")).collect();
+                sql = sql
+                    .sql(format!(
+                        "(SELECT count(*) FROM ({}) AS found) < ",
+                        before.join(" UNION ")
+                    ))
+                    .bind::<BigInt, _>(SEARCH_CANDIDATES)
+                    .sql(" AND ");
+            }
+            sql = listing.listed(sql, "m");
             sql = tsquery(sql.sql(format!(" AND m.{column} @@ ")), "english", text)
                 .sql(" ORDER BY m.runs_count DESC, m.id LIMIT ")
                 .bind::<BigInt, _>(SEARCH_CANDIDATES)
                 .sql(")");
         }
+        let all: Vec<String> = (0..count).map(|t| format!("SELECT * FROM w{t}")).collect();
         sql = sql
-            .sql(") matches GROUP BY id ORDER BY min(tier), max(runs_count) DESC, id LIMIT ")
+            .sql(format!(
+                " SELECT id FROM ({}) AS matches \
+                 GROUP BY id ORDER BY min(tier), max(runs_count) DESC, id LIMIT ",
+                all.join(" UNION ALL ")
+            ))
             .bind::<BigInt, _>(SEARCH_CANDIDATES)
             .sql("))");
     }

@@ -183,9 +183,9 @@ SELECT q.n, q.word, s.word::text, 'near'
 FROM q
 CROSS JOIN LATERAL (
     SELECT DISTINCT v.word
-    FROM search_deletions(q.word COLLATE \"C\",
-                          CASE WHEN length(q.word) >= 9 THEN 2
-                               WHEN length(q.word) >= 5 THEN 1 ELSE 0 END) AS d (variant)
+    FROM unnest(search_deletions(q.word COLLATE \"C\",
+                                 CASE WHEN length(q.word) >= 9 THEN 2
+                                      WHEN length(q.word) >= 5 THEN 1 ELSE 0 END)) AS d (variant)
     JOIN search_word_variants v ON v.variant = d.variant
 ) AS near
 JOIN search_words s ON s.word = near.word AND s.agents > 0
