@@ -269,8 +269,9 @@ pub fn sandbox(config: &config::SandboxConfig) -> service::sandbox::Sandbox {
         .with_models(config.llm_models.clone())
 }
 
-/// Housekeeping until shutdown: idle rate-limit buckets every minute; dead
-/// sessions, expired sign-in flows and old live events every hour.
+/// Housekeeping until shutdown: idle rate-limit buckets and the runs'
+/// usage roll-up every minute; dead sessions, expired sign-in flows and
+/// old live events every hour.
 async fn upkeep(state: AppState) {
     enum Chore {
         Limits,
@@ -287,7 +288,18 @@ async fn upkeep(state: AppState) {
             _ = stopping.wait_for(|stop| *stop) => Chore::Stop,
         };
         match chore {
-            Chore::Limits => state.limits.forget_idle(),
+            Chore::Limits => {
+                state.limits.forget_idle();
+                match service::agents::roll_up_usage(&state.services).await {
+                    Ok(counted) if counted.runs == 0 => {}
+                    Ok(counted) => tracing::debug!(
+                        runs = counted.runs,
+                        agents = counted.agents,
+                        "rolled up the runs that ended"
+                    ),
+                    Err(error) => tracing::warn!(%error, "rolling up usage failed"),
+                }
+            }
             Chore::Purge => {
                 match service::auth::sessions::purge(&state.services).await {
                     Ok((0, 0)) => {}

@@ -238,7 +238,11 @@ pub struct AgentSummary {
     /// Mean rating from 1 to 5, absent until someone rates it.
     pub rating: Option<f32>,
     pub rating_count: i32,
+    /// Runs that ended (succeeded, failed or timed out) and of those the
+    /// ones that succeeded, as last rolled up from the runs (every minute).
     pub runs_count: i64,
+    #[serde(default)]
+    pub runs_succeeded: i64,
 }
 
 /// A published version as listed on the agent page.
@@ -263,7 +267,9 @@ pub struct AgentDetail {
     pub published: bool,
     /// The newest version: what deploying or trying the agent runs.
     pub latest: Option<market::LatestVersion>,
-    pub runs_succeeded: i64,
+    /// The last seven days, for the agent's editors only.
+    #[serde(default)]
+    pub usage: Option<market::AgentUsage>,
     pub forked_from: Option<market::AgentRef>,
     #[serde(with = "crate::timestamp")]
     pub created_at: DateTime<Utc>,

@@ -103,6 +103,16 @@ pub struct LatestVersion {
     pub example_input: String,
 }
 
+/// An agent's last seven days, for its creators (rolled up from the runs
+/// every minute).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentUsage {
+    /// Deployments with at least one run in the seven days.
+    pub weekly_active_deployments: i64,
+    pub runs_this_week: i64,
+    pub succeeded_this_week: i64,
+}
+
 /// What the caller may do on an agent page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {

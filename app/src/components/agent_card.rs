@@ -24,6 +24,12 @@ pub fn runs_label(runs: i64) -> String {
     }
 }
 
+/// The share of runs that succeeded, in whole percent rounded down (so
+/// 99.9 % is never shown as 100 %); nothing before the first run.
+pub fn success_rate(runs: i64, succeeded: i64) -> Option<String> {
+    (runs > 0).then(|| format!("{}% succeed", succeeded.clamp(0, runs) * 100 / runs))
+}
+
 /// `value / unit` rounded to one decimal, in integers: float formatting
 /// would pull a float printer into the WASM bundle for this alone.
 fn tenths(value: i64, unit: i64) -> String {
@@ -110,7 +116,10 @@ pub fn AgentCard(
             <div class="card-meta">
                 <span class="badge">{agent.category.label()}</span>
                 <span class="muted small">{rating}</span>
-                <span class="muted small">{runs_label(agent.runs_count)}</span>
+                <span class="muted small" data-testid="card-runs">{runs_label(agent.runs_count)}</span>
+                {success_rate(agent.runs_count, agent.runs_succeeded).map(|rate| view! {
+                    <span class="muted small" title="Runs that succeeded">{rate}</span>
+                })}
                 <span class="price">{price_label(agent.price_credits)}</span>
             </div>
         </A>
@@ -132,6 +141,14 @@ mod tests {
         assert_eq!(rating_label(4.25), "4.3");
         assert_eq!(rating_label(5.0), "5.0");
         assert_eq!(rating_label(3.04), "3.0");
+    }
+
+    #[test]
+    fn success_rates_round_down() {
+        assert_eq!(success_rate(0, 0), None);
+        assert_eq!(success_rate(3, 2).as_deref(), Some("66% succeed"));
+        assert_eq!(success_rate(1000, 999).as_deref(), Some("99% succeed"));
+        assert_eq!(success_rate(4, 4).as_deref(), Some("100% succeed"));
     }
 
     fn shown(pieces: &[(String, bool)]) -> String {

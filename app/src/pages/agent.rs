@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::api::agents::{get_agent, list_reviews, reply_to_review, try_agent, write_review};
 use crate::api::deployments::create_deployment;
 use crate::auth::use_auth;
-use crate::components::agent_card::{price_label, rating_label, runs_label};
+use crate::components::agent_card::{price_label, rating_label, runs_label, success_rate};
 use crate::components::deploy::DeployProgress;
 use crate::components::form::FormError;
 use crate::components::new_agent::create_and_edit;
@@ -53,12 +53,20 @@ pub fn AgentPage() -> impl IntoView {
     }
 }
 
+/// Deployments that ran the agent in the last seven days.
+fn deployments_label(active: i64) -> String {
+    match active {
+        0 => "No deployment ran it".to_owned(),
+        1 => "1 active deployment".to_owned(),
+        n => format!("{n} active deployments"),
+    }
+}
+
 /// Run count and the share that succeeded, in whole percent.
 fn success_label(runs: i64, succeeded: i64) -> String {
-    if runs == 0 {
-        "No runs yet".to_owned()
-    } else {
-        format!("{} · {}% succeed", runs_label(runs), succeeded * 100 / runs)
+    match success_rate(runs, succeeded) {
+        None => "No runs yet".to_owned(),
+        Some(rate) => format!("{} · {rate}", runs_label(runs)),
     }
 }
 
@@ -143,7 +151,15 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                         <dt>"Category"</dt>
                         <dd>{summary.category.label()}</dd>
                         <dt>"Usage"</dt>
-                        <dd>{success_label(summary.runs_count, detail.runs_succeeded)}</dd>
+                        <dd data-testid="usage">{success_label(summary.runs_count, summary.runs_succeeded)}</dd>
+                        {detail.usage.clone().map(|week| view! {
+                            <dt>"This week"</dt>
+                            <dd data-testid="week">
+                                {deployments_label(week.weekly_active_deployments)}
+                                <br />
+                                <span class="muted small">{success_label(week.runs_this_week, week.succeeded_this_week)}</span>
+                            </dd>
+                        })}
                         <dt>"Rating"</dt>
                         <dd data-testid="rating">{rating}</dd>
                         <dt>"Updated"</dt>

@@ -209,10 +209,11 @@ pub fn MarketplacePage() -> impl IntoView {
         search.with_value(|search| search(false));
     };
     let on_search_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        "ArrowDown" => {
-            if browser::focus_first("[data-testid=agent-grid] [data-testid=agent-card]") {
-                ev.prevent_default();
-            }
+        // Down to the first card (the guard moves the focus).
+        "ArrowDown"
+            if browser::focus_first("[data-testid=agent-grid] [data-testid=agent-card]") =>
+        {
+            ev.prevent_default();
         }
         "Escape" if !search_text.with_untracked(String::is_empty) => {
             ev.prevent_default();

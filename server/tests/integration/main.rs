@@ -35,3 +35,4 @@ mod server_fns_deployments;
 mod spa;
 mod support;
 mod teams;
+mod usage;

@@ -138,6 +138,11 @@ pub async fn by_slug(
         can_read_source: agent.source_readable(role),
         free_tries_left,
     };
+    let usage = if viewer.can_edit {
+        Some(super::usage::week(&mut conn, agent.id).await?)
+    } else {
+        None
+    };
     let readme_html = markdown::render(&agent.readme);
     Ok(AgentDetail {
         readme: agent.readme.clone(),
@@ -145,7 +150,7 @@ pub async fn by_slug(
         visibility: agent.visibility(),
         published: agent.published_at.is_some(),
         latest,
-        runs_succeeded: agent.runs_succeeded,
+        usage,
         forked_from,
         created_at: agent.created_at,
         updated_at: agent.updated_at,
@@ -161,7 +166,7 @@ pub async fn by_slug(
             agent.icon,
             agent.price_credits,
             (agent.rating_total, agent.rating_count),
-            agent.runs_count,
+            (agent.runs_count, agent.runs_succeeded),
             author,
         )?,
     })

@@ -20,11 +20,13 @@ use types::{AgentId, UserId, WorkspaceId};
 
 mod detail;
 mod search;
+mod usage;
 mod words;
 
 pub(crate) use detail::versions_of;
 pub use detail::{by_slug, creator};
 pub use search::{DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, escape_like, invalid_limit, list};
+pub use usage::{RolledUp, roll_up as roll_up_usage};
 
 pub(crate) const MAX_SLUG_CHARS: usize = 64;
 /// An agent's row as the access rules and pages need it.

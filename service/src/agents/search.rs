@@ -50,6 +50,8 @@ pub(super) struct CardRow {
     rating_count: i32,
     #[diesel(sql_type = BigInt)]
     runs_count: i64,
+    #[diesel(sql_type = BigInt)]
+    runs_succeeded: i64,
     #[diesel(sql_type = Text)]
     handle: String,
     #[diesel(sql_type = Text)]
@@ -60,7 +62,8 @@ pub(super) struct CardRow {
 
 /// The columns every card needs, in `CardRow`'s names.
 pub(super) const CARD_COLUMNS: &str = "a.id, a.slug, a.name, a.summary, a.category, a.tags, a.icon, \
-     a.price_credits, a.rating_total, a.rating_count, a.runs_count, u.handle, u.display_name";
+     a.price_credits, a.rating_total, a.rating_count, a.runs_count, a.runs_succeeded, u.handle, \
+     u.display_name";
 
 impl CardRow {
     pub(super) fn into_summary(self) -> Result<AgentSummary, ServiceError> {
@@ -74,7 +77,7 @@ impl CardRow {
             self.icon,
             self.price_credits,
             (self.rating_total, self.rating_count),
-            self.runs_count,
+            (self.runs_count, self.runs_succeeded),
             Author {
                 handle: self.handle,
                 display_name: self.display_name,
@@ -94,7 +97,7 @@ pub(super) fn summary(
     icon: String,
     price_credits: i64,
     (rating_total, rating_count): (i64, i32),
-    runs_count: i64,
+    (runs_count, runs_succeeded): (i64, i64),
     author: Author,
 ) -> Result<AgentSummary, ServiceError> {
     let category = Category::from_slug(category)
@@ -113,6 +116,7 @@ pub(super) fn summary(
         rating,
         rating_count,
         runs_count,
+        runs_succeeded,
     })
 }
 
