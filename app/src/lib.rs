@@ -20,3 +20,9 @@ mod remote;
 mod shell;
 
 pub use shell::App;
+
+/// How cards word prices, ratings and run counts: the server's share cards
+/// and page heads say it the same way.
+pub mod labels {
+    pub use crate::components::agent_card::{price_label, rating_label, runs_label};
+}

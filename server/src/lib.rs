@@ -5,6 +5,7 @@
 pub mod agent_kv;
 pub mod api;
 pub mod auth;
+pub mod card_image;
 pub mod client_addr;
 pub mod config;
 pub mod db;
@@ -18,6 +19,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod router;
 pub mod seed;
+pub mod share;
 pub mod spa;
 pub mod state;
 pub mod telemetry;

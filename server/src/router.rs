@@ -171,6 +171,10 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        // Pages that can be shared and found (share.rs): read as anyone.
+        .route("/robots.txt", get(crate::share::robots))
+        .route("/sitemap.xml", get(crate::share::sitemap))
+        .route("/agents/{slug}/card.png", get(crate::share::card))
         // Signed by the payment provider, not a session or key.
         .route("/webhooks/stripe", post(webhooks::stripe))
         .merge(authenticated(&state, api))

@@ -48,32 +48,63 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
             return response;
         }
     }
-    index(dist, &path).await
+    index(&state, dist, &path).await
 }
 
-async fn index(dist: &Path, path: &str) -> Response {
-    let status = if app::routes::is_client_route(path) || path == "/index.html" {
+/// Whether `path` is the page of one agent, version or creator: the pages
+/// whose head the server fills (`share.rs`), and which answer 404 when
+/// there is nothing (or nothing public) to show.
+fn is_shared_page(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    matches!(
+        segments.as_slice(),
+        ["agents", _] | ["agents", _, "versions", _] | ["creators", _]
+    )
+}
+
+async fn index(state: &AppState, dist: &Path, path: &str) -> Response {
+    let mut status = if app::routes::is_client_route(path) || path == "/index.html" {
         StatusCode::OK
     } else {
         StatusCode::NOT_FOUND
     };
+    let head = if status == StatusCode::OK && is_shared_page(path) {
+        let head = crate::share::head_for(&state.services, path).await;
+        if head.is_none() {
+            status = StatusCode::NOT_FOUND;
+        }
+        head
+    } else {
+        None
+    };
     match tokio::fs::read(dist.join("index.html")).await {
-        Ok(html) => (
-            status,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/html; charset=utf-8"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE)),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    crate::headers::page_policy(&html),
-                ),
-            ],
-            html,
-        )
-            .into_response(),
+        Ok(html) => {
+            // The policy is the shell's: the JSON-LD added to it is data,
+            // never a script to allow.
+            let policy = crate::headers::page_policy(&html);
+            let html = match &head {
+                Some(head) => crate::share::fill(
+                    &String::from_utf8_lossy(&html),
+                    head,
+                    &state.services.public_url,
+                )
+                .into_bytes(),
+                None => html,
+            };
+            (
+                status,
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/html; charset=utf-8"),
+                    ),
+                    (header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE)),
+                    (header::CONTENT_SECURITY_POLICY, policy),
+                ],
+                html,
+            )
+                .into_response()
+        }
         Err(error) => {
             tracing::error!(%error, dist = %dist.display(), "the SPA's index.html is missing");
             (

@@ -32,6 +32,7 @@ mod search_relevance;
 mod seed;
 mod server_fns;
 mod server_fns_deployments;
+mod share;
 mod spa;
 mod support;
 mod teams;

@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
 
-use crate::support::{HASHED_JS, HASHED_WASM, INDEX_MARKER, PRECOMPRESSED_BR, TestApp};
+use crate::support::{
+    HASHED_JS, HASHED_WASM, INDEX_MARKER, PRECOMPRESSED_BR, START_SCRIPT, TestApp,
+};
 
 fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> String {
     response
@@ -31,8 +33,13 @@ async fn client_routes_get_the_uncached_index() {
             header(&response, CONTENT_TYPE).starts_with("text/html"),
             "{path}"
         );
-        assert!(
-            response.text().await.expect("body").contains(INDEX_MARKER),
+        let body = response.text().await.expect("body");
+        // The shell, with its own title except on an agent's page (whose
+        // head the server fills: tests/integration/share.rs).
+        assert!(body.contains(START_SCRIPT), "{path}");
+        assert_eq!(
+            body.contains(INDEX_MARKER),
+            !path.starts_with("/agents/"),
             "{path}"
         );
     }
