@@ -29,7 +29,9 @@ pub fn build(state: AppState) -> Router {
         )
         .route(
             "/agents/{slug}",
-            get(agents::show::show_agent).patch(agents::update::update_agent),
+            get(agents::show::show_agent)
+                .patch(agents::update::update_agent)
+                .delete(agents::update::delete_agent),
         )
         .route(
             "/agents/{slug}/draft",

@@ -41,6 +41,8 @@ diesel::table! {
         forked_from -> Nullable<Uuid>,
         source_public -> Bool,
         free_tries -> Int4,
+        archived_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 

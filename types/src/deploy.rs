@@ -61,6 +61,10 @@ pub struct Deployment {
     pub status: DeploymentStatus,
     /// Why it failed (or stopped), in words for the user.
     pub status_reason: Option<String>,
+    /// Its agent's author archived (or deleted) the agent: this deployment
+    /// goes on running, but no new one of it can be made.
+    #[serde(default)]
+    pub agent_archived: bool,
     pub generation: i32,
     pub config: serde_json::Map<String, serde_json::Value>,
     /// The names of its secrets; their values are never shown.

@@ -267,6 +267,10 @@ pub struct AgentDetail {
     pub published: bool,
     /// The newest version: what deploying or trying the agent runs.
     pub latest: Option<market::LatestVersion>,
+    /// Archived by its owners: off the marketplace, no new deployments or
+    /// tries; running deployments go on.
+    #[serde(default)]
+    pub archived: bool,
     /// The last seven days, for the agent's editors only.
     #[serde(default)]
     pub usage: Option<market::AgentUsage>,

@@ -320,6 +320,10 @@ pub struct AgentSettings {
     /// Free tries of a paid agent per user (0 to 100).
     #[serde(default)]
     pub free_tries: Option<u32>,
+    /// `true` archives (off the marketplace, no new deployments or tries;
+    /// running deployments go on); `false` brings it back.
+    #[serde(default)]
+    pub archived: Option<bool>,
 }
 
 /// Start a new agent from a template or a fork.
@@ -356,6 +360,8 @@ pub struct OwnAgent {
     pub latest_version: Option<String>,
     pub published: bool,
     pub visibility: Visibility,
+    #[serde(default)]
+    pub archived: bool,
     #[serde(with = "crate::timestamp")]
     pub draft_updated_at: DateTime<Utc>,
 }

@@ -92,6 +92,12 @@ pub async fn change_agent_settings(
     answer(agents::by_slug(&services, &actor, &slug)).await
 }
 
+/// Deletes the agent (refused while any deployment of it still runs).
+#[server(prefix = "/api/fn", endpoint = "delete_agent", input = Json, client = CsrfClient)]
+pub async fn delete_agent(slug: String) -> Result<(), ApiError> {
+    answer(authoring::delete(&services()?, &actor(), &slug, &meta())).await
+}
+
 /// The README preview as sanitised HTML, rendered as the agent page does.
 #[server(prefix = "/api/fn", endpoint = "render_markdown", input = Json, client = CsrfClient)]
 pub async fn render_markdown(text: String) -> Result<String, ApiError> {

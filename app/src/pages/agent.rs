@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::agents::{get_agent, list_reviews, reply_to_review, try_agent, write_review};
+use crate::api::authoring::{change_agent_settings, delete_agent};
 use crate::api::deployments::create_deployment;
 use crate::auth::use_auth;
 use crate::components::agent_card::{price_label, rating_label, runs_label, success_rate};
@@ -120,13 +121,22 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                     </p>
                 </div>
             </header>
+            {detail.archived.then(|| view! {
+                <p class="panel notice" role="status" data-testid="archived-notice">
+                    <strong>"Archived. "</strong>
+                    "Its author no longer offers this agent: no new deployments or tries. Deployments of it keep running."
+                </p>
+            })}
             <div class="actions">
-                <DeployButton slug=slug.clone() signed_in=detail.viewer.signed_in published=detail.latest.is_some() price=summary.price_credits />
+                {(!detail.archived).then(|| view! {
+                    <DeployButton slug=slug.clone() signed_in=detail.viewer.signed_in published=detail.latest.is_some() price=summary.price_credits />
+                })}
                 {(detail.viewer.can_read_source || !detail.viewer.signed_in).then(|| view! {
                     <ForkButton slug=slug.clone() name=summary.name.clone() signed_in=detail.viewer.signed_in />
                 })}
                 {detail.viewer.can_edit.then(|| view! {
                     <A href=editor_href attr:class="button">"Edit"</A>
+                    <ArchiveControls slug=slug.clone() archived=detail.archived reload />
                 })}
             </div>
             <div class="agent-layout">
@@ -137,7 +147,7 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                             <A href=format!("/?tags={}", crate::pages::encode_component(&t)) attr:class="tag">"#" {t.clone()}</A>
                         }).collect_view()}
                     </div>
-                    {latest_example.map(|example| view! {
+                    {latest_example.filter(|_| !detail.archived).map(|example| view! {
                         <TryIt slug=slug.clone() example signed_in=detail.viewer.signed_in
                             price=if detail.viewer.can_edit { 0 } else { summary.price_credits }
                             free_left=detail.viewer.free_tries_left />
@@ -263,6 +273,69 @@ fn credits(n: i64) -> String {
         "1 credit".to_owned()
     } else {
         format!("{n} credits")
+    }
+}
+
+/// For the agent's editors: archive it (or bring it back), or delete it.
+#[component]
+fn ArchiveControls(slug: String, archived: bool, reload: Callback<()>) -> impl IntoView {
+    let navigate = use_navigate();
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let archive_slug = slug.clone();
+    let toggle = move |_| {
+        let question = if archived {
+            "Bring this agent back to the marketplace and to new deployments?"
+        } else {
+            "Archive this agent? It leaves the marketplace and no new deployments or tries \
+             can start; deployments of it keep running."
+        };
+        if !crate::components::browser::confirm(question) {
+            return;
+        }
+        let slug = archive_slug.clone();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let settings = types::market::AgentSettings {
+                archived: Some(!archived),
+                ..types::market::AgentSettings::default()
+            };
+            let done = change_agent_settings(slug, settings).await;
+            busy.set(false);
+            match done {
+                Ok(_) => reload.run(()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let delete = move |_| {
+        if !crate::components::browser::confirm(
+            "Delete this agent for good? Its page and unused versions go; this cannot be undone.",
+        ) {
+            return;
+        }
+        let slug = slug.clone();
+        let navigate = navigate.clone();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let done = delete_agent(slug).await;
+            busy.set(false);
+            match done {
+                Ok(()) => navigate("/dashboard", NavigateOptions::default()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <button class="button" data-testid="archive" on:click=toggle disabled=move || busy.get()>
+            {if archived { "Unarchive" } else { "Archive" }}
+        </button>
+        <button class="button danger" data-testid="delete-agent" on:click=delete disabled=move || busy.get()>
+            "Delete"
+        </button>
+        <FormError error fields=&[] />
     }
 }
 

@@ -103,6 +103,11 @@ fn rows() -> Vec<Row> {
         row(Method::GET, "/readyz", Public, [200; 11]),
         row(Method::GET, "/", Public, [200; 11]),
         row(Method::GET, "/settings", Public, [200; 11]),
+        // Pages that can be shared and found: read as anyone, whoever asks.
+        row(Method::GET, "/agents/{agent}", Public, [200; 11]),
+        row(Method::GET, "/agents/{agent}/card.png", Public, [200; 11]),
+        row(Method::GET, "/sitemap.xml", Public, [200; 11]),
+        row(Method::GET, "/robots.txt", Public, [200; 11]),
         row(Method::GET, "/api/v1/agents", Public, READ_AGENTS),
         row(Method::GET, "/api/v1/agents/{agent}", Public, READ_AGENTS),
         row(
@@ -365,6 +370,12 @@ fn rows() -> Vec<Row> {
             "/api/v1/agents/{team agent}",
             Team,
             [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/agents/{team agent}",
+            Team,
+            [401, 404, 404, 403, 204, 204, 204, 204, 403, 401, 401],
         ),
         // Deployments of a team: members deploy, act and run; viewers look.
         row(
@@ -885,6 +896,12 @@ fn rows() -> Vec<Row> {
         row(
             Method::POST,
             "/api/fn/change_agent_settings {team agent}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/delete_agent {team agent}",
             Team,
             [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
         ),
@@ -1584,7 +1601,8 @@ impl Matrix {
             "/api/fn/save_draft"
             | "/api/fn/test_run"
             | "/api/fn/publish_version"
-            | "/api/fn/change_agent_settings" => {
+            | "/api/fn/change_agent_settings"
+            | "/api/fn/delete_agent" => {
                 let agent = what;
                 let source = "export default function run(input) { return { ok: true }; }";
                 match path {
@@ -1602,6 +1620,7 @@ impl Matrix {
                     "/api/fn/publish_version" => {
                         json!({ "slug": agent, "request": { "version": "1.0.0" } })
                     }
+                    "/api/fn/delete_agent" => json!({ "slug": agent }),
                     _ => json!({ "slug": agent, "settings": { "visibility": "private" } }),
                 }
             }

@@ -11,6 +11,7 @@ mod access_matrix;
 mod agent_kv;
 mod agents_api;
 mod api_keys;
+mod archive;
 mod audit;
 mod auth;
 mod authoring;

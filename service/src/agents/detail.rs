@@ -149,6 +149,7 @@ pub async fn by_slug(
         readme_html,
         visibility: agent.visibility(),
         published: agent.published_at.is_some(),
+        archived: agent.archived_at.is_some(),
         latest,
         usage,
         forked_from,
@@ -195,6 +196,7 @@ pub async fn creator(
         "SELECT {CARD_COLUMNS}, '' AS sort_key FROM agents a \
          JOIN users u ON u.id = a.owner_user_id \
          WHERE a.owner_user_id = $1 AND a.visibility = 'public' AND a.published_at IS NOT NULL \
+           AND a.archived_at IS NULL \
          ORDER BY a.runs_count DESC, a.id LIMIT $2"
     ))
     .bind::<diesel::sql_types::Uuid, _>(user)

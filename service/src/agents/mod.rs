@@ -57,6 +57,7 @@ pub(crate) struct AgentRecord {
     pub updated_at: DateTime<Utc>,
     pub source_public: bool,
     pub free_tries: i32,
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 impl AgentRecord {
@@ -67,6 +68,20 @@ impl AgentRecord {
     /// Whether anyone at all may see it.
     pub fn is_open(&self) -> bool {
         self.published_at.is_some() && self.visibility() != Visibility::Private
+    }
+
+    /// Refuses what an archived agent no longer offers: new deployments
+    /// and tries.
+    pub fn require_offered(&self) -> Result<(), ServiceError> {
+        match self.archived_at {
+            Some(_) => Err(ServiceError::Conflict {
+                field: "agent",
+                message: "this agent is archived: its author no longer offers it for new \
+                          deployments or tries"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn workspace(&self) -> WorkspaceId {
@@ -100,8 +115,10 @@ pub(crate) async fn visible(
     if slug.is_empty() || slug.chars().count() > MAX_SLUG_CHARS {
         return Err(not_found());
     }
+    // A deleted agent is gone for everyone, its owners too.
     let agent: AgentRecord = agents::table
         .filter(agents::slug.eq(slug))
+        .filter(agents::deleted_at.is_null())
         .select(AgentRecord::as_select())
         .first(conn)
         .await

@@ -141,7 +141,8 @@ impl Listing {
     /// this listing: public and published, and through every filter.
     fn listed(&self, mut sql: Sql, table: &str) -> Sql {
         sql = sql.sql(format!(
-            "{table}.visibility = 'public' AND {table}.published_at IS NOT NULL"
+            "{table}.visibility = 'public' AND {table}.published_at IS NOT NULL \
+             AND {table}.archived_at IS NULL"
         ));
         if let Some(category) = self.category {
             sql = sql

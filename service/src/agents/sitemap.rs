@@ -1,6 +1,6 @@
 //! The pages a search engine may list: every listed agent's page and the
 //! page of every creator with one. Private and unlisted agents are never
-//! here (nor their creators, for them).
+//! here (nor their creators, for them), nor archived ones.
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -29,12 +29,12 @@ pub async fn sitemap(services: &Services) -> Result<Vec<Listed>, ServiceError> {
         "SELECT path, updated_at FROM ( \
              (SELECT 1 AS part, a.slug AS key, '/agents/' || a.slug AS path, a.updated_at \
               FROM agents a \
-              WHERE a.visibility = 'public' AND a.published_at IS NOT NULL \
+              WHERE a.visibility = 'public' AND a.published_at IS NOT NULL AND a.archived_at IS NULL \
               ORDER BY a.slug LIMIT $1) \
              UNION ALL \
              (SELECT 2, u.handle, '/creators/' || u.handle, max(a.updated_at) \
               FROM agents a JOIN users u ON u.id = a.owner_user_id \
-              WHERE a.visibility = 'public' AND a.published_at IS NOT NULL \
+              WHERE a.visibility = 'public' AND a.published_at IS NOT NULL AND a.archived_at IS NULL \
               GROUP BY u.handle ORDER BY u.handle LIMIT $1) \
          ) AS pages ORDER BY part, key LIMIT $1",
     )

@@ -18,13 +18,14 @@ mod test_runs;
 pub use create::{create, templates};
 pub use drafts::{draft, save_draft};
 pub use publish::{parse_version, publish, version};
-pub use settings::{change_settings, own_agents};
+pub use settings::{change_settings, delete, own_agents};
 pub use test_runs::{test_run, try_run};
 
 pub mod action {
     pub const AGENT_CREATED: &str = "agent.create";
     pub const VERSION_PUBLISHED: &str = "agent.publish";
     pub const SETTINGS_CHANGED: &str = "agent.settings";
+    pub const DELETED: &str = "agent.delete";
 }
 
 /// SHA-256 of a version's source, hex: its content hash.

@@ -64,6 +64,21 @@ pub async fn change_settings(
                 .execute(conn)
                 .await?;
         }
+        match settings.archived {
+            Some(true) if agent.archived_at.is_none() => {
+                diesel::update(agents::table.find(agent.id))
+                    .set(agents::archived_at.eq(diesel::dsl::now))
+                    .execute(conn)
+                    .await?;
+            }
+            Some(false) => {
+                diesel::update(agents::table.find(agent.id))
+                    .set(agents::archived_at.eq(None::<DateTime<Utc>>))
+                    .execute(conn)
+                    .await?;
+            }
+            _ => {}
+        }
         match settings.published {
             Some(false) => {
                 diesel::update(agents::table.find(agent.id))
@@ -94,7 +109,97 @@ pub async fn change_settings(
                     "published": settings.published,
                     "source_public": settings.source_public,
                     "free_tries": settings.free_tries,
+                    "archived": settings.archived,
                 }),
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Deployments that still run (or are on their way up or down) keep an
+/// agent from being deleted.
+const ACTIVE: [&str; 5] = ["queued", "building", "starting", "running", "stopping"];
+
+/// Deletes an agent: archived first, then gone for everyone (its slug kept
+/// so no one else can take its links). Refused (409 `deployments`) while
+/// any workspace has a deployment of it that is not stopped or failed.
+/// Versions that some deployment names stay, for its runs; the others go
+/// with the draft.
+pub async fn delete(
+    services: &Services,
+    actor: &Actor,
+    slug: &str,
+    meta: &RequestMeta,
+) -> Result<(), ServiceError> {
+    use crate::schema::deployments;
+    let mut conn = services.conn().await?;
+    let agent = market::editable(&mut conn, actor, slug).await?;
+    let actor = actor.clone();
+    let meta = meta.clone();
+    conn.transaction::<_, ServiceError, _>(async move |conn| {
+        // Deployments are created under a share lock of this row
+        // (deployments::create): none can appear between the count and
+        // the delete.
+        let _: Uuid = agents::table
+            .find(agent.id)
+            .select(agents::id)
+            .for_update()
+            .get_result(conn)
+            .await?;
+        let active: i64 = deployments::table
+            .filter(deployments::agent_id.eq(agent.id))
+            .filter(deployments::deleted_at.is_null())
+            .filter(deployments::status.eq_any(ACTIVE))
+            .count()
+            .get_result(conn)
+            .await?;
+        if active > 0 {
+            return Err(ServiceError::Conflict {
+                field: "deployments",
+                message: format!(
+                    "{active} deployment{} of this agent still run{}; archive it so no new ones \
+                     start, and delete it once they are stopped",
+                    if active == 1 { "" } else { "s" },
+                    if active == 1 { "s" } else { "" },
+                ),
+            });
+        }
+        diesel::update(agents::table.find(agent.id))
+            .set((
+                agents::deleted_at.eq(diesel::dsl::now),
+                agents::archived_at.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                >("coalesce(archived_at, now())")),
+            ))
+            .execute(conn)
+            .await?;
+        let kept = deployments::table
+            .filter(deployments::agent_id.eq(agent.id))
+            .select(deployments::version_id);
+        let versions = diesel::delete(
+            agent_versions::table
+                .filter(agent_versions::agent_id.eq(agent.id))
+                .filter(agent_versions::id.ne_all(kept)),
+        )
+        .execute(conn)
+        .await?;
+        diesel::delete(agent_drafts::table.filter(agent_drafts::agent_id.eq(agent.id)))
+            .execute(conn)
+            .await?;
+        audit::record(
+            conn,
+            Entry {
+                action: action::DELETED,
+                user: None,
+                actor: &actor,
+                workspace: Some(agent.workspace()),
+                target_type: "agent",
+                target_id: agent.id.to_string(),
+                meta: &meta,
+                details: serde_json::json!({ "slug": agent.slug, "versions_removed": versions }),
             },
         )
         .await?;
@@ -116,6 +221,7 @@ pub async fn own_agents(services: &Services, actor: &Actor) -> Result<Vec<OwnAge
         )
         .left_join(agent_drafts::table)
         .filter(workspace_members::role.ne(Role::Viewer.as_str()))
+        .filter(agents::deleted_at.is_null())
         .select((
             AgentRecord::as_select(),
             workspaces::name,
@@ -150,6 +256,7 @@ pub async fn own_agents(services: &Services, actor: &Actor) -> Result<Vec<OwnAge
             workspace,
             published: agent.published_at.is_some(),
             visibility: agent.visibility(),
+            archived: agent.archived_at.is_some(),
             draft_updated_at: draft_at.unwrap_or(agent.updated_at),
             agent: agent.reference(),
         })

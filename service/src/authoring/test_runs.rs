@@ -286,6 +286,7 @@ pub async fn try_run(
     let (trial, source, manifest) = {
         let mut conn = services.conn().await?;
         let (agent, role) = market::visible(&mut conn, actor, slug).await?;
+        agent.require_offered()?;
         let latest: Option<(Option<String>, serde_json::Value)> = agent_versions::table
             .filter(agent_versions::agent_id.eq(agent.id))
             .order(newest_first())

@@ -70,6 +70,7 @@ pub async fn create(
     };
     access::require_role(&mut conn, actor, workspace, Role::Member).await?;
     let (agent, _) = market::visible(&mut conn, actor, input.agent.trim()).await?;
+    agent.require_offered()?;
     let (version_id, version) = version_of(&mut conn, &agent, input.version.as_deref()).await?;
     let name = match input.name.as_deref().map(str::trim) {
         None | Some("") => agent.name.clone(),
@@ -83,6 +84,23 @@ pub async fn create(
     };
     let record = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
+            // Archiving (and deleting) the agent waits for this share lock,
+            // and this waits for them: a deployment never starts for an
+            // agent archived under it.
+            let archived: Option<chrono::DateTime<chrono::Utc>> = crate::schema::agents::table
+                .find(agent.id)
+                .select(crate::schema::agents::archived_at)
+                .for_share()
+                .get_result(conn)
+                .await?;
+            if archived.is_some() {
+                return Err(ServiceError::Conflict {
+                    field: "agent",
+                    message: "this agent is archived: its author no longer offers it for new \
+                              deployments or tries"
+                        .into(),
+                });
+            }
             let record: DeploymentRecord = diesel::insert_into(deployments::table)
                 .values((
                     deployments::workspace_id.eq(workspace.0),

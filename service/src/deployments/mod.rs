@@ -181,13 +181,14 @@ async fn view(
         .select(DeploymentRecord::as_select())
         .first(conn)
         .await?;
-    let (slug, name, owner, price): (String, String, Uuid, i64) = agents::table
+    let (slug, name, owner, price, archived): (String, String, Uuid, i64, bool) = agents::table
         .find(record.agent_id)
         .select((
             agents::slug,
             agents::name,
             agents::workspace_id,
             agents::price_credits,
+            agents::archived_at.is_not_null(),
         ))
         .first(conn)
         .await?;
@@ -210,6 +211,7 @@ async fn view(
         None => None,
     };
     Ok(Deployment {
+        agent_archived: archived,
         secrets,
         price_credits,
         spend_cap_credits: record.spend_cap_credits,

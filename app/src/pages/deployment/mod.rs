@@ -107,6 +107,11 @@ fn DeploymentView(initial: Deployment) -> impl IntoView {
         {move || page.current.with(|d| d.status_reason.clone()).map(|reason| view! {
             <p class="panel panel-error form-error" data-testid="status-reason">{reason}</p>
         })}
+        {initial.agent_archived.then(|| view! {
+            <p class="panel notice" role="status" data-testid="agent-archived">
+                "The agent's author archived it. This deployment keeps running; no new deployments of it can be made."
+            </p>
+        })}
         {move || page.deleted.get().then(|| view! {
             <p class="panel panel-error form-error">"This deployment was deleted."</p>
         })}
