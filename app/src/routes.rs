@@ -7,6 +7,7 @@ pub const DASHBOARD: &str = "/dashboard";
 pub const EDITOR: &str = "/editor";
 pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const WALLET: &str = "/wallet";
+pub const PRICING: &str = "/pricing";
 /// Pages of the account area.
 pub const ACCOUNT: [&str; 7] = [
     "/signin",
@@ -30,6 +31,7 @@ pub fn is_client_route(path: &str) -> bool {
         || path == EDITOR
         || path == ADMIN_JOBS
         || path == WALLET
+        || path == PRICING
         || ACCOUNT.contains(&path)
     {
         return true;
@@ -59,6 +61,7 @@ mod tests {
             "/",
             "/dashboard",
             "/wallet",
+            "/pricing",
             "/settings/keys",
             "/agents/seo",
             "/teams",

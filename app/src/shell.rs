@@ -18,6 +18,7 @@ use crate::pages::{
     editor::{AgentEditorPage, EditorPage},
     marketplace::MarketplacePage,
     not_found::NotFoundPage,
+    pricing::PricingPage,
     recovery::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     run::RunPage,
     settings::{ApiKeysPage, SettingsPage},
@@ -34,6 +35,7 @@ use crate::pages::{
 #[derive(Clone, Copy)]
 enum Page {
     Agent,
+    Pricing,
     Version,
     Creator,
     Editor,
@@ -63,6 +65,7 @@ fn browse_area(page: Page) -> AnyView {
         Page::Agent => view! { <AgentPage /> }.into_any(),
         Page::Version => view! { <VersionPage /> }.into_any(),
         Page::Creator => view! { <CreatorPage /> }.into_any(),
+        Page::Pricing => view! { <PricingPage /> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -131,6 +134,12 @@ macro_rules! lazy_page {
 }
 
 lazy_page!(AgentRoute, browse_area, __preload_browse_area, Page::Agent);
+lazy_page!(
+    PricingRoute,
+    browse_area,
+    __preload_browse_area,
+    Page::Pricing
+);
 lazy_page!(
     VersionRoute,
     browse_area,
@@ -301,6 +310,7 @@ pub fn App() -> impl IntoView {
                         <A href="/" exact=true>"Marketplace"</A>
                         <A href="/dashboard">"Dashboard"</A>
                         <A href="/editor">"Editor"</A>
+                        <A href="/pricing">"Pricing"</A>
                     </nav>
                     <div class="topbar-end">
                         <LiveIndicator />
@@ -319,6 +329,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/:id") view={Lazy::<RunRoute>::new()} />
                     <Route path=path!("/admin/jobs") view={Lazy::<AdminJobsRoute>::new()} />
                     <Route path=path!("/wallet") view={Lazy::<WalletRoute>::new()} />
+                    <Route path=path!("/pricing") view={Lazy::<PricingRoute>::new()} />
                     <Route path=path!("/agents/:slug/versions/:version") view={Lazy::<VersionRoute>::new()} />
                     <Route path=path!("/creators/:handle") view={Lazy::<CreatorRoute>::new()} />
                     <Route path=path!("/editor") view={Lazy::<EditorRoute>::new()} />

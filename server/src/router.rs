@@ -146,6 +146,7 @@ pub fn build(state: AppState) -> Router {
             post(deployments::act::act_on_deployment),
         )
         .route("/wallet", get(billing::wallet::show_wallet))
+        .route("/pricing", get(billing::wallet::show_pricing))
         .route("/billing/checkout", post(billing::checkout::start_checkout))
         .route(
             "/billing/checkouts/{id}",

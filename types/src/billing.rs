@@ -132,3 +132,28 @@ pub struct UsageRow {
     /// Paid runs counted.
     pub runs: i64,
 }
+
+/// What things cost on this server, from its configuration: the pricing
+/// page (`GET /api/v1/pricing`, public).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pricing {
+    /// What a credit costs and how many one purchase may buy; `None` when
+    /// credits are not for sale here (no payment provider configured).
+    pub credit: Option<TopUp>,
+    /// Credits every new account starts with.
+    pub starter_credits: i64,
+    /// The creator's share of a paid run, in percent; the platform keeps
+    /// the rest.
+    pub creator_share_percent: i64,
+    /// The language models agents may call through the platform, with
+    /// their prices in credits per 1,000 tokens.
+    pub models: Vec<ModelPrice>,
+}
+
+/// One model agents may call, and what its tokens cost.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    pub model: String,
+    pub input_credits_per_1k: i64,
+    pub output_credits_per_1k: i64,
+}

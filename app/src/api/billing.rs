@@ -14,6 +14,12 @@ use super::context::{actor, answer, answer_with, services};
 #[cfg(feature = "ssr")]
 use service::{ledger, payments};
 
+/// What credits, runs and models cost here (anyone may ask).
+#[server(prefix = "/api/fn", endpoint = "get_pricing", input = GetUrl, client = CsrfClient)]
+pub async fn get_pricing() -> Result<billing::Pricing, ApiError> {
+    Ok(ledger::pricing(&services()?))
+}
+
 #[server(prefix = "/api/fn", endpoint = "get_wallet", input = GetUrl, client = CsrfClient)]
 pub async fn get_wallet(workspace: Option<String>) -> Result<Wallet, ApiError> {
     answer(ledger::wallet(&services()?, &actor(), workspace.as_deref())).await

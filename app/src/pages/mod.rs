@@ -8,6 +8,7 @@ pub mod deployment;
 pub mod editor;
 pub mod marketplace;
 pub mod not_found;
+pub mod pricing;
 pub mod recovery;
 pub mod run;
 pub mod settings;

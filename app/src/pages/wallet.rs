@@ -412,7 +412,7 @@ fn HistoryView(history: History) -> impl IntoView {
 }
 
 /// An amount in a currency's smallest unit, for people.
-fn money(cents: i64, currency: &str) -> String {
+pub(crate) fn money(cents: i64, currency: &str) -> String {
     let whole = format!("{}.{:02}", cents / 100, cents % 100);
     match currency {
         "usd" => format!("${whole}"),

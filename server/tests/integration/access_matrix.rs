@@ -155,6 +155,10 @@ fn rows() -> Vec<Row> {
         ),
         row(Method::GET, "/api/fn/list_agents", Public, READ_AGENTS),
         row(Method::GET, "/api/fn/get_agent", Public, READ_AGENTS),
+        // Prices are public, whoever asks (a revoked key is still refused).
+        row(Method::GET, "/api/fn/get_pricing", Public, OPEN),
+        row(Method::GET, "/api/v1/pricing", Public, OPEN),
+        row(Method::GET, "/pricing", Public, [200; 11]),
         row(Method::GET, "/api/v1/nowhere", Public, {
             let mut expect = [404; 11];
             expect[9] = 401;

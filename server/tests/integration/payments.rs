@@ -431,3 +431,32 @@ async fn administrators_grant_credits_with_a_reason_in_the_audit_log() {
     let (status, _) = bob.post("/api/v1/admin/credits", grant).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_pricing_page_says_what_the_configuration_says() {
+    let stripe = FakeStripe::start().await;
+    let app = TestApp::builder().payments(&stripe.base_url).spawn().await;
+    let (status, pricing) = app.get_json("/api/v1/pricing").await;
+    assert_eq!(status, StatusCode::OK, "{pricing}");
+    assert_eq!(
+        pricing["credit"],
+        json!({ "cents_per_credit": 1, "currency": "usd", "min_credits": 100, "max_credits": 1_000_000 })
+    );
+    assert_eq!(
+        pricing["starter_credits"],
+        app.services.billing.starter_credits
+    );
+    assert_eq!(
+        pricing["creator_share_percent"],
+        app.services.billing.creator_share_percent
+    );
+    // The server function the page calls says the same.
+    let (status, from_fn) = app.call_server_fn("get_pricing", "").await;
+    assert_eq!(status, StatusCode::OK, "{from_fn}");
+    assert_eq!(from_fn, pricing);
+
+    // Without a payment provider, credits are not for sale.
+    let plain = TestApp::spawn().await;
+    let (_, pricing) = plain.get_json("/api/v1/pricing").await;
+    assert_eq!(pricing["credit"], Value::Null, "{pricing}");
+}

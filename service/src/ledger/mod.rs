@@ -28,11 +28,13 @@ use types::UserId;
 mod csv;
 mod grants;
 mod holds;
+mod pricing;
 mod read;
 
 pub use csv::csv;
 pub use grants::{admin_grant, grant_starter};
 pub use holds::{Hold, Subject, release, reserve, settle};
+pub use pricing::pricing;
 pub use read::{lines, usage, wallet};
 
 /// The platform's terms, from configuration.

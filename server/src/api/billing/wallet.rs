@@ -17,3 +17,8 @@ pub async fn show_wallet(call: Call, QueryOf(which): QueryOf<Which>) -> Reply<Wa
     let wallet = ledger::wallet(&call.services, &call.actor, which.workspace.as_deref()).await?;
     Ok(Json(wallet))
 }
+
+/// `GET /api/v1/pricing`: what credits, runs and models cost here (public).
+pub async fn show_pricing(call: Call) -> Reply<types::billing::Pricing> {
+    Ok(Json(ledger::pricing(&call.services)))
+}
