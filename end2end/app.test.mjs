@@ -100,6 +100,73 @@ describe("Agentdeck SPA", () => {
     assert.ok(expected.length < 12, "the search narrows the list");
   });
 
+  test("search runs as you type, forgives a typo, marks what matched and moves by keys", async () => {
+    const p = await page();
+    await p.goto(e2e.server.url + "/");
+    await p.getByTestId("agent-grid").waitFor();
+    const box = p.getByRole("searchbox", { name: "Search agents" });
+    // Typed letter by letter, never submitted: results follow the typing.
+    await box.pressSequentially("slaes", { delay: 60 });
+    await p.waitForURL("**/?q=slaes");
+    const sales = p.getByTestId("agent-card").filter({ hasText: "Sales Manager" });
+    await sales.waitFor();
+    const first3 = (await p.getByTestId("agent-card").locator("h3").allTextContents()).slice(0, 3);
+    assert.ok(first3.includes("Sales Manager"), `among the first three: ${first3}`);
+    assert.equal(await sales.locator("h3 mark").first().textContent(), "Sales", "the word it matched is marked");
+    // One history entry per search, not per letter.
+    await box.pressSequentially(" man", { delay: 60 });
+    await p.waitForURL("**/?q=slaes+man");
+    await p.goBack();
+    await p.waitForURL((url) => !url.search.includes("slaes"));
+
+    // Arrow keys: from the box to the first card, on to the next, and back.
+    await p.goto(e2e.server.url + "/?q=sales");
+    await p.getByTestId("agent-card").first().waitFor();
+    await box.focus();
+    await p.keyboard.press("ArrowDown");
+    const focused = () => p.evaluate(() => {
+      const el = document.activeElement;
+      return el?.dataset?.testid === "agent-card" ? el.querySelector("h3").textContent : el?.getAttribute("name");
+    });
+    const names = await p.getByTestId("agent-card").locator("h3").allTextContents();
+    assert.equal(await focused(), names[0]);
+    await p.keyboard.press("ArrowDown");
+    assert.equal(await focused(), names[1]);
+    await p.keyboard.press("ArrowUp");
+    await p.keyboard.press("ArrowUp");
+    assert.equal(await focused(), "q", "back in the search box");
+    await p.keyboard.press("Escape");
+    await p.waitForURL((url) => url.search === "");
+
+    // Nothing found: the nearest known word is offered.
+    await box.pressSequentially("strtgy", { delay: 40 });
+    const offer = p.getByTestId("did-you-mean");
+    await offer.getByRole("link", { name: "strategy" }).click();
+    await p.waitForURL("**/?q=strategy");
+    await p.getByTestId("agent-card").first().waitFor();
+    assert.deepEqual(p.errors, []);
+  });
+
+  test("an agent's page has its own title and share tags without JavaScript", async () => {
+    const context = await e2e.browser.newContext({ javaScriptEnabled: false });
+    const p = await context.newPage();
+    const response = await p.goto(e2e.server.url + "/agents/seo-specialist");
+    assert.equal(response.status(), 200);
+    assert.equal(await p.title(), "SEO Specialist — Agentdeck");
+    const meta = (selector) => p.locator(selector).getAttribute("content");
+    assert.match(await meta('meta[name="description"]'), /^Audits a page for search/);
+    assert.equal(await meta('meta[property="og:title"]'), "SEO Specialist — Agentdeck");
+    const image = await meta('meta[property="og:image"]');
+    assert.match(image, /\/agents\/seo-specialist\/card\.png\?v=/);
+    const card = await p.request.get(image);
+    assert.equal(card.headers()["content-type"], "image/png");
+    const ld = JSON.parse(await p.locator('script[type="application/ld+json"]').textContent());
+    assert.equal(ld["@type"], "SoftwareApplication");
+    // Nothing of the SPA ran: the head came from the server.
+    assert.equal(await p.locator('[data-testid="agent-name"]').count(), 0);
+    await context.close();
+  });
+
   test("the live link shows reconnecting while the server restarts, then connects again", async () => {
     const p = await page();
     await p.goto(e2e.server.url + "/dashboard");

@@ -125,6 +125,23 @@ describe("Agentdeck authoring", () => {
     assert.match(await review.textContent(), /★★★★☆/);
     await reader.getByTestId("rating").getByText("4.0 from 1 ratings", { exact: false }).waitFor();
 
+    // The author archives it: it leaves the marketplace, its page says so
+    // and offers no deploy button any more.
+    await author.goto(e2e.server.url + "/agents/haiku-helper");
+    author.once("dialog", (dialog) => dialog.accept());
+    await author.getByTestId("archive").click();
+    await author.getByTestId("archived-notice").waitFor();
+    assert.equal(await author.getByTestId("archive").textContent(), "Unarchive");
+    await reader.goto(e2e.server.url + "/");
+    await reader.getByTestId("agent-grid").waitFor();
+    await reader.getByRole("searchbox", { name: "Search agents" }).pressSequentially("haiku", { delay: 40 });
+    await reader.waitForURL("**/?q=haiku");
+    await reader.getByText("No agents match").waitFor();
+    assert.equal(await reader.getByTestId("agent-card").filter({ hasText: "Haiku Helper" }).count(), 0);
+    await reader.goto(e2e.server.url + "/agents/haiku-helper");
+    await reader.getByTestId("archived-notice").waitFor();
+    assert.equal(await reader.getByTestId("deploy").count(), 0, "no new deployments");
+
     assert.deepEqual(errors, [], "no uncaught errors in either page");
   });
 });
