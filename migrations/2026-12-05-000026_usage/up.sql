@@ -11,7 +11,9 @@
 -- committed or aborted, so all are visible to it) and at or above where
 -- the last roll-up stopped. A transaction still open then gets counted by
 -- the next one. `runs_count` counts runs that ended succeeded, failed or
--- timed out; a cancelled run is not the agent's doing either way.
+-- timed out; a cancelled run is not the agent's doing either way. Runs of
+-- an agent by its own workspace are not counted: they are free, and would
+-- let a creator climb Popular at no cost.
 --
 -- No run ends while this runs: the lock holds them until it commits, and
 -- every run that ended before is counted here (runs without a stamp).
@@ -52,8 +54,9 @@ CREATE INDEX deployment_usage_days_agent_idx ON deployment_usage_days (agent_id,
 INSERT INTO deployment_usage_days (deployment_id, day, agent_id, runs, succeeded)
 SELECT r.deployment_id, (r.finished_at AT TIME ZONE 'UTC')::date, d.agent_id,
        count(*), count(*) FILTER (WHERE r.status = 'succeeded')
-FROM runs r JOIN deployments d ON d.id = r.deployment_id
+FROM runs r JOIN deployments d ON d.id = r.deployment_id JOIN agents a ON a.id = d.agent_id
 WHERE r.finished_at IS NOT NULL AND r.status IN ('succeeded', 'failed', 'timed_out')
+  AND r.workspace_id <> a.workspace_id
 GROUP BY 1, 2, 3;
 UPDATE agents a SET runs_count = u.runs, runs_succeeded = u.succeeded
 FROM (SELECT agent_id, sum(runs)::bigint AS runs, sum(succeeded)::bigint AS succeeded

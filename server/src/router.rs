@@ -174,10 +174,18 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        // Pages that can be shared and found (share.rs): read as anyone.
-        .route("/robots.txt", get(crate::share::robots))
-        .route("/sitemap.xml", get(crate::share::sitemap))
-        .route("/agents/{slug}/card.png", get(crate::share::card))
+        // Pages that can be shared and found (share.rs): read as anyone,
+        // within the API's per-address budget.
+        .merge(
+            Router::new()
+                .route("/robots.txt", get(crate::share::robots))
+                .route("/sitemap.xml", get(crate::share::sitemap))
+                .route("/agents/{slug}/card.png", get(crate::share::card))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::share::limited,
+                )),
+        )
         // Signed by the payment provider, not a session or key.
         .route("/webhooks/stripe", post(webhooks::stripe))
         .merge(authenticated(&state, api))

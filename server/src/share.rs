@@ -23,8 +23,8 @@ use serde_json::json;
 use crate::card_image::{self, Card};
 use crate::state::AppState;
 use app::labels::{price_label, rating_label, runs_label};
-use service::Services;
 use service::actor::Actor;
+use service::{ServiceError, Services};
 use types::AgentDetail;
 use types::market::Visibility;
 
@@ -48,24 +48,29 @@ pub struct Head {
 
 /// The head for `path`, when it is the page of something a visitor may
 /// see; `None` for every other path, and for what does not exist or is
-/// private (told apart by nobody).
-pub async fn head_for(services: &Services, path: &str) -> Option<Head> {
+/// private (told apart by nobody). A failure other than "not found" (the
+/// database away) is an error, never a page that does not exist.
+pub async fn head_for(services: &Services, path: &str) -> Result<Option<Head>, ServiceError> {
+    match find_head(services, path).await {
+        Ok(head) => Ok(head),
+        // Nothing there, or a path no page could have (a version that is
+        // not one): the same 404.
+        Err(ServiceError::NotFound { .. } | ServiceError::Invalid { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+async fn find_head(services: &Services, path: &str) -> Result<Option<Head>, ServiceError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let anonymous = Actor::Anonymous;
-    match segments.as_slice() {
+    Ok(match segments.as_slice() {
         ["agents", slug] => {
-            let detail = service::agents::by_slug(services, &anonymous, slug)
-                .await
-                .ok()?;
+            let detail = service::agents::by_slug(services, &anonymous, slug).await?;
             Some(agent_head(services, &detail))
         }
         ["agents", slug, "versions", version] => {
-            let detail = service::agents::by_slug(services, &anonymous, slug)
-                .await
-                .ok()?;
-            let shown = service::authoring::version(services, &anonymous, slug, version)
-                .await
-                .ok()?;
+            let detail = service::agents::by_slug(services, &anonymous, slug).await?;
+            let shown = service::authoring::version(services, &anonymous, slug, version).await?;
             let mut head = agent_head(services, &detail);
             head.title = format!("{} {} — Agentdeck", detail.agent.name, shown.version);
             if !shown.changelog.trim().is_empty() {
@@ -77,9 +82,7 @@ pub async fn head_for(services: &Services, path: &str) -> Option<Head> {
             Some(head)
         }
         ["creators", handle] => {
-            let profile = service::agents::creator(services, &anonymous, handle)
-                .await
-                .ok()?;
+            let profile = service::agents::creator(services, &anonymous, handle).await?;
             let count = profile.agents.len();
             let description = match count {
                 0 => format!(
@@ -110,7 +113,7 @@ pub async fn head_for(services: &Services, path: &str) -> Option<Head> {
             })
         }
         _ => None,
-    }
+    })
 }
 
 fn agent_head(services: &Services, detail: &AgentDetail) -> Head {
@@ -181,7 +184,8 @@ fn agent_head(services: &Services, detail: &AgentDetail) -> Head {
         kind: "website",
         image: Some(image),
         image_alt: format!("{}: {}", agent.name, clip(&agent.summary, 120)),
-        noindex: detail.visibility != Visibility::Public,
+        // Unlisted (shared by link) or archived: not for search engines.
+        noindex: detail.visibility != Visibility::Public || detail.archived,
         json_ld: Some(script_safe(&ld.to_string())),
     }
 }
@@ -341,7 +345,7 @@ fn card_tag(card: &Card) -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// Drawn cards by tag; emptied when it holds `CARDS_KEPT`.
+/// Drawn cards by tag, at most `CARDS_KEPT`.
 static CARDS: LazyLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 const CARDS_KEPT: usize = 256;
@@ -385,10 +389,21 @@ pub async fn card(
             let drawn = tokio::task::spawn_blocking(move || card_image::render(&card))
                 .await
                 .unwrap_or_default();
+            if drawn.is_empty() {
+                tracing::error!(slug, "drawing the share card failed");
+                return crate::error::AppError::Service(ServiceError::Internal(anyhow::anyhow!(
+                    "drawing the share card failed"
+                )))
+                .into_response();
+            }
             let png = Arc::new(drawn);
             if let Ok(mut cards) = CARDS.lock() {
-                if cards.len() >= CARDS_KEPT {
-                    cards.clear();
+                // Full: one card makes room (the map's first, which is as
+                // good as any), so a scan of many slugs never empties it.
+                if cards.len() >= CARDS_KEPT
+                    && let Some(old) = cards.keys().next().cloned()
+                {
+                    cards.remove(&old);
                 }
                 cards.insert(tag, Arc::clone(&png));
             }
@@ -404,19 +419,58 @@ pub async fn card(
         .into_response()
 }
 
+/// A sitemap as built, and when.
+type Built = (std::time::Instant, Arc<String>);
+
+/// The sitemap as last built, per public URL.
+static SITEMAPS: LazyLock<Mutex<HashMap<String, Built>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// How long a built sitemap is served before it is built again (it reads
+/// up to 50,000 rows).
+const SITEMAP_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// `GET /sitemap.xml`: the marketplace, every listed agent and every
-/// creator of one.
+/// creator of one; built at most once a minute.
 pub async fn sitemap(State(state): State<AppState>) -> Response {
-    let listed = match service::agents::sitemap(&state.services).await {
-        Ok(listed) => listed,
-        Err(error) => return crate::error::AppError::from(error).into_response(),
-    };
     let public = state.services.public_url.trim_end_matches('/').to_owned();
+    let fresh = SITEMAPS.lock().ok().and_then(|maps| {
+        maps.get(&public)
+            .filter(|(at, _)| at.elapsed() < SITEMAP_FRESH)
+            .map(|(_, xml)| Arc::clone(xml))
+    });
+    let xml = match fresh {
+        Some(xml) => xml,
+        None => match build_sitemap(&state.services, &public).await {
+            Ok(xml) => {
+                let xml = Arc::new(xml);
+                if let Ok(mut maps) = SITEMAPS.lock() {
+                    maps.insert(public, (std::time::Instant::now(), Arc::clone(&xml)));
+                }
+                xml
+            }
+            Err(error) => return crate::error::AppError::from(error).into_response(),
+        },
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        xml.as_ref().clone(),
+    )
+        .into_response()
+}
+
+async fn build_sitemap(services: &Services, public: &str) -> Result<String, ServiceError> {
+    let listed = match service::agents::sitemap(services).await {
+        Ok(listed) => listed,
+        Err(error) => return Err(error),
+    };
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    xml.push_str(&format!("  <url><loc>{}/</loc></url>\n", escape(&public)));
+    xml.push_str(&format!("  <url><loc>{}/</loc></url>\n", escape(public)));
     for page in listed {
         xml.push_str(&format!(
             "  <url><loc>{}</loc><lastmod>{}</lastmod></url>\n",
@@ -425,14 +479,24 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
         ));
     }
     xml.push_str("</urlset>\n");
-    (
-        [
-            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        xml,
-    )
-        .into_response()
+    Ok(xml)
+}
+
+/// The API's per-address budget, for the public routes here (they read
+/// the database, and a card may be drawn).
+pub async fn limited(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ip = request
+        .extensions()
+        .get::<crate::client_addr::ClientAddr>()
+        .and_then(|client| client.0);
+    if let Err(limited) = state.limits.api(ip) {
+        return limited.into_response();
+    }
+    next.run(request).await
 }
 
 /// `GET /robots.txt`: pages yes, the API and signed-in areas no.

@@ -24,6 +24,10 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
         return AppError::MethodNotAllowed.into_response();
     }
     let path = request.uri().path().to_owned();
+    let client = request
+        .extensions()
+        .get::<crate::client_addr::ClientAddr>()
+        .and_then(|client| client.0);
     let dist = state.dist_dir.as_path();
     let is_file_path = path != "/" && !path.ends_with('/') && path != "/index.html";
     if is_file_path {
@@ -48,7 +52,7 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
             return response;
         }
     }
-    index(&state, dist, &path).await
+    index(&state, dist, &path, client).await
 }
 
 /// Whether `path` is the page of one agent, version or creator: the pages
@@ -62,18 +66,36 @@ fn is_shared_page(path: &str) -> bool {
     )
 }
 
-async fn index(state: &AppState, dist: &Path, path: &str) -> Response {
+async fn index(
+    state: &AppState,
+    dist: &Path,
+    path: &str,
+    client: Option<std::net::IpAddr>,
+) -> Response {
     let mut status = if app::routes::is_client_route(path) || path == "/index.html" {
         StatusCode::OK
     } else {
         StatusCode::NOT_FOUND
     };
     let head = if status == StatusCode::OK && is_shared_page(path) {
-        let head = crate::share::head_for(&state.services, path).await;
-        if head.is_none() {
-            status = StatusCode::NOT_FOUND;
+        // These pages read the database: the API's per-address budget.
+        if let Err(limited) = state.limits.api(client) {
+            return limited.into_response();
         }
-        head
+        match crate::share::head_for(&state.services, path).await {
+            Ok(Some(head)) => Some(head),
+            Ok(None) => {
+                status = StatusCode::NOT_FOUND;
+                None
+            }
+            // The app still loads (it shows the error itself); robots are
+            // told to come back, not that the page is gone.
+            Err(error) => {
+                tracing::error!(%error, path, "reading a shared page's head failed");
+                status = StatusCode::SERVICE_UNAVAILABLE;
+                None
+            }
+        }
     } else {
         None
     };

@@ -66,10 +66,20 @@ async fn archived_agents_leave_the_marketplace_and_deleted_ones_leave_no_trace()
     assert!(!creator.to_string().contains(&slug), "{creator}");
     let sitemap = app.get("/sitemap.xml").await.text().await.expect("sitemap");
     assert!(!sitemap.contains(&slug));
-    // Its page stays, marked.
+    // Its page stays, marked, and asks not to be indexed.
     let (status, shown) = bob.get(&format!("/api/v1/agents/{slug}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["archived"], true);
+    let html = app
+        .get(&format!("/agents/{slug}"))
+        .await
+        .text()
+        .await
+        .expect("the page");
+    assert!(
+        html.contains(r#"<meta name="robots" content="noindex" />"#),
+        "{html}"
+    );
 
     // No new deployment or try; the running one goes on, and says so.
     let (status, refused) = bob
@@ -153,6 +163,16 @@ async fn archived_agents_leave_the_marketplace_and_deleted_ones_leave_no_trace()
     let (status, shown) = bob.get(&format!("/api/v1/deployments/{deployment}")).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     assert_eq!(shown["version"], "1.0.0");
+    // It cannot be brought back up: a deleted agent runs nowhere again.
+    for action in ["start", "restart"] {
+        let (status, refused) = bob
+            .post(
+                &format!("/api/v1/deployments/{deployment}/{action}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{action}: {refused}");
+    }
     let (status, run) = bob.get(&format!("/api/v1/runs/{run_id}")).await;
     assert_eq!(status, StatusCode::OK, "{run}");
     let page = app.get(&format!("/agents/{slug}")).await;

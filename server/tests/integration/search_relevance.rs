@@ -233,3 +233,48 @@ async fn results_say_which_words_matched() {
         "{page}"
     );
 }
+
+/// What to_tsquery, LIKE and PostgreSQL's text treat specially, typed as a
+/// search: each answers a page (or names `q`), never a server error.
+#[tokio::test]
+async fn hostile_queries_answer_a_page() {
+    let app = TestApp::spawn().await;
+    let long = "x".repeat(60);
+    let queries = [
+        "'",
+        "\\",
+        "''''",
+        ":*",
+        "seo:*A",
+        "a & b | !c",
+        "(sales) <-> (manager)",
+        "seo\u{0}audit",
+        "%_%",
+        "💥 émail 数据",
+        "ǅ ß İ",
+        long.as_str(),
+        "the of and",
+        "s",
+        "- - -",
+    ];
+    for q in queries {
+        let response = app
+            .http
+            .get(app.url("/api/v1/agents"))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .expect("a request");
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(status, reqwest::StatusCode::OK, "{q:?}: {body}");
+        assert!(body["items"].is_array(), "{q:?}: {body}");
+    }
+    // With the last word typed so far ("seo aud"), and a NUL in a word.
+    let (status, page) = app.get_json("/api/v1/agents?q=seo%00aud").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    assert_eq!(
+        page["items"][0]["slug"], "seo-specialist",
+        "a NUL separates words: {page}"
+    );
+}

@@ -103,6 +103,7 @@ pub async fn by_slug(
     let forked_from = match agent.forked_from {
         Some(parent) => agents::table
             .find(parent)
+            .filter(agents::deleted_at.is_null())
             .select(AgentRecord::as_select())
             .first::<AgentRecord>(&mut conn)
             .await

@@ -173,9 +173,17 @@ impl Listing {
             .as_deref()
             .unwrap_or_default()
             .ends_with(char::is_whitespace);
+        // Control characters (a NUL PostgreSQL refuses in text) separate
+        // words as spaces do.
         let q = query
             .q
-            .map(|q| q.trim().to_owned())
+            .map(|q| {
+                q.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
             .filter(|q| !q.is_empty());
         if let Some(q) = &q
             && q.chars().count() > MAX_QUERY_CHARS

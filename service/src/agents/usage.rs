@@ -9,6 +9,12 @@
 //! rewritten per run) and to per-deployment daily counts, from which
 //! [`week`] reads the creator's weekly numbers. The server rolls up every
 //! minute; two servers take turns on the roll-up's row.
+//!
+//! Only others' runs count: an agent's own workspace runs it free, and its
+//! runs would let a creator climb Popular (and set its success rate) at no
+//! cost. The bound is the oldest transaction open in the whole cluster: a
+//! session left idle in a transaction delays the counts (never loses or
+//! doubles them) until it ends.
 
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
@@ -45,9 +51,11 @@ ended AS (
            count(*) AS runs, count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded
     FROM runs r
     JOIN deployments d ON d.id = r.deployment_id
+    JOIN agents a ON a.id = d.agent_id
     CROSS JOIN bound
     WHERE r.ended_xid >= $1::xid8 AND r.ended_xid < bound.below
       AND r.status IN ('succeeded', 'failed', 'timed_out')
+      AND r.workspace_id <> a.workspace_id
     GROUP BY 1, 2, 3
 ),
 days AS (

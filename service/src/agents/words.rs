@@ -25,6 +25,11 @@ use crate::sql::{self, Params, Statement};
 pub(super) const MAX_WORDS: usize = 10;
 /// The most dictionary words a prefix stands for (the most used first).
 const MAX_COMPLETIONS: i64 = 20;
+/// The shortest word matched as a prefix in the agents' own texts (a
+/// READMEs' index read for every word beginning with one letter would be
+/// the most expensive search there is); shorter ones still stand for their
+/// most used completions from the dictionary.
+const MIN_PREFIX_CHARS: usize = 2;
 
 /// Equivalent words and phrases: a query for one also finds the others.
 const SYNONYMS: &[&[&str]] = &[
@@ -106,7 +111,9 @@ impl Unit {
         };
         let mut terms: Vec<String> = Vec::new();
         for (n, phrase) in self.exact.iter().enumerate() {
-            let prefix = n == 0 && self.prefix;
+            let prefix = n == 0
+                && self.prefix
+                && phrase.iter().all(|w| w.chars().count() >= MIN_PREFIX_CHARS);
             let parts: Vec<String> = phrase.iter().map(|w| lexeme(w, prefix)).collect();
             terms.push(if parts.len() == 1 {
                 parts.into_iter().next().unwrap_or_default()

@@ -59,6 +59,9 @@ pub async fn act(
     let record = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             let record = lock(conn, record.id).await?;
+            if matches!(action, Action::Start | Action::Restart) {
+                agent_still_there(conn, record.agent_id).await?;
+            }
             let (id, workspace) = (record.id, WorkspaceId(record.workspace_id));
             let version = version_label(conn, record.version_id).await?;
             let updated = match action {
@@ -141,6 +144,26 @@ async fn still_visible(
     Ok(crate::agents::visible(conn, actor, &slug).await?.0)
 }
 
+/// Holds the agent's row (shared) for the rest of the transaction and
+/// refuses when it was deleted: deleting takes the row for update and
+/// counts the deployments still running, so a deployment brought back up
+/// under a delete either is counted by it or sees it.
+async fn agent_still_there(
+    conn: &mut diesel_async::AsyncPgConnection,
+    agent: Uuid,
+) -> Result<(), ServiceError> {
+    let deleted: Option<chrono::DateTime<chrono::Utc>> = agents::table
+        .find(agent)
+        .select(agents::deleted_at)
+        .for_share()
+        .get_result(conn)
+        .await?;
+    match deleted {
+        Some(_) => Err(ServiceError::NotFound { what: "agent" }),
+        None => Ok(()),
+    }
+}
+
 /// Deploys another published version of the same agent (a rollback is a
 /// redeploy to an older one).
 pub async fn redeploy(
@@ -158,6 +181,7 @@ pub async fn redeploy(
     let record = conn
         .transaction::<_, ServiceError, _>(async move |conn| {
             let record = lock(conn, record.id).await?;
+            agent_still_there(conn, record.agent_id).await?;
             let record: DeploymentRecord = diesel::update(deployments::table.find(record.id))
                 .set((
                     deployments::version_id.eq(version_id),
