@@ -72,6 +72,11 @@ fn queries() -> Vec<(&'static str, &'static str)> {
         ("two typos, ten letters", "q=sumarizre"),
         ("typo, two words", "q=quick+translatr"),
         ("the last word typed so far", "q=summ"),
+        ("the first keystroke", "q=s"),
+        (
+            "ten long words with typos (the most a query counts)",
+            "q=summarizr+transaltor+reserchers+forecastr+negotiatr+moderatorr+classifir+extractr+recruitr+optimizr",
+        ),
         ("a typo, then a prefix", "q=qiuck+transl"),
         ("synonym", "q=mail"),
         ("category word", "q=marketing"),
