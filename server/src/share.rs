@@ -24,6 +24,7 @@ use crate::card_image::{self, Card};
 use crate::state::AppState;
 use app::labels::{price_label, rating_label, runs_label};
 use service::actor::Actor;
+use service::mail::templates::escape;
 use service::{ServiceError, Services};
 use types::AgentDetail;
 use types::market::Visibility;
@@ -210,22 +211,6 @@ fn script_safe(json: &str) -> String {
     json.replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
-}
-
-/// `text` for an attribute value or element content.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `html` (the app shell) with its title and description replaced by

@@ -4,7 +4,8 @@
 
 use super::Mail;
 
-fn escape(text: &str) -> String {
+/// `text` for HTML element content or an attribute value (quotes too).
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
