@@ -196,9 +196,9 @@ pub async fn creator(
     let rows: Vec<CardRow> = diesel::sql_query(format!(
         "SELECT {CARD_COLUMNS}, '' AS sort_key FROM agents a \
          JOIN users u ON u.id = a.owner_user_id \
-         WHERE a.owner_user_id = $1 AND a.visibility = 'public' AND a.published_at IS NOT NULL \
-           AND a.archived_at IS NULL \
-         ORDER BY a.runs_count DESC, a.id LIMIT $2"
+         WHERE a.owner_user_id = $1 AND {listed} \
+         ORDER BY a.runs_count DESC, a.id LIMIT $2",
+        listed = super::listed_sql("a")
     ))
     .bind::<diesel::sql_types::Uuid, _>(user)
     .bind::<BigInt, _>(CREATOR_AGENTS)

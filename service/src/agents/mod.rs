@@ -74,12 +74,7 @@ impl AgentRecord {
     /// and tries.
     pub fn require_offered(&self) -> Result<(), ServiceError> {
         match self.archived_at {
-            Some(_) => Err(ServiceError::Conflict {
-                field: "agent",
-                message: "this agent is archived: its author no longer offers it for new \
-                          deployments or tries"
-                    .into(),
-            }),
+            Some(_) => Err(archived()),
             None => Ok(()),
         }
     }
@@ -102,6 +97,27 @@ impl AgentRecord {
             name: self.name.clone(),
         }
     }
+}
+
+/// What asking an archived agent for a deployment or a try answers.
+pub(crate) fn archived() -> ServiceError {
+    ServiceError::Conflict {
+        field: "agent",
+        message: "this agent is archived: its author no longer offers it for new deployments \
+                  or tries"
+            .into(),
+    }
+}
+
+/// The condition for agents the marketplace lists (public, published, not
+/// archived), on the table aliased `table`: search, creator pages and the
+/// sitemap all use it (the search dictionary's trigger says the same in
+/// SQL, migration 000027).
+pub(crate) fn listed_sql(table: &str) -> String {
+    format!(
+        "{table}.visibility = 'public' AND {table}.published_at IS NOT NULL \
+         AND {table}.archived_at IS NULL"
+    )
 }
 
 /// The agent `slug` and the caller's role in its workspace, or 404 when the

@@ -140,10 +140,7 @@ impl Listing {
     /// Appends the conditions an agent of table alias `table` meets to be in
     /// this listing: public and published, and through every filter.
     fn listed(&self, mut sql: Sql, table: &str) -> Sql {
-        sql = sql.sql(format!(
-            "{table}.visibility = 'public' AND {table}.published_at IS NOT NULL \
-             AND {table}.archived_at IS NULL"
-        ));
+        sql = sql.sql(super::listed_sql(table));
         if let Some(category) = self.category {
             sql = sql
                 .sql(format!(" AND {table}.category = "))

@@ -25,19 +25,20 @@ pub const MAX_URLS: i64 = 50_000;
 /// most [`MAX_URLS`] in all.
 pub async fn sitemap(services: &Services) -> Result<Vec<Listed>, ServiceError> {
     let mut conn = services.conn().await?;
-    let listed: Vec<Listed> = diesel::sql_query(
+    let listed: Vec<Listed> = diesel::sql_query(format!(
         "SELECT path, updated_at FROM ( \
              (SELECT 1 AS part, a.slug AS key, '/agents/' || a.slug AS path, a.updated_at \
               FROM agents a \
-              WHERE a.visibility = 'public' AND a.published_at IS NOT NULL AND a.archived_at IS NULL \
+              WHERE {listed} \
               ORDER BY a.slug LIMIT $1) \
              UNION ALL \
              (SELECT 2, u.handle, '/creators/' || u.handle, max(a.updated_at) \
               FROM agents a JOIN users u ON u.id = a.owner_user_id \
-              WHERE a.visibility = 'public' AND a.published_at IS NOT NULL AND a.archived_at IS NULL \
+              WHERE {listed} \
               GROUP BY u.handle ORDER BY u.handle LIMIT $1) \
          ) AS pages ORDER BY part, key LIMIT $1",
-    )
+        listed = super::listed_sql("a")
+    ))
     .bind::<BigInt, _>(MAX_URLS - 1)
     .load(&mut conn)
     .await?;

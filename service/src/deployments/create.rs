@@ -94,12 +94,7 @@ pub async fn create(
                 .get_result(conn)
                 .await?;
             if archived.is_some() {
-                return Err(ServiceError::Conflict {
-                    field: "agent",
-                    message: "this agent is archived: its author no longer offers it for new \
-                              deployments or tries"
-                        .into(),
-                });
+                return Err(market::archived());
             }
             let record: DeploymentRecord = diesel::insert_into(deployments::table)
                 .values((
