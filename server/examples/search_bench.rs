@@ -12,7 +12,11 @@
 //! With `SEARCH_BENCH_PLANS=<file>` PostgreSQL logs the plan of every
 //! statement slower than 5 ms (`auto_explain`, with timings and buffers), and
 //! the log is copied to `<file>` at the end: where to look when a query kind
-//! slows down.
+//! slows down. `SEARCH_BENCH_ONLY=<word>[,<word>…]` sends only the kinds
+//! whose description contains one of the words. `SEARCH_BENCH_HOLD=<file>`
+//! creates `<file>` once the agents are generated, prints the database's
+//! URL and waits until the file is deleted before it sends queries: time to
+//! try statements in psql on the same data.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::expect_used, reason = "a benchmark stops at its first failure")]
@@ -150,6 +154,17 @@ fn main() {
             dictionary.words, dictionary.variants
         );
 
+        if let Some(hold) = std::env::var_os("SEARCH_BENCH_HOLD") {
+            std::fs::write(&hold, b"delete me to go on\n").expect("the hold file");
+            println!(
+                "holding: psql {}; delete {hold:?} to go on",
+                db.database_url
+            );
+            while std::path::Path::new(&hold).exists() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
@@ -163,7 +178,14 @@ fn main() {
         let mut all = Vec::new();
         println!("| Query | p50 ms | p99 ms | max ms | results |");
         println!("| --- | ---: | ---: | ---: | ---: |");
-        for (kind, query) in queries() {
+        let only: Vec<String> = std::env::var("SEARCH_BENCH_ONLY")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|word| !word.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let chosen = |kind: &str| only.is_empty() || only.iter().any(|word| kind.contains(word));
+        for (kind, query) in queries().into_iter().filter(|(kind, _)| chosen(kind)) {
             let url = format!("{base}/api/v1/agents?limit=24&{query}");
             // Warm up connections and plans.
             for _ in 0..10 {
@@ -199,6 +221,12 @@ fn main() {
             all.extend(times);
         }
         // Second pages, through the cursor of the first.
+        if !chosen("second page") {
+            report(all);
+            let _ = stop.send(());
+            let _ = serving.await;
+            return;
+        }
         let first: serde_json::Value = http
             .get(format!("{base}/api/v1/agents?limit=24&q=writer"))
             .send()
@@ -225,14 +253,7 @@ fn main() {
             ms(*times.last().expect("times"))
         );
         all.extend(times);
-        all.sort();
-        println!(
-            "\nall {} requests: p50 {} ms, p99 {} ms, max {} ms",
-            all.len(),
-            ms(common::percentile(&all, 0.5)),
-            ms(common::percentile(&all, 0.99)),
-            ms(*all.last().expect("times"))
-        );
+        report(all);
         let _ = stop.send(());
         let _ = serving.await;
     });
@@ -241,6 +262,18 @@ fn main() {
     if let Some(file) = std::env::var_os("SEARCH_BENCH_PLANS") {
         std::fs::copy(db.dir.path().join("postgres.log"), file).expect("copying the log");
     }
+}
+
+/// Prints the percentiles of every request sent.
+fn report(mut all: Vec<Duration>) {
+    all.sort();
+    println!(
+        "\nall {} requests: p50 {} ms, p99 {} ms, max {} ms",
+        all.len(),
+        ms(common::percentile(&all, 0.5)),
+        ms(common::percentile(&all, 0.99)),
+        ms(*all.last().expect("times"))
+    );
 }
 
 /// Has every new session log the plans of its slow statements.

@@ -90,6 +90,9 @@ const QUERIES: &[(&str, &str, Want)] = &[
     ("prefix", "linked", First("social-media")),
     ("prefix", "hash", First("social-media")),
     ("prefix", "forec", Top3(&["sales-manager", "data-insights"])),
+    // The first keystroke stands for its most used words, though "s" alone
+    // is a stop word.
+    ("prefix", "s", Top3(&["strategy", "social-media"])),
     // Categories, by their labels' words.
     (
         "category",

@@ -24,6 +24,8 @@ pub(super) const MAX_CURSOR_BYTES: usize = 512;
 pub(super) const MAX_FILTER_TAGS: usize = 10;
 /// The most matches a search ranks (see `list`).
 pub(super) const SEARCH_CANDIDATES: i64 = 500;
+/// How much of the search text a name's likeness to it is measured on.
+const LIKENESS_CHARS: usize = 32;
 /// One card of the listing, with the value it was sorted by (as text, so a
 /// cursor can carry any sort's key exactly).
 #[derive(QueryableByName)]
@@ -390,8 +392,15 @@ pub async fn list(
     };
     let units: Vec<&Unit> = meaning.iter().flat_map(Meaning::searched).collect();
 
+    // Relevance with nothing to rank (the text was only stop words) lists
+    // the most used first, as browsing does, through the same index.
+    let ranked = listing.sort == AgentSort::Relevance && !units.is_empty();
+    let keyed = match listing.sort {
+        AgentSort::Relevance if !ranked => AgentSort::Popular,
+        sort => sort,
+    };
     // The sort key and its order; relevance binds the search text.
-    let (key_type, descending) = match listing.sort {
+    let (key_type, descending) = match keyed {
         AgentSort::Relevance | AgentSort::Rating => ("real", true),
         AgentSort::Popular => ("bigint", true),
         AgentSort::Newest => ("timestamptz", true),
@@ -405,11 +414,14 @@ pub async fn list(
             .bind::<Text, _>(text)
             .sql(")")
     };
-    let ranked = listing.sort == AgentSort::Relevance && !units.is_empty();
-    sql = match listing.sort {
-        AgentSort::Relevance if ranked => {
+    sql = match keyed {
+        AgentSort::Relevance => {
             // The first words matched, in a row; each word's score; the
-            // name's likeness; use.
+            // name's likeness to the query's beginning (trigrams of a long
+            // text cost more than the rest of the ranking, and a name is
+            // short); use. A word's score steps by at least 0.5, more than
+            // the likeness and the use add together, so those two only
+            // order agents that match equally.
             sql = sql.sql("(100 * (");
             for n in 1..=units.len() {
                 let all: Vec<String> = (1..=n).map(|i| format!("sc.s{i} > 0")).collect();
@@ -425,11 +437,18 @@ pub async fn list(
             for n in 1..=units.len() {
                 sql = sql.sql(format!(" + sc.s{n}"));
             }
+            let likened: String = listing
+                .q
+                .as_deref()
+                .unwrap_or_default()
+                .to_lowercase()
+                .chars()
+                .take(LIKENESS_CHARS)
+                .collect();
             sql.sql(" + 0.25 * similarity(lower(a.name), ")
-                .bind::<Text, _>(listing.q.clone().unwrap_or_default().to_lowercase())
+                .bind::<Text, _>(likened)
                 .sql(") + 0.001 * ln(1 + a.runs_count))::real")
         }
-        AgentSort::Relevance => sql.sql("(0.001 * ln(1 + a.runs_count))::real"),
         AgentSort::Popular => sql.sql("a.runs_count"),
         AgentSort::Rating => sql.sql("a.rating_rank"),
         AgentSort::Newest => sql.sql("a.published_at"),
@@ -439,12 +458,23 @@ pub async fn list(
     if ranked {
         // Per word: as typed (or completed, or a synonym) in the name, in
         // the rest of the listing; a typo or only the stem in the name, in
-        // the listing; in the README, then a typo there.
+        // the listing; in the README, then a typo there. A word found
+        // nowhere (most of them, for a candidate of a long query) costs one
+        // test: everything is in `search`. `OFFSET 0` keeps the scores a
+        // subquery computed once per agent: inlined, each would be computed
+        // again at each of its uses in the key, which grow with the square
+        // of the words.
         sql = sql.sql(" CROSS JOIN LATERAL (SELECT ");
         for (n, unit) in units.iter().enumerate() {
             if n > 0 {
                 sql = sql.sql(", ");
             }
+            sql = tsquery(
+                sql.sql("CASE WHEN NOT a.search @@ "),
+                "english",
+                unit.tsquery(true, false),
+            )
+            .sql(" THEN 0");
             let tiers = [
                 ("listing_words", "simple", unit.tsquery(false, true), "4"),
                 ("listing_words", "simple", unit.tsquery(false, false), "3"),
@@ -456,16 +486,14 @@ pub async fn list(
                     "1.5",
                 ),
                 ("search", "english", unit.tsquery(false, false), "1"),
-                ("search", "english", unit.tsquery(true, false), "0.5"),
             ];
-            sql = sql.sql("CASE");
             for (column, config, text, score) in tiers {
                 sql = tsquery(sql.sql(format!(" WHEN a.{column} @@ ")), config, text)
                     .sql(format!(" THEN {score}"));
             }
-            sql = sql.sql(format!(" ELSE 0 END AS s{}", n + 1));
+            sql = sql.sql(format!(" ELSE 0.5 END AS s{}", n + 1));
         }
-        sql = sql.sql(") sc");
+        sql = sql.sql(" OFFSET 0) sc");
     }
     sql = listing.listed(sql.sql(" WHERE "), "a");
     if !units.is_empty() {

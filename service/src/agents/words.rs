@@ -23,7 +23,11 @@ use crate::sql::{self, Params, Statement};
 
 /// The most words of a query that count; the rest are ignored.
 pub(super) const MAX_WORDS: usize = 10;
-/// The most dictionary words a prefix stands for (the most used first).
+/// The most dictionary words a prefix stands for (the most used first):
+/// five per letter typed, up to this. A first keystroke stands for its
+/// five most used words, not twenty: each is one more condition to match
+/// and rank thousands of agents by, for a result the next keystroke
+/// replaces.
 const MAX_COMPLETIONS: i64 = 20;
 /// The shortest word matched as a prefix in the agents' own texts (a
 /// READMEs' index read for every word beginning with one letter would be
@@ -203,7 +207,7 @@ CROSS JOIN LATERAL (
     SELECT s.word FROM search_words s
     WHERE s.word > (q.word COLLATE \"C\") AND s.word < (q.word || chr(1114111)) COLLATE \"C\"
       AND s.agents > 0
-    ORDER BY s.agents DESC, s.word LIMIT @max_completions
+    ORDER BY s.agents DESC, s.word LIMIT least(@max_completions, 5 * length(q.word))
 ) AS p
 WHERE @prefix
 ORDER BY 1, 4, 3";
@@ -279,11 +283,15 @@ fn meaning(rows: &[Found], prefix: bool) -> Meaning {
         }
         let (n, word) = words[i];
         let budget = typo_budget(word.chars().count());
+        let typing = prefix && Some(n) == last;
+        // A stop word being typed is searched for what it may become ("s"
+        // for "sales"), if it may become anything.
+        let completed = typing && of(n).any(|row| row.how == "prefix");
         let mut unit = Unit {
             words: vec![word.to_owned()],
-            stop: of(n).any(|row| row.how == "stop"),
+            stop: of(n).any(|row| row.how == "stop") && !completed,
             exact: vec![vec![word.to_owned()]],
-            prefix: prefix && Some(n) == last,
+            prefix: typing,
             typos: Vec::new(),
             known: false,
         };
@@ -496,6 +504,23 @@ mod tests {
         );
         assert!(understood.units[2].stop);
         assert_eq!(understood.searched().count(), 2);
+    }
+
+    #[test]
+    fn a_stop_word_being_typed_is_searched_for_what_it_may_become() {
+        let rows = [
+            found(1, "s", None, "stop"),
+            found(1, "s", Some("sales"), "prefix"),
+        ];
+        let typing = meaning(&rows, true);
+        assert!(!typing.units[0].stop);
+        assert_eq!(
+            typing.units[0].exact,
+            vec![vec!["s".to_owned()], vec!["sales".into()]]
+        );
+        // Typed to the end, or completing to nothing: a stop word.
+        assert!(meaning(&rows, false).units[0].stop);
+        assert!(meaning(&rows[..1], true).units[0].stop);
     }
 
     #[test]
