@@ -175,6 +175,32 @@ async fn filters_sorts_and_cursors_work_together() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_of(&body, "invalid_parameter")["field"], "cursor");
+    // Forged cursors whose keys do not fit their sort's type: refused by
+    // name, never a server error.
+    use base64::Engine as _;
+    let id = uuid::Uuid::new_v4();
+    for (sort, key) in [
+        ("popular", "9223372036854775808"),
+        ("popular", "1e39"),
+        ("rating", "1e39"),
+        ("newest", "300000-01-01 00:00:00+00"),
+        ("newest", "yesterday-ish"),
+        ("relevance", "NaN-ish"),
+    ] {
+        let cursor =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{sort}\n{id}\n{key}"));
+        let (status, body) = app
+            .get_json(&format!(
+                "/api/v1/agents?sort={sort}&q=sales&cursor={cursor}"
+            ))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{sort} {key}: {body}"
+        );
+        assert_eq!(error_of(&body, "invalid_parameter")["field"], "cursor");
+    }
     for (query, field) in [
         ("sort=loudest", "sort"),
         ("min_price=cheap", "min_price"),

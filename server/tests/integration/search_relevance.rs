@@ -273,6 +273,37 @@ async fn hostile_queries_answer_a_page() {
         assert_eq!(status, reqwest::StatusCode::OK, "{q:?}: {body}");
         assert!(body["items"].is_array(), "{q:?}: {body}");
     }
+    // A one-letter stop word being typed ("o", "a", "i") finds agents by
+    // the words it begins, never an empty page.
+    for q in ["o", "a", "i", "t"] {
+        let (status, page) = app.get_json(&format!("/api/v1/agents?q={q}")).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        assert!(!slugs(&page).is_empty(), "{q:?} while typing: {page}");
+    }
+    // A text of stop words alone lists every agent, most used first, and
+    // pages through them all by its cursors.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/agents?q=the%20of%20&limit=5".to_owned();
+    loop {
+        let (status, page) = app.get_json(&path).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        seen.extend(slugs(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/agents?q=the%20of%20&limit=5&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let (_, all) = app.get_json("/api/v1/agents?limit=100").await;
+    assert_eq!(seen, slugs(&all), "the same agents in the same order");
+    // That cursor is not one for a ranked search.
+    let (_, page) = app.get_json("/api/v1/agents?q=the%20of%20&limit=5").await;
+    let cursor = page["next_cursor"].as_str().expect("a second page");
+    let (status, body) = app
+        .get_json(&format!(
+            "/api/v1/agents?q=sales%20&limit=5&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     // With the last word typed so far ("seo aud"), and a NUL in a word.
     let (status, page) = app.get_json("/api/v1/agents?q=seo%00aud").await;
     assert_eq!(status, reqwest::StatusCode::OK, "{page}");

@@ -270,6 +270,13 @@ impl Listing {
     }
 }
 
+fn another_sort() -> ServiceError {
+    ServiceError::invalid(
+        "cursor",
+        "belongs to another sort order; start again without it",
+    )
+}
+
 pub fn invalid_limit() -> ServiceError {
     ServiceError::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
 }
@@ -300,14 +307,15 @@ impl Cursor {
         else {
             return Err(invalid());
         };
-        if AgentSort::parse(cursor_sort) != Some(sort) {
-            return Err(ServiceError::invalid(
-                "cursor",
-                "belongs to another sort order; start again without it",
-            ));
-        }
+        // A relevance listing with nothing to rank is keyed by use (see
+        // `list`), and its cursors say so.
+        let keyed = AgentSort::parse(cursor_sort)
+            .filter(|keyed| {
+                *keyed == sort || (sort == AgentSort::Relevance && *keyed == AgentSort::Popular)
+            })
+            .ok_or_else(another_sort)?;
         Ok(Self {
-            sort,
+            sort: keyed,
             key: key.to_owned(),
             id: id.parse().map_err(|_| invalid())?,
         })
@@ -399,6 +407,13 @@ pub async fn list(
         AgentSort::Relevance if !ranked => AgentSort::Popular,
         sort => sort,
     };
+    if listing
+        .after
+        .as_ref()
+        .is_some_and(|after| after.sort != keyed)
+    {
+        return Err(another_sort());
+    }
     // The sort key and its order; relevance binds the search text.
     let (key_type, descending) = match keyed {
         AgentSort::Relevance | AgentSort::Rating => ("real", true),
@@ -458,40 +473,47 @@ pub async fn list(
     if ranked {
         // Per word: as typed (or completed, or a synonym) in the name, in
         // the rest of the listing; a typo or only the stem in the name, in
-        // the listing; in the README, then a typo there. A word found
-        // nowhere (most of them, for a candidate of a long query) costs one
-        // test: everything is in `search`. `OFFSET 0` keeps the scores a
-        // subquery computed once per agent: inlined, each would be computed
-        // again at each of its uses in the key, which grow with the square
-        // of the words.
+        // the listing; in the README, then a typo there. The listing is
+        // asked first (every listing tier is within its test), so the
+        // README's words, the largest column, are read only for a word
+        // the listing lacks, and once for a word found nowhere (most of
+        // them, for a candidate of a long query). `OFFSET 0` keeps the
+        // scores a subquery computed once per agent: inlined, each would be
+        // computed again at each of its uses in the key, which grow with
+        // the square of the words.
         sql = sql.sql(" CROSS JOIN LATERAL (SELECT ");
         for (n, unit) in units.iter().enumerate() {
             if n > 0 {
                 sql = sql.sql(", ");
             }
+            let (exact, fuzzy) = (unit.tsquery(false, false), unit.tsquery(true, false));
             sql = tsquery(
-                sql.sql("CASE WHEN NOT a.search @@ "),
+                sql.sql("CASE WHEN a.listing_search @@ "),
                 "english",
-                unit.tsquery(true, false),
-            )
-            .sql(" THEN 0");
-            let tiers = [
-                ("listing_words", "simple", unit.tsquery(false, true), "4"),
-                ("listing_words", "simple", unit.tsquery(false, false), "3"),
-                ("name_search", "english", unit.tsquery(true, false), "2.5"),
-                (
-                    "listing_search",
-                    "english",
-                    unit.tsquery(true, false),
-                    "1.5",
-                ),
-                ("search", "english", unit.tsquery(false, false), "1"),
-            ];
-            for (column, config, text, score) in tiers {
-                sql = tsquery(sql.sql(format!(" WHEN a.{column} @@ ")), config, text)
-                    .sql(format!(" THEN {score}"));
-            }
-            sql = sql.sql(format!(" ELSE 0.5 END AS s{}", n + 1));
+                fuzzy.clone(),
+            );
+            sql = tsquery(
+                sql.sql(" THEN CASE WHEN a.listing_words @@ "),
+                "simple",
+                unit.tsquery(false, true),
+            );
+            sql = tsquery(
+                sql.sql(" THEN 4 WHEN a.listing_words @@ "),
+                "simple",
+                exact.clone(),
+            );
+            sql = tsquery(
+                sql.sql(" THEN 3 WHEN a.name_search @@ "),
+                "english",
+                fuzzy.clone(),
+            );
+            sql = tsquery(
+                sql.sql(" THEN 2.5 ELSE 1.5 END WHEN a.search @@ "),
+                "english",
+                fuzzy,
+            );
+            sql = tsquery(sql.sql(" THEN CASE WHEN a.search @@ "), "english", exact)
+                .sql(format!(" THEN 1 ELSE 0.5 END ELSE 0 END AS s{}", n + 1));
         }
         sql = sql.sql(" OFFSET 0) sc");
     }
@@ -587,10 +609,13 @@ pub async fn list(
         .bind::<BigInt, _>(listing.limit + 1);
 
     let mut rows: Vec<CardRow> = sql.query.load(&mut conn).await.map_err(|error| {
-        // A cursor whose key does not cast is one this API did not write.
+        // A cursor whose key does not cast (or casts out of its type's
+        // range) is one this API did not write.
         match &error {
             diesel::result::Error::DatabaseError(_, info)
-                if info.message().contains("invalid input syntax") =>
+                if listing.after.is_some()
+                    && (info.message().contains("invalid input syntax")
+                        || info.message().contains("out of range")) =>
             {
                 ServiceError::invalid("cursor", "is not a cursor this API returned")
             }
@@ -601,7 +626,7 @@ pub async fn list(
     rows.truncate(listing.limit as usize);
     let next_cursor = has_more.then(|| rows.last()).flatten().map(|row| {
         Cursor {
-            sort: listing.sort,
+            sort: keyed,
             key: row.sort_key.clone(),
             id: row.id,
         }

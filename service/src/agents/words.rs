@@ -204,10 +204,14 @@ UNION ALL
 SELECT q.n, q.word, p.word::text, 'prefix'
 FROM q JOIN last ON last.n = q.n
 CROSS JOIN LATERAL (
-    SELECT s.word FROM search_words s
-    WHERE s.word > (q.word COLLATE \"C\") AND s.word < (q.word || chr(1114111)) COLLATE \"C\"
-      AND s.agents > 0
-    ORDER BY s.agents DESC, s.word LIMIT least(@max_completions, 5 * length(q.word))
+    SELECT c.word FROM (
+        SELECT s.word, s.agents FROM search_words s
+        WHERE s.word > (q.word COLLATE \"C\") AND s.word < (q.word || chr(1114111)) COLLATE \"C\"
+          AND s.agents > 0
+        ORDER BY s.agents DESC, s.word LIMIT least(@max_completions, 5 * length(q.word)) + 20
+    ) AS c
+    WHERE numnode(plainto_tsquery('english', c.word)) > 0
+    ORDER BY c.agents DESC, c.word LIMIT least(@max_completions, 5 * length(q.word))
 ) AS p
 WHERE @prefix
 ORDER BY 1, 4, 3";
@@ -285,13 +289,19 @@ fn meaning(rows: &[Found], prefix: bool) -> Meaning {
         let budget = typo_budget(word.chars().count());
         let typing = prefix && Some(n) == last;
         // A stop word being typed is searched for what it may become ("s"
-        // for "sales"), if it may become anything.
+        // for "sales"; the dictionary's completions are never stop words),
+        // not for itself, if it may become anything.
+        let stop_word = of(n).any(|row| row.how == "stop");
         let completed = typing && of(n).any(|row| row.how == "prefix");
         let mut unit = Unit {
             words: vec![word.to_owned()],
-            stop: of(n).any(|row| row.how == "stop") && !completed,
-            exact: vec![vec![word.to_owned()]],
-            prefix: typing,
+            stop: stop_word && !completed,
+            exact: if stop_word {
+                Vec::new()
+            } else {
+                vec![vec![word.to_owned()]]
+            },
+            prefix: typing && !stop_word,
             typos: Vec::new(),
             known: false,
         };
@@ -305,7 +315,7 @@ fn meaning(rows: &[Found], prefix: bool) -> Meaning {
             }
             match row.how.as_str() {
                 "near" if distance(word, found) <= budget => unit.typos.push(found.to_owned()),
-                "prefix" if unit.prefix => unit.exact.push(vec![found.to_owned()]),
+                "prefix" if typing => unit.exact.push(vec![found.to_owned()]),
                 _ => {}
             }
         }
@@ -380,7 +390,10 @@ pub(super) async fn suggestion(
     let mut changed = false;
     let mut words = Vec::new();
     for unit in &meaning.units {
-        let known = unit.stop || unit.known || unit.exact.len() > 1 || !unit.typos.is_empty();
+        let known = unit.stop
+            || unit.known
+            || !unit.typos.is_empty()
+            || unit.exact.iter().any(|phrase| *phrase != unit.words);
         if !known && let [word] = unit.words.as_slice() {
             let nearest: Option<Suggested> = Statement {
                 text: NEAREST,
@@ -514,10 +527,9 @@ mod tests {
         ];
         let typing = meaning(&rows, true);
         assert!(!typing.units[0].stop);
-        assert_eq!(
-            typing.units[0].exact,
-            vec![vec!["s".to_owned()], vec!["sales".into()]]
-        );
+        assert_eq!(typing.units[0].exact, vec![vec!["sales".to_owned()]]);
+        assert!(!typing.units[0].prefix, "\"s\" itself is not searched");
+        assert_eq!(typing.units[0].tsquery(true, false), "('sales')");
         // Typed to the end, or completing to nothing: a stop word.
         assert!(meaning(&rows, false).units[0].stop);
         assert!(meaning(&rows[..1], true).units[0].stop);
