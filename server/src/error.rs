@@ -38,6 +38,9 @@ impl AppError {
     pub fn field(&self) -> Option<String> {
         match self {
             Self::Service(ServiceError::Invalid { field, .. }) => Some((*field).to_owned()),
+            Self::Service(ServiceError::InvalidInput(violations)) => {
+                violations.first().map(|violation| violation.path.clone())
+            }
             Self::InvalidField { field, .. } => Some(field.clone()),
             _ => None,
         }

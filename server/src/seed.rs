@@ -84,6 +84,24 @@ fn launch_version(slug: &str) -> anyhow::Result<LaunchVersion> {
     let input = example
         .get("input")
         .with_context(|| format!("agents/launch/{slug}/example.json has no input"))?;
+    // As publishing checks: schemas of the subset, an example they take.
+    for schema in [&manifest.input_schema, &manifest.output_schema]
+        .into_iter()
+        .flatten()
+    {
+        types::json_schema::Schema::compile(schema)
+            .map_err(|error| anyhow::anyhow!("agents/launch/{slug}/manifest.json: {error}"))?;
+    }
+    if let Some(schema) = &manifest.input_schema
+        && let Err(violations) = types::json_schema::Schema::compile(schema)
+            .map_err(|error| anyhow::anyhow!("{error}"))?
+            .check(input, "input")
+    {
+        anyhow::bail!(
+            "agents/launch/{slug}/example.json does not meet its input schema: {}",
+            violations[0]
+        );
+    }
     Ok(LaunchVersion {
         source: files.source,
         manifest: serde_json::to_value(manifest)?,

@@ -20,6 +20,10 @@ pub enum ServiceError {
         field: &'static str,
         message: String,
     },
+    /// A run's input that does not meet its agent's input schema (422):
+    /// each violation with its JSON path, the first named as the field.
+    #[error("the input does not meet the agent's input schema: {}", .0.first().map(ToString::to_string).unwrap_or_default())]
+    InvalidInput(Vec<types::json_schema::Violation>),
     #[error("{field}: {message}")]
     Conflict {
         field: &'static str,
@@ -74,7 +78,7 @@ impl ServiceError {
     pub fn status(&self) -> u16 {
         match self {
             Self::NotFound { .. } => 404,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::InvalidInput(_) => 422,
             Self::Conflict { .. } => 409,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidApiKey => 401,
             Self::Forbidden(_) | Self::EmailUnverified => 403,
@@ -95,6 +99,24 @@ impl ServiceError {
                 field: Some((*field).to_owned()),
                 ..ApiError::new(code::INVALID_PARAMETER, format!("{field}: {message}"))
             },
+            Self::InvalidInput(violations) => {
+                let first = violations.first();
+                let more = match violations.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" (and {} more: see problems)", n - 1),
+                };
+                ApiError {
+                    field: first.map(|violation| violation.path.clone()),
+                    problems: violations.clone(),
+                    ..ApiError::new(
+                        code::INVALID_PARAMETER,
+                        format!(
+                            "{}{more}",
+                            first.map(ToString::to_string).unwrap_or_default()
+                        ),
+                    )
+                }
+            }
             Self::Conflict { field, message } => ApiError {
                 field: Some((*field).to_owned()),
                 ..ApiError::new(code::CONFLICT, format!("{field}: {message}"))

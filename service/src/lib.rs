@@ -61,6 +61,8 @@ pub struct Services {
     pub mailer: Option<std::sync::Arc<mail::Mailer>>,
     /// Device cookies, signed with a key derived from the secrets key.
     pub devices: Option<std::sync::Arc<auth::devices::Devices>>,
+    /// Deployments' input schemas, compiled, for checking run inputs.
+    pub input_schemas: std::sync::Arc<runs::input::InputSchemas>,
 }
 
 impl Services {
@@ -77,6 +79,7 @@ impl Services {
             payments: None,
             mailer: None,
             devices: None,
+            input_schemas: std::sync::Arc::default(),
         }
     }
 

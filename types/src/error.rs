@@ -41,6 +41,11 @@ pub struct ApiError {
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Every value at fault when there are several (an input against its
+    /// schema): each JSON path with what it must be. `field` and `message`
+    /// name the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<crate::json_schema::Violation>,
 }
 
 impl ApiError {
@@ -50,6 +55,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             request_id: None,
+            problems: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub mod billing;
 pub mod error;
 pub mod ids;
+pub mod json_schema;
 pub mod manifest;
 #[cfg(feature = "ssr")]
 pub mod request_id;

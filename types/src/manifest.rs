@@ -140,6 +140,17 @@ impl Capabilities {
 pub struct Manifest {
     pub capabilities: Capabilities,
     pub limits: Limits,
+    /// What a run takes: a JSON Schema of the subset `json_schema`
+    /// describes. Every way of starting a run checks the input against it
+    /// before any sandbox work; forms, tools and flags are made from it.
+    /// None: any JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<serde_json::Value>,
+    /// What a run answers, in the same subset: documentation for callers
+    /// (and the structured output of tools); test runs say when an output
+    /// does not meet it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<serde_json::Value>,
 }
 
 impl Capabilities {

@@ -273,6 +273,10 @@ pub struct RunReport {
     /// What a try of a paid agent was charged (0 when free).
     #[serde(default)]
     pub charged_credits: i64,
+    /// Where the output does not meet the agent's output schema (said,
+    /// not refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_problems: Vec<crate::json_schema::Violation>,
 }
 
 /// Publish the saved draft as a new version.

@@ -20,6 +20,7 @@ mod crash;
 mod deployments;
 mod github;
 mod health;
+mod input_schemas;
 mod instances;
 mod jobs;
 mod live;

@@ -194,6 +194,18 @@ pub(super) fn validate_manifest(manifest: &mut Manifest) -> Result<(), ServiceEr
             ));
         }
     }
+    for (field, schema) in [
+        ("manifest.input_schema", &mut manifest.input_schema),
+        ("manifest.output_schema", &mut manifest.output_schema),
+    ] {
+        if schema.as_ref().is_some_and(serde_json::Value::is_null) {
+            *schema = None;
+        }
+        if let Some(schema) = schema {
+            types::json_schema::Schema::compile(schema)
+                .map_err(|error| ServiceError::invalid(field, error.to_string()))?;
+        }
+    }
     // The model's budget may be 0 (no calls at all).
     for (field, value, most) in [
         (

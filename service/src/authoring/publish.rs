@@ -82,6 +82,25 @@ pub async fn publish(
         });
     }
     let manifest = manifest_from(draft.manifest.clone())?;
+    // The example is what the agent page's form starts from: it must be
+    // an input the agent takes.
+    if !draft.example_input.trim().is_empty()
+        && let Ok(example) = serde_json::from_str::<serde_json::Value>(&draft.example_input)
+        && let Some(first) = crate::runs::input::violations(
+            manifest.input_schema.as_ref(),
+            &example,
+            "example_input",
+        )
+        .into_iter()
+        .next()
+    {
+        return Err(ServiceError::invalid(
+            "example_input",
+            format!(
+                "does not meet the input schema: {first}; fix one or the other before publishing"
+            ),
+        ));
+    }
     if let Some(problem) = check(services, actor, &agent.slug, &draft.source, &manifest)
         .await?
         .into_iter()

@@ -198,8 +198,13 @@ async fn execute(
     } else {
         request.input.clone()
     };
-    serde_json::from_str::<serde::de::IgnoredAny>(&input)
+    let value: serde_json::Value = serde_json::from_str(&input)
         .map_err(|error| ServiceError::invalid("input", format!("is not JSON: {error}")))?;
+    let refused =
+        crate::runs::input::violations(request.manifest.input_schema.as_ref(), &value, "input");
+    if !refused.is_empty() {
+        return Err(ServiceError::InvalidInput(refused));
+    }
     let sandbox = Arc::clone(crate::sandbox::of(services)?);
     let runtime = sandbox.runtime().await?;
     request.manifest.limits = request
@@ -269,7 +274,17 @@ async fn run_once(
         host = host.with_kv(Arc::new(runtime::kv::MemoryKv::new()));
     }
     let outcome = runtime.run(&prepared, input, &manifest.limits, host).await;
-    report(outcome)
+    let mut report = report(outcome);
+    // An output the output schema does not describe is said, not refused.
+    if let Some(output) = report
+        .output
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+    {
+        report.output_problems =
+            crate::runs::input::violations(manifest.output_schema.as_ref(), &output, "output");
+    }
+    report
 }
 
 /// "Try it" on the agent page: the newest published version, run once
@@ -361,6 +376,7 @@ pub(super) fn failed_report(code: &str, message: String, at: Option<(u32, u32)>)
         peak_memory_bytes: 0,
         llm: types::deploy::LlmUse::default(),
         charged_credits: 0,
+        output_problems: Vec::new(),
     }
 }
 
@@ -422,5 +438,6 @@ pub(super) fn report(outcome: runtime::Outcome) -> RunReport {
             credits: 0,
         },
         charged_credits: 0,
+        output_problems: Vec::new(),
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! Each statement does all of it or nothing. Whenever one does nothing (no
 //! access, not running, busy, a repeated idempotency key, a wallet or cap
-//! it would pass, accounts not made yet, a lock conflict), the caller takes
+//! it would pass, accounts not made yet, a lock conflict, another version
+//! than the one the input was checked against), the caller takes
 //! the slow path (`start.rs`, `execute.rs`): the transactions this path
 //! replaces, which say exactly why, or do the work. So every answer and
 //! every guarantee is the slow path's; this path only saves round trips.
@@ -56,6 +57,9 @@ pub(super) struct Work {
 pub(super) struct NewRun<'a> {
     pub id: Uuid,
     pub deployment: Uuid,
+    /// The version whose input schema the input was checked against: the
+    /// statement does nothing if the deployment runs another.
+    pub version: Uuid,
     pub user: Uuid,
     pub key: Option<Uuid>,
     /// A key's workspace: the only one it may start runs in.
@@ -129,6 +133,7 @@ WITH d AS (
     JOIN agent_versions v ON v.id = dep.version_id
     JOIN workspace_members m ON m.workspace_id = dep.workspace_id AND m.user_id = @user
     WHERE dep.id = @deployment AND dep.deleted_at IS NULL AND dep.status = 'running'
+      AND dep.version_id = @version
       AND m.role IN ('member', 'admin', 'owner')
       AND (@key_workspace::uuid IS NULL OR dep.workspace_id = @key_workspace)
       AND (@asynchronous OR dep.runs_running < @max_running)
@@ -244,6 +249,7 @@ impl Params for StartParams<'_> {
         match name {
             "run" => out.push_bind_param::<SqlUuid, _>(&run.id),
             "deployment" => out.push_bind_param::<SqlUuid, _>(&run.deployment),
+            "version" => out.push_bind_param::<SqlUuid, _>(&run.version),
             "user" => out.push_bind_param::<SqlUuid, _>(&run.user),
             "key" => out.push_bind_param::<Nullable<SqlUuid>, _>(&run.key),
             "key_workspace" => out.push_bind_param::<Nullable<SqlUuid>, _>(&run.key_workspace),
@@ -550,6 +556,7 @@ mod tests {
         NewRun {
             id: Uuid::nil(),
             deployment: Uuid::nil(),
+            version: Uuid::nil(),
             user: Uuid::nil(),
             key: None,
             key_workspace: None,

@@ -24,6 +24,7 @@ mod cancel;
 mod charge;
 mod execute;
 mod fast;
+pub mod input;
 mod read;
 mod start;
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::actor::Actor;
 use crate::deployments::{self, DeploymentRecord};
 use crate::jobs::{NewJob, enqueue};
-use crate::schema::{deployments as deployment_rows, runs};
+use crate::schema::{agent_versions, deployments as deployment_rows, runs};
 use crate::{ServiceError, Services, access, idempotency, ledger, spend};
 use types::WorkspaceId;
 use types::account::{Role, Scope};
@@ -27,6 +27,7 @@ use super::execute::announce;
 use super::execute::execute_recorded;
 use super::execute::lease_of;
 use super::fast::{self, Work};
+use super::input;
 use super::runner;
 
 pub(super) const MAX_INPUT_BYTES: usize = 1 << 20;
@@ -88,49 +89,59 @@ pub async fn start(
     idempotency::check_key(idempotency_key.as_deref(), 200)?;
     let runner = Arc::clone(runner(services)?);
     let mut conn = services.conn().await?;
-    // One statement, when nothing stands in the way.
-    let run_id = Uuid::new_v4();
-    let lease_until = (!asynchronous).then(|| Utc::now() + lease_of(&runner));
-    let event = serde_json::to_value(DeploymentEvent::Run {
-        run: run_id,
-        status: if asynchronous {
-            RunStatus::Queued
-        } else {
-            RunStatus::Running
-        },
-        trigger: trigger.to_owned(),
-        duration_us: None,
-        error: None,
-        at: Utc::now(),
-    })
-    .map_err(|error| ServiceError::Internal(anyhow::anyhow!("event: {error}")))?;
-    let new_run = fast::NewRun {
-        id: run_id,
-        deployment: id,
-        user: user.0,
-        key: actor.key_id().map(|key| key.0),
-        key_workspace: match actor {
-            Actor::ApiKey { workspace_id, .. } => Some(workspace_id.0),
-            _ => None,
-        },
-        trigger,
-        input: &request.input,
-        idempotency_key: idempotency_key.as_deref(),
-        asynchronous,
-        runner: (!asynchronous).then_some(runner.id.as_str()),
-        lease_until,
-        max_running: MAX_RUNNING_PER_DEPLOYMENT,
-        event: &event,
-    };
-    let job = NewJob::new(RUN_JOB, serde_json::Value::Null);
-    if let Some((record, work)) = fast::start(&mut conn, new_run, &job).await? {
-        drop(conn);
-        let executing =
-            (!asynchronous).then(|| spawn_execution(services, &runner, record.clone(), Some(work)));
-        return Ok(Started {
-            run: record.view(),
-            executing,
-        });
+    // One statement, when nothing stands in the way: the input meets the
+    // input schema kept for the deployment's version (the statement checks
+    // the version is still the one). Anything else (nothing kept, a
+    // refusal) goes the slow path, which checks access before it answers.
+    let kept = services
+        .input_schemas
+        .get(id)
+        .filter(|kept| input::meets(kept.schema.as_deref(), &request.input));
+    if let Some(kept) = kept {
+        let run_id = Uuid::new_v4();
+        let lease_until = (!asynchronous).then(|| Utc::now() + lease_of(&runner));
+        let event = serde_json::to_value(DeploymentEvent::Run {
+            run: run_id,
+            status: if asynchronous {
+                RunStatus::Queued
+            } else {
+                RunStatus::Running
+            },
+            trigger: trigger.to_owned(),
+            duration_us: None,
+            error: None,
+            at: Utc::now(),
+        })
+        .map_err(|error| ServiceError::Internal(anyhow::anyhow!("event: {error}")))?;
+        let new_run = fast::NewRun {
+            id: run_id,
+            deployment: id,
+            version: kept.version,
+            user: user.0,
+            key: actor.key_id().map(|key| key.0),
+            key_workspace: match actor {
+                Actor::ApiKey { workspace_id, .. } => Some(workspace_id.0),
+                _ => None,
+            },
+            trigger,
+            input: &request.input,
+            idempotency_key: idempotency_key.as_deref(),
+            asynchronous,
+            runner: (!asynchronous).then_some(runner.id.as_str()),
+            lease_until,
+            max_running: MAX_RUNNING_PER_DEPLOYMENT,
+            event: &event,
+        };
+        let job = NewJob::new(RUN_JOB, serde_json::Value::Null);
+        if let Some((record, work)) = fast::start(&mut conn, new_run, &job).await? {
+            drop(conn);
+            let executing = (!asynchronous)
+                .then(|| spawn_execution(services, &runner, record.clone(), Some(work)));
+            return Ok(Started {
+                run: record.view(),
+                executing,
+            });
+        }
     }
     // The slow path: says why not, or starts it.
     let deployment = deployments::visible_record(&mut conn, actor, id).await?;
@@ -164,6 +175,16 @@ pub async fn start(
                     return Ok((earlier, false));
                 }
             }
+            // The input against the schema of the version it would run.
+            let manifest: serde_json::Value = agent_versions::table
+                .find(deployment.version_id)
+                .select(agent_versions::manifest)
+                .first(conn)
+                .await?;
+            let kept = services
+                .input_schemas
+                .keep(id, deployment.version_id, &manifest);
+            input::check(kept.schema.as_deref(), &request.input)?;
             if deployment.status() != DeploymentStatus::Running {
                 return Err(ServiceError::Conflict {
                     field: "deployment",
