@@ -473,47 +473,38 @@ pub async fn list(
     if ranked {
         // Per word: as typed (or completed, or a synonym) in the name, in
         // the rest of the listing; a typo or only the stem in the name, in
-        // the listing; in the README, then a typo there. The listing is
-        // asked first (every listing tier is within its test), so the
-        // README's words, the largest column, are read only for a word
-        // the listing lacks, and once for a word found nowhere (most of
-        // them, for a candidate of a long query). `OFFSET 0` keeps the
-        // scores a subquery computed once per agent: inlined, each would be
-        // computed again at each of its uses in the key, which grow with
-        // the square of the words.
+        // the listing; in the README, then a typo there. A word found
+        // nowhere (most of them, for a candidate of a long query) costs
+        // one test: `search` holds everything the tiers look at. `OFFSET
+        // 0` keeps the scores a subquery computed once per agent: inlined,
+        // each would be computed again at each of its uses in the key,
+        // which grow with the square of the words.
         sql = sql.sql(" CROSS JOIN LATERAL (SELECT ");
         for (n, unit) in units.iter().enumerate() {
             if n > 0 {
                 sql = sql.sql(", ");
             }
             let (exact, fuzzy) = (unit.tsquery(false, false), unit.tsquery(true, false));
-            sql = tsquery(
-                sql.sql("CASE WHEN a.listing_search @@ "),
-                "english",
-                fuzzy.clone(),
-            );
-            sql = tsquery(
-                sql.sql(" THEN CASE WHEN a.listing_words @@ "),
-                "simple",
-                unit.tsquery(false, true),
-            );
-            sql = tsquery(
-                sql.sql(" THEN 4 WHEN a.listing_words @@ "),
-                "simple",
-                exact.clone(),
-            );
-            sql = tsquery(
-                sql.sql(" THEN 3 WHEN a.name_search @@ "),
-                "english",
-                fuzzy.clone(),
-            );
-            sql = tsquery(
-                sql.sql(" THEN 2.5 ELSE 1.5 END WHEN a.search @@ "),
-                "english",
-                fuzzy,
-            );
-            sql = tsquery(sql.sql(" THEN CASE WHEN a.search @@ "), "english", exact)
-                .sql(format!(" THEN 1 ELSE 0.5 END ELSE 0 END AS s{}", n + 1));
+            let tests = [
+                ("CASE WHEN NOT a.search @@ ", "english", fuzzy.clone()),
+                (
+                    " THEN 0 WHEN a.listing_search @@ ",
+                    "english",
+                    fuzzy.clone(),
+                ),
+                (
+                    " THEN CASE WHEN a.listing_words @@ ",
+                    "simple",
+                    unit.tsquery(false, true),
+                ),
+                (" THEN 4 WHEN a.listing_words @@ ", "simple", exact.clone()),
+                (" THEN 3 WHEN a.name_search @@ ", "english", fuzzy),
+                (" THEN 2.5 ELSE 1.5 END WHEN a.search @@ ", "english", exact),
+            ];
+            for (text, config, query) in tests {
+                sql = tsquery(sql.sql(text), config, query);
+            }
+            sql = sql.sql(format!(" THEN 1 ELSE 0.5 END AS s{}", n + 1));
         }
         sql = sql.sql(" OFFSET 0) sc");
     }
