@@ -144,4 +144,58 @@ describe("Agentdeck authoring", () => {
 
     assert.deepEqual(errors, [], "no uncaught errors in either page");
   });
+
+  test("an input schema is checked as it is typed and makes the agent page's form", async () => {
+    const author = await (await e2e.browser.newContext()).newPage();
+    author.setDefaultTimeout(TIMEOUT);
+    const errors = [];
+    author.on("pageerror", (e) => errors.push(e));
+    await signUp(author, e2e.server, "Barbara Liskov", "barbara@example.com");
+    await author.goto(e2e.server.url + "/editor");
+    await author.getByTestId("new-agent").getByLabel("Name").fill("Form Greeter");
+    await author.getByLabel("Start from").selectOption("blank");
+    await author.getByRole("button", { name: "Create agent" }).click();
+    await author.waitForURL("**/editor/form-greeter");
+
+    // A schema outside the subset is named as it is typed and not saved;
+    // a good one is.
+    const manifest = author.getByTestId("manifest");
+    const schema = manifest.getByLabel("Input schema");
+    await schema.fill('{"type": "strin"}');
+    await manifest.getByTestId("schema-problem").filter({ hasText: "type: each type is one of" }).waitFor();
+    await schema.fill(JSON.stringify({
+      type: "object",
+      properties: { name: { type: "string", title: "Name", minLength: 2, description: "Who to greet" } },
+      required: ["name"],
+    }));
+    await manifest.getByTestId("schema-problem").waitFor({ state: "detached" });
+    await author.getByTestId("save-state").getByText(/^Saved · revision/).waitFor();
+
+    // The example input is checked against it live.
+    await author.getByTestId("test-input").locator(".cm-content").waitFor();
+    await replaceCode(author, "test-input", "{}");
+    await author.getByTestId("example-problems").getByText("example_input.name").waitFor();
+    await replaceCode(author, "test-input", '{"name": "Grace"}');
+    await author.getByTestId("example-problems").waitFor({ state: "detached" });
+    const publish = author.getByTestId("publish");
+    await publish.getByRole("button", { name: "Publish version" }).click();
+    await author.getByTestId("published").getByText("Published 1.0.0").waitFor();
+
+    // The agent page's try panel is a form from the schema, checked live.
+    await author.goto(e2e.server.url + "/agents/form-greeter");
+    const form = author.getByTestId("try-input");
+    const name = form.locator('[data-field="name"]');
+    await name.getByText("Who to greet").waitFor();
+    await name.locator("input, textarea").fill("G");
+    await form.getByTestId("input-problems").getByText("must be at least 2 characters").waitFor();
+    await name.locator("input, textarea").fill("Ada");
+    await form.getByTestId("input-problems").waitFor({ state: "detached" });
+    await author.getByTestId("try-it").getByRole("button", { name: /^Run/ }).click();
+    assert.match(await author.getByTestId("try-it").getByTestId("run-output").textContent(), /Hello, Ada!/);
+    // The same input as JSON.
+    await form.getByTestId("as-json").check();
+    assert.deepEqual(JSON.parse(await form.getByTestId("try-json").inputValue()), { name: "Ada" });
+
+    assert.deepEqual(errors, [], "no uncaught errors");
+  });
 });

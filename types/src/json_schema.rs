@@ -29,7 +29,7 @@
 //! `unevaluatedItems`, `unevaluatedProperties` and any unknown keyword.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// The largest schema, as JSON text.
 pub const MAX_SCHEMA_BYTES: usize = 32 << 10;
@@ -37,11 +37,18 @@ pub const MAX_SCHEMA_BYTES: usize = 32 << 10;
 pub const MAX_DEPTH: usize = 32;
 /// The longest `pattern`.
 pub const MAX_PATTERN_CHARS: usize = 1_000;
+/// The most patterns in one schema.
+pub const MAX_PATTERNS: usize = 64;
+/// The largest compiled pattern (regex-lite's own measure).
+const MAX_PATTERN_BYTES: usize = 64 << 10;
 /// The most violations one check reports.
 pub const MAX_VIOLATIONS: usize = 20;
 /// The most (value, schema) pairs one check visits: alternatives that each
 /// walk a large input would otherwise multiply its size by their number.
 pub const MAX_STEPS: usize = 1_000_000;
+/// A pattern's cost per byte of text it is matched against, in steps: one
+/// per this many characters of pattern (at least one).
+const PATTERN_CHARS_PER_STEP: usize = 16;
 
 /// Drafts whose meaning of this subset is the same.
 const DRAFTS: &[&str] = &[
@@ -164,19 +171,21 @@ struct Rules {
     types: Option<Vec<Kind>>,
     one_value_of: Option<Vec<Value>>,
     constant: Option<Value>,
-    minimum: Option<f64>,
-    maximum: Option<f64>,
-    exclusive_minimum: Option<f64>,
-    exclusive_maximum: Option<f64>,
-    multiple_of: Option<f64>,
+    minimum: Option<Number>,
+    maximum: Option<Number>,
+    exclusive_minimum: Option<Number>,
+    exclusive_maximum: Option<Number>,
+    multiple_of: Option<Number>,
     min_length: Option<u64>,
     max_length: Option<u64>,
-    pattern: Option<(String, regex_lite::Regex)>,
+    /// The pattern, its cost per byte of text (see `pattern_weight`) and
+    /// its regex.
+    pattern: Option<(String, usize, regex_lite::Regex)>,
     items: Option<Node>,
     min_items: Option<u64>,
     max_items: Option<u64>,
     unique_items: bool,
-    properties: Vec<(String, Node)>,
+    properties: std::collections::BTreeMap<String, Node>,
     required: Vec<String>,
     additional: Option<Node>,
     min_properties: Option<u64>,
@@ -207,8 +216,20 @@ impl Schema {
             });
         }
         Ok(Self {
-            root: compile(schema, "", 0)?,
+            root: compile(schema, "", 0, &mut 0)?,
         })
+    }
+
+    /// Whether `value` meets the schema (within the budget), without
+    /// making any message.
+    pub fn accepts(&self, value: &Value) -> bool {
+        let mut check = Check {
+            violations: Vec::new(),
+            steps: 0,
+            quiet: true,
+        };
+        check.node(&self.root, value, "");
+        check.violations.is_empty() && !check.over_budget()
     }
 
     /// Checks `value`, naming it `root` in the violations' paths; at most
@@ -217,6 +238,7 @@ impl Schema {
         let mut check = Check {
             violations: Vec::new(),
             steps: 0,
+            quiet: false,
         };
         check.node(&self.root, value, root);
         if check.steps > MAX_STEPS {
@@ -249,7 +271,12 @@ fn child(path: &str, key: &str) -> String {
     }
 }
 
-fn compile(schema: &Value, path: &str, depth: usize) -> Result<Node, SchemaError> {
+fn compile(
+    schema: &Value,
+    path: &str,
+    depth: usize,
+    patterns: &mut usize,
+) -> Result<Node, SchemaError> {
     if depth > MAX_DEPTH {
         return Err(schema_error(
             path,
@@ -298,7 +325,7 @@ fn compile(schema: &Value, path: &str, depth: usize) -> Result<Node, SchemaError
             "exclusiveMaximum" => rules.exclusive_maximum = Some(number(value, &at)?),
             "multipleOf" => {
                 let step = number(value, &at)?;
-                if step <= 0.0 {
+                if step.as_f64().is_none_or(|step| step <= 0.0) {
                     return Err(schema_error(&at, "must be greater than 0"));
                 }
                 rules.multiple_of = Some(step);
@@ -315,10 +342,20 @@ fn compile(schema: &Value, path: &str, depth: usize) -> Result<Node, SchemaError
                         format!("must be at most {MAX_PATTERN_CHARS} characters"),
                     ));
                 }
-                let regex = regex_lite::Regex::new(text).map_err(|error| {
-                    schema_error(&at, format!("is not a regular expression: {error}"))
-                })?;
-                rules.pattern = Some((text.to_owned(), regex));
+                *patterns += 1;
+                if *patterns > MAX_PATTERNS {
+                    return Err(schema_error(
+                        &at,
+                        format!("a schema has at most {MAX_PATTERNS} patterns"),
+                    ));
+                }
+                let regex = regex_lite::RegexBuilder::new(text)
+                    .size_limit(MAX_PATTERN_BYTES)
+                    .build()
+                    .map_err(|error| {
+                        schema_error(&at, format!("is not a regular expression: {error}"))
+                    })?;
+                rules.pattern = Some((text.to_owned(), pattern_weight(text), regex));
             }
             "items" => {
                 if value.is_array() {
@@ -328,7 +365,7 @@ fn compile(schema: &Value, path: &str, depth: usize) -> Result<Node, SchemaError
                          is not supported)",
                     ));
                 }
-                rules.items = Some(compile(value, &at, depth + 1)?);
+                rules.items = Some(compile(value, &at, depth + 1, patterns)?);
             }
             "minItems" => rules.min_items = Some(count(value, &at)?),
             "maxItems" => rules.max_items = Some(count(value, &at)?),
@@ -343,9 +380,8 @@ fn compile(schema: &Value, path: &str, depth: usize) -> Result<Node, SchemaError
                 };
                 for (name, property) in properties {
                     let property_path = child(&at, name);
-                    rules
-                        .properties
-                        .push((name.clone(), compile(property, &property_path, depth + 1)?));
+                    let node = compile(property, &property_path, depth + 1, patterns)?;
+                    rules.properties.insert(name.clone(), node);
                 }
             }
             "required" => {
@@ -359,13 +395,13 @@ fn compile(schema: &Value, path: &str, depth: usize) -> Result<Node, SchemaError
                     .collect();
             }
             "additionalProperties" => {
-                rules.additional = Some(compile(value, &at, depth + 1)?);
+                rules.additional = Some(compile(value, &at, depth + 1, patterns)?);
             }
             "minProperties" => rules.min_properties = Some(count(value, &at)?),
             "maxProperties" => rules.max_properties = Some(count(value, &at)?),
-            "allOf" => rules.all_of = schemas(value, &at, depth)?,
-            "anyOf" => rules.any_of = schemas(value, &at, depth)?,
-            "oneOf" => rules.one_of = schemas(value, &at, depth)?,
+            "allOf" => rules.all_of = schemas(value, &at, depth, patterns)?,
+            "anyOf" => rules.any_of = schemas(value, &at, depth, patterns)?,
+            "oneOf" => rules.one_of = schemas(value, &at, depth, patterns)?,
             "$ref"
             | "$defs"
             | "definitions"
@@ -445,19 +481,41 @@ fn types(value: &Value, at: &str) -> Result<Vec<Kind>, SchemaError> {
         .collect()
 }
 
-fn number(value: &Value, at: &str) -> Result<f64, SchemaError> {
-    value
-        .as_f64()
-        .ok_or_else(|| schema_error(at, "must be a number"))
+fn number(value: &Value, at: &str) -> Result<Number, SchemaError> {
+    match value {
+        Value::Number(number) => Ok(number.clone()),
+        _ => Err(schema_error(at, "must be a number")),
+    }
 }
 
+/// A count: a whole number, 0 or more (`2.0` is one, as JSON Schema says).
 fn count(value: &Value, at: &str) -> Result<u64, SchemaError> {
-    value
-        .as_u64()
-        .ok_or_else(|| schema_error(at, "must be a whole number, 0 or more"))
+    let whole = value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < 1.8e19)
+            .map(|n| n as u64)
+    });
+    whole.ok_or_else(|| schema_error(at, "must be a whole number, 0 or more"))
 }
 
-fn schemas(value: &Value, at: &str, depth: usize) -> Result<Vec<Node>, SchemaError> {
+/// What matching a pattern costs per byte of text, in steps: one per 16
+/// characters of pattern; a counted repetition (`a{200}`) can make a short
+/// pattern large, so one costs the most a pattern may.
+fn pattern_weight(pattern: &str) -> usize {
+    if pattern.contains('{') {
+        MAX_PATTERN_CHARS / PATTERN_CHARS_PER_STEP
+    } else {
+        (pattern.len() / PATTERN_CHARS_PER_STEP).max(1)
+    }
+}
+
+fn schemas(
+    value: &Value,
+    at: &str,
+    depth: usize,
+    patterns: &mut usize,
+) -> Result<Vec<Node>, SchemaError> {
     let Value::Array(list) = value else {
         return Err(schema_error(at, "must be an array of schemas"));
     };
@@ -466,55 +524,121 @@ fn schemas(value: &Value, at: &str, depth: usize) -> Result<Vec<Node>, SchemaErr
     }
     list.iter()
         .enumerate()
-        .map(|(n, schema)| compile(schema, &format!("{at}[{n}]"), depth + 1))
+        .map(|(n, schema)| compile(schema, &format!("{at}[{n}]"), depth + 1, patterns))
         .collect()
 }
 
 /// JSON equality as JSON Schema means it: numbers by value (`1` is `1.0`).
 pub fn json_equal(a: &Value, b: &Value) -> bool {
+    equal(a, b, &mut 0)
+}
+
+/// `json_equal`, counting the values it compares in `steps`.
+fn equal(a: &Value, b: &Value, steps: &mut usize) -> bool {
+    *steps += 1;
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x == y,
-            _ => match (x.as_u64(), y.as_u64()) {
-                (Some(x), Some(y)) => x == y,
-                _ => x.as_f64() == y.as_f64(),
-            },
-        },
+        (Value::Number(x), Value::Number(y)) => compare(x, y) == Some(std::cmp::Ordering::Equal),
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_equal(x, y))
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| equal(x, y, steps))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .all(|(key, x)| y.get(key).is_some_and(|y| json_equal(x, y)))
+                    .all(|(key, x)| y.get(key).is_some_and(|y| equal(x, y, steps)))
         }
         _ => a == b,
     }
 }
 
+/// A number as an exact integer, if it is one within i128.
+fn exact(number: &Number) -> Option<i128> {
+    number
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| number.as_u64().map(i128::from))
+}
+
+/// Two numbers in order: exactly when both are integers, else as f64.
+fn compare(a: &Number, b: &Number) -> Option<std::cmp::Ordering> {
+    match (exact(a), exact(b)) {
+        (Some(a), Some(b)) => Some(a.cmp(&b)),
+        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+/// Whether `n` is a multiple of `step`: exactly for integers, else as
+/// Python's `jsonschema` and ajv decide (the quotient has no fraction).
+fn multiple(n: &Number, step: &Number) -> bool {
+    if let (Some(n), Some(step)) = (exact(n), exact(step))
+        && step != 0
+    {
+        return n % step == 0;
+    }
+    match (n.as_f64(), step.as_f64()) {
+        (Some(n), Some(step)) => {
+            let quotient = n / step;
+            quotient.is_finite() && quotient.fract() == 0.0
+        }
+        _ => false,
+    }
+}
+
+/// The longest property name shown whole in a path.
+const MAX_NAME_CHARS: usize = 64;
+
 /// The path of property `name` under `path`: `a.b`, or `a["b c"]` when the
-/// name is not a plain identifier.
+/// name is not a plain identifier; a long name is cut.
 fn property_path(path: &str, name: &str) -> String {
     let plain = !name.is_empty()
+        && name.len() <= MAX_NAME_CHARS
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain {
         format!("{path}.{name}")
     } else {
+        let shown: String = name.chars().take(MAX_NAME_CHARS).collect();
+        let cut = if shown.len() < name.len() { "…" } else { "" };
         format!(
-            "{path}[{}]",
-            serde_json::to_string(name).unwrap_or_default()
+            "{path}[{}{cut}]",
+            serde_json::to_string(&shown).unwrap_or_default()
         )
     }
 }
 
-fn short(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text
+/// A writer that keeps at most its capacity and then refuses more.
+struct Capped(Vec<u8>, usize);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let room = self.1.saturating_sub(self.0.len());
+        if room == 0 {
+            return Err(std::io::Error::other("full"));
+        }
+        let taken = bytes.len().min(room);
+        self.0.extend_from_slice(&bytes[..taken]);
+        Ok(taken)
     }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A value as JSON, cut after 40 bytes (never written whole).
+fn short(value: &Value) -> String {
+    const SHOWN: usize = 40;
+    let mut out = Capped(Vec::new(), SHOWN + 1);
+    let _ = serde_json::to_writer(&mut out, value);
+    let mut text = String::from_utf8_lossy(&out.0).into_owned();
+    if out.0.len() > SHOWN {
+        let mut end = SHOWN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 fn kinds(types: &[Kind]) -> String {
@@ -532,40 +656,70 @@ fn kinds(types: &[Kind]) -> String {
     }
 }
 
+fn plural(n: u64, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+}
+
 struct Check {
     violations: Vec<Violation>,
     steps: usize,
+    /// Only whether the value meets the schema matters (inside `anyOf`,
+    /// `oneOf`): no messages or paths are made.
+    quiet: bool,
 }
 
 impl Check {
-    fn fail(&mut self, path: &str, message: impl Into<String>) {
-        if self.violations.len() < MAX_VIOLATIONS {
+    fn over_budget(&self) -> bool {
+        self.steps > MAX_STEPS
+    }
+
+    /// Records a violation at `path`; the message is made only if it is
+    /// kept.
+    fn fail(&mut self, path: &str, message: impl FnOnce() -> String) {
+        if self.quiet {
+            if self.violations.is_empty() {
+                self.violations.push(Violation {
+                    path: String::new(),
+                    message: String::new(),
+                });
+            }
+        } else if self.violations.len() < MAX_VIOLATIONS {
             self.violations.push(Violation {
                 path: path.to_owned(),
-                message: message.into(),
+                message: message(),
             });
         }
     }
 
+    /// A child's path (none while quiet).
+    fn at(&self, path: &str, child: impl FnOnce(&str) -> String) -> String {
+        if self.quiet {
+            String::new()
+        } else {
+            child(path)
+        }
+    }
+
     /// Whether `value` meets `node`, without recording why not.
-    fn meets(&mut self, node: &Node, value: &Value, path: &str) -> bool {
+    fn meets(&mut self, node: &Node, value: &Value) -> bool {
         let mut quiet = Check {
             violations: Vec::new(),
             steps: self.steps,
+            quiet: true,
         };
-        quiet.node(node, value, path);
+        quiet.node(node, value, "");
         self.steps = quiet.steps;
         quiet.violations.is_empty()
     }
 
     fn node(&mut self, node: &Node, value: &Value, path: &str) {
         self.steps += 1;
-        if self.steps > MAX_STEPS {
+        if self.over_budget() {
             return;
         }
         match node {
             Node::Any => {}
-            Node::Never => self.fail(path, "is not allowed here"),
+            Node::Never => self.fail(path, || "is not allowed here".to_owned()),
             Node::Rules(rules) => self.rules(rules, value, path),
         }
     }
@@ -574,20 +728,33 @@ impl Check {
         if let Some(types) = &rules.types
             && !types.iter().any(|kind| kind.admits(value))
         {
-            self.fail(path, format!("must be {}", kinds(types)));
+            self.fail(path, || format!("must be {}", kinds(types)));
             return;
         }
-        if let Some(values) = &rules.one_value_of
-            && !values.iter().any(|allowed| json_equal(allowed, value))
-        {
-            let listed: Vec<String> = values.iter().take(10).map(short).collect();
-            let more = if values.len() > 10 { ", …" } else { "" };
-            self.fail(path, format!("must be one of {}{more}", listed.join(", ")));
+        if let Some(values) = &rules.one_value_of {
+            let mut steps = 0;
+            let found = values
+                .iter()
+                .any(|allowed| equal(allowed, value, &mut steps));
+            self.steps += steps;
+            if !found {
+                self.fail(path, || {
+                    let listed: Vec<String> = values.iter().take(10).map(short).collect();
+                    let more = if values.len() > 10 { ", …" } else { "" };
+                    format!("must be one of {}{more}", listed.join(", "))
+                });
+            }
         }
-        if let Some(constant) = &rules.constant
-            && !json_equal(constant, value)
-        {
-            self.fail(path, format!("must be {}", short(constant)));
+        if let Some(constant) = &rules.constant {
+            let mut steps = 0;
+            let same = equal(constant, value, &mut steps);
+            self.steps += steps;
+            if !same {
+                self.fail(path, || format!("must be {}", short(constant)));
+            }
+        }
+        if self.over_budget() {
+            return;
         }
         match value {
             Value::Number(number) => self.number(rules, number, path),
@@ -600,90 +767,114 @@ impl Check {
             self.node(node, value, path);
         }
         if !rules.any_of.is_empty() {
-            let met = rules
-                .any_of
-                .iter()
-                .any(|node| self.meets(node, value, path));
+            let met = rules.any_of.iter().any(|node| self.meets(node, value));
             if !met {
-                self.fail(path, "must match at least one of the schemas in anyOf");
+                self.fail(path, || {
+                    "must match at least one of the schemas in anyOf".to_owned()
+                });
             }
         }
         if !rules.one_of.is_empty() {
             let met = rules
                 .one_of
                 .iter()
-                .filter(|node| self.meets(node, value, path))
+                .filter(|node| self.meets(node, value))
                 .count();
             if met != 1 {
-                self.fail(
-                    path,
-                    format!("must match exactly one of the schemas in oneOf (matches {met})"),
-                );
+                self.fail(path, || {
+                    format!("must match exactly one of the schemas in oneOf (matches {met})")
+                });
             }
         }
     }
 
-    fn number(&mut self, rules: &Rules, number: &serde_json::Number, path: &str) {
-        let Some(n) = number.as_f64() else {
-            return;
-        };
-        if let Some(minimum) = rules.minimum
-            && n < minimum
-        {
-            self.fail(path, format!("must be at least {minimum}"));
+    fn number(&mut self, rules: &Rules, number: &Number, path: &str) {
+        use std::cmp::Ordering::{Greater, Less};
+        let order = |bound: &Option<Number>| bound.as_ref().and_then(|b| compare(number, b));
+        if let Some(Less) = order(&rules.minimum) {
+            self.fail(path, || {
+                format!(
+                    "must be at least {}",
+                    rules
+                        .minimum
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            });
         }
-        if let Some(maximum) = rules.maximum
-            && n > maximum
-        {
-            self.fail(path, format!("must be at most {maximum}"));
+        if let Some(Greater) = order(&rules.maximum) {
+            self.fail(path, || {
+                format!(
+                    "must be at most {}",
+                    rules
+                        .maximum
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            });
         }
-        if let Some(minimum) = rules.exclusive_minimum
-            && n <= minimum
-        {
-            self.fail(path, format!("must be greater than {minimum}"));
+        if order(&rules.exclusive_minimum).is_some_and(|o| o != Greater) {
+            self.fail(path, || {
+                format!(
+                    "must be greater than {}",
+                    rules
+                        .exclusive_minimum
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            });
         }
-        if let Some(maximum) = rules.exclusive_maximum
-            && n >= maximum
-        {
-            self.fail(path, format!("must be less than {maximum}"));
+        if order(&rules.exclusive_maximum).is_some_and(|o| o != Less) {
+            self.fail(path, || {
+                format!(
+                    "must be less than {}",
+                    rules
+                        .exclusive_maximum
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            });
         }
-        if let Some(step) = rules.multiple_of {
-            let quotient = n / step;
-            // Within rounding: 0.3 is a multiple of 0.1.
-            if !quotient.is_finite() || (quotient - quotient.round()).abs() > 1e-9 {
-                self.fail(path, format!("must be a multiple of {step}"));
-            }
+        if let Some(step) = &rules.multiple_of
+            && !multiple(number, step)
+        {
+            self.fail(path, || format!("must be a multiple of {step}"));
         }
     }
 
     fn string(&mut self, rules: &Rules, text: &str, path: &str) {
-        let length = text.chars().count() as u64;
-        if let Some(minimum) = rules.min_length
-            && length < minimum
-        {
-            self.fail(
-                path,
-                format!(
-                    "must be at least {minimum} character{}",
-                    if minimum == 1 { "" } else { "s" }
-                ),
-            );
+        if rules.min_length.is_some() || rules.max_length.is_some() {
+            self.steps += text.len() / 64;
+            let length = text.chars().count() as u64;
+            if let Some(minimum) = rules.min_length
+                && length < minimum
+            {
+                self.fail(path, || {
+                    format!("must be at least {}", plural(minimum, "character"))
+                });
+            }
+            if let Some(maximum) = rules.max_length
+                && length > maximum
+            {
+                self.fail(path, || {
+                    format!("must be at most {}", plural(maximum, "character"))
+                });
+            }
         }
-        if let Some(maximum) = rules.max_length
-            && length > maximum
-        {
-            self.fail(
-                path,
-                format!(
-                    "must be at most {maximum} character{}",
-                    if maximum == 1 { "" } else { "s" }
-                ),
-            );
-        }
-        if let Some((pattern, regex)) = &rules.pattern
-            && !regex.is_match(text)
-        {
-            self.fail(path, format!("must match the pattern {pattern}"));
+        if let Some((pattern, weight, regex)) = &rules.pattern {
+            // Matching takes time in the text's length times the
+            // pattern's size: counted against the budget like visits.
+            self.steps += text.len().saturating_mul(*weight);
+            if self.over_budget() {
+                return;
+            }
+            if !regex.is_match(text) {
+                self.fail(path, || format!("must match the pattern {pattern}"));
+            }
         }
     }
 
@@ -692,34 +883,29 @@ impl Check {
         if let Some(minimum) = rules.min_items
             && length < minimum
         {
-            self.fail(
-                path,
-                format!(
-                    "must have at least {minimum} item{}",
-                    if minimum == 1 { "" } else { "s" }
-                ),
-            );
+            self.fail(path, || {
+                format!("must have at least {}", plural(minimum, "item"))
+            });
         }
         if let Some(maximum) = rules.max_items
             && length > maximum
         {
-            self.fail(
-                path,
-                format!(
-                    "must have at most {maximum} item{}",
-                    if maximum == 1 { "" } else { "s" }
-                ),
-            );
+            self.fail(path, || {
+                format!("must have at most {}", plural(maximum, "item"))
+            });
         }
         if rules.unique_items {
             'outer: for (i, a) in items.iter().enumerate() {
                 for b in &items[..i] {
-                    self.steps += 1;
-                    if self.steps > MAX_STEPS {
+                    let mut steps = 0;
+                    let same = equal(a, b, &mut steps);
+                    self.steps += steps;
+                    if self.over_budget() {
                         return;
                     }
-                    if json_equal(a, b) {
-                        self.fail(&format!("{path}[{i}]"), "repeats an earlier item");
+                    if same {
+                        let at = self.at(path, |path| format!("{path}[{i}]"));
+                        self.fail(&at, || "repeats an earlier item".to_owned());
                         break 'outer;
                     }
                 }
@@ -727,37 +913,61 @@ impl Check {
         }
         if let Some(node) = &rules.items {
             for (i, item) in items.iter().enumerate() {
-                self.node(node, item, &format!("{path}[{i}]"));
+                let at = self.at(path, |path| format!("{path}[{i}]"));
+                self.node(node, item, &at);
+                if self.over_budget() {
+                    return;
+                }
             }
         }
     }
 
     fn object(&mut self, rules: &Rules, object: &Map<String, Value>, path: &str) {
+        self.steps += rules.required.len();
         for name in &rules.required {
             if !object.contains_key(name) {
-                self.fail(&property_path(path, name), "is required");
+                let at = self.at(path, |path| property_path(path, name));
+                self.fail(&at, || "is required".to_owned());
+                if self.quiet {
+                    return;
+                }
             }
         }
         let length = object.len() as u64;
         if let Some(minimum) = rules.min_properties
             && length < minimum
         {
-            self.fail(path, format!("must have at least {minimum} properties"));
+            self.fail(path, || {
+                format!("must have at least {}", plural(minimum, "property"))
+            });
         }
         if let Some(maximum) = rules.max_properties
             && length > maximum
         {
-            self.fail(path, format!("must have at most {maximum} properties"));
+            self.fail(path, || {
+                format!("must have at most {}", plural(maximum, "property"))
+            });
+        }
+        if rules.properties.is_empty() && rules.additional.is_none() {
+            return;
         }
         for (name, value) in object {
-            let at = property_path(path, name);
-            match rules.properties.iter().find(|(known, _)| known == name) {
-                Some((_, node)) => self.node(node, value, &at),
+            self.steps += 1;
+            if self.over_budget() {
+                return;
+            }
+            let node = match rules.properties.get(name) {
+                Some(node) => node,
                 None => match &rules.additional {
-                    Some(Node::Never) => self.fail(&at, "is not a property this schema allows"),
-                    Some(node) => self.node(node, value, &at),
-                    None => {}
+                    Some(node) => node,
+                    None => continue,
                 },
+            };
+            let at = self.at(path, |path| property_path(path, name));
+            if matches!(node, Node::Never) && !rules.properties.contains_key(name) {
+                self.fail(&at, || "is not a property this schema allows".to_owned());
+            } else {
+                self.node(node, value, &at);
             }
         }
     }
@@ -896,6 +1106,7 @@ mod tests {
         let schema = json!({"anyOf": vec![branch; 400]});
         let value = json!(vec![1; 5000]);
         let compiled = Schema::compile(&schema).expect("compiles");
+        assert!(!compiled.accepts(&value));
         let violations = compiled.check(&value, "input").expect_err("fails");
         assert_eq!(
             violations,
@@ -908,6 +1119,74 @@ mod tests {
         let one = Schema::compile(&json!({"type": "array", "items": {"type": "integer"}}))
             .expect("compiles");
         assert_eq!(one.check(&value, "input"), Ok(()));
+    }
+
+    #[test]
+    fn long_patterns_over_long_texts_count_against_the_budget() {
+        let pattern = format!("^(a|b|{})*$", "c".repeat(MAX_PATTERN_CHARS - 20));
+        let schema =
+            Schema::compile(&json!({"type": "string", "pattern": pattern})).expect("compiles");
+        let long = "ab".repeat(100_000);
+        assert_eq!(
+            schema
+                .check(&json!(long), "input")
+                .expect_err("over budget")[0]
+                .message,
+            "is too complex to check against the schema"
+        );
+        assert!(schema.check(&json!("abab"), "input").is_ok());
+    }
+
+    #[test]
+    fn numbers_compare_as_python_jsonschema_does() {
+        let most = json!({"maximum": 9_223_372_036_854_775_807_i64});
+        assert_eq!(
+            problems(most, json!(9_223_372_036_854_775_808_u64)),
+            vec!["input: must be at most 9223372036854775807"]
+        );
+        assert_eq!(
+            problems(json!({"multipleOf": 2}), json!(u64::MAX)),
+            vec!["input: must be a multiple of 2"]
+        );
+        assert_eq!(
+            problems(json!({"multipleOf": 0.1}), json!(0.3)),
+            vec!["input: must be a multiple of 0.1"],
+            "0.3 / 0.1 is 2.9999999999999996, as Python and ajv find"
+        );
+        assert!(problems(json!({"multipleOf": 0.5}), json!(2.5)).is_empty());
+        assert!(problems(json!({"maxLength": 2.0}), json!("ab")).is_empty());
+        assert!(problems(json!({"exclusiveMinimum": 0}), json!(0)).len() == 1);
+    }
+
+    #[test]
+    fn messages_and_paths_stay_short() {
+        let big = json!({"text": "x".repeat(20_000)});
+        let message = &problems(json!({"const": big}), json!(1))[0];
+        assert!(message.len() < 80, "{message}");
+        let name = "k".repeat(1_000);
+        let schema = json!({"additionalProperties": false});
+        let path = &problems(schema, json!({ name: 1 }))[0];
+        assert!(path.len() < 120, "{path}");
+    }
+
+    #[test]
+    fn patterns_are_bounded_in_size_and_number() {
+        let huge = json!({"pattern": "(?:a{200}){1000}"});
+        assert!(
+            Schema::compile(&huge)
+                .expect_err("too big")
+                .to_string()
+                .starts_with("pattern:")
+        );
+        let many: Vec<Value> = (0..=MAX_PATTERNS)
+            .map(|_| json!({"pattern": "a"}))
+            .collect();
+        assert!(
+            Schema::compile(&json!({"allOf": many}))
+                .expect_err("too many")
+                .to_string()
+                .contains("at most 64 patterns")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod form;
 pub mod live_indicator;
 pub mod new_agent;
 pub mod run_result;
+pub mod schema_form;
 pub mod status;
 pub mod table;
 pub mod user_menu;

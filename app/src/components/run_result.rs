@@ -50,6 +50,16 @@ pub fn RunResult(report: RunReport) -> impl IntoView {
                 }
                 _ => ().into_any(),
             }}
+            {(!report.output_problems.is_empty()).then(|| view! {
+                <div class="panel panel-warning" data-testid="output-problems">
+                    <strong>"The output does not meet the output schema"</strong>
+                    <ul class="problems">
+                        {report.output_problems.into_iter().map(|problem| view! {
+                            <li><code>{problem.path}</code>" "{problem.message}</li>
+                        }).collect_view()}
+                    </ul>
+                </div>
+            })}
             <p class="muted small" data-testid="run-stats">{stats}</p>
             {(!report.logs.is_empty()).then(|| view! {
                 <h3>"Logs"</h3>

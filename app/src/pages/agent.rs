@@ -16,6 +16,7 @@ use crate::components::deploy::DeployProgress;
 use crate::components::form::FormError;
 use crate::components::new_agent::create_and_edit;
 use crate::components::run_result::RunResult;
+use crate::components::schema_form::InputForm;
 use crate::components::status::ErrorPanel;
 use crate::remote::Remote;
 use types::AgentDetail;
@@ -100,6 +101,10 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
         }
     });
     let versions = detail.versions.clone();
+    let input_schema = detail
+        .latest
+        .as_ref()
+        .and_then(|latest| latest.manifest.input_schema.clone());
     let latest_example = detail
         .latest
         .as_ref()
@@ -148,7 +153,7 @@ fn AgentDetailView(detail: AgentDetail, reload: Callback<()>) -> impl IntoView {
                         }).collect_view()}
                     </div>
                     {latest_example.filter(|_| !detail.archived).map(|example| view! {
-                        <TryIt slug=slug.clone() example signed_in=detail.viewer.signed_in
+                        <TryIt slug=slug.clone() example schema=input_schema.clone() signed_in=detail.viewer.signed_in
                             price=if detail.viewer.can_edit { 0 } else { summary.price_credits }
                             free_left=detail.viewer.free_tries_left />
                     })}
@@ -369,6 +374,7 @@ fn ForkButton(slug: String, name: String, signed_in: bool) -> impl IntoView {
 fn TryIt(
     slug: String,
     example: String,
+    schema: Option<serde_json::Value>,
     signed_in: bool,
     price: i64,
     free_left: u32,
@@ -403,11 +409,7 @@ fn TryIt(
             }}</p>
             {if signed_in {
                 view! {
-                    <label class="field">
-                        <span>"Input (JSON)"</span>
-                        <textarea rows="4" spellcheck="false" prop:value=move || input.get()
-                            on:input=move |ev| input.set(event_target_value(&ev))></textarea>
-                    </label>
+                    <InputForm schema input label="Input (JSON)" testid="try-input" json_testid="try-json" />
                     <button class="button" on:click=run disabled=move || busy.get()>
                         {move || if busy.get() {
                             "Running…".to_owned()

@@ -28,6 +28,10 @@ use crate::support::browser::{Browser, STRONG_PASSWORD};
 use crate::support::github::FakeGithub;
 use crate::support::stripe::FakeStripe;
 
+/// An input the launch content-creator agent's input schema takes.
+const TRY_INPUT: &str =
+    r#"{"topic": "tea", "audience": "tea drinkers", "key_points": ["brew it cool"]}"#;
+
 /// The columns of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
@@ -1301,9 +1305,7 @@ impl Matrix {
             .replace("{agent}", "content-creator");
         match route {
             "/api/fn/list_agents" => (format!("{path}?query[q]="), None),
-            "/api/v1/agents/{agent}/try" => {
-                (path, Some(json!({ "input": "{\"topic\": \"tea\"}" })))
-            }
+            "/api/v1/agents/{agent}/try" => (path, Some(json!({ "input": TRY_INPUT }))),
             "/api/v1/markdown" => (path, Some(json!({ "text": "# Hello" }))),
             "/api/v1/agents (in the team)" => {
                 let name = self.unique("Team agent ");
@@ -1334,7 +1336,7 @@ impl Matrix {
                             json!({ "id": id, "cap": { "monthly_credits": 100 } })
                         }
                         "/api/fn/start_run" => {
-                            json!({ "id": id, "run": { "request": { "input": {} } } })
+                            json!({ "id": id, "run": { "request": { "input": { "series": [{ "date": "2026-01-01", "value": 1 }, { "date": "2026-01-02", "value": 2 }] } } } })
                         }
                         "/api/fn/redeploy_deployment" => json!({ "id": id, "version": "1.0.0" }),
                         _ => json!({ "id": id }),
@@ -1359,7 +1361,10 @@ impl Matrix {
                         Some(json!({ "monthly_credits": 100 }))
                     }
                     (_, &Method::PUT) => Some(json!({ "TOKEN": "x" })),
-                    (r, &Method::POST) if r.ends_with("/runs") => Some(json!({ "input": {} })),
+                    // The launch analytics agent's input schema asks for a series.
+                    (r, &Method::POST) if r.ends_with("/runs") => Some(
+                        json!({ "input": { "series": [{ "date": "2026-01-01", "value": 1 }, { "date": "2026-01-02", "value": 2 }] } }),
+                    ),
                     _ => None,
                 };
                 (path, body)
@@ -1527,7 +1532,7 @@ impl Matrix {
         }
         let body = match path {
             "/api/fn/try_agent" => {
-                json!({ "slug": "content-creator", "input": "{\"topic\": \"tea\"}" })
+                json!({ "slug": "content-creator", "input": TRY_INPUT })
             }
             "/api/fn/write_review" => {
                 json!({ "slug": "content-creator", "review": { "rating": 4, "body": "Good" } })

@@ -271,6 +271,37 @@ async fn schemas_outside_the_subset_and_examples_that_miss_are_refused_by_name()
         "manifest.output_schema"
     );
 
+    // A stranger's manifest is never compiled: who may edit is asked
+    // first (404 here, not a 422 naming the schema's fault).
+    let (mut eve, _) = Browser::sign_up(&app, "eve@example.com", "Eve").await;
+    let hostile = json!({ "input_schema": {"pattern": "(?:a{200}){1000}"} });
+    let (status, body) = eve
+        .post(
+            &format!("/api/v1/agents/{slug}/test-runs"),
+            json!({ "source": "", "manifest": hostile, "input": "{}" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = eve
+        .put(
+            &draft_path,
+            json!({ "revision": 1, "listing": {"name": "x", "summary": "", "icon": "",
+                    "category": "content", "tags": [], "price_credits": 0},
+                    "readme": "", "source": "", "manifest": hostile, "example_input": "" }),
+        )
+        .await;
+    assert!(
+        status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN,
+        "{status} {body}"
+    );
+    // The author's own is refused by size.
+    let (status, body) = save(&mut ada, hostile, "{}").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        error_of(&body, "invalid_parameter")["field"],
+        "manifest.input_schema"
+    );
+
     // A draft may hold an example its schema refuses (work in progress);
     // publishing it is refused, naming the example.
     let (status, saved) = save(
@@ -294,5 +325,89 @@ async fn schemas_outside_the_subset_and_examples_that_miss_are_refused_by_name()
             .as_str()
             .is_some_and(|m| m.contains("example_input.name: is required")),
         "{body}"
+    );
+}
+
+/// A queued run is checked again against the version that runs it: a
+/// redeploy to a stricter schema while it waited fails it as
+/// `invalid_input` instead of running the new version on an input it
+/// refuses.
+#[tokio::test]
+async fn a_queued_run_meets_the_schema_of_the_version_that_runs_it() {
+    use diesel_async::RunQueryDsl as _;
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada").await;
+    // 1.0.0 takes any JSON.
+    let slug = publish_agent(&mut ada, "Loose", |_| {}).await;
+    let (id, _) = deploy_running(&mut ada, json!({ "agent": slug })).await;
+    // 1.1.0 asks for an email.
+    let draft_path = format!("/api/v1/agents/{slug}/draft");
+    let (_, draft) = ada.get(&draft_path).await;
+    let mut manifest = draft["manifest"].clone();
+    manifest["input_schema"] = json!({"type": "object", "required": ["email"]});
+    let (status, saved) = ada
+        .put(
+            &draft_path,
+            json!({ "revision": draft["revision"], "listing": draft["listing"],
+                    "readme": draft["readme"], "source": draft["source"],
+                    "manifest": manifest, "example_input": "{\"email\": \"a@b.c\"}" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, _) = ada
+        .post(
+            &format!("/api/v1/agents/{slug}/versions"),
+            json!({ "version": "1.1.0" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The deployment is busy, so the queued run waits for a later claim.
+    let mut sql = app.sql().await;
+    diesel::sql_query("UPDATE deployments SET runs_running = 8 WHERE id = $1::uuid")
+        .bind::<diesel::sql_types::Text, _>(&id)
+        .execute(&mut sql)
+        .await
+        .expect("busy");
+    let (status, queued) = ada
+        .post(
+            &format!("/api/v1/deployments/{id}/runs"),
+            json!({ "input": {"name": "Ada"}, "mode": "async" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let run = queued["id"].as_str().expect("id").to_owned();
+    // Meanwhile the deployment moves to 1.1.0 (as a redeploy's last step
+    // does) and has room again.
+    diesel::sql_query(
+        "UPDATE deployments d SET runs_running = 0, version_id = v.id \
+         FROM agent_versions v WHERE d.id = $1::uuid AND v.agent_id = d.agent_id \
+           AND v.version_major = 1 AND v.version_minor = 1",
+    )
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .execute(&mut sql)
+    .await
+    .expect("moved to 1.1.0");
+    diesel::sql_query("UPDATE jobs SET run_at = now() WHERE payload->>'run' = $1")
+        .bind::<diesel::sql_types::Text, _>(&run)
+        .execute(&mut sql)
+        .await
+        .expect("due now");
+    let mut shown = Value::Null;
+    for _ in 0..400 {
+        let (_, run) = ada.get(&format!("/api/v1/runs/{run}")).await;
+        if !matches!(run["status"].as_str(), Some("queued" | "running")) {
+            shown = run;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(shown["status"], "failed", "{shown}");
+    assert_eq!(shown["error"]["code"], "invalid_input", "{shown}");
+    assert!(
+        shown["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("input.email: is required")),
+        "{shown}"
     );
 }

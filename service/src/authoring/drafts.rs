@@ -175,10 +175,11 @@ pub async fn save_draft(
     slug: &str,
     mut changes: DraftChanges,
 ) -> Result<DraftSaved, ServiceError> {
-    validate(&mut changes)?;
     let user = actor.require_user()?;
     let mut conn = services.conn().await?;
+    // Who may first: a stranger's draft (its schemas) is never compiled.
     let agent = market::editable(&mut conn, actor, slug).await?;
+    validate(&mut changes)?;
     load_or_start_draft(&mut conn, &agent, actor).await?;
     let saved: Option<(i64, DateTime<Utc>)> = diesel::update(
         agent_drafts::table

@@ -37,12 +37,13 @@ pub async fn test_run(
             format!("must be at most {} KiB", runtime::MAX_SCRIPT_BYTES >> 10),
         ));
     }
-    validate_manifest(&mut request.manifest)?;
     let user = actor.require_user()?;
+    // Who may first: a stranger's manifest is never compiled.
     let agent = {
         let mut conn = services.conn().await?;
         market::editable(&mut conn, actor, slug).await?
     };
+    validate_manifest(&mut request.manifest)?;
     // The agent's workspace pays for its editor's model calls.
     let trial = Trial {
         kind: "test",

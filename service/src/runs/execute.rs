@@ -170,6 +170,19 @@ async fn load(services: &Services, run_id: Uuid) -> Result<(RunRecord, Work), Se
             ))
             .first(&mut conn)
             .await?;
+    // The input against the schema of the version that runs now: a
+    // redeploy since the start may have brought a stricter one.
+    let kept = services
+        .input_schemas
+        .keep(deployment.id, deployment.version_id, &manifest);
+    let refused = kept
+        .schema
+        .as_deref()
+        .and_then(|schema| schema.check(&record.input, "input").err())
+        .and_then(|violations| violations.into_iter().next())
+        .map(|violation| {
+            format!("the input does not meet the input schema of the version deployed: {violation}")
+        });
     let work = Work {
         deployment: deployment.id,
         agent: deployment.agent_id,
@@ -179,6 +192,7 @@ async fn load(services: &Services, run_id: Uuid) -> Result<(RunRecord, Work), Se
         manifest,
         sha256,
         has_secrets: true,
+        refused,
     };
     Ok((record, work))
 }
@@ -202,8 +216,17 @@ async fn execute_held(
     };
     // The workspace's own model key is the host's to use, never the agent's.
     let own_key = secrets.remove(crate::llm::OWN_KEY_SECRET);
-    let (outcome, llm_credits) = match &work.source {
-        Some(source) => {
+    let (outcome, llm_credits) = match (&work.source, &work.refused) {
+        (_, Some(refused)) => (
+            Err(RunError {
+                code: "invalid_input".into(),
+                message: refused.clone(),
+                line: None,
+                column: None,
+            }),
+            0,
+        ),
+        (Some(source), None) => {
             let script = Script {
                 source,
                 manifest: work.manifest.clone(),
@@ -218,7 +241,7 @@ async fn execute_held(
             };
             run_script(services, runner, &work, script, payer, &record.input).await?
         }
-        None => (
+        (None, None) => (
             Err(RunError {
                 code: "internal".into(),
                 message: "this version has no script the sandbox can run".into(),

@@ -51,6 +51,10 @@ pub(super) struct Work {
     pub sha256: Option<String>,
     /// Whether the deployment has secrets to open.
     pub has_secrets: bool,
+    /// Why the input does not meet the input schema of the version about
+    /// to run (read for a run not started on the fast path: the deployment
+    /// may have been redeployed since its start checked it).
+    pub refused: Option<String>,
 }
 
 /// A run to start.
@@ -60,6 +64,10 @@ pub(super) struct NewRun<'a> {
     /// The version whose input schema the input was checked against: the
     /// statement does nothing if the deployment runs another.
     pub version: Uuid,
+    /// Whether the input met that schema: the statement does nothing if
+    /// not (it runs either way, so that a stranger cannot tell the two
+    /// apart by time).
+    pub input_ok: bool,
     pub user: Uuid,
     pub key: Option<Uuid>,
     /// A key's workspace: the only one it may start runs in.
@@ -133,7 +141,7 @@ WITH d AS (
     JOIN agent_versions v ON v.id = dep.version_id
     JOIN workspace_members m ON m.workspace_id = dep.workspace_id AND m.user_id = @user
     WHERE dep.id = @deployment AND dep.deleted_at IS NULL AND dep.status = 'running'
-      AND dep.version_id = @version
+      AND dep.version_id = @version AND @input_ok
       AND m.role IN ('member', 'admin', 'owner')
       AND (@key_workspace::uuid IS NULL OR dep.workspace_id = @key_workspace)
       AND (@asynchronous OR dep.runs_running < @max_running)
@@ -250,6 +258,7 @@ impl Params for StartParams<'_> {
             "run" => out.push_bind_param::<SqlUuid, _>(&run.id),
             "deployment" => out.push_bind_param::<SqlUuid, _>(&run.deployment),
             "version" => out.push_bind_param::<SqlUuid, _>(&run.version),
+            "input_ok" => out.push_bind_param::<Bool, _>(&run.input_ok),
             "user" => out.push_bind_param::<SqlUuid, _>(&run.user),
             "key" => out.push_bind_param::<Nullable<SqlUuid>, _>(&run.key),
             "key_workspace" => out.push_bind_param::<Nullable<SqlUuid>, _>(&run.key_workspace),
@@ -321,6 +330,7 @@ pub(super) async fn start(
                 manifest: started.manifest,
                 sha256: started.artifact_hash,
                 has_secrets: started.has_secrets,
+                refused: None,
             },
         ))),
         Ok(None) => Ok(None),
@@ -557,6 +567,7 @@ mod tests {
             id: Uuid::nil(),
             deployment: Uuid::nil(),
             version: Uuid::nil(),
+            input_ok: true,
             user: Uuid::nil(),
             key: None,
             key_workspace: None,

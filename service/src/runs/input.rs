@@ -20,7 +20,8 @@ use uuid::Uuid;
 use crate::ServiceError;
 
 /// The most schema JSON kept, in bytes (an entry without a schema counts
-/// as 64).
+/// as 64). Compiled, a schema takes some times its JSON's size; patterns
+/// are bounded apart (`json_schema::MAX_PATTERNS`, each at most 64 KiB).
 const BUDGET_BYTES: usize = 8 << 20;
 const ENTRY_BYTES: usize = 64;
 
@@ -68,6 +69,9 @@ impl InputSchemas {
     /// Keeps `deployment`'s schema of `version`, dropping others (any) to
     /// stay within the budget.
     pub fn keep(&self, deployment: Uuid, version: Uuid, manifest: &Value) -> Kept {
+        if let Some(kept) = self.get(deployment).filter(|kept| kept.version == version) {
+            return kept;
+        }
         let (schema, bytes) = compiled(manifest);
         let kept = Kept {
             version,
@@ -116,7 +120,7 @@ fn compiled(manifest: &Value) -> (Option<Arc<Schema>>, usize) {
 
 /// Whether `input` meets `schema` (None: anything does).
 pub fn meets(schema: Option<&Schema>, input: &Value) -> bool {
-    schema.is_none_or(|schema| schema.check(input, "input").is_ok())
+    schema.is_none_or(|schema| schema.accepts(input))
 }
 
 /// `input` against `schema`: each violation with its path, as a 422.

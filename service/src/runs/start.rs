@@ -91,13 +91,11 @@ pub async fn start(
     let mut conn = services.conn().await?;
     // One statement, when nothing stands in the way: the input meets the
     // input schema kept for the deployment's version (the statement checks
-    // the version is still the one). Anything else (nothing kept, a
-    // refusal) goes the slow path, which checks access before it answers.
-    let kept = services
-        .input_schemas
-        .get(id)
-        .filter(|kept| input::meets(kept.schema.as_deref(), &request.input));
-    if let Some(kept) = kept {
+    // the version is still the one, and does nothing for an input the
+    // schema refuses). Anything else goes the slow path, which checks
+    // access before it answers.
+    if let Some(kept) = services.input_schemas.get(id) {
+        let input_ok = input::meets(kept.schema.as_deref(), &request.input);
         let run_id = Uuid::new_v4();
         let lease_until = (!asynchronous).then(|| Utc::now() + lease_of(&runner));
         let event = serde_json::to_value(DeploymentEvent::Run {
@@ -117,6 +115,7 @@ pub async fn start(
             id: run_id,
             deployment: id,
             version: kept.version,
+            input_ok,
             user: user.0,
             key: actor.key_id().map(|key| key.0),
             key_workspace: match actor {
@@ -175,6 +174,15 @@ pub async fn start(
                     return Ok((earlier, false));
                 }
             }
+            if deployment.status() != DeploymentStatus::Running {
+                return Err(ServiceError::Conflict {
+                    field: "deployment",
+                    message: format!(
+                        "the deployment is {}; it runs only when running",
+                        deployment.status().as_str()
+                    ),
+                });
+            }
             // The input against the schema of the version it would run.
             let manifest: serde_json::Value = agent_versions::table
                 .find(deployment.version_id)
@@ -185,15 +193,6 @@ pub async fn start(
                 .input_schemas
                 .keep(id, deployment.version_id, &manifest);
             input::check(kept.schema.as_deref(), &request.input)?;
-            if deployment.status() != DeploymentStatus::Running {
-                return Err(ServiceError::Conflict {
-                    field: "deployment",
-                    message: format!(
-                        "the deployment is {}; it runs only when running",
-                        deployment.status().as_str()
-                    ),
-                });
-            }
             let running: i64 = runs::table
                 .filter(runs::deployment_id.eq(id))
                 .filter(runs::status.eq("running"))

@@ -7,6 +7,7 @@ use leptos_router::components::A;
 use super::state::Page;
 use crate::components::deploy::{RunBadge, duration_label, run_href};
 use crate::components::form::{FieldError, FormError};
+use crate::components::schema_form::InputForm;
 use types::deploy::{Run, StartRun};
 use types::error::{ApiError, code};
 
@@ -31,6 +32,15 @@ pub(super) fn RunForm(page: Page) -> impl IntoView {
             }
             _ => false,
         }
+    });
+    // The form comes from the input schema of the version deployed (the
+    // agent's newest, the one the page reads; another takes JSON).
+    let schema = Memo::new(move |_| match example.get() {
+        Some(Ok(agent)) => agent
+            .latest
+            .filter(|latest| page.current.with(|d| d.version == latest.version))
+            .and_then(|latest| latest.manifest.input_schema),
+        _ => None,
     });
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
@@ -77,12 +87,10 @@ pub(super) fn RunForm(page: Page) -> impl IntoView {
                 1 => "1 credit a run, charged only when it succeeds.".to_owned(),
                 price => format!("{price} credits a run, charged only when it succeeds."),
             }}</p>
-            <form on:submit=submit class="stack">
-                <label class="field">
-                    <span>"Input (JSON)"</span>
-                    <textarea rows="5" spellcheck="false" data-testid="run-input" prop:value=move || input.get()
-                        on:input=move |ev| input.set(event_target_value(&ev))></textarea>
-                </label>
+            <form on:submit=submit class="stack" novalidate>
+                {move || view! {
+                    <InputForm schema=schema.get() input label="Input (JSON)" testid="run-input-form" json_testid="run-input" />
+                }}
                 <FieldError error field="input" />
                 <div>
                     <button class="button primary" type="submit" data-testid="run-submit" disabled=move || busy.get() || page.deleted.get()>

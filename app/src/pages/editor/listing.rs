@@ -141,6 +141,12 @@ pub(super) fn ManifestPanel(
             {text_field("Hosts it may fetch (one per line)", "manifest.capabilities.http", 2, |w| lines(&w.manifest.capabilities.http), |w, v| w.manifest.capabilities.http = split_list(&v))}
             {text_field("Config keys", "manifest.capabilities.config", 2, |w| w.manifest.capabilities.config.join(", "), |w, v| w.manifest.capabilities.config = split_list(&v))}
             {text_field("Secret keys", "manifest.capabilities.secrets", 2, |w| w.manifest.capabilities.secrets.join(", "), |w, v| w.manifest.capabilities.secrets = split_list(&v))}
+            <h2>"Input and output"</h2>
+            <p class="muted small">"JSON Schema (a subset of draft 2020-12: types, properties, required, enum, lengths, ranges, patterns, items, anyOf/oneOf/allOf). The input schema makes the form on the agent page, and every run's input is checked against it. Empty: any JSON."</p>
+            <SchemaText label="Input schema" field="manifest.input_schema" work edit error
+                get=|w| w.manifest.input_schema.clone() set=|w, schema| w.manifest.input_schema = schema />
+            <SchemaText label="Output schema" field="manifest.output_schema" work edit error
+                get=|w| w.manifest.output_schema.clone() set=|w, schema| w.manifest.output_schema = schema />
             <h2>"Limits"</h2>
             <label class="field">
                 <span>"Time per run (ms)"</span>
@@ -163,5 +169,59 @@ pub(super) fn ManifestPanel(
                 <FieldError error field="manifest.limits.memory_bytes" />
             </label>
         </section>
+    }
+}
+
+/// A schema of the manifest as JSON text: written into the draft only
+/// while it is empty (no schema) or a schema of the subset, so a half-typed
+/// one never stops the draft from saving; what is wrong with it is shown
+/// as it is typed.
+#[component]
+fn SchemaText(
+    label: &'static str,
+    field: &'static str,
+    work: RwSignal<DraftChanges>,
+    #[prop(into)] edit: Edit,
+    error: RwSignal<Option<ApiError>>,
+    get: fn(&DraftChanges) -> Option<serde_json::Value>,
+    set: fn(&mut DraftChanges, Option<serde_json::Value>),
+) -> impl IntoView {
+    let text = RwSignal::new(work.with_untracked(|w| {
+        get(w)
+            .map(|schema| serde_json::to_string_pretty(&schema).unwrap_or_default())
+            .unwrap_or_default()
+    }));
+    let problem = RwSignal::new(None::<String>);
+    let changed = move |ev: leptos::ev::Event| {
+        let typed = event_target_value(&ev);
+        text.set(typed.clone());
+        let schema = if typed.trim().is_empty() {
+            Ok(None)
+        } else {
+            serde_json::from_str::<serde_json::Value>(&typed)
+                .map_err(|e| format!("Not JSON: {e}"))
+                .and_then(|value| {
+                    types::json_schema::Schema::compile(&value)
+                        .map(|_| Some(value))
+                        .map_err(|e| e.to_string())
+                })
+        };
+        match schema {
+            Ok(schema) => {
+                problem.set(None);
+                edit.run(Box::new(move |w| set(w, schema)));
+            }
+            Err(message) => problem.set(Some(format!(
+                "{message} (not saved: the draft keeps the last schema that was valid)"
+            ))),
+        }
+    };
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <textarea rows="6" spellcheck="false" name=field prop:value=move || text.get() on:input=changed></textarea>
+            {move || problem.get().map(|message| view! { <p class="field-error" role="alert" data-testid="schema-problem">{message}</p> })}
+            <FieldError error field />
+        </label>
     }
 }

@@ -7,6 +7,7 @@ use crate::api::authoring::test_run;
 use crate::code_editor::CodeEditor;
 use crate::components::form::{FieldError, FormError};
 use crate::components::run_result::RunResult;
+use crate::components::schema_form::{Problems, problems};
 use types::error::ApiError;
 use types::market::{Diagnostic, DraftChanges, RunReport, TestRunRequest};
 
@@ -63,6 +64,12 @@ pub(super) fn TestRunPanel(
                     on_change=Callback::new(move |text: String| edit.run(Box::new(move |w| w.example_input = text)))
                 />
             </div>
+            <Problems
+                problems=Signal::derive(move || work.with(|w| {
+                    problems(w.manifest.input_schema.as_ref(), &w.example_input, "example_input")
+                }))
+                testid="example-problems"
+            />
             <button class="button primary" data-testid="run" on:click=run disabled=move || busy.get()>
                 {move || if busy.get() { "Running…" } else { "Run in the sandbox" }}
             </button>
