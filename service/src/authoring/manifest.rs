@@ -228,3 +228,24 @@ pub(super) fn validate_manifest(manifest: &mut Manifest) -> Result<(), ServiceEr
     }
     Ok(())
 }
+
+/// `value` against a schema at hand (a draft's, a version's; None: any
+/// JSON), its violations named from `root`: for test runs and tries, which
+/// are not on the fast path. A schema that does not compile checks nothing
+/// (see `compiled`).
+pub(super) fn violations(
+    schema: Option<&serde_json::Value>,
+    value: &serde_json::Value,
+    root: &str,
+) -> Vec<types::json_schema::Violation> {
+    let Some(schema) = schema.filter(|schema| !schema.is_null()) else {
+        return Vec::new();
+    };
+    match types::json_schema::Schema::compile(schema) {
+        Ok(schema) => schema.check(value, root).err().unwrap_or_default(),
+        Err(error) => {
+            tracing::warn!(%error, "a schema does not compile; the value goes unchecked");
+            Vec::new()
+        }
+    }
+}

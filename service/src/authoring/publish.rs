@@ -86,13 +86,10 @@ pub async fn publish(
     // an input the agent takes.
     if !draft.example_input.trim().is_empty()
         && let Ok(example) = serde_json::from_str::<serde_json::Value>(&draft.example_input)
-        && let Some(first) = crate::runs::input::violations(
-            manifest.input_schema.as_ref(),
-            &example,
-            "example_input",
-        )
-        .into_iter()
-        .next()
+        && let Some(first) =
+            super::manifest::violations(manifest.input_schema.as_ref(), &example, "example_input")
+                .into_iter()
+                .next()
     {
         return Err(ServiceError::invalid(
             "example_input",

@@ -202,7 +202,7 @@ async fn execute(
     let value: serde_json::Value = serde_json::from_str(&input)
         .map_err(|error| ServiceError::invalid("input", format!("is not JSON: {error}")))?;
     let refused =
-        crate::runs::input::violations(request.manifest.input_schema.as_ref(), &value, "input");
+        super::manifest::violations(request.manifest.input_schema.as_ref(), &value, "input");
     if !refused.is_empty() {
         return Err(ServiceError::InvalidInput(refused));
     }
@@ -283,7 +283,7 @@ async fn run_once(
         .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
     {
         report.output_problems =
-            crate::runs::input::violations(manifest.output_schema.as_ref(), &output, "output");
+            super::manifest::violations(manifest.output_schema.as_ref(), &output, "output");
     }
     report
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use types::json_schema::{Schema, Violation};
+use types::json_schema::Schema;
 use uuid::Uuid;
 
 use crate::ServiceError;
@@ -130,23 +130,6 @@ pub fn check(schema: Option<&Schema>, input: &Value) -> Result<(), ServiceError>
             .check(input, "input")
             .map_err(ServiceError::InvalidInput),
         None => Ok(()),
-    }
-}
-
-/// `value` against a schema at hand (a draft's, a version's; None: any
-/// JSON), its violations named from `root`: for test runs and tries, which
-/// are not on the fast path. A schema that does not compile checks nothing
-/// (see `compiled`).
-pub fn violations(schema: Option<&Value>, value: &Value, root: &str) -> Vec<Violation> {
-    let Some(schema) = schema.filter(|schema| !schema.is_null()) else {
-        return Vec::new();
-    };
-    match Schema::compile(schema) {
-        Ok(schema) => schema.check(value, root).err().unwrap_or_default(),
-        Err(error) => {
-            tracing::warn!(%error, "a schema does not compile; the value goes unchecked");
-            Vec::new()
-        }
     }
 }
 
