@@ -118,19 +118,46 @@ fn compiled(manifest: &Value) -> (Option<Arc<Schema>>, usize) {
     }
 }
 
-/// Whether `input` meets `schema` (None: anything does).
-pub fn meets(schema: Option<&Schema>, input: &Value) -> bool {
-    schema.is_none_or(|schema| schema.accepts(input))
+/// Inputs larger than this (JSON bytes) are checked on a blocking thread:
+/// a check may take tens of milliseconds (docs/BENCHMARKS.md, "Input
+/// schemas"), which would stall the other tasks of an async worker.
+const INLINE_BYTES: usize = 64 << 10;
+
+/// Whether `input` (`size` bytes of JSON) meets `schema` (None: anything
+/// does).
+pub async fn meets(schema: Option<&Arc<Schema>>, input: &Value, size: usize) -> bool {
+    match schema {
+        None => true,
+        Some(schema) if size <= INLINE_BYTES => schema.accepts(input),
+        Some(schema) => {
+            let (schema, input) = (Arc::clone(schema), input.clone());
+            tokio::task::spawn_blocking(move || schema.accepts(&input))
+                .await
+                .unwrap_or(false)
+        }
+    }
 }
 
-/// `input` against `schema`: each violation with its path, as a 422.
-pub fn check(schema: Option<&Schema>, input: &Value) -> Result<(), ServiceError> {
-    match schema {
-        Some(schema) => schema
-            .check(input, "input")
-            .map_err(ServiceError::InvalidInput),
-        None => Ok(()),
-    }
+/// `input` (`size` bytes of JSON) against `schema`: each violation with
+/// its path, as a 422.
+pub async fn check(
+    schema: Option<&Arc<Schema>>,
+    input: &Value,
+    size: usize,
+) -> Result<(), ServiceError> {
+    let checked = match schema {
+        None => return Ok(()),
+        Some(schema) if size <= INLINE_BYTES => schema.check(input, "input"),
+        Some(schema) => {
+            let (schema, input) = (Arc::clone(schema), input.clone());
+            tokio::task::spawn_blocking(move || schema.check(&input, "input"))
+                .await
+                .map_err(|error| {
+                    ServiceError::Internal(anyhow::anyhow!("an input check failed: {error}"))
+                })?
+        }
+    };
+    checked.map_err(ServiceError::InvalidInput)
 }
 
 #[cfg(test)]
@@ -155,24 +182,27 @@ mod tests {
         assert_eq!(counted, inner.bytes);
     }
 
-    #[test]
-    fn manifests_without_a_schema_take_anything() {
+    #[tokio::test]
+    async fn manifests_without_a_schema_take_anything() {
         let schemas = InputSchemas::default();
         let deployment = Uuid::new_v4();
         let kept = schemas.keep(deployment, Uuid::new_v4(), &json!({"limits": {}}));
         assert!(kept.schema.is_none());
-        assert!(meets(None, &json!([1, "two"])));
+        assert!(meets(None, &json!([1, "two"]), 9).await);
         let kept = schemas.keep(
             deployment,
             Uuid::new_v4(),
             &json!({"input_schema": {"type": "object", "required": ["a"]}}),
         );
-        assert!(!meets(kept.schema.as_deref(), &json!({})));
-        match check(kept.schema.as_deref(), &json!({})) {
-            Err(ServiceError::InvalidInput(violations)) => {
-                assert_eq!(violations[0].path, "input.a");
+        // Small inputs inline, large ones on a blocking thread: the same.
+        for size in [2, INLINE_BYTES + 1] {
+            assert!(!meets(kept.schema.as_ref(), &json!({}), size).await);
+            match check(kept.schema.as_ref(), &json!({}), size).await {
+                Err(ServiceError::InvalidInput(violations)) => {
+                    assert_eq!(violations[0].path, "input.a");
+                }
+                other => panic!("{other:?}"),
             }
-            other => panic!("{other:?}"),
         }
         assert_eq!(
             schemas.get(deployment).map(|kept| kept.version),

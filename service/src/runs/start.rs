@@ -95,7 +95,7 @@ pub async fn start(
     // schema refuses). Anything else goes the slow path, which checks
     // access before it answers.
     if let Some(kept) = services.input_schemas.get(id) {
-        let input_ok = input::meets(kept.schema.as_deref(), &request.input);
+        let input_ok = input::meets(kept.schema.as_ref(), &request.input, size).await;
         let run_id = Uuid::new_v4();
         let lease_until = (!asynchronous).then(|| Utc::now() + lease_of(&runner));
         let event = serde_json::to_value(DeploymentEvent::Run {
@@ -192,7 +192,7 @@ pub async fn start(
             let kept = services
                 .input_schemas
                 .keep(id, deployment.version_id, &manifest);
-            input::check(kept.schema.as_deref(), &request.input)?;
+            input::check(kept.schema.as_ref(), &request.input, size).await?;
             let running: i64 = runs::table
                 .filter(runs::deployment_id.eq(id))
                 .filter(runs::status.eq("running"))
