@@ -18,8 +18,8 @@ cargo fmt --all --check --manifest-path agents/Cargo.toml
 step "the build scripts' own tests (node --test scripts/*.test.mjs)"
 node --test scripts/*.test.mjs
 
-step "clippy, server side (ssr): types, service, runtime, server, app"
-cargo clippy --locked -p types -p service -p runtime -p server -p app --all-targets -- -D warnings
+step "clippy, server side (ssr): types, service, runtime, server, app, cli"
+cargo clippy --locked -p types -p service -p runtime -p server -p app -p cli --all-targets -- -D warnings
 
 step "clippy, the sandbox's guests (wasm32-wasip2)"
 # Next to the ones runtime/build.rs builds them in (one per checkout):
@@ -55,7 +55,7 @@ refuse service "" 'app|server|leptos|leptos_axum|axum'
 # What cargo test builds and what `make run` builds (cargo build -p server)
 # must resolve every crate with the same features, or make run after make
 # test compiles them again.
-tested=(-p types -p service -p runtime -p server -p app)
+tested=(-p types -p service -p runtime -p server -p app -p cli)
 step "make run's server is the one make test builds (every crate with the same features)"
 graph() { cargo tree --locked "$@" -f '{p} [{f}]' --prefix none | sed 's/ (\*)$//' | sort -u; }
 run_graph="$(graph -p server -e no-dev)"

@@ -16,6 +16,7 @@ mod audit;
 mod auth;
 mod authoring;
 mod billing;
+mod cli;
 mod crash;
 mod deployments;
 mod github;

@@ -1,0 +1,407 @@
+//! `agentdeck`, the command line: the same REST API the browser app and
+//! integrations use, from a terminal. Every command prints words for
+//! people, or with `--json` the API's own answer for programs.
+//!
+//! Signing in keeps the server's URL and an API key in
+//! `<config dir>/config.json` (`$AGENTDECK_CONFIG_DIR`, else
+//! `$XDG_CONFIG_HOME/agentdeck`, else `~/.config/agentdeck`), readable by
+//! its owner only. `AGENTDECK_URL` and `AGENTDECK_API_KEY` override it.
+//!
+//! The commands so far: `login`, `logout`, `whoami`, `deployments ls`,
+//! `run`. (Issue 21 lists the rest: `init`, `dev`, `test`, `publish`,
+//! `deploy`, `logs --follow`, `deployments stop/start/rm`, `keys`,
+//! `wallet`.)
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use clap::Parser;
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use types::error::ApiError;
+
+/// The command line, as clap reads it.
+#[derive(Debug, Parser)]
+#[command(name = "agentdeck", version, about = "Agentdeck from a terminal")]
+pub struct Cli {
+    /// The server (default: the one signed in to, else http://127.0.0.1:3000).
+    #[arg(long, global = true, env = "AGENTDECK_URL")]
+    pub url: Option<String>,
+    /// Print the API's answers as JSON, for programs.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in with an API key (made in Settings → API keys), checked with
+    /// the server and kept for the next commands.
+    Login {
+        /// The key (`adk_…`); read from standard input when absent.
+        #[arg(long, env = "AGENTDECK_API_KEY", hide_env_values = true)]
+        key: Option<String>,
+    },
+    /// Forget the key kept here (it stays valid: revoke it in Settings).
+    Logout,
+    /// Who the key acts for, and its workspaces.
+    Whoami,
+    /// Deployments.
+    #[command(subcommand)]
+    Deployments(Deployments),
+    /// Run a deployment and print its output.
+    Run {
+        /// The deployment's id.
+        deployment: uuid::Uuid,
+        /// The input as JSON text.
+        #[arg(long, conflicts_with = "input_file")]
+        input: Option<String>,
+        /// A file with the input as JSON (`-`: standard input).
+        #[arg(long)]
+        input_file: Option<PathBuf>,
+        /// Queue it and print the run at once instead of waiting.
+        #[arg(long = "async")]
+        queued: bool,
+        /// The same key again answers the same run instead of a new one.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Deployments {
+    /// The deployments the key can see.
+    Ls,
+}
+
+/// Where the command line reads and writes.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub stdin: &'a mut dyn std::io::Read,
+    /// The configuration directory.
+    pub config_dir: PathBuf,
+    /// The key from the environment, which outranks the kept one.
+    pub env_key: Option<String>,
+}
+
+/// What is kept between commands.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Config {
+    url: Option<String>,
+    key: Option<String>,
+}
+
+/// A command that did not succeed: the words to print, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: i32,
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self {
+            message: error.to_string(),
+            code: 1,
+        }
+    }
+}
+
+/// The configuration directory the environment names.
+pub fn config_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AGENTDECK_CONFIG_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME") {
+        return PathBuf::from(dir).join("agentdeck");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".config").join("agentdeck")
+}
+
+fn read_config(dir: &Path) -> Result<Config, Failure> {
+    match std::fs::read_to_string(dir.join("config.json")) {
+        Ok(text) => serde_json::from_str(&text).map_err(|error| Failure {
+            message: format!("{}: {error}", dir.join("config.json").display()),
+            code: 1,
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Writes the configuration readable by its owner only.
+fn write_config(dir: &Path, config: &Config) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("config.json");
+    let text = serde_json::to_string_pretty(config)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    Ok(())
+}
+
+/// The REST API at `url`, with `key`.
+struct Api {
+    http: reqwest::Client,
+    url: String,
+    key: String,
+}
+
+impl Api {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(u16, Value), Failure> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.map_err(|error| Failure {
+            message: format!("could not reach {}: {error}", self.url),
+            code: 2,
+        })?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let body: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|_| Failure {
+                message: format!(
+                    "{} answered {status} with something that is not JSON; is it an Agentdeck server?",
+                    self.url
+                ),
+                code: 2,
+            })?
+        };
+        if status >= 400 {
+            return Err(api_failure(status, &body));
+        }
+        Ok((status, body))
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, Failure> {
+        Ok(self.send(reqwest::Method::GET, path, None, None).await?.1)
+    }
+}
+
+/// An error answer in words: the message, each problem on a line of its
+/// own, the request id to quote.
+fn api_failure(status: u16, body: &Value) -> Failure {
+    let error: Option<ApiError> = serde_json::from_value(body["error"].clone()).ok();
+    let Some(error) = error else {
+        return Failure {
+            message: format!("the server answered {status}"),
+            code: 1,
+        };
+    };
+    let mut message = error.message.clone();
+    if error.problems.len() > 1 {
+        for problem in &error.problems {
+            message.push_str(&format!("\n  {problem}"));
+        }
+    }
+    if status >= 500
+        && let Some(id) = &error.request_id
+    {
+        message.push_str(&format!(" (request id {id})"));
+    }
+    if status == 401 {
+        message.push_str("\nSign in with `agentdeck login`.");
+    }
+    Failure { message, code: 1 }
+}
+
+/// Runs one command line.
+pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
+    let mut config = read_config(&io.config_dir)?;
+    let url = cli
+        .url
+        .clone()
+        .or_else(|| config.url.clone())
+        .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned())
+        .trim_end_matches('/')
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("agentdeck-cli/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let api = |key: String| Api {
+        http: http.clone(),
+        url: url.clone(),
+        key,
+    };
+    let signed_in = || {
+        io.env_key
+            .clone()
+            .or_else(|| config.key.clone())
+            .map(&api)
+            .ok_or_else(|| Failure {
+                message: "not signed in: run `agentdeck login` (or set AGENTDECK_API_KEY)"
+                    .to_owned(),
+                code: 1,
+            })
+    };
+    let out = io.out;
+    match cli.command {
+        Command::Login { key } => {
+            let key = match key {
+                Some(key) => key,
+                None => {
+                    let mut text = String::new();
+                    io.stdin.read_to_string(&mut text)?;
+                    text
+                }
+            };
+            let key = key.trim().to_owned();
+            if key.is_empty() {
+                return Err("no key given: pass --key or pipe it in".into());
+            }
+            let me = api(key.clone()).get("/api/v1/me").await?;
+            config.url = Some(url.clone());
+            config.key = Some(key);
+            write_config(&io.config_dir, &config)?;
+            if cli.json {
+                writeln!(out, "{me}")?;
+            } else {
+                writeln!(
+                    out,
+                    "Signed in to {url} as {} (@{}).",
+                    me["user"]["display_name"].as_str().unwrap_or("?"),
+                    me["user"]["handle"].as_str().unwrap_or("?")
+                )?;
+            }
+        }
+        Command::Logout => {
+            config.key = None;
+            write_config(&io.config_dir, &config)?;
+            writeln!(
+                out,
+                "Signed out here; revoke the key in Settings if it is no longer needed."
+            )?;
+        }
+        Command::Whoami => {
+            let me = signed_in()?.get("/api/v1/me").await?;
+            if cli.json {
+                writeln!(out, "{me}")?;
+            } else {
+                writeln!(
+                    out,
+                    "{} (@{}) at {url}",
+                    me["user"]["display_name"].as_str().unwrap_or("?"),
+                    me["user"]["handle"].as_str().unwrap_or("?")
+                )?;
+                for workspace in me["workspaces"].as_array().into_iter().flatten() {
+                    writeln!(
+                        out,
+                        "  {}  {}",
+                        workspace["slug"].as_str().unwrap_or("?"),
+                        workspace["role"].as_str().unwrap_or("")
+                    )?;
+                }
+            }
+        }
+        Command::Deployments(Deployments::Ls) => {
+            let page = signed_in()?.get("/api/v1/deployments").await?;
+            if cli.json {
+                writeln!(out, "{page}")?;
+            } else {
+                let items = page["items"].as_array().cloned().unwrap_or_default();
+                if items.is_empty() {
+                    writeln!(out, "No deployments.")?;
+                }
+                for item in items {
+                    writeln!(
+                        out,
+                        "{}  {:<9} {} ({} {})",
+                        item["id"].as_str().unwrap_or("?"),
+                        item["status"].as_str().unwrap_or("?"),
+                        item["name"].as_str().unwrap_or("?"),
+                        item["agent"]["slug"].as_str().unwrap_or("?"),
+                        item["version"].as_str().unwrap_or("?"),
+                    )?;
+                }
+            }
+        }
+        Command::Run {
+            deployment,
+            input,
+            input_file,
+            queued,
+            idempotency_key,
+        } => {
+            let text = match (input, input_file) {
+                (Some(text), _) => text,
+                (None, Some(path)) if path.as_os_str() == "-" => {
+                    let mut text = String::new();
+                    io.stdin.read_to_string(&mut text)?;
+                    text
+                }
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .map_err(|error| format!("{}: {error}", path.display()))?,
+                (None, None) => "null".to_owned(),
+            };
+            let input: Value = serde_json::from_str(&text)
+                .map_err(|error| format!("the input is not JSON: {error}"))?;
+            let mut body = serde_json::json!({ "input": input });
+            if queued {
+                body["mode"] = Value::from("async");
+            }
+            let (status, run) = signed_in()?
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/deployments/{deployment}/runs"),
+                    Some(&body),
+                    idempotency_key.as_deref(),
+                )
+                .await?;
+            if cli.json {
+                writeln!(out, "{run}")?;
+            } else if status == 202 {
+                writeln!(
+                    out,
+                    "Run {} is {}; see it with the API at /api/v1/runs/{}",
+                    run["id"].as_str().unwrap_or("?"),
+                    run["status"].as_str().unwrap_or("queued"),
+                    run["id"].as_str().unwrap_or("?")
+                )?;
+            } else if run["status"] == "succeeded" {
+                writeln!(out, "{}", serde_json::to_string_pretty(&run["output"])?)?;
+            } else {
+                return Err(Failure {
+                    message: format!(
+                        "the run {}: {}",
+                        run["status"].as_str().unwrap_or("failed"),
+                        run["error"]["message"]
+                            .as_str()
+                            .unwrap_or("no reason given")
+                    ),
+                    code: 3,
+                });
+            }
+        }
+    }
+    Ok(())
+}

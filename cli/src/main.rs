@@ -1,0 +1,26 @@
+//! `agentdeck`: see the library for the commands.
+
+use clap::Parser as _;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let cli = cli::Cli::parse();
+    let mut stdout = std::io::stdout();
+    let mut stdin = std::io::stdin();
+    let io = cli::Io {
+        out: &mut stdout,
+        stdin: &mut stdin,
+        config_dir: cli::config_dir(),
+        env_key: std::env::var("AGENTDECK_API_KEY").ok(),
+    };
+    if let Err(failure) = cli::run(cli, io).await {
+        #[expect(
+            clippy::print_stderr,
+            reason = "a command line reports its errors on stderr"
+        )]
+        {
+            eprintln!("error: {}", failure.message);
+        }
+        std::process::exit(failure.code);
+    }
+}

@@ -1,0 +1,159 @@
+//! The `agentdeck` command line against a real server: signing in with a
+//! key (kept readable by its owner only), who it acts for, the
+//! deployments, a run with its output, and a refused input with each
+//! problem on a line of its own.
+
+use cli::Parser as _;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::browser::Browser;
+use crate::support::{TestApp, deploy_running, publish_agent};
+
+/// Runs one command line with `dir` as its configuration; its output, or
+/// its failure's message and exit code.
+async fn agentdeck(dir: &std::path::Path, args: &[&str]) -> Result<String, (String, i32)> {
+    let cli = cli::Cli::try_parse_from(std::iter::once("agentdeck").chain(args.iter().copied()))
+        .map_err(|error| (error.to_string(), 2))?;
+    let mut out = Vec::new();
+    let mut stdin: &[u8] = b"";
+    let io = cli::Io {
+        out: &mut out,
+        stdin: &mut stdin,
+        config_dir: dir.to_path_buf(),
+        env_key: None,
+    };
+    cli::run(cli, io)
+        .await
+        .map_err(|failure| (failure.message, failure.code))?;
+    Ok(String::from_utf8(out).expect("UTF-8 output"))
+}
+
+#[tokio::test]
+async fn sign_in_list_and_run_from_the_command_line() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
+    let slug = publish_agent(&mut ada, "Terminal Greeter", |body| {
+        body["manifest"]["input_schema"] = json!({
+            "type": "object",
+            "properties": {"name": {"type": "string", "minLength": 2}},
+            "required": ["name"]
+        });
+        body["example_input"] = json!("{\"name\": \"Ada\"}");
+    })
+    .await;
+    let (id, _) = deploy_running(&mut ada, json!({ "agent": slug })).await;
+    let (status, key) = ada
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "terminal", "scopes": ["deployments:write", "runs:read", "runs:write"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let token = key["token"].as_str().expect("token").to_owned();
+    let dir = tempfile::tempdir().expect("a config dir");
+
+    // Not signed in yet; a wrong key is refused and nothing is kept.
+    let (message, _) = agentdeck(dir.path(), &["whoami"])
+        .await
+        .expect_err("not signed in");
+    assert!(message.contains("agentdeck login"), "{message}");
+    let (message, code) = agentdeck(
+        dir.path(),
+        &["login", "--url", &app.base_url, "--key", "adk_not-a-key"],
+    )
+    .await
+    .expect_err("a wrong key");
+    assert_eq!(code, 1);
+    assert!(message.contains("unknown, revoked or expired"), "{message}");
+    assert!(!dir.path().join("config.json").exists());
+
+    let said = agentdeck(
+        dir.path(),
+        &["login", "--url", &app.base_url, "--key", &token],
+    )
+    .await
+    .expect("signed in");
+    assert!(said.contains("as Ada Lovelace"), "{said}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("config.json"))
+            .expect("kept")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the key is readable by its owner only");
+    }
+    let said = agentdeck(dir.path(), &["whoami"]).await.expect("whoami");
+    assert!(said.starts_with("Ada Lovelace (@"), "{said}");
+
+    let listed = agentdeck(dir.path(), &["deployments", "ls"])
+        .await
+        .expect("ls");
+    assert!(
+        listed.contains(&id) && listed.contains("running"),
+        "{listed}"
+    );
+    let listed: Value = serde_json::from_str(
+        &agentdeck(dir.path(), &["deployments", "ls", "--json"])
+            .await
+            .expect("ls --json"),
+    )
+    .expect("JSON");
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+
+    // A run prints its output; --json the run as the API answers it.
+    let output = agentdeck(
+        dir.path(),
+        &["run", &id, "--input", "{\"name\": \"Grace\"}"],
+    )
+    .await
+    .expect("a run");
+    let output: Value = serde_json::from_str(&output).expect("the output as JSON");
+    assert_eq!(output["greeting"], "Hello, Grace!");
+    let run: Value = serde_json::from_str(
+        &agentdeck(
+            dir.path(),
+            &["run", &id, "--input", "{\"name\": \"Linus\"}", "--json"],
+        )
+        .await
+        .expect("a run"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        (&run["status"], &run["trigger"]),
+        (&"succeeded".into(), &"api".into())
+    );
+
+    // A refused input: every problem, each on a line; input that is not
+    // JSON never reaches the server.
+    let (message, code) = agentdeck(
+        dir.path(),
+        &["run", &id, "--input", "{\"name\": 1, \"x\": [}"],
+    )
+    .await
+    .expect_err("not JSON");
+    assert_eq!(code, 1);
+    assert!(message.starts_with("the input is not JSON"), "{message}");
+    let (message, _) = agentdeck(
+        dir.path(),
+        &["run", &id, "--input", "{\"name\": \"A\", \"times\": 2}"],
+    )
+    .await
+    .expect_err("refused");
+    assert_eq!(
+        message, "input.name: must be at least 2 characters",
+        "{message}"
+    );
+    let (message, _) = agentdeck(dir.path(), &["run", &id, "--input", "[]"])
+        .await
+        .expect_err("refused");
+    assert!(message.starts_with("input: must be an object"), "{message}");
+
+    // Signed out, the key is forgotten here.
+    agentdeck(dir.path(), &["logout"]).await.expect("logout");
+    let (message, _) = agentdeck(dir.path(), &["whoami"])
+        .await
+        .expect_err("signed out");
+    assert!(message.contains("agentdeck login"), "{message}");
+}
