@@ -7,10 +7,9 @@
 //! `$XDG_CONFIG_HOME/agentdeck`, else `~/.config/agentdeck`), readable by
 //! its owner only. `AGENTDECK_URL` and `AGENTDECK_API_KEY` override it.
 //!
-//! The commands so far: `login`, `logout`, `whoami`, `deployments ls`,
-//! `run`. (Issue 21 lists the rest: `init`, `dev`, `test`, `publish`,
-//! `deploy`, `logs --follow`, `deployments stop/start/rm`, `keys`,
-//! `wallet`.)
+//! The commands so far: `login`, `logout`, `whoami`, `deployments
+//! ls/stop/start/rm`, `wallet`, `run`. (Issue 21 lists the rest: `init`,
+//! `dev`, `test`, `publish`, `deploy`, `logs --follow`, `keys`.)
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,6 +50,12 @@ pub enum Command {
     /// Deployments.
     #[command(subcommand)]
     Deployments(Deployments),
+    /// The workspace's credits.
+    Wallet {
+        /// A team's workspace (its slug); else the key's own.
+        #[arg(long)]
+        workspace: Option<String>,
+    },
     /// Run a deployment and print its output.
     Run {
         /// The deployment's id.
@@ -74,6 +79,12 @@ pub enum Command {
 pub enum Deployments {
     /// The deployments the key can see.
     Ls,
+    /// Stop a running deployment.
+    Stop { deployment: uuid::Uuid },
+    /// Start a stopped deployment again.
+    Start { deployment: uuid::Uuid },
+    /// Delete a deployment (its runs stay readable).
+    Rm { deployment: uuid::Uuid },
 }
 
 /// Where the command line reads and writes.
@@ -235,6 +246,15 @@ fn api_failure(status: u16, body: &Value) -> Failure {
     Failure { message, code: 1 }
 }
 
+/// Prints the API's answer (`--json`) or `words`.
+fn said(out: &mut dyn Write, json: bool, answer: &Value, words: &str) -> std::io::Result<()> {
+    if json {
+        writeln!(out, "{answer}")
+    } else {
+        writeln!(out, "{words}")
+    }
+}
+
 /// Runs one command line.
 pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
     let mut config = read_config(&io.config_dir)?;
@@ -343,6 +363,55 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                         item["version"].as_str().unwrap_or("?"),
                     )?;
                 }
+            }
+        }
+        Command::Deployments(Deployments::Stop { deployment }) => {
+            let path = format!("/api/v1/deployments/{deployment}/stop");
+            let (_, answer) = signed_in()?
+                .send(reqwest::Method::POST, &path, None, None)
+                .await?;
+            said(
+                out,
+                cli.json,
+                &answer,
+                &format!("{deployment} is stopping."),
+            )?;
+        }
+        Command::Deployments(Deployments::Start { deployment }) => {
+            let path = format!("/api/v1/deployments/{deployment}/start");
+            let (_, answer) = signed_in()?
+                .send(reqwest::Method::POST, &path, None, None)
+                .await?;
+            said(
+                out,
+                cli.json,
+                &answer,
+                &format!("{deployment} is starting."),
+            )?;
+        }
+        Command::Deployments(Deployments::Rm { deployment }) => {
+            let path = format!("/api/v1/deployments/{deployment}");
+            let (_, answer) = signed_in()?
+                .send(reqwest::Method::DELETE, &path, None, None)
+                .await?;
+            said(out, cli.json, &answer, &format!("{deployment} is deleted."))?;
+        }
+        Command::Wallet { workspace } => {
+            let path = match &workspace {
+                Some(slug) => format!("/api/v1/wallet?workspace={slug}"),
+                None => "/api/v1/wallet".to_owned(),
+            };
+            let wallet = signed_in()?.get(&path).await?;
+            if cli.json {
+                writeln!(out, "{wallet}")?;
+            } else {
+                writeln!(
+                    out,
+                    "{} credits",
+                    wallet["balance"]
+                        .as_i64()
+                        .map_or_else(|| "?".to_owned(), |n| n.to_string())
+                )?;
             }
         }
         Command::Run {

@@ -1,7 +1,7 @@
 //! The `agentdeck` command line against a real server: signing in with a
 //! key (kept readable by its owner only), who it acts for, the
-//! deployments, a run with its output, and a refused input with each
-//! problem on a line of its own.
+//! deployments, a run with its output, a refused input with each problem
+//! on a line of its own, the wallet, stopping, starting and deleting.
 
 use cli::Parser as _;
 use reqwest::StatusCode;
@@ -46,7 +46,7 @@ async fn sign_in_list_and_run_from_the_command_line() {
     let (status, key) = ada
         .post(
             "/api/v1/api-keys",
-            json!({ "name": "terminal", "scopes": ["deployments:write", "runs:read", "runs:write"] }),
+            json!({ "name": "terminal", "scopes": ["deployments:write", "runs:read", "runs:write", "billing:read"] }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
@@ -149,6 +149,34 @@ async fn sign_in_list_and_run_from_the_command_line() {
         .await
         .expect_err("refused");
     assert!(message.starts_with("input: must be an object"), "{message}");
+
+    // The wallet; stop, start and delete the deployment.
+    let said = agentdeck(dir.path(), &["wallet"]).await.expect("wallet");
+    assert!(said.ends_with(" credits\n"), "{said}");
+    let said = agentdeck(dir.path(), &["deployments", "stop", &id])
+        .await
+        .expect("stop");
+    assert!(said.contains("is stopping"), "{said}");
+    let mut status = String::new();
+    for _ in 0..200 {
+        let (_, shown) = ada.get(&format!("/api/v1/deployments/{id}")).await;
+        status = shown["status"].as_str().unwrap_or_default().to_owned();
+        if status == "stopped" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "stopped");
+    let (message, code) = agentdeck(dir.path(), &["run", &id, "--input", "{\"name\": \"Ada\"}"])
+        .await
+        .expect_err("stopped");
+    assert_eq!(code, 1);
+    assert!(message.contains("stopped"), "{message}");
+    agentdeck(dir.path(), &["deployments", "rm", &id])
+        .await
+        .expect("rm");
+    let (status, _) = ada.get(&format!("/api/v1/deployments/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Signed out, the key is forgotten here.
     agentdeck(dir.path(), &["logout"]).await.expect("logout");
