@@ -217,6 +217,11 @@ impl Api {
     async fn get(&self, path: &str) -> Result<Value, Failure> {
         Ok(self.send(reqwest::Method::GET, path, None, None).await?.1)
     }
+
+    /// An action without a body (stop, start, delete); its answer.
+    async fn act(&self, method: reqwest::Method, path: &str) -> Result<Value, Failure> {
+        Ok(self.send(method, path, None, None).await?.1)
+    }
 }
 
 /// An error answer in words: the message, each problem on a line of its
@@ -367,9 +372,7 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
         }
         Command::Deployments(Deployments::Stop { deployment }) => {
             let path = format!("/api/v1/deployments/{deployment}/stop");
-            let (_, answer) = signed_in()?
-                .send(reqwest::Method::POST, &path, None, None)
-                .await?;
+            let answer = signed_in()?.act(reqwest::Method::POST, &path).await?;
             said(
                 out,
                 cli.json,
@@ -379,9 +382,7 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
         }
         Command::Deployments(Deployments::Start { deployment }) => {
             let path = format!("/api/v1/deployments/{deployment}/start");
-            let (_, answer) = signed_in()?
-                .send(reqwest::Method::POST, &path, None, None)
-                .await?;
+            let answer = signed_in()?.act(reqwest::Method::POST, &path).await?;
             said(
                 out,
                 cli.json,
@@ -391,9 +392,7 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
         }
         Command::Deployments(Deployments::Rm { deployment }) => {
             let path = format!("/api/v1/deployments/{deployment}");
-            let (_, answer) = signed_in()?
-                .send(reqwest::Method::DELETE, &path, None, None)
-                .await?;
+            let answer = signed_in()?.act(reqwest::Method::DELETE, &path).await?;
             said(out, cli.json, &answer, &format!("{deployment} is deleted."))?;
         }
         Command::Wallet { workspace } => {

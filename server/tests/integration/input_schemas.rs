@@ -41,6 +41,32 @@ fn refusal(body: &Value) -> (String, Vec<String>) {
     )
 }
 
+/// Saves `slug`'s draft as it stands but for what `edit` changes in the
+/// body `PUT …/draft` takes; the answer.
+async fn save_draft(
+    browser: &mut Browser,
+    slug: &str,
+    edit: impl FnOnce(&mut Value),
+) -> (StatusCode, Value) {
+    let path = format!("/api/v1/agents/{slug}/draft");
+    let (_, draft) = browser.get(&path).await;
+    let mut body = json!({ "revision": draft["revision"], "listing": draft["listing"],
+                           "readme": draft["readme"], "source": draft["source"],
+                           "manifest": draft["manifest"], "example_input": draft["example_input"] });
+    edit(&mut body);
+    browser.put(&path, body).await
+}
+
+/// Publishes `slug`'s saved draft as `version`; the answer.
+async fn publish(browser: &mut Browser, slug: &str, version: &str) -> (StatusCode, Value) {
+    browser
+        .post(
+            &format!("/api/v1/agents/{slug}/versions"),
+            json!({ "version": version }),
+        )
+        .await
+}
+
 async fn runs_of(browser: &mut Browser, id: &str) -> usize {
     let (status, runs) = browser.get(&format!("/api/v1/deployments/{id}/runs")).await;
     assert_eq!(status, StatusCode::OK, "{runs}");
@@ -172,25 +198,12 @@ async fn every_way_to_start_a_run_checks_the_input_first() {
 
     // A new version with a stricter schema, redeployed: the schema kept in
     // memory for the old version does not let the old limit through.
-    let draft_path = format!("/api/v1/agents/{slug}/draft");
-    let (_, draft) = ada.get(&draft_path).await;
-    let mut manifest = draft["manifest"].clone();
-    manifest["input_schema"] = input_schema(1);
-    let (status, saved) = ada
-        .put(
-            &draft_path,
-            json!({ "revision": draft["revision"], "listing": draft["listing"],
-                    "readme": draft["readme"], "source": draft["source"],
-                    "manifest": manifest, "example_input": draft["example_input"] }),
-        )
-        .await;
+    let (status, saved) = save_draft(&mut ada, &slug, |body| {
+        body["manifest"]["input_schema"] = input_schema(1);
+    })
+    .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
-    let (status, published) = ada
-        .post(
-            &format!("/api/v1/agents/{slug}/versions"),
-            json!({ "version": "1.1.0" }),
-        )
-        .await;
+    let (status, published) = publish(&mut ada, &slug, "1.1.0").await;
     assert_eq!(status, StatusCode::CREATED, "{published}");
     let (status, redeployed) = ada
         .post(
@@ -224,13 +237,10 @@ async fn schemas_outside_the_subset_and_examples_that_miss_are_refused_by_name()
     let slug = created["slug"].as_str().expect("slug").to_owned();
     let draft_path = format!("/api/v1/agents/{slug}/draft");
     let save = async |ada: &mut Browser, manifest: Value, example: &str| {
-        let (_, draft) = ada.get(&draft_path).await;
-        ada.put(
-            &draft_path,
-            json!({ "revision": draft["revision"], "listing": draft["listing"],
-                    "readme": draft["readme"], "source": draft["source"],
-                    "manifest": manifest, "example_input": example }),
-        )
+        save_draft(ada, &slug, |body| {
+            body["manifest"] = manifest;
+            body["example_input"] = json!(example);
+        })
         .await
     };
     for (schema, field, says) in [
@@ -311,12 +321,7 @@ async fn schemas_outside_the_subset_and_examples_that_miss_are_refused_by_name()
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
-    let (status, body) = ada
-        .post(
-            &format!("/api/v1/agents/{slug}/versions"),
-            json!({ "version": "1.0.0" }),
-        )
-        .await;
+    let (status, body) = publish(&mut ada, &slug, "1.0.0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let error = error_of(&body, "invalid_parameter");
     assert_eq!(error["field"], "example_input", "{body}");
@@ -341,25 +346,13 @@ async fn a_queued_run_meets_the_schema_of_the_version_that_runs_it() {
     let slug = publish_agent(&mut ada, "Loose", |_| {}).await;
     let (id, _) = deploy_running(&mut ada, json!({ "agent": slug })).await;
     // 1.1.0 asks for an email.
-    let draft_path = format!("/api/v1/agents/{slug}/draft");
-    let (_, draft) = ada.get(&draft_path).await;
-    let mut manifest = draft["manifest"].clone();
-    manifest["input_schema"] = json!({"type": "object", "required": ["email"]});
-    let (status, saved) = ada
-        .put(
-            &draft_path,
-            json!({ "revision": draft["revision"], "listing": draft["listing"],
-                    "readme": draft["readme"], "source": draft["source"],
-                    "manifest": manifest, "example_input": "{\"email\": \"a@b.c\"}" }),
-        )
-        .await;
+    let (status, saved) = save_draft(&mut ada, &slug, |body| {
+        body["manifest"]["input_schema"] = json!({"type": "object", "required": ["email"]});
+        body["example_input"] = json!("{\"email\": \"a@b.c\"}");
+    })
+    .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
-    let (status, _) = ada
-        .post(
-            &format!("/api/v1/agents/{slug}/versions"),
-            json!({ "version": "1.1.0" }),
-        )
-        .await;
+    let (status, _) = publish(&mut ada, &slug, "1.1.0").await;
     assert_eq!(status, StatusCode::CREATED);
 
     // The deployment is busy, so the queued run waits for a later claim.

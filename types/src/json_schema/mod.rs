@@ -32,7 +32,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
 use check::Check;
-pub use check::json_equal;
 use compile::compile;
 
 mod check;
