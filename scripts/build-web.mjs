@@ -5,6 +5,8 @@
 //                        preload hints and start script for <head>
 //   2. here              style/main.css (minified) and public/favicon.svg under
 //                        content-hashed names, index.html from frontend/
+//      and the API reference (/docs/api): redoc's standalone bundle from
+//      npm and its start script, content-hashed, named in api-reference.html
 //   3. build-editor.mjs  the code editor's bundle, named in index.html, then
 //                        precompress.mjs (.br and .gz beside every asset)
 //   4. here              the staging directory replaces dist/ in one rename
@@ -98,6 +100,26 @@ let html = readFileSync(join(root, "frontend/index.html"), "utf8")
   );
 if (release) html = html.replace(/>\s+</g, "><").trim();
 writeFileSync(join(staging, "index.html"), html);
+
+say("the API reference page (redoc)");
+// Served by the server at /docs/api with its own Content-Security-Policy
+// (server/src/docs.rs): redoc renders /api/v1/openapi.json in the page.
+const redoc = hashed("redoc.standalone.js", readFileSync(join(root, "node_modules/redoc/bundles/redoc.standalone.js")));
+const start = hashed(
+  "api-reference.js",
+  Buffer.from(
+    'Redoc.init("/api/v1/openapi.json", { hideDownloadButton: false, expandResponses: "200,201,202",' +
+      ' theme: { colors: { primary: { main: "#4f46e5" } } } }, document.getElementById("reference"));\n',
+  ),
+);
+writeFileSync(
+  join(staging, "api-reference.html"),
+  `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<title>Agentdeck API reference</title><link rel="icon" href="${icon}" type="image/svg+xml">` +
+    `<style>body{margin:0}</style></head><body><div id="reference"></div>` +
+    `<script src="${redoc}"></script><script src="${start}"></script></body></html>`,
+);
 
 say("the code editor's bundle and compressed copies");
 node("build-editor.mjs");

@@ -19,6 +19,8 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version 
 # virtualenv of its own that fresh clones reuse. The tests start it as
 # `$AGENTDECK_TEST_PYTHON -m aiosmtpd ...`; test.sh exports that variable.
 AIOSMTPD_VERSION="1.4.6"
+# The contract tests of the OpenAPI document (end2end/contract.test.mjs).
+SCHEMATHESIS_VERSION="4.32.5"
 TEST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/agentdeck/venv"
 
 STARTED_AT=$SECONDS

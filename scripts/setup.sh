@@ -4,10 +4,10 @@
 # and wasm-split-cli (from crates.io), wasm-opt, esbuild and playwright-core
 # (from npm), PostgreSQL server
 # binaries and, for tests, Chromium (from Debian) and the aiosmtpd SMTP server
-# (from PyPI, into a virtualenv). Says what it does.
+# and Schemathesis (from PyPI, into a virtualenv). Says what it does.
 #
 #   scripts/setup.sh run    what `make run` needs
-#   scripts/setup.sh test   what `make test` needs (adds Chromium and aiosmtpd)
+#   scripts/setup.sh test   what `make test` needs (adds Chromium, aiosmtpd, Schemathesis)
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -70,14 +70,18 @@ fi
 
 # --- Python tools (tests) ---------------------------------------------------
 
-# aiosmtpd: the SMTP server the integration tests and browser journeys send
-# mail to (they start it themselves as `$AGENTDECK_TEST_PYTHON -m aiosmtpd`).
-# Kept in its own virtualenv, reused while it holds the pinned version.
-venv_aiosmtpd_version() {
-    "$TEST_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("aiosmtpd"))' 2>/dev/null
+# From PyPI into one virtualenv, each reused while it holds its pinned version:
+# - aiosmtpd: the SMTP server the integration tests and browser journeys send
+#   mail to (they start it themselves as `$AGENTDECK_TEST_PYTHON -m aiosmtpd`);
+# - Schemathesis: the contract tests of the OpenAPI document
+#   (end2end/contract.test.mjs runs `$TEST_VENV/bin/schemathesis`).
+venv_version() {
+    "$TEST_VENV/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null
 }
-if [[ "$purpose" == test && "$(venv_aiosmtpd_version)" != "$AIOSMTPD_VERSION" ]]; then
-    say "installing aiosmtpd $AIOSMTPD_VERSION (the tests' SMTP server) from PyPI into the virtualenv $TEST_VENV"
+venv_install() {
+    local package="$1" version="$2" why="$3"
+    [[ "$(venv_version "$package")" == "$version" ]] && return
+    say "installing $package $version ($why) from PyPI into the virtualenv $TEST_VENV"
     # A virtualenv whose Python or pip no longer works (its Python was
     # upgraded or removed) is made anew.
     if ! "$TEST_VENV/bin/python" -m pip --version >/dev/null 2>&1; then
@@ -85,9 +89,13 @@ if [[ "$purpose" == test && "$(venv_aiosmtpd_version)" != "$AIOSMTPD_VERSION" ]]
         python3 -m venv --clear "$TEST_VENV"
     fi
     "$TEST_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-        "aiosmtpd==$AIOSMTPD_VERSION"
-    [[ "$(venv_aiosmtpd_version)" == "$AIOSMTPD_VERSION" ]] ||
-        die "aiosmtpd $AIOSMTPD_VERSION did not install into $TEST_VENV"
+        "$package==$version"
+    [[ "$(venv_version "$package")" == "$version" ]] ||
+        die "$package $version did not install into $TEST_VENV"
+}
+if [[ "$purpose" == test ]]; then
+    venv_install aiosmtpd "$AIOSMTPD_VERSION" "the tests' SMTP server"
+    venv_install schemathesis "$SCHEMATHESIS_VERSION" "the API's contract tests"
 fi
 
 # --- Rust toolchain pieces -------------------------------------------------

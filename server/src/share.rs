@@ -335,8 +335,37 @@ static CARDS: LazyLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 const CARDS_KEPT: usize = 256;
 
+/// Get an agent's share card
+///
 /// `GET /agents/{slug}/card.png`: the agent's share card, for anyone who
-/// may see the agent (a private or unknown one is the same 404).
+/// may see the agent (a private or unknown one is the same 404). The agent's
+/// page names it as its Open Graph and Twitter image; it is cacheable, with
+/// an `ETag`.
+#[utoipa::path(
+    get,
+    path = "/agents/{slug}/card.png",
+    tag = "public",
+    operation_id = "agent_card",
+    params(
+        ("slug" = String, Path, description = "The agent's slug"),
+        ("If-None-Match" = Option<String>, Header,
+            description = "An `ETag` of the card seen before: 304 while it still shows the same"),
+    ),
+    responses(
+        (status = 200, description = "The card, a PNG image", body = Vec<u8>,
+            content_type = "image/png",
+            headers(
+                ("ETag" = String, description = "The card's version"),
+                ("Cache-Control" = String, description = "`public, max-age=3600`"),
+            )),
+        (status = 304, description = "Not modified: the card is the one `If-None-Match` names",
+            headers(
+                ("ETag" = String, description = "The card's version"),
+                ("Cache-Control" = String, description = "`public, max-age=3600`"),
+            )),
+    ),
+    security(())
+)]
 pub async fn card(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -414,8 +443,24 @@ static SITEMAPS: LazyLock<Mutex<HashMap<String, Built>>> =
 /// up to 50,000 rows).
 const SITEMAP_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Get the sitemap
+///
 /// `GET /sitemap.xml`: the marketplace, every listed agent and every
 /// creator of one; built at most once a minute.
+#[utoipa::path(
+    get,
+    path = "/sitemap.xml",
+    tag = "public",
+    operation_id = "sitemap_xml",
+    responses((
+        status = 200,
+        description = "The sitemap (sitemaps.org 0.9)",
+        body = String,
+        content_type = "application/xml",
+        headers(("Cache-Control" = String, description = "`public, max-age=3600`"))
+    )),
+    security(())
+)]
 pub async fn sitemap(State(state): State<AppState>) -> Response {
     let public = state.services.public_url.trim_end_matches('/').to_owned();
     let fresh = SITEMAPS.lock().ok().and_then(|maps| {
@@ -484,7 +529,24 @@ pub async fn limited(
     next.run(request).await
 }
 
-/// `GET /robots.txt`: pages yes, the API and signed-in areas no.
+/// Get the rules for robots
+///
+/// `GET /robots.txt`: pages yes, the API and signed-in areas no; it names
+/// the sitemap.
+#[utoipa::path(
+    get,
+    path = "/robots.txt",
+    tag = "public",
+    operation_id = "robots_txt",
+    responses((
+        status = 200,
+        description = "The robots.txt rules",
+        body = String,
+        content_type = "text/plain",
+        headers(("Cache-Control" = String, description = "`public, max-age=3600`"))
+    )),
+    security(())
+)]
 pub async fn robots(State(state): State<AppState>) -> Response {
     let public = state.services.public_url.trim_end_matches('/');
     let text = format!(

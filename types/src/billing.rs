@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/v1/wallet?workspace=`: what a workspace has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Wallet {
     /// The workspace's slug.
     pub workspace: String,
@@ -23,6 +24,7 @@ pub struct Wallet {
 
 /// What credits cost.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopUp {
     /// One credit's price in the currency's smallest unit (cents).
     pub cents_per_credit: i64,
@@ -34,6 +36,7 @@ pub struct TopUp {
 
 /// `POST /api/v1/billing/checkout`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StartCheckout {
     pub credits: i64,
     /// The workspace's slug; the personal one when absent.
@@ -44,6 +47,7 @@ pub struct StartCheckout {
 /// A purchase of credits: `open` until the provider reports it `paid` (or
 /// `expired`); pay at `url`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Checkout {
     pub id: uuid::Uuid,
     pub workspace: String,
@@ -61,6 +65,7 @@ pub struct Checkout {
 /// One line of `GET /api/v1/ledger?workspace=`: one of the workspace's
 /// accounts moved by one transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerLine {
     /// The transaction (several lines may share it).
     pub transaction: i64,
@@ -84,6 +89,7 @@ pub struct LedgerLine {
 
 /// A page of ledger lines, newest first; `next_cursor` reads on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerPage {
     pub items: Vec<LedgerLine>,
     pub next_cursor: Option<String>,
@@ -91,6 +97,7 @@ pub struct LedgerPage {
 
 /// `POST /api/v1/admin/credits` (platform administrators).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantCredits {
     /// The workspace's slug.
     pub workspace: String,
@@ -101,6 +108,7 @@ pub struct GrantCredits {
 
 /// A grant made: its ledger transaction and the wallet's new balance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Granted {
     pub transaction: i64,
     pub workspace: String,
@@ -110,6 +118,7 @@ pub struct Granted {
 /// `GET /api/v1/billing/usage?workspace=&days=`: paid runs per day (UTC)
 /// and agent over the last `days` days, today included.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Usage {
     pub workspace: String,
     /// The first day counted, `YYYY-MM-DD`.
@@ -122,6 +131,7 @@ pub struct Usage {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageRow {
     /// `YYYY-MM-DD`, UTC.
     pub day: String,
@@ -136,6 +146,7 @@ pub struct UsageRow {
 /// What things cost on this server, from its configuration: the pricing
 /// page (`GET /api/v1/pricing`, public).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pricing {
     /// What a credit costs and how many one purchase may buy; `None` when
     /// credits are not for sale here (no payment provider configured).
@@ -152,6 +163,7 @@ pub struct Pricing {
 
 /// One model agents may call, and what its tokens cost.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelPrice {
     pub model: String,
     pub input_credits_per_1k: i64,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::market::AgentRef;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentStatus {
     Queued,
@@ -52,6 +53,7 @@ impl DeploymentStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deployment {
     pub id: uuid::Uuid,
     pub name: String,
@@ -92,6 +94,7 @@ pub struct Deployment {
 
 /// `POST /api/v1/deployments`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateDeployment {
     /// The agent's slug.
     pub agent: String,
@@ -117,12 +120,14 @@ pub type SecretChanges = std::collections::BTreeMap<String, Option<String>>;
 
 /// `POST /api/v1/deployments/{id}/redeploy`: another version (a rollback).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Redeploy {
     pub version: String,
 }
 
 /// What the topic `deployment:<id>` carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeploymentEvent {
     /// The status changed.
@@ -164,6 +169,7 @@ pub enum DeploymentEvent {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Queued,
@@ -206,6 +212,7 @@ impl RunStatus {
 
 /// `POST /api/v1/deployments/{id}/runs`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StartRun {
     #[serde(default)]
     pub input: serde_json::Value,
@@ -218,6 +225,7 @@ pub struct StartRun {
 /// Why a run failed, as the agent or the sandbox said: a deployment's run
 /// and an editor's test run alike.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunError {
     pub code: String,
     pub message: String,
@@ -231,6 +239,7 @@ pub struct RunError {
 /// logs. On the wire the summary's fields stand beside the others; in code
 /// they are read through the summary (`run.status`, by `Deref`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Run {
     #[serde(flatten)]
     pub summary: RunSummary,
@@ -247,6 +256,7 @@ pub struct Run {
 /// reported, and the credits they were charged (0 with the workspace's own
 /// provider key).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LlmUse {
     pub calls: i64,
     pub input_tokens: i64,
@@ -265,6 +275,7 @@ impl std::ops::Deref for Run {
 /// A run in a list (a deployment's history, the dashboard's feed): all but
 /// its input, output and logs, which `GET /api/v1/runs/{id}` has.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSummary {
     pub id: uuid::Uuid,
     pub deployment_id: uuid::Uuid,
@@ -289,12 +300,14 @@ pub struct RunSummary {
 /// `GET /api/v1/deployments/{id}/metrics?minutes=`: runs per minute, the
 /// minutes with no runs left out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentMetrics {
     pub minutes: i32,
     pub buckets: Vec<MetricsBucket>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsBucket {
     #[serde(with = "crate::timestamp")]
     pub minute: DateTime<Utc>,
@@ -313,6 +326,7 @@ pub struct MetricsBucket {
 /// The field must be there: a body without it (or with a misspelt one) is
 /// refused rather than read as "no cap".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SpendCap {
     #[serde(deserialize_with = "Option::deserialize")]

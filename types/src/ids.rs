@@ -9,6 +9,7 @@ macro_rules! ids {
     ($($(#[$meta:meta])* $name:ident($inner:ty, $sql:ident, $what:literal);)*) => {$(
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[cfg_attr(feature = "ssr", derive(diesel::AsExpression, diesel::FromSqlRow))]
         #[cfg_attr(feature = "ssr", diesel(sql_type = diesel::sql_types::$sql))]
         #[serde(transparent)]

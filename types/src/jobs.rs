@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Queue depth and failures, for `/admin/jobs` and `GET /api/v1/admin/jobs`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueOverview {
     pub kinds: Vec<KindDepth>,
     /// The newest dead jobs first.
@@ -13,6 +14,7 @@ pub struct QueueOverview {
 
 /// One kind of job: how many wait, run, and wait to retry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KindDepth {
     pub kind: String,
     /// Queued and due now.
@@ -28,6 +30,7 @@ pub struct KindDepth {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeadJob {
     pub id: i64,
     pub kind: String,

@@ -161,6 +161,7 @@ pub mod timestamp {
 
 /// Marketplace categories. The database checks the same list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Content,
@@ -218,6 +219,7 @@ impl Category {
 
 /// Who published an agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     pub handle: String,
     pub display_name: String,
@@ -225,6 +227,7 @@ pub struct Author {
 
 /// An agent as a marketplace card shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentSummary {
     pub id: AgentId,
     pub slug: String,
@@ -248,6 +251,7 @@ pub struct AgentSummary {
 
 /// A published version as listed on the agent page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionSummary {
     pub id: AgentVersionId,
     pub version: String,
@@ -258,6 +262,7 @@ pub struct VersionSummary {
 
 /// Everything the agent page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentDetail {
     #[serde(flatten)]
     pub agent: AgentSummary,
@@ -286,6 +291,7 @@ pub struct AgentDetail {
 
 /// A page of agents; pass `next_cursor` back as `cursor` for the next page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentPage {
     pub items: Vec<AgentSummary>,
     pub next_cursor: Option<String>,
@@ -302,6 +308,7 @@ pub struct AgentPage {
 /// Marketplace listing parameters, unvalidated: the service layer checks them
 /// and names the field at fault.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentQuery {
     #[serde(default)]
     pub q: Option<String>,
@@ -336,6 +343,7 @@ pub mod live {
     pub const SYSTEM_TOPIC: &str = "system";
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(tag = "type", rename_all = "snake_case")]
     pub enum ClientFrame {
         Subscribe {
@@ -350,6 +358,7 @@ pub mod live {
     }
 
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(tag = "type", rename_all = "snake_case")]
     pub enum ServerFrame {
         Event {
@@ -368,6 +377,7 @@ pub mod live {
 
     /// The event of the `system` topic.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(tag = "kind", rename_all = "snake_case")]
     pub enum SystemEvent {
         Heartbeat {
@@ -387,6 +397,7 @@ pub mod account {
     use super::{ApiKeyId, InviteId, SessionId, UserId, WorkspaceId};
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct SignupRequest {
         pub email: String,
         pub password: String,
@@ -396,6 +407,7 @@ pub mod account {
     /// Asks for a password-reset link by mail. The answer is the same
     /// whether or not an account has the address.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(deny_unknown_fields)]
     pub struct PasswordResetRequest {
         pub email: String,
@@ -404,6 +416,7 @@ pub mod account {
     /// Sets a new password with the token from a reset link; every session
     /// of the account ends and this browser is signed in.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(deny_unknown_fields)]
     pub struct PasswordReset {
         pub token: String,
@@ -412,6 +425,7 @@ pub mod account {
 
     /// Changes the signed-in user's password; their other sessions end.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(deny_unknown_fields)]
     pub struct PasswordChange {
         pub current_password: String,
@@ -422,6 +436,7 @@ pub mod account {
     /// followed. `password` is the current one (absent for accounts that
     /// have none, which sign in with GitHub).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(deny_unknown_fields)]
     pub struct EmailChange {
         pub new_email: String,
@@ -431,6 +446,7 @@ pub mod account {
 
     /// The token from a verification link.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(deny_unknown_fields)]
     pub struct EmailVerification {
         pub token: String,
@@ -438,6 +454,7 @@ pub mod account {
 
     /// What following a verification link did.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct EmailVerified {
         /// The account's address now (the new one, after a change).
         pub email: String,
@@ -447,6 +464,7 @@ pub mod account {
 
     /// A mail that was accepted for sending (the link inside is not shown).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct MailQueued {
         pub to: String,
     }
@@ -454,6 +472,7 @@ pub mod account {
     /// A message in the local outbox (mail when no SMTP server is set),
     /// as platform administrators see it.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct OutboxMail {
         /// The file's name in the outbox.
         pub id: String,
@@ -467,18 +486,21 @@ pub mod account {
 
     /// Which ways of signing in this server offers.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct Providers {
         pub password: bool,
         pub github: bool,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct LoginRequest {
         pub email: String,
         pub password: String,
     }
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum Role {
         Viewer,
@@ -505,6 +527,7 @@ pub mod account {
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct UserProfile {
         pub id: UserId,
         pub handle: String,
@@ -521,6 +544,7 @@ pub mod account {
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct WorkspaceSummary {
         pub id: WorkspaceId,
         pub slug: String,
@@ -532,6 +556,7 @@ pub mod account {
     /// Who is signed in, where, and the token state-changing requests must
     /// echo in `x-csrf-token`.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct Me {
         pub user: UserProfile,
         pub workspaces: Vec<WorkspaceSummary>,
@@ -543,6 +568,7 @@ pub mod account {
     /// What an API key may do. A key never does more than its owner's role
     /// in the key's workspace allows.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum Scope {
         #[serde(rename = "agents:read")]
         AgentsRead,
@@ -591,6 +617,7 @@ pub mod account {
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct CreateApiKey {
         pub name: String,
         pub scopes: Vec<Scope>,
@@ -607,6 +634,7 @@ pub mod account {
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct ApiKeyInfo {
         pub id: ApiKeyId,
         pub name: String,
@@ -633,12 +661,14 @@ pub mod account {
 
     /// The answer to creating a key: the only time `token` is shown.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct CreatedApiKey {
         pub key: ApiKeyInfo,
         pub token: String,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct CreateTeam {
         pub name: String,
         /// URL name; derived from `name` when absent.
@@ -647,6 +677,7 @@ pub mod account {
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct Member {
         pub user: UserId,
         pub handle: String,
@@ -658,18 +689,21 @@ pub mod account {
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct TeamDetail {
         pub workspace: WorkspaceSummary,
         pub members: Vec<Member>,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct CreateInvite {
         pub email: String,
         pub role: Role,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct InviteInfo {
         pub id: InviteId,
         pub email: String,
@@ -684,17 +718,20 @@ pub mod account {
     /// A new invitation: `link` works once, until it expires. No mail is
     /// sent; the inviter passes the link on.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct CreatedInvite {
         pub invite: InviteInfo,
         pub link: String,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct ChangeRole {
         pub role: Role,
     }
 
     #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct AuditEvent {
         pub id: i64,
         #[serde(with = "crate::timestamp")]
@@ -709,16 +746,19 @@ pub mod account {
         pub user_agent: String,
         /// What else the action recorded, as JSON (kept as text: the SPA
         /// only shows it).
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
         pub details: Box<serde_json::value::RawValue>,
     }
 
     #[derive(Clone, Debug, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct AuditPage {
         pub items: Vec<AuditEvent>,
         pub next_cursor: Option<String>,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct SessionInfo {
         pub id: SessionId,
         #[serde(with = "crate::timestamp")]

@@ -9,6 +9,7 @@ use std::time::Duration;
 /// typed error when reached, except the log budget, which drops lines and
 /// flags the log as truncated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Wall-clock time for the whole run, host calls included.
@@ -85,6 +86,7 @@ impl Limits {
 /// What an agent version may do besides computing. Everything is denied
 /// unless granted here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Capabilities {
     /// Call the platform's language model.
@@ -136,6 +138,7 @@ impl Capabilities {
 /// An agent version's manifest: the JSON the editor edits, the service
 /// stores per version and the sandbox enforces.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Manifest {
     pub capabilities: Capabilities,

@@ -10,6 +10,7 @@ use crate::manifest::Manifest;
 
 /// Who may see an agent once it is published.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Listed in the marketplace and in search.
@@ -39,6 +40,7 @@ impl Visibility {
 
 /// Marketplace orders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentSort {
     /// Best match for the search text (needs `q`).
@@ -89,6 +91,7 @@ impl AgentSort {
 
 /// A short reference to an agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentRef {
     pub id: AgentId,
     pub slug: String,
@@ -97,6 +100,7 @@ pub struct AgentRef {
 
 /// The published version an agent page and deployments use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatestVersion {
     pub version: String,
     pub manifest: Manifest,
@@ -106,6 +110,7 @@ pub struct LatestVersion {
 /// An agent's last seven days, for its creators (rolled up from the runs
 /// every minute).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentUsage {
     /// Deployments with at least one run in the seven days.
     pub weekly_active_deployments: i64,
@@ -115,6 +120,7 @@ pub struct AgentUsage {
 
 /// What the caller may do on an agent page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Viewer {
     pub signed_in: bool,
     /// Member of the agent's workspace with the right to edit and publish.
@@ -132,6 +138,7 @@ pub struct Viewer {
 
 /// One user's review, and the author's reply if any.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Review {
     pub id: ReviewId,
     pub author: Author,
@@ -146,6 +153,7 @@ pub struct Review {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewReply {
     pub body: String,
     #[serde(with = "crate::timestamp")]
@@ -153,6 +161,7 @@ pub struct ReviewReply {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewPage {
     pub items: Vec<Review>,
     pub next_cursor: Option<String>,
@@ -162,6 +171,7 @@ pub struct ReviewPage {
 
 /// Writing or editing one's review.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewInput {
     pub rating: i64,
     #[serde(default)]
@@ -170,12 +180,14 @@ pub struct ReviewInput {
 
 /// The author's one reply to a review.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyInput {
     pub body: String,
 }
 
 /// The listing part of a draft, applied to the agent when it is published.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing {
     pub name: String,
     pub summary: String,
@@ -187,6 +199,7 @@ pub struct Listing {
 
 /// The editor's working copy of an agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Draft {
     pub agent: AgentRef,
     pub listing: Listing,
@@ -214,6 +227,7 @@ pub struct Draft {
 
 /// A draft to save over `revision`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftChanges {
     pub revision: i64,
     pub listing: Listing,
@@ -224,6 +238,7 @@ pub struct DraftChanges {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftSaved {
     pub revision: i64,
     #[serde(with = "crate::timestamp")]
@@ -233,6 +248,7 @@ pub struct DraftSaved {
 
 /// A problem in the source, at a 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Diagnostic {
     pub line: u32,
     pub column: u32,
@@ -241,6 +257,7 @@ pub struct Diagnostic {
 
 /// Run a script (the editor's current text) against an input.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestRunRequest {
     pub source: String,
     pub manifest: Manifest,
@@ -249,6 +266,7 @@ pub struct TestRunRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunLog {
     /// `debug`, `info`, `warn` or `error`.
     pub level: String,
@@ -258,6 +276,7 @@ pub struct RunLog {
 
 /// What a test run produced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunReport {
     /// The output JSON, pretty-printed, when the run succeeded.
     pub output: Option<String>,
@@ -281,6 +300,7 @@ pub struct RunReport {
 
 /// Publish the saved draft as a new version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishRequest {
     /// `MAJOR.MINOR.PATCH`, above every earlier version.
     pub version: String,
@@ -293,6 +313,7 @@ pub struct PublishRequest {
 
 /// One published version in full.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionDetail {
     pub agent: AgentRef,
     pub version: String,
@@ -312,6 +333,7 @@ pub struct VersionDetail {
 
 /// Change who sees an agent, or take it off the marketplace.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentSettings {
     #[serde(default)]
     pub visibility: Option<Visibility>,
@@ -332,6 +354,7 @@ pub struct AgentSettings {
 
 /// Start a new agent from a template or a fork.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateAgent {
     pub name: String,
     /// URL name; derived from `name` when absent.
@@ -349,6 +372,7 @@ pub struct CreateAgent {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Template {
     pub id: String,
     pub name: String,
@@ -357,6 +381,7 @@ pub struct Template {
 
 /// An agent the caller can edit, for the editor's list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnAgent {
     pub agent: AgentRef,
     pub icon: String,
@@ -372,6 +397,7 @@ pub struct OwnAgent {
 
 /// A creator's public page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatorProfile {
     pub author: Author,
     #[serde(with = "crate::timestamp")]

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use service::auth::accounts;
 use service::auth::github::{self, Callback, Finished};
 use types::account::Providers;
+use types::error::ErrorEnvelope;
 
 use crate::auth::CallerOf;
 use crate::error::AppError;
@@ -39,13 +40,43 @@ fn failed(state: &AppState, failure: github::Failure) -> Response {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StartParams {
+    /// The path of this site to return to afterwards (`/` unless given).
     return_to: Option<String>,
+    /// Link GitHub to the signed-in account instead of signing in.
     #[serde(default)]
     link: bool,
 }
 
+/// Start signing in with GitHub
+///
+/// A browser navigation: sends the browser to GitHub to authorize this site,
+/// or, with `link`, to link GitHub to the signed-in account. A failure goes
+/// to the sign-in page with an error code (`/signin?error=github_…`).
+#[utoipa::path(
+    get,
+    path = "/auth/github/start",
+    tag = "auth",
+    operation_id = "github_start",
+    params(StartParams),
+    responses(
+        (status = 303, description = "To GitHub's authorization page, or to the sign-in page \
+            with an error code",
+            headers(
+                ("Location" = String, description = "Where the browser goes next"),
+                ("Set-Cookie" = String, description = "The flow's cookie (cleared on failure)"),
+            )),
+        (status = 400, description = "The query string cannot be read (`link` not a \
+            boolean)", body = String, content_type = "text/plain"),
+        (status = 401, description = "The API key is unknown, revoked or expired",
+            body = ErrorEnvelope),
+        (status = 403, description = "Called with an API key: signing in is for browsers",
+            body = ErrorEnvelope),
+    ),
+    security(())
+)]
 pub async fn start(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
@@ -70,6 +101,38 @@ pub async fn start(
     }
 }
 
+/// Finish signing in with GitHub
+///
+/// Where GitHub sends the browser back: signs it in (or links the account)
+/// and goes on to where the flow started; a failure goes to the sign-in page
+/// with an error code (`/signin?error=github_…`). No failure leaves a session.
+#[utoipa::path(
+    get,
+    path = "/auth/github/callback",
+    tag = "auth",
+    operation_id = "github_callback",
+    params(
+        ("code" = Option<String>, Query, description = "GitHub's authorization code"),
+        ("state" = Option<String>, Query, description = "The flow's `state`, as sent"),
+        ("error" = Option<String>, Query, description = "GitHub's error, e.g. `access_denied`"),
+    ),
+    responses(
+        (status = 303, description = "On to the page the flow started from, signed in, or to \
+            the sign-in page with an error code",
+            headers(
+                ("Location" = String, description = "Where the browser goes next"),
+                ("Set-Cookie" = String, description = "The flow's cookie cleared, and the new \
+                    session's cookie when signed in"),
+            )),
+        (status = 400, description = "The query string cannot be read", body = String,
+            content_type = "text/plain"),
+        (status = 401, description = "The API key is unknown, revoked or expired",
+            body = ErrorEnvelope),
+        (status = 403, description = "Called with an API key: signing in is for browsers",
+            body = ErrorEnvelope),
+    ),
+    security(())
+)]
 pub async fn callback(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
@@ -95,7 +158,18 @@ pub async fn callback(
     }
 }
 
-/// `GET /api/v1/auth/providers`: which sign-in methods are on.
+/// List sign-in methods
+///
+/// Which ways of signing in are on: passwords always, GitHub when this
+/// server is configured for it.
+#[utoipa::path(
+    get,
+    path = "/auth/providers",
+    tag = "auth",
+    operation_id = "list_sign_in_providers",
+    responses((status = 200, description = "The sign-in methods", body = Providers)),
+    security(())
+)]
 pub async fn providers(State(state): State<AppState>) -> Json<Providers> {
     Json(accounts::providers(&state.services))
 }

@@ -11,6 +11,7 @@ use types::account::{
     AuditPage, ChangeRole, CreateInvite, CreateTeam, CreatedInvite, InviteInfo, TeamDetail,
     WorkspaceSummary,
 };
+use types::error::ErrorEnvelope;
 use types::{InviteId, UserId};
 
 use crate::api::body::Body;
@@ -23,24 +24,91 @@ fn member_id(text: &str) -> Result<UserId, AppError> {
         .map_err(|_| ServiceError::NotFound { what: "member" }.into())
 }
 
+/// List my teams
+///
+/// The teams the signed-in user belongs to, with their role in each. For
+/// sessions only.
+#[utoipa::path(
+    get,
+    path = "/teams",
+    tag = "teams",
+    operation_id = "list_teams",
+    responses((status = 200, description = "The caller's teams", body = Vec<WorkspaceSummary>)),
+    security(("session" = []))
+)]
 pub async fn list(call: Call) -> Reply<Vec<WorkspaceSummary>> {
     Ok(Json(teams::list(&call.services, &call.actor).await?))
 }
 
+/// Create a team
+///
+/// Makes a team with the signed-in user as its owner. For sessions only.
+#[utoipa::path(
+    post,
+    path = "/teams",
+    tag = "teams",
+    operation_id = "create_team",
+    request_body = CreateTeam,
+    responses(
+        (status = 201, description = "The team, made", body = WorkspaceSummary),
+        (status = 409, description = "The slug is taken, or the caller is in as many teams as \
+            allowed", body = ErrorEnvelope),
+    ),
+    security(("session" = []))
+)]
 pub async fn create(call: Call, Body(request): Body<CreateTeam>) -> Answer<WorkspaceSummary> {
     created(teams::create(&call.services, &call.actor, request, &call.meta).await?)
 }
 
+/// Show a team
+///
+/// A team and its members; any member may look. For sessions only.
+#[utoipa::path(
+    get,
+    path = "/teams/{slug}",
+    tag = "teams",
+    operation_id = "show_team",
+    params(("slug" = String, Path, description = "The team's slug")),
+    responses((status = 200, description = "The team and its members", body = TeamDetail)),
+    security(("session" = []))
+)]
 pub async fn show(call: Call, Path(slug): Path<String>) -> Reply<TeamDetail> {
     Ok(Json(teams::show(&call.services, &call.actor, &slug).await?))
 }
 
+/// List a team's invites
+///
+/// The team's pending invites; for its admins and owners, in a session.
+#[utoipa::path(
+    get,
+    path = "/teams/{slug}/invites",
+    tag = "teams",
+    operation_id = "list_team_invites",
+    params(("slug" = String, Path, description = "The team's slug")),
+    responses((status = 200, description = "The pending invites", body = Vec<InviteInfo>)),
+    security(("session" = []))
+)]
 pub async fn invites(call: Call, Path(slug): Path<String>) -> Reply<Vec<InviteInfo>> {
     Ok(Json(
         teams::invites(&call.services, &call.actor, &slug).await?,
     ))
 }
 
+/// Invite to a team
+///
+/// Invites an email address into the team with a role (admin, member or
+/// viewer); answers the invite and its link, shown this once. For the team's
+/// admins and owners, in a session.
+#[utoipa::path(
+    post,
+    path = "/teams/{slug}/invites",
+    tag = "teams",
+    operation_id = "create_team_invite",
+    params(("slug" = String, Path, description = "The team's slug")),
+    request_body = CreateInvite,
+    responses((status = 201, description = "The invite, with its link", body = CreatedInvite)),
+    security(("session" = []))
+)]
 pub async fn invite(
     call: Call,
     Path(slug): Path<String>,
@@ -49,6 +117,22 @@ pub async fn invite(
     created(teams::invite(&call.services, &call.actor, &slug, request, &call.meta).await?)
 }
 
+/// Revoke an invite
+///
+/// Revokes a team's pending invite; its link stops working. For the team's
+/// admins and owners, in a session.
+#[utoipa::path(
+    delete,
+    path = "/teams/{slug}/invites/{id}",
+    tag = "teams",
+    operation_id = "revoke_team_invite",
+    params(
+        ("slug" = String, Path, description = "The team's slug"),
+        ("id" = uuid::Uuid, Path, description = "The invite's id"),
+    ),
+    responses((status = 204, description = "The invite is revoked")),
+    security(("session" = []))
+)]
 pub async fn revoke_invite(
     call: Call,
     Path((slug, id)): Path<(String, String)>,
@@ -60,12 +144,50 @@ pub async fn revoke_invite(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Accept an invite
+///
+/// Joins the team an invite link names. The link works once, until it
+/// expires, and only for the account with the invited address (verified).
+/// For sessions only.
+#[utoipa::path(
+    post,
+    path = "/invites/{token}/accept",
+    tag = "teams",
+    operation_id = "accept_team_invite",
+    params(("token" = String, Path, description = "The invite link's token")),
+    responses(
+        (status = 200, description = "The team joined", body = WorkspaceSummary),
+        (status = 409, description = "The caller is a member of the team already",
+            body = ErrorEnvelope),
+    ),
+    security(("session" = []))
+)]
 pub async fn accept_invite(call: Call, Path(token): Path<String>) -> Reply<WorkspaceSummary> {
     Ok(Json(
         teams::accept_invite(&call.services, &call.actor, &token, &call.meta).await?,
     ))
 }
 
+/// Change a member's role
+///
+/// Gives a team member another role, within what the caller's own role
+/// allows; a team keeps at least one owner. In a session.
+#[utoipa::path(
+    patch,
+    path = "/teams/{slug}/members/{user}",
+    tag = "teams",
+    operation_id = "change_team_member_role",
+    params(
+        ("slug" = String, Path, description = "The team's slug"),
+        ("user" = uuid::Uuid, Path, description = "The member's user id"),
+    ),
+    request_body = ChangeRole,
+    responses(
+        (status = 204, description = "The role is changed"),
+        (status = 409, description = "The member is the team's last owner", body = ErrorEnvelope),
+    ),
+    security(("session" = []))
+)]
 pub async fn change_role(
     call: Call,
     Path((slug, member)): Path<(String, String)>,
@@ -84,6 +206,25 @@ pub async fn change_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Remove a member
+///
+/// Removes a member from the team, within what the caller's own role allows;
+/// a team keeps at least one owner. In a session.
+#[utoipa::path(
+    delete,
+    path = "/teams/{slug}/members/{user}",
+    tag = "teams",
+    operation_id = "remove_team_member",
+    params(
+        ("slug" = String, Path, description = "The team's slug"),
+        ("user" = uuid::Uuid, Path, description = "The member's user id"),
+    ),
+    responses(
+        (status = 204, description = "The member is removed"),
+        (status = 409, description = "The member is the team's last owner", body = ErrorEnvelope),
+    ),
+    security(("session" = []))
+)]
 pub async fn remove_member(
     call: Call,
     Path((slug, member)): Path<(String, String)>,
@@ -93,17 +234,38 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Leave a team
+///
+/// The signed-in user leaves the team; its last owner cannot. In a session.
+#[utoipa::path(
+    post,
+    path = "/teams/{slug}/leave",
+    tag = "teams",
+    operation_id = "leave_team",
+    params(("slug" = String, Path, description = "The team's slug")),
+    responses(
+        (status = 204, description = "The caller has left the team"),
+        (status = 409, description = "The caller is the team's last owner", body = ErrorEnvelope),
+    ),
+    security(("session" = []))
+)]
 pub async fn leave(call: Call, Path(slug): Path<String>) -> Result<StatusCode, AppError> {
     let me = call.actor.require_session()?;
     teams::change_member(&call.services, &call.actor, &slug, me, None, &call.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// An action (`member.invite`), or every action of an object (`member.`).
     action: Option<String>,
+    /// The handle of the user who acted.
     actor: Option<String>,
+    /// Events per page, 1 to 200 (50 unless given).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -120,7 +282,19 @@ impl AuditParams {
     }
 }
 
-/// `GET /api/v1/teams/{slug}/audit`: a team's audit log.
+/// Read a team's audit log
+///
+/// What was done in the team, newest first, one page at a time, filtered by
+/// action and actor. For the team's admins and owners.
+#[utoipa::path(
+    get,
+    path = "/teams/{slug}/audit",
+    tag = "teams",
+    operation_id = "list_team_audit_events",
+    params(("slug" = String, Path, description = "The team's slug"), AuditParams),
+    responses((status = 200, description = "One page of audit events", body = AuditPage)),
+    security(("bearer" = ["audit:read"]))
+)]
 pub async fn audit(
     call: Call,
     Path(slug): Path<String>,
@@ -148,8 +322,24 @@ pub struct WorkspaceAuditParams {
     page: AuditParams,
 }
 
-/// `GET /api/v1/audit?workspace=`: any workspace's audit log, personal
-/// ones included (the caller's own when none is named).
+/// Read a workspace's audit log
+///
+/// Any workspace's audit log, personal ones included (the caller's own when
+/// none is named: a key's workspace, else the personal one), credit
+/// movements too. For the workspace's admins and owners.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "teams",
+    operation_id = "list_workspace_audit_events",
+    params(
+        ("workspace" = Option<String>, Query, description = "The workspace's slug; the \
+            caller's own unless given"),
+        AuditParams,
+    ),
+    responses((status = 200, description = "One page of audit events", body = AuditPage)),
+    security(("bearer" = ["audit:read"]))
+)]
 pub async fn workspace_audit(
     call: Call,
     QueryOf(params): QueryOf<WorkspaceAuditParams>,

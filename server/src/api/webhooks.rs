@@ -14,10 +14,41 @@ use axum::{Extension, Json};
 use serde_json::{Value, json};
 use service::auth::RequestMeta;
 use service::payments::{self, Delivery};
+use types::error::ErrorEnvelope;
 
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// Receive a payment provider event
+///
+/// Stripe's webhook: the `Stripe-Signature` header is the credential, checked
+/// against the raw body. Each verified event is handled once (a paid checkout
+/// credits its workspace) and acknowledged, even when ignored or seen before.
+#[utoipa::path(
+    post,
+    path = "/webhooks/stripe",
+    tag = "webhooks",
+    operation_id = "stripe_webhook",
+    params((
+        "stripe-signature" = String, Header,
+        description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`, at most 300 s \
+            old"
+    )),
+    request_body(
+        content = String,
+        content_type = "application/json",
+        description = "The event, exactly as Stripe sent it (the signature covers its bytes)"
+    ),
+    responses(
+        (status = 200, description = "Acknowledged: `{\"received\": true, \"outcome\": \
+            \"credited\" | \"handled\" | \"ignored\" | \"duplicate\" | \"unmatched\" | \
+            \"held_for_review\"}`", body = Object),
+        (status = 400, description = "The signature is missing, does not verify, or is older \
+            than 300 s", body = ErrorEnvelope),
+        (status = 409, description = "This server takes no payments", body = ErrorEnvelope),
+    ),
+    security(())
+)]
 pub async fn stripe(
     State(state): State<AppState>,
     client: Option<Extension<ClientAddr>>,

@@ -65,6 +65,7 @@ const DRAFTS: &[&str] = &[
 
 /// A value that does not meet a schema: where, and what it must be.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Violation {
     /// The JSON path of the value at fault, from the root's name:
     /// `input`, `input.customer.email`, `input.items[2]`, `input["a b"]`.

@@ -9,16 +9,32 @@ use crate::api::extract::{Call, QueryOf, Reply};
 use crate::error::AppError;
 
 /// Raw query parameters; numbers arrive as text so a bad one can be named.
-#[derive(Deserialize)]
+/// The document states what they must be.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Words to search names, summaries, tags and READMEs for.
     q: Option<String>,
+    /// A category slug.
     category: Option<String>,
+    /// Tags, comma-separated; an agent must carry every one.
     tags: Option<String>,
+    /// Lowest price per run, in credits.
+    #[param(value_type = Option<i64>, minimum = 0)]
     min_price: Option<String>,
+    /// Highest price per run, in credits.
+    #[param(value_type = Option<i64>, minimum = 0)]
     max_price: Option<String>,
+    /// Only free agents (`true`) or only paid ones (`false`).
+    #[param(value_type = Option<bool>)]
     free: Option<String>,
+    /// The order (`relevance` needs `q`).
+    #[param(value_type = Option<types::market::AgentSort>)]
     sort: Option<String>,
+    /// Agents per page, 1 to 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -32,6 +48,17 @@ fn number(field: &'static str, text: Option<String>) -> Result<Option<i64>, AppE
         .transpose()
 }
 
+/// List and search agents
+///
+/// The marketplace's public agents, searched and filtered, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/agents",
+    tag = "agents",
+    params(ListParams),
+    responses((status = 200, description = "One page of agents", body = AgentPage)),
+    security((), ("bearer" = ["agents:read"]))
+)]
 pub async fn list_agents(call: Call, QueryOf(params): QueryOf<ListParams>) -> Reply<AgentPage> {
     let limit = params
         .limit

@@ -17,6 +17,7 @@ use types::ApiKeyId;
 use types::account::{
     ApiKeyInfo, CreateApiKey, CreatedApiKey, LoginRequest, Me, SessionInfo, SignupRequest,
 };
+use types::error::ErrorEnvelope;
 
 use crate::api::body::Body;
 use crate::api::extract::{Answer, Call, PathId, Reply, created};
@@ -55,7 +56,25 @@ pub fn with_cookie(state: &AppState, door: &BrowserDoor, mut response: Response)
     response
 }
 
-/// `POST /api/v1/auth/signup {email, password, name}`: 201 and signed in.
+/// Sign up
+///
+/// Makes an account with an email address and a password, and signs this
+/// browser in to it; a verification link goes to the address. For browsers,
+/// never API keys.
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "The account, made and signed in", body = Me,
+            headers(("Set-Cookie" = String, description = "The new session's cookie, and the \
+                device cookie of a browser that signed in"))),
+        (status = 409, description = "An account has this email address already",
+            body = ErrorEnvelope),
+    ),
+    security(())
+)]
 pub async fn signup(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
@@ -73,8 +92,23 @@ pub async fn signup(
     ))
 }
 
-/// `POST /api/v1/auth/login {email, password}`: a new session (a new id, so
-/// a planted cookie gains nothing).
+/// Sign in
+///
+/// Checks an email address and password and starts a new session (a new id,
+/// so a planted cookie gains nothing); the browser's previous session ends.
+/// For browsers, never API keys.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = Me,
+            headers(("Set-Cookie" = String, description = "The new session's cookie, and the \
+                device cookie of a browser that signed in"))),
+    ),
+    security(())
+)]
 pub async fn login(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
@@ -88,7 +122,19 @@ pub async fn login(
     Ok(with_cookie(&state, &door, Json(me).into_response()))
 }
 
-/// `POST /api/v1/auth/logout`: 204, session ended, cookie cleared.
+/// Sign out
+///
+/// Ends the caller's session and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Signed out",
+            headers(("Set-Cookie" = String, description = "The session cookie, cleared"))),
+    ),
+    security(("session" = []))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     CallerOf(caller): CallerOf,
@@ -103,41 +149,125 @@ pub async fn logout(
     ))
 }
 
-/// `GET /api/v1/me`
+/// Show who is calling
+///
+/// The signed-in user (or the API key's owner), their workspaces and, for a
+/// session, the CSRF token to send with every change.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "auth",
+    responses((status = 200, description = "The caller", body = Me)),
+    security(("bearer" = []))
+)]
 pub async fn me(call: Call) -> Reply<Me> {
     Ok(Json(accounts::me(&call.services, &call.actor).await?))
 }
 
-/// `GET /api/v1/sessions`
+/// List my sessions
+///
+/// The signed-in user's live sessions, most recently active first. For
+/// sessions only, never API keys.
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "auth",
+    responses((status = 200, description = "The live sessions", body = Vec<SessionInfo>)),
+    security(("session" = []))
+)]
 pub async fn list_sessions(call: Call) -> Reply<Vec<SessionInfo>> {
     Ok(Json(sessions::list(&call.services, &call.actor).await?))
 }
 
-/// `POST /api/v1/sessions/revoke-others`: signs out every other device.
+/// Sign out other sessions
+///
+/// Ends every session of the signed-in user but the current one, and answers
+/// how many ended (`{"ended": n}`). For sessions only, never API keys.
+#[utoipa::path(
+    post,
+    path = "/sessions/revoke-others",
+    tag = "auth",
+    responses(
+        (status = 200, description = "How many sessions ended: `{\"ended\": n}`", body = Object),
+    ),
+    security(("session" = []))
+)]
 pub async fn revoke_other_sessions(call: Call) -> Reply<serde_json::Value> {
     let ended = sessions::revoke_others(&call.services, &call.actor, &call.meta).await?;
     Ok(Json(json!({ "ended": ended })))
 }
 
-/// `GET /api/v1/api-keys`
+/// List my API keys
+///
+/// The signed-in user's API keys, newest first, revoked ones included. For
+/// sessions only, never API keys.
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    tag = "auth",
+    operation_id = "list_api_keys",
+    responses((status = 200, description = "The API keys", body = Vec<ApiKeyInfo>)),
+    security(("session" = []))
+)]
 pub async fn list_keys(call: Call) -> Reply<Vec<ApiKeyInfo>> {
     Ok(Json(api_keys::list(&call.services, &call.actor).await?))
 }
 
-/// `POST /api/v1/api-keys {name, scopes, expires_in_days?, workspace?}`:
-/// 201 with the token, shown this once.
+/// Create an API key
+///
+/// Makes an API key for a workspace of the signed-in user (their personal
+/// one unless `workspace` is given), holding the scopes asked for; its token
+/// is in this answer only. For sessions with a verified email address.
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    tag = "auth",
+    operation_id = "create_api_key",
+    request_body = CreateApiKey,
+    responses(
+        (status = 201, description = "The key, with its token (shown this once)",
+            body = CreatedApiKey),
+        (status = 409, description = "The user has as many live keys as allowed",
+            body = ErrorEnvelope),
+    ),
+    security(("session" = []))
+)]
 pub async fn create_key(call: Call, Body(request): Body<CreateApiKey>) -> Answer<CreatedApiKey> {
     created(api_keys::create(&call.services, &call.actor, request, &call.meta).await?)
 }
 
-/// `DELETE /api/v1/api-keys/{id}`: 204.
+/// Revoke an API key
+///
+/// Revokes one of the signed-in user's API keys; it stops working at once.
+/// For sessions only.
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    tag = "auth",
+    operation_id = "revoke_api_key",
+    params(("id" = uuid::Uuid, Path, description = "The key's id")),
+    responses((status = 204, description = "The key is revoked")),
+    security(("session" = []))
+)]
 pub async fn revoke_key(call: Call, PathId(id): PathId<ApiKeyId>) -> Result<StatusCode, AppError> {
     api_keys::revoke(&call.services, &call.actor, id, &call.meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `PUT /api/v1/api-keys/{id}/spend-cap`: `{"monthly_credits": n}` or
-/// `null` to lift it; the key's owner only.
+/// Change an API key's spend cap
+///
+/// Sets the most credits a key may spend in a month (`monthly_credits`), or
+/// lifts the cap with `null`. For the key's owner, in a session.
+#[utoipa::path(
+    put,
+    path = "/api-keys/{id}/spend-cap",
+    tag = "auth",
+    operation_id = "change_api_key_spend_cap",
+    params(("id" = uuid::Uuid, Path, description = "The key's id")),
+    request_body = types::deploy::SpendCap,
+    responses((status = 200, description = "The key, with its new cap", body = ApiKeyInfo)),
+    security(("session" = []))
+)]
 pub async fn change_key_spend_cap(
     call: Call,
     PathId(id): PathId<ApiKeyId>,

@@ -7,11 +7,28 @@ use types::deploy::Deployment;
 
 use crate::api::extract::{Call, Reply};
 
-#[derive(Serialize)]
+/// The caller's deployments.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DeploymentList {
+    /// Newest first, at most 200.
     items: Vec<Deployment>,
 }
 
+/// List deployments
+///
+/// The deployments of every workspace the caller belongs to (an API key's
+/// own workspace only), newest first.
+#[utoipa::path(
+    get,
+    path = "/deployments",
+    tag = "deployments",
+    responses((status = 200, description = "The caller's deployments", body = DeploymentList)),
+    security(
+        ("bearer" = ["deployments:write"]),
+        ("bearer" = ["runs:read"]),
+        ("bearer" = ["runs:write"])
+    )
+)]
 pub async fn list_deployments(call: Call) -> Reply<DeploymentList> {
     let items = deployments::list(&call.services, &call.actor).await?;
     Ok(Json(DeploymentList { items }))

@@ -1,0 +1,138 @@
+// The API against its own description, checked by a client we did not
+// write: Schemathesis (pinned in scripts/common.sh, from PyPI) reads
+// /api/v1/openapi.json from the real server and calls every operation not
+// excluded in end2end/schemathesis.toml with generated requests, as a
+// verified account's API key holding every scope. It fails on any server
+// error (5xx), any answer whose status, content type, headers or body the
+// document does not describe.
+//
+// Also here: the readable reference at /docs/api renders the document in
+// Chromium under its own Content-Security-Policy.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join, resolve } from "node:path";
+import { launchBrowser, makeDataDir, removeDataDir, freePort, Server } from "./harness.mjs";
+import { outboxOf, waitForLink } from "./mail.mjs";
+
+const root = resolve(import.meta.dirname, "..");
+const venv = process.env.AGENTDECK_TEST_VENV
+  ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME, ".cache"), "agentdeck", "venv");
+/** The whole run's budget: Schemathesis is stopped (and the test fails) after it. */
+const BUDGET_MS = 300_000;
+
+/** A verified account's API key holding every scope, made through the API. */
+async function keyWithEveryScope(server) {
+  const email = "contract@example.com";
+  const signup = await fetch(`${server.url}/api/v1/auth/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "Contract Tester", email, password: "correct horse battery staple" }),
+  });
+  assert.equal(signup.status, 201, await signup.text());
+  const cookie = signup.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const { csrf_token: csrf } = await signup.json();
+  const link = await waitForLink(outboxOf(server), { to: email, page: "verify-email" });
+  const token = decodeURIComponent(new URL(link).hash.replace(/^#token=/, ""));
+  const verified = await fetch(`${server.url}/api/v1/auth/verify-email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
+    body: JSON.stringify({ token }),
+  });
+  assert.ok(verified.ok, await verified.text());
+  const scopes = ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write", "billing:read", "audit:read"];
+  const made = await fetch(`${server.url}/api/v1/api-keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
+    body: JSON.stringify({ name: "schemathesis", scopes }),
+  });
+  assert.equal(made.status, 201, await made.text());
+  const { token: key } = await made.json();
+  assert.ok(key?.startsWith("ak_"), "a key");
+  return key;
+}
+
+function schemathesis(args, env) {
+  return new Promise((ok, fail) => {
+    const child = spawn(join(venv, "bin", "schemathesis"), args, {
+      cwd: root,
+      env: { ...process.env, ...env, NO_COLOR: "1", PYTHONUNBUFFERED: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+      process.stderr.write(d);
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+      process.stderr.write(d);
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), BUDGET_MS);
+    child.once("error", fail);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      ok({ code, signal, output });
+    });
+  });
+}
+
+describe("the API's contract", () => {
+  let server;
+  let dataDir;
+
+  before(async () => {
+    dataDir = makeDataDir();
+    // Schemathesis sends thousands of requests from one address with one
+    // key: the test server's API budget is raised out of its way (the
+    // limits themselves are tested in the integration tests).
+    server = new Server(dataDir, await freePort(), {
+      AGENTDECK_API_LIMIT: "1000000/60",
+    });
+    await server.start();
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (dataDir) removeDataDir(dataDir);
+  });
+
+  test("Schemathesis finds no server error and no answer the document does not describe", { timeout: BUDGET_MS + 60_000 }, async () => {
+    const key = await keyWithEveryScope(server);
+    const started = Date.now();
+    const { code, signal, output } = await schemathesis(
+      [
+        "run",
+        "--config-file", "end2end/schemathesis.toml",
+        "--url", server.url,
+        `${server.url}/api/v1/openapi.json`,
+      ],
+      { AGENTDECK_CONTRACT_KEY: key },
+    );
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    const summary = output.split("\n").filter((line) => /passed|failed|errored|skipped/.test(line)).slice(-3).join("\n");
+    console.error(`schemathesis took ${seconds} s:\n${summary}`);
+    assert.equal(signal, null, `schemathesis was stopped after ${BUDGET_MS / 1000} s`);
+    assert.equal(code, 0, `schemathesis found problems (exit ${code}); its report is above`);
+    assert.doesNotMatch(server.log, /panicked/, "the server panicked");
+  });
+
+  test("/docs/api renders the document under its own policy", async () => {
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const response = await page.goto(`${server.url}/docs/api`);
+      assert.equal(response.status(), 200);
+      assert.match(response.headers()["content-security-policy"], /worker-src blob:/);
+      // Redoc's rendering: the API's title and an operation of each tag.
+      await page.getByRole("heading", { name: /Agentdeck API/ }).waitFor({ timeout: 30_000 });
+      await page.getByText("Start a run").first().waitFor();
+      await page.getByText("List and search agents").first().waitFor();
+      assert.deepEqual(browser.cspViolations, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
