@@ -30,9 +30,10 @@ async function keyWithEveryScope(server) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ name: "Contract Tester", email, password: "correct horse battery staple" }),
   });
-  assert.equal(signup.status, 201, await signup.text());
+  const me = await signup.text();
+  assert.equal(signup.status, 201, me);
   const cookie = signup.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  const { csrf_token: csrf } = await signup.json();
+  const { csrf_token: csrf } = JSON.parse(me);
   const link = await waitForLink(outboxOf(server), { to: email, page: "verify-email" });
   const token = decodeURIComponent(new URL(link).hash.replace(/^#token=/, ""));
   const verified = await fetch(`${server.url}/api/v1/auth/verify-email`, {
@@ -47,10 +48,49 @@ async function keyWithEveryScope(server) {
     headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
     body: JSON.stringify({ name: "schemathesis", scopes }),
   });
-  assert.equal(made.status, 201, await made.text());
-  const { token: key } = await made.json();
-  assert.ok(key?.startsWith("ak_"), "a key");
+  const answer = await made.text();
+  assert.equal(made.status, 201, answer);
+  const { token: key } = JSON.parse(answer);
+  assert.ok(key?.startsWith("adk_"), "a key");
   return key;
+}
+
+/** What the generated requests reach beyond 404s: an agent of the key's
+ * account with a published version, a running deployment of it, and a
+ * finished run (their names go to end2end/schemathesis.toml through the
+ * environment). */
+async function somethingToCall(server, key) {
+  const call = async (method, path, body) => {
+    const response = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+    return JSON.parse(text);
+  };
+  const { slug } = await call("POST", "/agents", { name: "Contract echo" });
+  const draft = await call("GET", `/agents/${slug}/draft`);
+  await call("PUT", `/agents/${slug}/draft`, {
+    ...draft,
+    source: "export default async function run(input, ctx) {\n  ctx.log.info(\"echo\");\n  return { echoed: input };\n}\n",
+    example_input: '{"text": "hi"}',
+  });
+  await call("POST", `/agents/${slug}/versions`, { version: "1.0.0" });
+  const { id: deployment } = await call("POST", "/deployments", { agent: slug });
+  for (let i = 0; ; i++) {
+    const { status } = await call("GET", `/deployments/${deployment}`);
+    if (status === "running") break;
+    assert.ok(status !== "failed" && i < 600, `the deployment is ${status}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  const run = await call("POST", `/deployments/${deployment}/runs`, { input: { text: "hi" } });
+  return {
+    AGENTDECK_CONTRACT_SLUG: slug,
+    AGENTDECK_CONTRACT_DEPLOYMENT: deployment,
+    AGENTDECK_CONTRACT_RUN: run.id ?? run.run?.id,
+  };
 }
 
 function schemathesis(args, env) {
@@ -100,15 +140,17 @@ describe("the API's contract", () => {
 
   test("Schemathesis finds no server error and no answer the document does not describe", { timeout: BUDGET_MS + 60_000 }, async () => {
     const key = await keyWithEveryScope(server);
+    const names = await somethingToCall(server, key);
+    assert.ok(names.AGENTDECK_CONTRACT_RUN, "a run id");
     const started = Date.now();
     const { code, signal, output } = await schemathesis(
       [
-        "run",
         "--config-file", "end2end/schemathesis.toml",
+        "run",
         "--url", server.url,
         `${server.url}/api/v1/openapi.json`,
       ],
-      { AGENTDECK_CONTRACT_KEY: key },
+      { AGENTDECK_CONTRACT_KEY: key, ...names },
     );
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     const summary = output.split("\n").filter((line) => /passed|failed|errored|skipped/.test(line)).slice(-3).join("\n");
@@ -128,8 +170,8 @@ describe("the API's contract", () => {
       assert.match(response.headers()["content-security-policy"], /worker-src blob:/);
       // Redoc's rendering: the API's title and an operation of each tag.
       await page.getByRole("heading", { name: /Agentdeck API/ }).waitFor({ timeout: 30_000 });
-      await page.getByText("Start a run").first().waitFor();
-      await page.getByText("List and search agents").first().waitFor();
+      await page.getByRole("heading", { name: "Start a run" }).waitFor();
+      await page.getByRole("heading", { name: "List and search agents" }).waitFor();
       assert.deepEqual(browser.cspViolations, []);
     } finally {
       await browser.close();

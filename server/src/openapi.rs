@@ -34,7 +34,7 @@ use crate::state::AppState;
     info(
         title = "Agentdeck API",
         description = "Publish, deploy and run AI agents. Authenticate with an API key as a \
-            bearer token (`Authorization: Bearer ak_…`, made in Settings → API keys, each \
+            bearer token (`Authorization: Bearer adk_…`, made in Settings → API keys, each \
             holding scopes) or, from the browser app, with the session cookie plus the \
             `x-csrf-token` header on every request that changes something. Errors are \
             `{\"error\": {\"code\", \"message\", \"field\"?, \"request_id\"?, \"problems\"?}}`; \
@@ -90,7 +90,7 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(format!(
-                        "An API key (`ak_…`). Each operation lists the scope its key must \
+                        "An API key (`adk_…`). Each operation lists the scope its key must \
                          hold, one of {scopes}; a key belongs to one workspace."
                     )))
                     .build(),

@@ -156,6 +156,7 @@ pub fn build_with_document(state: AppState) -> (Router, Arc<Value>) {
         .method_not_allowed_fallback(not_found::method_not_allowed)
         .fallback(spa::serve)
         .layer(Extension(Arc::clone(&document)))
+        .layer(middleware::from_fn(crate::api::nul::refuse))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod github;
 pub mod health;
 pub mod not_found;
+pub mod nul;
 pub mod runs;
 pub mod server_fns;
 pub mod teams;

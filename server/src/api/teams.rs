@@ -337,7 +337,10 @@ pub struct WorkspaceAuditParams {
             caller's own unless given"),
         AuditParams,
     ),
-    responses((status = 200, description = "One page of audit events", body = AuditPage)),
+    responses(
+        (status = 200, description = "One page of audit events", body = AuditPage),
+        (status = 404, description = "No such workspace, or not the caller's", body = ErrorEnvelope),
+    ),
     security(("bearer" = ["audit:read"]))
 )]
 pub async fn workspace_audit(

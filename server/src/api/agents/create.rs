@@ -18,6 +18,7 @@ use crate::api::extract::{Answer, Call, created};
     request_body = CreateAgent,
     responses(
         (status = 201, description = "The agent, made", body = AgentRef),
+        (status = 404, description = "No such workspace, template or agent to fork", body = ErrorEnvelope),
         (status = 409, description = "The slug is taken", body = ErrorEnvelope),
     ),
     security(("bearer" = ["agents:write"]))
