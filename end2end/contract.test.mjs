@@ -52,7 +52,7 @@ async function keyWithEveryScope(server) {
   assert.equal(made.status, 201, answer);
   const { token: key } = JSON.parse(answer);
   assert.ok(key?.startsWith("adk_"), "a key");
-  return key;
+  return { key, cookie, csrf };
 }
 
 /** What the generated requests reach beyond 404s: an agent of the key's
@@ -86,11 +86,45 @@ async function somethingToCall(server, key) {
     await new Promise((ok) => setTimeout(ok, 50));
   }
   const run = await call("POST", `/deployments/${deployment}/runs`, { input: { text: "hi" } });
+  // What the deleting operations may take without taking the above away.
+  const { slug: scrap } = await call("POST", "/agents", { name: "Contract scrap" });
+  const { id: scrapDeployment } = await call("POST", "/deployments", { agent: slug });
   return {
     AGENTDECK_CONTRACT_SLUG: slug,
     AGENTDECK_CONTRACT_DEPLOYMENT: deployment,
-    AGENTDECK_CONTRACT_RUN: run.id ?? run.run?.id,
+    AGENTDECK_CONTRACT_RUN: run.id,
+    AGENTDECK_CONTRACT_SCRAP_SLUG: scrap,
+    AGENTDECK_CONTRACT_SCRAP_DEPLOYMENT: scrapDeployment,
   };
+}
+
+/** A team of the account (teams are managed with a session only). */
+async function aTeam(server, { cookie, csrf }) {
+  const response = await fetch(`${server.url}/api/v1/teams`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
+    body: JSON.stringify({ name: "Contract team" }),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 201, text);
+  return JSON.parse(text).slug;
+}
+
+/** The operations only a browser session may call: no bearer alternative
+ * in their security. */
+async function sessionOnly(server) {
+  const document = await (await fetch(`${server.url}/api/v1/openapi.json`)).json();
+  const ids = [];
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      const security = operation.security ?? [];
+      const session = security.some((requirement) => "session" in requirement);
+      const bearer = security.some((requirement) => "bearer" in requirement);
+      const open = security.some((requirement) => Object.keys(requirement).length === 0);
+      if (session && !bearer && !open && !operation.tags?.includes("server-fn")) ids.push(operation.operationId);
+    }
+  }
+  return ids;
 }
 
 function schemathesis(args, env) {
@@ -118,6 +152,16 @@ function schemathesis(args, env) {
   });
 }
 
+/** Runs `work`, then says how long it took and Schemathesis's summary. */
+async function timed(what, work) {
+  const started = Date.now();
+  const outcome = await work();
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  const summary = outcome.output.split("\n").filter((line) => /generated|passed|failed|errored/.test(line)).slice(-2).join("\n");
+  console.error(`schemathesis ${what}: ${seconds} s\n${summary}`);
+  return outcome;
+}
+
 describe("the API's contract", () => {
   let server;
   let dataDir;
@@ -138,25 +182,29 @@ describe("the API's contract", () => {
     if (dataDir) removeDataDir(dataDir);
   });
 
-  test("Schemathesis finds no server error and no answer the document does not describe", { timeout: BUDGET_MS + 60_000 }, async () => {
-    const key = await keyWithEveryScope(server);
-    const names = await somethingToCall(server, key);
-    assert.ok(names.AGENTDECK_CONTRACT_RUN, "a run id");
-    const started = Date.now();
-    const { code, signal, output } = await schemathesis(
-      [
-        "--config-file", "end2end/schemathesis.toml",
-        "run",
-        "--url", server.url,
-        `${server.url}/api/v1/openapi.json`,
-      ],
-      { AGENTDECK_CONTRACT_KEY: key, ...names },
-    );
-    const seconds = ((Date.now() - started) / 1000).toFixed(0);
-    const summary = output.split("\n").filter((line) => /passed|failed|errored|skipped/.test(line)).slice(-3).join("\n");
-    console.error(`schemathesis took ${seconds} s:\n${summary}`);
-    assert.equal(signal, null, `schemathesis was stopped after ${BUDGET_MS / 1000} s`);
-    assert.equal(code, 0, `schemathesis found problems (exit ${code}); its report is above`);
+  test("Schemathesis finds no server error and no answer the document does not describe", { timeout: 2 * BUDGET_MS + 60_000 }, async () => {
+    const account = await keyWithEveryScope(server);
+    const names = await somethingToCall(server, account.key);
+    names.AGENTDECK_CONTRACT_TEAM = await aTeam(server, account);
+    const common = ["--config-file", "end2end/schemathesis.toml", "run", "--url", server.url, `${server.url}/api/v1/openapi.json`];
+
+    // Every operation a key may call, as the key.
+    const asKey = await timed("as an API key with every scope", () =>
+      schemathesis([...common, "-H", `Authorization: Bearer ${account.key}`], names));
+    // The operations only a browser session may call, as the session
+    // (with its CSRF token), but signing out, which would end it.
+    const ids = (await sessionOnly(server)).filter((id) => id !== "logout");
+    assert.ok(ids.includes("create_team") && ids.includes("list_api_keys"), ids.join(", "));
+    const asSession = await timed("as a browser session", () =>
+      schemathesis(
+        [...common, "-H", `Cookie: ${account.cookie}`, "-H", `x-csrf-token: ${account.csrf}`,
+          ...ids.flatMap((id) => ["--include-operation-id", id])],
+        names,
+      ));
+    for (const [who, { code, signal }] of [["key", asKey], ["session", asSession]]) {
+      assert.equal(signal, null, `schemathesis (${who}) was stopped after ${BUDGET_MS / 1000} s`);
+      assert.equal(code, 0, `schemathesis (${who}) found problems (exit ${code}); its report is above`);
+    }
     assert.doesNotMatch(server.log, /panicked/, "the server panicked");
   });
 

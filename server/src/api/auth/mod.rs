@@ -227,6 +227,7 @@ pub async fn list_keys(call: Call) -> Reply<Vec<ApiKeyInfo>> {
     responses(
         (status = 201, description = "The key, with its token (shown this once)",
             body = CreatedApiKey),
+        (status = 404, description = "No such workspace, or not the caller's", body = ErrorEnvelope),
         (status = 409, description = "The user has as many live keys as allowed",
             body = ErrorEnvelope),
     ),
