@@ -40,7 +40,7 @@ use crate::state::AppState;
             `{\"error\": {\"code\", \"message\", \"field\"?, \"request_id\"?, \"problems\"?}}`; \
             a 429 carries `Retry-After` in seconds.",
         version = "1",
-        license(name = "Proprietary"),
+        license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only"),
     ),
     servers((url = "/", description = "This server")),
     // Besides what bodies name: what only parameters name (utoipa collects

@@ -1,10 +1,10 @@
 //! Every route of the server, in one place.
 
-use std::sync::Arc;
-
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
 use axum::middleware;
-use axum::{Extension, Json, Router};
-use serde_json::Value;
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
 use tower_http::compression::CompressionLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::{openapi, request_id, spa};
 
 /// The authentication middleware for everything under `/api`.
-fn authenticated(state: &AppState, router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+fn authenticated(state: &AppState, router: Router<AppState>) -> Router<AppState> {
     router.layer(middleware::from_fn_with_state(
         state.clone(),
         crate::auth::authenticate,
@@ -27,12 +27,6 @@ fn authenticated(state: &AppState, router: OpenApiRouter<AppState>) -> OpenApiRo
 }
 
 pub fn build(state: AppState) -> Router {
-    let (router, _) = build_with_document(state);
-    router
-}
-
-/// The router and the OpenAPI document made from the same list.
-pub fn build_with_document(state: AppState) -> (Router, Arc<Value>) {
     let api_v1 = OpenApiRouter::new()
         .routes(routes!(
             agents::list::list_agents,
@@ -118,8 +112,7 @@ pub fn build_with_document(state: AppState) -> (Router, Arc<Value>) {
         .routes(routes!(admin::jobs::show_jobs))
         .routes(routes!(admin::outbox::show_outbox))
         .routes(routes!(admin::jobs::discard_job))
-        .routes(routes!(admin::jobs::retry_job))
-        .routes(routes!(openapi_json));
+        .routes(routes!(admin::jobs::retry_job));
     let api = OpenApiRouter::new()
         .nest("/api/v1", api_v1)
         .routes(routes!(github::start))
@@ -139,6 +132,9 @@ pub fn build_with_document(state: AppState) -> (Router, Arc<Value>) {
                 .routes(routes!(crate::share::robots))
                 .routes(routes!(crate::share::sitemap))
                 .routes(routes!(crate::share::card))
+                // The API's description, read by documentation tools and
+                // the reference page whatever cookie the browser holds.
+                .routes(routes!(openapi_json))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     crate::share::limited,
@@ -147,15 +143,27 @@ pub fn build_with_document(state: AppState) -> (Router, Arc<Value>) {
         // Signed by the payment provider, not a session or key.
         .routes(routes!(webhooks::stripe));
 
-    let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    // Each half gets the JSON 405 before its layers, so a wrong method is
+    // authenticated, limited and refused cross-site like a right one.
+    let (api, api_document) = api.split_for_parts();
+    let api = authenticated(
+        &state,
+        api.method_not_allowed_fallback(not_found::method_not_allowed),
+    );
+    let (public, public_document) = public.split_for_parts();
+    let public = public.method_not_allowed_fallback(not_found::method_not_allowed);
+    let mut document = openapi::ApiDoc::openapi();
+    document.merge(public_document);
+    document.merge(api_document);
+    let document = Document(Bytes::from(
+        serde_json::to_vec(&openapi::finish(&document)).unwrap_or_default(),
+    ));
+
+    Router::new()
         .merge(public)
-        .merge(authenticated(&state, api))
-        .split_for_parts();
-    let document = Arc::new(openapi::finish(&document));
-    let router = router
-        .method_not_allowed_fallback(not_found::method_not_allowed)
+        .merge(api)
         .fallback(spa::serve)
-        .layer(Extension(Arc::clone(&document)))
+        .layer(Extension(document))
         .layer(middleware::from_fn(crate::api::nul::refuse))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(
@@ -167,19 +175,28 @@ pub fn build_with_document(state: AppState) -> (Router, Arc<Value>) {
             crate::client_addr::resolve,
         ))
         .layer(middleware::from_fn(request_id::assign))
-        .with_state(state);
-    (router, document)
+        .with_state(state)
 }
+
+/// The OpenAPI document as served, made once.
+#[derive(Clone)]
+struct Document(Bytes);
 
 /// This document, OpenAPI 3.1.
 #[utoipa::path(
     get,
-    path = "/openapi.json",
+    path = "/api/v1/openapi.json",
     tag = "public",
     operation_id = "openapi_document",
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object)),
     security(())
 )]
-async fn openapi_json(Extension(document): Extension<Arc<Value>>) -> Json<Value> {
-    Json(Value::clone(&document))
+async fn openapi_json(Extension(Document(document)): Extension<Document>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        document,
+    )
 }

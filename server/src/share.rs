@@ -352,7 +352,7 @@ const CARDS_KEPT: usize = 256;
             description = "An `ETag` of the card seen before: 304 while it still shows the same"),
     ),
     responses(
-        (status = 200, description = "The card, a PNG image", body = Vec<u8>,
+        (status = 200, description = "The card, a PNG image", body = [u8],
             content_type = "image/png",
             headers(
                 ("ETag" = String, description = "The card's version"),

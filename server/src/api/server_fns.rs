@@ -38,7 +38,7 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
             format!("must be at most {limit} MiB"),
         ));
     };
-    if let Some(refused) = crate::api::nul::in_json(&bytes) {
+    if let Some(refused) = crate::api::nul::in_arguments(&bytes) {
         return refused.into_server_fn_response();
     }
     let request = Request::from_parts(parts, axum::body::Body::from(bytes));

@@ -35,7 +35,7 @@ use crate::state::AppState;
             old"
     )),
     request_body(
-        content = String,
+        content = Object,
         content_type = "application/json",
         description = "The event, exactly as Stripe sent it (the signature covers its bytes)"
     ),

@@ -162,6 +162,11 @@ fn rows() -> Vec<Row> {
         // Prices are public, whoever asks (a revoked key is still refused).
         row(Method::GET, "/api/fn/get_pricing", Public, OPEN),
         row(Method::GET, "/api/v1/pricing", Public, OPEN),
+        // The API's description and its reference page: public, read
+        // whatever the caller holds (a stale cookie must not break the
+        // reference page), within the per-address budget of share.rs.
+        row(Method::GET, "/api/v1/openapi.json", Public, [200; 11]),
+        row(Method::GET, "/docs/api", Public, [200; 11]),
         row(Method::GET, "/pricing", Public, [200; 11]),
         row(Method::GET, "/api/v1/nowhere", Public, {
             let mut expect = [404; 11];

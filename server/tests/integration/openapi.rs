@@ -184,7 +184,17 @@ fn collect_refs(value: &Value, into: &mut Vec<String>) {
 /// JSON 405: the router holds exactly what the document says.
 #[tokio::test]
 async fn the_router_holds_exactly_the_documented_methods() {
-    let app = TestApp::spawn().await;
+    // Every path, five methods each: more than the API's per-address budget.
+    let app = TestApp::builder()
+        .limits(server::rate_limit::LimitSettings {
+            api_per_ip: server::rate_limit::Budget {
+                requests: 100_000,
+                window: std::time::Duration::from_secs(60),
+            },
+            ..Default::default()
+        })
+        .spawn()
+        .await;
     let document = document(&app).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -227,6 +237,15 @@ async fn the_router_holds_exactly_the_documented_methods() {
             }
         }
     }
+    // A wrong method is authenticated like a right one: a bad key is
+    // refused before the 405.
+    let response = http
+        .delete(app.url("/api/v1/agents"))
+        .bearer_auth("adk_not-a-key")
+        .send()
+        .await
+        .expect("sending");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     // A path the document does not have is no route at all.
     let (status, body) = app.get_json("/api/v1/not-documented").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -235,7 +254,8 @@ async fn the_router_holds_exactly_the_documented_methods() {
 /// Routes are made only by `routes!` (server/src/router.rs), which takes
 /// each path from its operation; clippy refuses the plain ways
 /// (server/clippy.toml), and this refuses them even where a lint is
-/// silenced: only openapi.rs, which documents what it routes, may.
+/// silenced: only server/src/openapi.rs, which documents what it routes,
+/// may.
 #[test]
 fn no_route_is_made_outside_the_document() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -248,18 +268,25 @@ fn no_route_is_made_outside_the_document() {
                 stack.push(path);
                 continue;
             }
-            if path.extension().is_none_or(|ext| ext != "rs") || path.ends_with("openapi.rs") {
+            if path.extension().is_none_or(|ext| ext != "rs") || path == root.join("openapi.rs") {
                 continue;
             }
             let text = std::fs::read_to_string(&path).expect("reading a source file");
-            for needle in [
-                ".route(",
-                ".route_service(",
-                ".nest_service(",
-                "Router::from(",
-            ] {
-                if text.contains(needle) {
-                    offenders.push(format!("{}: {needle}", path.display()));
+            for (number, line) in text.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for needle in [
+                    ".route(",
+                    "::route(",
+                    "route_service(",
+                    "nest_service(",
+                    "fallback_service(",
+                    "Router::from(",
+                ] {
+                    if line.contains(needle) {
+                        offenders.push(format!("{}:{}: {needle}", path.display(), number + 1));
+                    }
                 }
             }
         }
@@ -268,4 +295,97 @@ fn no_route_is_made_outside_the_document() {
         offenders.is_empty(),
         "routes made outside the document: {offenders:?}"
     );
+}
+
+/// The reference page gets its own policy (redoc styles itself inline and
+/// searches in a `blob:` worker) that still loads nothing from elsewhere;
+/// a server without the built web app says so in JSON.
+#[tokio::test]
+async fn the_reference_page_has_its_own_tight_policy() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/docs/api").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(policy.contains("worker-src blob:"), "{policy}");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(
+        !policy.contains("unsafe-eval") && !policy.contains("http"),
+        "{policy}"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert!(
+        response
+            .text()
+            .await
+            .expect("the page")
+            .contains("API reference")
+    );
+
+    let bare = TestApp::builder().without_dist().spawn().await;
+    let (status, body) = json_of(bare.get("/docs/api").await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("openapi.json")
+    );
+}
+
+/// Text with a NUL character cannot be stored: refused at the door with the
+/// parameter or JSON path named, never a 500 from the database.
+#[tokio::test]
+async fn a_nul_character_is_refused_where_it_is() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get_json("/api/v1/agents?q=a%00b").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "q");
+    let (status, body) = app.get_json("/api/v1/agents/a%00b").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = json_of(app.get("/agents/a%00b/card.png").await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (mut browser, _) =
+        crate::support::browser::Browser::sign_up(&app, "nul@example.com", "Nul").await;
+    let (status, body) = browser
+        .post(
+            "/api/v1/agents",
+            serde_json::json!({ "name": "ok", "workspace": "a\u{0}b" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "workspace");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("NUL"),
+        "{body}"
+    );
+    // Even when the rest of the body is what only a lenient parse reads
+    // (an unknown field with a number no document can hold).
+    let body = r#"{"name": "ok", "workspace": "a\u0000b", "x": 1e400}"#;
+    let response = app
+        .http
+        .post(app.url("/api/v1/agents"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("sending");
+    let (status, answer) = json_of(response).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["field"], "body");
+    // Server functions too.
+    let (status, body) = crate::support::server_fn::post(
+        &mut browser,
+        "create_team",
+        serde_json::json!({ "request": { "name": "a\u{0}" } }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "name");
 }

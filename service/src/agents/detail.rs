@@ -77,6 +77,21 @@ pub async fn by_slug(
     slug: &str,
 ) -> Result<AgentDetail, ServiceError> {
     actor.check_key_scope(Scope::AgentsRead)?;
+    page(services, actor, slug).await
+}
+
+/// The agent page as `actor` sees it after a change it was allowed to make
+/// (`authoring::change_settings` checked `agents:write`): a key that may
+/// change an agent is answered with what it changed, `agents:read` or not.
+pub async fn after_change(
+    services: &Services,
+    actor: &Actor,
+    slug: &str,
+) -> Result<AgentDetail, ServiceError> {
+    page(services, actor, slug).await
+}
+
+async fn page(services: &Services, actor: &Actor, slug: &str) -> Result<AgentDetail, ServiceError> {
     let mut conn = services.conn().await?;
     let (agent, role) = visible(&mut conn, actor, slug).await?;
     let author = author_of(&mut conn, agent.owner_user_id).await?;

@@ -25,7 +25,7 @@ mod usage;
 mod words;
 
 pub(crate) use detail::versions_of;
-pub use detail::{by_slug, creator};
+pub use detail::{after_change, by_slug, creator};
 pub use search::{DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, escape_like, invalid_limit, list};
 pub use sitemap::{Listed, MAX_URLS as SITEMAP_MAX_URLS, sitemap};
 pub use usage::{RolledUp, roll_up as roll_up_usage};

@@ -29,7 +29,7 @@ use crate::error::AppError;
         (status = 409, description = "`published` is true but no version is published yet",
             body = ErrorEnvelope),
     ),
-    security(("bearer" = ["agents:write", "agents:read"]))
+    security(("bearer" = ["agents:write"]))
 )]
 pub async fn update_agent(
     call: Call,
@@ -38,7 +38,7 @@ pub async fn update_agent(
 ) -> Reply<AgentDetail> {
     authoring::change_settings(&call.services, &call.actor, &slug, settings, &call.meta).await?;
     Ok(Json(
-        agents::by_slug(&call.services, &call.actor, &slug).await?,
+        agents::after_change(&call.services, &call.actor, &slug).await?,
     ))
 }
 

@@ -351,7 +351,7 @@ pub fn error_of<'a>(body: &'a Value, code: &str) -> &'a Value {
 }
 
 fn write_dist(dir: &Path) {
-    let files: [(&str, Vec<u8>); 5] = [
+    let files: [(&str, Vec<u8>); 6] = [
         (
             "index.html",
             format!(
@@ -372,6 +372,11 @@ fn write_dist(dir: &Path) {
         (
             "favicon.svg",
             b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>".to_vec(),
+        ),
+        // The API reference page (scripts/build-web.mjs writes the real one).
+        (
+            "api-reference.html",
+            b"<!doctype html><title>Agentdeck API reference</title>".to_vec(),
         ),
     ];
     for (name, bytes) in files {
