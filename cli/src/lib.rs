@@ -7,9 +7,12 @@
 //! `$XDG_CONFIG_HOME/agentdeck`, else `~/.config/agentdeck`), readable by
 //! its owner only. `AGENTDECK_URL` and `AGENTDECK_API_KEY` override it.
 //!
-//! The commands so far: `login`, `logout`, `whoami`, `deployments
-//! ls/stop/start/rm`, `wallet`, `run`. (Issue 21 lists the rest: `init`,
-//! `dev`, `test`, `publish`, `deploy`, `logs --follow`, `keys`.)
+//! The commands so far: `login`, `logout`, `whoami`, `init`, `test`,
+//! `publish`, `deployments ls/stop/start/rm`, `wallet`, `run`. (Issue 21
+//! lists the rest: `dev`, `deploy`, `logs --follow`, `keys`.)
+
+mod author;
+pub mod folder;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,6 +50,44 @@ pub enum Command {
     Logout,
     /// Who the key acts for, and its workspaces.
     Whoami,
+    /// Make a local agent folder: the built-in greeter (offline), or a
+    /// server template (which creates the agent there too).
+    Init {
+        /// The folder to make.
+        dir: PathBuf,
+        /// The agent's name (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// A template's id (`GET /api/v1/templates`).
+        #[arg(long)]
+        template: Option<String>,
+        /// A team's workspace (its slug); else the key's own.
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Run the folder's agent once on the server, as the editor's Test
+    /// button does: nothing is saved or published.
+    Test {
+        /// The agent folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The input as JSON text (default: the folder's example.json).
+        #[arg(long)]
+        input: Option<String>,
+    },
+    /// Save the folder as the agent's draft and publish it as a version.
+    Publish {
+        /// The agent folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// `MAJOR.MINOR.PATCH` (default: the newest version's next patch,
+        /// or 1.0.0).
+        #[arg(long)]
+        version: Option<String>,
+        /// What changed.
+        #[arg(long, default_value = "")]
+        changelog: String,
+    },
     /// Deployments.
     #[command(subcommand)]
     Deployments(Deployments),
@@ -347,6 +388,42 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                     )?;
                 }
             }
+        }
+        Command::Init {
+            dir,
+            name,
+            template,
+            workspace,
+        } => {
+            let name = name
+                .or_else(|| {
+                    dir.file_name()
+                        .map(|name| name.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "My agent".to_owned());
+            let api = signed_in().ok();
+            let slug =
+                author::init(api.as_ref(), &dir, &name, workspace, template.as_deref()).await?;
+            if cli.json {
+                writeln!(out, "{}", serde_json::json!({ "dir": dir, "slug": slug }))?;
+            } else {
+                writeln!(
+                    out,
+                    "Made {} ({name}). Next: `agentdeck test --dir {}`, then `agentdeck publish`.",
+                    dir.display(),
+                    dir.display()
+                )?;
+            }
+        }
+        Command::Test { dir, input } => {
+            author::test(&signed_in()?, &dir, input, cli.json, out).await?;
+        }
+        Command::Publish {
+            dir,
+            version,
+            changelog,
+        } => {
+            author::publish(&signed_in()?, &dir, version, changelog, cli.json, out).await?;
         }
         Command::Deployments(Deployments::Ls) => {
             let page = signed_in()?.get("/api/v1/deployments").await?;

@@ -1,7 +1,8 @@
 //! The `agentdeck` command line against a real server: signing in with a
 //! key (kept readable by its owner only), who it acts for, the
 //! deployments, a run with its output, a refused input with each problem
-//! on a line of its own, the wallet, stopping, starting and deleting.
+//! on a line of its own, the wallet, stopping, starting and deleting;
+//! writing an agent in a local folder (`init`, `test`, `publish`).
 
 use cli::Parser as _;
 use reqwest::StatusCode;
@@ -184,4 +185,145 @@ async fn sign_in_list_and_run_from_the_command_line() {
         .await
         .expect_err("signed out");
     assert!(message.contains("agentdeck login"), "{message}");
+}
+
+/// Writing an agent from a terminal: `init` makes a folder (the built-in
+/// greeter, offline), `test` runs it on the server (creating the agent, a
+/// private draft, the first time) and reports a broken one with exit code
+/// 3, `publish` saves the folder as the draft and publishes 1.0.0, then the
+/// next patch; a server template makes a folder of the template's agent.
+#[tokio::test]
+async fn init_test_and_publish_an_agent_folder() {
+    let app = TestApp::spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
+    let (status, key) = ada
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "author", "scopes": ["agents:read", "agents:write", "runs:write"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let token = key["token"].as_str().expect("token").to_owned();
+    let config = tempfile::tempdir().expect("a config dir");
+    let work = tempfile::tempdir().expect("a work dir");
+    let folder = work.path().join("greeter");
+    let folder_arg = folder.to_str().expect("a UTF-8 path");
+
+    // Offline: no key needed for the built-in start.
+    let said = agentdeck(
+        config.path(),
+        &["init", folder_arg, "--name", "Terminal Greeter"],
+    )
+    .await
+    .expect("init");
+    assert!(said.contains("agentdeck test"), "{said}");
+    for file in [
+        "agentdeck.json",
+        "manifest.json",
+        "agent.js",
+        "README.md",
+        "example.json",
+    ] {
+        assert!(folder.join(file).exists(), "{file}");
+    }
+    let (message, _) = agentdeck(config.path(), &["init", folder_arg])
+        .await
+        .expect_err("a folder holds one agent");
+    assert!(message.contains("already holds an agent"), "{message}");
+
+    agentdeck(
+        config.path(),
+        &["login", "--url", &app.base_url, "--key", &token],
+    )
+    .await
+    .expect("signed in");
+    let said = agentdeck(config.path(), &["test", "--dir", folder_arg])
+        .await
+        .expect("a test run");
+    assert!(
+        said.contains("Created the agent terminal-greeter"),
+        "{said}"
+    );
+    assert!(
+        said.contains("greeting Ada") && said.contains("Hello, Ada!"),
+        "{said}"
+    );
+    let identity: Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("agentdeck.json")).expect("the identity"),
+    )
+    .expect("JSON");
+    assert_eq!(identity["slug"], "terminal-greeter");
+    // The input schema holds on a test run too.
+    let (message, code) = agentdeck(
+        config.path(),
+        &["test", "--dir", folder_arg, "--input", "{\"name\": 3}"],
+    )
+    .await
+    .expect_err("refused");
+    assert_eq!(code, 1);
+    assert!(message.contains("name"), "{message}");
+    // A broken agent: exit code 3 with its error.
+    std::fs::write(
+        folder.join("agent.js"),
+        "export default async function run() { throw new Error('boom'); }\n",
+    )
+    .expect("writing");
+    let (message, code) = agentdeck(config.path(), &["test", "--dir", folder_arg])
+        .await
+        .expect_err("a failed run");
+    assert_eq!(code, 3, "{message}");
+    assert!(message.contains("boom"), "{message}");
+    std::fs::write(
+        folder.join("agent.js"),
+        "export default async function run(input) { return { greeting: `Hi, ${input.name}!` }; }\n",
+    )
+    .expect("writing");
+
+    let said = agentdeck(config.path(), &["publish", "--dir", folder_arg])
+        .await
+        .expect("published");
+    assert!(said.contains("Published terminal-greeter 1.0.0"), "{said}");
+    let (_, version) = ada
+        .get("/api/v1/agents/terminal-greeter/versions/1.0.0")
+        .await;
+    assert!(
+        version["source"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Hi, "),
+        "{version}"
+    );
+    let said = agentdeck(
+        config.path(),
+        &["publish", "--dir", folder_arg, "--changelog", "Again"],
+    )
+    .await
+    .expect("published again");
+    assert!(said.contains("1.0.1"), "{said}");
+
+    // From a server template: the agent is made there, its draft here.
+    let templated = work.path().join("from-template");
+    let (_, templates) = ada.get("/api/v1/templates").await;
+    let template = templates[0]["id"].as_str().expect("a template").to_owned();
+    let said = agentdeck(
+        config.path(),
+        &[
+            "init",
+            templated.to_str().expect("UTF-8"),
+            "--template",
+            &template,
+            "--json",
+        ],
+    )
+    .await
+    .expect("init from a template");
+    let made: Value = serde_json::from_str(said.trim()).expect("JSON");
+    let slug = made["slug"].as_str().expect("a slug");
+    let (_, draft) = ada.get(&format!("/api/v1/agents/{slug}/draft")).await;
+    assert_eq!(
+        std::fs::read_to_string(templated.join("agent.js"))
+            .expect("source")
+            .trim_end(),
+        draft["source"].as_str().expect("source").trim_end()
+    );
 }
