@@ -8,11 +8,13 @@
 //! its owner only. `AGENTDECK_URL` and `AGENTDECK_API_KEY` override it.
 //!
 //! The commands so far: `login`, `logout`, `whoami`, `init`, `test`,
-//! `publish`, `deployments ls/stop/start/rm`, `wallet`, `run`. (Issue 21
-//! lists the rest: `dev`, `deploy`, `logs --follow`, `keys`.)
+//! `publish`, `deploy`, `logs [--follow]`, `deployments ls/stop/start/rm`,
+//! `wallet`, `run`. (Issue 21 lists the rest: `dev`, `keys`, a device
+//! sign-in, run flags made from the input schema.)
 
 mod author;
 pub mod folder;
+mod live;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -87,6 +89,38 @@ pub enum Command {
         /// What changed.
         #[arg(long, default_value = "")]
         changelog: String,
+    },
+    /// Deploy an agent and follow it live until it runs (or fails).
+    Deploy {
+        /// The agent's slug (default: the agent of the folder `--dir`).
+        #[arg(long)]
+        agent: Option<String>,
+        /// The agent folder, when `--agent` is not given.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// A published version (default: the newest).
+        #[arg(long)]
+        version: Option<String>,
+        /// The deployment's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A team's workspace (its slug); else the key's own.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Seconds to wait for it to run.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// A deployment's events: status changes, runs and their log lines.
+    Logs {
+        /// The deployment's id.
+        deployment: uuid::Uuid,
+        /// Keep printing new events (a dropped link resumes where it was).
+        #[arg(long, short)]
+        follow: bool,
+        /// Only events after this `seq` (as `--json` prints them).
+        #[arg(long)]
+        since: Option<i64>,
     },
     /// Deployments.
     #[command(subcommand)]
@@ -409,7 +443,8 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             } else {
                 writeln!(
                     out,
-                    "Made {} ({name}). Next: `agentdeck test --dir {}`, then `agentdeck publish`.",
+                    "Made {} ({name}). Next: `agentdeck test --dir {}`, then `agentdeck publish --dir {}`.",
+                    dir.display(),
                     dir.display(),
                     dir.display()
                 )?;
@@ -424,6 +459,116 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             changelog,
         } => {
             author::publish(&signed_in()?, &dir, version, changelog, cli.json, out).await?;
+        }
+        Command::Deploy {
+            agent,
+            dir,
+            version,
+            name,
+            workspace,
+            timeout,
+        } => {
+            let api = signed_in()?;
+            let agent = match agent {
+                Some(agent) => agent,
+                None => folder::Folder::open(&dir)?.identity.slug.ok_or(
+                    "the folder's agent is not on the server yet: run `agentdeck publish` first",
+                )?,
+            };
+            let mut body = serde_json::json!({ "agent": agent });
+            for (field, value) in [
+                ("version", version),
+                ("name", name),
+                ("workspace", workspace),
+            ] {
+                if let Some(value) = value {
+                    body[field] = Value::from(value);
+                }
+            }
+            let (_, created) = api
+                .send(
+                    reqwest::Method::POST,
+                    "/api/v1/deployments",
+                    Some(&body),
+                    None,
+                )
+                .await?;
+            let id = created["id"].as_str().unwrap_or_default().to_owned();
+            if !cli.json {
+                writeln!(out, "Deploying {agent} as {id}")?;
+            }
+            let mut outcome: Option<(String, String)> = None;
+            let topic = format!("deployment:{id}");
+            let following = live::follow(&api, &topic, Some(0), |_, event| {
+                if event["kind"] != "status" {
+                    return Ok(live::Next::More);
+                }
+                let status = event["status"].as_str().unwrap_or_default().to_owned();
+                if !cli.json {
+                    writeln!(out, "  {}", live::line(event))?;
+                }
+                match status.as_str() {
+                    "running" | "failed" | "stopped" => {
+                        let reason = event["reason"].as_str().unwrap_or_default().to_owned();
+                        outcome = Some((status, reason));
+                        Ok(live::Next::Stop)
+                    }
+                    _ => Ok(live::Next::More),
+                }
+            });
+            tokio::time::timeout(std::time::Duration::from_secs(timeout), following)
+                .await
+                .map_err(|_| {
+                    format!("{id} was not running after {timeout} s; see `agentdeck logs {id}`")
+                })??;
+            match outcome {
+                Some((status, _)) if status == "running" => {
+                    if cli.json {
+                        let shown = api.get(&format!("/api/v1/deployments/{id}")).await?;
+                        writeln!(out, "{shown}")?;
+                    } else {
+                        writeln!(out, "{id} is running.")?;
+                    }
+                }
+                Some((status, reason)) => {
+                    return Err(Failure {
+                        message: format!("{id} {status}: {reason}"),
+                        code: 3,
+                    });
+                }
+                None => return Err("the live link ended before the deployment ran".into()),
+            }
+        }
+        Command::Logs {
+            deployment,
+            follow,
+            since,
+        } => {
+            let api = signed_in()?;
+            let topic = format!("deployment:{deployment}");
+            let seen = std::cell::Cell::new(std::time::Instant::now());
+            let json = cli.json;
+            let printing = live::follow(&api, &topic, Some(since.unwrap_or(0)), |seq, event| {
+                seen.set(std::time::Instant::now());
+                live::print(out, json, seq, event)?;
+                Ok(live::Next::More)
+            });
+            if follow {
+                printing.await?;
+            } else {
+                // What is stored so far: until a second passes without an event.
+                tokio::pin!(printing);
+                loop {
+                    tokio::select! {
+                        done = &mut printing => { done?; break; }
+                        () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                            if seen.get().elapsed() > std::time::Duration::from_secs(1) {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
         }
         Command::Deployments(Deployments::Ls) => {
             let page = signed_in()?.get("/api/v1/deployments").await?;

@@ -327,3 +327,206 @@ async fn init_test_and_publish_an_agent_folder() {
         draft["source"].as_str().expect("source").trim_end()
     );
 }
+
+/// A TCP proxy in front of the test server whose open connections the test
+/// can cut: a real dropped link, as a laptop's network drops one.
+struct Proxy {
+    url: String,
+    connections: std::sync::Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
+}
+
+impl Proxy {
+    async fn to(base_url: &str) -> Self {
+        let upstream = base_url.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(tokio::task::JoinSet::new()));
+        let held = std::sync::Arc::clone(&connections);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                held.lock().expect("the connections").spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self { url, connections }
+    }
+
+    /// Drops every open connection.
+    fn cut(&self) {
+        self.connections
+            .lock()
+            .expect("the connections")
+            .abort_all();
+    }
+}
+
+/// A `Write` the test reads while the command is still going.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("the buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("the buffer").clone()).expect("UTF-8")
+    }
+}
+
+/// The whole way from a terminal: `init`, `test`, `publish`, `deploy`
+/// (followed live until it runs), `run`, and `logs --follow`, whose link
+/// is cut between two runs: every event is printed once, in order, the
+/// second run's included.
+#[tokio::test]
+async fn from_a_folder_to_a_running_deployment_and_its_logs() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
+    let (status, key) = ada
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "all", "scopes": ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let token = key["token"].as_str().expect("token").to_owned();
+    let proxy = Proxy::to(&app.base_url).await;
+    let config = tempfile::tempdir().expect("a config dir");
+    let work = tempfile::tempdir().expect("a work dir");
+    let folder = work.path().join("greeter");
+    let dir = folder.to_str().expect("UTF-8");
+
+    agentdeck(config.path(), &["init", dir, "--name", "Live Greeter"])
+        .await
+        .expect("init");
+    agentdeck(
+        config.path(),
+        &["login", "--url", &proxy.url, "--key", &token],
+    )
+    .await
+    .expect("login");
+    agentdeck(config.path(), &["test", "--dir", dir])
+        .await
+        .expect("test");
+    agentdeck(config.path(), &["publish", "--dir", dir])
+        .await
+        .expect("publish");
+    let said = agentdeck(config.path(), &["deploy", "--dir", dir])
+        .await
+        .expect("deployed");
+    assert!(said.contains("is running."), "{said}");
+    assert!(
+        said.contains("deployment running"),
+        "the live status line: {said}"
+    );
+    let id = said
+        .lines()
+        .next()
+        .and_then(|line| line.rsplit(' ').next())
+        .expect("the deployment's id")
+        .to_owned();
+    let output = agentdeck(
+        config.path(),
+        &["run", &id, "--input", "{\"name\": \"first\"}"],
+    )
+    .await
+    .expect("a run");
+    assert!(output.contains("Hello, first!"), "{output}");
+
+    // Follow the logs; once the first run's lines are shown, cut the link,
+    // run again, and wait for the second run's lines.
+    let out = Shared::default();
+    let follow = {
+        let cli = cli::Cli::try_parse_from(["agentdeck", "logs", &id, "--follow", "--json"])
+            .expect("arguments");
+        let mut writer = out.clone();
+        let mut stdin: &[u8] = b"";
+        let config_dir = config.path().to_path_buf();
+        async move {
+            let io = cli::Io {
+                out: &mut writer,
+                stdin: &mut stdin,
+                config_dir,
+                env_key: None,
+            };
+            cli::run(cli, io).await
+        }
+    };
+    let steps = async {
+        let wait_for = |needle: &'static str| {
+            let out = out.clone();
+            async move {
+                for _ in 0..400 {
+                    if out.text().contains(needle) {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                panic!("{needle:?} never came: {}", out.text());
+            }
+        };
+        wait_for("greeting first").await;
+        proxy.cut();
+        let output = agentdeck(
+            config.path(),
+            &["run", &id, "--input", "{\"name\": \"second\"}"],
+        )
+        .await
+        .expect("a second run");
+        assert!(output.contains("Hello, second!"), "{output}");
+        wait_for("greeting second").await;
+        // Anything still in flight.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    tokio::select! {
+        ended = follow => panic!("logs --follow ended: {:?}", ended.err().map(|f| f.message)),
+        () = steps => {}
+    }
+    let lines: Vec<Value> = out
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON lines"))
+        .collect();
+    let seqs: Vec<i64> = lines
+        .iter()
+        .map(|line| line["seq"].as_i64().expect("seq"))
+        .collect();
+    assert!(
+        seqs.windows(2).all(|pair| pair[0] < pair[1]),
+        "in order, none twice: {seqs:?}"
+    );
+    let messages: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| line["event"]["message"].as_str())
+        .collect();
+    for needle in ["greeting first", "greeting second"] {
+        assert_eq!(
+            messages
+                .iter()
+                .filter(|message| message.contains(needle))
+                .count(),
+            1,
+            "{needle} once: {messages:?}"
+        );
+    }
+    // The stored events before the cut are all there: the deployment's
+    // status changes from the start.
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["event"]["status"] == "running"),
+        "{lines:?}"
+    );
+}
