@@ -27,14 +27,7 @@ pub async fn init(
     if dir.join(folder::IDENTITY).exists() {
         return Err(format!("{} already holds an agent", dir.display()).into());
     }
-    let mut body = json!({ "name": name, "template": template });
-    if let Some(workspace) = &workspace {
-        body["workspace"] = Value::from(workspace.as_str());
-    }
-    let (_, created) = api
-        .send(Method::POST, "/api/v1/agents", Some(&body), None)
-        .await?;
-    let slug = created["slug"].as_str().unwrap_or_default().to_owned();
+    let slug = create_agent(api, name, workspace.as_deref(), Some(template)).await?;
     let draft = api.get(&format!("/api/v1/agents/{slug}/draft")).await?;
     let manifest = serde_json::from_value(draft["manifest"].clone())?;
     folder::create(
@@ -54,6 +47,27 @@ pub async fn init(
     Ok(Some(slug))
 }
 
+/// A new agent on the server (a private draft); its slug.
+async fn create_agent(
+    api: &Api,
+    name: &str,
+    workspace: Option<&str>,
+    template: Option<&str>,
+) -> Result<String, Failure> {
+    let mut body = json!({ "name": name });
+    if let Some(workspace) = workspace {
+        body["workspace"] = Value::from(workspace);
+    }
+    if let Some(template) = template {
+        body["template"] = Value::from(template);
+    }
+    let created = api.call(Method::POST, "/api/v1/agents", &body).await?;
+    Ok(created["slug"]
+        .as_str()
+        .ok_or("the server answered no slug")?
+        .to_owned())
+}
+
 /// The folder's agent on the server, created (a private draft) the first
 /// time; its slug, kept in the folder.
 async fn ensure_agent(
@@ -64,17 +78,13 @@ async fn ensure_agent(
     if let Some(slug) = &folder.identity.slug {
         return Ok(slug.clone());
     }
-    let mut body = json!({ "name": folder.identity.name });
-    if let Some(workspace) = &folder.identity.workspace {
-        body["workspace"] = Value::from(workspace.as_str());
-    }
-    let (_, created) = api
-        .send(Method::POST, "/api/v1/agents", Some(&body), None)
-        .await?;
-    let slug = created["slug"]
-        .as_str()
-        .ok_or("the server answered no slug")?
-        .to_owned();
+    let slug = create_agent(
+        api,
+        &folder.identity.name,
+        folder.identity.workspace.as_deref(),
+        None,
+    )
+    .await?;
     folder.identity.slug = Some(slug.clone());
     folder.save_identity()?;
     writeln!(out, "Created the agent {slug} (private until published).")?;
@@ -97,12 +107,11 @@ pub async fn test(
     serde_json::from_str::<Value>(&input)
         .map_err(|error| format!("the input is not JSON: {error}"))?;
     let body = json!({ "source": folder.source, "manifest": folder.manifest, "input": input });
-    let (_, report) = api
-        .send(
+    let report = api
+        .call(
             Method::POST,
             &format!("/api/v1/agents/{slug}/test-runs"),
-            Some(&body),
-            None,
+            &body,
         )
         .await?;
     if json_out {
@@ -166,12 +175,11 @@ pub async fn publish(
         "manifest": folder.manifest,
         "example_input": folder.example,
     });
-    let (_, saved) = api
-        .send(
+    let saved = api
+        .call(
             Method::PUT,
             &format!("/api/v1/agents/{slug}/draft"),
-            Some(&changes),
-            None,
+            &changes,
         )
         .await?;
     let version = match version {
@@ -183,12 +191,11 @@ pub async fn publish(
     };
     let request =
         json!({ "version": version, "changelog": changelog, "revision": saved["revision"] });
-    let (_, published) = api
-        .send(
+    let published = api
+        .call(
             Method::POST,
             &format!("/api/v1/agents/{slug}/versions"),
-            Some(&request),
-            None,
+            &request,
         )
         .await?;
     if json_out {

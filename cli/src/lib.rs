@@ -293,6 +293,16 @@ impl Api {
         Ok(self.send(reqwest::Method::GET, path, None, None).await?.1)
     }
 
+    /// A call with a JSON body; its answer.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<Value, Failure> {
+        Ok(self.send(method, path, Some(body), None).await?.1)
+    }
+
     /// An action without a body (stop, start, delete); its answer.
     async fn act(&self, method: reqwest::Method, path: &str) -> Result<Value, Failure> {
         Ok(self.send(method, path, None, None).await?.1)
@@ -485,13 +495,8 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                     body[field] = Value::from(value);
                 }
             }
-            let (_, created) = api
-                .send(
-                    reqwest::Method::POST,
-                    "/api/v1/deployments",
-                    Some(&body),
-                    None,
-                )
+            let created = api
+                .call(reqwest::Method::POST, "/api/v1/deployments", &body)
                 .await?;
             let id = created["id"].as_str().unwrap_or_default().to_owned();
             if !cli.json {

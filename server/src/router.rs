@@ -14,7 +14,7 @@ use crate::api::{
     admin, agents, auth, authoring, billing, deployments, github, health, not_found, runs, teams,
     webhooks,
 };
-use crate::live::socket;
+use crate::live::handshake;
 use crate::state::AppState;
 use crate::{openapi, request_id, spa};
 
@@ -118,7 +118,7 @@ pub fn build(state: AppState) -> Router {
         .routes(routes!(github::start))
         .routes(routes!(github::callback))
         // Authenticated like the API: topics are authorised per caller.
-        .routes(routes!(socket::upgrade));
+        .routes(routes!(handshake::upgrade));
     let api = openapi::exempt(openapi::server_functions(api));
 
     let public = OpenApiRouter::new()

@@ -19,10 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use futures::stream::SplitSink;
 use futures::{FutureExt as _, SinkExt, StreamExt};
 use service::auth::Actor;
@@ -30,15 +28,10 @@ use service::{ServiceError, Services, events};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{Mutex, MutexGuard, watch};
 use tokio::task::{AbortHandle, JoinSet};
-use types::error::ErrorEnvelope;
 use types::live::{ClientFrame, SYSTEM_TOPIC, ServerFrame};
 use types::topic::{Topic, TopicRequest};
 
-use super::hub::{ClientGuard, Delivery, Hub, Refused, event_frame};
-use crate::auth::CallerOf;
-use crate::client_addr::ClientAddr;
-use crate::error::AppError;
-use crate::state::AppState;
+use super::hub::{ClientGuard, Delivery, Hub, event_frame};
 
 /// Largest frame a client may send.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -61,78 +54,19 @@ const SUBSCRIBES_PER_SECOND: f64 = 1.0;
 /// here, with a `history_gone` warning (read the state, follow from here).
 const MAX_REPLAY: i64 = 5_000;
 
-/// Open the live socket
-///
-/// A WebSocket of JSON text frames carrying live events, for anyone (a topic
-/// is authorised per caller when subscribed to). Send
-/// `{"type": "subscribe", "topic": "deployment:<id>", "since": <seq>}` to get
-/// every event after `since` in order, then the new ones as
-/// `{"type": "event", "topic", "seq", "event"}`; `{"type": "unsubscribe",
-/// "topic"}` stops one, `{"type": "ping"}` answers `{"type": "pong"}`.
-/// Topics: `system` (heartbeats), `user` (the caller's own events), and
-/// `deployment:<id>` and `run:<id>` for members of its workspace (an API key
-/// needs `runs:read`). Problems are `{"type": "error", "code", "message",
-/// "topic"?}` frames (`unknown_topic`, `unauthenticated`, `access_revoked`,
-/// `too_many_topics`, `rate_limited`, `invalid_frame`, `history_gone`,
-/// `unavailable`). A client that falls behind is closed with 1013 and resumes
-/// with `since`; credentials that end close the socket with 1008.
-#[utoipa::path(
-    get,
-    path = "/ws",
-    tag = "live",
-    operation_id = "live_socket",
-    responses(
-        (status = 101, description = "Switching protocols to the live WebSocket (frames of \
-            JSON text: the client's `subscribe`, `unsubscribe` and `ping`, the server's \
-            `event`, `error` and `pong`; see above)",
-            headers(
-                ("Upgrade" = String, description = "`websocket`"),
-                ("Connection" = String, description = "`upgrade`"),
-                ("Sec-WebSocket-Accept" = String, description = "The handshake's answer"),
-            )),
-        (status = 400, description = "Not a WebSocket handshake (`Connection: upgrade`, \
-            `Upgrade: websocket`, `Sec-WebSocket-Key` or `Sec-WebSocket-Version: 13` missing)",
-            body = String, content_type = "text/plain"),
-        (status = 401, description = "The API key or session is unknown, revoked or expired",
-            body = ErrorEnvelope),
-        (status = 403, description = "The handshake comes from another site (`Origin`)",
-            body = ErrorEnvelope),
-        (status = 426, description = "The connection cannot be upgraded", body = String,
-            content_type = "text/plain"),
-    ),
-    security((), ("bearer" = []))
-)]
-pub async fn upgrade(
+/// Takes over an upgraded connection for `actor`, counted by `guard`
+/// (`handshake::upgrade` let it in): frames of at most `MAX_FRAME_BYTES`.
+pub(super) fn accept(
     ws: WebSocketUpgrade,
-    State(state): State<AppState>,
-    CallerOf(caller): CallerOf,
-    client: Option<axum::Extension<ClientAddr>>,
-    headers: HeaderMap,
+    hub: Hub,
+    services: Services,
+    actor: Actor,
+    guard: ClientGuard,
 ) -> Response {
-    if !crate::origin::is_same_origin(&headers) {
-        return AppError::Forbidden("WebSocket connections from other sites are refused")
-            .into_response();
-    }
-    let address = client
-        .and_then(|axum::Extension(ClientAddr(ip))| ip)
-        .map(crate::rate_limit::address_key);
-    let guard = match state.hub.connect(caller.actor.user_id(), address) {
-        Ok(guard) => guard,
-        Err(refused) => {
-            return AppError::Service(ServiceError::RateLimited {
-                retry_after: Duration::from_secs(10),
-                message: match refused {
-                    Refused::TooManyForUser => "too many live connections for this account",
-                    Refused::TooManyForAddress => "too many live connections from this address",
-                },
-            })
-            .into_response();
-        }
-    };
     let connection = Connection {
-        hub: state.hub.clone(),
-        services: state.services.clone(),
-        actor: caller.actor,
+        hub,
+        services,
+        actor,
         _client: guard,
     };
     ws.max_message_size(MAX_FRAME_BYTES)
