@@ -42,7 +42,7 @@ async function keyWithEveryScope(server) {
     body: JSON.stringify({ token }),
   });
   assert.ok(verified.ok, await verified.text());
-  const scopes = ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write", "billing:read", "audit:read"];
+  const scopes = ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write", "billing:read", "audit:read", "keys:write"];
   const made = await fetch(`${server.url}/api/v1/api-keys`, {
     method: "POST",
     headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
@@ -176,6 +176,7 @@ describe("the API's contract", () => {
     // limits themselves are tested in the integration tests).
     server = new Server(dataDir, await freePort(), {
       AGENTDECK_API_LIMIT: "1000000/60",
+      AGENTDECK_DEVICE_LIMIT: "1000000/60",
       // A synchronous run answers 202 after this wait, well inside the
       // request timeout of schemathesis.toml.
       AGENTDECK_RUN_WAIT_MS: "2000",

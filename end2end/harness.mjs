@@ -11,8 +11,10 @@ import { chromium } from "playwright-core";
 
 const root = resolve(import.meta.dirname, "..");
 
-export const serverBin = process.env.AGENTDECK_SERVER_BIN
-  ?? join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? root, ".cache", "agentdeck", "target"), "release", "server");
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? root, ".cache", "agentdeck", "target");
+export const serverBin = process.env.AGENTDECK_SERVER_BIN ?? join(targetDir, "release", "server");
+/** The `agentdeck` command line `cargo test` builds. */
+export const cliBin = process.env.AGENTDECK_CLI_BIN ?? join(targetDir, "debug", "agentdeck");
 export const distDir = process.env.AGENTDECK_DIST_DIR ?? join(root, "dist");
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 

@@ -74,7 +74,7 @@ AGENTDECK_DIST_DIR="$ROOT/dist" node scripts/build-web.mjs
 step "browser tests (Playwright, headless Chromium)"
 # The dev-profile server cargo test just built, the one `make run` starts:
 # the browser tests check behaviour, not speed.
-AGENTDECK_SERVER_BIN="$CARGO_TARGET_DIR/debug/server" AGENTDECK_DIST_DIR="$ROOT/dist" \
-    node --test --test-concurrency=1 end2end/*.test.mjs
+AGENTDECK_SERVER_BIN="$CARGO_TARGET_DIR/debug/server" AGENTDECK_CLI_BIN="$CARGO_TARGET_DIR/debug/agentdeck" \
+    AGENTDECK_DIST_DIR="$ROOT/dist" node --test --test-concurrency=1 end2end/*.test.mjs
 
 step "all checks passed"

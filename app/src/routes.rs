@@ -9,11 +9,12 @@ pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const WALLET: &str = "/wallet";
 pub const PRICING: &str = "/pricing";
 /// Pages of the account area.
-pub const ACCOUNT: [&str; 7] = [
+pub const ACCOUNT: [&str; 8] = [
     "/signin",
     "/signup",
     "/settings",
     "/settings/keys",
+    "/device",
     "/forgot-password",
     "/reset-password",
     "/verify-email",
@@ -63,6 +64,7 @@ mod tests {
             "/wallet",
             "/pricing",
             "/settings/keys",
+            "/device",
             "/agents/seo",
             "/teams",
             "/teams/acme/",

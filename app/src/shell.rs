@@ -49,6 +49,7 @@ enum Page {
     SignUp,
     Settings,
     ApiKeys,
+    Device,
     Teams,
     Team,
     TeamAudit,
@@ -102,6 +103,7 @@ fn account_area(page: Page) -> AnyView {
         Page::SignUp => view! { <SignUpPage /> }.into_any(),
         Page::Settings => view! { <SettingsPage /> }.into_any(),
         Page::ApiKeys => view! { <ApiKeysPage /> }.into_any(),
+        Page::Device => view! { <crate::pages::device::DevicePage /> }.into_any(),
         Page::Teams => view! { <TeamsPage /> }.into_any(),
         Page::Team => view! { <TeamPage /> }.into_any(),
         Page::TeamAudit => view! { <TeamAuditPage /> }.into_any(),
@@ -212,6 +214,12 @@ lazy_page!(
     account_area,
     __preload_account_area,
     Page::ApiKeys
+);
+lazy_page!(
+    DeviceRoute,
+    account_area,
+    __preload_account_area,
+    Page::Device
 );
 lazy_page!(
     TeamsRoute,
@@ -338,6 +346,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()} />
                     <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
                     <Route path=path!("/settings/keys") view={Lazy::<ApiKeysRoute>::new()} />
+                    <Route path=path!("/device") view={Lazy::<DeviceRoute>::new()} />
                     <Route path=path!("/teams") view={Lazy::<TeamsRoute>::new()} />
                     <Route path=path!("/teams/:slug") view={Lazy::<TeamRoute>::new()} />
                     <Route path=path!("/teams/:slug/audit") view={Lazy::<TeamAuditRoute>::new()} />

@@ -7,14 +7,19 @@
 //! `$XDG_CONFIG_HOME/agentdeck`, else `~/.config/agentdeck`), readable by
 //! its owner only. `AGENTDECK_URL` and `AGENTDECK_API_KEY` override it.
 //!
-//! The commands so far: `login`, `logout`, `whoami`, `init`, `test`,
+//! The commands so far: `login`, `logout`, `whoami`, `init`, `dev` (an
+//! agent run here in the server's sandbox, again on every save), `test`,
 //! `publish`, `deploy`, `logs [--follow]`, `deployments ls/stop/start/rm`,
-//! `wallet`, `run`. (Issue 21 lists the rest: `dev`, `keys`, a device
-//! sign-in, run flags made from the input schema.)
+//! `wallet`, `run`, `keys ls/create/revoke`. `login` without a key signs
+//! in through the browser (RFC 8628's device flow).
 
+mod account;
 mod author;
+mod dev;
+mod flags;
 pub mod folder;
 mod live;
+mod style;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,12 +46,25 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in with an API key (made in Settings → API keys), checked with
-    /// the server and kept for the next commands.
+    /// Sign in: through the browser (approve the code it shows), or with
+    /// an API key made in Settings → API keys. The key is checked with the
+    /// server and kept for the next commands.
     Login {
-        /// The key (`adk_…`); read from standard input when absent.
+        /// An API key (`adk_…`), or `-` to read it from standard input;
+        /// without it, sign in through the browser.
         #[arg(long, env = "AGENTDECK_API_KEY", hide_env_values = true)]
         key: Option<String>,
+        /// Scopes to ask the browser sign-in for (repeat, or separate with
+        /// commas; default: all the command line uses).
+        #[arg(long = "scope", value_delimiter = ',', value_parser = account::parse_scope)]
+        scopes: Vec<types::account::Scope>,
+        /// The name the approval page and the key show (default:
+        /// "agentdeck CLI on <this computer>").
+        #[arg(long)]
+        name: Option<String>,
+        /// Print the link instead of opening the browser.
+        #[arg(long)]
+        no_browser: bool,
     },
     /// Forget the key kept here (it stays valid: revoke it in Settings).
     Logout,
@@ -67,6 +85,8 @@ pub enum Command {
         #[arg(long)]
         workspace: Option<String>,
     },
+    /// Run an agent here, in the same sandbox as the server, again on every save.
+    Dev(dev::Dev),
     /// Run the folder's agent once on the server, as the editor's Test
     /// button does: nothing is saved or published.
     Test {
@@ -125,6 +145,10 @@ pub enum Command {
     /// Deployments.
     #[command(subcommand)]
     Deployments(Deployments),
+    /// API keys: list, make and revoke them (the key signed in needs
+    /// `keys:write`, which `agentdeck login` asks for).
+    #[command(subcommand)]
+    Keys(account::Keys),
     /// The workspace's credits.
     Wallet {
         /// A team's workspace (its slug); else the key's own.
@@ -147,6 +171,13 @@ pub enum Command {
         /// The same key again answers the same run instead of a new one.
         #[arg(long)]
         idempotency_key: Option<String>,
+        /// Print the flags made from the agent's input schema, and stop.
+        #[arg(long)]
+        flags: bool,
+        /// Fields of the input as flags made from the agent's input schema,
+        /// after `--`: `agentdeck run <id> -- --name Ada --count 3`.
+        #[arg(last = true, value_name = "-- --FIELD VALUE")]
+        fields: Vec<String>,
     },
 }
 
@@ -170,6 +201,9 @@ pub struct Io<'a> {
     pub config_dir: PathBuf,
     /// The key from the environment, which outranks the kept one.
     pub env_key: Option<String>,
+    /// Whether `out` is a person's terminal: colours, spinners, a browser
+    /// opened for `login`.
+    pub terminal: bool,
 }
 
 /// What is kept between commands.
@@ -177,6 +211,10 @@ pub struct Io<'a> {
 struct Config {
     url: Option<String>,
     key: Option<String>,
+    /// The key's id when a browser sign-in made it: `logout`, and the
+    /// next `login`, revoke it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_key: Option<String>,
 }
 
 /// A command that did not succeed: the words to print, and the exit code.
@@ -256,10 +294,10 @@ impl Api {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<(u16, Value), Failure> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.key);
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if !self.key.is_empty() {
+            request = request.bearer_auth(&self.key);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -336,6 +374,20 @@ fn api_failure(status: u16, body: &Value) -> Failure {
     Failure { message, code: 1 }
 }
 
+/// The input schema of the version `deployment` runs (`null`: any JSON).
+async fn input_schema(api: &Api, deployment: uuid::Uuid) -> Result<Value, Failure> {
+    let shown = api
+        .get(&format!("/api/v1/deployments/{deployment}"))
+        .await?;
+    let path = format!(
+        "/api/v1/agents/{}/versions/{}",
+        shown["agent"]["slug"].as_str().unwrap_or_default(),
+        shown["version"].as_str().unwrap_or_default()
+    );
+    let version = api.get(&path).await?;
+    Ok(version["manifest"]["input_schema"].clone())
+}
+
 /// Prints the API's answer (`--json`) or `words`.
 fn said(out: &mut dyn Write, json: bool, answer: &Value, words: &str) -> std::io::Result<()> {
     if json {
@@ -347,6 +399,7 @@ fn said(out: &mut dyn Write, json: bool, answer: &Value, words: &str) -> std::io
 
 /// Runs one command line.
 pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
+    style::init(io.terminal && !cli.json);
     let mut config = read_config(&io.config_dir)?;
     let url = cli
         .url
@@ -363,36 +416,91 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
         url: url.clone(),
         key,
     };
+    // The kept key goes only to the server it was made for: `--url`
+    // elsewhere needs its own sign-in (or AGENTDECK_API_KEY).
+    let kept_key = config.key.clone().filter(|_| {
+        config
+            .url
+            .as_deref()
+            .is_none_or(|kept| kept.trim_end_matches('/') == url)
+    });
+    let elsewhere = config.key.is_some() && kept_key.is_none();
     let signed_in = || {
         io.env_key
             .clone()
-            .or_else(|| config.key.clone())
+            .or_else(|| kept_key.clone())
             .map(&api)
             .ok_or_else(|| Failure {
-                message: "not signed in: run `agentdeck login` (or set AGENTDECK_API_KEY)"
-                    .to_owned(),
+                message: if elsewhere {
+                    format!(
+                        "the kept key is for {}, not {url}: run `agentdeck login --url {url}` (or set AGENTDECK_API_KEY)",
+                        config.url.as_deref().unwrap_or("another server")
+                    )
+                } else {
+                    "not signed in: run `agentdeck login` (or set AGENTDECK_API_KEY)".to_owned()
+                },
                 code: 1,
             })
     };
     let out = io.out;
     match cli.command {
-        Command::Login { key } => {
-            let key = match key {
-                Some(key) => key,
-                None => {
+        Command::Login {
+            key,
+            scopes,
+            name,
+            no_browser,
+        } => {
+            let mut new_device_key = None;
+            // An empty AGENTDECK_API_KEY is no key.
+            let key = key.filter(|key| !key.trim().is_empty());
+            let key = match key.as_deref() {
+                Some("-") => {
                     let mut text = String::new();
                     io.stdin.read_to_string(&mut text)?;
                     text
                 }
+                Some(key) => key.to_owned(),
+                None => {
+                    let login = account::DeviceLogin {
+                        scopes,
+                        name,
+                        browser: !no_browser && io.terminal,
+                    };
+                    // Words go to standard error under --json, so the
+                    // output stays one JSON document.
+                    let mut stderr = std::io::stderr();
+                    let words: &mut dyn Write = if cli.json { &mut stderr } else { &mut *out };
+                    let made = account::device_login(&api(String::new()), login, words).await?;
+                    new_device_key = Some(made.key.id.to_string());
+                    made.token
+                }
             };
             let key = key.trim().to_owned();
             if key.is_empty() {
-                return Err("no key given: pass --key or pipe it in".into());
+                return Err("no key given: pass --key <key>, or --key - and pipe it in".into());
             }
             let me = api(key.clone()).get("/api/v1/me").await?;
+            let replaced = (
+                config.url.clone(),
+                config.key.clone(),
+                config.device_key.take(),
+            );
             config.url = Some(url.clone());
             config.key = Some(key);
+            config.device_key = new_device_key;
             write_config(&io.config_dir, &config)?;
+            // The key an earlier browser sign-in made here goes: one
+            // terminal, one key.
+            if let (Some(old_url), Some(old_key), Some(id)) = replaced {
+                let old = Api {
+                    http: http.clone(),
+                    url: old_url.trim_end_matches('/').to_owned(),
+                    key: old_key,
+                };
+                let _ = old
+                    .act(reqwest::Method::DELETE, &format!("/api/v1/api-keys/{id}"))
+                    .await;
+            }
             if cli.json {
                 writeln!(out, "{me}")?;
             } else {
@@ -405,12 +513,26 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             }
         }
         Command::Logout => {
+            // A key a browser sign-in made for this terminal is revoked;
+            // a key made by hand is only forgotten here.
+            let revoked = match (&config.device_key, &kept_key) {
+                (Some(id), Some(key)) => api(key.clone())
+                    .act(reqwest::Method::DELETE, &format!("/api/v1/api-keys/{id}"))
+                    .await
+                    .is_ok(),
+                _ => false,
+            };
             config.key = None;
+            config.device_key = None;
             write_config(&io.config_dir, &config)?;
-            writeln!(
-                out,
-                "Signed out here; revoke the key in Settings if it is no longer needed."
-            )?;
+            if revoked {
+                writeln!(out, "Signed out; the key this terminal held is revoked.")?;
+            } else {
+                writeln!(
+                    out,
+                    "Signed out here; revoke the key in Settings if it is no longer needed."
+                )?;
+            }
         }
         Command::Whoami => {
             let me = signed_in()?.get("/api/v1/me").await?;
@@ -460,6 +582,7 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                 )?;
             }
         }
+        Command::Dev(dev) => dev::run(dev, cli.json, out, io.stdin).await?,
         Command::Test { dir, input } => {
             author::test(&signed_in()?, &dir, input, cli.json, out).await?;
         }
@@ -504,13 +627,23 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             }
             let mut outcome: Option<(String, String)> = None;
             let topic = format!("deployment:{id}");
+            // A live status line on a terminal; a line per change elsewhere.
+            let bar = if cli.json {
+                indicatif::ProgressBar::hidden()
+            } else {
+                style::spinner("queued")
+            };
             let following = live::follow(&api, &topic, Some(0), |_, event| {
                 if event["kind"] != "status" {
                     return Ok(live::Next::More);
                 }
                 let status = event["status"].as_str().unwrap_or_default().to_owned();
-                if !cli.json {
-                    writeln!(out, "  {}", live::line(event))?;
+                if bar.is_hidden() {
+                    if !cli.json {
+                        writeln!(out, "  {}", live::line(event))?;
+                    }
+                } else {
+                    bar.set_message(live::line(event));
                 }
                 match status.as_str() {
                     "running" | "failed" | "stopped" => {
@@ -521,18 +654,19 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                     _ => Ok(live::Next::More),
                 }
             });
-            tokio::time::timeout(std::time::Duration::from_secs(timeout), following)
-                .await
-                .map_err(|_| {
-                    format!("{id} was not running after {timeout} s; see `agentdeck logs {id}`")
-                })??;
+            let followed =
+                tokio::time::timeout(std::time::Duration::from_secs(timeout), following).await;
+            bar.finish_and_clear();
+            followed.map_err(|_| {
+                format!("{id} was not running after {timeout} s; see `agentdeck logs {id}`")
+            })??;
             match outcome {
                 Some((status, _)) if status == "running" => {
                     if cli.json {
                         let shown = api.get(&format!("/api/v1/deployments/{id}")).await?;
                         writeln!(out, "{shown}")?;
                     } else {
-                        writeln!(out, "{id} is running.")?;
+                        writeln!(out, "{id} is {}.", style::status("running"))?;
                     }
                 }
                 Some((status, reason)) => {
@@ -585,11 +719,13 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                     writeln!(out, "No deployments.")?;
                 }
                 for item in items {
+                    let status = item["status"].as_str().unwrap_or("?");
+                    let padding = " ".repeat(9_usize.saturating_sub(status.len()));
                     writeln!(
                         out,
-                        "{}  {:<9} {} ({} {})",
+                        "{}  {}{padding} {} ({} {})",
                         item["id"].as_str().unwrap_or("?"),
-                        item["status"].as_str().unwrap_or("?"),
+                        style::status(status),
                         item["name"].as_str().unwrap_or("?"),
                         item["agent"]["slug"].as_str().unwrap_or("?"),
                         item["version"].as_str().unwrap_or("?"),
@@ -622,6 +758,9 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             let answer = signed_in()?.act(reqwest::Method::DELETE, &path).await?;
             said(out, cli.json, &answer, &format!("{deployment} is deleted."))?;
         }
+        Command::Keys(command) => {
+            account::keys(&signed_in()?, command, cli.json, out).await?;
+        }
         Command::Wallet { workspace } => {
             let path = match &workspace {
                 Some(slug) => format!("/api/v1/wallet?workspace={slug}"),
@@ -646,6 +785,8 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             input_file,
             queued,
             idempotency_key,
+            flags,
+            fields,
         } => {
             let text = match (input, input_file) {
                 (Some(text), _) => text,
@@ -658,13 +799,22 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                     .map_err(|error| format!("{}: {error}", path.display()))?,
                 (None, None) => "null".to_owned(),
             };
-            let input: Value = serde_json::from_str(&text)
+            let mut input: Value = serde_json::from_str(&text)
                 .map_err(|error| format!("the input is not JSON: {error}"))?;
+            let api = signed_in()?;
+            if flags || !fields.is_empty() {
+                let schema = input_schema(&api, deployment).await?;
+                if flags {
+                    writeln!(out, "{}", flags::describe(&schema)?)?;
+                    return Ok(());
+                }
+                input = flags::input(&schema, input, &fields)?;
+            }
             let mut body = serde_json::json!({ "input": input });
             if queued {
                 body["mode"] = Value::from("async");
             }
-            let (status, run) = signed_in()?
+            let (status, run) = api
                 .send(
                     reqwest::Method::POST,
                     &format!("/api/v1/deployments/{deployment}/runs"),

@@ -137,7 +137,7 @@ async fn follow_once(
 /// One event of a deployment's topic as a line of text.
 pub fn line(event: &Value) -> String {
     let at = event["at"].as_str().unwrap_or_default();
-    let at = at.get(11..23).unwrap_or(at);
+    let at = crate::style::dim(at.get(11..23).unwrap_or(at));
     match event["kind"].as_str() {
         Some("status") => {
             let reason = event["reason"]
@@ -146,7 +146,7 @@ pub fn line(event: &Value) -> String {
                 .unwrap_or_default();
             format!(
                 "{at} deployment {} (version {}){reason}",
-                event["status"].as_str().unwrap_or("?"),
+                crate::style::status(event["status"].as_str().unwrap_or("?")),
                 event["version"].as_str().unwrap_or("?")
             )
         }
@@ -155,9 +155,15 @@ pub fn line(event: &Value) -> String {
                 .as_str()
                 .map(|run| format!(" run {}", run.get(..8).unwrap_or(run)))
                 .unwrap_or_default();
+            let level = event["level"].as_str().unwrap_or("info");
+            let padded = format!("{level:<5}");
+            let level = match level {
+                "error" => crate::style::red(&padded),
+                "warn" => crate::style::yellow(&padded),
+                _ => crate::style::dim(&padded),
+            };
             format!(
-                "{at} {:<5}{run} {}",
-                event["level"].as_str().unwrap_or("info"),
+                "{at} {level}{run} {}",
                 event["message"].as_str().unwrap_or_default()
             )
         }
@@ -169,7 +175,7 @@ pub fn line(event: &Value) -> String {
             format!(
                 "{at} run {} {}{error}",
                 event["run"].as_str().unwrap_or("?"),
-                event["status"].as_str().unwrap_or("?")
+                crate::style::status(event["status"].as_str().unwrap_or("?"))
             )
         }
         Some("deleted") => format!("{at} deployment deleted"),

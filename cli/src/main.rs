@@ -11,7 +11,11 @@ async fn main() {
         out: &mut stdout,
         stdin: &mut stdin,
         config_dir: cli::config_dir(),
-        env_key: std::env::var("AGENTDECK_API_KEY").ok(),
+        // An empty variable is no key.
+        env_key: std::env::var("AGENTDECK_API_KEY")
+            .ok()
+            .filter(|key| !key.trim().is_empty()),
+        terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
     if let Err(failure) = cli::run(cli, io).await {
         #[expect(

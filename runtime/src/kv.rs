@@ -28,7 +28,7 @@ pub trait KvStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<String>, String>>;
 }
 
-/// A store in memory, for tests and `agentdeck-agent run`.
+/// A store in memory, for tests, test runs and `agentdeck dev`.
 #[derive(Debug)]
 pub struct MemoryKv {
     entries: Mutex<Entries>,

@@ -46,7 +46,8 @@ pub struct Config {
     /// `<free failures>/<longest wait in seconds>` (default `5/900`: after
     /// five, each failure doubles the wait from one second up to 15
     /// minutes), and `AGENTDECK_API_LIMIT`: API requests per IP, as
-    /// `<requests>/<seconds>`.
+    /// `<requests>/<seconds>`; `AGENTDECK_DEVICE_LIMIT`: device sign-ins
+    /// (`agentdeck login`) started per IP, the same way (default `30/3600`).
     pub limits: crate::rate_limit::LimitSettings,
     /// `AGENTDECK_TRUSTED_PROXIES`: comma-separated CIDRs of the load
     /// balancers or reverse proxies in front of the server, whose
@@ -282,6 +283,7 @@ impl Config {
             })
         })?;
         let api_per_ip = parse(&get, "AGENTDECK_API_LIMIT", "600/60", parse_budget)?;
+        let device_per_ip = parse(&get, "AGENTDECK_DEVICE_LIMIT", "30/3600", parse_budget)?;
         let live_sockets = parse(&get, "AGENTDECK_LIVE_SOCKETS", "32/128", |v| {
             let expected = || "expected <per account>/<per address>, e.g. 32/128".to_owned();
             let (user, address) = v.split_once('/').ok_or_else(expected)?;
@@ -435,6 +437,7 @@ impl Config {
             limits: crate::rate_limit::LimitSettings {
                 login_per_account,
                 api_per_ip,
+                device_per_ip,
                 ..defaults
             },
             trusted_proxies,

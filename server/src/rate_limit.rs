@@ -86,6 +86,11 @@ pub struct LimitSettings {
     pub mail_per_ip: Budget,
     /// `AGENTDECK_API_LIMIT`: API requests per address.
     pub api_per_ip: Budget,
+    /// `AGENTDECK_DEVICE_LIMIT`: device sign-ins started per address.
+    pub device_per_ip: Budget,
+    /// Device codes a signed-in person looks up, and an address does.
+    pub device_lookups_per_user: Budget,
+    pub device_lookups_per_ip: Budget,
 }
 
 impl Default for LimitSettings {
@@ -114,6 +119,19 @@ impl Default for LimitSettings {
             api_per_ip: Budget {
                 requests: 600,
                 window: Duration::from_secs(60),
+            },
+            device_per_ip: Budget {
+                requests: 30,
+                window: Duration::from_secs(60 * 60),
+            },
+            // Two lookups a sign-in (the page shows it, then decides).
+            device_lookups_per_user: Budget {
+                requests: 20,
+                window: Duration::from_secs(60 * 60),
+            },
+            device_lookups_per_ip: Budget {
+                requests: 120,
+                window: Duration::from_secs(60 * 60),
             },
         }
     }
@@ -210,6 +228,9 @@ struct Inner {
     mail_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     api_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     api_per_key: DefaultKeyedRateLimiter<uuid::Uuid>,
+    device_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    device_lookups_per_user: DefaultKeyedRateLimiter<uuid::Uuid>,
+    device_lookups_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn refused(retry_after: Duration, message: &'static str) -> AppError {
@@ -247,6 +268,9 @@ impl Limits {
             mail_per_ip: RateLimiter::keyed(settings.mail_per_ip.quota()),
             api_per_ip: RateLimiter::keyed(settings.api_per_ip.quota()),
             api_per_key: RateLimiter::keyed(settings.api_per_ip.quota()),
+            device_per_ip: RateLimiter::keyed(settings.device_per_ip.quota()),
+            device_lookups_per_user: RateLimiter::keyed(settings.device_lookups_per_user.quota()),
+            device_lookups_per_ip: RateLimiter::keyed(settings.device_lookups_per_ip.quota()),
         }))
     }
 
@@ -286,6 +310,18 @@ impl Limits {
                 &self.0.api_per_ip,
                 &address_key(ip),
                 "Too many requests; slow down and retry after the time in Retry-After.",
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Before a device sign-in starts: each is a row and a code to guard.
+    pub fn device_sign_in(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
+        match ip {
+            Some(ip) => check(
+                &self.0.device_per_ip,
+                &address_key(ip),
+                "Too many device sign-ins from this address; wait before trying again.",
             ),
             None => Ok(()),
         }
@@ -362,6 +398,16 @@ impl service::auth::door::SignInLimits for Limits {
                 "Too many mails asked for from this address; wait before asking again.",
             )
             .map_err(as_service_error),
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn device_lookup(&self, user: types::UserId, ip: &str) -> Result<(), ServiceError> {
+        const WAIT: &str = "Too many device codes looked up; wait before trying again.";
+        check(&self.0.device_lookups_per_user, &user.0, WAIT).map_err(as_service_error)?;
+        match ip.parse::<IpAddr>() {
+            Ok(ip) => check(&self.0.device_lookups_per_ip, &address_key(ip), WAIT)
+                .map_err(as_service_error),
             Err(_) => Ok(()),
         }
     }

@@ -74,6 +74,8 @@ pub fn build(state: AppState) -> Router {
         .routes(routes!(auth::list_keys, auth::create_key))
         .routes(routes!(auth::revoke_key))
         .routes(routes!(auth::change_key_spend_cap))
+        .routes(routes!(auth::device::start_device_sign_in))
+        .routes(routes!(auth::device::poll_device_sign_in))
         .routes(routes!(teams::list, teams::create))
         .routes(routes!(teams::show))
         .routes(routes!(teams::invites, teams::invite))

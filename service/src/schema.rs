@@ -166,6 +166,27 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
         spend_cap_credits -> Nullable<Int8>,
+        made_by_key_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    device_grants (id) {
+        id -> Uuid,
+        device_code_hash -> Bytea,
+        user_code -> Text,
+        client_name -> Text,
+        scopes -> Array<Text>,
+        requested_ip -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        interval_s -> Int4,
+        polled_at -> Nullable<Timestamptz>,
+        status -> Text,
+        user_id -> Nullable<Uuid>,
+        workspace_id -> Nullable<Uuid>,
+        granted_scopes -> Nullable<Array<Text>>,
+        decided_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -586,10 +586,15 @@ pub mod account {
         BillingRead,
         #[serde(rename = "audit:read")]
         AuditRead,
+        /// The owner's keys in this key's workspace: listing them, making
+        /// keys with no more scopes and no later expiry than this one, and
+        /// revoking them.
+        #[serde(rename = "keys:write")]
+        KeysWrite,
     }
 
     impl Scope {
-        pub const ALL: [Self; 7] = [
+        pub const ALL: [Self; 8] = [
             Self::AgentsRead,
             Self::AgentsWrite,
             Self::DeploymentsWrite,
@@ -597,6 +602,7 @@ pub mod account {
             Self::RunsWrite,
             Self::BillingRead,
             Self::AuditRead,
+            Self::KeysWrite,
         ];
 
         pub fn as_str(self) -> &'static str {
@@ -608,6 +614,7 @@ pub mod account {
                 Self::RunsWrite => "runs:write",
                 Self::BillingRead => "billing:read",
                 Self::AuditRead => "audit:read",
+                Self::KeysWrite => "keys:write",
             }
         }
 
@@ -657,6 +664,97 @@ pub mod account {
         /// when it has a cap.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub spent_this_month: Option<i64>,
+    }
+
+    /// A device asking to be signed in (RFC 8628's device authorization
+    /// request): what it calls itself and the scopes it wants.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub struct StartDeviceSignIn {
+        /// What the device calls itself, shown on the approval page
+        /// (1 to 60 printable characters).
+        pub client_name: String,
+        pub scopes: Vec<Scope>,
+    }
+
+    /// The codes of a device sign-in: the device keeps `device_code`
+    /// secret and polls with it; the person types `user_code` at
+    /// `verification_uri` (or opens `verification_uri_complete`).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub struct DeviceSignIn {
+        pub device_code: String,
+        /// `XXXX-XXXX`, consonants only.
+        pub user_code: String,
+        pub verification_uri: String,
+        pub verification_uri_complete: String,
+        /// Seconds until the codes expire.
+        pub expires_in: u32,
+        /// Seconds to wait between polls.
+        pub interval: u32,
+    }
+
+    /// A poll of a device sign-in.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub struct PollDeviceSignIn {
+        pub device_code: String,
+    }
+
+    /// Where a device sign-in stands, as its device sees it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "snake_case")]
+    pub enum DevicePollStatus {
+        /// Nobody has approved it yet: poll again after `interval`.
+        Pending,
+        /// Approved: `key` holds the new API key, shown this once.
+        Approved,
+    }
+
+    /// The answer to a poll.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub struct DevicePoll {
+        pub status: DevicePollStatus,
+        /// Seconds to wait before the next poll.
+        pub interval: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub key: Option<CreatedApiKey>,
+    }
+
+    /// A device sign-in as the person approving it sees it.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub struct DeviceRequest {
+        pub user_code: String,
+        pub client_name: String,
+        pub scopes: Vec<Scope>,
+        /// The address the device asked from.
+        pub requested_from: String,
+        /// Whether that is the address the page is read from: a sign-in
+        /// started elsewhere deserves a second look.
+        pub from_your_address: bool,
+        #[serde(with = "crate::timestamp")]
+        pub created_at: DateTime<Utc>,
+        #[serde(with = "crate::timestamp")]
+        pub expires_at: DateTime<Utc>,
+        /// `pending`, `approved`, `denied` or `used`.
+        pub status: String,
+    }
+
+    /// Approving (in `workspace`, with some or all of the scopes asked
+    /// for) or denying a device sign-in.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    pub struct DecideDevice {
+        pub user_code: String,
+        pub approve: bool,
+        /// The workspace the key acts in; the personal one when absent.
+        #[serde(default)]
+        pub workspace: Option<WorkspaceId>,
+        #[serde(default)]
+        pub scopes: Vec<Scope>,
     }
 
     /// The answer to creating a key: the only time `token` is shown.

@@ -13,7 +13,7 @@ use super::CsrfClient;
 #[cfg(feature = "ssr")]
 use super::context::{actor, answer, answer_with, failed, meta, services};
 #[cfg(feature = "ssr")]
-use service::auth::{accounts, api_keys, recovery, sessions};
+use service::auth::{accounts, api_keys, device_sign_in, recovery, sessions};
 
 /// The browser's door of this request (the server provides it).
 #[cfg(feature = "ssr")]
@@ -148,6 +148,38 @@ pub async fn create_api_key(request: account::CreateApiKey) -> Result<CreatedApi
         201,
         api_keys::create(&services()?, &actor(), request, &meta()),
     )
+    .await
+}
+
+/// A device sign-in (`agentdeck login`) by the code its person typed, for
+/// the approval page.
+#[server(prefix = "/api/fn", endpoint = "device_request", input = Json, client = CsrfClient)]
+pub async fn device_request(code: String) -> Result<account::DeviceRequest, ApiError> {
+    let door = door()?;
+    answer(device_sign_in::show(
+        &services()?,
+        &door,
+        &actor(),
+        &code,
+        &meta(),
+    ))
+    .await
+}
+
+/// Approves (a key in the chosen workspace, with the chosen scopes) or
+/// denies a device sign-in.
+#[server(prefix = "/api/fn", endpoint = "decide_device", input = Json, client = CsrfClient)]
+pub async fn decide_device(
+    decision: account::DecideDevice,
+) -> Result<account::DeviceRequest, ApiError> {
+    let door = door()?;
+    answer(device_sign_in::decide(
+        &services()?,
+        &door,
+        &actor(),
+        decision,
+        &meta(),
+    ))
     .await
 }
 

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod creator;
 pub mod dashboard;
 pub mod deployment;
+pub mod device;
 pub mod editor;
 pub mod marketplace;
 pub mod not_found;

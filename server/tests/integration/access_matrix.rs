@@ -87,6 +87,8 @@ struct Row {
 const OPEN: [u16; 11] = [200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200];
 const READ_AGENTS: [u16; 11] = [200, 200, 200, 200, 200, 200, 200, 200, 403, 401, 200];
 const SIGNED_IN_ONLY: fn(u16) -> [u16; 11] = |ok| [401, ok, ok, ok, ok, ok, ok, 403, 403, 401, 401];
+/// Signed-in people, and a key holding `keys:write`.
+const KEY_MANAGERS: fn(u16) -> [u16; 11] = |ok| [401, ok, ok, ok, ok, ok, ok, ok, 403, 401, 401];
 const TEAM_MEMBERS: fn(u16) -> [u16; 11] = |ok| [401, 404, 404, ok, ok, ok, ok, 403, 403, 401, 401];
 /// A caller's own workspace's billing (each signed-in caller has one).
 const BILLING_OWN: [u16; 11] = [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401];
@@ -236,23 +238,34 @@ fn rows() -> Vec<Row> {
             Personal,
             SIGNED_IN_ONLY(200),
         ),
-        row(
-            Method::GET,
-            "/api/v1/api-keys",
-            Personal,
-            SIGNED_IN_ONLY(200),
-        ),
+        // Keys holding `keys:write` manage their workspace's keys.
+        row(Method::GET, "/api/v1/api-keys", Personal, KEY_MANAGERS(200)),
         row(
             Method::POST,
             "/api/v1/api-keys",
             Personal,
-            SIGNED_IN_ONLY(201),
+            KEY_MANAGERS(201),
         ),
         row(
             Method::DELETE,
             "/api/v1/api-keys/{own key}",
             Personal,
-            [401, 204, 404, 404, 404, 404, 404, 403, 403, 401, 401],
+            // A key manages the keys it made, not its owner's others.
+            [401, 204, 404, 404, 404, 404, 404, 404, 403, 401, 401],
+        ),
+        // Device sign-in: anyone starts and polls (a bad bearer is still
+        // refused); approving is for a browser session.
+        row(
+            Method::POST,
+            "/api/v1/device/code",
+            Public,
+            [201, 201, 201, 201, 201, 201, 201, 201, 201, 401, 201],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/device/token (a pending code)",
+            Public,
+            [200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 200],
         ),
         // The caller's own address and password, in a browser session only
         // (everyone here verified already; the current password is wrong).
@@ -300,7 +313,7 @@ fn rows() -> Vec<Row> {
             Method::POST,
             "/api/v1/api-keys (in the team)",
             Team,
-            TEAM_MEMBERS(201),
+            [401, 404, 404, 201, 201, 201, 201, 201, 403, 401, 401],
         ),
         row(
             Method::GET,
@@ -783,19 +796,31 @@ fn rows() -> Vec<Row> {
             Method::GET,
             "/api/fn/list_api_keys",
             Personal,
-            SIGNED_IN_ONLY(200),
+            KEY_MANAGERS(200),
         ),
         row(
             Method::POST,
             "/api/fn/create_api_key",
             Personal,
-            SIGNED_IN_ONLY(201),
+            KEY_MANAGERS(201),
         ),
         row(
             Method::POST,
             "/api/fn/revoke_api_key {own key}",
             Personal,
-            [401, 200, 404, 404, 404, 404, 404, 403, 403, 401, 401],
+            [401, 200, 404, 404, 404, 404, 404, 404, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/device_request",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/decide_device",
+            Personal,
+            SIGNED_IN_ONLY(200),
         ),
         row(
             Method::GET,
@@ -1064,6 +1089,9 @@ impl Matrix {
                 mail_per_recipient: plenty,
                 mail_per_ip: plenty,
                 api_per_ip: plenty,
+                device_per_ip: plenty,
+                device_lookups_per_user: plenty,
+                device_lookups_per_ip: plenty,
             })
             .github(&github.base_url)
             .payments(&stripe.base_url)
@@ -1087,6 +1115,22 @@ impl Matrix {
             owner,
             counter: 0,
         }
+    }
+
+    /// A fresh pending device sign-in: its device code and user code.
+    async fn device_grant(&self) -> (String, String) {
+        let response = self
+            .app
+            .http
+            .post(self.app.url("/api/v1/device/code"))
+            .json(&json!({ "client_name": "matrix", "scopes": ["agents:read"] }))
+            .send()
+            .await
+            .expect("starting a device sign-in");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let started: Value = response.json().await.expect("JSON");
+        let code = |field: &str| started[field].as_str().expect("a code").to_owned();
+        (code("device_code"), code("user_code"))
     }
 
     fn unique(&mut self, stem: &str) -> String {
@@ -1406,6 +1450,15 @@ impl Matrix {
                 (path, Some(body))
             }
             "/api/v1/auth/verify-email" => (path, Some(json!({ "token": "made-up" }))),
+            "/api/v1/device/code" => (
+                path,
+                Some(json!({ "client_name": "matrix", "scopes": ["agents:read"] })),
+            ),
+            "/api/v1/device/token (a pending code)" => {
+                let (device_code, _) = self.device_grant().await;
+                let body = json!({ "device_code": device_code });
+                ("/api/v1/device/token".to_owned(), Some(body))
+            }
             "/api/v1/me/email" => {
                 let email = format!("{}@example.com", self.unique("moving"));
                 let body = json!({ "new_email": email, "password": STRONG_PASSWORD });
@@ -1553,6 +1606,11 @@ impl Matrix {
                 json!({ "slug": "content-creator", "review": written["id"], "reply": reply })
             }
             "/api/fn/render_markdown" => json!({ "text": "# Hello" }),
+            "/api/fn/device_request" => json!({ "code": self.device_grant().await.1 }),
+            "/api/fn/decide_device" => {
+                let user_code = self.device_grant().await.1;
+                json!({ "decision": { "user_code": user_code, "approve": true, "scopes": ["agents:read"] } })
+            }
             "/api/fn/request_password_reset" => {
                 json!({ "request": { "email": self.other.email } })
             }
@@ -1675,6 +1733,7 @@ impl Matrix {
                     "runs:write",
                     "billing:read",
                     "audit:read",
+                    "keys:write",
                 ];
                 Credentials::Bearer(self.key(principal, workspace, &all).await.1)
             }

@@ -23,6 +23,7 @@ async fn agentdeck(dir: &std::path::Path, args: &[&str]) -> Result<String, (Stri
         stdin: &mut stdin,
         config_dir: dir.to_path_buf(),
         env_key: None,
+        terminal: false,
     };
     cli::run(cli, io)
         .await
@@ -460,6 +461,7 @@ async fn from_a_folder_to_a_running_deployment_and_its_logs() {
                 stdin: &mut stdin,
                 config_dir,
                 env_key: None,
+                terminal: false,
             };
             cli::run(cli, io).await
         }
@@ -529,4 +531,347 @@ async fn from_a_folder_to_a_running_deployment_and_its_logs() {
             .any(|line| line["event"]["status"] == "running"),
         "{lines:?}"
     );
+}
+
+/// `agentdeck login` without a key: the code it prints is approved in the
+/// browser (with fewer scopes than asked), and the terminal is signed in
+/// with a key of those scopes. That key manages keys (`keys:write`): it
+/// makes one with no more scopes than its own, lists and revokes it, and
+/// revoking the device's key in the browser revokes what it made.
+#[tokio::test]
+async fn a_terminal_signs_in_through_the_browser_and_manages_keys() {
+    let app = TestApp::spawn().await;
+    let (mut ada, me) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
+    let config = tempfile::tempdir().expect("a config dir");
+    let out = Shared::default();
+    let login = {
+        let cli = cli::Cli::try_parse_from([
+            "agentdeck",
+            "login",
+            "--url",
+            &app.base_url,
+            "--no-browser",
+            "--name",
+            "Ada's laptop",
+        ])
+        .expect("arguments");
+        let mut writer = out.clone();
+        let mut stdin: &[u8] = b"";
+        let config_dir = config.path().to_path_buf();
+        async move {
+            let io = cli::Io {
+                out: &mut writer,
+                stdin: &mut stdin,
+                config_dir,
+                env_key: None,
+                terminal: false,
+            };
+            cli::run(cli, io).await
+        }
+    };
+    let approve = async {
+        let code = loop {
+            let text = out.text();
+            if let Some(code) = text
+                .split("enter the code ")
+                .nth(1)
+                .and_then(|rest| rest.get(..9))
+            {
+                break code.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        };
+        assert!(
+            out.text()
+                .contains(&format!("{}/device?code={code}", app.base_url)),
+            "the link fills the code in: {}",
+            out.text()
+        );
+        let (status, request) = ada
+            .post(
+                "/api/fn/device_request",
+                json!({ "code": code.to_lowercase() }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{request}");
+        assert_eq!(request["client_name"], "Ada's laptop");
+        assert_eq!(request["status"], "pending");
+        assert!(
+            request["scopes"]
+                .as_array()
+                .is_some_and(|scopes| scopes.contains(&json!("keys:write"))
+                    && scopes.contains(&json!("deployments:write"))),
+            "{request}"
+        );
+        let (status, decided) = ada
+            .post(
+                "/api/fn/decide_device",
+                json!({ "decision": {
+                    "user_code": code,
+                    "approve": true,
+                    "scopes": ["agents:read", "runs:read", "keys:write"],
+                } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{decided}");
+        assert_eq!(decided["status"], "approved");
+    };
+    let (signed_in, ()) = tokio::join!(login, approve);
+    signed_in
+        .map_err(|failure| failure.message)
+        .expect("signed in");
+    assert!(out.text().contains("as Ada Lovelace"), "{}", out.text());
+
+    // The key it keeps holds what was approved, in the personal workspace.
+    let listed: Value = serde_json::from_str(
+        &agentdeck(config.path(), &["keys", "ls", "--json"])
+            .await
+            .expect("keys ls"),
+    )
+    .expect("JSON");
+    let device_key = &listed[0];
+    assert_eq!(
+        device_key["name"],
+        "Ada's laptop (device sign-in from 127.0.0.1)"
+    );
+    assert_eq!(
+        device_key["scopes"],
+        json!(["agents:read", "runs:read", "keys:write"])
+    );
+    assert_eq!(device_key["workspace"], me["workspaces"][0]["id"]);
+    assert!(device_key["expires_at"].is_string(), "{device_key}");
+
+    // It makes a key with some of its scopes, never one it lacks.
+    let token = agentdeck(
+        config.path(),
+        &["keys", "create", "--name", "ci", "--scope", "agents:read"],
+    )
+    .await
+    .expect("keys create");
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("adk_"), "{token}");
+    let (message, _) = agentdeck(
+        config.path(),
+        &["keys", "create", "--name", "more", "--scope", "runs:write"],
+    )
+    .await
+    .expect_err("a scope the key lacks");
+    assert!(message.contains("runs:write"), "{message}");
+    let said = agentdeck(config.path(), &["keys", "ls"])
+        .await
+        .expect("keys ls");
+    assert!(
+        said.contains("ci") && said.contains("Ada's laptop"),
+        "{said}"
+    );
+    let whoami = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(app.url("/api/v1/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("GET /me")
+                .status()
+        }
+    };
+    assert_eq!(whoami(token.clone()).await, StatusCode::OK);
+
+    // Revoked by its prefix from the terminal, it stops at once.
+    let prefix = token
+        .rsplit_once('_')
+        .map(|(prefix, _)| prefix)
+        .expect("prefix");
+    agentdeck(config.path(), &["keys", "revoke", prefix])
+        .await
+        .expect("keys revoke");
+    assert_eq!(whoami(token).await, StatusCode::UNAUTHORIZED);
+
+    // A second key made by the device key goes when the browser revokes
+    // the device key.
+    let second = agentdeck(
+        config.path(),
+        &["keys", "create", "--name", "second", "--scope", "runs:read"],
+    )
+    .await
+    .expect("keys create");
+    let second = second.trim().to_owned();
+    assert_eq!(whoami(second.clone()).await, StatusCode::OK);
+    let device_key_id = device_key["id"].as_str().expect("id");
+    let (status, _) = ada
+        .delete(&format!("/api/v1/api-keys/{device_key_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(whoami(second).await, StatusCode::UNAUTHORIZED);
+    let (message, _) = agentdeck(config.path(), &["whoami"])
+        .await
+        .expect_err("revoked");
+    assert!(message.contains("agentdeck login"), "{message}");
+
+    // Signing in again through the browser replaces the terminal's key:
+    // the one before is revoked; `logout` revokes the new one.
+    let first = device_login(&app, &mut ada, config.path()).await;
+    let second = device_login(&app, &mut ada, config.path()).await;
+    let (_, keys) = ada.get("/api/v1/api-keys").await;
+    let revoked = |id: &str| {
+        keys.as_array()
+            .into_iter()
+            .flatten()
+            .find(|key| key["id"] == id)
+            .map(|key| !key["revoked_at"].is_null())
+    };
+    assert_eq!(revoked(&first), Some(true), "{keys}");
+    assert_eq!(revoked(&second), Some(false), "{keys}");
+    // The kept key is never sent to another server.
+    let (message, _) = agentdeck(config.path(), &["whoami", "--url", "http://127.0.0.1:9"])
+        .await
+        .expect_err("another server");
+    assert!(message.contains("the kept key is for"), "{message}");
+    let said = agentdeck(config.path(), &["logout"]).await.expect("logout");
+    assert!(said.contains("revoked"), "{said}");
+    let (_, keys) = ada.get("/api/v1/api-keys").await;
+    let second_key = keys
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|key| key["id"] == second.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert!(!second_key["revoked_at"].is_null(), "{second_key}");
+}
+
+/// `agentdeck login` through the browser, approved by `browser` with the
+/// scopes asked for; the new key's id.
+async fn device_login(app: &TestApp, browser: &mut Browser, config: &std::path::Path) -> String {
+    let out = Shared::default();
+    let login = {
+        let cli = cli::Cli::try_parse_from(["agentdeck", "login", "--url", &app.base_url])
+            .expect("arguments");
+        let mut writer = out.clone();
+        let mut stdin: &[u8] = b"";
+        let config_dir = config.to_path_buf();
+        async move {
+            let io = cli::Io {
+                out: &mut writer,
+                stdin: &mut stdin,
+                config_dir,
+                env_key: None,
+                terminal: false,
+            };
+            cli::run(cli, io).await
+        }
+    };
+    let approve = async {
+        let code = loop {
+            if let Some(code) = out
+                .text()
+                .split("enter the code ")
+                .nth(1)
+                .and_then(|rest| rest.get(..9))
+            {
+                break code.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        };
+        let (_, request) = browser
+            .post("/api/fn/device_request", json!({ "code": code }))
+            .await;
+        let (status, decided) = browser
+            .post(
+                "/api/fn/decide_device",
+                json!({ "decision": { "user_code": code, "approve": true, "scopes": request["scopes"] } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{decided}");
+    };
+    let (signed_in, ()) = tokio::join!(login, approve);
+    signed_in
+        .map_err(|failure| failure.message)
+        .expect("signed in");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(config.join("config.json")).expect("kept"))
+            .expect("JSON");
+    config["device_key"]
+        .as_str()
+        .expect("the device key's id")
+        .to_owned()
+}
+
+/// `run -- --field value`: the input made from flags of the agent's input
+/// schema; `--flags` lists them; a flag the schema lacks is refused before
+/// anything is sent.
+#[tokio::test]
+async fn run_takes_its_input_as_flags_made_from_the_schema() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
+    let slug = publish_agent(&mut ada, "Flag Greeter", |body| {
+        body["manifest"]["input_schema"] = json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "minLength": 2, "description": "Who to greet"},
+                "times": {"type": "integer", "minimum": 1}
+            },
+            "required": ["name"]
+        });
+        body["source"] = json!(
+            "export default async function run(input) {\n  return { greeting: `Hello, ${input.name}!`, times: input.times ?? 1 };\n}\n"
+        );
+        body["example_input"] = json!("{\"name\": \"Ada\"}");
+    })
+    .await;
+    let (id, _) = deploy_running(&mut ada, json!({ "agent": slug })).await;
+    let (status, key) = ada
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "terminal", "scopes": ["agents:read", "runs:write"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let token = key["token"].as_str().expect("token").to_owned();
+    let dir = tempfile::tempdir().expect("a config dir");
+    agentdeck(
+        dir.path(),
+        &["login", "--url", &app.base_url, "--key", &token],
+    )
+    .await
+    .expect("login");
+
+    let described = agentdeck(dir.path(), &["run", &id, "--flags"])
+        .await
+        .expect("--flags");
+    assert!(
+        described.contains("--name <string>  Who to greet (required)")
+            && described.contains("--times <integer>"),
+        "{described}"
+    );
+    let output = agentdeck(
+        dir.path(),
+        &["run", &id, "--", "--name", "Grace", "--times=3"],
+    )
+    .await
+    .expect("a run from flags");
+    let output: Value = serde_json::from_str(&output).expect("JSON output");
+    assert_eq!(output, json!({ "greeting": "Hello, Grace!", "times": 3 }));
+
+    let (message, code) = agentdeck(dir.path(), &["run", &id, "--", "--colour", "red"])
+        .await
+        .expect_err("a flag the schema lacks");
+    assert_eq!(code, 1);
+    assert!(
+        message.contains("--colour") && message.contains("--name"),
+        "{message}"
+    );
+    let (message, _) = agentdeck(dir.path(), &["run", &id, "--", "--times", "three"])
+        .await
+        .expect_err("not a number");
+    assert!(
+        message.contains("--times") && message.contains("whole number"),
+        "{message}"
+    );
+    // The server still checks what the schema says beyond types.
+    let (message, _) = agentdeck(dir.path(), &["run", &id, "--", "--name", "A"])
+        .await
+        .expect_err("too short");
+    assert_eq!(message, "input.name: must be at least 2 characters");
 }

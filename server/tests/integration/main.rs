@@ -23,6 +23,7 @@ mod billing;
 mod cli;
 mod crash;
 mod deployments;
+mod device_sign_in;
 mod github;
 mod health;
 mod input_schemas;

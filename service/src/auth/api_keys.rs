@@ -83,29 +83,174 @@ fn validate(request: &CreateApiKey) -> Result<(String, Vec<Scope>), ServiceError
     Ok((name.to_owned(), scopes))
 }
 
-/// Creates a key for the signed-in user; the token is in the answer only.
+/// Takes the owner's row lock: making and revoking a user's keys happen
+/// one at a time, so a key being revoked cannot make one meanwhile and
+/// the live-key allowance holds.
+pub(crate) async fn lock_owner(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: UserId,
+) -> Result<(), ServiceError> {
+    use crate::schema::users;
+    users::table
+        .find(user.0)
+        .select(users::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await?;
+    Ok(())
+}
+
+/// What a new key is, once its caller is checked.
+pub(crate) struct NewKey {
+    pub user: UserId,
+    pub workspace: WorkspaceId,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub spend_cap_credits: Option<i64>,
+    /// The key that made it, which takes it along when revoked.
+    pub made_by: Option<ApiKeyId>,
+}
+
+/// The key that asks to manage keys, as far as making one needs it.
+struct Maker {
+    id: Uuid,
+    workspace: WorkspaceId,
+    scopes: Vec<Scope>,
+    expires_at: Option<DateTime<Utc>>,
+    capped: bool,
+}
+
+/// The user whose keys `actor` manages, and, for a key holding
+/// `keys:write`, that key.
+async fn manager(
+    conn: &mut diesel_async::AsyncPgConnection,
+    actor: &Actor,
+) -> Result<(UserId, Option<Maker>), ServiceError> {
+    match actor {
+        Actor::ApiKey { key_id, .. } => {
+            let user = actor.require_scope(Scope::KeysWrite)?;
+            let row: KeyRow = api_keys::table
+                .find(key_id.0)
+                .select(KeyRow::as_select())
+                .first(conn)
+                .await?;
+            Ok((
+                user,
+                Some(Maker {
+                    id: row.id,
+                    workspace: WorkspaceId(row.workspace_id),
+                    scopes: row.scopes(),
+                    expires_at: row.expires_at,
+                    capped: row.spend_cap_credits.is_some(),
+                }),
+            ))
+        }
+        _ => Ok((actor.require_session()?, None)),
+    }
+}
+
+/// Creates a key for the signed-in user, or, asked by a key holding
+/// `keys:write`, a key in that key's workspace with no more scopes and no
+/// later expiry; the token is in the answer only.
 pub async fn create(
     services: &Services,
     actor: &Actor,
     request: CreateApiKey,
     meta: &RequestMeta,
 ) -> Result<CreatedApiKey, ServiceError> {
-    let user = actor.require_session()?;
     let (name, scopes) = validate(&request)?;
     let mut conn = services.conn().await?;
+    let (user, maker) = manager(&mut conn, actor).await?;
     crate::auth::recovery::require_verified(&mut conn, user).await?;
-    let workspace = match request.workspace {
-        Some(workspace) => {
+    let mut expires_at = request
+        .expires_in_days
+        .map(|days| Utc::now() + TimeDelta::days(i64::from(days)));
+    let workspace = match (&maker, request.workspace) {
+        (Some(maker), workspace) => {
+            if workspace.is_some_and(|workspace| workspace != maker.workspace) {
+                return Err(ServiceError::Forbidden(
+                    "a key makes keys in its own workspace only".to_owned(),
+                ));
+            }
+            if maker.capped {
+                return Err(ServiceError::Forbidden(
+                    "a key with a spend cap cannot make keys".to_owned(),
+                ));
+            }
+            if let Some(scope) = scopes.iter().find(|scope| !maker.scopes.contains(scope)) {
+                return Err(ServiceError::Forbidden(format!(
+                    "this API key lacks the {} scope, so it cannot give it",
+                    scope.as_str()
+                )));
+            }
+            if let Some(limit) = maker.expires_at {
+                expires_at = Some(expires_at.map_or(limit, |at| at.min(limit)));
+            }
+            access::member(&mut conn, actor, maker.workspace).await?;
+            maker.workspace
+        }
+        (None, Some(workspace)) => {
             access::member(&mut conn, actor, workspace).await?;
             workspace
         }
-        None => access::personal_workspace(&mut conn, user).await?,
+        (None, None) => access::personal_workspace(&mut conn, user).await?,
     };
+    let new = NewKey {
+        user,
+        workspace,
+        name,
+        scopes,
+        expires_at,
+        spend_cap_credits: request.spend_cap_credits,
+        made_by: maker.map(|maker| ApiKeyId(maker.id)),
+    };
+    let actor = actor.clone();
+    let meta = meta.clone();
+    conn.transaction::<_, ServiceError, _>(async move |conn| {
+        insert(conn, new, &actor, &meta, json!({})).await
+    })
+    .await
+}
+
+/// Inserts a checked key (within the owner's live-key allowance) and
+/// audits it with `details` added; the token is in the answer only.
+pub(crate) async fn insert(
+    conn: &mut diesel_async::AsyncPgConnection,
+    new: NewKey,
+    actor: &Actor,
+    meta: &RequestMeta,
+    mut details: serde_json::Value,
+) -> Result<CreatedApiKey, ServiceError> {
+    lock_owner(conn, new.user).await?;
+    // The maker may have been revoked (or expired) since this request was
+    // let in; under the lock, that is final.
+    if let Some(maker) = new.made_by {
+        let live: i64 = api_keys::table
+            .filter(api_keys::id.eq(maker.0))
+            .filter(api_keys::revoked_at.is_null())
+            .filter(
+                api_keys::expires_at
+                    .is_null()
+                    .or(api_keys::expires_at.gt(Utc::now())),
+            )
+            .count()
+            .get_result(conn)
+            .await?;
+        if live == 0 {
+            return Err(ServiceError::InvalidApiKey);
+        }
+    }
     let live_keys: i64 = api_keys::table
-        .filter(api_keys::user_id.eq(user.0))
+        .filter(api_keys::user_id.eq(new.user.0))
         .filter(api_keys::revoked_at.is_null())
+        .filter(
+            api_keys::expires_at
+                .is_null()
+                .or(api_keys::expires_at.gt(Utc::now())),
+        )
         .count()
-        .get_result(&mut conn)
+        .get_result(conn)
         .await?;
     if live_keys >= MAX_KEYS_PER_USER {
         return Err(ServiceError::Conflict {
@@ -118,62 +263,63 @@ pub async fn create(
         &Uuid::new_v4().simple().to_string()[..12]
     );
     let token = format!("{prefix}_{}", tokens::random(SECRET_BYTES)?);
-    let expires_at = request
-        .expires_in_days
-        .map(|days| Utc::now() + TimeDelta::days(i64::from(days)));
-    let actor = actor.clone();
-    let meta = meta.clone();
-    let digest = tokens::digest(&token);
-    let row = conn
-        .transaction::<_, ServiceError, _>(async move |conn| {
-            let row: KeyRow = diesel::insert_into(api_keys::table)
-                .values((
-                    api_keys::user_id.eq(user.0),
-                    api_keys::workspace_id.eq(workspace.0),
-                    api_keys::name.eq(&name),
-                    api_keys::prefix.eq(&prefix),
-                    api_keys::token_hash.eq(&digest),
-                    api_keys::scopes.eq(scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
-                    api_keys::expires_at.eq(expires_at),
-                    api_keys::spend_cap_credits.eq(request.spend_cap_credits),
-                ))
-                .returning(KeyRow::as_returning())
-                .get_result(conn)
-                .await?;
-            audit::record(
-                conn,
-                Entry {
-                    action: action::KEY_CREATED,
-                    user: None,
-                    actor: &actor,
-                    workspace: Some(workspace),
-                    target_type: "api_key",
-                    target_id: row.id.to_string(),
-                    meta: &meta,
-                    details: json!({
-                        "name": name,
-                        "prefix": prefix,
-                        "scopes": scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                        "spend_cap_credits": request.spend_cap_credits,
-                    }),
-                },
-            )
-            .await?;
-            Ok(row)
-        })
+    let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
+    let row: KeyRow = diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::user_id.eq(new.user.0),
+            api_keys::workspace_id.eq(new.workspace.0),
+            api_keys::name.eq(&new.name),
+            api_keys::prefix.eq(&prefix),
+            api_keys::token_hash.eq(tokens::digest(&token)),
+            api_keys::scopes.eq(&scopes),
+            api_keys::expires_at.eq(new.expires_at),
+            api_keys::spend_cap_credits.eq(new.spend_cap_credits),
+            api_keys::made_by_key_id.eq(new.made_by.map(|key| key.0)),
+        ))
+        .returning(KeyRow::as_returning())
+        .get_result(conn)
         .await?;
+    if let Some(fields) = details.as_object_mut() {
+        fields.insert("name".into(), json!(new.name));
+        fields.insert("prefix".into(), json!(prefix));
+        fields.insert("scopes".into(), json!(scopes));
+        fields.insert("spend_cap_credits".into(), json!(new.spend_cap_credits));
+        if let Some(maker) = new.made_by {
+            fields.insert("made_by_key".into(), json!(maker.0));
+        }
+    }
+    audit::record(
+        conn,
+        Entry {
+            action: action::KEY_CREATED,
+            user: Some(new.user),
+            actor,
+            workspace: Some(new.workspace),
+            target_type: "api_key",
+            target_id: row.id.to_string(),
+            meta,
+            details,
+        },
+    )
+    .await?;
     Ok(CreatedApiKey {
         key: row.into_info(),
         token,
     })
 }
 
-/// The signed-in user's keys, newest first, revoked ones included.
+/// The signed-in user's keys, newest first, revoked ones included; for a
+/// key holding `keys:write`, those in its workspace.
 pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<ApiKeyInfo>, ServiceError> {
-    let user = actor.require_session()?;
     let mut conn = services.conn().await?;
-    let rows: Vec<KeyRow> = api_keys::table
+    let (user, maker) = manager(&mut conn, actor).await?;
+    let mut query = api_keys::table
         .filter(api_keys::user_id.eq(user.0))
+        .into_boxed();
+    if let Some(maker) = &maker {
+        query = query.filter(api_keys::workspace_id.eq(maker.workspace.0));
+    }
+    let rows: Vec<KeyRow> = query
         .order(api_keys::created_at.desc())
         .select(KeyRow::as_select())
         .load(&mut conn)
@@ -255,18 +401,47 @@ pub async fn change_spend_cap(
     })
 }
 
-/// Revokes one of the caller's keys; someone else's key is "not found".
+/// Revokes one of the caller's keys, and the keys it made (and theirs);
+/// someone else's key, or for a key holding `keys:write` one it did not
+/// make, is "not found". A key may always revoke itself.
 pub async fn revoke(
     services: &Services,
     actor: &Actor,
     id: ApiKeyId,
     meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
-    let user = actor.require_session()?;
     let mut conn = services.conn().await?;
+    // Any key may revoke itself (`agentdeck logout`); else the caller
+    // manages keys.
+    let (user, maker) = match actor {
+        Actor::ApiKey {
+            key_id, user_id, ..
+        } if *key_id == id => (*user_id, None),
+        _ => manager(&mut conn, actor).await?,
+    };
     let actor = actor.clone();
     let meta = meta.clone();
     conn.transaction::<_, ServiceError, _>(async move |conn| {
+        lock_owner(conn, user).await?;
+        // A key manages itself and the keys it made (and theirs), never
+        // its owner's other keys.
+        if let Some(maker) = &maker
+            && maker.id != id.0
+        {
+            let made: Vec<RevokedId> = diesel::sql_query(
+                "WITH RECURSIVE made(id) AS ( \
+                     SELECT id FROM api_keys WHERE made_by_key_id = $1 \
+                     UNION SELECT k.id FROM api_keys k JOIN made ON k.made_by_key_id = made.id) \
+                 SELECT id FROM made WHERE id = $2",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(maker.id)
+            .bind::<diesel::sql_types::Uuid, _>(id.0)
+            .load(conn)
+            .await?;
+            if made.is_empty() {
+                return Err(ServiceError::NotFound { what: "API key" });
+            }
+        }
         let row: Option<KeyRow> = diesel::update(api_keys::table.find(id.0))
             .filter(api_keys::user_id.eq(user.0))
             .set(api_keys::revoked_at.eq(diesel::dsl::sql::<
@@ -277,6 +452,20 @@ pub async fn revoke(
             .await
             .optional()?;
         let row = row.ok_or(ServiceError::NotFound { what: "API key" })?;
+        let made: Vec<Uuid> = diesel::sql_query(
+            "WITH RECURSIVE made(id) AS ( \
+                 SELECT id FROM api_keys WHERE made_by_key_id = $1 \
+                 UNION SELECT k.id FROM api_keys k JOIN made ON k.made_by_key_id = made.id) \
+             UPDATE api_keys SET revoked_at = now() \
+              WHERE id IN (SELECT id FROM made) AND revoked_at IS NULL \
+             RETURNING id",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(row.id)
+        .load::<RevokedId>(conn)
+        .await?
+        .into_iter()
+        .map(|revoked| revoked.id)
+        .collect();
         audit::record(
             conn,
             Entry {
@@ -287,12 +476,18 @@ pub async fn revoke(
                 target_type: "api_key",
                 target_id: row.id.to_string(),
                 meta: &meta,
-                details: json!({ "prefix": row.prefix }),
+                details: json!({ "prefix": row.prefix, "keys_it_made": made }),
             },
         )
         .await
     })
     .await
+}
+
+#[derive(QueryableByName)]
+struct RevokedId {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
 }
 
 /// The actor a bearer token stands for. A token that is unknown, revoked or

@@ -29,6 +29,8 @@ pub mod action {
     pub const PASSWORD_CHANGED: &str = "user.password_change";
     pub const KEY_CREATED: &str = "api_key.create";
     pub const KEY_REVOKED: &str = "api_key.revoke";
+    pub const DEVICE_APPROVED: &str = "device_sign_in.approve";
+    pub const DEVICE_DENIED: &str = "device_sign_in.deny";
     pub const TEAM_CREATED: &str = "team.create";
     pub const MEMBER_INVITED: &str = "member.invite";
     pub const INVITE_REVOKED: &str = "member.invite_revoke";

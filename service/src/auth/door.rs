@@ -42,6 +42,9 @@ pub trait SignInLimits: Send + Sync {
     /// grow, never the account's.
     fn wrong_device_password(&self, ip: &str, device: Device);
     fn signup(&self, ip: &str) -> Result<(), ServiceError>;
+    /// Before a signed-in `user` at `ip` looks up a device sign-in's code:
+    /// counted per person and per address, so nobody walks the code space.
+    fn device_lookup(&self, user: types::UserId, ip: &str) -> Result<(), ServiceError>;
     /// Before mail goes out at the request of `ip`.
     fn mail_from(&self, ip: &str) -> Result<(), ServiceError>;
     /// Before mail goes to `address`.
@@ -103,6 +106,11 @@ impl BrowserDoor {
     }
 
     /// Notes a rate limit's refusal (its wait) on the way out.
+    /// Counts a device-code lookup (`device_sign_in`) against the limits.
+    pub fn device_lookup(&self, user: types::UserId, ip: &str) -> Result<(), ServiceError> {
+        self.limited(self.limits.device_lookup(user, ip))
+    }
+
     fn limited<T>(&self, checked: Result<T, ServiceError>) -> Result<T, ServiceError> {
         if let Err(ServiceError::RateLimited { retry_after, .. }) = &checked {
             let wait = *retry_after;

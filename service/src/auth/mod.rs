@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod device_sign_in;
 pub mod devices;
 pub mod door;
 pub mod github;

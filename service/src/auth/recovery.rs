@@ -521,9 +521,18 @@ async fn audited(
     .await
 }
 
-/// Ends every live API key of `user`; answers how many.
+/// Ends every live API key of `user`, and the device sign-ins approved
+/// but not yet collected; answers how many keys.
 async fn revoke_keys(conn: &mut AsyncPgConnection, user: UserId) -> Result<usize, ServiceError> {
-    use crate::schema::api_keys;
+    use crate::schema::{api_keys, device_grants};
+    // Under the owner's lock, so no key a key is making slips past.
+    super::api_keys::lock_owner(conn, user).await?;
+    diesel::update(device_grants::table)
+        .filter(device_grants::user_id.eq(user.0))
+        .filter(device_grants::status.eq("approved"))
+        .set(device_grants::status.eq("denied"))
+        .execute(conn)
+        .await?;
     Ok(diesel::update(api_keys::table)
         .filter(api_keys::user_id.eq(user.0))
         .filter(api_keys::revoked_at.is_null())

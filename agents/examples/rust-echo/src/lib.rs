@@ -3,7 +3,7 @@
 //! Any language that can build a component against `wit/agent.wit` works the
 //! same way; build this one with
 //! `cargo build --release --target wasm32-wasip2 -p rust-echo` in `agents/`
-//! and run it with `agentdeck-agent run target/…/rust_echo.wasm --input '{"hi":1}'`.
+//! and run it with `agentdeck dev target/…/rust_echo.wasm --once --input '{"hi":1}'`.
 
 wit_bindgen::generate!({ world: "agent", path: "../../wit" });
 

@@ -1,8 +1,9 @@
 //! `/api/v1/auth/*`, `/api/v1/me`, `/api/v1/sessions` and
 //! `/api/v1/api-keys`: signing up, in and out, the caller's own sessions and
-//! API keys. Getting back in (reset links, verification, password and
+//! API keys (`device` signs a command line in through the browser). Getting back in (reset links, verification, password and
 //! address changes) is in `recovery`.
 
+pub mod device;
 pub mod recovery;
 
 use axum::Json;
@@ -199,15 +200,15 @@ pub async fn revoke_other_sessions(call: Call) -> Reply<serde_json::Value> {
 
 /// List my API keys
 ///
-/// The signed-in user's API keys, newest first, revoked ones included. For
-/// sessions only, never API keys.
+/// The signed-in user's API keys, newest first, revoked ones included; for
+/// a key holding `keys:write`, its owner's keys in its workspace.
 #[utoipa::path(
     get,
     path = "/api-keys",
     tag = "auth",
     operation_id = "list_api_keys",
     responses((status = 200, description = "The API keys", body = Vec<ApiKeyInfo>)),
-    security(("session" = []))
+    security(("bearer" = ["keys:write"]))
 )]
 pub async fn list_keys(call: Call) -> Reply<Vec<ApiKeyInfo>> {
     Ok(Json(api_keys::list(&call.services, &call.actor).await?))
@@ -217,7 +218,10 @@ pub async fn list_keys(call: Call) -> Reply<Vec<ApiKeyInfo>> {
 ///
 /// Makes an API key for a workspace of the signed-in user (their personal
 /// one unless `workspace` is given), holding the scopes asked for; its token
-/// is in this answer only. For sessions with a verified email address.
+/// is in this answer only. Needs a verified email address. A key holding
+/// `keys:write` makes keys in its own workspace only, with no scope it
+/// lacks, expiring no later than itself, and not at all when it has a
+/// spend cap; keys it makes are revoked with it.
 #[utoipa::path(
     post,
     path = "/api-keys",
@@ -231,7 +235,7 @@ pub async fn list_keys(call: Call) -> Reply<Vec<ApiKeyInfo>> {
         (status = 409, description = "The user has as many live keys as allowed",
             body = ErrorEnvelope),
     ),
-    security(("session" = []))
+    security(("bearer" = ["keys:write"]))
 )]
 pub async fn create_key(call: Call, Body(request): Body<CreateApiKey>) -> Answer<CreatedApiKey> {
     created(api_keys::create(&call.services, &call.actor, request, &call.meta).await?)
@@ -239,8 +243,9 @@ pub async fn create_key(call: Call, Body(request): Body<CreateApiKey>) -> Answer
 
 /// Revoke an API key
 ///
-/// Revokes one of the signed-in user's API keys; it stops working at once.
-/// For sessions only.
+/// Revokes one of the signed-in user's API keys, and the keys it made (and
+/// theirs); they stop working at once. A key may revoke itself, and one
+/// holding `keys:write` the keys it made.
 #[utoipa::path(
     delete,
     path = "/api-keys/{id}",
@@ -248,7 +253,7 @@ pub async fn create_key(call: Call, Body(request): Body<CreateApiKey>) -> Answer
     operation_id = "revoke_api_key",
     params(("id" = uuid::Uuid, Path, description = "The key's id")),
     responses((status = 204, description = "The key is revoked")),
-    security(("session" = []))
+    security(("bearer" = ["keys:write"]))
 )]
 pub async fn revoke_key(call: Call, PathId(id): PathId<ApiKeyId>) -> Result<StatusCode, AppError> {
     api_keys::revoke(&call.services, &call.actor, id, &call.meta).await?;
