@@ -117,6 +117,18 @@ async fn a_code_is_approved_once_and_polled_to_a_key_once() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{approved}");
+    // Its owner hears of it, whoever clicked.
+    let mails = crate::support::mail::queued(&app, "ada@example.com").await;
+    let notice = mails
+        .iter()
+        .find(|mail| mail["subject"] == "A device was signed in to your Agentdeck account")
+        .unwrap_or_else(|| panic!("no notice among {mails:?}"));
+    let text = notice["text"].as_str().expect("text");
+    assert!(
+        text.contains("“a terminal”") && text.contains("127.0.0.1") && text.contains("runs:read"),
+        "{text}"
+    );
+    assert!(text.contains("/settings/keys"), "{text}");
     let (status, again) = decide(
         &mut ada,
         json!({ "user_code": user_code, "approve": false }),

@@ -364,6 +364,10 @@ pub async fn decide(
     };
     let actor = actor.clone();
     let meta = meta.clone();
+    let keys_link = format!(
+        "{}/settings/keys",
+        services.public_url.trim_end_matches('/')
+    );
     conn.transaction::<_, ServiceError, _>(async move |conn| {
         let grant = find(conn, user, &decision.user_code).await?;
         if grant.status != "pending" {
@@ -404,6 +408,9 @@ pub async fn decide(
             .returning(GrantRow::as_returning())
             .get_result(conn)
             .await?;
+        if decision.approve {
+            notify(conn, user, &grant, &granted, &keys_link).await?;
+        }
         audit::record(
             conn,
             Entry {
@@ -429,6 +436,35 @@ pub async fn decide(
         Ok(row.request(&meta))
     })
     .await
+}
+
+/// Mails the approver that a device now holds a key (queued with the
+/// approval, so both happen or neither).
+async fn notify(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    grant: &GrantRow,
+    granted: &[&str],
+    keys_link: &str,
+) -> Result<(), ServiceError> {
+    use crate::schema::users;
+    let (email, name): (Option<String>, String) = users::table
+        .find(user.0)
+        .select((users::email, users::display_name))
+        .first(conn)
+        .await?;
+    if let Some(email) = email {
+        let mail = crate::mail::templates::device_signed_in(
+            &email,
+            &name,
+            &grant.client_name,
+            &grant.requested_ip,
+            &granted.join(", "),
+            keys_link,
+        );
+        crate::mail::enqueue(conn, &mail).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

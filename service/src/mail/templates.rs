@@ -168,6 +168,32 @@ pub fn password_changed(to: &str, name: &str) -> Mail {
     .render()
 }
 
+/// The notice after a device sign-in was approved: a key now exists that
+/// a terminal holds, so its owner hears of it even if they were tricked.
+pub fn device_signed_in(
+    to: &str,
+    name: &str,
+    client_name: &str,
+    requested_from: &str,
+    scopes: &str,
+    keys_link: &str,
+) -> Mail {
+    Letter {
+        to,
+        subject: "A device was signed in to your Agentdeck account".to_owned(),
+        name,
+        paragraphs: vec![
+            format!(
+                "A device calling itself \u{201c}{client_name}\u{201d}, which asked from                  {requested_from}, was just approved to act for you with these scopes:                  {scopes}. It holds an API key for 90 days."
+            ),
+        ],
+        action: Some(("See your API keys", keys_link)),
+        closing: "If this was not you, revoke the key at once and change your password."
+            .to_owned(),
+    }
+    .render()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
