@@ -525,7 +525,13 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             config.key = None;
             config.device_key = None;
             write_config(&io.config_dir, &config)?;
-            if revoked {
+            if cli.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "signed_out": true, "key_revoked": revoked })
+                )?;
+            } else if revoked {
                 writeln!(out, "Signed out; the key this terminal held is revoked.")?;
             } else {
                 writeln!(

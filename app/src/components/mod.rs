@@ -8,6 +8,7 @@ pub mod live_indicator;
 pub mod new_agent;
 pub mod run_result;
 pub mod schema_form;
+pub mod scopes;
 pub mod status;
 pub mod table;
 pub mod user_menu;

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::account::{decide_device, device_request};
 use crate::auth::{SignedInPage, use_auth};
+use crate::components::scopes::ScopeChecklist;
 use types::WorkspaceId;
 use types::account::{DecideDevice, DeviceRequest, Scope};
 use types::error::ApiError;
@@ -93,92 +94,78 @@ fn DeviceApproval() -> impl IntoView {
     };
 
     view! {
-        <section class="panel">
-            <form class="stack" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); look_up(); }>
-                <label>"The code your terminal shows"
-                    <input type="text" name="user-code" required maxlength="12" autocomplete="off"
-                        placeholder="BCDF-GHJK" spellcheck="false" class="code-input"
-                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev)) />
-                </label>
-                <button class="button" type="submit" disabled=move || busy.get()>"Continue"</button>
-            </form>
-        </section>
-        {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message}</p> })}
-        {move || request.get().map(|found| {
-            let pending = found.status == "pending";
-            let asked = found.scopes.clone();
-            view! {
-                <section class="panel" data-testid="device-request">
-                    <h2>"A device asks to act as you"</h2>
-                    <p>
-                        "The device calls itself "<strong data-testid="device-name">"“"{found.client_name.clone()}"”"</strong>
-                        " and asked from "<code>{found.requested_from.clone()}</code>" at "{when(found.created_at)}"."
-                    </p>
-                    {(!found.from_your_address).then(|| view! {
-                        <p class="panel-notice" role="alert" data-testid="device-elsewhere">
-                            "This sign-in was started from another address than this browser's. "
-                            "If you did not just run "<code>"agentdeck login"</code>" yourself, deny it: "
-                            "someone may be trying to get a key to your account."
+            <section class="panel">
+                <form class="stack" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); look_up(); }>
+                    <label>"The code your terminal shows"
+                        <input type="text" name="user-code" required maxlength="12" autocomplete="off"
+                            placeholder="BCDF-GHJK" spellcheck="false" class="code-input"
+                            prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev)) />
+                    </label>
+                    <button class="button" type="submit" disabled=move || busy.get()>"Continue"</button>
+                </form>
+            </section>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message}</p> })}
+            {move || request.get().map(|found| {
+                let pending = found.status == "pending";
+                let asked = found.scopes.clone();
+                view! {
+                    <section class="panel" data-testid="device-request">
+                        <h2>"A device asks to act as you"</h2>
+                        <p>
+                            "The device calls itself "<strong data-testid="device-name">"“"{found.client_name.clone()}"”"</strong>
+                            " and asked from "<code>{found.requested_from.clone()}</code>" at "{when(found.created_at)}"."
                         </p>
-                    })}
-                    <p>
-                        "Only approve a code you started yourself, in your own terminal, just now. "
-                        "Approving makes an API key (valid 90 days, revocable in Settings → API keys) that the device keeps."
-                    </p>
-                    <p>"Code: "<code data-testid="device-code">{found.user_code.clone()}</code></p>
-                    {if pending {
-                        view! {
-                            <div class="stack">
-                                <label>"Workspace"
-                                    <select name="device-workspace" on:change=move |ev| {
-                                        workspace.set(event_target_value(&ev).parse::<uuid::Uuid>().ok().map(WorkspaceId));
-                                    }>
-                                        {move || auth.me.get().map(|me| me.workspaces.into_iter().map(|w| {
-                                            let selected = workspace.get_untracked() == Some(w.id);
-                                            view! { <option value=w.id.to_string() selected=selected>{w.name}</option> }
-                                        }).collect_view())}
-                                    </select>
-                                </label>
-                                <fieldset class="scopes">
-                                    <legend>"Scopes (tick only what it needs; keys:write lets it make and revoke keys)"</legend>
-                                    {asked.into_iter().map(|scope| view! {
-                                        <label class="check">
-                                            <input type="checkbox" name="device-scope" value=scope.as_str()
-                                                prop:checked=move || chosen.with(|c| c.contains(&scope))
-                                                on:change=move |ev| {
-                                                    let on = event_target_checked(&ev);
-                                                    chosen.update(|c| {
-                                                        c.retain(|s| *s != scope);
-                                                        if on { c.push(scope); }
-                                                    });
-                                                } />
-                                            <code>{scope.as_str()}</code>
-                                        </label>
-                                    }).collect_view()}
-                                </fieldset>
-                                <label class="check">
-                                    <input type="checkbox" name="device-confirm" data-testid="device-confirm"
-                                        prop:checked=move || confirmed.get()
-                                        on:change=move |ev| confirmed.set(event_target_checked(&ev)) />
-                                    {format!("My terminal shows {} and I started this sign-in", found.user_code)}
-                                </label>
-                                <div class="row">
-                                    <button class="button primary" data-testid="device-approve"
-                                        disabled=move || busy.get() || !confirmed.get() on:click=move |_| decide(true)>"Approve"</button>
-                                    <button class="button" data-testid="device-deny"
-                                        disabled=move || busy.get() on:click=move |_| decide(false)>"Deny"</button>
+                        {(!found.from_your_address).then(|| view! {
+                            <p class="panel-notice" role="alert" data-testid="device-elsewhere">
+                                "This sign-in was started from another address than this browser's. "
+                                "If you did not just run "<code>"agentdeck login"</code>" yourself, deny it: "
+                                "someone may be trying to get a key to your account."
+                            </p>
+                        })}
+                        <p>
+                            "Only approve a code you started yourself, in your own terminal, just now. "
+                            "Approving makes an API key (valid 90 days, revocable in Settings → API keys) that the device keeps."
+                        </p>
+                        <p>"Code: "<code data-testid="device-code">{found.user_code.clone()}</code></p>
+                        {if pending {
+                            view! {
+                                <div class="stack">
+                                    <label>"Workspace"
+                                        <select name="device-workspace" on:change=move |ev| {
+                                            workspace.set(event_target_value(&ev).parse::<uuid::Uuid>().ok().map(WorkspaceId));
+                                        }>
+                                            {move || auth.me.get().map(|me| me.workspaces.into_iter().map(|w| {
+                                                let selected = workspace.get_untracked() == Some(w.id);
+                                                view! { <option value=w.id.to_string() selected=selected>{w.name}</option> }
+                                            }).collect_view())}
+                                        </select>
+                                    </label>
+    <ScopeChecklist
+                                        legend="Scopes (tick only what it needs; keys:write lets it make and revoke keys)"
+                                        name="device-scope" scopes=asked.clone() chosen=chosen />
+                                    <label class="check">
+                                        <input type="checkbox" name="device-confirm" data-testid="device-confirm"
+                                            prop:checked=move || confirmed.get()
+                                            on:change=move |ev| confirmed.set(event_target_checked(&ev)) />
+                                        {format!("My terminal shows {} and I started this sign-in", found.user_code)}
+                                    </label>
+                                    <div class="row">
+                                        <button class="button primary" data-testid="device-approve"
+                                            disabled=move || busy.get() || !confirmed.get() on:click=move |_| decide(true)>"Approve"</button>
+                                        <button class="button" data-testid="device-deny"
+                                            disabled=move || busy.get() on:click=move |_| decide(false)>"Deny"</button>
+                                    </div>
                                 </div>
-                            </div>
-                        }.into_any()
-                    } else {
-                        let words = match found.status.as_str() {
-                            "approved" | "used" => "Approved: you can close this page and go back to your terminal.",
-                            _ => "Denied: the device was not signed in.",
-                        };
-                        view! { <p role="status" data-testid="device-outcome">{words}</p> }.into_any()
-                    }}
-                </section>
-            }
-        })}
-    }
+                            }.into_any()
+                        } else {
+                            let words = match found.status.as_str() {
+                                "approved" | "used" => "Approved: you can close this page and go back to your terminal.",
+                                _ => "Denied: the device was not signed in.",
+                            };
+                            view! { <p role="status" data-testid="device-outcome">{words}</p> }.into_any()
+                        }}
+                    </section>
+                }
+            })}
+        }
 }

@@ -11,6 +11,7 @@ use crate::api::account::{
 };
 use crate::auth::{SignedInPage, use_auth};
 use crate::components::form::{FieldError, FormError};
+use crate::components::scopes::ScopeChecklist;
 use crate::components::status::ErrorPanel;
 use crate::remote::Remote;
 use types::account::{CreateApiKey, CreatedApiKey, EmailChange, PasswordChange, Scope};
@@ -366,23 +367,7 @@ fn ApiKeys() -> impl IntoView {
                     <input type="text" name="key-name" required maxlength="80" placeholder="CI deploys"
                         prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                 </label>
-                <fieldset class="scopes">
-                    <legend>"Scopes"</legend>
-                    {Scope::ALL.into_iter().map(|scope| view! {
-                        <label class="check">
-                            <input type="checkbox" name="scope" value=scope.as_str()
-                                prop:checked=move || chosen.with(|c| c.contains(&scope))
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    chosen.update(|c| {
-                                        c.retain(|s| *s != scope);
-                                        if on { c.push(scope); }
-                                    });
-                                } />
-                            <code>{scope.as_str()}</code>
-                        </label>
-                    }).collect_view()}
-                </fieldset>
+                <ScopeChecklist legend="Scopes" name="scope" scopes=Scope::ALL.to_vec() chosen=chosen />
                 <label>"Expires"
                     <select name="expiry" on:change=move |ev| expiry.set(event_target_value(&ev))>
                         <option value="30">"in 30 days"</option>

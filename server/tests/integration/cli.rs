@@ -387,6 +387,49 @@ impl Shared {
     }
 }
 
+/// One command line started with `config` as its configuration and left
+/// to run: its output, readable while it goes on, and its end to await.
+fn running(
+    config: &std::path::Path,
+    args: &[&str],
+) -> (
+    Shared,
+    impl std::future::Future<Output = Result<(), cli::Failure>> + use<>,
+) {
+    let cli = cli::Cli::try_parse_from(std::iter::once("agentdeck").chain(args.iter().copied()))
+        .expect("arguments");
+    let out = Shared::default();
+    let mut writer = out.clone();
+    let config_dir = config.to_path_buf();
+    let ended = async move {
+        let mut stdin: &[u8] = b"";
+        let io = cli::Io {
+            out: &mut writer,
+            stdin: &mut stdin,
+            config_dir,
+            env_key: None,
+            terminal: false,
+        };
+        cli::run(cli, io).await
+    };
+    (out, ended)
+}
+
+/// The user code `agentdeck login` prints, once it has.
+async fn code_shown(out: &Shared) -> String {
+    loop {
+        if let Some(code) = out
+            .text()
+            .split("enter the code ")
+            .nth(1)
+            .and_then(|rest| rest.get(..9))
+        {
+            return code.to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 /// The whole way from a terminal: `init`, `test`, `publish`, `deploy`
 /// (followed live until it runs), `run`, and `logs --follow`, whose link
 /// is cut between two runs: every event is printed once, in order, the
@@ -448,24 +491,7 @@ async fn from_a_folder_to_a_running_deployment_and_its_logs() {
 
     // Follow the logs; once the first run's lines are shown, cut the link,
     // run again, and wait for the second run's lines.
-    let out = Shared::default();
-    let follow = {
-        let cli = cli::Cli::try_parse_from(["agentdeck", "logs", &id, "--follow", "--json"])
-            .expect("arguments");
-        let mut writer = out.clone();
-        let mut stdin: &[u8] = b"";
-        let config_dir = config.path().to_path_buf();
-        async move {
-            let io = cli::Io {
-                out: &mut writer,
-                stdin: &mut stdin,
-                config_dir,
-                env_key: None,
-                terminal: false,
-            };
-            cli::run(cli, io).await
-        }
-    };
+    let (out, follow) = running(config.path(), &["logs", &id, "--follow", "--json"]);
     let steps = async {
         let wait_for = |needle: &'static str| {
             let out = out.clone();
@@ -543,44 +569,19 @@ async fn a_terminal_signs_in_through_the_browser_and_manages_keys() {
     let app = TestApp::spawn().await;
     let (mut ada, me) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
     let config = tempfile::tempdir().expect("a config dir");
-    let out = Shared::default();
-    let login = {
-        let cli = cli::Cli::try_parse_from([
-            "agentdeck",
+    let (out, login) = running(
+        config.path(),
+        &[
             "login",
             "--url",
             &app.base_url,
             "--no-browser",
             "--name",
             "Ada's laptop",
-        ])
-        .expect("arguments");
-        let mut writer = out.clone();
-        let mut stdin: &[u8] = b"";
-        let config_dir = config.path().to_path_buf();
-        async move {
-            let io = cli::Io {
-                out: &mut writer,
-                stdin: &mut stdin,
-                config_dir,
-                env_key: None,
-                terminal: false,
-            };
-            cli::run(cli, io).await
-        }
-    };
+        ],
+    );
     let approve = async {
-        let code = loop {
-            let text = out.text();
-            if let Some(code) = text
-                .split("enter the code ")
-                .nth(1)
-                .and_then(|rest| rest.get(..9))
-            {
-                break code.to_owned();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        };
+        let code = code_shown(&out).await;
         assert!(
             out.text()
                 .contains(&format!("{}/device?code={code}", app.base_url)),
@@ -744,36 +745,9 @@ async fn a_terminal_signs_in_through_the_browser_and_manages_keys() {
 /// `agentdeck login` through the browser, approved by `browser` with the
 /// scopes asked for; the new key's id.
 async fn device_login(app: &TestApp, browser: &mut Browser, config: &std::path::Path) -> String {
-    let out = Shared::default();
-    let login = {
-        let cli = cli::Cli::try_parse_from(["agentdeck", "login", "--url", &app.base_url])
-            .expect("arguments");
-        let mut writer = out.clone();
-        let mut stdin: &[u8] = b"";
-        let config_dir = config.to_path_buf();
-        async move {
-            let io = cli::Io {
-                out: &mut writer,
-                stdin: &mut stdin,
-                config_dir,
-                env_key: None,
-                terminal: false,
-            };
-            cli::run(cli, io).await
-        }
-    };
+    let (out, login) = running(config, &["login", "--url", &app.base_url]);
     let approve = async {
-        let code = loop {
-            if let Some(code) = out
-                .text()
-                .split("enter the code ")
-                .nth(1)
-                .and_then(|rest| rest.get(..9))
-            {
-                break code.to_owned();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        };
+        let code = code_shown(&out).await;
         let (_, request) = browser
             .post("/api/fn/device_request", json!({ "code": code }))
             .await;

@@ -225,30 +225,26 @@ pub(crate) async fn insert(
     lock_owner(conn, new.user).await?;
     // The maker may have been revoked (or expired) since this request was
     // let in; under the lock, that is final.
+    let now = Utc::now();
+    let live = api_keys::revoked_at.is_null().and(
+        api_keys::expires_at
+            .is_null()
+            .or(api_keys::expires_at.gt(now)),
+    );
     if let Some(maker) = new.made_by {
-        let live: i64 = api_keys::table
+        let maker_live: i64 = api_keys::table
             .filter(api_keys::id.eq(maker.0))
-            .filter(api_keys::revoked_at.is_null())
-            .filter(
-                api_keys::expires_at
-                    .is_null()
-                    .or(api_keys::expires_at.gt(Utc::now())),
-            )
+            .filter(live)
             .count()
             .get_result(conn)
             .await?;
-        if live == 0 {
+        if maker_live == 0 {
             return Err(ServiceError::InvalidApiKey);
         }
     }
     let live_keys: i64 = api_keys::table
         .filter(api_keys::user_id.eq(new.user.0))
-        .filter(api_keys::revoked_at.is_null())
-        .filter(
-            api_keys::expires_at
-                .is_null()
-                .or(api_keys::expires_at.gt(Utc::now())),
-        )
+        .filter(live)
         .count()
         .get_result(conn)
         .await?;
