@@ -237,6 +237,15 @@ pub async fn keys(
                 .await?;
             let token = made["token"].as_str().unwrap_or_default().to_owned();
             said(out, json, &made, &token)?;
+            if !json {
+                #[expect(
+                    clippy::print_stderr,
+                    reason = "standard output holds the token alone, for scripts"
+                )]
+                {
+                    eprintln!("(the token is shown this once: keep it now)");
+                }
+            }
         }
         Keys::Revoke { key } => {
             let id = match uuid::Uuid::parse_str(&key) {

@@ -66,7 +66,9 @@ pub enum Command {
         #[arg(long)]
         no_browser: bool,
     },
-    /// Forget the key kept here (it stays valid: revoke it in Settings).
+    /// Sign out here: a key a browser sign-in made for this terminal is
+    /// revoked; a key given with `--key` is only forgotten (revoke it in
+    /// Settings → API keys).
     Logout,
     /// Who the key acts for, and its workspaces.
     Whoami,
@@ -176,7 +178,7 @@ pub enum Command {
         flags: bool,
         /// Fields of the input as flags made from the agent's input schema,
         /// after `--`: `agentdeck run <id> -- --name Ada --count 3`.
-        #[arg(last = true, value_name = "-- --FIELD VALUE")]
+        #[arg(last = true, value_name = "--FIELD VALUE")]
         fields: Vec<String>,
     },
 }
@@ -305,7 +307,10 @@ impl Api {
             request = request.header("idempotency-key", key);
         }
         let response = request.send().await.map_err(|error| Failure {
-            message: format!("could not reach {}: {error}", self.url),
+            message: format!(
+                "could not reach {}: {error}\nIs the server running (`make run`), and is --url (or AGENTDECK_URL) right?",
+                self.url
+            ),
             code: 2,
         })?;
         let status = response.status().as_u16();
@@ -579,12 +584,12 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             if cli.json {
                 writeln!(out, "{}", serde_json::json!({ "dir": dir, "slug": slug }))?;
             } else {
+                let dir = dir.display();
                 writeln!(
                     out,
-                    "Made {} ({name}). Next: `agentdeck test --dir {}`, then `agentdeck publish --dir {}`.",
-                    dir.display(),
-                    dir.display(),
-                    dir.display()
+                    "Made {dir} for the agent \u{201c}{name}\u{201d}. Next: `agentdeck dev {dir}` runs it \
+                     here on every save; `agentdeck test --dir {dir}` once on the server; then \
+                     `agentdeck publish --dir {dir}`."
                 )?;
             }
         }
@@ -827,7 +832,16 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
                     Some(&body),
                     idempotency_key.as_deref(),
                 )
-                .await?;
+                .await
+                .map_err(|mut failure| {
+                    if body["input"].is_null() && failure.message.starts_with("input") {
+                        failure.message.push_str(&format!(
+                            "\nGive the input with --input (or --input-file), or as flags: \
+                             `agentdeck run {deployment} --flags` lists them."
+                        ));
+                    }
+                    failure
+                })?;
             if cli.json {
                 writeln!(out, "{run}")?;
             } else if status == 202 {

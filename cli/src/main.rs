@@ -18,6 +18,10 @@ async fn main() {
         terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     };
     if let Err(failure) = cli::run(cli, io).await {
+        // A reader that stopped early (`| head`) is no error.
+        if failure.message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         #[expect(
             clippy::print_stderr,
             reason = "a command line reports its errors on stderr"

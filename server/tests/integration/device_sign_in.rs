@@ -129,6 +129,10 @@ async fn a_code_is_approved_once_and_polled_to_a_key_once() {
         "{text}"
     );
     assert!(text.contains("/settings/keys"), "{text}");
+    assert!(
+        text.contains("which asked from 127.0.0.1, was just approved") && !text.contains("  "),
+        "one space between words: {text:?}"
+    );
     let (status, again) = decide(
         &mut ada,
         json!({ "user_code": user_code, "approve": false }),

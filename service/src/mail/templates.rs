@@ -182,14 +182,13 @@ pub fn device_signed_in(
         to,
         subject: "A device was signed in to your Agentdeck account".to_owned(),
         name,
-        paragraphs: vec![
-            format!(
-                "A device calling itself \u{201c}{client_name}\u{201d}, which asked from                  {requested_from}, was just approved to act for you with these scopes:                  {scopes}. It holds an API key for 90 days."
-            ),
-        ],
+        paragraphs: vec![format!(
+            "A device calling itself \u{201c}{client_name}\u{201d}, which asked from \
+                 {requested_from}, was just approved to act for you with these scopes: \
+                 {scopes}. It holds an API key for 90 days."
+        )],
         action: Some(("See your API keys", keys_link)),
-        closing: "If this was not you, revoke the key at once and change your password."
-            .to_owned(),
+        closing: "If this was not you, revoke the key at once and change your password.".to_owned(),
     }
     .render()
 }
