@@ -295,6 +295,37 @@ impl Session {
         }
     }
 
+    /// What the agent is let do here, from its manifest and the flags, in
+    /// words: a folder's manifest is obeyed as the server would, with this
+    /// machine's model key and network, so the person should see it.
+    fn grants(&self) -> Option<String> {
+        let loaded = self.load().ok()?;
+        let capabilities = &loaded.manifest.capabilities;
+        let mut grants = Vec::new();
+        if capabilities.llm {
+            grants.push("the language model (AGENTDECK_LLM_*)".to_owned());
+        }
+        if !capabilities.http.is_empty() {
+            grants.push(format!("HTTP to {}", capabilities.http.join(", ")));
+        }
+        if capabilities.kv {
+            grants.push("key-value storage (in memory)".to_owned());
+        }
+        for (what, keys) in [
+            ("configuration", &capabilities.config),
+            ("secrets", &capabilities.secrets),
+        ] {
+            if !keys.is_empty() {
+                grants.push(format!("{what} {}", keys.join(", ")));
+            }
+        }
+        Some(if grants.is_empty() {
+            "It may use nothing beyond its input.".to_owned()
+        } else {
+            format!("It may use: {}.", grants.join("; "))
+        })
+    }
+
     /// The files as they are now.
     fn load(&self) -> Result<Loaded, Failure> {
         let given_manifest = self

@@ -413,7 +413,13 @@ fn watching_runs_again_on_every_save() {
         first.iter().any(|line| line.contains("\"Hello, Ada!\"")),
         "{first:?}"
     );
-    watching.until("Watching agent.js, manifest.json, example.json", NEXT);
+    let told = watching.until("Watching agent.js, manifest.json, example.json", NEXT);
+    // The greeter's manifest grants nothing, and it says so.
+    assert!(
+        told.iter()
+            .any(|line| line == "It may use nothing beyond its input."),
+        "{told:?}"
+    );
     assert_eq!(watching.more(SETTLE), Vec::<String>::new());
 
     place.write_source(

@@ -53,6 +53,9 @@ impl Session {
             let attempt = self.attempt().await;
             say(out, json, &attempt, true)?;
             if number == 1 && !json {
+                if let Some(grants) = self.grants() {
+                    writeln!(out, "{grants}")?;
+                }
                 let names: Vec<&str> = watched.iter().map(|(name, _)| name.as_str()).collect();
                 writeln!(
                     out,

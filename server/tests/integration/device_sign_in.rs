@@ -513,4 +513,62 @@ async fn a_key_makes_keys_only_within_itself() {
         let (status, _) = with_key(&app, Method::GET, "/api/v1/me", token, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
+    // Each has its own entry in the audit log.
+    let grandchild_id = grandchild["key"]["id"].as_str().expect("id").to_owned();
+    let mut conn = app.sql().await;
+    let entries: Vec<String> = service::schema::audit_events::table
+        .filter(service::schema::audit_events::target_id.eq(&grandchild_id))
+        .select(service::schema::audit_events::action)
+        .load(&mut conn)
+        .await
+        .expect("audit");
+    assert_eq!(entries, ["api_key.create", "api_key.revoke"]);
+}
+
+/// A key revoked while it is making keys leaves none alive: each making
+/// either ends before the revocation (and is revoked with it) or after
+/// (and is refused).
+#[tokio::test]
+async fn revoking_a_key_while_it_makes_keys_leaves_none_alive() {
+    let app = TestApp::spawn().await;
+    let (mut ada, _) = Browser::sign_up(&app, "ada@example.com", "Ada Lovelace").await;
+    let (_, manager) = ada
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "manager", "scopes": ["agents:read", "keys:write"] }),
+        )
+        .await;
+    let token = manager["token"].as_str().expect("token").to_owned();
+    let id = manager["key"]["id"].as_str().expect("id").to_owned();
+    let makers = (0..16).map(|n| {
+        let request = app
+            .http
+            .post(app.url("/api/v1/api-keys"))
+            .bearer_auth(&token)
+            .json(&json!({ "name": format!("made {n}"), "scopes": ["agents:read"] }));
+        async move { request.send().await.expect("POST").status() }
+    });
+    let revoke = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        ada.delete(&format!("/api/v1/api-keys/{id}")).await.0
+    };
+    let (statuses, revoked) = tokio::join!(futures::future::join_all(makers), revoke);
+    assert_eq!(revoked, StatusCode::NO_CONTENT);
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == StatusCode::CREATED || *status == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    let mut conn = app.sql().await;
+    let alive: i64 = service::schema::api_keys::table
+        .filter(
+            service::schema::api_keys::made_by_key_id.eq(uuid::Uuid::parse_str(&id).expect("uuid")),
+        )
+        .filter(service::schema::api_keys::revoked_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .await
+        .expect("counting");
+    assert_eq!(alive, 0, "statuses: {statuses:?}");
 }

@@ -424,17 +424,17 @@ pub async fn revoke(
         if let Some(maker) = &maker
             && maker.id != id.0
         {
-            let made: Vec<RevokedId> = diesel::sql_query(
+            let made: Made = diesel::sql_query(
                 "WITH RECURSIVE made(id) AS ( \
                      SELECT id FROM api_keys WHERE made_by_key_id = $1 \
                      UNION SELECT k.id FROM api_keys k JOIN made ON k.made_by_key_id = made.id) \
-                 SELECT id FROM made WHERE id = $2",
+                 SELECT EXISTS (SELECT 1 FROM made WHERE id = $2) AS made",
             )
             .bind::<diesel::sql_types::Uuid, _>(maker.id)
             .bind::<diesel::sql_types::Uuid, _>(id.0)
-            .load(conn)
+            .get_result(conn)
             .await?;
-            if made.is_empty() {
+            if !made.made {
                 return Err(ServiceError::NotFound { what: "API key" });
             }
         }
@@ -448,20 +448,18 @@ pub async fn revoke(
             .await
             .optional()?;
         let row = row.ok_or(ServiceError::NotFound { what: "API key" })?;
-        let made: Vec<Uuid> = diesel::sql_query(
+        let made: Vec<RevokedKey> = diesel::sql_query(
             "WITH RECURSIVE made(id) AS ( \
                  SELECT id FROM api_keys WHERE made_by_key_id = $1 \
                  UNION SELECT k.id FROM api_keys k JOIN made ON k.made_by_key_id = made.id) \
              UPDATE api_keys SET revoked_at = now() \
               WHERE id IN (SELECT id FROM made) AND revoked_at IS NULL \
-             RETURNING id",
+             RETURNING id, prefix, workspace_id",
         )
         .bind::<diesel::sql_types::Uuid, _>(row.id)
-        .load::<RevokedId>(conn)
-        .await?
-        .into_iter()
-        .map(|revoked| revoked.id)
-        .collect();
+        .load::<RevokedKey>(conn)
+        .await?;
+        let ids: Vec<Uuid> = made.iter().map(|key| key.id).collect();
         audit::record(
             conn,
             Entry {
@@ -472,18 +470,46 @@ pub async fn revoke(
                 target_type: "api_key",
                 target_id: row.id.to_string(),
                 meta: &meta,
-                details: json!({ "prefix": row.prefix, "keys_it_made": made }),
+                details: json!({ "prefix": row.prefix, "keys_it_made": ids }),
             },
         )
-        .await
+        .await?;
+        // Each key revoked with it has its own entry, found by its id.
+        for key in made {
+            audit::record(
+                conn,
+                Entry {
+                    action: action::KEY_REVOKED,
+                    user: None,
+                    actor: &actor,
+                    workspace: Some(WorkspaceId(key.workspace_id)),
+                    target_type: "api_key",
+                    target_id: key.id.to_string(),
+                    meta: &meta,
+                    details: json!({ "prefix": key.prefix, "with_key": row.id }),
+                },
+            )
+            .await?;
+        }
+        Ok(())
     })
     .await
 }
 
 #[derive(QueryableByName)]
-struct RevokedId {
+struct Made {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    made: bool,
+}
+
+#[derive(QueryableByName)]
+struct RevokedKey {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    prefix: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    workspace_id: Uuid,
 }
 
 /// The actor a bearer token stands for. A token that is unknown, revoked or
