@@ -433,6 +433,17 @@ async fn a_key_makes_keys_only_within_itself() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // Nor is a key that made live keys capped later, around them.
+    let manager_id = manager["key"]["id"].as_str().expect("id");
+    let (status, body) = ada
+        .put(
+            &format!("/api/v1/api-keys/{manager_id}/spend-cap"),
+            json!({ "monthly_credits": 10 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["field"], "monthly_credits");
+
     // A capped key cannot mint uncapped ones around its cap.
     let (_, capped) = ada
         .post(

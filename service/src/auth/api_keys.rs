@@ -370,6 +370,25 @@ pub async fn change_spend_cap(
                 .await
                 .optional()?;
             let row = row.ok_or(ServiceError::NotFound { what: "API key" })?;
+            // Keys it made are not under its cap: capping it while they
+            // live would leave a way around the cap.
+            if cap.is_some() {
+                lock_owner(conn, user).await?;
+                let made: i64 = api_keys::table
+                    .filter(api_keys::made_by_key_id.eq(id.0))
+                    .filter(api_keys::revoked_at.is_null())
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                if made > 0 {
+                    return Err(ServiceError::Conflict {
+                        field: "monthly_credits",
+                        message: format!(
+                            "this key made {made} live keys its cap would not cover; revoke them first"
+                        ),
+                    });
+                }
+            }
             audit::record(
                 conn,
                 Entry {

@@ -263,7 +263,8 @@ pub async fn revoke_key(call: Call, PathId(id): PathId<ApiKeyId>) -> Result<Stat
 /// Change an API key's spend cap
 ///
 /// Sets the most credits a key may spend in a month (`monthly_credits`), or
-/// lifts the cap with `null`. For the key's owner, in a session.
+/// lifts the cap with `null`. For the key's owner, in a session. A key
+/// that made live keys (`keys:write`) is not capped until they are revoked.
 #[utoipa::path(
     put,
     path = "/api-keys/{id}/spend-cap",
@@ -271,7 +272,11 @@ pub async fn revoke_key(call: Call, PathId(id): PathId<ApiKeyId>) -> Result<Stat
     operation_id = "change_api_key_spend_cap",
     params(("id" = uuid::Uuid, Path, description = "The key's id")),
     request_body = types::deploy::SpendCap,
-    responses((status = 200, description = "The key, with its new cap", body = ApiKeyInfo)),
+    responses(
+        (status = 200, description = "The key, with its new cap", body = ApiKeyInfo),
+        (status = 409, description = "The key made live keys its cap would not cover",
+            body = ErrorEnvelope),
+    ),
     security(("session" = []))
 )]
 pub async fn change_key_spend_cap(
