@@ -10,7 +10,7 @@
 //! The commands so far: `login`, `logout`, `whoami`, `init`, `dev` (an
 //! agent run here in the server's sandbox, again on every save), `test`,
 //! `publish`, `deploy`, `logs [--follow]`, `deployments ls/stop/start/rm`,
-//! `wallet`, `run`, `keys ls/create/revoke`. `login` without a key signs
+//! `wallet`, `run`, `runs show`, `keys ls/create/revoke`. `login` without a key signs
 //! in through the browser (RFC 8628's device flow).
 
 mod account;
@@ -147,6 +147,9 @@ pub enum Command {
     /// Deployments.
     #[command(subcommand)]
     Deployments(Deployments),
+    /// Runs.
+    #[command(subcommand)]
+    Runs(Runs),
     /// API keys: list, make and revoke them (the key signed in needs
     /// `keys:write`, which `agentdeck login` asks for).
     #[command(subcommand)]
@@ -181,6 +184,12 @@ pub enum Command {
         #[arg(last = true, value_name = "--FIELD VALUE")]
         fields: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Runs {
+    /// A run: its status, cost, log lines and output (or error).
+    Show { run: uuid::Uuid },
 }
 
 #[derive(Debug, Subcommand)]
@@ -391,6 +400,42 @@ async fn input_schema(api: &Api, deployment: uuid::Uuid) -> Result<Value, Failur
     );
     let version = api.get(&path).await?;
     Ok(version["manifest"]["input_schema"].clone())
+}
+
+/// A run in words: a status line, its log lines, then its output or error.
+fn show_run(out: &mut dyn Write, run: &Value) -> std::io::Result<()> {
+    let status = run["status"].as_str().unwrap_or("?");
+    let mut facts = vec![format!("run {}", run["id"].as_str().unwrap_or("?"))];
+    facts.push(style::status(status));
+    if let Some(us) = run["duration_us"].as_i64() {
+        facts.push(format!("{:.1} ms", us as f64 / 1000.0));
+    }
+    if let Some(fuel) = run["fuel_used"].as_i64() {
+        facts.push(format!("{fuel} fuel"));
+    }
+    facts.push(format!(
+        "{} credits",
+        run["charged_credits"].as_i64().unwrap_or(0)
+    ));
+    writeln!(out, "{}", facts.join("  "))?;
+    for line in run["logs"].as_array().into_iter().flatten() {
+        let level = line["level"].as_str().unwrap_or("info");
+        writeln!(
+            out,
+            "  {} {}",
+            style::dim(&format!("{level:<5}")),
+            line["message"].as_str().unwrap_or_default()
+        )?;
+    }
+    if run["logs_truncated"] == true {
+        writeln!(out, "  {}", style::dim("(more log lines were cut)"))?;
+    }
+    if let Some(message) = run["error"]["message"].as_str() {
+        writeln!(out, "{}", style::red(message))?;
+    } else if !run["output"].is_null() {
+        writeln!(out, "{}", serde_json::to_string_pretty(&run["output"])?)?;
+    }
+    Ok(())
 }
 
 /// Prints the API's answer (`--json`) or `words`.
@@ -769,6 +814,14 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             let answer = signed_in()?.act(reqwest::Method::DELETE, &path).await?;
             said(out, cli.json, &answer, &format!("{deployment} is deleted."))?;
         }
+        Command::Runs(Runs::Show { run }) => {
+            let shown = signed_in()?.get(&format!("/api/v1/runs/{run}")).await?;
+            if cli.json {
+                writeln!(out, "{shown}")?;
+            } else {
+                show_run(out, &shown)?;
+            }
+        }
         Command::Keys(command) => {
             account::keys(&signed_in()?, command, cli.json, out).await?;
         }
@@ -847,7 +900,7 @@ pub async fn run(cli: Cli, io: Io<'_>) -> Result<(), Failure> {
             } else if status == 202 {
                 writeln!(
                     out,
-                    "Run {} is {}; see it with the API at /api/v1/runs/{}",
+                    "Run {} is {}; see it with `agentdeck runs show {}`",
                     run["id"].as_str().unwrap_or("?"),
                     run["status"].as_str().unwrap_or("queued"),
                     run["id"].as_str().unwrap_or("?")

@@ -126,6 +126,17 @@ async fn sign_in_list_and_run_from_the_command_line() {
         (&run["status"], &run["trigger"]),
         (&"succeeded".into(), &"api".into())
     );
+    // The run again, by its id: status, cost and output in words.
+    let run_id = run["id"].as_str().expect("id");
+    let shown = agentdeck(dir.path(), &["runs", "show", run_id])
+        .await
+        .expect("runs show");
+    let first = shown.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("run {run_id}  succeeded  ")) && first.ends_with(" credits"),
+        "{shown}"
+    );
+    assert!(shown.contains("\"greeting\": \"Hello, Linus!\""), "{shown}");
 
     // A refused input: every problem, each on a line; input that is not
     // JSON never reaches the server.
