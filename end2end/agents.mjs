@@ -94,3 +94,82 @@ export async function watchBadge(page) {
     seen();
   });
 }
+
+/** A verified account made through the API (no browser), and an API key
+ * of it holding `scopes`: `{ key, cookie, csrf }`. */
+export async function apiAccount(server, email, scopes) {
+  const signup = await fetch(`${server.url}/api/v1/auth/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: email.split("@")[0], email, password: PASSWORD }),
+  });
+  const me = await signup.text();
+  assert.equal(signup.status, 201, me);
+  const cookie = signup.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const { csrf_token: csrf } = JSON.parse(me);
+  const link = await waitForLink(outboxOf(server), { to: email, page: "verify-email" });
+  const token = decodeURIComponent(new URL(link).hash.replace(/^#token=/, ""));
+  const verified = await fetch(`${server.url}/api/v1/auth/verify-email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
+    body: JSON.stringify({ token }),
+  });
+  assert.ok(verified.ok, await verified.text());
+  const key = await makeKey(server, { cookie, csrf }, scopes);
+  return { key, cookie, csrf };
+}
+
+/** Another API key of a signed-in account (`{ cookie, csrf }`). */
+export async function makeKey(server, { cookie, csrf }, scopes, name = "test") {
+  const made = await fetch(`${server.url}/api/v1/api-keys`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
+    body: JSON.stringify({ name, scopes }),
+  });
+  const answer = await made.text();
+  assert.equal(made.status, 201, answer);
+  const { token: key } = JSON.parse(answer);
+  assert.ok(key?.startsWith("adk_"), "a key");
+  return key;
+}
+
+/** Calls the REST API with `key`; the parsed answer (asserting success). */
+export async function callApi(server, key, method, path, body) {
+  const response = await fetch(`${server.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Publishes an agent of `source` (and `manifest` changes) through the API
+ * and deploys it as `deployment` (its name), waiting until it runs; its
+ * slug and deployment id. Needs a key holding agents:write and
+ * deployments:write. */
+export async function deployAgent(server, key, { name, source, manifest = {}, deployment = name, example = "{}" }) {
+  const { slug } = await callApi(server, key, "POST", "/agents", { name });
+  const draft = await callApi(server, key, "GET", `/agents/${slug}/draft`);
+  await callApi(server, key, "PUT", `/agents/${slug}/draft`, {
+    ...draft,
+    source,
+    manifest: { ...draft.manifest, ...manifest },
+    example_input: example,
+  });
+  await callApi(server, key, "POST", `/agents/${slug}/versions`, { version: "1.0.0" });
+  const { id } = await callApi(server, key, "POST", "/deployments", { agent: slug, name: deployment });
+  await waitForStatus(server, key, id, "running");
+  return { slug, id };
+}
+
+/** Waits until deployment `id` has `status`. */
+export async function waitForStatus(server, key, id, status) {
+  for (let i = 0; ; i++) {
+    const shown = await callApi(server, key, "GET", `/deployments/${id}`);
+    if (shown.status === status) return;
+    assert.ok(shown.status !== "failed" && i < 600, `the deployment is ${shown.status}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { launchBrowser, makeDataDir, removeDataDir, freePort, Server } from "./harness.mjs";
-import { outboxOf, waitForLink } from "./mail.mjs";
+import { apiAccount, callApi, deployAgent } from "./agents.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const venv = process.env.AGENTDECK_TEST_VENV
@@ -24,35 +24,8 @@ const BUDGET_MS = 300_000;
 
 /** A verified account's API key holding every scope, made through the API. */
 async function keyWithEveryScope(server) {
-  const email = "contract@example.com";
-  const signup = await fetch(`${server.url}/api/v1/auth/signup`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name: "Contract Tester", email, password: "correct horse battery staple" }),
-  });
-  const me = await signup.text();
-  assert.equal(signup.status, 201, me);
-  const cookie = signup.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  const { csrf_token: csrf } = JSON.parse(me);
-  const link = await waitForLink(outboxOf(server), { to: email, page: "verify-email" });
-  const token = decodeURIComponent(new URL(link).hash.replace(/^#token=/, ""));
-  const verified = await fetch(`${server.url}/api/v1/auth/verify-email`, {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
-    body: JSON.stringify({ token }),
-  });
-  assert.ok(verified.ok, await verified.text());
-  const scopes = ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write", "billing:read", "audit:read", "keys:write"];
-  const made = await fetch(`${server.url}/api/v1/api-keys`, {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
-    body: JSON.stringify({ name: "schemathesis", scopes }),
-  });
-  const answer = await made.text();
-  assert.equal(made.status, 201, answer);
-  const { token: key } = JSON.parse(answer);
-  assert.ok(key?.startsWith("adk_"), "a key");
-  return { key, cookie, csrf };
+  const scopes = ["agents:read", "agents:write", "deployments:write", "runs:read", "runs:write", "billing:read", "audit:read", "keys:write", "mcp"];
+  return apiAccount(server, "contract@example.com", scopes);
 }
 
 /** What the generated requests reach beyond 404s: an agent of the key's
@@ -60,35 +33,12 @@ async function keyWithEveryScope(server) {
  * finished run (their names go to end2end/schemathesis.toml through the
  * environment). */
 async function somethingToCall(server, key) {
-  const call = async (method, path, body) => {
-    const response = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-    return JSON.parse(text);
-  };
-  const { slug } = await call("POST", "/agents", { name: "Contract echo" });
-  const draft = await call("GET", `/agents/${slug}/draft`);
-  await call("PUT", `/agents/${slug}/draft`, {
-    ...draft,
-    source: "export default async function run(input, ctx) {\n  ctx.log.info(\"echo\");\n  return { echoed: input };\n}\n",
-    example_input: '{"text": "hi"}',
-  });
-  await call("POST", `/agents/${slug}/versions`, { version: "1.0.0" });
-  const { id: deployment } = await call("POST", "/deployments", { agent: slug });
-  for (let i = 0; ; i++) {
-    const { status } = await call("GET", `/deployments/${deployment}`);
-    if (status === "running") break;
-    assert.ok(status !== "failed" && i < 600, `the deployment is ${status}`);
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-  const run = await call("POST", `/deployments/${deployment}/runs`, { input: { text: "hi" } });
+  const source = "export default async function run(input, ctx) {\n  ctx.log.info(\"echo\");\n  return { echoed: input };\n}\n";
+  const { slug, id: deployment } = await deployAgent(server, key, { name: "Contract echo", source, example: '{"text": "hi"}' });
+  const run = await callApi(server, key, "POST", `/deployments/${deployment}/runs`, { input: { text: "hi" } });
   // What the deleting operations may take without taking the above away.
-  const { slug: scrap } = await call("POST", "/agents", { name: "Contract scrap" });
-  const { id: scrapDeployment } = await call("POST", "/deployments", { agent: slug });
+  const { slug: scrap } = await callApi(server, key, "POST", "/agents", { name: "Contract scrap" });
+  const { id: scrapDeployment } = await callApi(server, key, "POST", "/deployments", { agent: slug });
   return {
     AGENTDECK_CONTRACT_SLUG: slug,
     AGENTDECK_CONTRACT_DEPLOYMENT: deployment,

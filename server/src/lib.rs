@@ -15,6 +15,7 @@ pub mod error;
 pub mod headers;
 pub mod jobs;
 pub mod live;
+pub mod mcp;
 pub mod openapi;
 pub mod origin;
 pub mod rate_limit;
@@ -219,6 +220,7 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
         cookies: auth::CookieSettings::new(config.is_https()),
         limits: rate_limit::Limits::new(config.limits),
         proxies: config.trusted_proxies.clone(),
+        mcp: mcp::sessions::Sessions::default(),
     })
 }
 
@@ -369,6 +371,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let hub = state.hub.clone();
+    let mcp = state.mcp.clone();
+    let mcp_watch = mcp::sessions::watch(state.mcp.clone(), state.services.clone(), hub.clone());
     let app = router::build(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Small writes (live events, short answers) go out at once: with Nagle's
     // algorithm a WebSocket frame waited about 40 ms for the client's
@@ -384,9 +388,13 @@ pub async fn serve(
             shutdown.await;
             tracing::info!("shutting down: closing live connections, finishing requests");
             hub.shutdown();
+            // Ends the MCP sessions' open streams, which never end alone.
+            mcp.stop();
         })
         .await
-        .context("serving HTTP")
+        .context("serving HTTP")?;
+    mcp_watch.abort();
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -15,7 +15,7 @@
 //! bearer scope.
 
 use axum::http::Method;
-use axum::routing::{MethodFilter, any, on};
+use axum::routing::{MethodFilter, any, on, on_service};
 use serde_json::{Map, Value, json};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::security::{
@@ -63,6 +63,8 @@ use crate::state::AppState;
         (name = "live", description = "Live events over a WebSocket"),
         (name = "public", description = "Health, sharing and search engines"),
         (name = "webhooks", description = "Calls from other services"),
+        (name = "mcp", description = "The Model Context Protocol server: the workspace's \
+            running deployments as tools for AI clients (JSON-RPC over Streamable HTTP)"),
         (name = "server-fn", description = "The browser app's server functions (internal; \
             their bodies are the app's own codec)"),
     )
@@ -264,9 +266,12 @@ fn complete(path: &str, method: &Method, operation: &mut Map<String, Value>) {
         return;
     };
     let unsafe_method = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let wants_session = security
-        .iter()
-        .any(|requirement| requirement.get(BEARER).is_some())
+    // Only the API takes the session beside a key (`/mcp` takes a bearer
+    // token alone).
+    let wants_session = api
+        && security
+            .iter()
+            .any(|requirement| requirement.get(BEARER).is_some())
         && !security
             .iter()
             .any(|requirement| requirement.get(SESSION).is_some());
@@ -346,6 +351,117 @@ pub fn server_functions(mut router: OpenApiRouter<AppState>) -> OpenApiRouter<Ap
             vec![http_method],
             operation.build(),
         );
+    }
+    router
+}
+
+/// Routes `/mcp` (the MCP server, `crate::mcp`) behind its bearer check,
+/// for the methods the Streamable HTTP transport uses, and describes them:
+/// their bodies are JSON-RPC messages, described by the MCP specification.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the MCP transport is one service; its three operations are added here"
+)]
+pub fn mcp(router: OpenApiRouter<AppState>, state: &AppState) -> OpenApiRouter<AppState> {
+    let filter = MethodFilter::GET
+        .or(MethodFilter::POST)
+        .or(MethodFilter::DELETE);
+    let service = on_service(filter, crate::mcp::service(state)).layer(
+        axum::middleware::from_fn_with_state(state.clone(), crate::mcp::auth::bearer),
+    );
+    let mut router = router.route("/mcp", service);
+    let json = |description: &str| {
+        ContentBuilder::new()
+            .schema(Some(RefOr::T(
+                ObjectBuilder::new().description(Some(description)).into(),
+            )))
+            .build()
+    };
+    let refused = |builder: ResponseBuilder, status: &str| {
+        let name = ERRORS
+            .iter()
+            .find(|(code, _, _)| *code == status)
+            .map_or("ServerError", |(_, name, _)| *name);
+        builder
+            .description(format!(
+                "See components.responses.{name}; carries `WWW-Authenticate: Bearer \
+                 resource_metadata=…` (RFC 9728)"
+            ))
+            .content("application/json", json("An error envelope"))
+            .build()
+    };
+    let bearer = || SecurityRequirement::new(BEARER, ["mcp"]);
+    let operations = [
+        (
+            HttpMethod::Post,
+            "mcp_message",
+            "Send an MCP message",
+            "One JSON-RPC request, notification or response of the Model Context Protocol \
+             (2025-06-18 or 2025-11-25). `initialize` opens a session, named by the \
+             `Mcp-Session-Id` answer header, which later messages send back. Requests are \
+             answered as a `text/event-stream` (progress notifications, then the result); \
+             notifications and responses with 202. Tools: `tools/list` names the workspace's \
+             running deployments, `tools/call` runs one.",
+        ),
+        (
+            HttpMethod::Get,
+            "mcp_stream",
+            "Listen to a session",
+            "The session's own `text/event-stream`: `notifications/tools/list_changed` when a \
+             deployment of the workspace starts or stops.",
+        ),
+        (
+            HttpMethod::Delete,
+            "mcp_end_session",
+            "End a session",
+            "Ends the session named by `Mcp-Session-Id`.",
+        ),
+    ];
+    for (method, id, summary, description) in operations {
+        let mut operation = OperationBuilder::new()
+            .tag("mcp")
+            .operation_id(Some(id))
+            .summary(Some(summary))
+            .description(Some(description))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The answer: JSON-RPC over `text/event-stream`, or JSON")
+                    .content(
+                        "text/event-stream",
+                        json("Server-sent events, each a JSON-RPC message"),
+                    )
+                    .content("application/json", json("A JSON-RPC message"))
+                    .build(),
+            )
+            .response("401", refused(ResponseBuilder::new(), "401"))
+            .response("403", refused(ResponseBuilder::new(), "403"))
+            .response(
+                "404",
+                ResponseBuilder::new()
+                    .description("No such session (it ended, or another key opened it)")
+                    .build(),
+            )
+            .security(bearer());
+        if method == HttpMethod::Post {
+            operation = operation
+                .request_body(Some(
+                    request_body::RequestBodyBuilder::new()
+                        .content("application/json", json("A JSON-RPC message"))
+                        .required(Some(utoipa::openapi::Required::True))
+                        .build(),
+                ))
+                .response(
+                    "202",
+                    ResponseBuilder::new()
+                        .description("A notification or response, accepted")
+                        .build(),
+                );
+        }
+        router
+            .get_openapi_mut()
+            .paths
+            .add_path_operation("/mcp", vec![method], operation.build());
     }
     router
 }

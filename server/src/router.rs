@@ -144,6 +144,8 @@ pub fn build(state: AppState) -> Router {
         )
         // Signed by the payment provider, not a session or key.
         .routes(routes!(webhooks::stripe));
+    // Its own bearer check (`mcp::auth`): a key holding `mcp`, no cookie.
+    let public = openapi::mcp(public, &state);
 
     // Each half gets the JSON 405 before its layers, so a wrong method is
     // authenticated, limited and refused cross-site like a right one.

@@ -19,6 +19,8 @@ pub struct AppState {
     pub limits: Limits,
     /// `AGENTDECK_TRUSTED_PROXIES`, for `client_addr`.
     pub proxies: crate::client_addr::TrustedProxies,
+    /// The MCP sessions open here.
+    pub mcp: crate::mcp::sessions::Sessions,
 }
 
 impl FromRef<AppState> for Services {

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod llm;
 pub mod mail;
 pub mod markdown;
+pub mod mcp;
 pub mod models;
 pub mod payments;
 pub mod ratings;

@@ -200,10 +200,15 @@ pub enum Scope {
     /// revoking them.
     #[serde(rename = "keys:write")]
     KeysWrite,
+    /// The workspace's running deployments as MCP tools at `/mcp`: listing
+    /// them and calling them (each call a run, `trigger = mcp`). Nothing
+    /// else: a key holding only `mcp` reads no runs and changes nothing.
+    #[serde(rename = "mcp")]
+    Mcp,
 }
 
 impl Scope {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::AgentsRead,
         Self::AgentsWrite,
         Self::DeploymentsWrite,
@@ -212,6 +217,7 @@ impl Scope {
         Self::BillingRead,
         Self::AuditRead,
         Self::KeysWrite,
+        Self::Mcp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -224,6 +230,7 @@ impl Scope {
             Self::BillingRead => "billing:read",
             Self::AuditRead => "audit:read",
             Self::KeysWrite => "keys:write",
+            Self::Mcp => "mcp",
         }
     }
 

@@ -46,6 +46,17 @@ struct Inner {
     /// Open sockets per user and per client address, for the caps.
     open: Mutex<OpenSockets>,
     caps: SocketCaps,
+    /// What holders of other long connections (MCP sessions) react to.
+    changes: broadcast::Sender<Change>,
+}
+
+/// A change some connection may have to act on, from any server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The user's access changed (a key revoked, a membership ended).
+    Access(UserId),
+    /// A deployment's status changed, or it was deleted.
+    Deployment(uuid::Uuid),
 }
 
 #[derive(Default)]
@@ -164,6 +175,7 @@ impl Hub {
             access: Mutex::new(HashMap::new()),
             open: Mutex::new(OpenSockets::default()),
             caps,
+            changes: broadcast::channel(TOPIC_CAPACITY).0,
         }))
     }
 
@@ -250,10 +262,22 @@ impl Hub {
 
     /// `user`'s access changed (heard from the database, from any server).
     pub fn access_changed(&self, user: UserId) {
+        // Nobody listening is not an error.
+        drop(self.0.changes.send(Change::Access(user)));
         let access = self.0.access.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(changes) = access.get(&user) {
             changes.send_modify(|n| *n = n.wrapping_add(1));
         }
+    }
+
+    /// A deployment's status changed (heard from the database).
+    pub fn deployment_changed(&self, deployment: uuid::Uuid) {
+        drop(self.0.changes.send(Change::Deployment(deployment)));
+    }
+
+    /// Every change of access and of deployments' status, as heard.
+    pub fn changes(&self) -> broadcast::Receiver<Change> {
+        self.0.changes.subscribe()
     }
 
     /// Changes to `user`'s access, for one of their sockets.

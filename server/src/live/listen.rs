@@ -114,6 +114,13 @@ async fn deliver(services: &Services, hub: &Hub, payload: &str) {
         tracing::warn!(payload, "a live event notification that is not ours");
         return;
     };
+    if let Some(deployment) = notice.topic.strip_prefix("deployment:")
+        && let Some(event) = notice.event
+        && changes_status(event.get())
+        && let Ok(deployment) = deployment.parse()
+    {
+        hub.deployment_changed(deployment);
+    }
     match notice.event {
         Some(event) => hub.deliver(&notice.topic, notice.seq, event.get()),
         // Too large for a notification: read it (only if someone here follows
@@ -127,6 +134,17 @@ async fn deliver(services: &Services, hub: &Hub, payload: &str) {
             }
         },
     }
+}
+
+/// Whether a deployment's event is a change of its status (or its end).
+fn changes_status(event: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow)]
+        kind: &'a str,
+    }
+    serde_json::from_str::<Kind<'_>>(event)
+        .is_ok_and(|event| matches!(event.kind, "status" | "deleted"))
 }
 
 /// The event `seq` of the stored topic named `topic`, if it is still there.

@@ -89,6 +89,8 @@ const READ_AGENTS: [u16; 11] = [200, 200, 200, 200, 200, 200, 200, 200, 403, 401
 const SIGNED_IN_ONLY: fn(u16) -> [u16; 11] = |ok| [401, ok, ok, ok, ok, ok, ok, 403, 403, 401, 401];
 /// Signed-in people, and a key holding `keys:write`.
 const KEY_MANAGERS: fn(u16) -> [u16; 11] = |ok| [401, ok, ok, ok, ok, ok, ok, ok, 403, 401, 401];
+/// A key holding `mcp`, only.
+const MCP: fn(u16) -> [u16; 11] = |ok| [401, 401, 401, 401, 401, 401, 401, ok, 403, 401, 401];
 const TEAM_MEMBERS: fn(u16) -> [u16; 11] = |ok| [401, 404, 404, ok, ok, ok, ok, 403, 403, 401, 401];
 /// A caller's own workspace's billing (each signed-in caller has one).
 const BILLING_OWN: [u16; 11] = [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401];
@@ -238,6 +240,13 @@ fn rows() -> Vec<Row> {
             Personal,
             SIGNED_IN_ONLY(200),
         ),
+        // The MCP server takes a bearer token holding `mcp`, never a
+        // cookie. The POST (a JSON-RPC ping) and GET here do not say they
+        // take `text/event-stream`, which the transport refuses (406) once
+        // the caller is let in; DELETE names no session (400).
+        row(Method::POST, "/mcp", Personal, MCP(406)),
+        row(Method::GET, "/mcp", Personal, MCP(406)),
+        row(Method::DELETE, "/mcp", Personal, MCP(400)),
         // Keys holding `keys:write` manage their workspace's keys.
         row(Method::GET, "/api/v1/api-keys", Personal, KEY_MANAGERS(200)),
         row(
@@ -1468,6 +1477,10 @@ impl Matrix {
                 let body = json!({ "current_password": "not the password", "new_password": "a new passphrase for me" });
                 (path, Some(body))
             }
+            "/mcp" => (
+                path,
+                Some(json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" })),
+            ),
             "/api/v1/api-keys" => {
                 let name = self.unique("made");
                 (
@@ -1734,6 +1747,7 @@ impl Matrix {
                     "billing:read",
                     "audit:read",
                     "keys:write",
+                    "mcp",
                 ];
                 Credentials::Bearer(self.key(principal, workspace, &all).await.1)
             }

@@ -32,6 +32,7 @@ mod jobs;
 mod live;
 mod llm;
 mod marketplace;
+mod mcp;
 mod openapi;
 mod payments;
 mod process;

@@ -534,6 +534,23 @@ struct RevokedKey {
 /// The actor a bearer token stands for. A token that is unknown, revoked or
 /// expired is 401: a program with a dead key should hear so, not be served
 /// as anonymous.
+/// Which of `ids` are keys still in force (not revoked, not expired):
+/// for whoever holds on to a connection made with a key.
+pub async fn in_force(services: &Services, ids: &[Uuid]) -> Result<Vec<Uuid>, ServiceError> {
+    let mut conn = services.conn().await?;
+    Ok(api_keys::table
+        .filter(api_keys::id.eq_any(ids))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(
+            api_keys::expires_at
+                .is_null()
+                .or(api_keys::expires_at.gt(Utc::now())),
+        )
+        .select(api_keys::id)
+        .load(&mut conn)
+        .await?)
+}
+
 pub async fn resolve(services: &Services, token: &str) -> Result<Actor, ServiceError> {
     let invalid = || ServiceError::InvalidApiKey;
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {

@@ -24,6 +24,16 @@ use super::read::visible;
 /// process running it hears (at once here, within a lease renewal there).
 pub async fn cancel(services: &Services, actor: &Actor, run_id: Uuid) -> Result<Run, ServiceError> {
     actor.require_scope(Scope::RunsWrite)?;
+    cancel_unscoped(services, actor, run_id).await
+}
+
+/// `cancel` for a caller whose scope was checked otherwise (MCP: its own
+/// calls).
+pub(crate) async fn cancel_unscoped(
+    services: &Services,
+    actor: &Actor,
+    run_id: Uuid,
+) -> Result<Run, ServiceError> {
     let mut conn = services.conn().await?;
     let record = visible(&mut conn, actor, run_id).await?;
     access::require_role(

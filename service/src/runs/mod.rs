@@ -28,8 +28,10 @@ pub mod input;
 mod read;
 mod start;
 
+pub(crate) use cancel::cancel_unscoped;
 pub use cancel::{cancel, keep};
 pub use execute::{Claim, claim, execute, execute_claimed, fail_queued};
+pub(crate) use read::get_unscoped;
 pub use read::{get, list, metrics, recent};
 pub use start::{Answered, Started, start, start_and_wait};
 

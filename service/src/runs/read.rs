@@ -21,6 +21,16 @@ pub(super) const LIST_LIMIT: i64 = 100;
 /// One run the caller may see.
 pub async fn get(services: &Services, actor: &Actor, run_id: Uuid) -> Result<Run, ServiceError> {
     actor.check_key_scope(Scope::RunsRead)?;
+    get_unscoped(services, actor, run_id).await
+}
+
+/// `get` for a caller whose scope was checked otherwise (MCP: its own
+/// calls).
+pub(crate) async fn get_unscoped(
+    services: &Services,
+    actor: &Actor,
+    run_id: Uuid,
+) -> Result<Run, ServiceError> {
     let mut conn = services.conn().await?;
     visible(&mut conn, actor, run_id).await.map(RunRecord::view)
 }

@@ -61,7 +61,7 @@ pub struct Started {
 }
 
 /// Starts a run of deployment `id` (members and up; keys with
-/// `runs:write`). The same `idempotency_key` again answers the first run.
+/// `runs:write`, or `mcp` for a run started as an MCP tool call). The same `idempotency_key` again answers the first run.
 pub async fn start(
     services: &Services,
     actor: &Actor,
@@ -70,7 +70,11 @@ pub async fn start(
     trigger: &str,
     idempotency_key: Option<String>,
 ) -> Result<Started, ServiceError> {
-    actor.require_scope(Scope::RunsWrite)?;
+    actor.require_scope(if trigger == "mcp" {
+        Scope::Mcp
+    } else {
+        Scope::RunsWrite
+    })?;
     let user = actor.require_user()?;
     let asynchronous = match request.mode.as_deref() {
         None | Some("sync") => false,

@@ -167,6 +167,7 @@ impl TestAppBuilder {
             cookies: server::auth::CookieSettings::new(false),
             limits: server::rate_limit::Limits::new(self.limits),
             proxies: self.proxies.clone(),
+            mcp: server::mcp::sessions::Sessions::default(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let heartbeat = hub.spawn_heartbeat(self.heartbeat);
