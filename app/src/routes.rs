@@ -9,12 +9,13 @@ pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const WALLET: &str = "/wallet";
 pub const PRICING: &str = "/pricing";
 /// Pages of the account area.
-pub const ACCOUNT: [&str; 8] = [
+pub const ACCOUNT: [&str; 9] = [
     "/signin",
     "/signup",
     "/settings",
     "/settings/keys",
     "/device",
+    "/oauth/consent",
     "/forgot-password",
     "/reset-password",
     "/verify-email",

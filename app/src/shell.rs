@@ -50,6 +50,7 @@ enum Page {
     Settings,
     ApiKeys,
     Device,
+    Consent,
     Teams,
     Team,
     TeamAudit,
@@ -104,6 +105,7 @@ fn account_area(page: Page) -> AnyView {
         Page::Settings => view! { <SettingsPage /> }.into_any(),
         Page::ApiKeys => view! { <ApiKeysPage /> }.into_any(),
         Page::Device => view! { <crate::pages::device::DevicePage /> }.into_any(),
+        Page::Consent => view! { <crate::pages::consent::ConsentPage /> }.into_any(),
         Page::Teams => view! { <TeamsPage /> }.into_any(),
         Page::Team => view! { <TeamPage /> }.into_any(),
         Page::TeamAudit => view! { <TeamAuditPage /> }.into_any(),
@@ -220,6 +222,12 @@ lazy_page!(
     account_area,
     __preload_account_area,
     Page::Device
+);
+lazy_page!(
+    ConsentRoute,
+    account_area,
+    __preload_account_area,
+    Page::Consent
 );
 lazy_page!(
     TeamsRoute,
@@ -347,6 +355,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
                     <Route path=path!("/settings/keys") view={Lazy::<ApiKeysRoute>::new()} />
                     <Route path=path!("/device") view={Lazy::<DeviceRoute>::new()} />
+                    <Route path=path!("/oauth/consent") view={Lazy::<ConsentRoute>::new()} />
                     <Route path=path!("/teams") view={Lazy::<TeamsRoute>::new()} />
                     <Route path=path!("/teams/:slug") view={Lazy::<TeamRoute>::new()} />
                     <Route path=path!("/teams/:slug/audit") view={Lazy::<TeamAuditRoute>::new()} />

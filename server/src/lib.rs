@@ -319,6 +319,17 @@ async fn upkeep(state: AppState) {
                     Ok(tokens) => tracing::info!(tokens, "purged expired account links"),
                     Err(error) => tracing::warn!(%error, "purging expired account links failed"),
                 }
+                match service::auth::oauth::purge(&state.services).await {
+                    Ok((0, 0)) => {}
+                    Ok((rows, clients)) => {
+                        tracing::info!(
+                            rows,
+                            clients,
+                            "purged old OAuth requests, tokens and clients"
+                        );
+                    }
+                    Err(error) => tracing::warn!(%error, "purging OAuth leftovers failed"),
+                }
                 match service::llm::sweep(&state.services).await {
                     Ok(0) => {}
                     Ok(holds) => tracing::warn!(

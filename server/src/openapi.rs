@@ -443,6 +443,14 @@ pub fn mcp(router: OpenApiRouter<AppState>, state: &AppState) -> OpenApiRouter<A
                     .build(),
             )
             .security(bearer());
+        if method == HttpMethod::Delete {
+            operation = operation.response(
+                "202",
+                ResponseBuilder::new()
+                    .description("The session ended")
+                    .build(),
+            );
+        }
         if method == HttpMethod::Post {
             operation = operation
                 .request_body(Some(

@@ -91,6 +91,8 @@ pub struct LimitSettings {
     /// Device codes a signed-in person looks up, and an address does.
     pub device_lookups_per_user: Budget,
     pub device_lookups_per_ip: Budget,
+    /// OAuth clients registered per address (each is a row until purged).
+    pub oauth_register_per_ip: Budget,
 }
 
 impl Default for LimitSettings {
@@ -131,6 +133,10 @@ impl Default for LimitSettings {
             },
             device_lookups_per_ip: Budget {
                 requests: 120,
+                window: Duration::from_secs(60 * 60),
+            },
+            oauth_register_per_ip: Budget {
+                requests: 30,
                 window: Duration::from_secs(60 * 60),
             },
         }
@@ -231,6 +237,7 @@ struct Inner {
     device_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     device_lookups_per_user: DefaultKeyedRateLimiter<uuid::Uuid>,
     device_lookups_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    oauth_register_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn refused(retry_after: Duration, message: &'static str) -> AppError {
@@ -271,6 +278,7 @@ impl Limits {
             device_per_ip: RateLimiter::keyed(settings.device_per_ip.quota()),
             device_lookups_per_user: RateLimiter::keyed(settings.device_lookups_per_user.quota()),
             device_lookups_per_ip: RateLimiter::keyed(settings.device_lookups_per_ip.quota()),
+            oauth_register_per_ip: RateLimiter::keyed(settings.oauth_register_per_ip.quota()),
         }))
     }
 
@@ -327,6 +335,18 @@ impl Limits {
         }
     }
 
+    /// Before an OAuth client registers: each is a row to keep.
+    pub fn oauth_register(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
+        match ip {
+            Some(ip) => check(
+                &self.0.oauth_register_per_ip,
+                &address_key(ip),
+                "Too many OAuth clients registered from this address; wait before trying again.",
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// Per API key, with the same budget as per address.
     pub fn api_key(&self, key: uuid::Uuid) -> Result<(), AppError> {
         check(
@@ -347,6 +367,7 @@ impl Limits {
         self.0.mail_per_ip.retain_recent();
         self.0.api_per_ip.retain_recent();
         self.0.api_per_key.retain_recent();
+        self.0.oauth_register_per_ip.retain_recent();
     }
 }
 

@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{
-    admin, agents, auth, authoring, billing, deployments, github, health, not_found, runs, teams,
-    webhooks,
+    admin, agents, auth, authoring, billing, deployments, github, health, not_found, oauth, runs,
+    teams, webhooks,
 };
 use crate::live::handshake;
 use crate::state::AppState;
@@ -143,7 +143,17 @@ pub fn build(state: AppState) -> Router {
                 )),
         )
         // Signed by the payment provider, not a session or key.
-        .routes(routes!(webhooks::stripe));
+        .routes(routes!(webhooks::stripe))
+        // The OAuth authorization server in front of /mcp: clients
+        // authenticate with their own credentials, people on the consent
+        // page (a server function).
+        .routes(routes!(oauth::mcp_resource))
+        .routes(routes!(oauth::root_resource))
+        .routes(routes!(oauth::server_metadata))
+        .routes(routes!(oauth::register))
+        .routes(routes!(oauth::authorize))
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::revoke));
     // Its own bearer check (`mcp::auth`): a key holding `mcp`, no cookie.
     let public = openapi::mcp(public, &state);
 

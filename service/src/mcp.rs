@@ -219,6 +219,17 @@ fn named(rows: Vec<Row>) -> Vec<Tool> {
             tool.name = format!("{}_{}", tool.name, &id[..8]);
         }
     }
+    // A suffixed name may meet another deployment's own name: those take
+    // the whole id, which no name of 64 characters and a suffix can be.
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for tool in &tools {
+        *seen.entry(tool.name.clone()).or_default() += 1;
+    }
+    for tool in &mut tools {
+        if seen.get(&tool.name).copied().unwrap_or(0) > 1 {
+            tool.name = format!("deployment_{}", tool.deployment.simple());
+        }
+    }
     tools.sort_by(|a, b| a.name.cmp(&b.name));
     tools
 }
@@ -321,6 +332,16 @@ mod tests {
             row("Same name", json!({})),
             row("other", json!({})),
         ]);
+        // A name that is another's suffixed name still makes two tools.
+        let a = row("x", json!({}));
+        let b = row("x", json!({}));
+        let taken = format!("x_{}", &a.0.simple().to_string()[..8]);
+        let c = row(&taken, json!({}));
+        let clashing = named(vec![a, b, c]);
+        let mut names: Vec<&str> = clashing.iter().map(|t| t.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 3, "{names:?}");
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names.len(), 3);
         assert!(names.contains(&"other"));

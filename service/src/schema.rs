@@ -167,6 +167,53 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         spend_cap_credits -> Nullable<Int8>,
         made_by_key_id -> Nullable<Uuid>,
+        oauth_client_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    oauth_clients (id) {
+        id -> Uuid,
+        client_id -> Text,
+        secret_hash -> Nullable<Bytea>,
+        client_name -> Text,
+        redirect_uris -> Array<Text>,
+        auth_method -> Text,
+        application_type -> Text,
+        registered_ip -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_requests (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        redirect_uri -> Text,
+        state -> Nullable<Text>,
+        code_challenge -> Text,
+        resource -> Text,
+        scope -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        status -> Text,
+        user_id -> Nullable<Uuid>,
+        workspace_id -> Nullable<Uuid>,
+        code_hash -> Nullable<Bytea>,
+        code_expires_at -> Nullable<Timestamptz>,
+        key_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    oauth_tokens (token_hash) {
+        token_hash -> Bytea,
+        kind -> Text,
+        key_id -> Uuid,
+        resource -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -438,6 +485,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(oauth_requests -> oauth_clients (client_id));
+diesel::joinable!(oauth_tokens -> api_keys (key_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     trial_runs,
@@ -464,4 +514,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     spend_months,
     ledger_transactions,
     ledger_entries,
+    oauth_clients,
+    oauth_requests,
+    oauth_tokens,
 );

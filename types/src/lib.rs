@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod json_schema;
 pub mod manifest;
+pub mod oauth;
 #[cfg(feature = "ssr")]
 pub mod request_id;
 pub mod topic;

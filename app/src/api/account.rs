@@ -8,6 +8,7 @@ use leptos::server_fn::codec::{GetUrl, Json};
 use types::ApiKeyId;
 use types::account::{self, ApiKeyInfo, CreatedApiKey, Providers, SessionInfo};
 use types::error::ApiError;
+use types::oauth;
 
 use super::CsrfClient;
 #[cfg(feature = "ssr")]
@@ -176,6 +177,28 @@ pub async fn decide_device(
     answer(device_sign_in::decide(
         &services()?,
         &door,
+        &actor(),
+        decision,
+        &meta(),
+    ))
+    .await
+}
+
+/// An MCP client's authorization waiting for this person (the consent
+/// page).
+#[server(prefix = "/api/fn", endpoint = "consent_request", input = Json, client = CsrfClient)]
+pub async fn consent_request(id: uuid::Uuid) -> Result<oauth::ConsentRequest, ApiError> {
+    answer(service::auth::oauth::show(&services()?, &actor(), id)).await
+}
+
+/// Approves (for a workspace) or denies an MCP client; where the browser
+/// goes next (back to the client).
+#[server(prefix = "/api/fn", endpoint = "decide_consent", input = Json, client = CsrfClient)]
+pub async fn decide_consent(
+    decision: oauth::DecideConsent,
+) -> Result<oauth::ConsentDecided, ApiError> {
+    answer(service::auth::oauth::decide(
+        &services()?,
         &actor(),
         decision,
         &meta(),

@@ -13,6 +13,16 @@ pub fn origin() -> String {
     "https://agentdeck.example".to_owned()
 }
 
+/// Leaves this app for `url` (a payment page, an app being connected).
+pub fn go_to(url: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(url);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = url;
+}
+
 pub fn copy(text: &str) {
     #[cfg(feature = "csr")]
     if let Some(window) = web_sys::window() {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod consent;
 pub mod creator;
 pub mod dashboard;
 pub mod deployment;

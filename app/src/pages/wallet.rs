@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::billing::{get_checkout, get_usage, get_wallet, ledger_lines, start_checkout};
 use crate::auth::{RequireAuth, use_auth};
+use crate::components::browser::go_to;
 use crate::components::form::FormError;
 use crate::remote::Remote;
 use types::CheckoutId;
@@ -137,15 +138,6 @@ fn BuyCredits(slug: String, top_up: Option<TopUp>) -> impl IntoView {
         </section>
     }
     .into_any()
-}
-
-fn go_to(url: &str) {
-    #[cfg(target_arch = "wasm32")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().set_href(url);
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = url;
 }
 
 /// Back from the provider: whether the payment arrived (asked again every

@@ -13,6 +13,7 @@ pub mod github;
 pub mod health;
 pub mod not_found;
 pub mod nul;
+pub mod oauth;
 pub mod runs;
 pub mod server_fns;
 pub mod teams;

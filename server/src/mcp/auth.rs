@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use service::ServiceError;
-use service::auth::{Caller, RequestMeta, api_keys};
+use service::auth::{Caller, RequestMeta, api_keys, oauth};
 use types::account::Scope;
 
 use super::sessions::Opener;
@@ -84,7 +84,12 @@ pub async fn bearer(State(state): State<AppState>, mut request: Request, next: N
             "send an API key holding mcp as a bearer token",
         );
     };
-    let actor = match api_keys::resolve(&state.services, token).await {
+    let resolved = if token.starts_with(oauth::grants::ACCESS_PREFIX) {
+        oauth::resolve_access(&state.services, token).await
+    } else {
+        api_keys::resolve(&state.services, token).await
+    };
+    let actor = match resolved {
         Ok(actor) => actor,
         Err(ServiceError::InvalidApiKey) => {
             return refused(
@@ -134,23 +139,38 @@ pub async fn bearer(State(state): State<AppState>, mut request: Request, next: N
         }
         _ => {}
     }
-    if opening && !state.mcp.room_for(key.0).await {
-        return AppError::Service(ServiceError::RateLimited {
-            retry_after: std::time::Duration::from_secs(60),
-            message: "this key holds as many MCP sessions as it may; end one (DELETE /mcp) or \
-                      let one idle out",
-        })
-        .into_response();
-    }
+    let reservation = if opening {
+        match state.mcp.reserve(opener) {
+            Some(reservation) => Some(reservation),
+            None => {
+                return AppError::Service(ServiceError::RateLimited {
+                    retry_after: std::time::Duration::from_secs(60),
+                    message: "this key holds as many MCP sessions as it may; end one \
+                              (DELETE /mcp) or let one idle out",
+                })
+                .into_response();
+            }
+        }
+    } else {
+        None
+    };
+    let ending = (request.method() == Method::DELETE)
+        .then_some(session.clone())
+        .flatten();
     request.extensions_mut().insert(Caller { actor, meta });
     let response = next.run(request).await;
-    if opening
+    if let Some(reservation) = reservation
         && let Some(id) = response
             .headers()
             .get(SESSION_HEADER)
             .and_then(|id| id.to_str().ok())
     {
-        state.mcp.opened(id, opener);
+        reservation.opened(id);
+    }
+    if let Some(id) = ending
+        && response.status().is_success()
+    {
+        state.mcp.ended(&id);
     }
     response
 }

@@ -36,8 +36,9 @@ use crate::state::AppState;
 
 /// The largest JSON-RPC message taken (a run's input is at most 1 MiB).
 const MAX_BODY_BYTES: usize = 2 << 20;
-/// How often a call looks at its run when no event came.
-const LOOK_EVERY: Duration = Duration::from_secs(2);
+/// How often a call looks at its run when no event came (events from the
+/// hub wake it at once).
+const LOOK_EVERY: Duration = Duration::from_secs(10);
 /// How often a long call reports that its run still goes (clients that
 /// reset their timeout on progress wait on).
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -100,12 +101,24 @@ impl Handler {
         }
     }
 
-    /// The caller the middleware found, held to the session's owner.
-    fn caller(&self, extensions: &rmcp::model::Extensions) -> Result<Actor, McpError> {
-        let caller = extensions
+    /// The caller the middleware found, held to the session's owner, and
+    /// the session (every request but `initialize` is in one).
+    fn caller(&self, extensions: &rmcp::model::Extensions) -> Result<(Actor, String), McpError> {
+        let parts = extensions
             .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Caller>())
             .ok_or_else(|| McpError::internal_error("an MCP request without its caller", None))?;
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .ok_or_else(|| McpError::internal_error("an MCP request without its caller", None))?;
+        let session = parts
+            .headers
+            .get("mcp-session-id")
+            .and_then(|id| id.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                McpError::invalid_request("open a session with initialize first", None)
+            })?;
         let key = caller
             .actor
             .key_id()
@@ -116,14 +129,26 @@ impl Handler {
                 None,
             ));
         }
-        Ok(caller.actor.clone())
+        Ok((caller.actor.clone(), session))
+    }
+}
+
+/// Whether a JSON value holds the NUL character (which `jsonb` cannot).
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(name, value)| name.contains('\0') || has_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
 /// A service refusal as a message for the calling model.
 fn refusal(error: &ServiceError) -> String {
     match error {
-        ServiceError::Internal(_) => {
+        ServiceError::Internal(_) | ServiceError::Unavailable(_) => {
             tracing::error!(%error, "an MCP call could not start its run");
             "the server could not start the run; try again".to_owned()
         }
@@ -177,13 +202,7 @@ impl ServerHandler for Handler {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let session = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.headers.get("mcp-session-id"))
-            .and_then(|id| id.to_str().ok())
-            .map(str::to_owned);
-        if let (Some(session), Ok(_)) = (session, self.caller(&context.extensions)) {
+        if let Ok((_, session)) = self.caller(&context.extensions) {
             self.state.mcp.attach(&session, context.peer);
         }
     }
@@ -193,7 +212,7 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let actor = self.caller(&context.extensions)?;
+        let (actor, _) = self.caller(&context.extensions)?;
         let tools = service::mcp::tools(&self.state.services, &actor)
             .await
             .map_err(|error| failed(&error))?;
@@ -207,7 +226,17 @@ impl ServerHandler for Handler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let actor = self.caller(&context.extensions)?;
+        let (actor, session) = self.caller(&context.extensions)?;
+        let key = actor.key_id().map(|key| key.0).unwrap_or_default();
+        let Some(_slot) = self.state.mcp.call_slot(key) else {
+            return Err(McpError::invalid_request(
+                format!(
+                    "this key has {} tool calls in flight, the most it may; wait for one to end",
+                    sessions::CALLS_PER_KEY
+                ),
+                None,
+            ));
+        };
         let tool = match service::mcp::find(&self.state.services, &actor, &request.name).await {
             Ok(tool) => tool,
             Err(ServiceError::NotFound { .. }) => {
@@ -222,7 +251,10 @@ impl ServerHandler for Handler {
             Err(error) => return Err(failed(&error)),
         };
         let arguments = request.arguments.unwrap_or_default();
-        if serde_json::to_string(&arguments).is_ok_and(|text| text.contains("\\u0000")) {
+        if arguments
+            .iter()
+            .any(|(name, value)| name.contains('\0') || has_nul(value))
+        {
             return Err(McpError::invalid_params(
                 "arguments: text may not contain the NUL character (U+0000)",
                 None,
@@ -240,15 +272,20 @@ impl ServerHandler for Handler {
         let progress = Progress {
             token: context.meta.get_progress_token(),
             peer: context.peer.clone(),
-            sent: 0.0,
+            sent: None,
         };
         let finished = tokio::select! {
             finished = self.follow(&actor, run.summary.id, progress) => finished,
             () = context.ct.cancelled() => {
-                if let Err(error) = service::mcp::cancel(&self.state.services, &actor, run.summary.id).await {
+                // The client cancelled the call (its session goes on): so is
+                // the run. A session that idled out or a server that stops
+                // leaves the run to finish, as an asynchronous run would.
+                if !self.state.mcp.is_stopping() && self.state.mcp.exists(&session).await
+                    && let Err(error) = service::mcp::cancel(&self.state.services, &actor, run.summary.id).await
+                {
                     tracing::warn!(%error, run = %run.summary.id, "cancelling a run whose MCP call was cancelled");
                 }
-                return Err(McpError::internal_error("the call was cancelled; so was its run", None));
+                return Err(McpError::internal_error("the call was cancelled", None));
             }
         };
         let run = finished.map_err(|error| failed(&error))?;
@@ -262,7 +299,8 @@ impl ServerHandler for Handler {
 struct Progress {
     token: Option<ProgressToken>,
     peer: rmcp::service::Peer<RoleServer>,
-    sent: f64,
+    /// The last value sent (values must increase).
+    sent: Option<f64>,
 }
 
 impl Progress {
@@ -270,10 +308,10 @@ impl Progress {
         let Some(token) = &self.token else {
             return;
         };
-        if value <= self.sent && self.sent > 0.0 {
+        if self.sent.is_some_and(|sent| value <= sent) {
             return;
         }
-        self.sent = value;
+        self.sent = Some(value);
         let note = ProgressNotificationParam::new(token.clone(), value)
             .with_total(100.0)
             .with_message(message);
@@ -319,10 +357,11 @@ impl Handler {
                 }
                 _ = tokio::time::sleep(LOOK_EVERY) => {}
                 _ = heartbeat.tick() => {
-                    if running {
-                        let next = progress.sent + (90.0 - progress.sent) / 4.0;
-                        progress.report(next, "running").await;
-                    }
+                    // Still going: nearer, never reaching, the next step.
+                    let (cap, message) = if running { (90.0, "running") } else { (9.0, "queued") };
+                    let sent = progress.sent.unwrap_or(0.0);
+                    let next = sent + (cap - sent) / 4.0;
+                    progress.report(next, message).await;
                 }
             }
         }

@@ -245,6 +245,31 @@ fn rows() -> Vec<Row> {
         // take `text/event-stream`, which the transport refuses (406) once
         // the caller is let in; DELETE names no session (400).
         row(Method::POST, "/mcp", Personal, MCP(406)),
+        // The OAuth authorization server in front of it: anyone, whatever
+        // cookie or key they hold (clients authenticate themselves in the
+        // body); these bodies are empty, so each is a 400 of its own.
+        row(
+            Method::GET,
+            "/.well-known/oauth-protected-resource/mcp",
+            Public,
+            [200; 11],
+        ),
+        row(
+            Method::GET,
+            "/.well-known/oauth-protected-resource",
+            Public,
+            [200; 11],
+        ),
+        row(
+            Method::GET,
+            "/.well-known/oauth-authorization-server",
+            Public,
+            [200; 11],
+        ),
+        row(Method::POST, "/oauth/register", Public, [400; 11]),
+        row(Method::GET, "/oauth/authorize", Public, [400; 11]),
+        row(Method::POST, "/oauth/token", Public, [400; 11]),
+        row(Method::POST, "/oauth/revoke", Public, [400; 11]),
         row(Method::GET, "/mcp", Personal, MCP(406)),
         row(Method::DELETE, "/mcp", Personal, MCP(400)),
         // Keys holding `keys:write` manage their workspace's keys.
@@ -831,6 +856,19 @@ fn rows() -> Vec<Row> {
             Personal,
             SIGNED_IN_ONLY(200),
         ),
+        // An MCP client's authorization: seen and decided by a person.
+        row(
+            Method::POST,
+            "/api/fn/consent_request",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
+        row(
+            Method::POST,
+            "/api/fn/decide_consent",
+            Personal,
+            SIGNED_IN_ONLY(200),
+        ),
         row(
             Method::GET,
             "/api/fn/job_queue",
@@ -1101,6 +1139,7 @@ impl Matrix {
                 device_per_ip: plenty,
                 device_lookups_per_user: plenty,
                 device_lookups_per_ip: plenty,
+                oauth_register_per_ip: plenty,
             })
             .github(&github.base_url)
             .payments(&stripe.base_url)
@@ -1124,6 +1163,46 @@ impl Matrix {
             owner,
             counter: 0,
         }
+    }
+
+    /// A fresh authorization of an MCP client, waiting for its person.
+    async fn consent_request(&self) -> String {
+        let (status, client) = crate::support::json_of(
+            self.app
+                .http
+                .post(self.app.url("/oauth/register"))
+                .json(&json!({ "redirect_uris": ["http://127.0.0.1:9/cb"] }))
+                .send()
+                .await
+                .expect("register"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{client}");
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client")
+            .get(self.app.url("/oauth/authorize"))
+            .query(&[
+                ("response_type", "code"),
+                (
+                    "client_id",
+                    client["client_id"].as_str().unwrap_or_default(),
+                ),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .expect("authorize");
+        let location = response.headers()["location"].to_str().expect("text");
+        location
+            .strip_prefix("/oauth/consent?request=")
+            .unwrap_or_else(|| panic!("{location}"))
+            .to_owned()
     }
 
     /// A fresh pending device sign-in: its device code and user code.
@@ -1620,6 +1699,10 @@ impl Matrix {
             }
             "/api/fn/render_markdown" => json!({ "text": "# Hello" }),
             "/api/fn/device_request" => json!({ "code": self.device_grant().await.1 }),
+            "/api/fn/consent_request" => json!({ "id": self.consent_request().await }),
+            "/api/fn/decide_consent" => {
+                json!({ "decision": { "id": self.consent_request().await, "approve": true } })
+            }
             "/api/fn/decide_device" => {
                 let user_code = self.device_grant().await.1;
                 json!({ "decision": { "user_code": user_code, "approve": true, "scopes": ["agents:read"] } })

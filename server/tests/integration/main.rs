@@ -33,6 +33,7 @@ mod live;
 mod llm;
 mod marketplace;
 mod mcp;
+mod oauth;
 mod openapi;
 mod payments;
 mod process;

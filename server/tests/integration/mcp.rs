@@ -340,8 +340,25 @@ async fn who_may_not_connect_or_call_is_refused() {
         })
         .map(|k| k["id"].as_str().expect("id").to_owned())
         .expect("the key");
+    // Its open stream (where list_changed goes) ends once the key is
+    // revoked: the session is closed, not only refused at the door.
+    let mut stream = app
+        .http
+        .get(app.url("/mcp"))
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session.id)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(stream.status(), StatusCode::OK);
     let (status, _) = owner.delete(&format!("/api/v1/api-keys/{id}")).await;
     assert!(status.is_success());
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the revoked key's stream is still open");
     let response = post(
         &app,
         &token,

@@ -531,14 +531,18 @@ struct RevokedKey {
     workspace_id: Uuid,
 }
 
-/// The actor a bearer token stands for. A token that is unknown, revoked or
-/// expired is 401: a program with a dead key should hear so, not be served
-/// as anonymous.
-/// Which of `ids` are keys still in force (not revoked, not expired):
-/// for whoever holds on to a connection made with a key.
+/// Which of `ids` are keys still in force (not revoked, not expired, and
+/// their owner still a member, at least Member, of their workspace): for
+/// whoever holds on to a connection made with a key.
 pub async fn in_force(services: &Services, ids: &[Uuid]) -> Result<Vec<Uuid>, ServiceError> {
+    use crate::schema::workspace_members;
     let mut conn = services.conn().await?;
     Ok(api_keys::table
+        .inner_join(
+            workspace_members::table.on(workspace_members::user_id
+                .eq(api_keys::user_id)
+                .and(workspace_members::workspace_id.eq(api_keys::workspace_id))),
+        )
         .filter(api_keys::id.eq_any(ids))
         .filter(api_keys::revoked_at.is_null())
         .filter(
@@ -546,11 +550,15 @@ pub async fn in_force(services: &Services, ids: &[Uuid]) -> Result<Vec<Uuid>, Se
                 .is_null()
                 .or(api_keys::expires_at.gt(Utc::now())),
         )
+        .filter(workspace_members::role.ne("viewer"))
         .select(api_keys::id)
         .load(&mut conn)
         .await?)
 }
 
+/// The actor a bearer token stands for. A token that is unknown, revoked or
+/// expired is 401: a program with a dead key should hear so, not be served
+/// as anonymous.
 pub async fn resolve(services: &Services, token: &str) -> Result<Actor, ServiceError> {
     let invalid = || ServiceError::InvalidApiKey;
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {

@@ -9,6 +9,7 @@ pub mod device_sign_in;
 pub mod devices;
 pub mod door;
 pub mod github;
+pub mod oauth;
 pub mod password;
 pub mod recovery;
 pub mod sessions;
