@@ -32,7 +32,7 @@ class MemoryProvider {
   }
   get clientMetadata() {
     return {
-      client_name: "Agentdeck e2e desktop app",
+      client_name: "Desktop test app",
       redirect_uris: [REDIRECT],
       application_type: "native",
       grant_types: ["authorization_code", "refresh_token"],
@@ -98,7 +98,7 @@ describe("MCP with a browser sign-in (OAuth 2.1)", () => {
     });
     await page.goto(authorization.href);
     await page.getByTestId("consent-request").waitFor();
-    assert.equal(await page.getByTestId("consent-client").innerText(), "“Agentdeck e2e desktop app”");
+    assert.equal(await page.getByTestId("consent-client").innerText(), "“Desktop test app”");
     assert.equal(await page.getByTestId("consent-redirect").innerText(), "http://127.0.0.1:53682");
     await page.getByTestId("consent-approve").click();
     await page.waitForURL(`${REDIRECT}**`);
@@ -140,12 +140,18 @@ describe("MCP with a browser sign-in (OAuth 2.1)", () => {
     });
     assert.equal((await mcpWith(tokens.access_token)).status, 200);
 
-    // Revoking the refresh token ends the approval and its access tokens.
+    // Revoking the refresh token ends the approval and its access tokens;
+    // no refresh token of it works any more, the old one neither.
     const revoked = await fetch(`${server.url}/oauth/revoke`, form({ token: tokens.refresh_token, client_id: clientId }));
     assert.equal(revoked.status, 200);
     const refused = await mcpWith(tokens.access_token);
     assert.equal(refused.status, 401);
     assert.match(refused.headers.get("www-authenticate"), /resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource\/mcp"/);
+    for (const refresh of [first, tokens.refresh_token]) {
+      const again = await fetch(`${server.url}/oauth/token`, form({ grant_type: "refresh_token", refresh_token: refresh, client_id: clientId }));
+      assert.equal(again.status, 400);
+      assert.equal((await again.json()).error, "invalid_grant");
+    }
     await context.close();
   });
 });

@@ -42,8 +42,10 @@ CREATE TABLE oauth_requests (
            OR (user_id IS NOT NULL AND workspace_id IS NOT NULL AND code_hash IS NOT NULL))
 );
 CREATE INDEX oauth_requests_expires_idx ON oauth_requests (expires_at);
+CREATE INDEX oauth_requests_client_idx ON oauth_requests (client_id, status);
 
 ALTER TABLE api_keys ADD COLUMN oauth_client_id uuid REFERENCES oauth_clients (id) ON DELETE CASCADE;
+CREATE INDEX api_keys_oauth_client_idx ON api_keys (oauth_client_id) WHERE oauth_client_id IS NOT NULL;
 
 -- Access and refresh tokens, as digests. A refresh token is used once:
 -- using it again revokes its approval (it was stolen, or replayed).

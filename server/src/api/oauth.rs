@@ -12,6 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
+use service::auth::RequestMeta;
 use service::auth::oauth::{self, Authorize, AuthorizeRequest, OAuthError};
 use types::oauth::{
     ClientRegistration, OAuthErrorBody, RegisteredClient, ResourceMetadata, RevokeRequest,
@@ -42,6 +43,17 @@ fn error(error: &OAuthError) -> Response {
         );
     }
     response
+}
+
+/// Who calls, for the audit log.
+fn caller_meta(client: Option<Extension<ClientAddr>>, headers: &HeaderMap) -> RequestMeta {
+    RequestMeta::new(
+        address(client),
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default(),
+    )
 }
 
 fn address(client: Option<Extension<ClientAddr>>) -> String {
@@ -184,11 +196,11 @@ pub async fn register(
 
 /// Start an authorization
 ///
-/// Sends the person to the consent page (signing in first), or back to the
-/// client with an error (`invalid_request` without PKCE S256,
-/// `invalid_scope`, `invalid_target` for another resource). An unknown
-/// client or a redirect address it did not register is answered here with an
-/// error page and never redirected.
+/// Sends the person to the consent page (signing in first). Every error (an
+/// unknown client, a redirect address it did not register, no PKCE with
+/// S256, a scope other than `mcp`, another resource) is answered here with
+/// an error page and never redirected: anyone may register a client, so only
+/// a person's decision on the consent page sends the browser on.
 #[utoipa::path(
     get,
     path = "/oauth/authorize",
@@ -205,8 +217,8 @@ pub async fn register(
         ("resource" = Option<String>, Query, description = "`<public URL>/mcp` (RFC 8707)"),
     ),
     responses(
-        (status = 302, description = "To the consent page, or back to the client with an error"),
-        (status = 400, description = "An unknown client or redirect address: an error page",
+        (status = 302, description = "To the consent page"),
+        (status = 400, description = "An error page naming the OAuth error and why",
             content_type = "text/html", body = String),
     ),
     security(())
@@ -230,7 +242,6 @@ pub async fn authorize(
     };
     match oauth::authorize(&state.services, request).await {
         Ok(Authorize::Consent(id)) => to(format!("/oauth/consent?request={id}")),
-        Ok(Authorize::Back(location)) => to(location),
         Ok(Authorize::Refused(why)) => refused_page(&why),
         Err(problem) => crate::error::AppError::from(problem).into_response(),
     }
@@ -267,13 +278,16 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
             .next()
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
+            // The database's text holds no NUL: such an id is no client.
+            .replace('\0', "")
     };
     Some((unescape(id), unescape(secret)))
 }
 
 fn form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, OAuthError> {
     // The database's text holds no NUL character.
-    if body.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+    if form_urlencoded::parse(body).any(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
         return Err(OAuthError::new(
             "invalid_request",
             "the form may not contain the NUL character (%00)",
@@ -314,14 +328,15 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(limited) = over_budget(&state, &address(client)) {
+    let meta = caller_meta(client, &headers);
+    if let Some(limited) = over_budget(&state, &meta.ip) {
         return limited;
     }
     let request: TokenRequest = match form(&body) {
         Ok(request) => request,
         Err(problem) => return error(&problem),
     };
-    match oauth::exchange(&state.services, request, basic(&headers)).await {
+    match oauth::exchange(&state.services, request, basic(&headers), &meta).await {
         Ok(tokens) => no_store(axum::Json(tokens).into_response()),
         Err(problem) => error(&problem),
     }
@@ -351,14 +366,15 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(limited) = over_budget(&state, &address(client)) {
+    let meta = caller_meta(client, &headers);
+    if let Some(limited) = over_budget(&state, &meta.ip) {
         return limited;
     }
     let request: RevokeRequest = match form(&body) {
         Ok(request) => request,
         Err(problem) => return error(&problem),
     };
-    match oauth::revoke(&state.services, request, basic(&headers)).await {
+    match oauth::revoke(&state.services, request, basic(&headers), &meta).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(problem) => error(&problem),
     }

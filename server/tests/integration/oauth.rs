@@ -229,12 +229,19 @@ async fn a_client_registers_is_approved_and_gets_rotating_tokens_for_mcp_only() 
             "invalid_scope",
         ),
     ];
+    // Each is shown here, never sent back: anyone may register a client
+    // with any https address, which would make errors an open redirect.
     for (params, error) in cases {
-        let (status, location) = authorize(&app, &params).await;
-        assert_eq!(status, StatusCode::FOUND);
-        let query = query_of(&location.expect("back to the client"));
-        assert_eq!(query["error"], error, "{params:?}");
-        assert_eq!(query["state"], "s0");
+        let response = no_redirects()
+            .get(app.url("/oauth/authorize"))
+            .query(&params)
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{params:?}");
+        assert!(response.headers().get("location").is_none());
+        let page = response.text().await.expect("a page");
+        assert!(page.contains(error), "{params:?}: {page}");
     }
 
     // The code exchange: a wrong verifier, a missing one, another
@@ -293,6 +300,10 @@ async fn a_client_registers_is_approved_and_gets_rotating_tokens_for_mcp_only() 
         .unwrap_or_else(|| panic!("{keys}"))
         .clone();
     assert_eq!(approval["scopes"], json!(["mcp"]));
+    assert!(
+        approval["expires_at"].is_string(),
+        "an approval ends with its refresh token: {approval}"
+    );
 
     // The code again: refused, and what it gave is revoked.
     let (status, body) = token(&app, &exchange(Some(VERIFIER), REDIRECT)).await;
@@ -518,6 +529,38 @@ async fn denying_or_deciding_twice_gives_nothing() {
         .expect("consent")
         .replace("/oauth/consent?request=", "");
     let (mut other, _) = Browser::sign_up(&app, "oauth-other@example.com", "Other").await;
+    // NUL characters anywhere in the forms are refused, never a 500.
+    for form in [
+        vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+            ("client_id", "a\0b"),
+        ],
+        vec![
+            ("grant_type", "authorization_code\0"),
+            ("client_id", client.as_str()),
+        ],
+    ] {
+        let (status, body) = token(&app, &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "invalid_request");
+    }
+    let response = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth("mcp_client_\0", Some("x"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // A name claiming to be us is refused.
+    let (status, body) = register(
+        &app,
+        json!({ "redirect_uris": [REDIRECT], "client_name": "Agentdeck\u{200B} official" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (_, mine) = person.get("/api/v1/me").await;
     let workspace = mine["workspaces"][0]["id"].clone();
     let (status, body) = server_fn::post(

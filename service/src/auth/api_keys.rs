@@ -213,6 +213,34 @@ pub async fn create(
     .await
 }
 
+/// Whether `user` may have one more live key (checked again, under the
+/// owner's lock, when it is made).
+pub(crate) async fn room_for_one_more(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: UserId,
+) -> Result<(), ServiceError> {
+    let live: i64 = api_keys::table
+        .filter(api_keys::user_id.eq(user.0))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(
+            api_keys::expires_at
+                .is_null()
+                .or(api_keys::expires_at.gt(Utc::now())),
+        )
+        .count()
+        .get_result(conn)
+        .await?;
+    if live >= MAX_KEYS_PER_USER {
+        return Err(ServiceError::Conflict {
+            field: "keys",
+            message: format!(
+                "you have {MAX_KEYS_PER_USER} keys; revoke one in Settings → API keys first"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Inserts a checked key (within the owner's live-key allowance) and
 /// audits it with `details` added; the token is in the answer only.
 pub(crate) async fn insert(

@@ -22,6 +22,9 @@ fn redirect_problem(uri: &str) -> Option<&'static str> {
     if uri.len() > MAX_URI {
         return Some("is longer than 2000 characters");
     }
+    if !uri.is_ascii() {
+        return Some("must be ASCII (percent-encode the rest; hosts in punycode)");
+    }
     if uri.contains('#') {
         return Some("may not have a fragment");
     }
@@ -47,6 +50,7 @@ fn redirect_problem(uri: &str) -> Option<&'static str> {
         }
         scheme
             if scheme.contains('.')
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
                 && scheme
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')) =>
@@ -57,19 +61,36 @@ fn redirect_problem(uri: &str) -> Option<&'static str> {
     }
 }
 
-/// The host of `//host[:port]/…`; None when `rest` is no authority (the
-/// caller then says so).
+/// The host of `//host[:port]/…` (empty when it is not a plain ASCII
+/// host: userinfo, percent-escapes, other scripts, anything after an IPv6
+/// literal but a port); None when `rest` is no authority (the caller then
+/// says so). The consent page shows this host as it is, so it must read
+/// as what browsers go to.
 fn authority_host(rest: &str) -> Option<&str> {
     let authority = rest.strip_prefix("//")?.split(['/', '?']).next()?;
-    if authority.contains('@') {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if !authority.chars().all(plain) {
         return Some("");
     }
     Some(match authority.strip_prefix('[') {
-        Some(v6) => authority
-            .get(..v6.find(']').map_or(0, |end| end + 2))
-            .unwrap_or(""),
+        Some(v6) => match v6.find(']') {
+            Some(end) if v6[end + 1..].is_empty() || v6[end + 1..].starts_with(':') => {
+                &authority[..end + 2]
+            }
+            _ => "",
+        },
         None => authority.split(':').next().unwrap_or_default(),
     })
+}
+
+/// Characters that change how text reads without showing (bidi controls,
+/// zero-width ones), which a client name could use to pass for another.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{FEFF}')
+        || ('\u{200B}'..='\u{200F}').contains(&c)
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2060}'..='\u{2069}').contains(&c)
 }
 
 /// Registers a client: 201 with its id (and secret, for a confidential
@@ -154,9 +175,15 @@ pub async fn register(
         .filter(|name| !name.is_empty())
         .unwrap_or("An MCP client")
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !invisible(*c))
         .take(100)
         .collect();
+    if name.trim().is_empty() || name.to_lowercase().contains("agentdeck") {
+        return invalid(
+            "invalid_client_metadata",
+            "client_name: give the app's own name (it may not claim to be Agentdeck)".into(),
+        );
+    }
     let failed = |error: ServiceError| OAuthError::from_service(&error);
     let client_id = format!("mcp_client_{}", tokens::random(18).map_err(failed)?);
     let secret = if method == "none" {
@@ -225,6 +252,11 @@ mod tests {
             "not a url",
             "/relative",
             "http:localhost/cb",
+            "-.x:/../../settings",
+            "http://[::1]evil.example/cb",
+            "https://claude.ai%2eevil.example/cb",
+            "https://xn--80ak6aa92e.com/cb\u{202E}",
+            "https://аpple.com/cb",
         ] {
             assert!(redirect_problem(bad).is_some(), "{bad}");
         }

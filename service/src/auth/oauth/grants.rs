@@ -133,6 +133,7 @@ async fn end_approval(
     conn: &mut AsyncPgConnection,
     key: Uuid,
     why: &str,
+    meta: &RequestMeta,
 ) -> Result<(), ServiceError> {
     let ended: Option<(Uuid, Uuid)> = diesel::update(
         keys::table
@@ -154,7 +155,7 @@ async fn end_approval(
                 workspace: Some(WorkspaceId(workspace)),
                 target_type: "api_key",
                 target_id: key.to_string(),
-                meta: &RequestMeta::new("", ""),
+                meta,
                 details: json!({ "reason": why }),
             },
         )
@@ -168,6 +169,7 @@ pub async fn exchange(
     services: &Services,
     request: TokenRequest,
     basic: Option<(String, String)>,
+    meta: &RequestMeta,
 ) -> Result<TokenAnswer, OAuthError> {
     let mut conn = services.conn().await.map_err(failed)?;
     let client = client(
@@ -194,8 +196,8 @@ pub async fn exchange(
         return Err(OAuthError::new("invalid_scope", "the only scope is mcp"));
     }
     match request.grant_type.as_str() {
-        "authorization_code" => code(&mut conn, &client, &request, &ours).await,
-        "refresh_token" => refresh(&mut conn, &client, &request, &ours).await,
+        "authorization_code" => code(&mut conn, &client, &request, &ours, meta).await,
+        "refresh_token" => refresh(&mut conn, &client, &request, &ours, meta).await,
         _ => Err(OAuthError::new(
             "unsupported_grant_type",
             "grant_type: authorization_code or refresh_token",
@@ -216,11 +218,26 @@ type Approved = (
     Option<Uuid>,
 );
 
+/// Whether `verifier` is the one `challenge` was made from (RFC 7636,
+/// S256).
+fn verifies(verifier: &str, challenge: &str) -> bool {
+    use base64::Engine as _;
+    let unreserved = verifier
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~'));
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    (43..=128).contains(&verifier.len())
+        && unreserved
+        && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
 async fn code(
     conn: &mut AsyncPgConnection,
     client: &Client,
     request: &TokenRequest,
     ours: &str,
+    meta: &RequestMeta,
 ) -> Result<TokenAnswer, OAuthError> {
     let code = request
         .code
@@ -246,10 +263,22 @@ async fn code(
         .map_err(|error| failed(error.into()))?;
     let (id, status, redirect, challenge, bound, user, workspace, expires, key) =
         row.ok_or_else(|| invalid_grant("the code is unknown, or another client's"))?;
+    // The verifier first: only the client that asked for the code (or one
+    // holding its secret verifier) gets further, even to a refusal that
+    // revokes.
+    let verifier = request
+        .code_verifier
+        .as_deref()
+        .ok_or_else(|| invalid_grant("code_verifier is required (PKCE)"))?;
+    if !verifies(verifier, &challenge) {
+        return Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
+    }
     if status == "used" {
         // Used before: whoever used it first may not have been the client.
         if let Some(key) = key {
-            end_approval(conn, key, "authorization code used twice")
+            end_approval(conn, key, "authorization code used twice", meta)
                 .await
                 .map_err(failed)?;
         }
@@ -260,30 +289,16 @@ async fn code(
     if status != "approved" || expires.is_none_or(|at| at <= Utc::now()) {
         return Err(invalid_grant("the code expired"));
     }
-    if request.redirect_uri.as_deref() != Some(redirect.as_str()) {
-        return Err(invalid_grant(
-            "redirect_uri must be the one the code was asked with",
-        ));
-    }
-    let verifier = request
-        .code_verifier
+    // Required when sent at authorization; every request here was given
+    // one (the only registered one when it sent none), so it is checked
+    // when sent.
+    if request
+        .redirect_uri
         .as_deref()
-        .ok_or_else(|| invalid_grant("code_verifier is required (PKCE)"))?;
-    if !(43..=128).contains(&verifier.len())
-        || !verifier
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~'))
+        .is_some_and(|sent| sent != redirect)
     {
         return Err(invalid_grant(
-            "code_verifier must be 43 to 128 unreserved characters",
-        ));
-    }
-    use base64::Engine as _;
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
-    if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
-        return Err(invalid_grant(
-            "code_verifier does not match the code_challenge",
+            "redirect_uri must be the one the code was asked with",
         ));
     }
     if bound != ours {
@@ -298,61 +313,83 @@ async fn code(
     let name: String = format!("MCP: {}", client.name).chars().take(80).collect();
     let client_id = client.id;
     let ours = ours.to_owned();
-    conn.transaction::<_, ServiceError, _>(async |conn| {
-        let taken = diesel::update(
-            oauth_requests::table
-                .filter(oauth_requests::id.eq(id))
-                .filter(oauth_requests::status.eq("approved")),
-        )
-        .set(oauth_requests::status.eq("used"))
-        .execute(conn)
-        .await?;
-        if taken == 0 {
-            return Ok(None);
-        }
-        // One approval per client, person and workspace: a new one ends
-        // the last.
-        let earlier: Vec<Uuid> = keys::table
-            .filter(keys::oauth_client_id.eq(client_id))
-            .filter(keys::user_id.eq(user))
-            .filter(keys::workspace_id.eq(workspace))
-            .filter(keys::revoked_at.is_null())
-            .select(keys::id)
-            .load(conn)
-            .await?;
-        for key in earlier {
-            end_approval(conn, key, "approved again").await?;
-        }
-        let made = api_keys::insert(
-            conn,
-            NewKey {
-                user: UserId(user),
-                workspace: WorkspaceId(workspace),
-                name,
-                scopes: vec![Scope::Mcp],
-                expires_at: None,
-                spend_cap_credits: None,
-                made_by: None,
-            },
-            &Actor::Anonymous,
-            &RequestMeta::new("", ""),
-            json!({ "oauth_client": client_id }),
-        )
-        .await?;
-        let key = made.key.id.0;
-        diesel::update(keys::table.find(key))
-            .set(keys::oauth_client_id.eq(client_id))
+    let made = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            let taken = diesel::update(
+                oauth_requests::table
+                    .filter(oauth_requests::id.eq(id))
+                    .filter(oauth_requests::status.eq("approved")),
+            )
+            .set(oauth_requests::status.eq("used"))
             .execute(conn)
             .await?;
-        diesel::update(oauth_requests::table.find(id))
-            .set(oauth_requests::key_id.eq(key))
-            .execute(conn)
+            if taken == 0 {
+                return Ok(None);
+            }
+            // One approval per client, person and workspace: a new one ends
+            // the last.
+            let earlier: Vec<Uuid> = keys::table
+                .filter(keys::oauth_client_id.eq(client_id))
+                .filter(keys::user_id.eq(user))
+                .filter(keys::workspace_id.eq(workspace))
+                .filter(keys::revoked_at.is_null())
+                .select(keys::id)
+                .load(conn)
+                .await?;
+            for key in earlier {
+                end_approval(conn, key, "approved again", meta).await?;
+            }
+            let made = api_keys::insert(
+                conn,
+                NewKey {
+                    user: UserId(user),
+                    workspace: WorkspaceId(workspace),
+                    name,
+                    scopes: vec![Scope::Mcp],
+                    // As long as its refresh token: each refresh extends it.
+                    expires_at: Some(Utc::now() + TimeDelta::days(REFRESH_DAYS)),
+                    spend_cap_credits: None,
+                    made_by: None,
+                },
+                &Actor::Anonymous,
+                meta,
+                json!({ "oauth_client": client_id }),
+            )
             .await?;
-        issue(conn, key, &ours).await.map(Some)
-    })
-    .await
-    .map_err(failed)?
-    .ok_or_else(|| invalid_grant("the code was used already"))
+            let key = made.key.id.0;
+            diesel::update(keys::table.find(key))
+                .set(keys::oauth_client_id.eq(client_id))
+                .execute(conn)
+                .await?;
+            diesel::update(oauth_requests::table.find(id))
+                .set(oauth_requests::key_id.eq(key))
+                .execute(conn)
+                .await?;
+            issue(conn, key, &ours).await.map(Some)
+        })
+        .await
+        .map_err(failed)?;
+    if let Some(tokens) = made {
+        return Ok(tokens);
+    }
+    // Two uses at once: this one lost, and the other may not have been
+    // the client's.
+    let key: Option<Uuid> = oauth_requests::table
+        .find(id)
+        .select(oauth_requests::key_id)
+        .first(conn)
+        .await
+        .optional()
+        .map_err(|error| failed(error.into()))?
+        .flatten();
+    if let Some(key) = key {
+        end_approval(conn, key, "authorization code used twice", meta)
+            .await
+            .map_err(failed)?;
+    }
+    Err(invalid_grant(
+        "the code was used already; its tokens are revoked",
+    ))
 }
 
 /// A refresh token's approval, resource, end, use and the approval's end.
@@ -369,6 +406,7 @@ async fn refresh(
     client: &Client,
     request: &TokenRequest,
     ours: &str,
+    meta: &RequestMeta,
 ) -> Result<TokenAnswer, OAuthError> {
     let token = request
         .refresh_token
@@ -397,7 +435,7 @@ async fn refresh(
         return Err(invalid_grant("the approval was revoked"));
     }
     if used.is_some() {
-        end_approval(conn, key, "refresh token used twice")
+        end_approval(conn, key, "refresh token used twice", meta)
             .await
             .map_err(failed)?;
         return Err(invalid_grant(
@@ -414,23 +452,40 @@ async fn refresh(
         ));
     }
     let ours = ours.to_owned();
-    conn.transaction::<_, ServiceError, _>(async |conn| {
-        let taken = diesel::update(
-            oauth_tokens::table
-                .filter(oauth_tokens::token_hash.eq(&hash))
-                .filter(oauth_tokens::used_at.is_null()),
-        )
-        .set(oauth_tokens::used_at.eq(Utc::now()))
-        .execute(conn)
-        .await?;
-        if taken == 0 {
-            return Ok(None);
+    let renewed = conn
+        .transaction::<_, ServiceError, _>(async |conn| {
+            let taken = diesel::update(
+                oauth_tokens::table
+                    .filter(oauth_tokens::token_hash.eq(&hash))
+                    .filter(oauth_tokens::used_at.is_null()),
+            )
+            .set(oauth_tokens::used_at.eq(Utc::now()))
+            .execute(conn)
+            .await?;
+            if taken == 0 {
+                return Ok(None);
+            }
+            // The approval lives as long as its newest refresh token.
+            diesel::update(keys::table.find(key))
+                .set(keys::expires_at.eq(Utc::now() + TimeDelta::days(REFRESH_DAYS)))
+                .execute(conn)
+                .await?;
+            issue(conn, key, &ours).await.map(Some)
+        })
+        .await
+        .map_err(failed)?;
+    match renewed {
+        Some(tokens) => Ok(tokens),
+        // Two uses at once: one of them was not the client's.
+        None => {
+            end_approval(conn, key, "refresh token used twice", meta)
+                .await
+                .map_err(failed)?;
+            Err(invalid_grant(
+                "the refresh token was used already; the approval is revoked",
+            ))
         }
-        issue(conn, key, &ours).await.map(Some)
-    })
-    .await
-    .map_err(failed)?
-    .ok_or_else(|| invalid_grant("the refresh token was used already"))
+    }
 }
 
 /// Revocation (RFC 7009): a refresh token ends its approval and every
@@ -440,6 +495,7 @@ pub async fn revoke(
     services: &Services,
     request: RevokeRequest,
     basic: Option<(String, String)>,
+    meta: &RequestMeta,
 ) -> Result<(), OAuthError> {
     let mut conn = services.conn().await.map_err(failed)?;
     let client = client(
@@ -461,7 +517,7 @@ pub async fn revoke(
         .map_err(|error| failed(error.into()))?;
     match found {
         Some((key, kind)) if kind == "refresh" => {
-            end_approval(&mut conn, key, "revoked by the client")
+            end_approval(&mut conn, key, "revoked by the client", meta)
                 .await
                 .map_err(failed)
         }
@@ -482,7 +538,7 @@ pub async fn resolve_access(services: &Services, token: &str) -> Result<Actor, S
     }
     let mut conn = services.conn().await?;
     let now = Utc::now();
-    let row: Option<(Uuid, Uuid, Uuid, Vec<String>, String)> = oauth_tokens::table
+    let row: Option<Resolved> = oauth_tokens::table
         .inner_join(keys::table)
         .filter(oauth_tokens::token_hash.eq(tokens::digest(token)))
         .filter(oauth_tokens::kind.eq("access"))
@@ -495,14 +551,22 @@ pub async fn resolve_access(services: &Services, token: &str) -> Result<Actor, S
             keys::workspace_id,
             keys::scopes,
             oauth_tokens::resource,
+            keys::last_used_at,
         ))
         .first(&mut conn)
         .await
         .optional()?;
-    let (key, user, workspace, scopes, bound) = row.ok_or(ServiceError::InvalidApiKey)?;
+    let (key, user, workspace, scopes, bound, used) = row.ok_or(ServiceError::InvalidApiKey)?;
     // The audience: tokens are honoured only by the resource they are for.
     if bound != resource(services) {
         return Err(ServiceError::InvalidApiKey);
+    }
+    // Settings shows when an approval was last used, like any key.
+    if used.is_none_or(|at| now - at > TimeDelta::minutes(1)) {
+        diesel::update(keys::table.find(key))
+            .set(keys::last_used_at.eq(now))
+            .execute(&mut conn)
+            .await?;
     }
     Ok(Actor::ApiKey {
         user_id: UserId(user),
@@ -511,6 +575,9 @@ pub async fn resolve_access(services: &Services, token: &str) -> Result<Actor, S
         scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
     })
 }
+
+/// What an access token stands for.
+type Resolved = (Uuid, Uuid, Uuid, Vec<String>, String, Option<DateTime<Utc>>);
 
 /// Forgets tokens a day past their end.
 pub(super) async fn purge(conn: &mut AsyncPgConnection) -> Result<usize, ServiceError> {

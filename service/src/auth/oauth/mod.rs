@@ -65,14 +65,15 @@ impl OAuthError {
     /// A service failure: a database or pool error is a 500 (logged by the
     /// caller), a limit a 429.
     pub fn from_service(error: &ServiceError) -> Self {
+        let (status, code) = match error.status() {
+            500.. => (500, "server_error"),
+            429 => (429, "temporarily_unavailable"),
+            _ => (400, "invalid_request"),
+        };
         Self {
-            status: error.status(),
-            code: if error.status() == 429 {
-                "temporarily_unavailable"
-            } else {
-                "server_error"
-            },
-            description: if error.status() >= 500 {
+            status,
+            code,
+            description: if status >= 500 {
                 "the server could not answer; try again".to_owned()
             } else {
                 error.to_string()
@@ -114,11 +115,10 @@ pub struct AuthorizeRequest {
 pub enum Authorize {
     /// To the consent page, for this request.
     Consent(Uuid),
-    /// Back to the client, with an error (its redirect address is known
-    /// to be its own).
-    Back(String),
-    /// Nowhere: the client or its redirect address is unknown, so the
-    /// error is shown here, never sent on (RFC 6749 § 4.1.2.1).
+    /// Nowhere: the error is shown here, never sent on. Anyone may
+    /// register a client with any https address, so an error sent back
+    /// before a person has seen the consent page would make this an open
+    /// redirect (RFC 9700 § 4.11.2); only a person's decision is.
     Refused(String),
 }
 
@@ -136,16 +136,8 @@ fn with_query(url: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
-/// An error sent back to the client (with its `state` and our `iss`).
-fn back(services: &Services, redirect: &str, state: Option<&str>, code: &str, why: &str) -> String {
-    let issuer = issuer(services);
-    let mut params = vec![("error", code), ("error_description", why)];
-    if let Some(state) = state {
-        params.push(("state", state));
-    }
-    params.push(("iss", issuer.as_str()));
-    with_query(redirect, &params)
-}
+/// Requests of one client waiting for their person at once, at most.
+const PENDING_PER_CLIENT: i64 = 20;
 
 /// Checks an authorization request and keeps it for its person.
 pub async fn authorize(
@@ -182,8 +174,7 @@ pub async fn authorize(
         }
     };
     let state = request.state.as_deref();
-    let refuse =
-        |code: &str, why: &str| Ok(Authorize::Back(back(services, &redirect, state, code, why)));
+    let refuse = |code: &str, why: &str| Ok(Authorize::Refused(format!("{code}: {why}")));
     if request.response_type.as_deref() != Some("code") {
         return refuse("unsupported_response_type", "response_type must be code");
     }
@@ -215,6 +206,19 @@ pub async fn authorize(
     }
     if state.is_some_and(|state| state.len() > 1000) {
         return refuse("invalid_request", "state is longer than 1000 characters");
+    }
+    let waiting: i64 = oauth_requests::table
+        .filter(oauth_requests::client_id.eq(client))
+        .filter(oauth_requests::status.eq("pending"))
+        .filter(oauth_requests::expires_at.gt(Utc::now()))
+        .count()
+        .get_result(&mut conn)
+        .await?;
+    if waiting >= PENDING_PER_CLIENT {
+        return refuse(
+            "temporarily_unavailable",
+            "this app has too many authorizations waiting; try again in ten minutes",
+        );
     }
     let id: Uuid = diesel::insert_into(oauth_requests::table)
         .values((
@@ -335,6 +339,7 @@ pub async fn decide(
             None => access::personal_workspace(&mut conn, user).await?,
         };
         access::require_role(&mut conn, actor, workspace, Role::Member).await?;
+        crate::auth::api_keys::room_for_one_more(&mut conn, user).await?;
         Some(workspace)
     } else {
         None
@@ -414,9 +419,17 @@ pub async fn decide(
 /// ago that nobody approved. Called every hour.
 pub async fn purge(services: &Services) -> Result<(usize, usize), ServiceError> {
     let mut conn = services.conn().await?;
+    // Waiting ones as soon as they expire; decided ones after a day (a
+    // code used twice within it revokes what it gave).
+    let now = Utc::now();
     let requests = diesel::delete(
-        oauth_requests::table
-            .filter(oauth_requests::expires_at.lt(Utc::now() - TimeDelta::days(1))),
+        oauth_requests::table.filter(
+            oauth_requests::expires_at
+                .lt(now - TimeDelta::days(1))
+                .or(oauth_requests::status
+                    .eq("pending")
+                    .and(oauth_requests::expires_at.lt(now))),
+        ),
     )
     .execute(&mut conn)
     .await?;
