@@ -43,3 +43,27 @@ pub fn WorkspaceSwitcher() -> impl IntoView {
         })
     }
 }
+
+/// A workspace picked for one thing (where a device's key acts, which
+/// workspace an app may call): every workspace of the user, `chosen`
+/// selected.
+#[component]
+pub fn WorkspaceSelect(
+    /// The `name` of the select.
+    name: &'static str,
+    chosen: RwSignal<Option<types::WorkspaceId>>,
+) -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <label>"Workspace"
+            <select name=name on:change=move |ev| {
+                chosen.set(event_target_value(&ev).parse::<uuid::Uuid>().ok().map(types::WorkspaceId));
+            }>
+                {move || auth.me.get().map(|me| me.workspaces.into_iter().map(|w| {
+                    let selected = chosen.get_untracked() == Some(w.id);
+                    view! { <option value=w.id.to_string() selected=selected>{w.name}</option> }
+                }).collect_view())}
+            </select>
+        </label>
+    }
+}

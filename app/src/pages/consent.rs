@@ -11,6 +11,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::account::{consent_request, decide_consent};
 use crate::auth::{SignedInPage, use_auth};
 use crate::components::browser::go_to;
+use crate::components::workspace_switcher::WorkspaceSelect;
 use types::WorkspaceId;
 use types::error::ApiError;
 use types::oauth::{ConsentRequest, DecideConsent};
@@ -104,16 +105,7 @@ fn Consent() -> impl IntoView {
                     {if pending {
                         view! {
                             <div class="stack">
-                                <label>"Workspace"
-                                    <select name="consent-workspace" on:change=move |ev| {
-                                        workspace.set(event_target_value(&ev).parse::<uuid::Uuid>().ok().map(WorkspaceId));
-                                    }>
-                                        {move || auth.me.get().map(|me| me.workspaces.into_iter().map(|w| {
-                                            let selected = workspace.get_untracked() == Some(w.id);
-                                            view! { <option value=w.id.to_string() selected=selected>{w.name}</option> }
-                                        }).collect_view())}
-                                    </select>
-                                </label>
+                                <WorkspaceSelect name="consent-workspace" chosen=workspace />
                                 <div class="row">
                                     <button class="button primary" data-testid="consent-approve"
                                         disabled=move || busy.get() on:click=move |_| decide(true)>"Approve"</button>

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::account::{decide_device, device_request};
 use crate::auth::{SignedInPage, use_auth};
 use crate::components::scopes::ScopeChecklist;
+use crate::components::workspace_switcher::WorkspaceSelect;
 use types::WorkspaceId;
 use types::account::{DecideDevice, DeviceRequest, Scope};
 use types::error::ApiError;
@@ -130,16 +131,7 @@ fn DeviceApproval() -> impl IntoView {
                         {if pending {
                             view! {
                                 <div class="stack">
-                                    <label>"Workspace"
-                                        <select name="device-workspace" on:change=move |ev| {
-                                            workspace.set(event_target_value(&ev).parse::<uuid::Uuid>().ok().map(WorkspaceId));
-                                        }>
-                                            {move || auth.me.get().map(|me| me.workspaces.into_iter().map(|w| {
-                                                let selected = workspace.get_untracked() == Some(w.id);
-                                                view! { <option value=w.id.to_string() selected=selected>{w.name}</option> }
-                                            }).collect_view())}
-                                        </select>
-                                    </label>
+                                    <WorkspaceSelect name="device-workspace" chosen=workspace />
     <ScopeChecklist
                                         legend="Scopes (tick only what it needs; keys:write lets it make and revoke keys)"
                                         name="device-scope" scopes=asked.clone() chosen=chosen />
