@@ -136,15 +136,25 @@ async fn deliver(services: &Services, hub: &Hub, payload: &str) {
     }
 }
 
-/// Whether a deployment's event is a change of its status (or its end).
+/// Whether a deployment's event may change what it offers callers: it
+/// comes up (`running`), goes down (`stopping`, `stopped`, `failed`) or
+/// away; not the steps of a deploy in between.
 fn changes_status(event: &str) -> bool {
     #[derive(Deserialize)]
     struct Kind<'a> {
         #[serde(borrow)]
         kind: &'a str,
+        #[serde(borrow, default)]
+        status: Option<&'a str>,
     }
-    serde_json::from_str::<Kind<'_>>(event)
-        .is_ok_and(|event| matches!(event.kind, "status" | "deleted"))
+    serde_json::from_str::<Kind<'_>>(event).is_ok_and(|event| match event.kind {
+        "deleted" => true,
+        "status" => matches!(
+            event.status,
+            Some("running" | "stopping" | "stopped" | "failed")
+        ),
+        _ => false,
+    })
 }
 
 /// The event `seq` of the stored topic named `topic`, if it is still there.

@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Response};
 use service::ServiceError;
 use service::auth::{Caller, RequestMeta, api_keys, oauth};
 use types::account::Scope;
+use types::error::{ApiError, ErrorEnvelope, code};
+use types::request_id;
 
 use super::sessions::Opener;
 use crate::error::AppError;
@@ -49,12 +51,17 @@ fn refused(
     error: Option<&str>,
     message: &'static str,
 ) -> Response {
-    let app_error = if status == StatusCode::FORBIDDEN {
-        AppError::Forbidden(message)
+    let mut response = if status == StatusCode::FORBIDDEN {
+        AppError::Forbidden(message).into_response()
     } else {
-        AppError::Service(ServiceError::Unauthenticated)
+        let body = ErrorEnvelope {
+            error: ApiError {
+                request_id: request_id::current(),
+                ..ApiError::new(code::UNAUTHENTICATED, message)
+            },
+        };
+        (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
     };
-    let mut response = app_error.into_response();
     response
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, challenge(state, error));
@@ -81,7 +88,8 @@ pub async fn bearer(State(state): State<AppState>, mut request: Request, next: N
             &state,
             StatusCode::UNAUTHORIZED,
             None,
-            "send an API key holding mcp as a bearer token",
+            "send an API key holding mcp, or an OAuth access token, as a bearer token \
+             (a session cookie is not taken here)",
         );
     };
     let resolved = if token.starts_with(oauth::grants::ACCESS_PREFIX) {
