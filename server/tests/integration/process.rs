@@ -133,6 +133,29 @@ impl Running {
     }
 }
 
+/// A test that fails (panics) with its server still up stops it, as
+/// SIGTERM would (so its embedded PostgreSQL stops too), and kills it if it
+/// does not stop: no server outlives its test.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn postmaster_pid_file(data_dir: &Path) -> bool {
     data_dir.join("state/postgres/postmaster.pid").exists()
 }
