@@ -232,7 +232,7 @@ pub(crate) async fn room_for_one_more(
         .await?;
     if live >= MAX_KEYS_PER_USER {
         return Err(ServiceError::Conflict {
-            field: "keys",
+            field: "name",
             message: format!(
                 "you have {MAX_KEYS_PER_USER} keys; revoke one in Settings → API keys first"
             ),
@@ -270,18 +270,7 @@ pub(crate) async fn insert(
             return Err(ServiceError::InvalidApiKey);
         }
     }
-    let live_keys: i64 = api_keys::table
-        .filter(api_keys::user_id.eq(new.user.0))
-        .filter(live)
-        .count()
-        .get_result(conn)
-        .await?;
-    if live_keys >= MAX_KEYS_PER_USER {
-        return Err(ServiceError::Conflict {
-            field: "name",
-            message: format!("you have {MAX_KEYS_PER_USER} keys; revoke one first"),
-        });
-    }
+    room_for_one_more(conn, new.user).await?;
     let prefix = format!(
         "{TOKEN_PREFIX}{}",
         &Uuid::new_v4().simple().to_string()[..12]
