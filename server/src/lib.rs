@@ -117,6 +117,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             )
             .spawn(state.hub.shutdown_signal())
         });
+        let scheduler = (config.workers.concurrency > 0)
+            .then(|| jobs::scheduler::spawn(state.services.clone(), state.hub.shutdown_signal()));
         let hub = state.hub.clone();
         serve(listener, state, shutdown_signal()).await?;
         hub.shutdown();
@@ -126,6 +128,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         let _ = run_keeper.await;
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(scheduler) = scheduler {
+            let _ = scheduler.await;
         }
         hub.wait_idle(SOCKET_CLOSE_GRACE).await;
         anyhow::Ok(())
@@ -166,12 +171,14 @@ pub fn run_worker(config: Config) -> anyhow::Result<()> {
             config.workers.clone(),
         )
         .spawn(stopped.clone());
+        let scheduler = jobs::scheduler::spawn(state.services.clone(), stopped.clone());
         let run_keeper = spawn_run_keeper(state.services.clone(), stopped);
         tracing::info!("Agentdeck worker is running");
         shutdown_signal().await;
         tracing::info!("stopping: finishing running jobs");
         stop.send_replace(true);
         let _ = worker.await;
+        let _ = scheduler.await;
         let _ = run_keeper.await;
         anyhow::Ok(())
     })

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::api::{
     admin, agents, auth, authoring, billing, deployments, github, health, not_found, oauth, runs,
-    teams, webhooks,
+    schedules, teams, webhooks,
 };
 use crate::live::handshake;
 use crate::state::AppState;
@@ -101,6 +101,15 @@ pub fn build(state: AppState) -> Router {
         .routes(routes!(runs::recent::recent_runs))
         .routes(routes!(runs::show::show_run))
         .routes(routes!(runs::cancel::cancel_run))
+        .routes(routes!(
+            schedules::list_schedules,
+            schedules::create_schedule
+        ))
+        .routes(routes!(
+            schedules::change_schedule,
+            schedules::delete_schedule
+        ))
+        .routes(routes!(schedules::preview_schedule))
         .routes(routes!(deployments::act::redeploy_deployment))
         .routes(routes!(deployments::act::act_on_deployment))
         .routes(routes!(billing::wallet::show_wallet))

@@ -39,8 +39,8 @@ pub async fn member(
     workspace: WorkspaceId,
 ) -> Result<Role, ServiceError> {
     let user = actor.require_user()?;
-    if let Actor::ApiKey { workspace_id, .. } = actor
-        && *workspace_id != workspace
+    if let Some(bound) = actor.bound_workspace()
+        && bound != workspace
     {
         return Err(not_found());
     }

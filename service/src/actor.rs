@@ -41,13 +41,22 @@ pub enum Actor {
         workspace_id: WorkspaceId,
         scopes: Vec<Scope>,
     },
+    /// A schedule or an inbound webhook starting a run of its deployment:
+    /// acts for the member who set it up, in the deployment's workspace,
+    /// with `runs:write` only. Made by the service, never by a request.
+    Trigger {
+        user_id: UserId,
+        workspace_id: WorkspaceId,
+    },
 }
 
 impl Actor {
     pub fn user_id(&self) -> Option<UserId> {
         match self {
             Self::Anonymous => None,
-            Self::Session { user_id, .. } | Self::ApiKey { user_id, .. } => Some(*user_id),
+            Self::Session { user_id, .. }
+            | Self::ApiKey { user_id, .. }
+            | Self::Trigger { user_id, .. } => Some(*user_id),
         }
     }
 
@@ -59,6 +68,9 @@ impl Actor {
             Self::ApiKey { scopes, .. } if !scopes.contains(&scope) => Err(
                 ServiceError::Forbidden(format!("this API key lacks the {} scope", scope.as_str())),
             ),
+            Self::Trigger { .. } if scope != Scope::RunsWrite => Err(ServiceError::Forbidden(
+                format!("a trigger lacks the {} scope", scope.as_str()),
+            )),
             _ => Ok(user),
         }
     }
@@ -68,7 +80,7 @@ impl Actor {
     /// scopes, even where no key at all would do.
     pub fn check_key_scope(&self, scope: Scope) -> Result<(), ServiceError> {
         match self {
-            Self::ApiKey { .. } => self.require_scope(scope).map(drop),
+            Self::ApiKey { .. } | Self::Trigger { .. } => self.require_scope(scope).map(drop),
             Self::Anonymous | Self::Session { .. } => Ok(()),
         }
     }
@@ -77,7 +89,7 @@ impl Actor {
     /// never for a key.
     pub fn require_browser(&self) -> Result<(), ServiceError> {
         match self {
-            Self::ApiKey { .. } => Err(ServiceError::Forbidden(
+            Self::ApiKey { .. } | Self::Trigger { .. } => Err(ServiceError::Forbidden(
                 "API keys cannot sign up or sign in".to_owned(),
             )),
             Self::Anonymous | Self::Session { .. } => Ok(()),
@@ -89,7 +101,7 @@ impl Actor {
     pub fn require_session(&self) -> Result<UserId, ServiceError> {
         match self {
             Self::Session { user_id, .. } => Ok(*user_id),
-            Self::ApiKey { .. } => Err(ServiceError::Forbidden(
+            Self::ApiKey { .. } | Self::Trigger { .. } => Err(ServiceError::Forbidden(
                 "API keys cannot do this; sign in to the web app".to_owned(),
             )),
             Self::Anonymous => Err(ServiceError::Unauthenticated),
@@ -104,13 +116,23 @@ impl Actor {
     pub fn session_id(&self) -> Option<SessionId> {
         match self {
             Self::Session { session_id, .. } => Some(*session_id),
-            Self::Anonymous | Self::ApiKey { .. } => None,
+            Self::Anonymous | Self::ApiKey { .. } | Self::Trigger { .. } => None,
         }
     }
 
     pub fn key_id(&self) -> Option<ApiKeyId> {
         match self {
             Self::ApiKey { key_id, .. } => Some(*key_id),
+            Self::Anonymous | Self::Session { .. } | Self::Trigger { .. } => None,
+        }
+    }
+
+    /// The one workspace a key or a trigger acts in.
+    pub fn bound_workspace(&self) -> Option<WorkspaceId> {
+        match self {
+            Self::ApiKey { workspace_id, .. } | Self::Trigger { workspace_id, .. } => {
+                Some(*workspace_id)
+            }
             Self::Anonymous | Self::Session { .. } => None,
         }
     }

@@ -7,6 +7,7 @@ pub mod actor;
 pub mod agents;
 pub mod auth;
 pub mod authoring;
+pub mod clock;
 pub mod deployments;
 pub mod error;
 pub mod events;
@@ -23,6 +24,7 @@ pub mod ratings;
 pub mod reviews;
 pub mod runs;
 pub mod sandbox;
+pub mod schedules;
 pub mod schema;
 pub mod secrets;
 pub mod spend;
@@ -64,6 +66,8 @@ pub struct Services {
     pub devices: Option<std::sync::Arc<auth::devices::Devices>>,
     /// Deployments' input schemas, compiled, for checking run inputs.
     pub input_schemas: std::sync::Arc<runs::input::InputSchemas>,
+    /// What time it is for schedules, retries, the queue and expiries.
+    pub clock: clock::Clock,
 }
 
 impl Services {
@@ -81,7 +85,13 @@ impl Services {
             mailer: None,
             devices: None,
             input_schemas: std::sync::Arc::default(),
+            clock: clock::Clock::system(),
         }
+    }
+
+    pub fn with_clock(mut self, clock: clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {

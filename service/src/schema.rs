@@ -488,6 +488,31 @@ diesel::table! {
 diesel::joinable!(oauth_requests -> oauth_clients (client_id));
 diesel::joinable!(oauth_tokens -> api_keys (key_id));
 
+diesel::table! {
+    schedules (id) {
+        id -> Uuid,
+        deployment_id -> Uuid,
+        workspace_id -> Uuid,
+        created_by -> Uuid,
+        name -> Text,
+        cron -> Nullable<Text>,
+        time_zone -> Text,
+        every_seconds -> Nullable<Int8>,
+        input -> Jsonb,
+        enabled -> Bool,
+        overlap -> Text,
+        catch_up -> Text,
+        next_at -> Nullable<Timestamptz>,
+        last_slot -> Nullable<Timestamptz>,
+        last_run_id -> Nullable<Uuid>,
+        last_outcome -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(schedules -> deployments (deployment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     trial_runs,
@@ -517,4 +542,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_clients,
     oauth_requests,
     oauth_tokens,
+    schedules,
 );

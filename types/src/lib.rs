@@ -16,6 +16,7 @@ pub mod oauth;
 #[cfg(feature = "ssr")]
 pub mod request_id;
 pub mod topic;
+pub mod triggers;
 
 pub use ids::*;
 
@@ -114,6 +115,30 @@ pub mod timestamp {
                     serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
                 }),
             }
+        }
+    }
+
+    pub mod list {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            times: &[DateTime<Utc>],
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            times.serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<DateTime<Utc>>, D::Error> {
+            Vec::<String>::deserialize(deserializer)?
+                .into_iter()
+                .map(|text| {
+                    parse(&text).ok_or_else(|| {
+                        serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
+                    })
+                })
+                .collect()
         }
     }
 

@@ -15,6 +15,7 @@ pub mod not_found;
 pub mod nul;
 pub mod oauth;
 pub mod runs;
+pub mod schedules;
 pub mod server_fns;
 pub mod teams;
 pub mod webhooks;

@@ -6,6 +6,7 @@
 
 pub mod deploy;
 pub mod mail;
+pub mod scheduler;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -103,6 +104,12 @@ impl Registry {
             .with(
                 service::runs::RUN_JOB,
                 deploy::ExecuteRun {
+                    services: services.clone(),
+                },
+            )
+            .with(
+                service::schedules::FIRE_JOB,
+                scheduler::FireSchedule {
                     services: services.clone(),
                 },
             )

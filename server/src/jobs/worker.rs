@@ -21,7 +21,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Jsonb, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{
     AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _, SimpleAsyncConnection as _,
 };
@@ -54,6 +54,9 @@ pub struct WorkerConfig {
     pub poll: Duration,
     /// How long running jobs get to finish when the worker stops.
     pub grace: Duration,
+    /// When a job's `run_at` has come (the services' clock; leases are
+    /// real time).
+    pub clock: service::clock::Clock,
 }
 
 impl Default for WorkerConfig {
@@ -63,6 +66,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(30),
             poll: Duration::from_secs(1),
             grace: Duration::from_secs(10),
+            clock: service::clock::Clock::system(),
         }
     }
 }
@@ -199,6 +203,7 @@ impl Worker {
             }
             tokio::select! {
                 _ = wake.notified() => {}
+                _ = this.config.clock.moved() => {}
                 _ = tokio::time::sleep(this.config.poll) => {}
                 _ = stop.changed() => {}
             }
@@ -252,7 +257,8 @@ impl Worker {
                  lease_until = now() + make_interval(secs => $2), \
                  attempts = attempts + 1, updated_at = now() \
              WHERE id IN (SELECT id FROM jobs \
-                          WHERE state = 'queued' AND run_at <= now() AND kind = ANY($3) \
+                          WHERE state = 'queued' AND run_at <= greatest(now(), $5) \
+                                AND kind = ANY($3) \
                           ORDER BY priority DESC, run_at, id LIMIT $4 \
                           FOR UPDATE SKIP LOCKED) \
              RETURNING id, kind, payload, attempts, max_attempts, giving_up, last_error",
@@ -261,6 +267,7 @@ impl Worker {
         .bind::<Double, _>(self.config.lease.as_secs_f64())
         .bind::<Array<Text>, _>(kinds)
         .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind::<Timestamptz, _>(self.config.clock.now())
         .load(&mut conn)
         .await?;
         *claimer = Some(conn);
@@ -395,7 +402,7 @@ impl Worker {
                                   THEN 'dead' ELSE 'queued' END, \
                      last_error = CASE WHEN giving_up THEN last_error ELSE $3 END, \
                      run_at = CASE WHEN giving_up OR $4 OR attempts >= max_attempts THEN now() \
-                              ELSE now() + make_interval(secs => $6) END, \
+                              ELSE greatest(now(), $7) + make_interval(secs => $6) END, \
                      giving_up = giving_up OR $4 OR attempts >= max_attempts \
                  WHERE id = $1 AND worker = $2 AND state = 'running'",
             )
@@ -405,6 +412,7 @@ impl Worker {
             .bind::<Bool, _>(permanent)
             .bind::<Integer, _>(GIVE_UP_ATTEMPTS)
             .bind::<Double, _>(backoff_secs(job.attempt))
+            .bind::<Timestamptz, _>(self.config.clock.now())
             .execute(&mut conn)
             .await?;
         }

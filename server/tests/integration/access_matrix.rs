@@ -493,6 +493,37 @@ fn rows() -> Vec<Row> {
             Team,
             [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
+        // Schedules: members make and change them; viewers look.
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/schedules",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/schedules",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/deployments/{team deployment}/schedules/{team schedule}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/deployments/{team deployment}/schedules/{team schedule}",
+            Team,
+            [401, 404, 404, 403, 204, 204, 204, 204, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/schedules/preview",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
         row(
             Method::DELETE,
             "/api/v1/deployments/{team deployment}",
@@ -1406,6 +1437,32 @@ impl Matrix {
             .expect("creating a deployment")
     }
 
+    /// A schedule of `deployment`, made in the database by its owner.
+    async fn schedule(&mut self, deployment: Uuid) -> Uuid {
+        use diesel::QueryDsl as _;
+        use service::schema::{deployments, schedules};
+        let mut conn = self.app.sql().await;
+        let workspace: Uuid = deployments::table
+            .find(deployment)
+            .select(deployments::workspace_id)
+            .first(&mut conn)
+            .await
+            .expect("the deployment");
+        diesel::insert_into(schedules::table)
+            .values((
+                schedules::id.eq(Uuid::new_v4()),
+                schedules::deployment_id.eq(deployment),
+                schedules::workspace_id.eq(workspace),
+                schedules::created_by.eq(self.owner.id.0),
+                schedules::name.eq("matrix"),
+                schedules::every_seconds.eq(3600_i64),
+            ))
+            .returning(schedules::id)
+            .get_result(&mut conn)
+            .await
+            .expect("creating a schedule")
+    }
+
     /// The owner invites `email`; returns the invite's id and token.
     async fn invite(&mut self, slug: &str, email: &str) -> (String, String) {
         let (status, invite) = self
@@ -1489,6 +1546,32 @@ impl Matrix {
             }
             _ if route.starts_with("/api/fn/") && route != "/api/fn/get_agent" => {
                 self.server_function(row, team, &slug).await
+            }
+            "/api/v1/schedules/preview" => (
+                path,
+                Some(json!({ "cron": "30 2 * * *", "time_zone": "Europe/Berlin" })),
+            ),
+            _ if route.contains("{team schedule}") => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let schedule = self.schedule(deployment).await;
+                let path = route
+                    .replace("{team deployment}", &deployment.to_string())
+                    .replace("{team schedule}", &schedule.to_string());
+                let body = (row.method == Method::PATCH).then(|| json!({ "enabled": false }));
+                (path, body)
+            }
+            _ if route.ends_with("{team deployment}/schedules") && row.method == Method::POST => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let path = route.replace("{team deployment}", &deployment.to_string());
+                (
+                    path,
+                    Some(json!({
+                        "name": "Mornings",
+                        "cron": "0 9 * * 1-5",
+                        "time_zone": "Europe/Berlin",
+                        "input": { "series": [{ "date": "2026-01-01", "value": 1 }, { "date": "2026-01-02", "value": 2 }] },
+                    })),
+                )
             }
             _ if route.contains("{team deployment}") => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;

@@ -68,6 +68,7 @@ fn config() -> WorkerConfig {
         lease: Duration::from_secs(30),
         poll: Duration::from_secs(60),
         grace: Duration::from_millis(200),
+        ..WorkerConfig::default()
     }
 }
 

@@ -39,6 +39,7 @@ mod payments;
 mod process;
 mod rate_limits;
 mod recovery;
+mod schedules;
 mod search_relevance;
 mod seed;
 mod server_fns;

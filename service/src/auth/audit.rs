@@ -47,6 +47,9 @@ pub mod action {
     pub const DEPLOYMENT_SECRETS_CHANGED: &str = "deployment.secrets_change";
     pub const DEPLOYMENT_CONFIG_CHANGED: &str = "deployment.config_change";
     pub const DEPLOYMENT_SPEND_CAP_CHANGED: &str = "deployment.spend_cap_change";
+    pub const SCHEDULE_CREATED: &str = "schedule.create";
+    pub const SCHEDULE_CHANGED: &str = "schedule.change";
+    pub const SCHEDULE_DELETED: &str = "schedule.delete";
     pub const KEY_SPEND_CAP_CHANGED: &str = "api_key.spend_cap_change";
     /// Credit movements are audited by the database (migration 000015) as
     /// `credits.<kind>`: starter, grant, purchase, reserve, settle, release.

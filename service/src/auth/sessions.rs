@@ -245,6 +245,7 @@ pub async fn valid_until(
             .await
             .optional()?
             .map(|expires| expires.unwrap_or(DateTime::<Utc>::MAX_UTC)),
+        Actor::Trigger { .. } => None,
     };
     Ok(until.filter(|until| *until > now))
 }

@@ -22,6 +22,7 @@ mod act;
 mod create;
 mod pipeline;
 mod read;
+pub(crate) use read::require_deploy_or_run_scope;
 mod settings;
 
 pub use act::{Action, act, redeploy};
@@ -103,7 +104,7 @@ pub(crate) async fn visible_record(
     visible(conn, actor, id).await
 }
 
-async fn visible(
+pub(crate) async fn visible(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,
@@ -127,7 +128,7 @@ async fn visible(
 
 /// The deployment, if the caller may change it (member and up).
 /// The audit line of `action` on deployment `id` of `workspace`.
-async fn audit_deployment(
+pub(crate) async fn audit_deployment(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     meta: &RequestMeta,
@@ -152,7 +153,7 @@ async fn audit_deployment(
     .await
 }
 
-async fn editable(
+pub(crate) async fn editable(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: Uuid,

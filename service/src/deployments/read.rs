@@ -31,7 +31,7 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<Deployment>,
         .filter(crate::schema::workspace_members::user_id.eq(user.0))
         .filter(deployments::deleted_at.is_null())
         .into_boxed();
-    if let Actor::ApiKey { workspace_id, .. } = actor {
+    if let Some(workspace_id) = actor.bound_workspace() {
         query = query.filter(deployments::workspace_id.eq(workspace_id.0));
     }
     let records: Vec<DeploymentRecord> = query
@@ -49,7 +49,7 @@ pub async fn list(services: &Services, actor: &Actor) -> Result<Vec<Deployment>,
 
 /// Keys that look at deployments hold `deployments:write`, `runs:read` or
 /// `runs:write`.
-pub(super) fn require_deploy_or_run_scope(actor: &Actor) -> Result<(), ServiceError> {
+pub(crate) fn require_deploy_or_run_scope(actor: &Actor) -> Result<(), ServiceError> {
     actor
         .check_key_scope(Scope::DeploymentsWrite)
         .or_else(|_| actor.check_key_scope(Scope::RunsRead))

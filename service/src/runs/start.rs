@@ -122,10 +122,7 @@ pub async fn start(
             input_ok,
             user: user.0,
             key: actor.key_id().map(|key| key.0),
-            key_workspace: match actor {
-                Actor::ApiKey { workspace_id, .. } => Some(workspace_id.0),
-                _ => None,
-            },
+            key_workspace: actor.bound_workspace().map(|workspace| workspace.0),
             trigger,
             input: &request.input,
             idempotency_key: idempotency_key.as_deref(),

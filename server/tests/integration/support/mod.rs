@@ -45,6 +45,7 @@ pub struct TestAppBuilder {
     github: Option<String>,
     payments: Option<String>,
     mail: Option<service::mail::Delivery>,
+    clock: Option<service::clock::Clock>,
 }
 
 impl TestAppBuilder {
@@ -52,6 +53,13 @@ impl TestAppBuilder {
     /// without it, mail stays queued where `support::mail` reads it.
     pub fn mail(mut self, delivery: service::mail::Delivery) -> Self {
         self.mail = Some(delivery);
+        self
+    }
+
+    /// The services' clock (schedules, retries, the queue's `run_at`):
+    /// a manual one lets a test move time.
+    pub fn clock(mut self, clock: service::clock::Clock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -159,6 +167,7 @@ impl TestAppBuilder {
                 )
                 .with_sandbox(self.sandbox.clone().unwrap_or_else(shared_sandbox))
                 .with_secrets(&[42; 32])
+                .with_clock(self.clock.clone().unwrap_or_default())
                 .with_runner(service::runs::Runner::new(Some(server::agent_kv::factory(
                     pool.clone(),
                 )))),
@@ -180,10 +189,16 @@ impl TestAppBuilder {
                 state.services.db.clone(),
                 db.url(),
                 server::jobs::Registry::server(&state.services),
-                server::jobs::WorkerConfig::default(),
+                server::jobs::WorkerConfig {
+                    clock: state.services.clock.clone(),
+                    ..server::jobs::WorkerConfig::default()
+                },
             )
             .spawn(hub.shutdown_signal())
         });
+        let scheduler = self
+            .workers
+            .then(|| server::jobs::scheduler::spawn(state.services.clone(), hub.shutdown_signal()));
         let server = tokio::spawn(async move {
             let result = server::serve(listener, state, async {
                 let _ = stopped.await;
@@ -194,6 +209,9 @@ impl TestAppBuilder {
             run_keeper.abort();
             if let Some(worker) = worker {
                 worker.abort();
+            }
+            if let Some(scheduler) = scheduler {
+                scheduler.abort();
             }
             result
         });
@@ -239,6 +257,7 @@ impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             workers: false,
+            clock: None,
             heartbeat: Duration::from_secs(5),
             with_dist: true,
             limits: server::rate_limit::LimitSettings::default(),
