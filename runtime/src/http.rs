@@ -262,6 +262,27 @@ pub(crate) async fn read_capped(
 /// Resolves names to their public addresses only.
 struct PublicOnly;
 
+/// A client builder with the sandbox's rules for where requests may go:
+/// no proxy, no redirects, and, unless `private_networks`, names resolved
+/// to their public addresses only, the connection made to an address that
+/// was checked (no second lookup). Literal addresses in URLs are checked
+/// with [`is_public`] by the caller.
+pub fn outbound_client(private_networks: bool) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    if private_networks {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnly))
+    }
+}
+
+/// Whether a request failed because its name has no public address.
+pub fn failed_as_not_public(error: &reqwest::Error) -> bool {
+    is_not_public(error)
+}
+
 /// The resolver's error when a name has no public address.
 #[derive(Debug, thiserror::Error)]
 #[error("no public address")]

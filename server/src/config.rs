@@ -92,6 +92,10 @@ pub struct Config {
     /// Unset: a key kept in `<data dir>/secrets.key`, made on first start;
     /// servers that share a database must share this key.
     pub secrets_key: Option<[u8; 32]>,
+    /// `AGENTDECK_WEBHOOKS_PRIVATE`: outgoing webhooks may go to loopback
+    /// and private addresses too (local development and tests; default
+    /// false: public addresses only, as the sandbox's rules).
+    pub webhooks_private: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -464,6 +468,7 @@ impl Config {
                 creator_share_percent,
             },
             secrets_key,
+            webhooks_private: parse(&get, "AGENTDECK_WEBHOOKS_PRIVATE", "false", boolean)?,
             payments,
             workers: crate::jobs::WorkerConfig {
                 concurrency,

@@ -221,6 +221,9 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
             .with_github(config.github.clone())
             .with_billing(config.billing)
             .with_payments(config.payments.clone())
+            .with_webhooks(service::webhooks::WebhookSettings::new(
+                config.webhooks_private,
+            ))
             .with_mailer(config.mail.mailer()?),
         hub: Hub::new(config.live_sockets),
         dist_dir: Arc::new(config.dist_dir.clone()),

@@ -65,6 +65,8 @@ use crate::state::AppState;
         (name = "live", description = "Live events over a WebSocket"),
         (name = "public", description = "Health, sharing and search engines"),
         (name = "webhooks", description = "Calls from other services"),
+        (name = "outgoing-webhooks", description = "A workspace's events posted to its \
+            endpoints, signed per the Standard Webhooks specification; the delivery log"),
         (name = "mcp", description = "The Model Context Protocol server: the workspace's \
             running deployments as tools for AI clients (JSON-RPC over Streamable HTTP)"),
         (name = "server-fn", description = "The browser app's server functions (internal; \

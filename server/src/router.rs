@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::api::{
     admin, agents, auth, authoring, billing, deployments, github, health, not_found, oauth, runs,
-    schedules, teams, webhooks,
+    schedules, teams, webhook_endpoints, webhooks,
 };
 use crate::live::handshake;
 use crate::state::AppState;
@@ -110,6 +110,20 @@ pub fn build(state: AppState) -> Router {
             schedules::delete_schedule
         ))
         .routes(routes!(schedules::preview_schedule))
+        .routes(routes!(
+            webhook_endpoints::list_webhook_endpoints,
+            webhook_endpoints::create_webhook_endpoint
+        ))
+        .routes(routes!(
+            webhook_endpoints::show_webhook_endpoint,
+            webhook_endpoints::change_webhook_endpoint,
+            webhook_endpoints::delete_webhook_endpoint
+        ))
+        .routes(routes!(webhook_endpoints::rotate_webhook_secret))
+        .routes(routes!(webhook_endpoints::test_webhook_endpoint))
+        .routes(routes!(webhook_endpoints::list_webhook_deliveries))
+        .routes(routes!(webhook_endpoints::redeliver_failed))
+        .routes(routes!(webhook_endpoints::redeliver_webhook))
         .routes(routes!(deployments::act::redeploy_deployment))
         .routes(routes!(deployments::act::act_on_deployment))
         .routes(routes!(billing::wallet::show_wallet))

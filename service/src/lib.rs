@@ -31,6 +31,7 @@ pub mod spend;
 pub mod sql;
 pub mod teams;
 pub mod trials;
+pub mod webhooks;
 
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -68,6 +69,8 @@ pub struct Services {
     pub input_schemas: std::sync::Arc<runs::input::InputSchemas>,
     /// What time it is for schedules, retries, the queue and expiries.
     pub clock: clock::Clock,
+    /// How outgoing webhooks leave (the client, private destinations).
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Services {
@@ -86,7 +89,13 @@ impl Services {
             devices: None,
             input_schemas: std::sync::Arc::default(),
             clock: clock::Clock::system(),
+            webhooks: webhooks::WebhookSettings::default(),
         }
+    }
+
+    pub fn with_webhooks(mut self, webhooks: webhooks::WebhookSettings) -> Self {
+        self.webhooks = webhooks;
+        self
     }
 
     pub fn with_clock(mut self, clock: clock::Clock) -> Self {

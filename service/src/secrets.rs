@@ -34,6 +34,36 @@ impl SecretBox {
         }
     }
 
+    /// Seals `value` bound to `aad`: the nonce, then the sealed bytes.
+    pub(crate) fn seal_bytes(&self, aad: &[u8], value: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce)
+            .map_err(|error| ServiceError::Internal(anyhow::anyhow!("no randomness: {error}")))?;
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: value, aad })
+            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("sealing a secret failed")))?;
+        Ok([nonce.as_slice(), &sealed].concat())
+    }
+
+    /// Opens what [`SecretBox::seal_bytes`] sealed with the same `aad`.
+    pub(crate) fn open_bytes(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        if sealed.len() < 12 {
+            return Err(ServiceError::Internal(anyhow::anyhow!(
+                "a sealed value is too short"
+            )));
+        }
+        let (nonce, sealed) = sealed.split_at(12);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad })
+            .map_err(|_| {
+                ServiceError::Internal(anyhow::anyhow!(
+                    "a sealed value does not open with the configured key \
+                     (AGENTDECK_SECRETS_KEY changed?)"
+                ))
+            })
+    }
+
     fn seal(
         &self,
         deployment: Uuid,

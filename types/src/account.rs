@@ -205,10 +205,15 @@ pub enum Scope {
     /// else: a key holding only `mcp` reads no runs and changes nothing.
     #[serde(rename = "mcp")]
     Mcp,
+    /// The workspace's outgoing webhook endpoints: adding, changing and
+    /// deleting them, rotating secrets, sending test events, redelivering.
+    /// (Their delivery log takes `runs:read`.)
+    #[serde(rename = "webhooks:write")]
+    WebhooksWrite,
 }
 
 impl Scope {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::AgentsRead,
         Self::AgentsWrite,
         Self::DeploymentsWrite,
@@ -218,6 +223,7 @@ impl Scope {
         Self::AuditRead,
         Self::KeysWrite,
         Self::Mcp,
+        Self::WebhooksWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -231,6 +237,7 @@ impl Scope {
             Self::AuditRead => "audit:read",
             Self::KeysWrite => "keys:write",
             Self::Mcp => "mcp",
+            Self::WebhooksWrite => "webhooks:write",
         }
     }
 

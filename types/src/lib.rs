@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod request_id;
 pub mod topic;
 pub mod triggers;
+pub mod webhooks;
 
 pub use ids::*;
 

@@ -18,4 +18,5 @@ pub mod runs;
 pub mod schedules;
 pub mod server_fns;
 pub mod teams;
+pub mod webhook_endpoints;
 pub mod webhooks;

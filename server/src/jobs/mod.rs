@@ -114,6 +114,12 @@ impl Registry {
                 },
             )
             .with(
+                service::webhooks::DELIVER_JOB,
+                scheduler::Deliver {
+                    services: services.clone(),
+                },
+            )
+            .with(
                 service::auth::recovery::RESET_JOB,
                 mail::PasswordReset {
                     services: services.clone(),

@@ -1,4 +1,5 @@
-//! The schedules' loop: every server with workers runs one. It fires what
+//! The schedules' loop, and the handlers of the jobs the clock drives
+//! (`schedule.fire`, `webhook.deliver`). The loop: every server with workers runs one. It fires what
 //! is due (`service::schedules::fire_due`, safe to run in many servers at
 //! once), then sleeps until the next slot, at most a second (another
 //! server may have added a sooner one), or until a test moves the clock.
@@ -60,6 +61,21 @@ impl Handler for FireSchedule {
         let services = self.services.clone();
         Box::pin(async move {
             service::schedules::fire(&services, &job.payload).await?;
+            Ok(())
+        })
+    }
+}
+
+/// `webhook.deliver`: one attempt of one outgoing webhook delivery.
+pub struct Deliver {
+    pub services: service::Services,
+}
+
+impl Handler for Deliver {
+    fn run(&self, job: Job) -> BoxFuture<'static, JobResult> {
+        let services = self.services.clone();
+        Box::pin(async move {
+            service::webhooks::deliver(&services, &job.payload).await?;
             Ok(())
         })
     }

@@ -50,6 +50,10 @@ pub mod action {
     pub const SCHEDULE_CREATED: &str = "schedule.create";
     pub const SCHEDULE_CHANGED: &str = "schedule.change";
     pub const SCHEDULE_DELETED: &str = "schedule.delete";
+    pub const WEBHOOK_CREATED: &str = "webhook_endpoint.create";
+    pub const WEBHOOK_CHANGED: &str = "webhook_endpoint.change";
+    pub const WEBHOOK_DELETED: &str = "webhook_endpoint.delete";
+    pub const WEBHOOK_SECRET_ROTATED: &str = "webhook_endpoint.rotate_secret";
     pub const KEY_SPEND_CAP_CHANGED: &str = "api_key.spend_cap_change";
     /// Credit movements are audited by the database (migration 000015) as
     /// `credits.<kind>`: starter, grant, purchase, reserve, settle, release.

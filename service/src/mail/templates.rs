@@ -193,6 +193,24 @@ pub fn device_signed_in(
     .render()
 }
 
+/// A webhook endpoint was turned off after five days of failed deliveries.
+pub fn webhook_disabled(to: &str, name: &str, workspace: &str, url: &str, link: &str) -> Mail {
+    Letter {
+        to,
+        subject: "A webhook endpoint of yours was turned off".to_owned(),
+        name,
+        paragraphs: vec![format!(
+            "Deliveries to {url} (workspace \u{201c}{workspace}\u{201d}) have failed for five \
+             days, so the endpoint was turned off and no more events are sent to it. Its \
+             delivery log says what the endpoint answered."
+        )],
+        action: Some(("See the endpoint", link)),
+        closing: "Fix the receiver, turn the endpoint on again, and redeliver what it missed."
+            .to_owned(),
+    }
+    .render()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
