@@ -493,6 +493,68 @@ fn rows() -> Vec<Row> {
             Team,
             [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
+        // Outgoing webhooks: admins and owners manage endpoints (they send
+        // the workspace's data outside); anyone in it reads them and the log.
+        row(
+            Method::GET,
+            "/api/v1/webhooks/endpoints?workspace={team}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/webhooks/endpoints (in the team)",
+            Team,
+            [401, 404, 404, 403, 403, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/webhooks/endpoints/{team endpoint}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/webhooks/endpoints/{team endpoint}",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/webhooks/endpoints/{team endpoint}",
+            Team,
+            [401, 404, 404, 403, 403, 204, 204, 204, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/webhooks/endpoints/{team endpoint}/rotate-secret",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/webhooks/endpoints/{team endpoint}/test",
+            Team,
+            [401, 404, 404, 403, 403, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/webhooks/endpoints/{team endpoint}/deliveries",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/webhooks/endpoints/{team endpoint}/redeliver",
+            Team,
+            [401, 404, 404, 403, 403, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/webhooks/deliveries/{team delivery}/redeliver",
+            Team,
+            [401, 404, 404, 403, 403, 202, 202, 202, 403, 401, 401],
+        ),
         // Schedules: members make and change them; viewers look.
         row(
             Method::GET,
@@ -1437,6 +1499,60 @@ impl Matrix {
             .expect("creating a deployment")
     }
 
+    /// An endpoint of the team, made by its owner, with one failed
+    /// delivery: their ids.
+    async fn endpoint(&mut self, slug: &str) -> (String, i64) {
+        use service::schema::{webhook_deliveries, webhook_events};
+        let (status, made) = self
+            .as_person(
+                Who::Owner,
+                Method::POST,
+                "/api/v1/webhooks/endpoints",
+                Some(json!({
+                    "url": "https://hooks.example.com/agentdeck",
+                    "event_types": ["run.failed"],
+                    "workspace": slug,
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let endpoint = made["endpoint"]["id"].as_str().expect("an id").to_owned();
+        let id: Uuid = endpoint.parse().expect("a uuid");
+        let mut conn = self.app.sql().await;
+        let workspace: Uuid = {
+            use diesel::QueryDsl as _;
+            service::schema::webhook_endpoints::table
+                .find(id)
+                .select(service::schema::webhook_endpoints::workspace_id)
+                .first(&mut conn)
+                .await
+                .expect("the endpoint")
+        };
+        let event = format!("msg_{}", Uuid::new_v4().simple());
+        diesel::insert_into(webhook_events::table)
+            .values((
+                webhook_events::id.eq(&event),
+                webhook_events::workspace_id.eq(workspace),
+                webhook_events::event_type.eq("run.failed"),
+                webhook_events::payload.eq(json!({ "type": "run.failed", "data": {} })),
+            ))
+            .execute(&mut conn)
+            .await
+            .expect("an event");
+        let delivery: i64 = diesel::insert_into(webhook_deliveries::table)
+            .values((
+                webhook_deliveries::endpoint_id.eq(id),
+                webhook_deliveries::event_id.eq(&event),
+                webhook_deliveries::state.eq("failed"),
+                webhook_deliveries::attempts.eq(8),
+            ))
+            .returning(webhook_deliveries::id)
+            .get_result(&mut conn)
+            .await
+            .expect("a delivery");
+        (endpoint, delivery)
+    }
+
     /// A schedule of `deployment`, made in the database by its owner.
     async fn schedule(&mut self, deployment: Uuid) -> Uuid {
         use diesel::QueryDsl as _;
@@ -1546,6 +1662,29 @@ impl Matrix {
             }
             _ if route.starts_with("/api/fn/") && route != "/api/fn/get_agent" => {
                 self.server_function(row, team, &slug).await
+            }
+            "/api/v1/webhooks/endpoints (in the team)" => (
+                "/api/v1/webhooks/endpoints".to_owned(),
+                Some(json!({
+                    "url": "https://hooks.example.com/agentdeck",
+                    "event_types": ["run.failed"],
+                    "workspace": slug,
+                })),
+            ),
+            _ if route.contains("{team endpoint}") || route.contains("{team delivery}") => {
+                let (endpoint, delivery) = self.endpoint(&slug).await;
+                let path = route
+                    .replace("{team endpoint}", &endpoint)
+                    .replace("{team delivery}", &delivery.to_string());
+                let body = match (&row.method, route) {
+                    (&Method::PATCH, _) => Some(json!({ "description": "changed" })),
+                    (_, r) if r.ends_with("/rotate-secret") => Some(json!({})),
+                    (_, r) if r.ends_with("{team endpoint}/redeliver") => {
+                        Some(json!({ "since": "2026-01-01T00:00:00Z" }))
+                    }
+                    _ => None,
+                };
+                (path, body)
             }
             "/api/v1/schedules/preview" => (
                 path,
@@ -1914,6 +2053,7 @@ impl Matrix {
                     "audit:read",
                     "keys:write",
                     "mcp",
+                    "webhooks:write",
                 ];
                 Credentials::Bearer(self.key(principal, workspace, &all).await.1)
             }

@@ -35,6 +35,7 @@ mod marketplace;
 mod mcp;
 mod oauth;
 mod openapi;
+mod outgoing_webhooks;
 mod payments;
 mod process;
 mod rate_limits;

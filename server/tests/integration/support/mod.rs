@@ -46,6 +46,7 @@ pub struct TestAppBuilder {
     payments: Option<String>,
     mail: Option<service::mail::Delivery>,
     clock: Option<service::clock::Clock>,
+    public_webhooks_only: bool,
 }
 
 impl TestAppBuilder {
@@ -60,6 +61,13 @@ impl TestAppBuilder {
     /// a manual one lets a test move time.
     pub fn clock(mut self, clock: service::clock::Clock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Outgoing webhooks to public addresses only, as in production (by
+    /// default tests may send them to local receivers).
+    pub fn public_webhooks_only(mut self) -> Self {
+        self.public_webhooks_only = true;
         self
     }
 
@@ -168,6 +176,9 @@ impl TestAppBuilder {
                 .with_sandbox(self.sandbox.clone().unwrap_or_else(shared_sandbox))
                 .with_secrets(&[42; 32])
                 .with_clock(self.clock.clone().unwrap_or_default())
+                .with_webhooks(service::webhooks::WebhookSettings::new(
+                    !self.public_webhooks_only,
+                ))
                 .with_runner(service::runs::Runner::new(Some(server::agent_kv::factory(
                     pool.clone(),
                 )))),
@@ -258,6 +269,7 @@ impl TestApp {
         TestAppBuilder {
             workers: false,
             clock: None,
+            public_webhooks_only: false,
             heartbeat: Duration::from_secs(5),
             with_dist: true,
             limits: server::rate_limit::LimitSettings::default(),
