@@ -27,6 +27,9 @@ pub enum AppError {
     /// string's): 422 like `ServiceError::Invalid`.
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
+    /// A body over the route's limit (413).
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
 }
 
 impl AppError {
@@ -98,6 +101,16 @@ impl AppError {
                     message: format!("{field}: {message}"),
                     field: Some(field),
                     ..ApiError::new(code::INVALID_PARAMETER, "")
+                },
+            ),
+            AppError::PayloadTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError {
+                    request_id: request_id::current(),
+                    ..ApiError::new(
+                        code::PAYLOAD_TOO_LARGE,
+                        format!("the body is larger than this URL's limit of {limit} bytes"),
+                    )
                 },
             ),
             AppError::Forbidden(reason) => (

@@ -55,8 +55,8 @@ use crate::state::AppState;
         (name = "agents", description = "The marketplace: agents, versions, reviews, trying"),
         (name = "authoring", description = "Writing agents: drafts, templates, test runs, publishing"),
         (name = "deployments", description = "Deployments of agents and their settings"),
-        (name = "schedules", description = "Deployments run by the clock: cron expressions in \
-            time zones, or intervals"),
+        (name = "triggers", description = "Deployments run by the clock and by other systems: \
+            schedules (cron expressions in time zones, or intervals) and inbound webhook URLs"),
         (name = "runs", description = "Runs of deployments: starting, reading, cancelling"),
         (name = "auth", description = "Accounts, sessions, API keys"),
         (name = "teams", description = "Teams, members, invites and the audit log"),

@@ -40,14 +40,16 @@ pub async fn assign(request: Request, next: Next) -> Response {
 }
 
 /// What the log keeps of a path: a secret in it (the invitation token in
-/// `/invites/{token}` and `/api/v1/invites/{token}/accept`) becomes
-/// `{token}`, so whoever reads the logs cannot accept an invitation.
+/// `/invites/{token}` and `/api/v1/invites/{token}/accept`, a webhook URL's
+/// token in `/hooks/{token}`) becomes `{token}`, so whoever reads the logs
+/// can neither accept an invitation nor start a run.
 pub fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
     let segments: Vec<&str> = path.split('/').collect();
     let secret_at = segments.windows(2).enumerate().find_map(|(at, pair)| {
         let before = at.checked_sub(1).map(|b| segments[b]);
-        (pair[0] == "invites" && matches!(before, Some("" | "v1")) && !pair[1].is_empty())
-            .then_some(at + 1)
+        let invite = pair[0] == "invites" && matches!(before, Some("" | "v1"));
+        let hook = pair[0] == "hooks" && before == Some("");
+        ((invite || hook) && !pair[1].is_empty()).then_some(at + 1)
     });
     match secret_at {
         None => path.into(),
@@ -76,6 +78,11 @@ mod tests {
             "/api/v1/teams/acme/invites/4f1c"
         );
         assert_eq!(loggable("/invites"), "/invites");
+        assert_eq!(loggable("/hooks/hk_s3cr3t"), "/hooks/{token}");
+        assert_eq!(
+            loggable("/api/v1/deployments/4f1c/hooks/9a2b"),
+            "/api/v1/deployments/4f1c/hooks/9a2b"
+        );
         assert_eq!(loggable("/api/v1/agents"), "/api/v1/agents");
     }
 }

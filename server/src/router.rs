@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{
-    admin, agents, auth, authoring, billing, deployments, github, health, not_found, oauth, runs,
-    schedules, teams, webhook_endpoints, webhooks,
+    admin, agents, auth, authoring, billing, deployments, github, health, hooks, not_found, oauth,
+    runs, schedules, teams, webhook_endpoints, webhooks,
 };
 use crate::live::handshake;
 use crate::state::AppState;
@@ -110,6 +110,9 @@ pub fn build(state: AppState) -> Router {
             schedules::delete_schedule
         ))
         .routes(routes!(schedules::preview_schedule))
+        .routes(routes!(hooks::list_hooks, hooks::create_hook))
+        .routes(routes!(hooks::change_hook, hooks::delete_hook))
+        .routes(routes!(hooks::rotate_hook))
         .routes(routes!(
             webhook_endpoints::list_webhook_endpoints,
             webhook_endpoints::create_webhook_endpoint
@@ -167,6 +170,9 @@ pub fn build(state: AppState) -> Router {
         )
         // Signed by the payment provider, not a session or key.
         .routes(routes!(webhooks::stripe))
+        // A deployment's webhook URL: the token in the path (and a signed
+        // URL's signature) is the credential; no session, no key.
+        .routes(routes!(hooks::call_hook))
         // The OAuth authorization server in front of /mcp: clients
         // authenticate with their own credentials, people on the consent
         // page (a server function).

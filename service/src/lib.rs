@@ -11,6 +11,7 @@ pub mod clock;
 pub mod deployments;
 pub mod error;
 pub mod events;
+pub mod hooks;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
@@ -71,6 +72,8 @@ pub struct Services {
     pub clock: clock::Clock,
     /// How outgoing webhooks leave (the client, private destinations).
     pub webhooks: webhooks::WebhookSettings,
+    /// Inbound webhook URLs' requests this minute, in this process.
+    pub hook_flood: hooks::Flood,
 }
 
 impl Services {
@@ -90,6 +93,7 @@ impl Services {
             input_schemas: std::sync::Arc::default(),
             clock: clock::Clock::system(),
             webhooks: webhooks::WebhookSettings::default(),
+            hook_flood: hooks::Flood::default(),
         }
     }
 

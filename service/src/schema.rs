@@ -384,6 +384,7 @@ diesel::table! {
         llm_input_tokens -> Int8,
         llm_output_tokens -> Int8,
         llm_credits -> Int8,
+        trigger_details -> Nullable<Jsonb>,
     }
 }
 
@@ -514,6 +515,29 @@ diesel::table! {
 diesel::joinable!(schedules -> deployments (deployment_id));
 
 diesel::table! {
+    hooks (id) {
+        id -> Uuid,
+        deployment_id -> Uuid,
+        workspace_id -> Uuid,
+        created_by -> Uuid,
+        name -> Text,
+        token_hash -> Bytea,
+        token_prefix -> Text,
+        verify -> Text,
+        secret -> Nullable<Bytea>,
+        allowed_headers -> Array<Text>,
+        per_minute -> Int4,
+        max_body_bytes -> Int4,
+        enabled -> Bool,
+        last_used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(hooks -> deployments (deployment_id));
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -607,6 +631,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_requests,
     oauth_tokens,
     schedules,
+    hooks,
     webhook_endpoints,
     webhook_events,
     webhook_deliveries,

@@ -26,6 +26,8 @@ pub mod code {
     pub const SPEND_CAP_REACHED: &str = "spend_cap_reached";
     /// 400: a webhook whose signature does not verify.
     pub const INVALID_SIGNATURE: &str = "invalid_signature";
+    /// A body over the route's size limit (413).
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const UNAVAILABLE: &str = "unavailable";
     pub const INTERNAL: &str = "internal";
     /// The request never got a proper answer (network down, bad encoding).

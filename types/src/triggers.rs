@@ -1,4 +1,5 @@
-//! What runs a deployment without a person pressing Run: schedules.
+//! What runs a deployment without a person pressing Run: schedules and
+//! inbound webhook URLs.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -144,4 +145,121 @@ pub struct SchedulePreviewRequest {
 pub struct SchedulePreview {
     #[serde(with = "crate::timestamp::list")]
     pub upcoming: Vec<DateTime<Utc>>,
+}
+
+/// How an inbound webhook URL checks its callers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum HookVerify {
+    /// The URL's long random token is the credential.
+    #[default]
+    Token,
+    /// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`) signed with a `whsec_` secret; five minutes'
+    /// tolerance; a `webhook-id` seen before answers the same run.
+    Standard,
+    /// `X-Signature: sha256=<hex HMAC-SHA256 of the body>` with a shared
+    /// secret (GitHub's `X-Hub-Signature-256` is taken too).
+    Sha256,
+}
+
+impl HookVerify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Standard => "standard",
+            Self::Sha256 => "sha256",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "standard" => Self::Standard,
+            "sha256" => Self::Sha256,
+            _ => Self::Token,
+        }
+    }
+}
+
+/// An inbound webhook URL of a deployment (its token is never shown again).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Hook {
+    pub id: uuid::Uuid,
+    pub deployment_id: uuid::Uuid,
+    pub name: String,
+    /// The URL up to its token's first characters, to recognise it by.
+    pub url_prefix: String,
+    pub verify: HookVerify,
+    /// Request headers handed to the agent in `ctx.trigger.headers`
+    /// (lower case; never `authorization`, cookies or signatures).
+    pub allowed_headers: Vec<String>,
+    pub per_minute: i32,
+    pub max_body_bytes: i32,
+    pub enabled: bool,
+    #[serde(default, with = "crate::timestamp::option")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new inbound webhook URL.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewHook {
+    pub name: String,
+    #[serde(default)]
+    pub verify: Option<HookVerify>,
+    /// The signing secret the caller shares (`whsec_…` for `standard`, any
+    /// 16 to 256 characters for `sha256`); made for you if left out.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub allowed_headers: Option<Vec<String>>,
+    /// Requests a minute (1 to 600; 60 if left out).
+    #[serde(default)]
+    pub per_minute: Option<i32>,
+    /// The largest body (1,024 to 1,048,576 bytes; 256 KiB if left out).
+    #[serde(default)]
+    pub max_body_bytes: Option<i32>,
+}
+
+/// A change to an inbound webhook URL.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HookChange {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub allowed_headers: Option<Vec<String>>,
+    #[serde(default)]
+    pub per_minute: Option<i32>,
+    #[serde(default)]
+    pub max_body_bytes: Option<i32>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A new token (and, for a signed URL, a new secret: the one given, or one
+/// made).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RotateHook {
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// A URL just made or rotated: the URL with its token, and the secret,
+/// shown this once; a `curl` that calls it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HookWithToken {
+    pub hook: Hook,
+    pub url: String,
+    pub secret: Option<String>,
+    pub curl: String,
 }

@@ -11,6 +11,7 @@ pub mod deployments;
 pub mod extract;
 pub mod github;
 pub mod health;
+pub mod hooks;
 pub mod not_found;
 pub mod nul;
 pub mod oauth;

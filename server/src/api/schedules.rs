@@ -39,7 +39,7 @@ fn ids(deployment: &str, schedule: &str) -> Result<(uuid::Uuid, uuid::Uuid), Ser
 #[utoipa::path(
     get,
     path = "/deployments/{id}/schedules",
-    tag = "schedules",
+    tag = "triggers",
     params(("id" = uuid::Uuid, Path, description = "The deployment's id")),
     responses((status = 200, description = "The deployment's schedules", body = ScheduleList)),
     security(
@@ -63,7 +63,7 @@ pub async fn list_schedules(call: Call, PathId(id): PathId<DeploymentId>) -> Rep
 #[utoipa::path(
     post,
     path = "/deployments/{id}/schedules",
-    tag = "schedules",
+    tag = "triggers",
     params(("id" = uuid::Uuid, Path, description = "The deployment's id")),
     request_body = NewSchedule,
     responses(
@@ -88,7 +88,7 @@ pub async fn create_schedule(
 #[utoipa::path(
     patch,
     path = "/deployments/{id}/schedules/{schedule}",
-    tag = "schedules",
+    tag = "triggers",
     params(
         ("id" = uuid::Uuid, Path, description = "The deployment's id"),
         ("schedule" = uuid::Uuid, Path, description = "The schedule's id"),
@@ -121,7 +121,7 @@ pub async fn change_schedule(
 #[utoipa::path(
     delete,
     path = "/deployments/{id}/schedules/{schedule}",
-    tag = "schedules",
+    tag = "triggers",
     params(
         ("id" = uuid::Uuid, Path, description = "The deployment's id"),
         ("schedule" = uuid::Uuid, Path, description = "The schedule's id"),
@@ -146,7 +146,7 @@ pub async fn delete_schedule(
 #[utoipa::path(
     post,
     path = "/schedules/preview",
-    tag = "schedules",
+    tag = "triggers",
     request_body = SchedulePreviewRequest,
     responses((status = 200, description = "The next five slots", body = SchedulePreview)),
     security(

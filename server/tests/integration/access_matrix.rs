@@ -555,6 +555,39 @@ fn rows() -> Vec<Row> {
             Team,
             [401, 404, 404, 403, 403, 202, 202, 202, 403, 401, 401],
         ),
+        // Inbound webhook URLs: members make them; the URL itself takes
+        // no session or key (its token is the credential), whoever calls.
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/hooks",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/hooks",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/deployments/{team deployment}/hooks/{team hook}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/deployments/{team deployment}/hooks/{team hook}",
+            Team,
+            [401, 404, 404, 403, 204, 204, 204, 204, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/hooks/{team hook}/rotate",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(Method::POST, "/hooks/{team hook token}", Team, [200; 11]),
         // Schedules: members make and change them; viewers look.
         row(
             Method::GET,
@@ -1553,6 +1586,24 @@ impl Matrix {
         (endpoint, delivery)
     }
 
+    /// A webhook URL of `deployment`, made by the team's owner: its id and
+    /// URL.
+    async fn hook(&mut self, deployment: Uuid) -> (String, String) {
+        let (status, made) = self
+            .as_person(
+                Who::Owner,
+                Method::POST,
+                &format!("/api/v1/deployments/{deployment}/hooks"),
+                Some(json!({ "name": "matrix" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        (
+            made["hook"]["id"].as_str().expect("an id").to_owned(),
+            made["url"].as_str().expect("a url").to_owned(),
+        )
+    }
+
     /// A schedule of `deployment`, made in the database by its owner.
     async fn schedule(&mut self, deployment: Uuid) -> Uuid {
         use diesel::QueryDsl as _;
@@ -1690,6 +1741,29 @@ impl Matrix {
                 path,
                 Some(json!({ "cron": "30 2 * * *", "time_zone": "Europe/Berlin" })),
             ),
+            _ if route.contains("{team hook") => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let (hook, url) = self.hook(deployment).await;
+                let token = url.rsplit('/').next().expect("a token").to_owned();
+                let path = route
+                    .replace("{team deployment}", &deployment.to_string())
+                    .replace("{team hook token}", &token)
+                    .replace("{team hook}", &hook);
+                let body = match (&row.method, route) {
+                    (&Method::PATCH, _) => Some(json!({ "name": "renamed" })),
+                    (_, r) if r.ends_with("/rotate") => Some(json!({})),
+                    (_, r) if r.starts_with("/hooks/") => Some(
+                        json!({ "series": [{ "date": "2026-01-01", "value": 1 }, { "date": "2026-01-02", "value": 2 }] }),
+                    ),
+                    _ => None,
+                };
+                (path, body)
+            }
+            _ if route.ends_with("{team deployment}/hooks") && row.method == Method::POST => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let path = route.replace("{team deployment}", &deployment.to_string());
+                (path, Some(json!({ "name": "Orders" })))
+            }
             _ if route.contains("{team schedule}") => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
                 let schedule = self.schedule(deployment).await;

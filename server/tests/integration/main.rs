@@ -26,6 +26,7 @@ mod deployments;
 mod device_sign_in;
 mod github;
 mod health;
+mod hooks;
 mod input_schemas;
 mod instances;
 mod jobs;

@@ -50,6 +50,10 @@ pub mod action {
     pub const SCHEDULE_CREATED: &str = "schedule.create";
     pub const SCHEDULE_CHANGED: &str = "schedule.change";
     pub const SCHEDULE_DELETED: &str = "schedule.delete";
+    pub const HOOK_CREATED: &str = "hook.create";
+    pub const HOOK_CHANGED: &str = "hook.change";
+    pub const HOOK_ROTATED: &str = "hook.rotate";
+    pub const HOOK_DELETED: &str = "hook.delete";
     pub const WEBHOOK_CREATED: &str = "webhook_endpoint.create";
     pub const WEBHOOK_CHANGED: &str = "webhook_endpoint.change";
     pub const WEBHOOK_DELETED: &str = "webhook_endpoint.delete";

@@ -73,6 +73,8 @@ pub(super) struct NewRun<'a> {
     /// A key's workspace: the only one it may start runs in.
     pub key_workspace: Option<Uuid>,
     pub trigger: &'a str,
+    /// What the agent reads as `ctx.trigger`'s details.
+    pub trigger_details: Option<&'a serde_json::Value>,
     pub input: &'a serde_json::Value,
     pub idempotency_key: Option<&'a str>,
     pub asynchronous: bool,
@@ -155,9 +157,11 @@ ok AS (
 ),
 run AS (
     INSERT INTO runs (id, deployment_id, workspace_id, price_credits, status, trigger, input,
-                      runner, lease_until, started_at, idempotency_key, created_by, api_key_id)
+                      runner, lease_until, started_at, idempotency_key, created_by, api_key_id,
+                      trigger_details)
     SELECT @run, ok.id, ok.workspace_id, ok.price, @status, @trigger, @input, @runner, @lease_until,
-           CASE WHEN @asynchronous THEN NULL ELSE now() END, @idempotency_key, @user, @key
+           CASE WHEN @asynchronous THEN NULL ELSE now() END, @idempotency_key, @user, @key,
+           @trigger_details
     FROM ok
     RETURNING ",
             run_columns!(),
@@ -265,6 +269,9 @@ impl Params for StartParams<'_> {
             "trigger" => out.push_bind_param::<Text, _>(run.trigger),
             "input" => out.push_bind_param::<Jsonb, _>(run.input),
             "idempotency_key" => out.push_bind_param::<Nullable<Text>, _>(&run.idempotency_key),
+            "trigger_details" => {
+                out.push_bind_param::<Nullable<diesel::sql_types::Jsonb>, _>(&run.trigger_details)
+            }
             "asynchronous" => out.push_bind_param::<Bool, _>(&run.asynchronous),
             "runner" => out.push_bind_param::<Nullable<Text>, _>(&run.runner),
             "lease_until" => out.push_bind_param::<Nullable<Timestamptz>, _>(&run.lease_until),
@@ -572,6 +579,7 @@ mod tests {
             key: None,
             key_workspace: None,
             trigger: "api",
+            trigger_details: None,
             input: event,
             idempotency_key: None,
             asynchronous,

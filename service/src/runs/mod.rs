@@ -33,7 +33,7 @@ pub use cancel::{cancel, keep};
 pub use execute::{Claim, claim, execute, execute_claimed, fail_queued};
 pub(crate) use read::get_unscoped;
 pub use read::{get, list, metrics, recent};
-pub use start::{Answered, Started, start, start_and_wait};
+pub use start::{Answered, Started, start, start_and_wait, start_triggered};
 
 /// The job kind of asynchronous runs.
 pub const RUN_JOB: &str = "run.execute";

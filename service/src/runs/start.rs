@@ -70,6 +70,21 @@ pub async fn start(
     trigger: &str,
     idempotency_key: Option<String>,
 ) -> Result<Started, ServiceError> {
+    start_triggered(services, actor, id, request, trigger, None, idempotency_key).await
+}
+
+/// [`start`], with the details of what started it (a schedule's slot, a
+/// webhook's method, query and headers), which the agent reads as
+/// `ctx.trigger`.
+pub async fn start_triggered(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    request: StartRun,
+    trigger: &str,
+    trigger_details: Option<serde_json::Value>,
+    idempotency_key: Option<String>,
+) -> Result<Started, ServiceError> {
     actor.require_scope(if trigger == "mcp" {
         Scope::Mcp
     } else {
@@ -124,6 +139,7 @@ pub async fn start(
             key: actor.key_id().map(|key| key.0),
             key_workspace: actor.bound_workspace().map(|workspace| workspace.0),
             trigger,
+            trigger_details: trigger_details.as_ref(),
             input: &request.input,
             idempotency_key: idempotency_key.as_deref(),
             asynchronous,
@@ -233,6 +249,7 @@ pub async fn start(
                     runs::idempotency_key.eq(&idempotency_key),
                     runs::created_by.eq(user.0),
                     runs::api_key_id.eq(actor.key_id().map(|key| key.0)),
+                    runs::trigger_details.eq(&trigger_details),
                 ))
                 .returning(RunRecord::as_returning())
                 .get_result(conn)
