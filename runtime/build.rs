@@ -24,6 +24,7 @@ fn main() {
         "Cargo.toml",
         "Cargo.lock",
         "wit",
+        "wit-0.1.0",
         "js-runner",
         "probe",
         "examples/rust-echo",

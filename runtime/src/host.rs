@@ -43,6 +43,7 @@ pub(crate) mod bindings {
                 "agentdeck:agent/http": super::agent::agentdeck::agent::http,
                 "agentdeck:agent/kv": super::agent::agentdeck::agent::kv,
                 "agentdeck:agent/config": super::agent::agentdeck::agent::config,
+                "agentdeck:agent/trigger": super::agent::agentdeck::agent::trigger,
             },
         });
     }
@@ -65,6 +66,29 @@ pub struct HostContext {
     pub http: Fetcher,
     pub config: Arc<BTreeMap<String, String>>,
     pub secrets: Arc<BTreeMap<String, String>>,
+    /// What started the run, for `trigger.get` (the agent's `ctx.trigger`).
+    pub trigger: Arc<Trigger>,
+}
+
+/// What started a run, as the agent reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    /// `ui`, `api`, `mcp`, `schedule`, `webhook` or `test`.
+    pub kind: String,
+    /// RFC 3339.
+    pub at: String,
+    /// JSON text: an object.
+    pub details: String,
+}
+
+impl Default for Trigger {
+    fn default() -> Self {
+        Self {
+            kind: "test".to_owned(),
+            at: String::new(),
+            details: "{}".to_owned(),
+        }
+    }
 }
 
 impl HostContext {
@@ -78,7 +102,13 @@ impl HostContext {
             http: Fetcher::default(),
             config: Arc::default(),
             secrets: Arc::default(),
+            trigger: Arc::default(),
         }
+    }
+
+    pub fn with_trigger(mut self, trigger: Trigger) -> Self {
+        self.trigger = Arc::new(trigger);
+        self
     }
 
     pub fn with_kv(mut self, store: Arc<dyn KvStore>) -> Self {
@@ -721,6 +751,17 @@ impl wit::config::Host for RunState {
             )));
         }
         Ok(self.host.secrets.get(&key).cloned())
+    }
+}
+
+impl wit::trigger::Host for RunState {
+    async fn get(&mut self) -> wit::trigger::Info {
+        let trigger = &self.host.trigger;
+        wit::trigger::Info {
+            kind: trigger.kind.clone(),
+            at: trigger.at.clone(),
+            details: trigger.details.clone(),
+        }
     }
 }
 

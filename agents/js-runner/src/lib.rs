@@ -14,7 +14,8 @@
 //! `input` is the run's input parsed from JSON; the return value (or what the
 //! returned promise settles to) is the output, turned back into JSON. `ctx`
 //! gives the host's capabilities: `ctx.log`, `ctx.llm`, `ctx.http`, `ctx.kv`,
-//! `ctx.config` and `ctx.secrets`, described in docs/agents.md. Every
+//! `ctx.config` and `ctx.secrets`, and what started the run, `ctx.trigger`,
+//! described in docs/agents.md. Every
 //! capability call is synchronous underneath; `await` on it works as well.
 //!
 //! Errors come back to the host as `agent-error`s with a code, a message and,
@@ -23,7 +24,7 @@
 wit_bindgen::generate!({ world: "js-runner-build", path: "../wit" });
 
 use agentdeck::agent::types::CapabilityError;
-use agentdeck::agent::{config, http, kv, llm, log, script};
+use agentdeck::agent::{config, http, kv, llm, log, script, trigger};
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
@@ -71,6 +72,7 @@ impl Guest for Runner {
         let Ready { mut context, ctx } = ready();
         let context = &mut context;
         let run = load(&name, context)?;
+        with_trigger(&ctx, context);
         let input = json_parse(&input, context).map_err(|error| {
             agent_error(
                 "invalid-input",
@@ -386,6 +388,30 @@ fn capabilities(context: &mut Context) -> JsValue {
         .property(js_string!("secrets"), secrets, Attribute::READONLY)
         .build()
         .into()
+}
+
+/// `ctx.trigger`: what started the run, read from the host when the run
+/// starts (never in the snapshot): `{ kind, at, …details }`, e.g. a
+/// webhook's `method`, `query` and `headers`, a schedule's `slot`.
+fn with_trigger(ctx: &JsValue, context: &mut Context) {
+    let info = trigger::get();
+    let details = json_parse(&info.details, context)
+        .ok()
+        .and_then(|value| value.as_object())
+        .unwrap_or_else(|| JsObject::with_object_proto(context.intrinsics()));
+    let _ = details.set(js_string!("kind"), JsString::from(info.kind.as_str()), false, context);
+    let _ = details.set(js_string!("at"), JsString::from(info.at.as_str()), false, context);
+    if let Some(ctx) = ctx.as_object() {
+        let _ = ctx.define_property_or_throw(
+            js_string!("trigger"),
+            boa_engine::property::PropertyDescriptor::builder()
+                .value(details)
+                .writable(false)
+                .enumerable(true)
+                .configurable(false),
+            context,
+        );
+    }
 }
 
 fn log_object(context: &mut Context) -> JsObject {

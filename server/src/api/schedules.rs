@@ -142,7 +142,7 @@ pub async fn delete_schedule(
 ///
 /// The next five slots of a cron expression in a time zone, or of an
 /// interval, from now: what a schedule made with them would do. A bad
-/// expression is a 400 naming the field and the part. For anyone signed in.
+/// expression is a 422 naming the field and the part. For anyone signed in.
 #[utoipa::path(
     post,
     path = "/schedules/preview",

@@ -234,7 +234,7 @@ pub async fn list_webhook_deliveries(
 /// Redeliver the failed deliveries since a time
 ///
 /// Every delivery of the endpoint that failed (its attempts used up) and
-/// was made since `since`, sent again with its own `webhook-id`; at most
+/// was made since `since`, sent again with the same `webhook-id`; at most
 /// 1,000. For admins and owners.
 #[utoipa::path(
     post,

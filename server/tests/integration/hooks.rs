@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::support::browser::Browser;
 use crate::support::{TestApp, deploy_running, publish_agent};
 
-const ECHO: &str = "export default async function run(input) {\n  return { got: input };\n}\n";
+const ECHO: &str = "export default async function run(input, ctx) {\n  return { got: input, trigger: ctx.trigger };\n}\n";
 
 async fn echo(owner: &mut Browser, name: &str) -> String {
     let slug = publish_agent(owner, name, |draft| {
@@ -76,7 +76,19 @@ async fn a_token_url_starts_a_run_and_answers_its_output() {
         .to_owned();
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["status"], "succeeded", "{body}");
-    assert_eq!(body["output"], json!({ "got": { "item": "tea" } }));
+    assert_eq!(body["output"]["got"], json!({ "item": "tea" }));
+    // The agent read what started it as ctx.trigger, credentials left out.
+    let trigger = &body["output"]["trigger"];
+    assert_eq!(trigger["kind"], "webhook", "{body}");
+    assert_eq!(trigger["method"], "POST");
+    assert_eq!(trigger["query"], json!({ "order": "42" }));
+    assert_eq!(trigger["headers"], json!({ "x-source": "shop" }));
+    assert!(
+        trigger["at"]
+            .as_str()
+            .is_some_and(|at| at.starts_with("20")),
+        "{trigger}"
+    );
     assert_eq!(body["run_id"], run_id);
 
     // Recorded as a webhook run, with what the agent reads as ctx.trigger.

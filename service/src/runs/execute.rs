@@ -233,6 +233,7 @@ async fn execute_held(
                 sha256: work.sha256.clone(),
                 secrets,
                 own_key,
+                trigger: record.trigger_for_agent(),
             };
             let payer = Payer {
                 run: run_id,
@@ -273,6 +274,7 @@ pub(super) struct Script<'a> {
     sha256: Option<String>,
     secrets: BTreeMap<String, String>,
     own_key: Option<String>,
+    trigger: runtime::Trigger,
 }
 
 /// Runs a script; what it produced, and the credits its model calls were
@@ -291,6 +293,7 @@ pub(super) async fn run_script(
         sha256,
         secrets,
         own_key,
+        trigger,
     } = script;
     let manifest = crate::agents::manifest_from(manifest)?;
     let sandbox = crate::sandbox::of(services)?;
@@ -342,7 +345,8 @@ pub(super) async fn run_script(
         .with_llm_meter(meter.clone())
         .with_http(sandbox.fetcher.clone())
         .with_config(config)
-        .with_secrets(secrets);
+        .with_secrets(secrets)
+        .with_trigger(trigger);
     if manifest.capabilities.kv
         && let Some(kv) = &runner.kv
     {

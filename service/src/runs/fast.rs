@@ -113,7 +113,7 @@ macro_rules! run_columns {
         "id, deployment_id, status, trigger, error, duration_us, fuel_used, peak_memory_bytes, \
          created_at, finished_at, price_credits, charged_credits, workspace_id, input, output, \
          logs, logs_truncated, api_key_id, llm_calls, llm_input_tokens, llm_output_tokens, \
-         llm_credits"
+         llm_credits, trigger_details"
     };
 }
 

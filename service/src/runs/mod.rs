@@ -87,6 +87,31 @@ struct RunRecord {
     llm_input_tokens: i64,
     llm_output_tokens: i64,
     llm_credits: i64,
+    /// What the agent reads as `ctx.trigger`'s details.
+    trigger_details: Option<serde_json::Value>,
+}
+
+impl RunRecord {
+    /// What started the run, as the agent reads it.
+    fn trigger_for_agent(&self) -> runtime::Trigger {
+        let details = self
+            .trigger_details
+            .clone()
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::json!({}));
+        let at = details["at"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                self.created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            });
+        runtime::Trigger {
+            kind: self.trigger.clone(),
+            at,
+            details: details.to_string(),
+        }
+    }
 }
 
 impl std::ops::Deref for RunRecord {

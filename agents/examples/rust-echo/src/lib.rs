@@ -5,7 +5,9 @@
 //! `cargo build --release --target wasm32-wasip2 -p rust-echo` in `agents/`
 //! and run it with `agentdeck dev target/…/rust_echo.wasm --once --input '{"hi":1}'`.
 
-wit_bindgen::generate!({ world: "agent", path: "../../wit" });
+// Built against the first contract, 0.1.0, frozen in agents/wit-0.1.0:
+// it shows that a component made before a later version still links.
+wit_bindgen::generate!({ world: "agent", path: "../../wit-0.1.0" });
 
 struct Echo;
 
