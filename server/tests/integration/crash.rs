@@ -23,6 +23,21 @@ fn short_leases(command: &mut Command) {
 /// of `outboxes`, server data directories, runs the mail job), and answers
 /// an API key that deploys and runs.
 pub(crate) async fn key(base: &str, outboxes: &[&std::path::Path]) -> String {
+    key_with(
+        base,
+        outboxes,
+        &[
+            "deployments:write",
+            "runs:read",
+            "runs:write",
+            "billing:read",
+        ],
+    )
+    .await
+}
+
+/// [`key`] with these scopes.
+pub(crate) async fn key_with(base: &str, outboxes: &[&std::path::Path], scopes: &[&str]) -> String {
     let http = reqwest::Client::new();
     let response = http
         .post(format!("{base}/api/v1/auth/signup"))
@@ -54,7 +69,7 @@ pub(crate) async fn key(base: &str, outboxes: &[&std::path::Path]) -> String {
         .header("origin", base)
         .header("cookie", cookie)
         .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
-        .json(&json!({ "name": "ops", "scopes": ["deployments:write", "runs:read", "runs:write", "billing:read"] }))
+        .json(&json!({ "name": "ops", "scopes": scopes }))
         .send()
         .await
         .expect("creating a key")
@@ -284,4 +299,167 @@ async fn kill_9_while_building_and_while_running_loses_and_repeats_nothing() {
         "{deployment}"
     );
     assert!(server.terminate().success());
+}
+
+/// A receiver that records each delivery as it arrives and, while `hold`
+/// is set, never answers (the delivery is in flight when the server dies).
+#[derive(Clone, Default)]
+struct Receiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Receiver {
+    async fn serve(&self) -> String {
+        let this = self.clone();
+        let router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let this = this.clone();
+                async move {
+                    let id = headers
+                        .get("webhook-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    this.got.lock().unwrap().push((id, body));
+                    while this.hold.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    "ok"
+                }
+            }),
+        );
+        format!("{}/hook", crate::support::serve_stand_in(router).await)
+    }
+}
+
+#[tokio::test]
+async fn kill_9_mid_delivery_loses_no_event_and_repeats_only_with_the_same_id() {
+    let receiver = Receiver::default();
+    receiver
+        .hold
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let url = receiver.serve().await;
+    let settings = |command: &mut Command| {
+        short_leases(command);
+        command.env("AGENTDECK_WEBHOOKS_PRIVATE", "true");
+    };
+    let dir = data_dir();
+    let server = Running::start_with(dir.path(), settings).await;
+    let base = server.base_url.clone();
+    let token = key_with(
+        &base,
+        &[dir.path()],
+        &[
+            "deployments:write",
+            "runs:read",
+            "runs:write",
+            "webhooks:write",
+        ],
+    )
+    .await;
+    let (status, made) = api(
+        &base,
+        &token,
+        Method::POST,
+        "/api/v1/webhooks/endpoints",
+        Some(json!({ "url": url, "event_types": ["run.succeeded"] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let id = deploy_analytics(&base, &token).await;
+    until(
+        &base,
+        &token,
+        &format!("/api/v1/deployments/{id}"),
+        "running",
+        |d| d["status"] == "running",
+    )
+    .await;
+    let example: Value = serde_json::from_str(include_str!(
+        "../../../agents/launch/analytics/example.json"
+    ))
+    .expect("the example");
+    let runs_path = format!("/api/v1/deployments/{id}/runs");
+    let runs = (0..10).map(|_| {
+        api(
+            &base,
+            &token,
+            Method::POST,
+            &runs_path,
+            Some(json!({ "input": example["input"] })),
+        )
+    });
+    for (status, run) in futures::future::join_all(runs).await {
+        assert_eq!(status, StatusCode::OK, "{run}");
+    }
+    // Deliveries are in flight (the receiver holds them): kill the server.
+    let started = Instant::now();
+    while receiver.got.lock().unwrap().len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no delivery arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill9();
+    let in_flight: std::collections::HashSet<String> = receiver
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    receiver
+        .hold
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+
+    let server = Running::start_with(dir.path(), settings).await;
+    let started = Instant::now();
+    loop {
+        let distinct: std::collections::HashSet<String> = receiver
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        if distinct.len() == 10 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{} of 10 events arrived",
+            distinct.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let any late duplicate land, then check: every repeat carries the id
+    // and body of an event that was in flight at the kill.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = receiver.got.lock().unwrap().clone();
+    let mut first: HashMap<String, String> = HashMap::new();
+    for (id, body) in &got {
+        match first.get(id) {
+            Some(earlier) => {
+                assert_eq!(earlier, body, "a repeat is the same event");
+                assert!(
+                    in_flight.contains(id),
+                    "only an event in flight at the kill repeats"
+                );
+            }
+            None => {
+                first.insert(id.clone(), body.clone());
+            }
+        }
+    }
+    assert_eq!(first.len(), 10, "no event lost");
+    let repeats = got.len() - first.len();
+    assert!(
+        repeats <= in_flight.len(),
+        "{repeats} repeats, {} in flight",
+        in_flight.len()
+    );
+    drop(server);
 }
