@@ -9,11 +9,12 @@ pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const WALLET: &str = "/wallet";
 pub const PRICING: &str = "/pricing";
 /// Pages of the account area.
-pub const ACCOUNT: [&str; 9] = [
+pub const ACCOUNT: [&str; 10] = [
     "/signin",
     "/signup",
     "/settings",
     "/settings/keys",
+    "/settings/webhooks",
     "/device",
     "/oauth/consent",
     "/forgot-password",
@@ -65,6 +66,7 @@ mod tests {
             "/wallet",
             "/pricing",
             "/settings/keys",
+            "/settings/webhooks",
             "/device",
             "/agents/seo",
             "/teams",

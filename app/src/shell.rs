@@ -26,6 +26,7 @@ use crate::pages::{
     teams::{AcceptInvitePage, TeamAuditPage, TeamPage, TeamsPage},
     version::VersionPage,
     wallet::WalletPage,
+    webhooks::WebhooksPage,
 };
 
 /// The pages that are split out of the main WASM module (code splitting):
@@ -49,6 +50,7 @@ enum Page {
     SignUp,
     Settings,
     ApiKeys,
+    Webhooks,
     Device,
     Consent,
     Teams,
@@ -104,6 +106,7 @@ fn account_area(page: Page) -> AnyView {
         Page::SignUp => view! { <SignUpPage /> }.into_any(),
         Page::Settings => view! { <SettingsPage /> }.into_any(),
         Page::ApiKeys => view! { <ApiKeysPage /> }.into_any(),
+        Page::Webhooks => view! { <WebhooksPage /> }.into_any(),
         Page::Device => view! { <crate::pages::device::DevicePage /> }.into_any(),
         Page::Consent => view! { <crate::pages::consent::ConsentPage /> }.into_any(),
         Page::Teams => view! { <TeamsPage /> }.into_any(),
@@ -216,6 +219,12 @@ lazy_page!(
     account_area,
     __preload_account_area,
     Page::ApiKeys
+);
+lazy_page!(
+    WebhooksRoute,
+    account_area,
+    __preload_account_area,
+    Page::Webhooks
 );
 lazy_page!(
     DeviceRoute,
@@ -354,6 +363,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()} />
                     <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
                     <Route path=path!("/settings/keys") view={Lazy::<ApiKeysRoute>::new()} />
+                    <Route path=path!("/settings/webhooks") view={Lazy::<WebhooksRoute>::new()} />
                     <Route path=path!("/device") view={Lazy::<DeviceRoute>::new()} />
                     <Route path=path!("/oauth/consent") view={Lazy::<ConsentRoute>::new()} />
                     <Route path=path!("/teams") view={Lazy::<TeamsRoute>::new()} />

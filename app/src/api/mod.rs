@@ -132,3 +132,4 @@ pub mod billing;
 pub mod deployments;
 pub mod runs;
 pub mod teams;
+pub mod triggers;

@@ -19,6 +19,7 @@ pub mod teams;
 pub mod time;
 pub mod version;
 pub mod wallet;
+pub mod webhooks;
 
 /// Percent-encodes a query-string component.
 pub fn encode_component(text: &str) -> String {

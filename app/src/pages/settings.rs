@@ -20,11 +20,12 @@ use types::error::ApiError;
 use super::time::minute as when;
 
 #[component]
-fn SettingsNav() -> impl IntoView {
+pub(crate) fn SettingsNav() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Settings">
             <A href="/settings" exact=true>"Profile & sessions"</A>
             <A href="/settings/keys">"API keys"</A>
+            <A href="/settings/webhooks">"Webhooks"</A>
         </nav>
     }
 }

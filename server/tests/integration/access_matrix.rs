@@ -32,6 +32,24 @@ use crate::support::stripe::FakeStripe;
 const TRY_INPUT: &str =
     r#"{"topic": "tea", "audience": "tea drinkers", "key_points": ["brew it cool"]}"#;
 
+/// The server functions of the Triggers panel and the Webhooks page.
+const TRIGGER_FUNCTIONS: [&str; 14] = [
+    "/api/fn/list_schedules",
+    "/api/fn/create_schedule",
+    "/api/fn/change_schedule",
+    "/api/fn/delete_schedule",
+    "/api/fn/preview_schedule",
+    "/api/fn/list_hooks",
+    "/api/fn/create_hook",
+    "/api/fn/delete_hook",
+    "/api/fn/list_webhook_endpoints",
+    "/api/fn/create_webhook_endpoint",
+    "/api/fn/delete_webhook_endpoint",
+    "/api/fn/test_webhook_endpoint",
+    "/api/fn/list_webhook_deliveries",
+    "/api/fn/redeliver_webhook",
+];
+
 /// The columns of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
@@ -588,6 +606,92 @@ fn rows() -> Vec<Row> {
             [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(Method::POST, "/hooks/{team hook token}", Team, [200; 11]),
+        // The Triggers panel's and the Webhooks page's server functions:
+        // the same rules as their REST routes.
+        row(
+            Method::GET,
+            "/api/fn/list_schedules?deployment={team deployment}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_schedule",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/change_schedule",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/delete_schedule",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/preview_schedule",
+            Personal,
+            [401, 200, 200, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_hooks?deployment={team deployment}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_hook",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/delete_hook",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_webhook_endpoints?workspace={team}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_webhook_endpoint",
+            Team,
+            [401, 404, 404, 403, 403, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/delete_webhook_endpoint",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/test_webhook_endpoint",
+            Team,
+            [401, 404, 404, 403, 403, 202, 202, 202, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_webhook_deliveries?id={team endpoint}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/redeliver_webhook",
+            Team,
+            [401, 404, 404, 403, 403, 202, 202, 202, 403, 401, 401],
+        ),
         // Schedules: members make and change them; viewers look.
         row(
             Method::GET,
@@ -1604,6 +1708,68 @@ impl Matrix {
         )
     }
 
+    /// The path and body of a Triggers or Webhooks server function, with
+    /// what it acts on made fresh in the team.
+    async fn trigger_function(
+        &mut self,
+        row: &Row,
+        team: Option<&(Uuid, String, UserId)>,
+        slug: &str,
+    ) -> (String, Option<Value>) {
+        let team_id = team.map(|(id, _, _)| *id);
+        let route = row.route.replace("{team}", slug);
+        let series = json!({ "series": [{ "date": "2026-01-01", "value": 1 }, { "date": "2026-01-02", "value": 2 }] });
+        let name = route.split('?').next().unwrap_or(&route).to_owned();
+        let deployment = if name != "/api/fn/preview_schedule"
+            && (route.contains("deployment")
+                || route.contains("schedule")
+                || route.contains("hook"))
+        {
+            Some(self.team_deployment(team_id).await)
+        } else {
+            None
+        };
+        let body = match name.as_str() {
+            "/api/fn/list_schedules" | "/api/fn/list_hooks" => {
+                let id = deployment.expect("a deployment").to_string();
+                return (route.replace("{team deployment}", &id), None);
+            }
+            "/api/fn/list_webhook_endpoints" => return (route, None),
+            "/api/fn/list_webhook_deliveries" => {
+                let (endpoint, _) = self.endpoint(slug).await;
+                return (route.replace("{team endpoint}", &endpoint), None);
+            }
+            "/api/fn/create_schedule" => json!({ "deployment": deployment, "schedule": {
+                "name": "Mornings", "cron": "0 9 * * *", "time_zone": "Europe/Berlin", "input": series } }),
+            "/api/fn/change_schedule" => {
+                let schedule = self.schedule(deployment.expect("a deployment")).await;
+                json!({ "deployment": deployment, "schedule": schedule, "change": { "enabled": false } })
+            }
+            "/api/fn/delete_schedule" => {
+                let schedule = self.schedule(deployment.expect("a deployment")).await;
+                json!({ "deployment": deployment, "schedule": schedule })
+            }
+            "/api/fn/preview_schedule" => {
+                json!({ "request": { "cron": "30 2 * * *", "time_zone": "Europe/Berlin" } })
+            }
+            "/api/fn/create_hook" => {
+                json!({ "deployment": deployment, "hook": { "name": "Orders" } })
+            }
+            "/api/fn/delete_hook" => {
+                let (hook, _) = self.hook(deployment.expect("a deployment")).await;
+                json!({ "deployment": deployment, "hook": hook })
+            }
+            "/api/fn/create_webhook_endpoint" => json!({ "endpoint": {
+                "url": "https://hooks.example.com/agentdeck", "event_types": ["run.failed"], "workspace": slug } }),
+            "/api/fn/delete_webhook_endpoint" | "/api/fn/test_webhook_endpoint" => {
+                json!({ "id": self.endpoint(slug).await.0 })
+            }
+            "/api/fn/redeliver_webhook" => json!({ "delivery": self.endpoint(slug).await.1 }),
+            other => panic!("no body for {other}"),
+        };
+        (name, Some(body))
+    }
+
     /// A schedule of `deployment`, made in the database by its owner.
     async fn schedule(&mut self, deployment: Uuid) -> Uuid {
         use diesel::QueryDsl as _;
@@ -1679,6 +1845,9 @@ impl Matrix {
                 "/api/v1/deployments".to_owned(),
                 Some(json!({ "agent": "analytics", "workspace": slug })),
             ),
+            _ if TRIGGER_FUNCTIONS.iter().any(|f| route.starts_with(f)) => {
+                self.trigger_function(row, team, &slug).await
+            }
             _ if route.starts_with("/api/fn/") && route.contains("{team deployment}") => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
                 let id = deployment.to_string();

@@ -28,6 +28,7 @@ mod settings;
 mod spend_cap;
 mod state;
 mod timeline;
+mod triggers;
 
 use actions::Actions;
 use curl::Curl;
@@ -38,6 +39,7 @@ use run_history::RunHistory;
 use settings::Settings;
 use state::Page;
 use timeline::Timeline;
+use triggers::Triggers;
 
 /// How far back the page reads the topic for its timeline and log tail.
 const HISTORY_EVENTS: i64 = 300;
@@ -131,6 +133,7 @@ fn DeploymentView(initial: Deployment) -> impl IntoView {
         </div>
         <Metrics page />
         <LogTail page />
+        <Triggers page />
         <Settings page />
     }
 }
