@@ -16,15 +16,22 @@ const OK = `export default async function run(input) {
   return { ok: true, said: input.say ?? null };
 }
 `;
+const WAITS = (url) => `export default async function run(input, ctx) {
+  await ctx.http.fetch("${url}");
+  return {};
+}
+`;
 const FAILS = `export default async function run() {
   throw new Error("asked to fail");
 }
 `;
 
-/** A local receiver: every delivery's headers and raw body. */
+/** A local receiver: every delivery's headers and raw body. `/slow` never
+ * answers (an agent waiting on it runs until cancelled). */
 async function receiver() {
   const received = [];
   const http = createServer((request, response) => {
+    if (request.url === "/slow") return;
     const chunks = [];
     request.on("data", (chunk) => chunks.push(chunk));
     request.on("end", () => {
@@ -63,7 +70,10 @@ describe("outgoing webhooks with the official Standard Webhooks verifier", () =>
   before(async () => {
     dataDir = makeDataDir();
     hooks = await receiver();
-    server = new Server(dataDir, await freePort(), { AGENTDECK_WEBHOOKS_PRIVATE: "true" });
+    server = new Server(dataDir, await freePort(), {
+      AGENTDECK_WEBHOOKS_PRIVATE: "true",
+      AGENTDECK_AGENT_PRIVATE_NETWORK: "true",
+    });
     await server.start();
   });
 
@@ -109,10 +119,26 @@ describe("outgoing webhooks with the official Standard Webhooks verifier", () =>
       series: Array.from({ length: 14 }, (_, day) => ({ date: `2026-02-${String(day + 1).padStart(2, "0")}`, value: 100 + (day % 3) })),
     };
     await callApi(server, account.key, "POST", `/deployments/${analytics}/runs`, { input: example });
+    // run.cancelled: a run waiting on a receiver that never answers.
+    const slow = new URL(hooks.url);
+    const waits = await deployAgent(server, account.key, {
+      name: "Waiting",
+      source: WAITS(`http://${slow.host}/slow`),
+      manifest: { capabilities: { http: [slow.host] } },
+      deployment: "waiting",
+    });
+    const waiting = await callApi(server, account.key, "POST", `/deployments/${waits.id}/runs`, { input: {}, mode: "async" });
+    for (let i = 0; ; i++) {
+      const run = await callApi(server, account.key, "GET", `/runs/${waiting.id}`);
+      if (run.status === "running") break;
+      assert.ok(i < 400, `the waiting run is ${run.status}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    await callApi(server, account.key, "POST", `/runs/${waiting.id}/cancel`);
     // webhook.test, the button's event.
     await callApi(server, account.key, "POST", `/webhooks/endpoints/${endpoint}/test`);
 
-    const wanted = ["agent.published", "deployment.status", "run.succeeded", "run.failed", "credits.low", "webhook.test"];
+    const wanted = ["agent.published", "deployment.status", "run.succeeded", "run.failed", "run.cancelled", "credits.low", "webhook.test"];
     const seen = () => new Set(hooks.received.map((d) => JSON.parse(d.body).type));
     await until(() => wanted.every((type) => seen().has(type)), `every type in ${[...seen()]}`);
 

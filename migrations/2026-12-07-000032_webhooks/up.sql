@@ -107,10 +107,15 @@ BEGIN
         SELECT e.id, event_id FROM webhook_endpoints e
         WHERE e.workspace_id = p_workspace AND e.enabled AND p_type = ANY (e.event_types)
           AND (e.deployment_id IS NULL OR e.deployment_id = p_deployment)
+        -- An endpoint deleted meanwhile is skipped, never a failed insert
+        -- that would take the run's (or deployment's) change down with it.
+        FOR KEY SHARE OF e
         RETURNING id, endpoint_id
     )
-    INSERT INTO jobs (kind, payload, unique_key)
-    SELECT 'webhook.deliver', jsonb_build_object('delivery', a.id), 'webhook:' || a.id || ':1'
+    -- Below runs and mail (priority 0); retried through busy spells (the
+    -- delivery's own schedule counts its attempts).
+    INSERT INTO jobs (kind, payload, unique_key, priority, max_attempts)
+    SELECT 'webhook.deliver', jsonb_build_object('delivery', a.id), 'webhook:' || a.id || ':1', -1, 50
     FROM added a JOIN webhook_endpoints e ON e.id = a.endpoint_id
     -- The statement sees the pending deliveries from before it only.
     WHERE NOT e.ordered OR NOT EXISTS (
@@ -133,8 +138,8 @@ BEGIN
                 'trigger', NEW.trigger, 'error', NEW.error,
                 -- Outputs up to 16 KB ride along; larger ones are read with
                 -- the API (`GET /api/v1/runs/{id}`).
-                'output', CASE WHEN pg_column_size(NEW.output) <= 16384 THEN NEW.output END,
-                'output_omitted', NEW.output IS NOT NULL AND pg_column_size(NEW.output) > 16384,
+                'output', CASE WHEN octet_length(NEW.output::text) <= 16384 THEN NEW.output END,
+                'output_omitted', NEW.output IS NOT NULL AND octet_length(NEW.output::text) > 16384,
                 'duration_us', NEW.duration_us, 'charged_credits', NEW.charged_credits,
                 'created_at', NEW.created_at, 'finished_at', NEW.finished_at));
     END IF;

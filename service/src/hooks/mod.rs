@@ -330,6 +330,7 @@ pub async fn change(
     change: HookChange,
 ) -> Result<Hook, ServiceError> {
     actor.require_scope(Scope::DeploymentsWrite)?;
+    let user = actor.require_user()?;
     let name = change.name.as_deref().map(check_name).transpose()?;
     let allowed = change
         .allowed_headers
@@ -349,6 +350,10 @@ pub async fn change(
         .transaction::<_, ServiceError, _>(async |conn| {
             let row: HookRecord = diesel::update(hooks::table.find(id))
                 .set((
+                    // Runs start as whoever changed it last: a member who
+                    // changes or rotates a URL cannot leave runs going as
+                    // someone else.
+                    hooks::created_by.eq(user.0),
                     hooks::name.eq(&row.name),
                     hooks::allowed_headers.eq(&row.allowed_headers),
                     hooks::per_minute.eq(row.per_minute),
@@ -377,6 +382,7 @@ pub async fn rotate(
     request: RotateHook,
 ) -> Result<HookWithToken, ServiceError> {
     actor.require_scope(Scope::DeploymentsWrite)?;
+    let user = actor.require_user()?;
     let mut conn = services.conn().await?;
     let record = deployments::editable(&mut conn, actor, deployment).await?;
     let row = owned(&mut conn, record.id, id).await?;
@@ -387,6 +393,7 @@ pub async fn rotate(
         .transaction::<_, ServiceError, _>(async |conn| {
             let row: HookRecord = diesel::update(hooks::table.find(id))
                 .set((
+                    hooks::created_by.eq(user.0),
                     hooks::token_hash.eq(token_hash(&token)),
                     hooks::token_prefix.eq(&token[..8]),
                     hooks::secret.eq(&sealed),

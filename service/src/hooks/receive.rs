@@ -29,6 +29,10 @@ use types::{UserId, WorkspaceId};
 
 /// How far a `webhook-timestamp` may be from now.
 const TOLERANCE_SECS: i64 = 300;
+/// What of a request the run keeps for `ctx.trigger`: the first 50 query
+/// fields, and each name and value to 1,000 characters.
+const MAX_QUERY_FIELDS: usize = 50;
+const MAX_VALUE_CHARS: usize = 1000;
 
 /// The request as the server read it.
 #[derive(Clone, Debug, Default)]
@@ -140,13 +144,25 @@ pub async fn receive(
             let id = check_standard(secret, &inbound, now.timestamp())?;
             idempotency = Some(format!("hook:{}:{id}", hook.id));
         }
-        (HookVerify::Sha256, Some(secret)) => check_sha256(secret, &inbound)?,
+        (HookVerify::Sha256, Some(secret)) => {
+            check_sha256(secret, &inbound)?;
+            // GitHub names each delivery: a replay of it starts nothing new.
+            if let Some(id) = inbound.header("x-github-delivery") {
+                idempotency = Some(format!("hook:{}:{id}", hook.id));
+            }
+        }
         _ => {}
     }
     if let Some(key) = &idempotency {
         crate::idempotency::check_key(Some(key), 200)?;
     }
     let input = input_of(&inbound)?;
+    if holds_nul(&input) {
+        return Err(ServiceError::invalid(
+            "body",
+            "must not hold NUL characters (\\u0000)",
+        ));
+    }
     let details = serde_json::json!({
         "hook": hook.id,
         "at": now,
@@ -156,7 +172,7 @@ pub async fn receive(
             .headers
             .iter()
             .filter(|(name, _)| hook.allowed_headers.contains(name))
-            .map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str())))
+            .map(|(name, value)| (name.clone(), serde_json::Value::from(clipped(value))))
             .collect::<serde_json::Map<_, _>>(),
     });
     let actor = Actor::Trigger {
@@ -217,7 +233,10 @@ fn check_standard(secret: &str, inbound: &Inbound, now: i64) -> Result<String, S
         .trim()
         .parse()
         .map_err(|_| bad("webhook-timestamp is not a number of seconds"))?;
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if now
+        .checked_sub(timestamp)
+        .is_none_or(|skew| skew.abs() > TOLERANCE_SECS)
+    {
         return Err(bad(
             "webhook-timestamp is more than five minutes from now: a replay, or a wrong clock",
         ));
@@ -307,13 +326,29 @@ fn input_of(inbound: &Inbound) -> Result<serde_json::Value, ServiceError> {
 
 fn query_of(query: &[(String, String)]) -> serde_json::Value {
     let mut fields = serde_json::Map::new();
-    for (name, value) in query {
+    for (name, value) in query.iter().take(MAX_QUERY_FIELDS) {
         if name == "wait" {
             continue;
         }
-        fields.insert(name.clone(), serde_json::Value::from(value.as_str()));
+        fields.insert(clipped(name), serde_json::Value::from(clipped(value)));
     }
     serde_json::Value::Object(fields)
+}
+
+/// A query or header value as the agent gets it: at most 1,000 characters.
+fn clipped(text: &str) -> String {
+    text.chars().take(MAX_VALUE_CHARS).collect()
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(name, value)| name.contains('\0') || holds_nul(value)),
+        _ => false,
+    }
 }
 
 /// Marks the URL used, at most once a minute.

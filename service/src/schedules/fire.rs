@@ -251,12 +251,19 @@ pub async fn fire(services: &Services, payload: &serde_json::Value) -> Result<()
         input: row.input.clone(),
         mode: Some("async".to_owned()),
     };
-    let started = crate::runs::start(
+    let details = serde_json::json!({
+        "schedule": row.id,
+        "name": row.name,
+        "slot": slot,
+        "at": slot,
+    });
+    let started = crate::runs::start_triggered(
         services,
         &actor,
         row.deployment_id,
         request,
         "schedule",
+        Some(details),
         Some(key),
     )
     .await;

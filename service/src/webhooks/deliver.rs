@@ -10,6 +10,7 @@
 //! over when its lease runs out, and the event is sent again with the same
 //! `webhook-id`, which receivers use to drop duplicates.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -40,6 +41,59 @@ pub const RETRY_DELAYS: [Duration; 7] = [
 pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 86_400);
 /// The part of an answer's body the log keeps.
 const BODY_KEPT: usize = 4096;
+const IN_FLIGHT: usize = 8;
+const IN_FLIGHT_PER_WORKSPACE: usize = 4;
+const IN_FLIGHT_PER_ENDPOINT: usize = 2;
+
+/// Deliveries in flight in this process, by workspace and endpoint.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight(std::sync::Mutex<(usize, HashMap<Uuid, usize>, HashMap<Uuid, usize>)>);
+
+/// A place among the deliveries in flight, given back when dropped.
+struct Slot<'a> {
+    in_flight: &'a InFlight,
+    workspace: Uuid,
+    endpoint: Uuid,
+}
+
+impl InFlight {
+    fn take(&self, workspace: Uuid, endpoint: Uuid) -> Option<Slot<'_>> {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (all, by_workspace, by_endpoint) = &mut *counts;
+        let in_workspace = by_workspace.get(&workspace).copied().unwrap_or(0);
+        let at_endpoint = by_endpoint.get(&endpoint).copied().unwrap_or(0);
+        if *all >= IN_FLIGHT
+            || in_workspace >= IN_FLIGHT_PER_WORKSPACE
+            || at_endpoint >= IN_FLIGHT_PER_ENDPOINT
+        {
+            return None;
+        }
+        *all += 1;
+        *by_workspace.entry(workspace).or_default() += 1;
+        *by_endpoint.entry(endpoint).or_default() += 1;
+        Some(Slot {
+            in_flight: self,
+            workspace,
+            endpoint,
+        })
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.in_flight.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (all, by_workspace, by_endpoint) = &mut *counts;
+        *all = all.saturating_sub(1);
+        for (map, key) in [(by_workspace, self.workspace), (by_endpoint, self.endpoint)] {
+            if let Some(count) = map.get_mut(&key) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    map.remove(&key);
+                }
+            }
+        }
+    }
+}
 
 #[derive(serde::Deserialize)]
 struct Payload {
@@ -85,6 +139,17 @@ pub async fn deliver(services: &Services, payload: &serde_json::Value) -> Result
         // Its turn comes when the earlier one is done (`next_in_order`).
         return Ok(());
     }
+    // Busy: the job is tried again after a short backoff, the attempt not
+    // counted.
+    let Some(_slot) = services
+        .webhooks
+        .in_flight
+        .take(endpoint.workspace_id, endpoint.id)
+    else {
+        return Err(ServiceError::Unavailable(
+            "webhook deliveries are busy here; tried again shortly".to_owned(),
+        ));
+    };
     let attempt = attempts + 1;
     diesel::update(webhook_deliveries::table.find(delivery))
         .set(webhook_deliveries::attempts.eq(attempt))
@@ -111,9 +176,22 @@ pub async fn deliver(services: &Services, payload: &serde_json::Value) -> Result
     let succeeded = answer
         .status
         .is_some_and(|status| (200..300).contains(&status));
+    // The log keeps the start of each signature only: whoever reads the
+    // log cannot replay the delivery within the receivers' five minutes.
     let logged: serde_json::Map<String, serde_json::Value> = headers
         .iter()
-        .map(|(name, value)| ((*name).to_owned(), serde_json::Value::from(value.as_str())))
+        .map(|(name, value)| {
+            let value = if *name == "webhook-signature" {
+                value
+                    .split(' ')
+                    .map(|signature| format!("{}…", signature.chars().take(11).collect::<String>()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                value.clone()
+            };
+            ((*name).to_owned(), serde_json::Value::from(value))
+        })
         .collect();
     let mut conn = services.conn().await?;
     conn.transaction::<_, ServiceError, _>(async |conn| {

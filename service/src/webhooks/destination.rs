@@ -10,6 +10,8 @@ use std::net::IpAddr;
 use crate::ServiceError;
 
 const MAX_URL: usize = 2000;
+/// The longest a name's lookup may take while someone waits.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The URL, normalised, or why not (`url` is the field).
 pub async fn check(url: &str, allow_private: bool) -> Result<String, ServiceError> {
@@ -41,9 +43,11 @@ pub async fn check(url: &str, allow_private: bool) -> Result<String, ServiceErro
         url::Host::Ipv6(address) => vec![IpAddr::V6(address)],
         url::Host::Domain(name) => {
             let port = parsed.port_or_known_default().unwrap_or(443);
-            match tokio::net::lookup_host((name, port)).await {
-                Ok(found) => found.map(|address| address.ip()).collect(),
-                Err(_) => return Err(bad(&format!("{name} does not resolve"))),
+            let lookup = tokio::net::lookup_host((name, port));
+            match tokio::time::timeout(LOOKUP_TIMEOUT, lookup).await {
+                Ok(Ok(found)) => found.map(|address| address.ip()).collect(),
+                Ok(Err(_)) => return Err(bad(&format!("{name} does not resolve"))),
+                Err(_) => return Err(bad(&format!("{name} did not resolve within 3 s"))),
             }
         }
     };

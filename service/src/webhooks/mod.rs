@@ -48,6 +48,10 @@ pub struct WebhookSettings {
     /// Loopback and private destinations too (`AGENTDECK_WEBHOOKS_PRIVATE`).
     pub allow_private: bool,
     pub client: reqwest::Client,
+    /// Deliveries in flight in this process, so that slow receivers never
+    /// hold more than a few of the worker's slots (runs and mail keep the
+    /// rest): 8 in all, 4 per workspace, 2 per endpoint.
+    pub(crate) in_flight: std::sync::Arc<deliver::InFlight>,
 }
 
 impl WebhookSettings {
@@ -61,6 +65,7 @@ impl WebhookSettings {
         Self {
             allow_private,
             client,
+            in_flight: std::sync::Arc::default(),
         }
     }
 }
@@ -88,6 +93,18 @@ pub(crate) struct EndpointRecord {
     pub previous_until: Option<DateTime<Utc>>,
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// An endpoint's URL as members below admin see it: its origin only (paths
+/// and queries often carry a receiver's credentials).
+fn masked(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if parsed.path() != "/" || parsed.query().is_some() => {
+            format!("{}/…", parsed.origin().ascii_serialization())
+        }
+        Ok(parsed) => parsed.origin().ascii_serialization(),
+        Err(_) => "…".to_owned(),
+    }
 }
 
 impl EndpointRecord {
@@ -252,7 +269,7 @@ pub async fn list(
     require_read_scope(actor)?;
     let mut conn = services.conn().await?;
     let workspace = workspace_named(&mut conn, actor, workspace).await?;
-    access::member(&mut conn, actor, workspace).await?;
+    let role = access::member(&mut conn, actor, workspace).await?;
     let slug = slug_of(&mut conn, workspace.0).await?;
     let rows: Vec<EndpointRecord> = webhook_endpoints::table
         .filter(webhook_endpoints::workspace_id.eq(workspace.0))
@@ -261,7 +278,18 @@ pub async fn list(
         .load(&mut conn)
         .await?;
     let now = services.clock.now();
-    Ok(rows.iter().map(|row| row.view(&slug, now)).collect())
+    Ok(rows
+        .iter()
+        .map(|row| shown(row.view(&slug, now), role))
+        .collect())
+}
+
+/// What `role` sees of an endpoint: the whole URL for admins and owners.
+fn shown(mut endpoint: WebhookEndpoint, role: Role) -> WebhookEndpoint {
+    if role < Role::Admin {
+        endpoint.url = masked(&endpoint.url);
+    }
+    endpoint
 }
 
 /// One endpoint (anyone in its workspace).
@@ -273,8 +301,9 @@ pub async fn show(
     require_read_scope(actor)?;
     let mut conn = services.conn().await?;
     let record = endpoint_for(&mut conn, actor, id, Role::Viewer).await?;
+    let role = access::member(&mut conn, actor, WorkspaceId(record.workspace_id)).await?;
     let slug = slug_of(&mut conn, record.workspace_id).await?;
-    Ok(record.view(&slug, services.clock.now()))
+    Ok(shown(record.view(&slug, services.clock.now()), role))
 }
 
 /// Adds an endpoint (admins and owners); its secret is answered once.
@@ -399,6 +428,21 @@ pub async fn change(
                 .returning(EndpointRecord::as_returning())
                 .get_result(conn)
                 .await?;
+            if !record.enabled {
+                // What waits for it would never go (an ordered endpoint's
+                // line would stay stuck): cancelled, and redeliverable.
+                diesel::update(
+                    webhook_deliveries::table
+                        .filter(webhook_deliveries::endpoint_id.eq(id))
+                        .filter(webhook_deliveries::state.eq("pending")),
+                )
+                .set((
+                    webhook_deliveries::state.eq("cancelled"),
+                    webhook_deliveries::finished_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .await?;
+            }
             audit_endpoint(conn, actor, meta, action::WEBHOOK_CHANGED, &record).await?;
             Ok(record)
         })
@@ -546,7 +590,8 @@ pub(crate) async fn queue_attempt(
     at: Option<DateTime<Utc>>,
 ) -> Result<(), ServiceError> {
     let mut job = NewJob::new(DELIVER_JOB, serde_json::json!({ "delivery": delivery }))
-        .max_attempts(3)
+        .priority(-1)
+        .max_attempts(50)
         .unique(format!("webhook:{delivery}:{attempt}"));
     if let Some(at) = at {
         job = job.run_at(at);
