@@ -57,6 +57,15 @@ mod bare {
     }
 
     impl agentdeck::agent::types::Host for State {}
+    impl agentdeck::agent::trigger::Host for State {
+        async fn get(&mut self) -> agentdeck::agent::trigger::Info {
+            agentdeck::agent::trigger::Info {
+                kind: "test".into(),
+                at: String::new(),
+                details: "{}".into(),
+            }
+        }
+    }
     impl agentdeck::agent::log::Host for State {
         async fn log(&mut self, _: agentdeck::agent::log::Level, _: String) {}
     }

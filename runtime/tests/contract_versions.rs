@@ -4,6 +4,8 @@
 //! `trigger`, and runs on a host serving 0.1.1. A JavaScript agent (the
 //! runner is built against the newest) reads `ctx.trigger`.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
 use common::{javascript, run_with, runtime, rust_echo_bytes};

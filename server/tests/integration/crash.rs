@@ -322,7 +322,10 @@ impl Receiver {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default()
                         .to_owned();
-                    this.got.lock().unwrap().push((id, body));
+                    this.got
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((id, body));
                     while this.hold.load(std::sync::atomic::Ordering::SeqCst) {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
@@ -396,7 +399,7 @@ async fn kill_9_mid_delivery_loses_no_event_and_repeats_only_with_the_same_id() 
     }
     // Deliveries are in flight (the receiver holds them): kill the server.
     let started = Instant::now();
-    while receiver.got.lock().unwrap().len() < 3 {
+    while receiver.got.lock().unwrap_or_else(|e| e.into_inner()).len() < 3 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no delivery arrived"
@@ -407,7 +410,7 @@ async fn kill_9_mid_delivery_loses_no_event_and_repeats_only_with_the_same_id() 
     let in_flight: std::collections::HashSet<String> = receiver
         .got
         .lock()
-        .unwrap()
+        .unwrap_or_else(|e| e.into_inner())
         .iter()
         .map(|(id, _)| id.clone())
         .collect();
@@ -421,7 +424,7 @@ async fn kill_9_mid_delivery_loses_no_event_and_repeats_only_with_the_same_id() 
         let distinct: std::collections::HashSet<String> = receiver
             .got
             .lock()
-            .unwrap()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|(id, _)| id.clone())
             .collect();
@@ -438,7 +441,11 @@ async fn kill_9_mid_delivery_loses_no_event_and_repeats_only_with_the_same_id() 
     // Let any late duplicate land, then check: every repeat carries the id
     // and body of an event that was in flight at the kill.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let got = receiver.got.lock().unwrap().clone();
+    let got = receiver
+        .got
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let mut first: HashMap<String, String> = HashMap::new();
     for (id, body) in &got {
         match first.get(id) {

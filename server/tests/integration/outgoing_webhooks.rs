@@ -44,8 +44,11 @@ impl Receiver {
                         .unwrap_or_default()
                         .to_owned();
                     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                    this.got.lock().unwrap().push((id, body));
-                    let mut left = this.failures_left.lock().unwrap();
+                    this.got
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((id, body));
+                    let mut left = this.failures_left.lock().unwrap_or_else(|e| e.into_inner());
                     if *left > 0 {
                         *left -= 1;
                         (AxumStatus::INTERNAL_SERVER_ERROR, "not now")
@@ -59,17 +62,17 @@ impl Receiver {
     }
 
     fn fail_next(&self, times: u32) {
-        *self.failures_left.lock().unwrap() = times;
+        *self.failures_left.lock().unwrap_or_else(|e| e.into_inner()) = times;
     }
 
     fn count(&self) -> usize {
-        self.got.lock().unwrap().len()
+        self.got.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     fn ids(&self) -> Vec<String> {
         self.got
             .lock()
-            .unwrap()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|(id, _)| id.clone())
             .collect()

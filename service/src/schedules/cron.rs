@@ -284,9 +284,13 @@ impl Timing {
                     "must be from {MIN_INTERVAL_SECS} (a minute) to {MAX_INTERVAL_SECS} (31 days)"
                 ),
             )),
-            _ => Err((
+            (Some(_), Some(_)) => Err((
                 "cron",
                 "give either a cron expression or every_seconds, not both".to_owned(),
+            )),
+            (None, None) => Err((
+                "cron",
+                "give a cron expression (with time_zone) or every_seconds".to_owned(),
             )),
         }
     }

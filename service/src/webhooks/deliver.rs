@@ -47,7 +47,10 @@ const IN_FLIGHT_PER_ENDPOINT: usize = 2;
 
 /// Deliveries in flight in this process, by workspace and endpoint.
 #[derive(Debug, Default)]
-pub(crate) struct InFlight(std::sync::Mutex<(usize, HashMap<Uuid, usize>, HashMap<Uuid, usize>)>);
+pub(crate) struct InFlight(std::sync::Mutex<Counts>);
+
+/// In all, by workspace, by endpoint.
+type Counts = (usize, HashMap<Uuid, usize>, HashMap<Uuid, usize>);
 
 /// A place among the deliveries in flight, given back when dropped.
 struct Slot<'a> {
