@@ -399,8 +399,18 @@ fn with_trigger(ctx: &JsValue, context: &mut Context) {
         .ok()
         .and_then(|value| value.as_object())
         .unwrap_or_else(|| JsObject::with_object_proto(context.intrinsics()));
-    let _ = details.set(js_string!("kind"), JsString::from(info.kind.as_str()), false, context);
-    let _ = details.set(js_string!("at"), JsString::from(info.at.as_str()), false, context);
+    let _ = details.set(
+        js_string!("kind"),
+        JsString::from(info.kind.as_str()),
+        false,
+        context,
+    );
+    let _ = details.set(
+        js_string!("at"),
+        JsString::from(info.at.as_str()),
+        false,
+        context,
+    );
     if let Some(ctx) = ctx.as_object() {
         let _ = ctx.define_property_or_throw(
             js_string!("trigger"),
