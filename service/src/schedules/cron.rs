@@ -52,6 +52,9 @@ impl Cron {
     /// names the field.
     pub fn parse(expression: &str) -> Result<Self, String> {
         let expression = expression.trim();
+        if expression.chars().count() > 120 {
+            return Err("must be at most 120 characters".to_owned());
+        }
         let expanded = match expression.to_ascii_lowercase().as_str() {
             "@yearly" | "@annually" => "0 0 1 1 *".to_owned(),
             "@monthly" => "0 0 1 * *".to_owned(),

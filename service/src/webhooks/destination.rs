@@ -35,6 +35,10 @@ pub async fn check(url: &str, allow_private: bool) -> Result<String, ServiceErro
     let Some(host) = parsed.host() else {
         return Err(bad("must name a host"));
     };
+    // As stored: normalising can lengthen it (non-ASCII is encoded).
+    if parsed.as_str().chars().count() > MAX_URL {
+        return Err(bad("must be at most 2,000 characters"));
+    }
     if allow_private {
         return Ok(parsed.to_string());
     }
