@@ -397,9 +397,10 @@ async fn kill_9_mid_delivery_loses_no_event_and_repeats_only_with_the_same_id() 
     for (status, run) in futures::future::join_all(runs).await {
         assert_eq!(status, StatusCode::OK, "{run}");
     }
-    // Deliveries are in flight (the receiver holds them): kill the server.
+    // Deliveries are in flight (the receiver holds them; an endpoint has
+    // at most two at once): kill the server.
     let started = Instant::now();
-    while receiver.got.lock().unwrap_or_else(|e| e.into_inner()).len() < 3 {
+    while receiver.got.lock().unwrap_or_else(|e| e.into_inner()).len() < 2 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no delivery arrived"
