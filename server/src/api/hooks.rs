@@ -220,7 +220,7 @@ pub async fn list_hooks(call: Call, PathId(id): PathId<DeploymentId>) -> Reply<H
         (status = 201, description = "The URL, its token and secret, and a curl",
             body = HookWithToken),
         (status = 409, description = "The deployment has 10 webhook URLs already",
-            body = types::error::ApiError),
+            body = types::error::ErrorEnvelope),
     ),
     security(("bearer" = ["deployments:write"]))
 )]

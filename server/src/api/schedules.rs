@@ -69,7 +69,7 @@ pub async fn list_schedules(call: Call, PathId(id): PathId<DeploymentId>) -> Rep
     responses(
         (status = 201, description = "The schedule, with its next five slots", body = Schedule),
         (status = 409, description = "The deployment has 20 schedules already",
-            body = types::error::ApiError),
+            body = types::error::ErrorEnvelope),
     ),
     security(("bearer" = ["deployments:write"]))
 )]

@@ -45,7 +45,11 @@ pub struct EndpointList {
     path = "/webhooks/endpoints",
     tag = "outgoing-webhooks",
     params(Whose),
-    responses((status = 200, description = "The workspace's endpoints", body = EndpointList)),
+    responses(
+        (status = 200, description = "The workspace's endpoints", body = EndpointList),
+        (status = 404, description = "No workspace of that slug the caller is in",
+            body = types::error::ErrorEnvelope),
+    ),
     security(("bearer" = ["webhooks:write"]), ("bearer" = ["runs:read"]))
 )]
 pub async fn list_webhook_endpoints(
@@ -70,7 +74,7 @@ pub async fn list_webhook_endpoints(
     responses(
         (status = 201, description = "The endpoint and its secret", body = WebhookEndpointWithSecret),
         (status = 409, description = "The workspace has 20 endpoints already",
-            body = types::error::ApiError),
+            body = types::error::ErrorEnvelope),
     ),
     security(("bearer" = ["webhooks:write"]))
 )]
