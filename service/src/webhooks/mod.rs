@@ -190,15 +190,16 @@ pub(crate) async fn endpoint_for(
         .ok_or(ServiceError::NotFound {
             what: "webhook endpoint",
         })?;
-    access::member(conn, actor, WorkspaceId(record.workspace_id))
+    // One membership read: strangers learn nothing (404), members with too
+    // small a role why not (403).
+    access::require_role(conn, actor, WorkspaceId(record.workspace_id), least)
         .await
         .map_err(|error| match error {
-            ServiceError::Unauthenticated => error,
-            _ => ServiceError::NotFound {
+            ServiceError::NotFound { .. } => ServiceError::NotFound {
                 what: "webhook endpoint",
             },
+            other => other,
         })?;
-    access::require_role(conn, actor, WorkspaceId(record.workspace_id), least).await?;
     Ok(record)
 }
 
