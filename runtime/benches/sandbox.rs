@@ -66,6 +66,11 @@ mod bare {
             }
         }
     }
+    impl agentdeck::agent::conversation::Host for State {
+        async fn history(&mut self) -> Vec<agentdeck::agent::conversation::Message> {
+            Vec::new()
+        }
+    }
     impl agentdeck::agent::log::Host for State {
         async fn log(&mut self, _: agentdeck::agent::log::Level, _: String) {}
     }

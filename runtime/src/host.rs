@@ -44,6 +44,7 @@ pub(crate) mod bindings {
                 "agentdeck:agent/kv": super::agent::agentdeck::agent::kv,
                 "agentdeck:agent/config": super::agent::agentdeck::agent::config,
                 "agentdeck:agent/trigger": super::agent::agentdeck::agent::trigger,
+                "agentdeck:agent/conversation": super::agent::agentdeck::agent::conversation,
             },
         });
     }
@@ -68,6 +69,10 @@ pub struct HostContext {
     pub secrets: Arc<BTreeMap<String, String>>,
     /// What started the run, for `trigger.get` (the agent's `ctx.trigger`).
     pub trigger: Arc<Trigger>,
+    /// The conversation's earlier messages, oldest first, for
+    /// `conversation.history` (the agent's `ctx.conversation`); empty
+    /// outside a conversation.
+    pub conversation: Arc<[ConversationMessage]>,
 }
 
 /// What started a run, as the agent reads it.
@@ -91,6 +96,17 @@ impl Default for Trigger {
     }
 }
 
+/// One earlier message of the conversation a run answers in, as the agent
+/// reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationMessage {
+    /// `user` or `assistant`.
+    pub role: String,
+    pub text: String,
+    /// When it was said (RFC 3339).
+    pub at: String,
+}
+
 impl HostContext {
     /// Nothing granted, the offline model behind `llm`.
     pub fn new(capabilities: Capabilities) -> Self {
@@ -103,11 +119,19 @@ impl HostContext {
             config: Arc::default(),
             secrets: Arc::default(),
             trigger: Arc::default(),
+            conversation: Arc::default(),
         }
     }
 
     pub fn with_trigger(mut self, trigger: Trigger) -> Self {
         self.trigger = Arc::new(trigger);
+        self
+    }
+
+    /// The conversation's earlier messages, oldest first (the caller bounds
+    /// them; the message the run answers is its input, not one of these).
+    pub fn with_conversation(mut self, history: Vec<ConversationMessage>) -> Self {
+        self.conversation = history.into();
         self
     }
 
@@ -762,6 +786,20 @@ impl wit::trigger::Host for RunState {
             at: trigger.at.clone(),
             details: trigger.details.clone(),
         }
+    }
+}
+
+impl wit::conversation::Host for RunState {
+    async fn history(&mut self) -> Vec<wit::conversation::Message> {
+        self.host
+            .conversation
+            .iter()
+            .map(|message| wit::conversation::Message {
+                role: message.role.clone(),
+                text: message.text.clone(),
+                at: message.at.clone(),
+            })
+            .collect()
     }
 }
 

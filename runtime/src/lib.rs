@@ -27,7 +27,7 @@ mod snapshot;
 
 pub use call_error::CallError;
 pub use engine::{MAX_SCRIPT_BYTES, PreparedAgent, Runtime, RuntimeError, RuntimeOptions};
-pub use host::{HostContext, Trigger};
+pub use host::{ConversationMessage, HostContext, Trigger};
 pub use limits::{Capabilities, Limits, Manifest};
 pub use outcome::{AgentFailure, Level, LogLine, Outcome, PrepareError, RunError};
 

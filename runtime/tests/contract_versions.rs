@@ -1,15 +1,16 @@
 //! The agent contract grows by minor versions of `agentdeck:agent`, and a
 //! component built against an older one still links: the Rust example is
-//! built against the frozen 0.1.0 (`agents/wit-0.1.0`), which has no
-//! `trigger`, and runs on a host serving 0.1.1. A JavaScript agent (the
-//! runner is built against the newest) reads `ctx.trigger`.
+//! built against the frozen 0.1.0 (`agents/wit-0.1.0`), which has neither
+//! `trigger` (0.1.1) nor `conversation` (0.1.2), and runs on a host serving
+//! the newest. A JavaScript agent (the runner is built against the newest)
+//! reads `ctx.trigger` and `ctx.conversation`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
 use common::{javascript, run_with, runtime, rust_echo_bytes};
-use runtime::{Capabilities, HostContext, Limits, Trigger};
+use runtime::{Capabilities, ConversationMessage, HostContext, Limits, Trigger};
 use wasmtime::component::Component;
 
 /// The interfaces a component imports, by name.
@@ -24,7 +25,7 @@ fn imports(bytes: &[u8]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_component_built_against_0_1_0_links_on_the_0_1_1_host() {
+async fn a_component_built_against_0_1_0_links_on_the_newest_host() {
     let bytes = rust_echo_bytes();
     let names = imports(&bytes);
     let ours: Vec<&String> = names
@@ -36,15 +37,16 @@ async fn a_component_built_against_0_1_0_links_on_the_0_1_1_host() {
         "built against 0.1.0 only: {names:?}"
     );
     assert!(
-        !names
-            .iter()
-            .any(|name| name.starts_with("agentdeck:agent/trigger")),
-        "0.1.0 has no trigger: {names:?}"
+        !names.iter().any(|name| {
+            name.starts_with("agentdeck:agent/trigger")
+                || name.starts_with("agentdeck:agent/conversation")
+        }),
+        "0.1.0 has neither trigger nor conversation: {names:?}"
     );
     let agent = runtime()
         .prepare_component(&bytes)
         .await
-        .expect("an 0.1.0 component prepares on the 0.1.1 host");
+        .expect("an 0.1.0 component prepares on the newest host");
     let outcome = run_with(
         &agent,
         r#"{"still":"links"}"#,
@@ -85,4 +87,40 @@ async fn a_javascript_agent_reads_what_started_it_as_ctx_trigger() {
     let output: serde_json::Value =
         serde_json::from_str(outcome.output().expect("an output")).expect("JSON");
     assert_eq!(output["kind"], "test");
+}
+
+#[tokio::test]
+async fn a_javascript_agent_reads_the_earlier_messages_as_ctx_conversation() {
+    let agent =
+        javascript("export default function run(input, ctx) {\n  return ctx.conversation;\n}\n")
+            .await;
+    let host = HostContext::new(Capabilities::default()).with_conversation(vec![
+        ConversationMessage {
+            role: "user".to_owned(),
+            text: "Do you ship to Oslo?".to_owned(),
+            at: "2027-01-01T10:00:00Z".to_owned(),
+        },
+        ConversationMessage {
+            role: "assistant".to_owned(),
+            text: "Yes, in \"3–5\" days.".to_owned(),
+            at: "2027-01-01T10:00:02Z".to_owned(),
+        },
+    ]);
+    let outcome = run_with(&agent, r#""And to Bergen?""#, Limits::default(), host).await;
+    assert_eq!(
+        outcome.output(),
+        Ok(concat!(
+            r#"[{"role":"user","text":"Do you ship to Oslo?","at":"2027-01-01T10:00:00Z"},"#,
+            r#"{"role":"assistant","text":"Yes, in \"3–5\" days.","at":"2027-01-01T10:00:02Z"}]"#,
+        ))
+    );
+    // Outside a conversation: an empty list, not `undefined`.
+    let outcome = run_with(
+        &agent,
+        "{}",
+        Limits::default(),
+        HostContext::new(Capabilities::default()),
+    )
+    .await;
+    assert_eq!(outcome.output(), Ok("[]"));
 }

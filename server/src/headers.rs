@@ -23,17 +23,27 @@ use crate::state::AppState;
 pub const LOCKED_POLICY: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/// Put on a response that other sites may frame: its own
+/// `Content-Security-Policy: frame-ancestors` says which (an embed's frame).
+#[derive(Clone, Copy, Debug)]
+pub struct Frameable;
+
 /// Adds the headers a handler did not set itself.
 pub async fn secure(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let frameable = response.extensions().get::<Frameable>().is_some();
     let headers = response.headers_mut();
     headers
         .entry(CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(LOCKED_POLICY));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers
-        .entry(X_FRAME_OPTIONS)
-        .or_insert(HeaderValue::from_static("DENY"));
+    if frameable {
+        headers.remove(X_FRAME_OPTIONS);
+    } else {
+        headers
+            .entry(X_FRAME_OPTIONS)
+            .or_insert(HeaderValue::from_static("DENY"));
+    }
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(
         "cross-origin-opener-policy",

@@ -317,6 +317,13 @@ async fn upkeep(state: AppState) {
                 }
             }
             Chore::Purge => {
+                match service::embeds::purge(&state.services).await {
+                    Ok((0, 0)) => {}
+                    Ok((conversations, windows)) => {
+                        tracing::info!(conversations, windows, "purged quiet embed conversations");
+                    }
+                    Err(error) => tracing::warn!(%error, "purging embed conversations failed"),
+                }
                 match service::auth::sessions::purge(&state.services).await {
                     Ok((0, 0)) => {}
                     Ok((sessions, flows)) => {

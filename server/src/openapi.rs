@@ -57,6 +57,10 @@ use crate::state::AppState;
         (name = "deployments", description = "Deployments of agents and their settings"),
         (name = "triggers", description = "Deployments run by the clock and by other systems: \
             schedules (cron expressions in time zones, or intervals) and inbound webhook URLs"),
+        (name = "embeds", description = "Web embeds of deployments: a chat bubble or a form on \
+            other websites, locked to the origins their owner allows"),
+        (name = "embed", description = "An embed's visitor (no account): the frame page, its \
+            session and messages (called by `embed.js` and its frame)"),
         (name = "runs", description = "Runs of deployments: starting, reading, cancelling"),
         (name = "auth", description = "Accounts, sessions, API keys"),
         (name = "teams", description = "Teams, members, invites and the audit log"),
@@ -79,6 +83,7 @@ pub struct ApiDoc;
 pub const BEARER: &str = "bearer";
 pub const SESSION: &str = "session";
 pub const CSRF: &str = "csrf";
+pub const VISITOR: &str = "visitor";
 
 struct SecuritySchemes;
 
@@ -109,6 +114,19 @@ impl Modify for SecuritySchemes {
                 "The browser app's session (`__Host-agentdeck_session` over HTTPS). It holds \
                  every scope.",
             ))),
+        );
+        components.add_security_scheme(
+            VISITOR,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An embed visitor's token (`evt_…`), from `POST /embed/{embed}/session`; \
+                         it lasts an hour and names one embed and one visitor."
+                            .to_owned(),
+                    ))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             CSRF,

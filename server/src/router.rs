@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{
-    admin, agents, auth, authoring, billing, deployments, github, health, hooks, not_found, oauth,
-    runs, schedules, teams, webhook_endpoints, webhooks,
+    admin, agents, auth, authoring, billing, deployments, embeds, github, health, hooks, not_found,
+    oauth, runs, schedules, teams, webhook_endpoints, webhooks,
 };
 use crate::live::handshake;
 use crate::state::AppState;
@@ -113,6 +113,14 @@ pub fn build(state: AppState) -> Router {
         .routes(routes!(hooks::list_hooks, hooks::create_hook))
         .routes(routes!(hooks::change_hook, hooks::delete_hook))
         .routes(routes!(hooks::rotate_hook))
+        .routes(routes!(embeds::list_embeds, embeds::create_embed))
+        .routes(routes!(
+            embeds::show_embed,
+            embeds::change_embed,
+            embeds::delete_embed
+        ))
+        .routes(routes!(embeds::rotate_embed_secret))
+        .routes(routes!(embeds::show_embed_stats))
         .routes(routes!(
             webhook_endpoints::list_webhook_endpoints,
             webhook_endpoints::create_webhook_endpoint
@@ -173,6 +181,15 @@ pub fn build(state: AppState) -> Router {
         // A deployment's webhook URL: the token in the path (and a signed
         // URL's signature) is the credential; no session, no key.
         .routes(routes!(hooks::call_hook))
+        // A web embed's visitor: no account; `Origin`, the page's origin
+        // and a visitor token (`embeds.rs`) decide.
+        .routes(routes!(embeds::embed_frame))
+        .routes(routes!(embeds::open_embed_session))
+        .routes(routes!(
+            embeds::send_embed_message,
+            embeds::list_embed_messages,
+            embeds::clear_embed_messages
+        ))
         // The OAuth authorization server in front of /mcp: clients
         // authenticate with their own credentials, people on the consent
         // page (a server function).

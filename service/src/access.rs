@@ -83,6 +83,32 @@ pub async fn personal_workspace(
         })
 }
 
+/// A web embed's visitor follows its own runs only: a run of the embed
+/// whose message is in the visitor's conversation.
+async fn visitor_topic(
+    conn: &mut AsyncPgConnection,
+    embed: uuid::Uuid,
+    session: uuid::Uuid,
+    topic: TopicRequest,
+) -> Result<Topic, ServiceError> {
+    use crate::schema::embed_messages;
+    let TopicRequest::Run(id) = topic else {
+        return Err(ServiceError::NotFound { what: "topic" });
+    };
+    let theirs: Option<uuid::Uuid> = runs::table
+        .inner_join(embed_messages::table.on(embed_messages::run_id.eq(runs::id.nullable())))
+        .filter(runs::id.eq(id.0))
+        .filter(runs::embed_id.eq(embed))
+        .filter(embed_messages::session_id.eq(session))
+        .select(runs::id)
+        .first(conn)
+        .await
+        .optional()?;
+    theirs
+        .map(|_| Topic::Run(id))
+        .ok_or(ServiceError::NotFound { what: "topic" })
+}
+
 /// Whether `actor` may follow a topic, and the stored topic it names: `user`
 /// is the caller's own events; a deployment's or a run's topic is for
 /// anyone with a role in its workspace. Refusals are all 404 `topic`.
@@ -92,6 +118,13 @@ pub async fn may_follow(
     topic: TopicRequest,
 ) -> Result<Topic, ServiceError> {
     let not_found = || ServiceError::NotFound { what: "topic" };
+    if let Actor::Visitor {
+        embed_id,
+        session_id,
+    } = actor
+    {
+        return visitor_topic(conn, *embed_id, *session_id, topic).await;
+    }
     let user = actor.require_user()?;
     if !matches!(topic, TopicRequest::OwnEvents | TopicRequest::System) {
         // A deployment's and a run's events carry runs' input and output.

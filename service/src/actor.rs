@@ -48,12 +48,18 @@ pub enum Actor {
         user_id: UserId,
         workspace_id: WorkspaceId,
     },
+    /// A web embed's visitor (no account), holding the token its session
+    /// gave: may follow the live topics of its own runs, nothing else.
+    Visitor {
+        embed_id: uuid::Uuid,
+        session_id: uuid::Uuid,
+    },
 }
 
 impl Actor {
     pub fn user_id(&self) -> Option<UserId> {
         match self {
-            Self::Anonymous => None,
+            Self::Anonymous | Self::Visitor { .. } => None,
             Self::Session { user_id, .. }
             | Self::ApiKey { user_id, .. }
             | Self::Trigger { user_id, .. } => Some(*user_id),
@@ -80,7 +86,9 @@ impl Actor {
     /// scopes, even where no key at all would do.
     pub fn check_key_scope(&self, scope: Scope) -> Result<(), ServiceError> {
         match self {
-            Self::ApiKey { .. } | Self::Trigger { .. } => self.require_scope(scope).map(drop),
+            Self::ApiKey { .. } | Self::Trigger { .. } | Self::Visitor { .. } => {
+                self.require_scope(scope).map(drop)
+            }
             Self::Anonymous | Self::Session { .. } => Ok(()),
         }
     }
@@ -89,9 +97,9 @@ impl Actor {
     /// never for a key.
     pub fn require_browser(&self) -> Result<(), ServiceError> {
         match self {
-            Self::ApiKey { .. } | Self::Trigger { .. } => Err(ServiceError::Forbidden(
-                "API keys cannot sign up or sign in".to_owned(),
-            )),
+            Self::ApiKey { .. } | Self::Trigger { .. } | Self::Visitor { .. } => Err(
+                ServiceError::Forbidden("API keys cannot sign up or sign in".to_owned()),
+            ),
             Self::Anonymous | Self::Session { .. } => Ok(()),
         }
     }
@@ -104,7 +112,7 @@ impl Actor {
             Self::ApiKey { .. } | Self::Trigger { .. } => Err(ServiceError::Forbidden(
                 "API keys cannot do this; sign in to the web app".to_owned(),
             )),
-            Self::Anonymous => Err(ServiceError::Unauthenticated),
+            Self::Anonymous | Self::Visitor { .. } => Err(ServiceError::Unauthenticated),
         }
     }
 
@@ -116,14 +124,19 @@ impl Actor {
     pub fn session_id(&self) -> Option<SessionId> {
         match self {
             Self::Session { session_id, .. } => Some(*session_id),
-            Self::Anonymous | Self::ApiKey { .. } | Self::Trigger { .. } => None,
+            Self::Anonymous | Self::ApiKey { .. } | Self::Trigger { .. } | Self::Visitor { .. } => {
+                None
+            }
         }
     }
 
     pub fn key_id(&self) -> Option<ApiKeyId> {
         match self {
             Self::ApiKey { key_id, .. } => Some(*key_id),
-            Self::Anonymous | Self::Session { .. } | Self::Trigger { .. } => None,
+            Self::Anonymous
+            | Self::Session { .. }
+            | Self::Trigger { .. }
+            | Self::Visitor { .. } => None,
         }
     }
 
@@ -133,7 +146,7 @@ impl Actor {
             Self::ApiKey { workspace_id, .. } | Self::Trigger { workspace_id, .. } => {
                 Some(*workspace_id)
             }
-            Self::Anonymous | Self::Session { .. } => None,
+            Self::Anonymous | Self::Session { .. } | Self::Visitor { .. } => None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authoring;
 pub mod clock;
 pub mod deployments;
+pub mod embeds;
 pub mod error;
 pub mod events;
 pub mod hooks;

@@ -199,11 +199,12 @@ fn workspace_of(actor: &Actor) -> Result<WorkspaceId, ServiceError> {
     actor.require_scope(Scope::Mcp)?;
     match actor {
         Actor::ApiKey { workspace_id, .. } => Ok(*workspace_id),
-        Actor::Session { .. } | Actor::Anonymous | Actor::Trigger { .. } => {
-            Err(ServiceError::Forbidden(
-                "MCP takes an API key or an OAuth token as a bearer token".to_owned(),
-            ))
-        }
+        Actor::Session { .. }
+        | Actor::Anonymous
+        | Actor::Trigger { .. }
+        | Actor::Visitor { .. } => Err(ServiceError::Forbidden(
+            "MCP takes an API key or an OAuth token as a bearer token".to_owned(),
+        )),
     }
 }
 

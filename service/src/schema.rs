@@ -385,6 +385,7 @@ diesel::table! {
         llm_output_tokens -> Int8,
         llm_credits -> Int8,
         trigger_details -> Nullable<Jsonb>,
+        embed_id -> Nullable<Uuid>,
     }
 }
 
@@ -601,6 +602,62 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
+diesel::table! {
+    embeds (id) {
+        id -> Uuid,
+        deployment_id -> Uuid,
+        workspace_id -> Uuid,
+        created_by -> Uuid,
+        name -> Text,
+        allowed_origins -> Array<Text>,
+        development -> Bool,
+        input -> Text,
+        look -> Jsonb,
+        per_visitor_minute -> Int4,
+        per_visitor_day -> Int4,
+        per_embed_minute -> Int4,
+        daily_cap_credits -> Nullable<Int8>,
+        secret -> Bytea,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    embed_sessions (id) {
+        id -> Uuid,
+        embed_id -> Uuid,
+        visitor -> Text,
+        site_user -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    embed_messages (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        text -> Text,
+        run_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    embed_views (embed_id, day) {
+        embed_id -> Uuid,
+        day -> Date,
+        views -> Int8,
+    }
+}
+
+diesel::joinable!(embeds -> deployments (deployment_id));
+diesel::joinable!(embed_sessions -> embeds (embed_id));
+diesel::joinable!(embed_messages -> embed_sessions (session_id));
+diesel::joinable!(embed_messages -> runs (run_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     trial_runs,
@@ -636,4 +693,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_events,
     webhook_deliveries,
     webhook_attempts,
+    embeds,
+    embed_sessions,
+    embed_messages,
+    embed_views,
 );

@@ -1,4 +1,5 @@
-//! Monthly spend caps, per deployment and per API key. What counts against
+//! Monthly spend caps, per deployment and per API key, and the daily cap
+//! of a web embed (scope `embed`, whose counter's `month` is the UTC day). What counts against
 //! a cap is what paid runs started in the calendar month (UTC) cost: the
 //! price of runs in flight (held) and of those charged; a run whose hold is
 //! given back costs nothing. A run that would go past a cap is refused with
@@ -35,6 +36,8 @@ pub fn check_cap(field: &'static str, cap: Option<i64>) -> Result<(), ServiceErr
 enum Scope {
     Deployment,
     ApiKey,
+    /// A web embed's runs, counted per UTC day.
+    Embed,
 }
 
 impl Scope {
@@ -42,12 +45,32 @@ impl Scope {
         match self {
             Self::Deployment => "deployment",
             Self::ApiKey => "api_key",
+            Self::Embed => "embed",
+        }
+    }
+
+    /// The counter's period now, in SQL (the transaction's clock, as the
+    /// run's `created_at`): this month, or today for an embed.
+    fn now(self) -> &'static str {
+        match self {
+            Self::Deployment | Self::ApiKey => THIS_MONTH,
+            Self::Embed => TODAY,
+        }
+    }
+
+    /// The period of `$3` (a run's start), in SQL.
+    fn of_started(self) -> &'static str {
+        match self {
+            Self::Deployment | Self::ApiKey => "date_trunc('month', $3 AT TIME ZONE 'UTC')::date",
+            Self::Embed => "($3 AT TIME ZONE 'UTC')::date",
         }
     }
 }
 
 /// This month, in SQL (the transaction's clock, as the run's `created_at`).
 const THIS_MONTH: &str = "date_trunc('month', now() AT TIME ZONE 'UTC')::date";
+/// Today (UTC), in SQL.
+const TODAY: &str = "(now() AT TIME ZONE 'UTC')::date";
 
 /// Adds `price` to `owner`'s spend this month unless that would pass
 /// `cap`; whether it did.
@@ -58,9 +81,10 @@ async fn add_within_cap(
     price: i64,
     cap: Option<i64>,
 ) -> Result<bool, ServiceError> {
+    let period = scope.now();
     let added = diesel::sql_query(format!(
         "INSERT INTO spend_months AS s (scope, owner, month, spent, cap) \
-         SELECT $1, $2, {THIS_MONTH}, $3, $4 WHERE $3 <= coalesce($4, $3) \
+         SELECT $1, $2, {period}, $3, $4 WHERE $3 <= coalesce($4, $3) \
          ON CONFLICT (scope, owner, month) \
          DO UPDATE SET spent = s.spent + EXCLUDED.spent, cap = EXCLUDED.cap \
          WHERE s.spent + EXCLUDED.spent <= coalesce($4, s.spent + EXCLUDED.spent)"
@@ -82,17 +106,20 @@ pub async fn charge_caps(
     deployment: Uuid,
     deployment_cap: Option<i64>,
     key: Option<Uuid>,
+    embed: Option<Uuid>,
     price: i64,
 ) -> Result<(), ServiceError> {
     if price == 0 {
         return Ok(());
     }
     let key_cap = key_cap(conn, key).await?;
+    let embed_cap = embed_cap(conn, embed).await?;
     within_caps(
         conn,
         [
             (Scope::Deployment, Some(deployment), deployment_cap),
             (Scope::ApiKey, key, key_cap),
+            (Scope::Embed, embed, embed_cap),
         ],
         price,
     )
@@ -105,6 +132,8 @@ pub async fn charge_caps(
 pub struct Capped {
     pub deployment: Option<Uuid>,
     pub key: Option<Uuid>,
+    /// The web embed whose daily cap a run's model calls count against.
+    pub embed: Option<Uuid>,
 }
 
 /// Counts `amount` against `capped`'s monthly caps (read from their rows),
@@ -129,15 +158,33 @@ pub async fn charge(
         None => None,
     };
     let key_cap = key_cap(conn, capped.key).await?;
+    let embed_cap = embed_cap(conn, capped.embed).await?;
     within_caps(
         conn,
         [
             (Scope::Deployment, capped.deployment, deployment_cap),
             (Scope::ApiKey, capped.key, key_cap),
+            (Scope::Embed, capped.embed, embed_cap),
         ],
         amount,
     )
     .await
+}
+
+/// The daily cap of `embed`, if it has one.
+async fn embed_cap(
+    conn: &mut AsyncPgConnection,
+    embed: Option<Uuid>,
+) -> Result<Option<i64>, ServiceError> {
+    use super::schema::embeds;
+    let Some(embed) = embed else { return Ok(None) };
+    Ok(embeds::table
+        .find(embed)
+        .select(embeds::daily_cap_credits)
+        .first::<Option<i64>>(conn)
+        .await
+        .optional()?
+        .flatten())
 }
 
 /// The monthly cap of `key`, if it has one.
@@ -159,13 +206,13 @@ async fn key_cap(
 /// the first cap it would pass).
 async fn within_caps(
     conn: &mut AsyncPgConnection,
-    owners: [(Scope, Option<Uuid>, Option<i64>); 2],
+    owners: [(Scope, Option<Uuid>, Option<i64>); 3],
     amount: i64,
 ) -> Result<(), ServiceError> {
     for (scope, owner, cap) in owners {
         let Some(owner) = owner else { continue };
         if !add_within_cap(conn, scope, owner, amount, cap).await? {
-            let spent = this_month(conn, scope, &[owner])
+            let spent = this_period(conn, scope, &[owner])
                 .await?
                 .into_iter()
                 .next()
@@ -173,6 +220,16 @@ async fn within_caps(
             let (field, what) = match scope {
                 Scope::Deployment => ("deployment.spend_cap_credits", "deployment"),
                 Scope::ApiKey => ("api_key.spend_cap_credits", "API key"),
+                Scope::Embed => {
+                    return Err(ServiceError::SpendCapReached {
+                        field: "embed.daily_cap_credits",
+                        message: format!(
+                            "this costs {amount} credits and the embed's daily spend cap is \
+                             {} ({spent} spent today); raise the cap or wait for tomorrow (UTC)",
+                            cap.unwrap_or(0)
+                        ),
+                    });
+                }
             };
             return Err(ServiceError::SpendCapReached {
                 field,
@@ -200,12 +257,14 @@ pub async fn give_back_now(
     let owners = [
         (Scope::Deployment, capped.deployment),
         (Scope::ApiKey, capped.key),
+        (Scope::Embed, capped.embed),
     ];
     for (scope, owner) in owners {
         let Some(owner) = owner else { continue };
+        let period = scope.now();
         diesel::sql_query(format!(
             "UPDATE spend_months SET spent = greatest(spent - $3, 0) \
-             WHERE scope = $1 AND owner = $2 AND month = {THIS_MONTH}"
+             WHERE scope = $1 AND owner = $2 AND month = {period}"
         ))
         .bind::<Text, _>(scope.as_str())
         .bind::<SqlUuid, _>(owner)
@@ -222,16 +281,22 @@ pub async fn give_back(
     conn: &mut AsyncPgConnection,
     deployment: Uuid,
     key: Option<Uuid>,
+    embed: Option<Uuid>,
     started: chrono::DateTime<chrono::Utc>,
     price: i64,
 ) -> Result<(), ServiceError> {
-    let owners = [(Scope::Deployment, Some(deployment)), (Scope::ApiKey, key)];
+    let owners = [
+        (Scope::Deployment, Some(deployment)),
+        (Scope::ApiKey, key),
+        (Scope::Embed, embed),
+    ];
     for (scope, owner) in owners {
         let Some(owner) = owner else { continue };
-        diesel::sql_query(
+        let period = scope.of_started();
+        diesel::sql_query(format!(
             "UPDATE spend_months SET spent = spent - $4 WHERE scope = $1 AND owner = $2 \
-             AND month = date_trunc('month', $3 AT TIME ZONE 'UTC')::date",
-        )
+             AND month = {period}"
+        ))
         .bind::<Text, _>(scope.as_str())
         .bind::<SqlUuid, _>(owner)
         .bind::<Timestamptz, _>(started)
@@ -250,14 +315,15 @@ struct OwnerSpent {
     spent: i64,
 }
 
-async fn this_month(
+async fn this_period(
     conn: &mut AsyncPgConnection,
     scope: Scope,
     owners: &[Uuid],
 ) -> Result<Vec<(Uuid, i64)>, ServiceError> {
+    let period = scope.now();
     let rows: Vec<OwnerSpent> = diesel::sql_query(format!(
         "SELECT owner, spent FROM spend_months \
-         WHERE scope = $1 AND owner = ANY($2) AND month = {THIS_MONTH}"
+         WHERE scope = $1 AND owner = ANY($2) AND month = {period}"
     ))
     .bind::<Text, _>(scope.as_str())
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(owners)
@@ -271,7 +337,7 @@ pub async fn by_deployment(
     conn: &mut AsyncPgConnection,
     deployment: Uuid,
 ) -> Result<i64, ServiceError> {
-    Ok(this_month(conn, Scope::Deployment, &[deployment])
+    Ok(this_period(conn, Scope::Deployment, &[deployment])
         .await?
         .into_iter()
         .next()
@@ -284,7 +350,19 @@ pub async fn by_keys(
     conn: &mut AsyncPgConnection,
     keys: &[Uuid],
 ) -> Result<Vec<(Uuid, i64)>, ServiceError> {
-    this_month(conn, Scope::ApiKey, keys).await
+    this_period(conn, Scope::ApiKey, keys).await
+}
+
+/// What runs of an embed cost today (UTC) so far.
+pub async fn by_embed_today(
+    conn: &mut AsyncPgConnection,
+    embed: Uuid,
+) -> Result<i64, ServiceError> {
+    Ok(this_period(conn, Scope::Embed, &[embed])
+        .await?
+        .into_iter()
+        .next()
+        .map_or(0, |(_, spent)| spent))
 }
 
 /// What runs started with `key` cost this month so far.

@@ -14,8 +14,9 @@
 //! `input` is the run's input parsed from JSON; the return value (or what the
 //! returned promise settles to) is the output, turned back into JSON. `ctx`
 //! gives the host's capabilities: `ctx.log`, `ctx.llm`, `ctx.http`, `ctx.kv`,
-//! `ctx.config` and `ctx.secrets`, and what started the run, `ctx.trigger`,
-//! described in docs/agents.md. Every
+//! `ctx.config` and `ctx.secrets`, what started the run, `ctx.trigger`, and
+//! the conversation it answers in, `ctx.conversation`, described in
+//! docs/agents.md. Every
 //! capability call is synchronous underneath; `await` on it works as well.
 //!
 //! Errors come back to the host as `agent-error`s with a code, a message and,
@@ -24,7 +25,7 @@
 wit_bindgen::generate!({ world: "js-runner-build", path: "../wit" });
 
 use agentdeck::agent::types::CapabilityError;
-use agentdeck::agent::{config, http, kv, llm, log, script, trigger};
+use agentdeck::agent::{config, conversation, http, kv, llm, log, script, trigger};
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
@@ -73,6 +74,7 @@ impl Guest for Runner {
         let context = &mut context;
         let run = load(&name, context)?;
         with_trigger(&ctx, context);
+        with_conversation(&ctx, context);
         let input = json_parse(&input, context).map_err(|error| {
             agent_error(
                 "invalid-input",
@@ -411,11 +413,48 @@ fn with_trigger(ctx: &JsValue, context: &mut Context) {
         false,
         context,
     );
+    define_per_run(ctx, js_string!("trigger"), details.into(), context);
+}
+
+/// `ctx.conversation`: the earlier messages of the conversation the run
+/// answers in, oldest first, as `[{ role, text, at }, …]`; `[]` outside a
+/// conversation. Read from the host when the run starts, like `ctx.trigger`.
+fn with_conversation(ctx: &JsValue, context: &mut Context) {
+    let messages: Vec<JsValue> = conversation::history()
+        .into_iter()
+        .map(|message| {
+            ObjectInitializer::new(context)
+                .property(
+                    js_string!("role"),
+                    JsString::from(message.role.as_str()),
+                    Attribute::all(),
+                )
+                .property(
+                    js_string!("text"),
+                    JsString::from(message.text.as_str()),
+                    Attribute::all(),
+                )
+                .property(
+                    js_string!("at"),
+                    JsString::from(message.at.as_str()),
+                    Attribute::all(),
+                )
+                .build()
+                .into()
+        })
+        .collect();
+    let messages = boa_engine::object::builtins::JsArray::from_iter(messages, context);
+    define_per_run(ctx, js_string!("conversation"), messages.into(), context);
+}
+
+/// Adds a value of this run to `ctx`, which the snapshot holds without it:
+/// read-only, like the capabilities beside it.
+fn define_per_run(ctx: &JsValue, name: JsString, value: JsValue, context: &mut Context) {
     if let Some(ctx) = ctx.as_object() {
         let _ = ctx.define_property_or_throw(
-            js_string!("trigger"),
+            name,
             boa_engine::property::PropertyDescriptor::builder()
-                .value(details)
+                .value(value)
                 .writable(false)
                 .enumerable(true)
                 .configurable(false),

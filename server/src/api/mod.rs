@@ -8,6 +8,7 @@ pub mod authoring;
 pub mod billing;
 pub mod body;
 pub mod deployments;
+pub mod embeds;
 pub mod extract;
 pub mod github;
 pub mod health;

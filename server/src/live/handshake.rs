@@ -32,6 +32,10 @@ use crate::state::AppState;
 /// `too_many_topics`, `rate_limited`, `invalid_frame`, `history_gone`,
 /// `unavailable`). A client that falls behind is closed with 1013 and resumes
 /// with `since`; credentials that end close the socket with 1008.
+///
+/// A web embed's frame offers the subprotocols `agentdeck.visitor` and its
+/// visitor token (`evt_…`): such a socket follows its own runs
+/// (`run:<id>`) only.
 #[utoipa::path(
     get,
     path = "/ws",
@@ -49,8 +53,8 @@ use crate::state::AppState;
         (status = 400, description = "Not a WebSocket handshake (`Connection: upgrade`, \
             `Upgrade: websocket`, `Sec-WebSocket-Key` or `Sec-WebSocket-Version: 13` missing)",
             body = String, content_type = "text/plain"),
-        (status = 401, description = "The API key or session is unknown, revoked or expired",
-            body = ErrorEnvelope),
+        (status = 401, description = "The API key, session or visitor token is unknown, \
+            revoked or expired", body = ErrorEnvelope),
         (status = 403, description = "The handshake comes from another site (`Origin`)",
             body = ErrorEnvelope),
         (status = 426, description = "The connection cannot be upgraded", body = String,
@@ -69,10 +73,23 @@ pub async fn upgrade(
         return AppError::Forbidden("WebSocket connections from other sites are refused")
             .into_response();
     }
+    let (actor, ws) = match visitor_token(&headers) {
+        None => (caller.actor, ws),
+        Some(token) => match service::embeds::visitor(&state.services, token) {
+            Ok(visitor) => (
+                service::auth::Actor::Visitor {
+                    embed_id: visitor.embed,
+                    session_id: visitor.session,
+                },
+                ws.protocols([VISITOR_PROTOCOL]),
+            ),
+            Err(error) => return AppError::from(error).into_response(),
+        },
+    };
     let address = client
         .and_then(|axum::Extension(ClientAddr(ip))| ip)
         .map(crate::rate_limit::address_key);
-    let guard = match state.hub.connect(caller.actor.user_id(), address) {
+    let guard = match state.hub.connect(actor.user_id(), address) {
         Ok(guard) => guard,
         Err(refused) => {
             return AppError::Service(ServiceError::RateLimited {
@@ -85,11 +102,25 @@ pub async fn upgrade(
             .into_response();
         }
     };
-    super::socket::accept(
-        ws,
-        state.hub.clone(),
-        state.services.clone(),
-        caller.actor,
-        guard,
-    )
+    super::socket::accept(ws, state.hub.clone(), state.services.clone(), actor, guard)
+}
+
+/// The subprotocol a web embed's frame offers, with its token beside it.
+const VISITOR_PROTOCOL: &str = "agentdeck.visitor";
+
+/// The visitor token a handshake offers as its second subprotocol
+/// (`Sec-WebSocket-Protocol: agentdeck.visitor, evt_…`).
+fn visitor_token(headers: &HeaderMap) -> Option<&str> {
+    let offered = headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)?
+        .to_str()
+        .ok()?;
+    let mut protocols = offered.split(',').map(str::trim);
+    if !protocols.any(|protocol| protocol == VISITOR_PROTOCOL) {
+        return None;
+    }
+    offered
+        .split(',')
+        .map(str::trim)
+        .find(|protocol| protocol.starts_with("evt_"))
 }

@@ -348,7 +348,9 @@ pub async fn me(services: &Services, actor: &Actor) -> Result<Me, ServiceError> 
     let user = actor.require_user()?;
     let csrf = match actor {
         Actor::Session { csrf_token, .. } => Some(csrf_token.clone()),
-        Actor::Anonymous | Actor::ApiKey { .. } | Actor::Trigger { .. } => None,
+        Actor::Anonymous | Actor::ApiKey { .. } | Actor::Trigger { .. } | Actor::Visitor { .. } => {
+            None
+        }
     };
     let mut conn = services.conn().await?;
     load_me(&mut conn, user, csrf).await

@@ -54,6 +54,10 @@ pub mod action {
     pub const HOOK_CHANGED: &str = "hook.change";
     pub const HOOK_ROTATED: &str = "hook.rotate";
     pub const HOOK_DELETED: &str = "hook.delete";
+    pub const EMBED_CREATED: &str = "embed.create";
+    pub const EMBED_CHANGED: &str = "embed.change";
+    pub const EMBED_ROTATED: &str = "embed.rotate";
+    pub const EMBED_DELETED: &str = "embed.delete";
     pub const WEBHOOK_CREATED: &str = "webhook_endpoint.create";
     pub const WEBHOOK_CHANGED: &str = "webhook_endpoint.change";
     pub const WEBHOOK_DELETED: &str = "webhook_endpoint.delete";

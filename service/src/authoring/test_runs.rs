@@ -83,6 +83,7 @@ impl Trial {
         spend::Capped {
             deployment: None,
             key: self.key,
+            embed: None,
         }
     }
 

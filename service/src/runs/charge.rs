@@ -108,6 +108,7 @@ pub(super) async fn release_held(
             conn,
             record.deployment_id,
             record.api_key_id,
+            record.embed_id,
             record.created_at,
             hold.price,
         )

@@ -234,11 +234,19 @@ async fn execute_held(
                 secrets,
                 own_key,
                 trigger: record.trigger_for_agent(),
+                conversation: match record.embed_id {
+                    Some(_) => {
+                        let mut conn = services.conn().await?;
+                        super::conversation::history(&mut conn, run_id).await?
+                    }
+                    None => Vec::new(),
+                },
             };
             let payer = Payer {
                 run: run_id,
                 workspace: record.workspace_id,
                 key: record.api_key_id,
+                embed: record.embed_id,
             };
             run_script(services, runner, &work, script, payer, &record.input).await?
         }
@@ -261,6 +269,8 @@ pub(super) struct Payer {
     run: Uuid,
     workspace: Uuid,
     key: Option<Uuid>,
+    /// The web embed whose daily cap they count against.
+    embed: Option<Uuid>,
 }
 
 /// What a run produced.
@@ -275,6 +285,8 @@ pub(super) struct Script<'a> {
     secrets: BTreeMap<String, String>,
     own_key: Option<String>,
     trigger: runtime::Trigger,
+    /// The conversation it answers in (`ctx.conversation`).
+    conversation: Vec<runtime::ConversationMessage>,
 }
 
 /// Runs a script; what it produced, and the credits its model calls were
@@ -294,6 +306,7 @@ pub(super) async fn run_script(
         secrets,
         own_key,
         trigger,
+        conversation,
     } = script;
     let manifest = crate::agents::manifest_from(manifest)?;
     let sandbox = crate::sandbox::of(services)?;
@@ -338,6 +351,7 @@ pub(super) async fn run_script(
         crate::spend::Capped {
             deployment: Some(deployment.deployment),
             key: payer.key,
+            embed: payer.embed,
         },
     )?;
     let mut host = runtime::HostContext::new(manifest.capabilities.clone())
@@ -346,7 +360,8 @@ pub(super) async fn run_script(
         .with_http(sandbox.fetcher.clone())
         .with_config(config)
         .with_secrets(secrets)
-        .with_trigger(trigger);
+        .with_trigger(trigger)
+        .with_conversation(conversation);
     if manifest.capabilities.kv
         && let Some(kv) = &runner.kv
     {

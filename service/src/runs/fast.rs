@@ -113,7 +113,7 @@ macro_rules! run_columns {
         "id, deployment_id, status, trigger, error, duration_us, fuel_used, peak_memory_bytes, \
          created_at, finished_at, price_credits, charged_credits, workspace_id, input, output, \
          logs, logs_truncated, api_key_id, llm_calls, llm_input_tokens, llm_output_tokens, \
-         llm_credits, trigger_details"
+         llm_credits, trigger_details, embed_id"
     };
 }
 
@@ -402,7 +402,7 @@ WITH run AS (
 ),
 paid AS (
     SELECT run.id, run.workspace_id AS payer, run.price_credits AS price, run.api_key_id,
-           run.deployment_id, run.created_at, dep.agent_id,
+           run.deployment_id, run.embed_id, run.created_at, dep.agent_id,
            (SELECT l.id FROM ledger_accounts l
             WHERE l.kind = 'held' AND l.workspace_id = run.workspace_id) AS held,
            (SELECT l.id FROM ledger_accounts l
@@ -465,10 +465,13 @@ counters AS (
     SELECT s.scope, s.owner, s.month
     FROM spend_months s, paid
     WHERE @status <> 'succeeded' AND (SELECT count(*) FROM legs) > 0
-      AND s.month = date_trunc('month', paid.created_at AT TIME ZONE 'UTC')::date
-      AND ((s.scope = 'deployment' AND s.owner = paid.deployment_id)
-           OR (s.scope = 'api_key' AND s.owner = paid.api_key_id))
-    ORDER BY CASE s.scope WHEN 'deployment' THEN 1 ELSE 2 END
+      AND ((s.scope = 'deployment' AND s.owner = paid.deployment_id
+            AND s.month = date_trunc('month', paid.created_at AT TIME ZONE 'UTC')::date)
+           OR (s.scope = 'api_key' AND s.owner = paid.api_key_id
+            AND s.month = date_trunc('month', paid.created_at AT TIME ZONE 'UTC')::date)
+           OR (s.scope = 'embed' AND s.owner = paid.embed_id
+            AND s.month = (paid.created_at AT TIME ZONE 'UTC')::date))
+    ORDER BY CASE s.scope WHEN 'deployment' THEN 1 WHEN 'api_key' THEN 2 ELSE 3 END
     FOR NO KEY UPDATE OF s
 ),
 given_back AS (

@@ -22,6 +22,7 @@ use types::{DeploymentId, RunId};
 
 mod cancel;
 mod charge;
+pub mod conversation;
 mod execute;
 mod fast;
 pub mod input;
@@ -33,7 +34,7 @@ pub use cancel::{cancel, keep};
 pub use execute::{Claim, claim, execute, execute_claimed, fail_queued};
 pub(crate) use read::get_unscoped;
 pub use read::{get, list, metrics, recent};
-pub use start::{Answered, Started, start, start_and_wait, start_triggered};
+pub use start::{Answered, Started, start, start_and_wait, start_embedded, start_triggered};
 
 /// The job kind of asynchronous runs.
 pub const RUN_JOB: &str = "run.execute";
@@ -89,6 +90,9 @@ struct RunRecord {
     llm_credits: i64,
     /// What the agent reads as `ctx.trigger`'s details.
     trigger_details: Option<serde_json::Value>,
+    /// The web embed it was started from (whose daily cap it counts
+    /// against, and whose conversation it answers in).
+    embed_id: Option<Uuid>,
 }
 
 impl RunRecord {

@@ -85,6 +85,60 @@ pub async fn start_triggered(
     trigger_details: Option<serde_json::Value>,
     idempotency_key: Option<String>,
 ) -> Result<Started, ServiceError> {
+    start_from(
+        services,
+        actor,
+        id,
+        request,
+        trigger,
+        trigger_details,
+        idempotency_key,
+        None,
+    )
+    .await
+}
+
+/// [`start_triggered`] for a web embed's visitor (`trigger = embed`): the
+/// run is recorded with `embed`, whose daily cap it counts against (its
+/// price now, its model calls as they are made) and whose conversation it
+/// answers in. Queued (asynchronous): the visitor follows it live.
+pub async fn start_embedded(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: serde_json::Value,
+    trigger_details: serde_json::Value,
+    embed: Uuid,
+) -> Result<Started, ServiceError> {
+    let request = StartRun {
+        input,
+        mode: Some("async".to_owned()),
+        ..StartRun::default()
+    };
+    start_from(
+        services,
+        actor,
+        id,
+        request,
+        "embed",
+        Some(trigger_details),
+        None,
+        Some(embed),
+    )
+    .await
+}
+
+#[expect(clippy::too_many_arguments, reason = "one start, three doors")]
+async fn start_from(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    request: StartRun,
+    trigger: &str,
+    trigger_details: Option<serde_json::Value>,
+    idempotency_key: Option<String>,
+    embed: Option<Uuid>,
+) -> Result<Started, ServiceError> {
     actor.require_scope(if trigger == "mcp" {
         Scope::Mcp
     } else {
@@ -112,8 +166,8 @@ pub async fn start_triggered(
     // input schema kept for the deployment's version (the statement checks
     // the version is still the one, and does nothing for an input the
     // schema refuses). Anything else goes the slow path, which checks
-    // access before it answers.
-    if let Some(kept) = services.input_schemas.get(id) {
+    // access before it answers; so does an embed's run (its daily cap).
+    if let Some(kept) = services.input_schemas.get(id).filter(|_| embed.is_none()) {
         let input_ok = input::meets(kept.schema.as_ref(), &request.input, size).await;
         let run_id = Uuid::new_v4();
         let lease_until = (!asynchronous).then(|| Utc::now() + lease_of(&runner));
@@ -250,6 +304,7 @@ pub async fn start_triggered(
                     runs::created_by.eq(user.0),
                     runs::api_key_id.eq(actor.key_id().map(|key| key.0)),
                     runs::trigger_details.eq(&trigger_details),
+                    runs::embed_id.eq(embed),
                 ))
                 .returning(RunRecord::as_returning())
                 .get_result(conn)
@@ -278,6 +333,7 @@ pub async fn start_triggered(
                     id,
                     deployment.spend_cap_credits,
                     record.api_key_id,
+                    record.embed_id,
                     hold.price,
                 )
                 .await?;
