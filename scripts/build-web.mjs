@@ -7,7 +7,8 @@
 //                        content-hashed names, index.html from frontend/
 //      and the API reference (/docs/api): redoc's standalone bundle from
 //      npm and its start script, content-hashed, named in api-reference.html
-//   3. build-editor.mjs  the code editor's bundle, named in index.html, then
+//   3. build-embed.mjs   web embeds: embed.js and the frame page it opens
+//      build-editor.mjs  the code editor's bundle, named in index.html, then
 //                        precompress.mjs (.br and .gz beside every asset)
 //   4. here              the staging directory replaces dist/ in one rename
 //
@@ -47,13 +48,17 @@ say(`cargo: the WASM app (${wasmProfile} profile; minutes the first time, second
 execFileSync("cargo", cargoArgs(wasmProfile), { stdio: ["ignore", "inherit", "inherit"], cwd: root });
 
 // Skipped when nothing it is made of changed since dist/ was built: the
-// module cargo left, the page's sources, the editor's packages and these
-// scripts.
+// module cargo left, the page's sources, the editor's packages, the embed's
+// sources and these scripts.
 const inputs = createHash("sha256").update(profile);
 const scripts = readdirSync(join(root, "scripts")).filter((name) => name.endsWith(".mjs")).sort();
+const embed = readdirSync(join(root, "embed"), { recursive: true, withFileTypes: true })
+  .filter((entry) => entry.isFile())
+  .map((entry) => join(entry.parentPath ?? entry.path, entry.name).slice(root.length + 1))
+  .sort();
 for (const file of [
   wasmOf(targetDir, wasmProfile), "style/main.css", "public/favicon.svg", "frontend/index.html",
-  "editor/main.js", "package-lock.json", ...scripts.map((name) => `scripts/${name}`),
+  "editor/main.js", ...embed, "package-lock.json", ...scripts.map((name) => `scripts/${name}`),
 ]) {
   inputs.update(file).update(readFileSync(resolve(root, file)));
 }
@@ -128,6 +133,9 @@ writeFileSync(
     `<style>body{margin:0}</style></head><body><div id="reference"></div>` +
     `<script src="${redoc}"></script><script src="${start}"></script></body></html>`,
 );
+
+say("web embeds (embed.js and its frame page)");
+node("build-embed.mjs");
 
 say("the code editor's bundle and compressed copies");
 node("build-editor.mjs");

@@ -1,4 +1,9 @@
 ALTER TABLE spend_months DROP CONSTRAINT spend_within_embed_cap;
+DELETE FROM spend_months WHERE scope = 'embed';
+ALTER TABLE spend_months DROP CONSTRAINT spend_months_month_check;
+ALTER TABLE spend_months ADD CONSTRAINT spend_months_month_check CHECK (extract(day FROM month) = 1);
+ALTER TABLE spend_months DROP CONSTRAINT spend_months_scope_check;
+ALTER TABLE spend_months ADD CONSTRAINT spend_months_scope_check CHECK (scope IN ('deployment', 'api_key'));
 ALTER TABLE runs DROP COLUMN embed_id;
 DROP TABLE embed_views;
 DROP TABLE embed_counters;

@@ -73,5 +73,13 @@ CREATE TABLE embed_views (
 
 ALTER TABLE runs ADD COLUMN embed_id uuid REFERENCES embeds (id) ON DELETE SET NULL;
 CREATE INDEX runs_embed_idx ON runs (embed_id, created_at) WHERE embed_id IS NOT NULL;
+-- An embed's daily cap counts in `spend_months` too: scope `embed`, its
+-- `month` the UTC day.
+ALTER TABLE spend_months DROP CONSTRAINT spend_months_scope_check;
+ALTER TABLE spend_months ADD CONSTRAINT spend_months_scope_check
+    CHECK (scope IN ('deployment', 'api_key', 'embed'));
+ALTER TABLE spend_months DROP CONSTRAINT spend_months_month_check;
+ALTER TABLE spend_months ADD CONSTRAINT spend_months_month_check
+    CHECK (scope = 'embed' OR extract(day FROM month) = 1);
 ALTER TABLE spend_months ADD CONSTRAINT spend_within_embed_cap
     CHECK (scope <> 'embed' OR cap IS NULL OR spent <= cap);

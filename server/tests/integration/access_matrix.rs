@@ -606,6 +606,68 @@ fn rows() -> Vec<Row> {
             [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
         ),
         row(Method::POST, "/hooks/{team hook token}", Team, [200; 11]),
+        // Web embeds: members make them, anyone who sees the deployment
+        // reads them and their numbers.
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/embeds",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/embeds",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/embeds/{team embed}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/deployments/{team deployment}/embeds/{team embed}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/deployments/{team deployment}/embeds/{team embed}",
+            Team,
+            [401, 404, 404, 403, 204, 204, 204, 204, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/deployments/{team deployment}/embeds/{team embed}/secret",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/embeds/{team embed}/stats",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        // The visitor's side: the frame and a session for anyone on an
+        // allowed page (here this server's own, the owner's preview);
+        // messages only with a visitor token, which no session or key is.
+        row(Method::GET, "/embed/{team embed}", Team, [200; 11]),
+        row(Method::POST, "/embed/{team embed}/session", Team, [200; 11]),
+        row(
+            Method::POST,
+            "/embed/{team embed}/messages",
+            Team,
+            [401; 11],
+        ),
+        row(Method::GET, "/embed/{team embed}/messages", Team, [401; 11]),
+        row(
+            Method::DELETE,
+            "/embed/{team embed}/messages",
+            Team,
+            [401; 11],
+        ),
         // The Triggers panel's and the Webhooks page's server functions:
         // the same rules as their REST routes.
         row(
@@ -1708,6 +1770,23 @@ impl Matrix {
         )
     }
 
+    /// An embed of `deployment`, made by the team's owner: its id.
+    async fn embed(&mut self, deployment: Uuid) -> String {
+        let (status, made) = self
+            .as_person(
+                Who::Owner,
+                Method::POST,
+                &format!("/api/v1/deployments/{deployment}/embeds"),
+                Some(json!({
+                    "name": "matrix", "allowed_origins": ["https://shop.example.com"],
+                    "input": "form",
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        made["embed"]["id"].as_str().expect("an id").to_owned()
+    }
+
     /// The path and body of a Triggers or Webhooks server function, with
     /// what it acts on made fresh in the team.
     async fn trigger_function(
@@ -1927,6 +2006,37 @@ impl Matrix {
                     _ => None,
                 };
                 (path, body)
+            }
+            _ if route.contains("{team embed}") => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let embed = self.embed(deployment).await;
+                let path = route
+                    .replace("{team deployment}", &deployment.to_string())
+                    .replace("{team embed}", &embed);
+                let body = match (&row.method, route) {
+                    (&Method::PUT, _) => Some(json!({
+                        "name": "renamed", "allowed_origins": ["https://shop.example.com"],
+                        "input": "form",
+                    })),
+                    (_, r) if r.ends_with("/session") => Some(json!({
+                        "visitor": "matrix-visitor-0001",
+                        "page_origin": self.app.base_url,
+                    })),
+                    (_, r) if r.ends_with("/messages") => Some(json!({ "input": {} })),
+                    _ => None,
+                };
+                (path, body)
+            }
+            _ if route.ends_with("{team deployment}/embeds") && row.method == Method::POST => {
+                let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+                let path = route.replace("{team deployment}", &deployment.to_string());
+                (
+                    path,
+                    Some(json!({
+                        "name": "Shop", "allowed_origins": ["https://shop.example.com"],
+                        "input": "form",
+                    })),
+                )
             }
             _ if route.ends_with("{team deployment}/hooks") && row.method == Method::POST => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;

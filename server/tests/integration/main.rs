@@ -24,6 +24,7 @@ mod cli;
 mod crash;
 mod deployments;
 mod device_sign_in;
+mod embeds;
 mod github;
 mod health;
 mod hooks;

@@ -59,7 +59,8 @@ async fn every_operation_says_what_it_takes_answers_and_needs() {
         BTreeSet::from([
             &"bearer".to_owned(),
             &"csrf".to_owned(),
-            &"session".to_owned()
+            &"session".to_owned(),
+            &"visitor".to_owned()
         ])
     );
     let scopes: HashSet<&str> = types::account::Scope::ALL

@@ -126,11 +126,14 @@ async fn live_embed(conn: &mut AsyncPgConnection, id: &str) -> Result<EmbedRecor
 }
 
 /// The request's `Origin` must be this server's (the frame) or a site the
-/// embed allows; a request without one is refused too.
+/// embed allows. A change without one is refused too; a read may lack it
+/// (browsers send none on a same-origin GET: the frame reading its
+/// conversation), the token being its credential.
 fn check_request_origin(
     services: &Services,
     embed: &EmbedRecord,
     origin: Option<&str>,
+    read: bool,
 ) -> Result<(), ServiceError> {
     let allowed = embed.allowed();
     match origin {
@@ -143,6 +146,7 @@ fn check_request_origin(
         Some(_) => Err(ServiceError::Forbidden(
             "this embed is not allowed on the site this request comes from (Origin)".to_owned(),
         )),
+        None if read => Ok(()),
         None => Err(ServiceError::Forbidden(
             "an embed's calls come from a browser page: the Origin header is missing".to_owned(),
         )),
@@ -290,7 +294,7 @@ pub async fn open_session(
         .to_ascii_lowercase();
     let mut conn = services.conn().await?;
     let embed = live_embed(&mut conn, id).await?;
-    check_request_origin(services, &embed, origin)?;
+    check_request_origin(services, &embed, origin, false)?;
     check_page_origin(services, &embed, &page)?;
     let now = Utc::now();
     let site_user = request
@@ -410,10 +414,11 @@ async fn admitted(
     conn: &mut AsyncPgConnection,
     token: &str,
     origin: Option<&str>,
+    read: bool,
 ) -> Result<(Visitor, EmbedRecord), ServiceError> {
     let visitor = visitor(services, token)?;
     let embed = live_embed(conn, &public_id(visitor.embed)).await?;
-    check_request_origin(services, &embed, origin)?;
+    check_request_origin(services, &embed, origin, read)?;
     check_page_origin(services, &embed, &visitor.page_origin)?;
     Ok((visitor, embed))
 }
@@ -467,7 +472,7 @@ pub async fn send(
     message: SendMessage,
 ) -> Result<MessageSent, ServiceError> {
     let mut conn = services.conn().await?;
-    let (visitor, embed) = admitted(services, &mut conn, token, origin).await?;
+    let (visitor, embed) = admitted(services, &mut conn, token, origin, false).await?;
     let (text, input) = message_input(&embed, message)?;
     if let Some(cap) = embed.daily_cap_credits
         && spend::by_embed_today(&mut conn, embed.id).await? >= cap
@@ -544,6 +549,8 @@ pub async fn send(
         "session": visitor.session,
         "at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     });
+    // One connection at a time: the start takes its own.
+    drop(conn);
     let started = crate::runs::start_embedded(
         services,
         &actor,
@@ -553,6 +560,7 @@ pub async fn send(
         embed.id,
     )
     .await;
+    let mut conn = services.conn().await?;
     let started = match started {
         Ok(started) => started,
         Err(error) => {
@@ -619,7 +627,7 @@ pub async fn conversation(
     origin: Option<&str>,
 ) -> Result<Conversation, ServiceError> {
     let mut conn = services.conn().await?;
-    let (visitor, _) = admitted(services, &mut conn, token, origin).await?;
+    let (visitor, _) = admitted(services, &mut conn, token, origin, true).await?;
     let turns = conversation::turns(&mut conn, visitor.session, None, SHOWN_TURNS).await?;
     Ok(Conversation {
         messages: messages(&turns),
@@ -634,7 +642,7 @@ pub async fn clear(
     origin: Option<&str>,
 ) -> Result<(), ServiceError> {
     let mut conn = services.conn().await?;
-    let (visitor, _) = admitted(services, &mut conn, token, origin).await?;
+    let (visitor, _) = admitted(services, &mut conn, token, origin, false).await?;
     diesel::delete(embed_messages::table.filter(embed_messages::session_id.eq(visitor.session)))
         .execute(&mut conn)
         .await?;

@@ -383,7 +383,7 @@ pub fn error_of<'a>(body: &'a Value, code: &str) -> &'a Value {
 }
 
 fn write_dist(dir: &Path) {
-    let files: [(&str, Vec<u8>); 6] = [
+    let files: [(&str, Vec<u8>); 7] = [
         (
             "index.html",
             format!(
@@ -409,6 +409,11 @@ fn write_dist(dir: &Path) {
         (
             "api-reference.html",
             b"<!doctype html><title>Agentdeck API reference</title>".to_vec(),
+        ),
+        // An embed's frame page (scripts/build-embed.mjs writes the real one).
+        (
+            "embed.html",
+            b"<!doctype html><title>Agentdeck embed</title>".to_vec(),
         ),
     ];
     for (name, bytes) in files {
