@@ -19,21 +19,18 @@ const CHAT = `export default async function run(input, ctx) {
 }
 `;
 
-/** Opens `url` and waits for the launcher or `wait` ms; the launcher's
- * readiness time after the script tag began to load, if it came. */
+/** Opens `url` and waits for the launcher or `wait` ms: the launcher's
+ * readiness after the snippet's script began to load, or null. */
 async function visit(page, url, wait) {
   await page.goto(url);
-  return page.evaluate((wait) => new Promise((ok) => {
-    const done = (detail) => {
-      const script = performance.getEntriesByType("resource").find((e) => e.name.endsWith("/embed.js"));
-      ok(detail ? { at: detail.at, script: script?.startTime ?? 0 } : null);
-    };
-    if (document.querySelector("agentdeck-embed")?.shadowRoot?.querySelector("[data-agentdeck-launcher]")) {
-      return done({ at: performance.now() });
-    }
-    document.addEventListener("agentdeck:embed-ready", (event) => done(event.detail), { once: true });
-    setTimeout(() => done(null), wait);
-  }), wait);
+  const ready = await page
+    .waitForFunction(() => window.__embedReady, null, { timeout: wait })
+    .then(() => true, () => false);
+  if (!ready) return null;
+  return page.evaluate(() => {
+    const script = performance.getEntriesByType("resource").find((e) => e.name.endsWith("/embed.js"));
+    return { at: window.__embedReady.at, script: script?.startTime ?? 0 };
+  });
 }
 
 describe("Agentdeck web embeds", () => {
@@ -58,6 +55,12 @@ describe("Agentdeck web embeds", () => {
     const elsewhere = await site(other, embed.snippet);
 
     const context = await e2e.browser.newContext();
+    // Listening before the page's own scripts run.
+    await context.addInitScript(() => {
+      document.addEventListener("agentdeck:embed-ready", (event) => {
+        window.__embedReady = event.detail;
+      }, { once: true });
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT);
     const errors = [];

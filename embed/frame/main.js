@@ -176,7 +176,14 @@ async function start() {
   }
 }
 
-start().catch((error) => {
-  console.error(error);
-  fail("This chat could not start.");
-});
+// Only framed: opened on its own (a link, a popup) the frame would let any
+// site hand out someone else's embed. The server refuses such a load too
+// (`Sec-Fetch-Dest`); this covers browsers that do not say.
+if (framed) {
+  start().catch((error) => {
+    console.error(error);
+    fail("This chat could not start.");
+  });
+} else {
+  fail("This chat shows only inside the site it belongs to.");
+}

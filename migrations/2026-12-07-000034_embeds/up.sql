@@ -48,6 +48,7 @@ CREATE TABLE embed_messages (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX embed_messages_session_idx ON embed_messages (session_id, created_at);
+CREATE INDEX embed_messages_run_idx ON embed_messages (run_id) WHERE run_id IS NOT NULL;
 
 -- Fixed-window counters of the limits: `subject` is `v:<visitor>`,
 -- `a:<address or /64>` or `e` (the whole embed); `span` `m` (a minute)

@@ -84,21 +84,23 @@ pub async fn personal_workspace(
 }
 
 /// A web embed's visitor follows its own runs only: a run of the embed
-/// whose message is in the visitor's conversation.
+/// (while it is on) whose message is in the visitor's conversation.
 async fn visitor_topic(
     conn: &mut AsyncPgConnection,
     embed: uuid::Uuid,
     session: uuid::Uuid,
     topic: TopicRequest,
 ) -> Result<Topic, ServiceError> {
-    use crate::schema::embed_messages;
+    use crate::schema::{embed_messages, embeds};
     let TopicRequest::Run(id) = topic else {
         return Err(ServiceError::NotFound { what: "topic" });
     };
     let theirs: Option<uuid::Uuid> = runs::table
         .inner_join(embed_messages::table.on(embed_messages::run_id.eq(runs::id.nullable())))
+        .inner_join(embeds::table.on(embeds::id.nullable().eq(runs::embed_id)))
         .filter(runs::id.eq(id.0))
         .filter(runs::embed_id.eq(embed))
+        .filter(embeds::enabled)
         .filter(embed_messages::session_id.eq(session))
         .select(runs::id)
         .first(conn)
@@ -121,6 +123,7 @@ pub async fn may_follow(
     if let Actor::Visitor {
         embed_id,
         session_id,
+        ..
     } = actor
     {
         return visitor_topic(conn, *embed_id, *session_id, topic).await;

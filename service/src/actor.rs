@@ -53,6 +53,8 @@ pub enum Actor {
     Visitor {
         embed_id: uuid::Uuid,
         session_id: uuid::Uuid,
+        /// When its token ends (its socket closes then).
+        expires_at: chrono::DateTime<chrono::Utc>,
     },
 }
 

@@ -13,8 +13,9 @@
 //! cap. The counters are the last rows a start or an ending locks (after
 //! the ledger's accounts).
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -80,11 +81,12 @@ async fn add_within_cap(
     owner: Uuid,
     price: i64,
     cap: Option<i64>,
+    period: Option<NaiveDate>,
 ) -> Result<bool, ServiceError> {
-    let period = scope.now();
+    let now = scope.now();
     let added = diesel::sql_query(format!(
         "INSERT INTO spend_months AS s (scope, owner, month, spent, cap) \
-         SELECT $1, $2, {period}, $3, $4 WHERE $3 <= coalesce($4, $3) \
+         SELECT $1, $2, coalesce($5::date, {now}), $3, $4 WHERE $3 <= coalesce($4, $3) \
          ON CONFLICT (scope, owner, month) \
          DO UPDATE SET spent = s.spent + EXCLUDED.spent, cap = EXCLUDED.cap \
          WHERE s.spent + EXCLUDED.spent <= coalesce($4, s.spent + EXCLUDED.spent)"
@@ -93,6 +95,7 @@ async fn add_within_cap(
     .bind::<SqlUuid, _>(owner)
     .bind::<BigInt, _>(price)
     .bind::<Nullable<BigInt>, _>(cap)
+    .bind::<Nullable<Date>, _>(period)
     .execute(conn)
     .await?;
     Ok(added == 1)
@@ -121,6 +124,7 @@ pub async fn charge_caps(
             (Scope::ApiKey, key, key_cap),
             (Scope::Embed, embed, embed_cap),
         ],
+        None,
         price,
     )
     .await
@@ -132,8 +136,10 @@ pub async fn charge_caps(
 pub struct Capped {
     pub deployment: Option<Uuid>,
     pub key: Option<Uuid>,
-    /// The web embed whose daily cap a run's model calls count against.
-    pub embed: Option<Uuid>,
+    /// The web embed whose daily cap a run's model calls count against,
+    /// and the UTC day its run started (the day they count in, whenever
+    /// they are made or settled).
+    pub embed: Option<(Uuid, NaiveDate)>,
 }
 
 /// Counts `amount` against `capped`'s monthly caps (read from their rows),
@@ -158,14 +164,16 @@ pub async fn charge(
         None => None,
     };
     let key_cap = key_cap(conn, capped.key).await?;
-    let embed_cap = embed_cap(conn, capped.embed).await?;
+    let embed = capped.embed.map(|(embed, _)| embed);
+    let embed_cap = embed_cap(conn, embed).await?;
     within_caps(
         conn,
         [
             (Scope::Deployment, capped.deployment, deployment_cap),
             (Scope::ApiKey, capped.key, key_cap),
-            (Scope::Embed, capped.embed, embed_cap),
+            (Scope::Embed, embed, embed_cap),
         ],
+        capped.embed.map(|(_, day)| day),
         amount,
     )
     .await
@@ -207,11 +215,16 @@ async fn key_cap(
 async fn within_caps(
     conn: &mut AsyncPgConnection,
     owners: [(Scope, Option<Uuid>, Option<i64>); 3],
+    embed_day: Option<NaiveDate>,
     amount: i64,
 ) -> Result<(), ServiceError> {
     for (scope, owner, cap) in owners {
         let Some(owner) = owner else { continue };
-        if !add_within_cap(conn, scope, owner, amount, cap).await? {
+        let period = match scope {
+            Scope::Embed => embed_day,
+            Scope::Deployment | Scope::ApiKey => None,
+        };
+        if !add_within_cap(conn, scope, owner, amount, cap, period).await? {
             let spent = this_period(conn, scope, &[owner])
                 .await?
                 .into_iter()
@@ -255,20 +268,25 @@ pub async fn give_back_now(
         return Ok(());
     }
     let owners = [
-        (Scope::Deployment, capped.deployment),
-        (Scope::ApiKey, capped.key),
-        (Scope::Embed, capped.embed),
+        (Scope::Deployment, capped.deployment, None),
+        (Scope::ApiKey, capped.key, None),
+        (
+            Scope::Embed,
+            capped.embed.map(|(embed, _)| embed),
+            capped.embed.map(|(_, day)| day),
+        ),
     ];
-    for (scope, owner) in owners {
+    for (scope, owner, period) in owners {
         let Some(owner) = owner else { continue };
-        let period = scope.now();
+        let now = scope.now();
         diesel::sql_query(format!(
             "UPDATE spend_months SET spent = greatest(spent - $3, 0) \
-             WHERE scope = $1 AND owner = $2 AND month = {period}"
+             WHERE scope = $1 AND owner = $2 AND month = coalesce($4::date, {now})"
         ))
         .bind::<Text, _>(scope.as_str())
         .bind::<SqlUuid, _>(owner)
         .bind::<BigInt, _>(amount)
+        .bind::<Nullable<Date>, _>(period)
         .execute(conn)
         .await?;
     }

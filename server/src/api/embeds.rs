@@ -278,8 +278,8 @@ fn not_shown(status: StatusCode, message: &str) -> Response {
     params(("embed" = String, Path, description = "The embed's id, `emb_…`")),
     responses(
         (status = 200, description = "The frame's page", body = String, content_type = "text/html"),
-        (status = 403, description = "The embed is turned off", body = String,
-            content_type = "text/html"),
+        (status = 403, description = "The embed is turned off, or the page was not loaded \
+            into a frame (`Sec-Fetch-Dest`)", body = String, content_type = "text/html"),
         (status = 404, description = "No such embed", body = String, content_type = "text/html"),
     ),
     security(())
@@ -288,9 +288,23 @@ pub async fn embed_frame(
     State(state): State<AppState>,
     client: Option<Extension<ClientAddr>>,
     Path(embed): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     if let Err(error) = state.limits.api(client.and_then(|Extension(c)| c.0)) {
         return error.into_response();
+    }
+    // Framed only: opened on its own (a link, a popup from any site) it
+    // would hand the embed to sites its owner never listed. Browsers say
+    // where a document goes; one that does not say is let through (the
+    // frame's own script refuses to start unframed).
+    let destination = headers
+        .get("sec-fetch-dest")
+        .and_then(|value| value.to_str().ok());
+    if destination.is_some_and(|dest| dest != "iframe" && dest != "frame") {
+        return not_shown(
+            StatusCode::FORBIDDEN,
+            "This chat shows only inside the site it belongs to.",
+        );
     }
     let view = match embeds::frame(&state.services, &embed).await {
         Ok(view) => view,

@@ -80,6 +80,7 @@ pub async fn upgrade(
                 service::auth::Actor::Visitor {
                     embed_id: visitor.embed,
                     session_id: visitor.session,
+                    expires_at: visitor.expires_at,
                 },
                 ws.protocols([VISITOR_PROTOCOL]),
             ),

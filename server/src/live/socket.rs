@@ -388,7 +388,8 @@ impl Connection {
     /// When the caller's credentials end (`None`: anonymous, or never),
     /// or the step that closes the socket because they have.
     async fn deadline(&self) -> Result<Option<tokio::time::Instant>, Step> {
-        if self.actor.user_id().is_none() {
+        let visitor = matches!(self.actor, Actor::Visitor { .. });
+        if self.actor.user_id().is_none() && !visitor {
             return Ok(None);
         }
         match service::auth::sessions::valid_until(&self.services, &self.actor).await {
@@ -485,6 +486,7 @@ impl Connection {
                 topic: topic.clone(),
                 stored_name: stored.to_string(),
                 stored,
+                redact: matches!(self.actor, Actor::Visitor { .. }),
             };
             match follow.start(since).await {
                 Ok(start) => {
@@ -551,6 +553,9 @@ struct Follow {
     /// As it is stored (`user:<id>`).
     stored: Topic,
     stored_name: String,
+    /// For a web embed's visitor: events go without their `error` (its
+    /// text is the owner's: an agent's exception, a wallet or a cap).
+    redact: bool,
 }
 
 /// A subscription set up: live deliveries from here on, and the last event
@@ -657,6 +662,7 @@ impl Follow {
 
     /// A frame of this topic, unless the topic was stopped.
     async fn send(&self, frame: Utf8Bytes) -> Result<(), Unsent> {
+        let frame = if self.redact { redacted(frame) } else { frame };
         self.writer.send_for(&self.stopped, frame).await
     }
 
@@ -678,6 +684,21 @@ impl Follow {
                 return Ok(Ok(last));
             }
         }
+    }
+}
+
+/// An event frame without its event's `error` (what a visitor sees).
+fn redacted(frame: Utf8Bytes) -> Utf8Bytes {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(frame.as_str()) else {
+        return frame;
+    };
+    let removed = value
+        .get_mut("event")
+        .and_then(serde_json::Value::as_object_mut)
+        .and_then(|event| event.remove("error"));
+    match removed {
+        Some(_) => value.to_string().into(),
+        None => frame,
     }
 }
 
@@ -730,6 +751,24 @@ fn to_json(frame: &ServerFrame) -> Utf8Bytes {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_visitor_gets_events_without_their_error() {
+        let frame = super::event_frame(
+            "run:x",
+            3,
+            r#"{"kind":"run","status":"failed","error":"the wallet has 12 credits"}"#,
+        );
+        let redacted = super::redacted(frame.into());
+        assert!(
+            !redacted.as_str().contains("wallet"),
+            "{}",
+            redacted.as_str()
+        );
+        assert!(redacted.as_str().contains(r#""status":"failed""#));
+        let plain = super::event_frame("run:x", 4, r#"{"kind":"run","status":"running"}"#);
+        assert_eq!(super::redacted(plain.clone().into()).as_str(), plain);
+    }
+
     #[test]
     fn event_frames_are_the_protocol_frames() {
         let frame = super::event_frame("user", 7, r#"{"kind":"x"}"#);

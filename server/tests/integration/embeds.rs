@@ -220,8 +220,17 @@ async fn an_allowed_site_chats_live_and_the_agent_reads_the_conversation() {
         "{policy}"
     );
     assert!(frame.headers().get("x-frame-options").is_none());
-    // Every other page still refuses to be framed.
+    // Every other page still refuses to be framed; the frame itself is
+    // refused as a page of its own (a link or a popup from any site).
     assert_eq!(app.get("/").await.headers()["x-frame-options"], "DENY");
+    let top = app
+        .http
+        .get(app.url(&format!("/embed/{id}")))
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .expect("opening the frame as a page");
+    assert_eq!(top.status(), StatusCode::FORBIDDEN);
 
     // The frame (on this server's origin) opens a session for the shop.
     let (status, session, visitor) = Visitor::open(
@@ -281,7 +290,11 @@ async fn an_allowed_site_chats_live_and_the_agent_reads_the_conversation() {
     );
     assert_eq!(output["trigger"]["kind"], "embed");
     assert_eq!(output["trigger"]["embed"], id.as_str());
-    assert_eq!(output["trigger"]["visitor"], visitor_id(1));
+    // The visitor's id opens its conversation: the agent and the run
+    // records get a pseudonym of it, never the id.
+    let pseudonym = output["trigger"]["visitor"].as_str().expect("a pseudonym");
+    assert_eq!(pseudonym.len(), 32, "{output}");
+    assert!(!shown.to_string().contains(&visitor_id(1)), "{shown}");
     assert_eq!(output["trigger"]["page_origin"], SHOP);
     assert_eq!(shown["trigger"], "embed");
 
@@ -750,6 +763,24 @@ async fn settings_are_checked_and_conversations_are_purged() {
         );
         assert_eq!(answer["error"]["field"], field, "{settings}: {answer}");
     }
+    // A key that may change deployments but not start runs makes no
+    // embed: visitors would start runs through it.
+    let (status, made) = owner
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "no runs", "scopes": ["deployments:write"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let refused = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(made["token"].as_str().expect("a key"))
+        .json(&json!({ "name": "x", "allowed_origins": [SHOP] }))
+        .send()
+        .await
+        .expect("adding with a key");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     // Development mode takes localhost.
     let made = embed(
         &mut owner,

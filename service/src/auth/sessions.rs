@@ -246,9 +246,9 @@ pub async fn valid_until(
             .optional()?
             .map(|expires| expires.unwrap_or(DateTime::<Utc>::MAX_UTC)),
         Actor::Trigger { .. } => None,
-        // A visitor's token is checked when its socket opens; its socket
-        // follows only its own runs.
-        Actor::Visitor { .. } => Some(DateTime::<Utc>::MAX_UTC),
+        // A visitor's token ends by itself; its socket follows only its
+        // own runs.
+        Actor::Visitor { expires_at, .. } => Some(*expires_at),
     };
     Ok(until.filter(|until| *until > now))
 }

@@ -112,27 +112,6 @@ pub async fn take(
     .await
 }
 
-/// Takes one back from each of `checks` (a message that started no run).
-pub async fn give_back(
-    conn: &mut AsyncPgConnection,
-    embed: Uuid,
-    checks: &[Check],
-) -> Result<(), ServiceError> {
-    for check in checks {
-        diesel::sql_query(format!(
-            "UPDATE embed_counters SET count = greatest(count - 1, 0) \
-             WHERE embed_id = $1 AND subject = $2 AND span = $3 AND since = {}",
-            check.span.since()
-        ))
-        .bind::<SqlUuid, _>(embed)
-        .bind::<Text, _>(&check.subject)
-        .bind::<Text, _>(check.span.as_str())
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
-}
-
 /// Drops windows that ended more than a day ago.
 pub async fn purge(conn: &mut AsyncPgConnection) -> Result<usize, ServiceError> {
     Ok(

@@ -276,9 +276,10 @@ pub async fn get(
         .view(&services.public_url))
 }
 
-/// Adds an embed to a deployment (members and up); its runs start as the
-/// member who made it (or last changed it). The secret for `user` claims
-/// is answered this once.
+/// Adds an embed to a deployment (members and up; a key needs
+/// `deployments:write` and, since visitors start runs through it,
+/// `runs:write`); its runs start as the member who made it (or last
+/// changed it). The secret for `user` claims is answered this once.
 pub async fn create(
     services: &Services,
     actor: &Actor,
@@ -287,22 +288,12 @@ pub async fn create(
     settings: EmbedSettings,
 ) -> Result<EmbedWithSecret, ServiceError> {
     actor.require_scope(Scope::DeploymentsWrite)?;
+    actor.require_scope(Scope::RunsWrite)?;
     let user = actor.require_user()?;
     let settings = checked(settings)?;
     let mut conn = services.conn().await?;
     let record = deployments::editable(&mut conn, actor, deployment).await?;
     check_input_fits(services, &mut conn, &record, settings.input).await?;
-    let count: i64 = embeds::table
-        .filter(embeds::deployment_id.eq(record.id))
-        .count()
-        .get_result(&mut conn)
-        .await?;
-    if count >= MAX_PER_DEPLOYMENT {
-        return Err(ServiceError::Conflict {
-            field: "embeds",
-            message: format!("a deployment has at most {MAX_PER_DEPLOYMENT} embeds"),
-        });
-    }
     let id = Uuid::new_v4();
     let secret = new_secret()?;
     let sealed = sealer(services)?.seal_bytes(&aad(id), secret.as_bytes())?;
@@ -310,6 +301,24 @@ pub async fn create(
         .map_err(|error| ServiceError::Internal(anyhow::anyhow!("look: {error}")))?;
     let row = conn
         .transaction::<_, ServiceError, _>(async |conn| {
+            // One add at a time per deployment: the count holds.
+            crate::schema::deployments::table
+                .find(record.id)
+                .for_no_key_update()
+                .select(crate::schema::deployments::id)
+                .first::<Uuid>(conn)
+                .await?;
+            let count: i64 = embeds::table
+                .filter(embeds::deployment_id.eq(record.id))
+                .count()
+                .get_result(conn)
+                .await?;
+            if count >= MAX_PER_DEPLOYMENT {
+                return Err(ServiceError::Conflict {
+                    field: "embeds",
+                    message: format!("a deployment has at most {MAX_PER_DEPLOYMENT} embeds"),
+                });
+            }
             let row: EmbedRecord = diesel::insert_into(embeds::table)
                 .values((
                     embeds::id.eq(id),
@@ -352,6 +361,7 @@ pub async fn replace(
     settings: EmbedSettings,
 ) -> Result<Embed, ServiceError> {
     actor.require_scope(Scope::DeploymentsWrite)?;
+    actor.require_scope(Scope::RunsWrite)?;
     let user = actor.require_user()?;
     let settings = checked(settings)?;
     let mut conn = services.conn().await?;

@@ -326,21 +326,9 @@ pub async fn open_session(
         .first(&mut conn)
         .await
         .optional()?;
-    let session = match session {
-        Some(session) => session,
-        None => {
-            diesel::insert_into(embed_sessions::table)
-                .values((
-                    embed_sessions::id.eq(Uuid::new_v4()),
-                    embed_sessions::embed_id.eq(embed.id),
-                    embed_sessions::visitor.eq(&request.visitor),
-                    embed_sessions::site_user.eq(&site_user),
-                ))
-                .returning(embed_sessions::id)
-                .get_result(&mut conn)
-                .await?
-        }
-    };
+    // A new conversation is stored with its first message: opening
+    // sessions stores nothing but a view.
+    let session = session.unwrap_or_else(Uuid::new_v4);
     diesel::insert_into(embed_views::table)
         .values((
             embed_views::embed_id.eq(embed.id),
@@ -474,13 +462,18 @@ pub async fn send(
     let mut conn = services.conn().await?;
     let (visitor, embed) = admitted(services, &mut conn, token, origin, false).await?;
     let (text, input) = message_input(&embed, message)?;
+    // An input the agent's schema refuses is refused here, before it
+    // counts or costs anything (when this server knows the schema).
+    if let Some(kept) = services.input_schemas.get(embed.deployment_id) {
+        let size = serde_json::to_string(&input).map_or(usize::MAX, |text| text.len());
+        crate::runs::input::check(kept.schema.as_ref(), &input, size).await?;
+    }
     if let Some(cap) = embed.daily_cap_credits
         && spend::by_embed_today(&mut conn, embed.id).await? >= cap
     {
         return Err(budget_spent());
     }
-    let address = limits::address_subject(&meta.ip);
-    let checks = [
+    let mut checks = vec![
         Check {
             subject: format!("v:{}", visitor.visitor),
             span: Span::Minute,
@@ -495,29 +488,48 @@ pub async fn send(
                    come back tomorrow",
         },
         Check {
-            subject: address.clone(),
-            span: Span::Minute,
-            limit: embed
-                .per_visitor_minute
-                .saturating_mul(limits::VISITORS_PER_ADDRESS),
-            says: "too many messages from this network; wait a minute and try again",
-        },
-        Check {
-            subject: address,
-            span: Span::Day,
-            limit: embed
-                .per_visitor_day
-                .saturating_mul(limits::VISITORS_PER_ADDRESS),
-            says: "too many messages from this network today; come back tomorrow",
-        },
-        Check {
             subject: "e".to_owned(),
             span: Span::Minute,
             limit: embed.per_embed_minute,
             says: "this assistant is busy right now; try again in a minute",
         },
     ];
+    // An address this server does not know (no peer address) is no
+    // bucket: it would put every such visitor in one.
+    if !meta.ip.is_empty() {
+        let address = limits::address_subject(&meta.ip);
+        checks.extend([
+            Check {
+                subject: address.clone(),
+                span: Span::Minute,
+                limit: embed
+                    .per_visitor_minute
+                    .saturating_mul(limits::VISITORS_PER_ADDRESS),
+                says: "too many messages from this network; wait a minute and try again",
+            },
+            Check {
+                subject: address,
+                span: Span::Day,
+                limit: embed
+                    .per_visitor_day
+                    .saturating_mul(limits::VISITORS_PER_ADDRESS),
+                says: "too many messages from this network today; come back tomorrow",
+            },
+        ]);
+    }
     limits::take(&mut conn, embed.id, &checks).await?;
+    // The conversation is stored with its first message.
+    diesel::insert_into(embed_sessions::table)
+        .values((
+            embed_sessions::id.eq(visitor.session),
+            embed_sessions::embed_id.eq(embed.id),
+            embed_sessions::visitor.eq(&visitor.visitor),
+            embed_sessions::site_user.eq(&visitor.site_user),
+        ))
+        .on_conflict(embed_sessions::id)
+        .do_nothing()
+        .execute(&mut conn)
+        .await?;
     let message_id = Uuid::new_v4();
     let at: DateTime<Utc> = diesel::insert_into(embed_messages::table)
         .values((
@@ -543,7 +555,7 @@ pub async fn send(
     let details = serde_json::json!({
         "embed": public_id(embed.id),
         "name": embed.name,
-        "visitor": visitor.visitor,
+        "visitor": pseudonym(embed.id, &visitor.visitor),
         "user": visitor.site_user,
         "page_origin": visitor.page_origin,
         "session": visitor.session,
@@ -563,11 +575,12 @@ pub async fn send(
     let mut conn = services.conn().await?;
     let started = match started {
         Ok(started) => started,
+        // The attempt still counts against the limits: a visitor cannot
+        // make failing starts for free.
         Err(error) => {
             diesel::delete(embed_messages::table.find(message_id))
                 .execute(&mut conn)
                 .await?;
-            limits::give_back(&mut conn, embed.id, &checks).await?;
             return Err(for_visitor(error));
         }
     };
@@ -592,6 +605,18 @@ pub async fn send(
             error: None,
         }],
     })
+}
+
+/// The visitor as the agent and the owner's run records see it: a hash of
+/// the embed and the visitor's id, never the id itself (which is what
+/// opens its conversation).
+fn pseudonym(embed: Uuid, visitor: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("embed-visitor:{embed}:{visitor}").as_bytes());
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn budget_spent() -> ServiceError {

@@ -16,6 +16,7 @@ use crate::schema::{embed_messages, runs};
 /// answer).
 pub const HISTORY_TURNS: i64 = 20;
 /// Characters of history handed to a run, at most: the oldest go first.
+/// (An answer over 64 KiB of JSON is left out of a conversation.)
 pub const HISTORY_CHARS: usize = 16_000;
 
 /// The text of an answer: a string output, or the first of the output's
@@ -65,7 +66,10 @@ pub async fn turns(
             embed_messages::created_at,
             embed_messages::run_id,
             runs::status.nullable(),
-            runs::output.nullable(),
+            // An answer too long for a chat is not read whole.
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>(
+                "CASE WHEN octet_length(runs.output::text) <= 65536 THEN runs.output END",
+            ),
             runs::error.nullable(),
             runs::finished_at.nullable(),
         ))

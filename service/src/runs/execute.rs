@@ -246,7 +246,9 @@ async fn execute_held(
                 run: run_id,
                 workspace: record.workspace_id,
                 key: record.api_key_id,
-                embed: record.embed_id,
+                embed: record
+                    .embed_id
+                    .map(|embed| (embed, record.created_at.date_naive())),
             };
             run_script(services, runner, &work, script, payer, &record.input).await?
         }
@@ -269,8 +271,9 @@ pub(super) struct Payer {
     run: Uuid,
     workspace: Uuid,
     key: Option<Uuid>,
-    /// The web embed whose daily cap they count against.
-    embed: Option<Uuid>,
+    /// The web embed whose daily cap they count against, and the day its
+    /// run started.
+    embed: Option<(Uuid, chrono::NaiveDate)>,
 }
 
 /// What a run produced.
