@@ -130,6 +130,7 @@ pub mod agents;
 pub mod authoring;
 pub mod billing;
 pub mod deployments;
+pub mod embeds;
 pub mod runs;
 pub mod teams;
 pub mod triggers;

@@ -50,6 +50,16 @@ const TRIGGER_FUNCTIONS: [&str; 14] = [
     "/api/fn/redeliver_webhook",
 ];
 
+/// The server functions of the Embeds panel.
+const EMBED_FUNCTIONS: [&str; 6] = [
+    "/api/fn/list_embeds",
+    "/api/fn/create_embed",
+    "/api/fn/replace_embed",
+    "/api/fn/rotate_embed_secret",
+    "/api/fn/delete_embed",
+    "/api/fn/get_embed_stats",
+];
+
 /// The columns of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
@@ -753,6 +763,44 @@ fn rows() -> Vec<Row> {
             "/api/fn/redeliver_webhook",
             Team,
             [401, 404, 404, 403, 403, 202, 202, 202, 403, 401, 401],
+        ),
+        // The Embeds panel's server functions: the same rules as the REST
+        // routes of embeds.
+        row(
+            Method::GET,
+            "/api/fn/list_embeds?deployment={team deployment}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/create_embed",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/replace_embed",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/rotate_embed_secret",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/delete_embed",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/get_embed_stats?deployment={team deployment}&embed={team embed}&days=14",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
         ),
         // Schedules: members make and change them; viewers look.
         row(
@@ -1787,6 +1835,42 @@ impl Matrix {
         made["embed"]["id"].as_str().expect("an id").to_owned()
     }
 
+    /// The path and body of an Embeds server function, with the deployment
+    /// (and the embed, made by the team's owner) it acts on made fresh.
+    async fn embed_function(
+        &mut self,
+        row: &Row,
+        team: Option<&(Uuid, String, UserId)>,
+    ) -> (String, Option<Value>) {
+        let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;
+        let name = row.route.split('?').next().unwrap_or(row.route);
+        let embed = match name {
+            "/api/fn/list_embeds" | "/api/fn/create_embed" => String::new(),
+            _ => self.embed(deployment).await,
+        };
+        let settings = json!({
+            "name": "Shop", "allowed_origins": ["https://shop.example.com"], "input": "form",
+        });
+        let body = match name {
+            "/api/fn/list_embeds" | "/api/fn/get_embed_stats" => {
+                let path = row
+                    .route
+                    .replace("{team deployment}", &deployment.to_string())
+                    .replace("{team embed}", &embed);
+                return (path, None);
+            }
+            "/api/fn/create_embed" => json!({ "deployment": deployment, "settings": settings }),
+            "/api/fn/replace_embed" => {
+                json!({ "deployment": deployment, "embed": embed, "settings": settings })
+            }
+            "/api/fn/rotate_embed_secret" | "/api/fn/delete_embed" => {
+                json!({ "deployment": deployment, "embed": embed })
+            }
+            other => panic!("no body for {other}"),
+        };
+        (name.to_owned(), Some(body))
+    }
+
     /// The path and body of a Triggers or Webhooks server function, with
     /// what it acts on made fresh in the team.
     async fn trigger_function(
@@ -1926,6 +2010,9 @@ impl Matrix {
             ),
             _ if TRIGGER_FUNCTIONS.iter().any(|f| route.starts_with(f)) => {
                 self.trigger_function(row, team, &slug).await
+            }
+            _ if EMBED_FUNCTIONS.iter().any(|f| route.starts_with(f)) => {
+                self.embed_function(row, team).await
             }
             _ if route.starts_with("/api/fn/") && route.contains("{team deployment}") => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;

@@ -113,7 +113,6 @@ pub async fn start_embedded(
     let request = StartRun {
         input,
         mode: Some("async".to_owned()),
-        ..StartRun::default()
     };
     start_from(
         services,

@@ -1,6 +1,7 @@
 //! The deployment page: its status (live), the actions on it, a run form
 //! and the runs as they happen, metrics charts, the status timeline, a log
-//! tail, the `curl` to run it from anywhere, and its config and secrets.
+//! tail, the `curl` to run it from anywhere, its triggers and web embeds,
+//! and its config and secrets.
 //!
 //! Everything live comes from one topic, `deployment:<id>`, followed from a
 //! few hundred events before the state the page read: those fill the
@@ -20,6 +21,7 @@ use types::deploy::Deployment;
 
 mod actions;
 mod curl;
+mod embeds;
 mod log_tail;
 mod metrics;
 mod run_form;
@@ -32,6 +34,7 @@ mod triggers;
 
 use actions::Actions;
 use curl::Curl;
+use embeds::Embeds;
 use log_tail::LogTail;
 use metrics::Metrics;
 use run_form::RunForm;
@@ -134,6 +137,7 @@ fn DeploymentView(initial: Deployment) -> impl IntoView {
         <Metrics page />
         <LogTail page />
         <Triggers page />
+        <Embeds page />
         <Settings page />
     }
 }
