@@ -56,7 +56,7 @@ const port = await freePort();
 const origin = `http://localhost:${port}`;
 let site;
 try {
-  const { key } = await apiAccount(server, "measure@example.com", ["agents:write", "deployments:write"]);
+  const { key } = await apiAccount(server, "measure@example.com", ["agents:write", "deployments:write", "runs:write"]);
   const { id } = await deployAgent(server, key, { name: "Measured", source: CHAT });
   const { embed } = await callApi(server, key, "POST", `/deployments/${id}/embeds`, {
     name: "Measured", allowed_origins: [origin], development: true,

@@ -38,7 +38,7 @@ describe("Agentdeck web embeds", () => {
 
   test("an allowed site chats live, another site gets nothing, and turning it off stops the next message", async () => {
     const server = e2e.server;
-    const { key } = await apiAccount(server, "embed-owner@example.com", ["agents:write", "deployments:write", "runs:read"]);
+    const { key } = await apiAccount(server, "embed-owner@example.com", ["agents:write", "deployments:write", "runs:read", "runs:write"]);
     const { id: deployment } = await deployAgent(server, key, { name: "Shop helper", source: CHAT });
 
     // Two local sites; the embed allows the first only.
