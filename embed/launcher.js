@@ -290,6 +290,8 @@ function start(script) {
     if (!data || typeof data !== "object" || data.source !== SOURCE) return;
     if (data.type === "ready") {
       ready(data);
+    } else if (data.type === "refused") {
+      warn(`embed ${id} is not shown here: ${String(data.message).slice(0, 300)}`);
     } else if (data.type === "close") {
       if (look && look.mode === "bubble") toggle(false);
     } else if (data.type === "resize") {

@@ -101,6 +101,9 @@ async function start() {
         await sleep(1000 * 3 ** attempt);
         continue;
       }
+      // The page hears why, for its developer's console (the visitor
+      // sees nothing).
+      post({ type: "refused", message: String(error.message || "refused").slice(0, 300) });
       return fail(error.message);
     }
   }

@@ -76,7 +76,7 @@ pub async fn list_embeds(call: Call, PathId(id): PathId<DeploymentId>) -> Reply<
         (status = 201, description = "The embed, its snippet and secret", body = EmbedWithSecret),
         (status = 409, description = "The deployment has 10 embeds already", body = ErrorEnvelope),
     ),
-    security(("bearer" = ["deployments:write"]))
+    security(("bearer" = ["deployments:write", "runs:write"]))
 )]
 pub async fn create_embed(
     call: Call,
@@ -124,7 +124,7 @@ pub async fn show_embed(call: Call, Path((id, embed)): Path<(String, String)>) -
     ),
     request_body = EmbedSettings,
     responses((status = 200, description = "The embed as changed", body = Embed)),
-    security(("bearer" = ["deployments:write"]))
+    security(("bearer" = ["deployments:write", "runs:write"]))
 )]
 pub async fn change_embed(
     call: Call,

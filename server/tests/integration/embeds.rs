@@ -828,3 +828,99 @@ async fn settings_are_checked_and_conversations_are_purged() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_form_embed_sends_the_schemas_input_and_changes_are_audited() {
+    let app = TestApp::builder().workers().spawn().await;
+    let (mut owner, _) = Browser::sign_up(&app, "form@example.com", "Form").await;
+    let slug = publish_agent(&mut owner, "Quoter", |draft| {
+        draft["source"] = json!(
+            "export default async function run(input) {\n  return { answer: `${input.count} x ${input.tea}` };\n}\n"
+        );
+        draft["manifest"]["input_schema"] = json!({
+            "type": "object",
+            "properties": {
+                "tea": { "type": "string", "enum": ["green", "black"] },
+                "count": { "type": "integer", "minimum": 1, "maximum": 10 },
+            },
+            "required": ["tea", "count"],
+        });
+        draft["example_input"] = json!(r#"{"tea": "green", "count": 1}"#);
+    })
+    .await;
+    let (deployment, _) = deploy_running(&mut owner, json!({ "agent": slug, "name": "Quotes" })).await;
+    // A chat would send {"message": …}, which this schema refuses.
+    let (status, refused) = owner
+        .post(
+            &format!("/api/v1/deployments/{deployment}/embeds"),
+            json!({ "name": "Chat", "allowed_origins": [SHOP] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["field"], "input");
+    let made = embed(
+        &mut owner,
+        &deployment,
+        json!({ "name": "Order form", "allowed_origins": [SHOP], "input": "form",
+                "look": { "mode": "inline" }, "per_visitor_minute": 2 }),
+    )
+    .await;
+    let id = made["embed"]["id"].as_str().expect("an id").to_owned();
+    let (status, session, visitor) = Visitor::open(
+        &app,
+        &id,
+        Some(&app.base_url),
+        None,
+        json!({ "visitor": visitor_id(3), "page_origin": SHOP }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["embed"]["input"], "form");
+    assert_eq!(session["embed"]["look"]["mode"], "inline");
+    assert_eq!(
+        session["embed"]["input_schema"]["required"],
+        json!(["tea", "count"])
+    );
+    let send = async |body: Value| {
+        let response = visitor
+            .request(reqwest::Method::POST, &format!("/embed/{id}/messages"))
+            .json(&body)
+            .send()
+            .await
+            .expect("sending");
+        crate::support::json_of(response).await
+    };
+    // Text is a chat's; an input the schema refuses is refused before it
+    // counts (the visitor may send two a minute).
+    assert_eq!(send(json!({ "text": "hi" })).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    for _ in 0..3 {
+        let (status, answer) = send(json!({ "input": { "tea": "white", "count": 1 } })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    }
+    let (status, sent) = send(json!({ "input": { "tea": "green", "count": 3 } })).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    let answer = visitor.answer_of(sent["run"].as_str().expect("a run")).await;
+    assert_eq!(answer["text"], "3 x green");
+
+    // The embed's changes are in the workspace's audit log.
+    let mut settings = made["embed"].clone();
+    for field in ["id", "deployment_id", "snippet", "created_at", "updated_at"] {
+        settings.as_object_mut().unwrap().remove(field);
+    }
+    settings["name"] = json!("Order form 2");
+    let base = format!("/api/v1/deployments/{deployment}/embeds/{id}");
+    assert_eq!(owner.put(&base, settings).await.0, StatusCode::OK);
+    assert_eq!(owner.post(&format!("{base}/secret"), json!({})).await.0, StatusCode::OK);
+    assert_eq!(owner.delete(&base).await.0, StatusCode::NO_CONTENT);
+    let (_, audit) = owner.get("/api/v1/audit").await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    for want in ["embed.create", "embed.change", "embed.rotate", "embed.delete"] {
+        assert!(actions.contains(&want), "{want} in {audit}");
+    }
+    // Deleted: its frame and its visitors' calls answer 404 at once.
+    assert_eq!(app.get(&format!("/embed/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(visitor.conversation().await.0, StatusCode::NOT_FOUND);
+}

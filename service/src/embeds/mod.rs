@@ -210,21 +210,33 @@ fn checked(mut settings: EmbedSettings) -> Result<EmbedSettings, ServiceError> {
 }
 
 /// A chat sends `{"message": "<text>"}`: refused when the agent's input
-/// schema would not take it.
+/// schema would not take it. A form needs the schema's properties.
 async fn check_input_fits(
     services: &Services,
     conn: &mut AsyncPgConnection,
     deployment: &deployments::DeploymentRecord,
     input: EmbedInput,
 ) -> Result<(), ServiceError> {
-    if input != EmbedInput::Chat {
-        return Ok(());
-    }
     let manifest: serde_json::Value = agent_versions::table
         .find(deployment.version_id)
         .select(agent_versions::manifest)
         .first(conn)
         .await?;
+    if input == EmbedInput::Form {
+        // A form is made from the schema's properties.
+        let has_fields = manifest["input_schema"]["properties"]
+            .as_object()
+            .is_some_and(|properties| !properties.is_empty());
+        return if has_fields {
+            Ok(())
+        } else {
+            Err(ServiceError::invalid(
+                "input",
+                "the agent's input schema has no properties to make a form from; \
+                 choose the chat input",
+            ))
+        };
+    }
     let kept = services
         .input_schemas
         .keep(deployment.id, deployment.version_id, &manifest);

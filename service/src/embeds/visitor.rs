@@ -303,17 +303,21 @@ pub async fn open_session(
         .filter(|claim| !claim.is_empty())
         .map(|claim| verify_claim(services, &embed, claim, now))
         .transpose()?;
-    limits::take(
-        &mut conn,
-        embed.id,
-        &[Check {
-            subject: format!("s{}", limits::address_subject(&meta.ip)),
-            span: Span::Minute,
-            limit: limits::SESSIONS_PER_ADDRESS_MINUTE,
-            says: "too many visits from this address; try again in a minute",
-        }],
-    )
-    .await?;
+    // Sessions an address opens a minute (an unknown address is no
+    // bucket: it would put every such visitor in one).
+    if !meta.ip.is_empty() {
+        limits::take(
+            &mut conn,
+            embed.id,
+            &[Check {
+                subject: format!("s{}", limits::address_subject(&meta.ip)),
+                span: Span::Minute,
+                limit: limits::SESSIONS_PER_ADDRESS_MINUTE,
+                says: "too many visits from this address; try again in a minute",
+            }],
+        )
+        .await?;
+    }
     // The visitor's conversation (for this site user), unless it went
     // quiet long ago.
     let session: Option<Uuid> = embed_sessions::table
@@ -463,11 +467,25 @@ pub async fn send(
     let (visitor, embed) = admitted(services, &mut conn, token, origin, false).await?;
     let (text, input) = message_input(&embed, message)?;
     // An input the agent's schema refuses is refused here, before it
-    // counts or costs anything (when this server knows the schema).
-    if let Some(kept) = services.input_schemas.get(embed.deployment_id) {
-        let size = serde_json::to_string(&input).map_or(usize::MAX, |text| text.len());
-        crate::runs::input::check(kept.schema.as_ref(), &input, size).await?;
-    }
+    // counts or costs anything.
+    let kept = match services.input_schemas.get(embed.deployment_id) {
+        Some(kept) => kept,
+        None => {
+            let (version, manifest): (Uuid, serde_json::Value) = deployments::table
+                .inner_join(
+                    agent_versions::table.on(agent_versions::id.eq(deployments::version_id)),
+                )
+                .filter(deployments::id.eq(embed.deployment_id))
+                .select((deployments::version_id, agent_versions::manifest))
+                .first(&mut conn)
+                .await?;
+            services
+                .input_schemas
+                .keep(embed.deployment_id, version, &manifest)
+        }
+    };
+    let size = serde_json::to_string(&input).map_or(usize::MAX, |text| text.len());
+    crate::runs::input::check(kept.schema.as_ref(), &input, size).await?;
     if let Some(cap) = embed.daily_cap_credits
         && spend::by_embed_today(&mut conn, embed.id).await? >= cap
     {
