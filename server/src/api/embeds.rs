@@ -6,7 +6,7 @@
 //! endpoints, which take that token as `Authorization: Bearer evt_…`.
 //! `embed.js` itself is a static file of the web build.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -21,7 +21,7 @@ use types::embed::{
 use types::error::ErrorEnvelope;
 
 use crate::api::body::Body;
-use crate::api::extract::{Answer, Call, PathId, Reply, created};
+use crate::api::extract::{Answer, Call, PathId, QueryOf, Reply, created};
 use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::headers::LOCKED_POLICY;
@@ -226,7 +226,7 @@ pub struct Days {
 pub async fn show_embed_stats(
     call: Call,
     Path((id, embed)): Path<(String, String)>,
-    Query(Days { days }): Query<Days>,
+    QueryOf(Days { days }): QueryOf<Days>,
 ) -> Reply<EmbedStats> {
     let id = deployment_id(&id)?;
     Ok(Json(

@@ -538,9 +538,11 @@ async fn other_sites_forged_claims_and_other_visitors_are_refused() {
 
 #[tokio::test]
 async fn limits_hold_per_visitor_address_and_embed_whatever_origin_says() {
+    // A clock that stands still: every message falls in one minute.
     let app = TestApp::builder()
         .workers()
         .trusted_proxies("127.0.0.0/8")
+        .clock(service::clock::Clock::manual(chrono::Utc::now()))
         .spawn()
         .await;
     let (mut owner, _) = Browser::sign_up(&app, "limits@example.com", "Limits").await;
@@ -848,7 +850,8 @@ async fn a_form_embed_sends_the_schemas_input_and_changes_are_audited() {
         draft["example_input"] = json!(r#"{"tea": "green", "count": 1}"#);
     })
     .await;
-    let (deployment, _) = deploy_running(&mut owner, json!({ "agent": slug, "name": "Quotes" })).await;
+    let (deployment, _) =
+        deploy_running(&mut owner, json!({ "agent": slug, "name": "Quotes" })).await;
     // A chat would send {"message": …}, which this schema refuses.
     let (status, refused) = owner
         .post(
@@ -892,14 +895,19 @@ async fn a_form_embed_sends_the_schemas_input_and_changes_are_audited() {
     };
     // Text is a chat's; an input the schema refuses is refused before it
     // counts (the visitor may send two a minute).
-    assert_eq!(send(json!({ "text": "hi" })).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        send(json!({ "text": "hi" })).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     for _ in 0..3 {
         let (status, answer) = send(json!({ "input": { "tea": "white", "count": 1 } })).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     }
     let (status, sent) = send(json!({ "input": { "tea": "green", "count": 3 } })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
-    let answer = visitor.answer_of(sent["run"].as_str().expect("a run")).await;
+    let answer = visitor
+        .answer_of(sent["run"].as_str().expect("a run"))
+        .await;
     assert_eq!(answer["text"], "3 x green");
 
     // The embed's changes are in the workspace's audit log.
@@ -910,17 +918,28 @@ async fn a_form_embed_sends_the_schemas_input_and_changes_are_audited() {
     settings["name"] = json!("Order form 2");
     let base = format!("/api/v1/deployments/{deployment}/embeds/{id}");
     assert_eq!(owner.put(&base, settings).await.0, StatusCode::OK);
-    assert_eq!(owner.post(&format!("{base}/secret"), json!({})).await.0, StatusCode::OK);
+    assert_eq!(
+        owner.post(&format!("{base}/secret"), json!({})).await.0,
+        StatusCode::OK
+    );
     assert_eq!(owner.delete(&base).await.0, StatusCode::NO_CONTENT);
     let (_, audit) = owner.get("/api/v1/audit").await;
     let actions: Vec<&str> = audit["items"]
         .as_array()
         .map(|items| items.iter().filter_map(|e| e["action"].as_str()).collect())
         .unwrap_or_default();
-    for want in ["embed.create", "embed.change", "embed.rotate", "embed.delete"] {
+    for want in [
+        "embed.create",
+        "embed.change",
+        "embed.rotate",
+        "embed.delete",
+    ] {
         assert!(actions.contains(&want), "{want} in {audit}");
     }
     // Deleted: its frame and its visitors' calls answer 404 at once.
-    assert_eq!(app.get(&format!("/embed/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/embed/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(visitor.conversation().await.0, StatusCode::NOT_FOUND);
 }

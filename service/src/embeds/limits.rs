@@ -8,7 +8,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use diesel::sql_types::{Integer, Text, Uuid as SqlUuid};
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Integer, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -34,12 +35,14 @@ impl Span {
         }
     }
 
-    /// The window's start, in SQL.
-    fn since(self) -> &'static str {
-        match self {
-            Self::Minute => "date_trunc('minute', now())",
-            Self::Day => "date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
-        }
+    /// The start of the window `now` is in.
+    fn since(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let seconds = match self {
+            Self::Minute => 60,
+            Self::Day => 86_400,
+        };
+        let start = now.timestamp().div_euclid(seconds) * seconds;
+        DateTime::from_timestamp(start, 0).unwrap_or(now)
     }
 
     /// The longest a refused caller waits for the window to end.
@@ -78,26 +81,28 @@ pub fn address_subject(ip: &str) -> String {
     }
 }
 
-/// Counts one against each of `checks`, or none of them: the first that
-/// is full is refused (429 with its message).
+/// Counts one against each of `checks` in the windows `now` is in (the
+/// services' clock), or none of them: the first that is full is refused
+/// (429 with its message).
 pub async fn take(
     conn: &mut AsyncPgConnection,
     embed: Uuid,
+    now: DateTime<Utc>,
     checks: &[Check],
 ) -> Result<(), ServiceError> {
     conn.transaction::<_, ServiceError, _>(async |conn| {
         for check in checks {
-            let counted = diesel::sql_query(format!(
+            let counted = diesel::sql_query(
                 "INSERT INTO embed_counters AS c (embed_id, subject, span, since, count) \
-                 VALUES ($1, $2, $3, {}, 1) \
+                 VALUES ($1, $2, $3, $5, 1) \
                  ON CONFLICT (embed_id, subject, span, since) \
                  DO UPDATE SET count = c.count + 1 WHERE c.count < $4",
-                check.span.since()
-            ))
+            )
             .bind::<SqlUuid, _>(embed)
             .bind::<Text, _>(&check.subject)
             .bind::<Text, _>(check.span.as_str())
             .bind::<Integer, _>(check.limit)
+            .bind::<Timestamptz, _>(check.span.since(now))
             .execute(conn)
             .await?;
             if counted == 0 {
@@ -123,7 +128,22 @@ pub async fn purge(conn: &mut AsyncPgConnection) -> Result<usize, ServiceError> 
 
 #[cfg(test)]
 mod tests {
-    use super::address_subject;
+    use super::{Span, address_subject};
+
+    #[test]
+    fn windows_start_on_the_minute_and_the_utc_day() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T05:21:59.9+02:00")
+            .expect("a time")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            Span::Minute.since(at).to_rfc3339(),
+            "2026-12-07T03:21:00+00:00"
+        );
+        assert_eq!(
+            Span::Day.since(at).to_rfc3339(),
+            "2026-12-07T00:00:00+00:00"
+        );
+    }
 
     #[test]
     fn an_ipv6_address_counts_by_its_64() {

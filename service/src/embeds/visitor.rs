@@ -309,6 +309,7 @@ pub async fn open_session(
         limits::take(
             &mut conn,
             embed.id,
+            services.clock.now(),
             &[Check {
                 subject: format!("s{}", limits::address_subject(&meta.ip)),
                 span: Span::Minute,
@@ -535,7 +536,7 @@ pub async fn send(
             },
         ]);
     }
-    limits::take(&mut conn, embed.id, &checks).await?;
+    limits::take(&mut conn, embed.id, services.clock.now(), &checks).await?;
     // The conversation is stored with its first message.
     diesel::insert_into(embed_sessions::table)
         .values((
