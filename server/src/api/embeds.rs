@@ -377,14 +377,27 @@ fn visitor_call(
     ))
 }
 
-/// The visitor token of `Authorization: Bearer evt_…`.
-fn visitor_token(headers: &HeaderMap) -> Result<&str, AppError> {
-    headers
+/// A visitor's call on `embed`: its `Origin`, its facts, and the visitor
+/// token of `Authorization: Bearer evt_…`, which must be that embed's.
+fn visitor_of<'h>(
+    state: &AppState,
+    client: Option<Extension<ClientAddr>>,
+    headers: &'h HeaderMap,
+    embed: &str,
+) -> Result<(Option<String>, RequestMeta, &'h str), AppError> {
+    let (origin, meta) = visitor_call(state, client, headers)?;
+    let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
-        .ok_or(AppError::Service(ServiceError::Unauthenticated))
+        .ok_or(AppError::Service(ServiceError::Unauthenticated))?;
+    if embeds::parse_public_id(embed) != Some(embeds::visitor(&state.services, token)?.embed) {
+        return Err(AppError::Service(ServiceError::Forbidden(
+            "this visitor token is for another embed".to_owned(),
+        )));
+    }
+    Ok((origin, meta, token))
 }
 
 /// Open a visitor's session
@@ -423,17 +436,6 @@ pub async fn open_embed_session(
     ))
 }
 
-/// The embed a visitor's call names must be the token's.
-fn same_embed(embed: &str, visitor: &embeds::Visitor) -> Result<(), AppError> {
-    if embeds::parse_public_id(embed) == Some(visitor.embed) {
-        Ok(())
-    } else {
-        Err(AppError::Service(ServiceError::Forbidden(
-            "this visitor token is for another embed".to_owned(),
-        )))
-    }
-}
-
 /// Send a message
 ///
 /// A chat's `text` or a form's `input`: counted against the visitor's, the
@@ -470,9 +472,7 @@ pub async fn send_embed_message(
     headers: HeaderMap,
     Body(message): Body<SendMessage>,
 ) -> Result<(StatusCode, Json<MessageSent>), AppError> {
-    let (origin, meta) = visitor_call(&state, client, &headers)?;
-    let token = visitor_token(&headers)?;
-    same_embed(&embed, &embeds::visitor(&state.services, token)?)?;
+    let (origin, meta, token) = visitor_of(&state, client, &headers, &embed)?;
     let sent = embeds::send(&state.services, token, origin.as_deref(), &meta, message).await?;
     Ok((StatusCode::ACCEPTED, Json(sent)))
 }
@@ -502,9 +502,7 @@ pub async fn list_embed_messages(
     Path(embed): Path<String>,
     headers: HeaderMap,
 ) -> Reply<Conversation> {
-    let (origin, _) = visitor_call(&state, client, &headers)?;
-    let token = visitor_token(&headers)?;
-    same_embed(&embed, &embeds::visitor(&state.services, token)?)?;
+    let (origin, _, token) = visitor_of(&state, client, &headers, &embed)?;
     Ok(Json(
         embeds::conversation(&state.services, token, origin.as_deref()).await?,
     ))
@@ -535,9 +533,7 @@ pub async fn clear_embed_messages(
     Path(embed): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, AppError> {
-    let (origin, _) = visitor_call(&state, client, &headers)?;
-    let token = visitor_token(&headers)?;
-    same_embed(&embed, &embeds::visitor(&state.services, token)?)?;
+    let (origin, _, token) = visitor_of(&state, client, &headers, &embed)?;
     embeds::clear(&state.services, token, origin.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
