@@ -24,6 +24,7 @@ mod limits;
 pub mod llm;
 mod outcome;
 mod snapshot;
+mod wasi_io;
 
 pub use call_error::CallError;
 pub use engine::{MAX_SCRIPT_BYTES, PreparedAgent, Runtime, RuntimeError, RuntimeOptions};
