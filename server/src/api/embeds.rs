@@ -377,13 +377,12 @@ fn visitor_call(
     ))
 }
 
-/// A visitor's call on `embed`: its `Origin`, its facts, and the visitor
-/// token of `Authorization: Bearer evt_…`, which must be that embed's.
+/// A visitor's call: its `Origin`, its facts, and the visitor token of
+/// `Authorization: Bearer evt_…` (the service checks it is the embed's).
 fn visitor_of<'h>(
     state: &AppState,
     client: Option<Extension<ClientAddr>>,
     headers: &'h HeaderMap,
-    embed: &str,
 ) -> Result<(Option<String>, RequestMeta, &'h str), AppError> {
     let (origin, meta) = visitor_call(state, client, headers)?;
     let token = headers
@@ -392,11 +391,6 @@ fn visitor_of<'h>(
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(AppError::Service(ServiceError::Unauthenticated))?;
-    if embeds::parse_public_id(embed) != Some(embeds::visitor(&state.services, token)?.embed) {
-        return Err(AppError::Service(ServiceError::Forbidden(
-            "this visitor token is for another embed".to_owned(),
-        )));
-    }
     Ok((origin, meta, token))
 }
 
@@ -472,8 +466,16 @@ pub async fn send_embed_message(
     headers: HeaderMap,
     Body(message): Body<SendMessage>,
 ) -> Result<(StatusCode, Json<MessageSent>), AppError> {
-    let (origin, meta, token) = visitor_of(&state, client, &headers, &embed)?;
-    let sent = embeds::send(&state.services, token, origin.as_deref(), &meta, message).await?;
+    let (origin, meta, token) = visitor_of(&state, client, &headers)?;
+    let sent = embeds::send(
+        &state.services,
+        &embed,
+        token,
+        origin.as_deref(),
+        &meta,
+        message,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(sent)))
 }
 
@@ -502,9 +504,9 @@ pub async fn list_embed_messages(
     Path(embed): Path<String>,
     headers: HeaderMap,
 ) -> Reply<Conversation> {
-    let (origin, _, token) = visitor_of(&state, client, &headers, &embed)?;
+    let (origin, _, token) = visitor_of(&state, client, &headers)?;
     Ok(Json(
-        embeds::conversation(&state.services, token, origin.as_deref()).await?,
+        embeds::conversation(&state.services, &embed, token, origin.as_deref()).await?,
     ))
 }
 
@@ -533,7 +535,7 @@ pub async fn clear_embed_messages(
     Path(embed): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, AppError> {
-    let (origin, _, token) = visitor_of(&state, client, &headers, &embed)?;
-    embeds::clear(&state.services, token, origin.as_deref()).await?;
+    let (origin, _, token) = visitor_of(&state, client, &headers)?;
+    embeds::clear(&state.services, &embed, token, origin.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

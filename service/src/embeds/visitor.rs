@@ -400,16 +400,22 @@ async fn input_schema(
         .cloned())
 }
 
-/// The visitor a token names, on an embed that is on and still allows the
-/// page, called from an allowed place.
+/// The visitor a token names, on embed `id` (the token's), which is on and
+/// still allows the page, called from an allowed place.
 async fn admitted(
     services: &Services,
     conn: &mut AsyncPgConnection,
+    id: &str,
     token: &str,
     origin: Option<&str>,
     read: bool,
 ) -> Result<(Visitor, EmbedRecord), ServiceError> {
     let visitor = visitor(services, token)?;
+    if super::parse_public_id(id) != Some(visitor.embed) {
+        return Err(ServiceError::Forbidden(
+            "this visitor token is for another embed".to_owned(),
+        ));
+    }
     let embed = live_embed(conn, &public_id(visitor.embed)).await?;
     check_request_origin(services, &embed, origin, read)?;
     check_page_origin(services, &embed, &visitor.page_origin)?;
@@ -459,13 +465,14 @@ fn message_input(
 /// and answered by a run (queued; the visitor follows `run:<id>`).
 pub async fn send(
     services: &Services,
+    id: &str,
     token: &str,
     origin: Option<&str>,
     meta: &RequestMeta,
     message: SendMessage,
 ) -> Result<MessageSent, ServiceError> {
     let mut conn = services.conn().await?;
-    let (visitor, embed) = admitted(services, &mut conn, token, origin, false).await?;
+    let (visitor, embed) = admitted(services, &mut conn, id, token, origin, false).await?;
     let (text, input) = message_input(&embed, message)?;
     // An input the agent's schema refuses is refused here, before it
     // counts or costs anything.
@@ -667,11 +674,12 @@ fn for_visitor(error: ServiceError) -> ServiceError {
 /// answers, oldest first.
 pub async fn conversation(
     services: &Services,
+    id: &str,
     token: &str,
     origin: Option<&str>,
 ) -> Result<Conversation, ServiceError> {
     let mut conn = services.conn().await?;
-    let (visitor, _) = admitted(services, &mut conn, token, origin, true).await?;
+    let (visitor, _) = admitted(services, &mut conn, id, token, origin, true).await?;
     let turns = conversation::turns(&mut conn, visitor.session, None, SHOWN_TURNS).await?;
     Ok(Conversation {
         messages: messages(&turns),
@@ -682,11 +690,12 @@ pub async fn conversation(
 /// records).
 pub async fn clear(
     services: &Services,
+    id: &str,
     token: &str,
     origin: Option<&str>,
 ) -> Result<(), ServiceError> {
     let mut conn = services.conn().await?;
-    let (visitor, _) = admitted(services, &mut conn, token, origin, false).await?;
+    let (visitor, _) = admitted(services, &mut conn, id, token, origin, false).await?;
     diesel::delete(embed_messages::table.filter(embed_messages::session_id.eq(visitor.session)))
         .execute(&mut conn)
         .await?;
