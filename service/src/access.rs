@@ -66,6 +66,28 @@ pub async fn require_role(
     Ok(role)
 }
 
+/// The workspace a request names by slug: a key's own when it names none,
+/// else the caller's personal one. Membership is the caller's to check.
+pub async fn named_workspace(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    slug: Option<&str>,
+) -> Result<WorkspaceId, ServiceError> {
+    let user = actor.require_user()?;
+    match (slug.map(str::trim), actor.bound_workspace()) {
+        (None | Some(""), Some(bound)) => Ok(bound),
+        (None | Some(""), None) => personal_workspace(conn, user).await,
+        (Some(slug), _) => workspaces::table
+            .filter(workspaces::slug.eq(slug))
+            .select(workspaces::id)
+            .first(conn)
+            .await
+            .optional()?
+            .map(WorkspaceId)
+            .ok_or_else(not_found),
+    }
+}
+
 /// The user's personal workspace.
 pub async fn personal_workspace(
     conn: &mut AsyncPgConnection,

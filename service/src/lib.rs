@@ -8,6 +8,7 @@ pub mod agents;
 pub mod auth;
 pub mod authoring;
 pub mod clock;
+pub mod connections;
 pub mod deployments;
 pub mod embeds;
 pub mod error;
@@ -75,6 +76,8 @@ pub struct Services {
     pub webhooks: webhooks::WebhookSettings,
     /// Inbound webhook URLs' requests this minute, in this process.
     pub hook_flood: hooks::Flood,
+    /// The provider catalogue and the operator's apps at providers.
+    pub connections: connections::ConnectionSettings,
 }
 
 impl Services {
@@ -95,11 +98,17 @@ impl Services {
             clock: clock::Clock::system(),
             webhooks: webhooks::WebhookSettings::default(),
             hook_flood: hooks::Flood::default(),
+            connections: connections::ConnectionSettings::default(),
         }
     }
 
     pub fn with_webhooks(mut self, webhooks: webhooks::WebhookSettings) -> Self {
         self.webhooks = webhooks;
+        self
+    }
+
+    pub fn with_connections(mut self, connections: connections::ConnectionSettings) -> Self {
+        self.connections = connections;
         self
     }
 

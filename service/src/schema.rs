@@ -658,6 +658,63 @@ diesel::joinable!(embed_sessions -> embeds (embed_id));
 diesel::joinable!(embed_messages -> embed_sessions (session_id));
 diesel::joinable!(embed_messages -> runs (run_id));
 
+diesel::table! {
+    connections (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        provider -> Text,
+        owner_id -> Uuid,
+        account_id -> Text,
+        account_name -> Text,
+        scopes -> Array<Text>,
+        params -> Jsonb,
+        credential -> Bytea,
+        credential_version -> Int8,
+        expires_at -> Nullable<Timestamptz>,
+        status -> Text,
+        broken_reason -> Nullable<Text>,
+        broken_at -> Nullable<Timestamptz>,
+        refreshed_at -> Nullable<Timestamptz>,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    connection_flows (id) {
+        id -> Uuid,
+        browser_hash -> Bytea,
+        state -> Text,
+        pkce_verifier -> Nullable<Text>,
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        session_id -> Uuid,
+        provider -> Text,
+        scopes -> Array<Text>,
+        params -> Jsonb,
+        return_to -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    deployment_connections (deployment_id, provider) {
+        deployment_id -> Uuid,
+        provider -> Text,
+        connection_id -> Uuid,
+        scopes -> Array<Text>,
+        bound_by -> Nullable<Uuid>,
+        bound_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(connections -> users (owner_id));
+diesel::joinable!(deployment_connections -> connections (connection_id));
+diesel::joinable!(deployment_connections -> deployments (deployment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     trial_runs,
@@ -697,4 +754,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     embed_sessions,
     embed_messages,
     embed_views,
+    connections,
+    connection_flows,
+    deployment_connections,
 );

@@ -210,10 +210,15 @@ pub enum Scope {
     /// (Their delivery log takes `runs:read`.)
     #[serde(rename = "webhooks:write")]
     WebhooksWrite,
+    /// The workspace's connections: connecting accounts with keys and
+    /// disconnecting them (connecting through a provider's sign-in needs a
+    /// browser). Listing them needs any scope.
+    #[serde(rename = "connections:write")]
+    ConnectionsWrite,
 }
 
 impl Scope {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::AgentsRead,
         Self::AgentsWrite,
         Self::DeploymentsWrite,
@@ -224,6 +229,7 @@ impl Scope {
         Self::KeysWrite,
         Self::Mcp,
         Self::WebhooksWrite,
+        Self::ConnectionsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -238,6 +244,7 @@ impl Scope {
             Self::KeysWrite => "keys:write",
             Self::Mcp => "mcp",
             Self::WebhooksWrite => "webhooks:write",
+            Self::ConnectionsWrite => "connections:write",
         }
     }
 

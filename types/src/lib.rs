@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod account;
 pub mod billing;
+pub mod connection;
 pub mod embed;
 pub mod error;
 pub mod ids;

@@ -62,6 +62,10 @@ pub mod action {
     pub const WEBHOOK_CHANGED: &str = "webhook_endpoint.change";
     pub const WEBHOOK_DELETED: &str = "webhook_endpoint.delete";
     pub const WEBHOOK_SECRET_ROTATED: &str = "webhook_endpoint.rotate_secret";
+    pub const CONNECTION_CREATED: &str = "connection.create";
+    pub const CONNECTION_RENEWED: &str = "connection.renew";
+    pub const CONNECTION_DELETED: &str = "connection.delete";
+    pub const CONNECTION_BROKEN: &str = "connection.broken";
     pub const KEY_SPEND_CAP_CHANGED: &str = "api_key.spend_cap_change";
     /// Credit movements are audited by the database (migration 000015) as
     /// `credits.<kind>`: starter, grant, purchase, reserve, settle, release.

@@ -211,6 +211,30 @@ pub fn webhook_disabled(to: &str, name: &str, workspace: &str, url: &str, link: 
     .render()
 }
 
+/// A connection's provider refused to renew its access.
+pub fn connection_broken(
+    to: &str,
+    name: &str,
+    provider: &str,
+    account: &str,
+    workspace: &str,
+    link: &str,
+) -> Mail {
+    Letter {
+        to,
+        subject: format!("Your {provider} connection needs connecting again"),
+        name,
+        paragraphs: vec![format!(
+            "{provider} refused to renew Agentdeck's access to {account} (workspace \u{201c}{workspace}\u{201d}), \
+             so agents using this connection cannot reach {provider} until it is connected again. \
+             This happens when access is revoked at {provider}, or when it expires there."
+        )],
+        action: Some(("Connect it again", link)),
+        closing: "Connecting the same account again keeps every deployment that uses it.".to_owned(),
+    }
+    .render()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

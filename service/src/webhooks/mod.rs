@@ -145,26 +145,6 @@ fn require_read_scope(actor: &Actor) -> Result<(), ServiceError> {
     actor.require_user().map(drop)
 }
 
-async fn workspace_named(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    slug: Option<&str>,
-) -> Result<WorkspaceId, ServiceError> {
-    let user = actor.require_user()?;
-    match (slug.map(str::trim), actor.bound_workspace()) {
-        (None | Some(""), Some(bound)) => Ok(bound),
-        (None | Some(""), None) => access::personal_workspace(conn, user).await,
-        (Some(slug), _) => workspaces::table
-            .filter(workspaces::slug.eq(slug))
-            .select(workspaces::id)
-            .first(conn)
-            .await
-            .optional()?
-            .map(WorkspaceId)
-            .ok_or(ServiceError::NotFound { what: "workspace" }),
-    }
-}
-
 async fn slug_of(conn: &mut AsyncPgConnection, workspace: Uuid) -> Result<String, ServiceError> {
     Ok(workspaces::table
         .find(workspace)
@@ -269,7 +249,7 @@ pub async fn list(
 ) -> Result<Vec<WebhookEndpoint>, ServiceError> {
     require_read_scope(actor)?;
     let mut conn = services.conn().await?;
-    let workspace = workspace_named(&mut conn, actor, workspace).await?;
+    let workspace = access::named_workspace(&mut conn, actor, workspace).await?;
     let role = access::member(&mut conn, actor, workspace).await?;
     let slug = slug_of(&mut conn, workspace.0).await?;
     let rows: Vec<EndpointRecord> = webhook_endpoints::table
@@ -321,7 +301,7 @@ pub async fn create(
     let description = check_description(new.description.as_deref().unwrap_or(""))?;
     let url = destination::check(&new.url, services.webhooks.allow_private).await?;
     let mut conn = services.conn().await?;
-    let workspace = workspace_named(&mut conn, actor, new.workspace.as_deref()).await?;
+    let workspace = access::named_workspace(&mut conn, actor, new.workspace.as_deref()).await?;
     access::require_role(&mut conn, actor, workspace, Role::Admin).await?;
     if let Some(deployment) = new.deployment_id {
         check_deployment(&mut conn, workspace.0, deployment).await?;
