@@ -2,6 +2,7 @@
 //! capability call is checked and served.
 
 use crate::call_error::CallError;
+use crate::connections::{self, ConnectionBroker};
 use crate::http::{self, Fetcher};
 use crate::kv::{self, KvStore};
 use crate::limits::{Capabilities, Limits};
@@ -43,6 +44,7 @@ pub(crate) mod bindings {
                 "agentdeck:agent/config": super::agent::agentdeck::agent::config,
                 "agentdeck:agent/trigger": super::agent::agentdeck::agent::trigger,
                 "agentdeck:agent/conversation": super::agent::agentdeck::agent::conversation,
+                "agentdeck:agent/connections": super::agent::agentdeck::agent::connections,
             },
         });
     }
@@ -71,6 +73,10 @@ pub struct HostContext {
     /// `conversation.history` (the agent's `ctx.conversation`); empty
     /// outside a conversation.
     pub conversation: Arc<[ConversationMessage]>,
+    /// The deployment's bound connections, for `connections.fetch` (the
+    /// agent's `ctx.connections`); `None` denies them whatever the manifest
+    /// says.
+    pub connections: Option<Arc<dyn ConnectionBroker>>,
 }
 
 /// What started a run, as the agent reads it.
@@ -118,6 +124,7 @@ impl HostContext {
             secrets: Arc::default(),
             trigger: Arc::default(),
             conversation: Arc::default(),
+            connections: None,
         }
     }
 
@@ -160,6 +167,11 @@ impl HostContext {
 
     pub fn with_secrets(mut self, values: BTreeMap<String, String>) -> Self {
         self.secrets = Arc::new(values);
+        self
+    }
+
+    pub fn with_connections(mut self, broker: Arc<dyn ConnectionBroker>) -> Self {
+        self.connections = Some(broker);
         self
     }
 }
@@ -653,6 +665,48 @@ impl wit::conversation::Host for RunState {
                 at: message.at.clone(),
             })
             .collect()
+    }
+}
+
+impl wit::connections::Host for RunState {
+    async fn providers(&mut self) -> Vec<String> {
+        match &self.host.connections {
+            Some(broker) => broker.providers(),
+            None => Vec::new(),
+        }
+    }
+
+    async fn fetch(
+        &mut self,
+        provider: String,
+        request: wit::connections::Request,
+    ) -> Result<wit::http::Response, CapabilityError> {
+        let Some(broker) = self.host.connections.clone() else {
+            return Err(CapabilityError::Denied(
+                "connections are not available here (a deployment binds them)".into(),
+            ));
+        };
+        let request = connections::Request {
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
+        };
+        let fetcher = self.host.http.clone();
+        let response = connections::fetch(
+            broker.as_ref(),
+            &fetcher,
+            &provider,
+            request,
+            self.response_bytes,
+        )
+        .await
+        .map_err(capability_error)?;
+        Ok(wit::http::Response {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        })
     }
 }
 

@@ -85,19 +85,7 @@ impl Fetcher {
         request: Request,
         max_body: u64,
     ) -> Result<Response, CallError> {
-        let method = match request.method.to_ascii_uppercase().as_str() {
-            "GET" => Method::GET,
-            "POST" => Method::POST,
-            "PUT" => Method::PUT,
-            "PATCH" => Method::PATCH,
-            "DELETE" => Method::DELETE,
-            "HEAD" => Method::HEAD,
-            other => {
-                return Err(CallError::Invalid(format!(
-                    "method {other:?} is not supported"
-                )));
-            }
-        };
+        let method = method(&request.method)?;
         let mut url = Url::parse(&request.url).map_err(|error| {
             CallError::Invalid(format!("{:?} is not an absolute URL: {error}", request.url))
         })?;
@@ -116,32 +104,9 @@ impl Fetcher {
         let mut body = request.body;
         for _ in 0..=MAX_REDIRECTS {
             check_allowed(grants, &url)?;
-            if !self.private_networks {
-                check_public_literal(&url)?;
-            }
-            let mut call = self
-                .client
-                .request(method.clone(), url.clone())
-                .timeout(self.timeout);
-            for (name, value) in &headers {
-                call = call.header(name.clone(), value.clone());
-            }
-            if let Some(body) = &body {
-                call = call.body(body.clone());
-            }
-            let response = call.send().await.map_err(|error| {
-                if is_not_public(&error) {
-                    return CallError::Denied(format!(
-                        "{} resolves only to addresses that are not public",
-                        host_of(&url)
-                    ));
-                }
-                CallError::Failed(if error.is_timeout() {
-                    format!("{} did not answer in time", host_of(&url))
-                } else {
-                    format!("{} could not be reached", host_of(&url))
-                })
-            })?;
+            let response = self
+                .send_one(method.clone(), &url, &headers, body.as_deref())
+                .await?;
             let status = response.status();
             if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
                 && let Some(location) = response.headers().get(reqwest::header::LOCATION)
@@ -200,6 +165,62 @@ impl Fetcher {
             "more than {MAX_REDIRECTS} redirects"
         )))
     }
+}
+
+impl Fetcher {
+    /// One request to `url`, no redirect followed: to a public address
+    /// unless this fetcher allows private networks.
+    pub(crate) async fn send_one(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: &[(reqwest::header::HeaderName, reqwest::header::HeaderValue)],
+        body: Option<&str>,
+    ) -> Result<reqwest::Response, CallError> {
+        if !self.private_networks {
+            check_public_literal(url)?;
+        }
+        let mut call = self
+            .client
+            .request(method, url.clone())
+            .timeout(self.timeout);
+        for (name, value) in headers {
+            call = call.header(name.clone(), value.clone());
+        }
+        if let Some(body) = body {
+            call = call.body(body.to_owned());
+        }
+        call.send().await.map_err(|error| {
+            if is_not_public(&error) {
+                return CallError::Denied(format!(
+                    "{} resolves only to addresses that are not public",
+                    host_of(url)
+                ));
+            }
+            CallError::Failed(if error.is_timeout() {
+                format!("{} did not answer in time", host_of(url))
+            } else {
+                format!("{} could not be reached", host_of(url))
+            })
+        })
+    }
+}
+
+/// A request method an agent may use.
+pub(crate) fn method(text: &str) -> Result<Method, CallError> {
+    Ok(match text.to_ascii_uppercase().as_str() {
+        "GET" => Method::GET,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        "HEAD" => Method::HEAD,
+        other => {
+            return Err(CallError::Invalid(format!(
+                "method {other:?} is not supported"
+            )));
+        }
+    })
 }
 
 fn host_of(url: &Url) -> String {

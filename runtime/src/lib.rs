@@ -16,6 +16,7 @@
 
 mod cache;
 mod call_error;
+pub mod connections;
 mod engine;
 mod host;
 pub mod http;

@@ -28,6 +28,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct CookieSettings {
     pub name: &'static str,
     pub flow_name: &'static str,
+    /// Binds a connect flow (service::connections::flows) to its browser.
+    pub connect_name: &'static str,
     /// The device cookie: this browser signed in to an account before.
     pub device_name: &'static str,
     pub secure: bool,
@@ -50,6 +52,11 @@ impl CookieSettings {
             } else {
                 "agentdeck_oauth"
             },
+            connect_name: if https {
+                "__Host-agentdeck_connect"
+            } else {
+                "agentdeck_connect"
+            },
             device_name: if https {
                 "__Host-agentdeck_device"
             } else {
@@ -69,6 +76,18 @@ impl CookieSettings {
 
     pub fn flow(&self, token: &str) -> HeaderValue {
         self.header(self.flow_name, token, FLOW_COOKIE_SECONDS)
+    }
+
+    pub fn connect_flow(&self, token: &str) -> HeaderValue {
+        self.header(self.connect_name, token, FLOW_COOKIE_SECONDS)
+    }
+
+    pub fn connect_flow_cleared(&self) -> HeaderValue {
+        self.header(self.connect_name, "", 0)
+    }
+
+    pub fn connect_flow_token<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        cookie(headers, self.connect_name)
     }
 
     /// Outlives sessions: a known device stays known for a year.

@@ -67,6 +67,13 @@ pub struct Config {
     /// `AGENTDECK_GITHUB_CLIENT_SECRET` must be too). The provider's URLs are
     /// `AGENTDECK_GITHUB_AUTHORIZE_URL`, `_TOKEN_URL` and `_API_URL`.
     pub github: Option<service::auth::github::GithubConfig>,
+    /// Connections: the built-in provider catalogue plus the operator's own
+    /// entries in `AGENTDECK_PROVIDERS_DIR` (`*.toml`, docs/connections.md).
+    pub providers: service::connections::catalogue::Catalogue,
+    /// The operator's app at each sign-in provider:
+    /// `AGENTDECK_CONNECT_<ID>_CLIENT_ID` and `_CLIENT_SECRET` (the id
+    /// upper-cased, `-` as `_`). Providers without one show as unavailable.
+    pub connect_clients: std::collections::BTreeMap<String, service::connections::OAuthClient>,
     /// The agent sandbox: where compiled agents are cached, the model behind
     /// `llm`, and whether agents may reach private networks.
     pub sandbox: SandboxConfig,
@@ -333,6 +340,40 @@ impl Config {
                 })
             }
         };
+        let providers = match get("AGENTDECK_PROVIDERS_DIR") {
+            None => service::connections::catalogue::Catalogue::built_in(),
+            Some(dir) => service::connections::catalogue::Catalogue::with_dir(dir.as_ref()),
+        }
+        .map_err(|error| ConfigError {
+            name: "AGENTDECK_PROVIDERS_DIR",
+            message: error.to_string(),
+        })?;
+        let mut connect_clients = std::collections::BTreeMap::new();
+        for provider in providers.iter() {
+            let prefix = format!(
+                "AGENTDECK_CONNECT_{}",
+                provider.id.to_ascii_uppercase().replace('-', "_")
+            );
+            let id = get(&format!("{prefix}_CLIENT_ID"));
+            let secret = get(&format!("{prefix}_CLIENT_SECRET"));
+            match (id, secret) {
+                (Some(id), Some(secret)) => {
+                    connect_clients.insert(
+                        provider.id.clone(),
+                        service::connections::OAuthClient { id, secret },
+                    );
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(ConfigError {
+                        name: "AGENTDECK_CONNECT_<ID>_CLIENT_ID",
+                        message: format!(
+                            "{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET must be set together"
+                        ),
+                    });
+                }
+            }
+        }
         let payments = match get("AGENTDECK_STRIPE_SECRET_KEY") {
             None => None,
             Some(secret_key) => Some(service::payments::PaymentsConfig {
@@ -437,6 +478,8 @@ impl Config {
             addr,
             sandbox,
             github,
+            providers,
+            connect_clients,
             public_url,
             limits: crate::rate_limit::LimitSettings {
                 login_per_account,

@@ -219,6 +219,10 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<AppS
             .with_session_policy(config.sessions)
             .with_public_url(config.public_url.clone())
             .with_github(config.github.clone())
+            .with_connections(service::connections::ConnectionSettings::new(
+                config.providers.clone(),
+                config.connect_clients.clone(),
+            ))
             .with_billing(config.billing)
             .with_payments(config.payments.clone())
             .with_webhooks(service::webhooks::WebhookSettings::new(

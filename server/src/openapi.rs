@@ -61,6 +61,9 @@ use crate::state::AppState;
             other websites, locked to the origins their owner allows"),
         (name = "embed", description = "An embed's visitor (no account): the frame page, its \
             session and messages (called by `embed.js` and its frame)"),
+        (name = "connections", description = "A workspace's accounts at other services, \
+            from the provider catalogue: connecting (a provider's sign-in, or a key), listing, \
+            disconnecting. Credentials are never answered"),
         (name = "runs", description = "Runs of deployments: starting, reading, cancelling"),
         (name = "auth", description = "Accounts, sessions, API keys"),
         (name = "teams", description = "Teams, members, invites and the audit log"),

@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{
-    admin, agents, auth, authoring, billing, deployments, embeds, github, health, hooks, not_found,
-    oauth, runs, schedules, teams, webhook_endpoints, webhooks,
+    admin, agents, auth, authoring, billing, connections, deployments, embeds, github, health,
+    hooks, not_found, oauth, runs, schedules, teams, webhook_endpoints, webhooks,
 };
 use crate::live::handshake;
 use crate::state::AppState;
@@ -62,6 +62,21 @@ pub fn build(state: AppState) -> Router {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(github::providers))
+        .routes(routes!(connections::list_providers))
+        .routes(routes!(
+            connections::list_connections,
+            connections::create_connection
+        ))
+        .routes(routes!(connections::authorize_connection))
+        .routes(routes!(
+            connections::show_connection,
+            connections::delete_connection
+        ))
+        .routes(routes!(connections::list_deployment_connections))
+        .routes(routes!(
+            connections::bind_deployment_connection,
+            connections::unbind_deployment_connection
+        ))
         .routes(routes!(auth::recovery::request_password_reset))
         .routes(routes!(auth::recovery::reset_password))
         .routes(routes!(auth::recovery::verify_email))
@@ -153,6 +168,7 @@ pub fn build(state: AppState) -> Router {
         .nest("/api/v1", api_v1)
         .routes(routes!(github::start))
         .routes(routes!(github::callback))
+        .routes(routes!(connections::connect_callback))
         // Authenticated like the API: topics are authorised per caller.
         .routes(routes!(handshake::upgrade));
     let api = openapi::exempt(openapi::server_functions(api));

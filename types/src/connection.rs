@@ -156,3 +156,47 @@ pub struct NewKeyConnection {
     #[serde(default)]
     pub params: BTreeMap<String, String>,
 }
+
+/// One connection a deployment's agent needs, and what it is bound to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeploymentConnection {
+    pub provider: String,
+    pub provider_name: String,
+    /// Whether this server can connect the provider at all.
+    pub available: bool,
+    /// The scopes the agent would use, with what each lets it do: what the
+    /// binder consents to.
+    pub scopes: Vec<ProviderScope>,
+    /// The bound connection.
+    pub connection: Option<Connection>,
+    pub bound_by: Option<String>,
+    #[serde(default, with = "crate::timestamp::option")]
+    pub bound_at: Option<DateTime<Utc>>,
+    /// The workspace's connections of this provider that granted every
+    /// scope asked: what may be bound.
+    pub candidates: Vec<uuid::Uuid>,
+}
+
+/// A deployment's connections, and what its consent screen names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeploymentConnections {
+    pub agent_name: String,
+    /// Who wrote the agent.
+    pub author_name: String,
+    pub deployment_name: String,
+    pub items: Vec<DeploymentConnection>,
+}
+
+/// Binding a deployment's need to a connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BindConnection {
+    pub connection: uuid::Uuid,
+    /// The binder read the consent screen and agreed.
+    pub consented: bool,
+    /// The scopes consented to: exactly the ones the agent asks for.
+    #[serde(default)]
+    pub consent: Vec<String>,
+}

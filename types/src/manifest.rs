@@ -100,6 +100,23 @@ pub struct Capabilities {
     pub config: Vec<String>,
     /// Secrets the deployment supplies and the agent may read.
     pub secrets: Vec<String>,
+    /// Accounts at other services the agent acts in (docs/connections.md):
+    /// a provider of the catalogue and the scopes it needs. Each deployment
+    /// binds each one to a connection of its workspace, with consent; the
+    /// agent calls it with `ctx.connections.<provider>.fetch` and never
+    /// sees its credential.
+    pub connections: Vec<ConnectionNeed>,
+}
+
+/// A connection an agent needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionNeed {
+    /// The provider's id in the catalogue (`github`).
+    pub provider: String,
+    /// Scopes of that provider it needs, besides the provider's defaults.
+    pub scopes: Vec<String>,
 }
 
 impl Capabilities {
@@ -176,6 +193,17 @@ impl Capabilities {
             lines.push(format!(
                 "Reads secrets you provide: {}",
                 self.secrets.join(", ")
+            ));
+        }
+        for need in &self.connections {
+            let scopes = if need.scopes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", need.scopes.join(", "))
+            };
+            lines.push(format!(
+                "Acts in an account you connect at {}{scopes}",
+                need.provider
             ));
         }
         if lines.is_empty() {

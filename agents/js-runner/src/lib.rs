@@ -14,9 +14,10 @@
 //! `input` is the run's input parsed from JSON; the return value (or what the
 //! returned promise settles to) is the output, turned back into JSON. `ctx`
 //! gives the host's capabilities: `ctx.log`, `ctx.llm`, `ctx.http`, `ctx.kv`,
-//! `ctx.config` and `ctx.secrets`, what started the run, `ctx.trigger`, and
-//! the conversation it answers in, `ctx.conversation`, described in
-//! docs/agents.md. Every
+//! `ctx.config` and `ctx.secrets`, what started the run, `ctx.trigger`, the
+//! conversation it answers in, `ctx.conversation`, and the accounts the
+//! deployment connected, `ctx.connections`, described in docs/agents.md.
+//! Every
 //! capability call is synchronous underneath; `await` on it works as well.
 //!
 //! Errors come back to the host as `agent-error`s with a code, a message and,
@@ -25,7 +26,7 @@
 wit_bindgen::generate!({ world: "js-runner-build", path: "../wit" });
 
 use agentdeck::agent::types::CapabilityError;
-use agentdeck::agent::{config, conversation, http, kv, llm, log, script, trigger};
+use agentdeck::agent::{config, connections, conversation, http, kv, llm, log, script, trigger};
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
@@ -75,6 +76,7 @@ impl Guest for Runner {
         let run = load(&name, context)?;
         with_trigger(&ctx, context);
         with_conversation(&ctx, context);
+        with_connections(&ctx, context);
         let input = json_parse(&input, context).map_err(|error| {
             agent_error(
                 "invalid-input",
@@ -447,6 +449,32 @@ fn with_conversation(ctx: &JsValue, context: &mut Context) {
     define_per_run(ctx, js_string!("conversation"), messages.into(), context);
 }
 
+/// `ctx.connections`: one object per provider the manifest lists, each with
+/// `fetch(path, options)`. Made when the run starts (the providers are the
+/// deployment's), like `ctx.trigger`.
+fn with_connections(ctx: &JsValue, context: &mut Context) {
+    let object = JsObject::with_object_proto(context.intrinsics());
+    for provider in connections::providers() {
+        let fetch = NativeFunction::from_copy_closure_with_captures(
+            |_, args, provider: &JsString, context| connection_fetch(provider, args, context),
+            JsString::from(provider.as_str()),
+        );
+        let api = ObjectInitializer::new(context)
+            .function(fetch, js_string!("fetch"), 2)
+            .build();
+        let _ = object.define_property_or_throw(
+            JsString::from(provider.as_str()),
+            boa_engine::property::PropertyDescriptor::builder()
+                .value(api)
+                .writable(false)
+                .enumerable(true)
+                .configurable(false),
+            context,
+        );
+    }
+    define_per_run(ctx, js_string!("connections"), object.into(), context);
+}
+
 /// Adds a value of this run to `ctx`, which the snapshot holds without it:
 /// read-only, like the capabilities beside it.
 fn define_per_run(ctx: &JsValue, name: JsString, value: JsValue, context: &mut Context) {
@@ -660,6 +688,46 @@ fn llm_call(
 /// `{ status, ok, headers, body, json() }`.
 fn http_fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
     let url = string_arg(args, 0, "the URL", context)?;
+    let (method, headers, body) = request_options(args, context)?;
+    let response = http::fetch(&http::Request {
+        method,
+        url,
+        headers,
+        body,
+    })
+    .map_err(throw)?;
+    response_value(response, context)
+}
+
+/// `ctx.connections.<provider>.fetch(path, { method, headers, body })`:
+/// the provider's API with the credential the host adds, answered like
+/// `ctx.http.fetch`.
+fn connection_fetch(
+    provider: &JsString,
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<JsValue> {
+    let path = string_arg(args, 0, "the path", context)?;
+    let (method, headers, body) = request_options(args, context)?;
+    let response = connections::fetch(
+        &provider.to_std_string_escaped(),
+        &connections::Request {
+            method,
+            path,
+            headers,
+            body,
+        },
+    )
+    .map_err(throw)?;
+    response_value(response, context)
+}
+
+/// A fetch's second argument: method (GET unless given), headers, body (a
+/// string as is, anything else as JSON).
+fn request_options(
+    args: &[JsValue],
+    context: &mut Context,
+) -> JsResult<(String, Vec<(String, String)>, Option<String>)> {
     let options = args.get_or_undefined(1).as_object();
     let method =
         optional_string(options.as_ref(), "method", context)?.unwrap_or_else(|| "GET".into());
@@ -685,13 +753,11 @@ fn http_fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<
         Some(body) if !body.is_null_or_undefined() => Some(json_stringify(body, context)?),
         _ => None,
     };
-    let response = http::fetch(&http::Request {
-        method: method.to_uppercase(),
-        url,
-        headers,
-        body,
-    })
-    .map_err(throw)?;
+    Ok((method.to_uppercase(), headers, body))
+}
+
+/// `{ status, ok, headers, body, json() }`.
+fn response_value(response: http::Response, context: &mut Context) -> JsResult<JsValue> {
     let header_object = ObjectInitializer::new(context).build();
     for (name, value) in &response.headers {
         header_object.set(

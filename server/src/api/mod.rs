@@ -7,6 +7,7 @@ pub mod auth;
 pub mod authoring;
 pub mod billing;
 pub mod body;
+pub mod connections;
 pub mod deployments;
 pub mod embeds;
 pub mod extract;

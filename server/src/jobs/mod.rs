@@ -120,6 +120,12 @@ impl Registry {
                 },
             )
             .with(
+                service::connections::refresh::REFRESH_JOB,
+                scheduler::RefreshConnection {
+                    services: services.clone(),
+                },
+            )
+            .with(
                 service::auth::recovery::RESET_JOB,
                 mail::PasswordReset {
                     services: services.clone(),

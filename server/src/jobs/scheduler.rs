@@ -80,3 +80,19 @@ impl Handler for Deliver {
         })
     }
 }
+
+/// `connection.refresh`: renews a connection's access token before it
+/// expires.
+pub struct RefreshConnection {
+    pub services: service::Services,
+}
+
+impl Handler for RefreshConnection {
+    fn run(&self, job: Job) -> BoxFuture<'static, JobResult> {
+        let services = self.services.clone();
+        Box::pin(async move {
+            service::connections::refresh::run_job(&services, &job.payload).await?;
+            Ok(())
+        })
+    }
+}

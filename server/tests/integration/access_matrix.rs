@@ -678,6 +678,69 @@ fn rows() -> Vec<Row> {
             Team,
             [401; 11],
         ),
+        // Connections: the catalogue is public; anyone in the workspace
+        // (and keys holding `connections:write` or `deployments:write`)
+        // lists them; members connect; a sign-in flow needs a browser; the
+        // member who connected one, or an admin, disconnects it.
+        row(Method::GET, "/api/v1/providers", Public, OPEN),
+        row(
+            Method::GET,
+            "/api/v1/connections?workspace={team}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/connections (in the team)",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/connections/authorize?workspace={team}",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 403, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/connections/{team connection}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/connections/{team connection}",
+            Team,
+            [401, 404, 404, 403, 403, 204, 204, 204, 403, 401, 401],
+        ),
+        // A deployment's bindings: anyone who sees the deployment reads
+        // them; binding needs the connection's owner or an admin (the
+        // matrix's agent asks for no connection: 422 past the checks);
+        // unbinding, members (nothing bound here: 404 past the checks).
+        row(
+            Method::GET,
+            "/api/v1/deployments/{team deployment}/connections",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/deployments/{team deployment}/connections/github",
+            Team,
+            [401, 404, 404, 403, 422, 422, 422, 422, 403, 401, 401],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/deployments/{team deployment}/connections/github",
+            Team,
+            [401, 404, 404, 403, 404, 404, 404, 404, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/connect/callback",
+            Public,
+            [303, 303, 303, 303, 303, 303, 303, 403, 403, 401, 303],
+        ),
         // The Triggers panel's and the Webhooks page's server functions:
         // the same rules as their REST routes.
         row(
@@ -1483,6 +1546,19 @@ impl Matrix {
             })
             .github(&github.base_url)
             .payments(&stripe.base_url)
+            // An app at GitHub for connections: starting a flow calls no
+            // one, so no stand-in is needed.
+            .connections(service::connections::ConnectionSettings::new(
+                service::connections::catalogue::Catalogue::built_in().expect("the catalogue"),
+                [(
+                    "github".to_owned(),
+                    service::connections::OAuthClient {
+                        id: "matrix-client".to_owned(),
+                        secret: "matrix-secret".to_owned(),
+                    },
+                )]
+                .into(),
+            ))
             .spawn()
             .await;
         let user = person(&app, "user@example.com").await;
@@ -1800,6 +1876,20 @@ impl Matrix {
         (endpoint, delivery)
     }
 
+    /// A key connection of the team, made by its owner: its id.
+    async fn connection(&mut self, slug: &str) -> String {
+        let (status, made) = self
+            .as_person(
+                Who::Owner,
+                Method::POST,
+                &format!("/api/v1/connections?workspace={slug}"),
+                Some(json!({ "provider": "openai", "key": "sk-matrix-key-0002" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        made["id"].as_str().expect("an id").to_owned()
+    }
+
     /// A webhook URL of `deployment`, made by the team's owner: its id and
     /// URL.
     async fn hook(&mut self, deployment: Uuid) -> (String, String) {
@@ -2049,6 +2139,18 @@ impl Matrix {
             _ if route.starts_with("/api/fn/") && route != "/api/fn/get_agent" => {
                 self.server_function(row, team, &slug).await
             }
+            "/api/v1/connections (in the team)" => (
+                format!("/api/v1/connections?workspace={slug}"),
+                Some(json!({ "provider": "openai", "key": "sk-matrix-key-0001" })),
+            ),
+            "/api/v1/connections/authorize?workspace={team}" => (
+                path,
+                Some(json!({ "provider": "github", "scopes": ["repo"] })),
+            ),
+            _ if route.contains("{team connection}") => {
+                let connection = self.connection(&slug).await;
+                (route.replace("{team connection}", &connection), None)
+            }
             "/api/v1/webhooks/endpoints (in the team)" => (
                 "/api/v1/webhooks/endpoints".to_owned(),
                 Some(json!({
@@ -2159,6 +2261,9 @@ impl Matrix {
                     (r, &Method::PUT) if r.ends_with("/spend-cap") => {
                         Some(json!({ "monthly_credits": 100 }))
                     }
+                    (r, &Method::PUT) if r.contains("/connections/") => Some(
+                        json!({ "connection": Uuid::new_v4(), "consented": true, "consent": [] }),
+                    ),
                     (_, &Method::PUT) => Some(json!({ "TOKEN": "x" })),
                     // The launch analytics agent's input schema asks for a series.
                     (r, &Method::POST) if r.ends_with("/runs") => Some(
@@ -2494,6 +2599,7 @@ impl Matrix {
                     "keys:write",
                     "mcp",
                     "webhooks:write",
+                    "connections:write",
                 ];
                 Credentials::Bearer(self.key(principal, workspace, &all).await.1)
             }

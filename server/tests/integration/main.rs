@@ -21,6 +21,7 @@ mod auth;
 mod authoring;
 mod billing;
 mod cli;
+mod connections;
 mod crash;
 mod deployments;
 mod device_sign_in;

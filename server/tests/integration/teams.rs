@@ -9,13 +9,13 @@ use serde_json::json;
 use crate::support::TestApp;
 use crate::support::browser::Browser;
 
-struct Person {
-    browser: Browser,
-    id: String,
-    handle: String,
+pub(crate) struct Person {
+    pub browser: Browser,
+    pub id: String,
+    pub handle: String,
 }
 
-async fn person(app: &TestApp, email: &str) -> Person {
+pub(crate) async fn person(app: &TestApp, email: &str) -> Person {
     let name = email.split('@').next().expect("local part");
     let (browser, me) = Browser::sign_up(app, email, name).await;
     Person {
@@ -26,7 +26,12 @@ async fn person(app: &TestApp, email: &str) -> Person {
 }
 
 /// Owner creates `acme`, invites `email` as `role`, and `joiner` accepts.
-async fn invite_and_join(owner: &mut Person, joiner: &mut Person, email: &str, role: &str) {
+pub(crate) async fn invite_and_join(
+    owner: &mut Person,
+    joiner: &mut Person,
+    email: &str,
+    role: &str,
+) {
     let (status, invite) = owner
         .browser
         .post(
@@ -50,7 +55,7 @@ async fn invite_and_join(owner: &mut Person, joiner: &mut Person, email: &str, r
     assert_eq!(joined["role"], role);
 }
 
-async fn acme(app: &TestApp) -> (Person, Person, Person, Person) {
+pub(crate) async fn acme(app: &TestApp) -> (Person, Person, Person, Person) {
     let mut owner = person(app, "olive@example.com").await;
     let (status, team) = owner
         .browser

@@ -62,6 +62,8 @@ pub mod action {
     pub const WEBHOOK_CHANGED: &str = "webhook_endpoint.change";
     pub const WEBHOOK_DELETED: &str = "webhook_endpoint.delete";
     pub const WEBHOOK_SECRET_ROTATED: &str = "webhook_endpoint.rotate_secret";
+    pub const DEPLOYMENT_CONNECTION_BOUND: &str = "deployment.connection_bind";
+    pub const DEPLOYMENT_CONNECTION_UNBOUND: &str = "deployment.connection_unbind";
     pub const CONNECTION_CREATED: &str = "connection.create";
     pub const CONNECTION_RENEWED: &str = "connection.renew";
     pub const CONNECTION_DELETED: &str = "connection.delete";

@@ -179,7 +179,7 @@ pub async fn save_draft(
     let mut conn = services.conn().await?;
     // Who may first: a stranger's draft (its schemas) is never compiled.
     let agent = market::editable(&mut conn, actor, slug).await?;
-    validate(&mut changes)?;
+    validate(&services.connections, &mut changes)?;
     load_or_start_draft(&mut conn, &agent, actor).await?;
     let saved: Option<(i64, DateTime<Utc>)> = diesel::update(
         agent_drafts::table

@@ -15,7 +15,10 @@ pub(super) const MAX_KEYS: usize = 50;
 
 /// The listing, README, manifest and example checked; the field at fault is
 /// named.
-pub(super) fn validate(changes: &mut DraftChanges) -> Result<(), ServiceError> {
+pub(super) fn validate(
+    connections: &crate::connections::ConnectionSettings,
+    changes: &mut DraftChanges,
+) -> Result<(), ServiceError> {
     let listing = &mut changes.listing;
     listing.name = listing.name.trim().to_owned();
     if listing.name.is_empty() || listing.name.chars().count() > 80 {
@@ -74,7 +77,7 @@ pub(super) fn validate(changes: &mut DraftChanges) -> Result<(), ServiceError> {
             format!("must be at most {} KiB", runtime::MAX_SCRIPT_BYTES >> 10),
         ));
     }
-    validate_manifest(&mut changes.manifest)?;
+    validate_manifest(connections, &mut changes.manifest)?;
     if changes.example_input.len() > MAX_EXAMPLE_BYTES {
         return Err(ServiceError::invalid(
             "example_input",
@@ -89,7 +92,11 @@ pub(super) fn validate(changes: &mut DraftChanges) -> Result<(), ServiceError> {
     Ok(())
 }
 
-pub(super) fn validate_manifest(manifest: &mut Manifest) -> Result<(), ServiceError> {
+pub(super) fn validate_manifest(
+    connections: &crate::connections::ConnectionSettings,
+    manifest: &mut Manifest,
+) -> Result<(), ServiceError> {
+    crate::connections::bindings::check_needs(connections, &mut manifest.capabilities.connections)?;
     let caps = &mut manifest.capabilities;
     let mut hosts = Vec::new();
     for host in &caps.http {

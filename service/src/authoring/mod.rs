@@ -76,7 +76,7 @@ mod tests {
         let mut hosts = Manifest::default();
         hosts.capabilities.http = vec!["https://example.com/path".into()];
         assert!(matches!(
-            validate_manifest(&mut hosts),
+            validate_manifest(&Default::default(), &mut hosts),
             Err(ServiceError::Invalid {
                 field: "manifest.capabilities.http",
                 ..
@@ -88,7 +88,7 @@ mod tests {
             "*.example.org".into(),
             "localhost:8080".into(),
         ];
-        validate_manifest(&mut ok).unwrap();
+        validate_manifest(&Default::default(), &mut ok).unwrap();
         assert_eq!(
             ok.capabilities.http,
             ["api.example.com", "*.example.org", "localhost:8080"]
@@ -96,7 +96,7 @@ mod tests {
         let mut limits = Manifest::default();
         limits.limits.timeout_ms = 0;
         assert!(matches!(
-            validate_manifest(&mut limits),
+            validate_manifest(&Default::default(), &mut limits),
             Err(ServiceError::Invalid {
                 field: "manifest.limits.timeout_ms",
                 ..

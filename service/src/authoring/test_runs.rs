@@ -43,7 +43,7 @@ pub async fn test_run(
         let mut conn = services.conn().await?;
         market::editable(&mut conn, actor, slug).await?
     };
-    validate_manifest(&mut request.manifest)?;
+    validate_manifest(&services.connections, &mut request.manifest)?;
     // The agent's workspace pays for its editor's model calls.
     let trial = Trial {
         kind: "test",
@@ -228,7 +228,33 @@ async fn execute(
             ledger::Subject::Trial(started.id),
             trial.capped(),
         )?;
-        let mut report = run_once(&sandbox, &runtime, &slug, &request, &input, llm, &meter).await;
+        // The editor's test runs act in the author's own accounts.
+        let connections =
+            if trial.kind == "test" && !request.manifest.capabilities.connections.is_empty() {
+                let mut conn = services.conn().await?;
+                Some(
+                    crate::connections::broker::for_author(
+                        &services,
+                        &mut conn,
+                        trial.creator,
+                        trial.user.0,
+                        &request.manifest,
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            };
+        let mut report = run_once(
+            &sandbox,
+            &runtime,
+            &slug,
+            &request,
+            &input,
+            (llm, connections),
+            &meter,
+        )
+        .await;
         report.llm.credits = meter.finish().await?;
         trial.end(&services, started, &mut report).await?;
         Ok(report)
@@ -245,7 +271,10 @@ async fn run_once(
     slug: &str,
     request: &TestRunRequest,
     input: &str,
-    llm: Arc<dyn runtime::llm::LlmProvider>,
+    (llm, connections): (
+        Arc<dyn runtime::llm::LlmProvider>,
+        Option<Arc<dyn runtime::connections::ConnectionBroker>>,
+    ),
     meter: &Arc<crate::llm::LedgerMeter>,
 ) -> RunReport {
     let manifest = &request.manifest;
@@ -274,6 +303,9 @@ async fn run_once(
         .with_secrets(BTreeMap::new());
     if manifest.capabilities.kv {
         host = host.with_kv(Arc::new(runtime::kv::MemoryKv::new()));
+    }
+    if let Some(broker) = connections {
+        host = host.with_connections(broker);
     }
     let outcome = runtime.run(&prepared, input, &manifest.limits, host).await;
     let mut report = report(outcome);

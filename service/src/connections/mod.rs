@@ -5,6 +5,8 @@
 //! connection's id, and opened only to refresh, revoke, or call the
 //! provider for an agent.
 
+pub mod bindings;
+pub mod broker;
 pub mod catalogue;
 pub mod flows;
 pub(crate) mod oauth;
@@ -324,8 +326,12 @@ async fn views(
         .collect())
 }
 
-/// Keys listing connections may hold any scope: the list holds no secret.
+/// Keys listing connections hold `connections:write`, or
+/// `deployments:write` (deploying binds them).
 fn require_reader(actor: &Actor) -> Result<(), ServiceError> {
+    actor
+        .check_key_scope(Scope::ConnectionsWrite)
+        .or_else(|_| actor.check_key_scope(Scope::DeploymentsWrite))?;
     actor.require_user().map(drop)
 }
 

@@ -370,6 +370,18 @@ pub(super) async fn run_script(
     {
         host = host.with_kv(kv(deployment.deployment));
     }
+    if !manifest.capabilities.connections.is_empty() {
+        let mut conn = services.conn().await?;
+        host = host.with_connections(
+            crate::connections::broker::for_deployment(
+                services,
+                &mut conn,
+                deployment.deployment,
+                &manifest,
+            )
+            .await?,
+        );
+    }
     let input = input.to_string();
     let outcome = runtime.run(&prepared, &input, &manifest.limits, host).await;
     let charged = meter.finish().await?;

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod db;
 pub mod github;
 pub mod mail;
+pub mod oauth_provider;
 pub mod server_fn;
 pub mod stripe;
 pub mod ws;
@@ -47,6 +48,7 @@ pub struct TestAppBuilder {
     mail: Option<service::mail::Delivery>,
     clock: Option<service::clock::Clock>,
     public_webhooks_only: bool,
+    connections: Option<service::connections::ConnectionSettings>,
 }
 
 impl TestAppBuilder {
@@ -119,6 +121,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// The provider catalogue and apps (a stand-in's, usually).
+    pub fn connections(mut self, settings: service::connections::ConnectionSettings) -> Self {
+        self.connections = Some(settings);
+        self
+    }
+
     /// Run the server's job worker (deployments) beside it.
     pub fn workers(mut self) -> Self {
         self.workers = true;
@@ -153,6 +161,9 @@ impl TestAppBuilder {
             redirect_url: format!("{base_url}/auth/github/callback"),
         });
         let mut services = Services::new(pool.clone());
+        if let Some(settings) = self.connections {
+            services = services.with_connections(settings);
+        }
         if let Some(delivery) = self.mail {
             services = services.with_mailer(
                 service::mail::Mailer::new("Agentdeck <noreply@agentdeck.test>", delivery)
@@ -278,6 +289,7 @@ impl TestApp {
             github: None,
             payments: None,
             mail: None,
+            connections: None,
         }
     }
 

@@ -1,0 +1,237 @@
+//! The runtime's [`ConnectionBroker`] for one run: the providers its
+//! manifest lists, the connection bound to each (a deployment's bindings,
+//! or for a test run in the editor the author's own connections), and the
+//! credential of each call. The binding is looked up on every call, so
+//! unbinding or disconnecting stops an agent at its next call. Nothing here
+//! logs a credential.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures::future::BoxFuture;
+use runtime::CallError;
+use runtime::connections::{ConnectionBroker, Grant, Placement, RateLimitHeaders};
+use uuid::Uuid;
+
+use super::{catalogue, oauth, refresh};
+use crate::schema::{connections, deployment_connections};
+use crate::{ServiceError, Services};
+use types::manifest::Manifest;
+
+/// Whose connections a run uses.
+#[derive(Clone, Copy)]
+enum Source {
+    /// A deployment's bindings.
+    Deployment(Uuid),
+    /// An author's own (an editor's test run).
+    Author(Uuid),
+}
+
+pub struct Broker {
+    services: Services,
+    source: Source,
+    declared: Vec<String>,
+    /// Provider → connection, as found when the run started.
+    bound: BTreeMap<String, Uuid>,
+    used: AtomicBool,
+}
+
+/// The broker of a deployment's run.
+pub async fn for_deployment(
+    services: &Services,
+    conn: &mut AsyncPgConnection,
+    deployment: Uuid,
+    manifest: &Manifest,
+) -> Result<Arc<dyn ConnectionBroker>, ServiceError> {
+    let bound = super::bindings::bound_for_run(conn, deployment, manifest).await?;
+    Ok(broker(
+        services,
+        Source::Deployment(deployment),
+        manifest,
+        bound,
+    ))
+}
+
+/// The broker of an editor's test run: the author's own connections.
+pub async fn for_author(
+    services: &Services,
+    conn: &mut AsyncPgConnection,
+    workspace: Uuid,
+    author: Uuid,
+    manifest: &Manifest,
+) -> Result<Arc<dyn ConnectionBroker>, ServiceError> {
+    let bound = super::bindings::authors_own(conn, workspace, author, manifest).await?;
+    Ok(broker(services, Source::Author(author), manifest, bound))
+}
+
+fn broker(
+    services: &Services,
+    source: Source,
+    manifest: &Manifest,
+    bound: Vec<(String, Uuid)>,
+) -> Arc<dyn ConnectionBroker> {
+    Arc::new(Broker {
+        services: services.clone(),
+        source,
+        declared: manifest
+            .capabilities
+            .connections
+            .iter()
+            .map(|n| n.provider.clone())
+            .collect(),
+        bound: bound.into_iter().collect(),
+        used: AtomicBool::new(false),
+    })
+}
+
+impl Broker {
+    /// The connection for `provider`, if it is still bound (or still the
+    /// author's, working).
+    async fn still_bound(&self, provider: &str) -> Result<Uuid, CallError> {
+        let unbound = || {
+            CallError::Denied(match self.source {
+                Source::Deployment(_) => format!(
+                    "no {provider} connection is bound to this deployment: bind one in its Connections panel"
+                ),
+                Source::Author(_) => format!(
+                    "connect your own {provider} account (Integrations) to use it in test runs"
+                ),
+            })
+        };
+        let id = *self.bound.get(provider).ok_or_else(unbound)?;
+        let mut conn = self.services.conn().await.map_err(internal)?;
+        let still: bool = match self.source {
+            Source::Deployment(deployment) => diesel::select(diesel::dsl::exists(
+                deployment_connections::table
+                    .filter(deployment_connections::deployment_id.eq(deployment))
+                    .filter(deployment_connections::provider.eq(provider))
+                    .filter(deployment_connections::connection_id.eq(id)),
+            ))
+            .get_result(&mut conn)
+            .await
+            .map_err(|e| internal(e.into()))?,
+            Source::Author(author) => diesel::select(diesel::dsl::exists(
+                connections::table
+                    .find(id)
+                    .filter(connections::owner_id.eq(author)),
+            ))
+            .get_result(&mut conn)
+            .await
+            .map_err(|e| internal(e.into()))?,
+        };
+        if !still {
+            return Err(unbound());
+        }
+        if !self.used.swap(true, Ordering::Relaxed) {
+            diesel::update(connections::table.find(id))
+                .set(connections::used_at.eq(self.services.clock.now()))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| internal(e.into()))?;
+        }
+        Ok(id)
+    }
+
+    async fn grant_for(&self, provider: &str, refused: Option<i64>) -> Result<Grant, CallError> {
+        let id = self.still_bound(provider).await?;
+        let usable = match refused {
+            None => refresh::current(&self.services, id).await,
+            Some(version) => refresh::after_refusal(&self.services, id, version).await,
+        }
+        .map_err(|error| match error {
+            ServiceError::Conflict { message, .. } => CallError::Failed(message),
+            ServiceError::NotFound { .. } => {
+                CallError::Denied(format!("the {provider} connection was disconnected"))
+            }
+            ServiceError::Unavailable(message) => CallError::Failed(message),
+            other => internal(other),
+        })?;
+        let entry = self
+            .services
+            .connections
+            .catalogue
+            .get(provider)
+            .ok_or_else(|| {
+                CallError::Failed(format!("{provider} is not in this server's catalogue"))
+            })?;
+        let placement = oauth::placement(entry, &usable.credential).ok_or_else(|| {
+            CallError::Failed(format!("the {provider} connection has no credential"))
+        })?;
+        let values = oauth::values(&usable.params);
+        let base_urls = entry
+            .request
+            .base_urls
+            .iter()
+            .map(|template| {
+                catalogue::fill(template, &values)
+                    .ok()
+                    .and_then(|url| url::Url::parse(&url).ok())
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| CallError::Failed(format!("{provider}'s API address is unknown")))?;
+        let mut secrets: Vec<String> = [
+            usable.credential.access_token.clone(),
+            usable.credential.refresh_token.clone(),
+            usable.credential.key.clone(),
+            usable.credential.secret.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let placement = match placement {
+            oauth::Placement::Header(name, value) => {
+                secrets.push(value.clone());
+                Placement::Header { name, value }
+            }
+            oauth::Placement::Query(name, value) => Placement::Query { name, value },
+        };
+        // The longest first, so a header value goes before the token in it.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Ok(Grant {
+            base_urls,
+            placement,
+            headers: entry
+                .request
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            version: usable.version,
+            rate_limit: RateLimitHeaders {
+                retry_after: entry.rate_limit.retry_after.clone(),
+                statuses: if entry.rate_limit.statuses.is_empty() {
+                    vec![429]
+                } else {
+                    entry.rate_limit.statuses.clone()
+                },
+            },
+            secrets,
+        })
+    }
+}
+
+fn internal(error: ServiceError) -> CallError {
+    tracing::error!(%error, "a connection call failed inside the server");
+    CallError::Failed("the connection could not be used (a server error)".into())
+}
+
+impl ConnectionBroker for Broker {
+    fn providers(&self) -> Vec<String> {
+        self.declared.clone()
+    }
+
+    fn grant<'a>(&'a self, provider: &'a str) -> BoxFuture<'a, Result<Grant, CallError>> {
+        Box::pin(self.grant_for(provider, None))
+    }
+
+    fn refused<'a>(
+        &'a self,
+        provider: &'a str,
+        version: i64,
+    ) -> BoxFuture<'a, Result<Grant, CallError>> {
+        Box::pin(self.grant_for(provider, Some(version)))
+    }
+}
