@@ -104,6 +104,18 @@ mod bare {
             unused()
         }
     }
+    impl agentdeck::agent::connections::Host for State {
+        async fn providers(&mut self) -> Vec<String> {
+            Vec::new()
+        }
+        async fn fetch(
+            &mut self,
+            _: String,
+            _: agentdeck::agent::connections::Request,
+        ) -> Result<agentdeck::agent::http::Response, CapabilityError> {
+            unused()
+        }
+    }
     impl agentdeck::agent::config::Host for State {
         async fn get(&mut self, _: String) -> Result<Option<String>, CapabilityError> {
             unused()

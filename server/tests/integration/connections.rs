@@ -19,18 +19,30 @@ use crate::support::oauth_provider::{self, StandIn};
 use crate::support::{TestApp, mail};
 use crate::teams::acme;
 
-struct World {
-    app: TestApp,
-    standin: StandIn,
-    clock: service::clock::Clock,
+pub(crate) struct World {
+    pub app: TestApp,
+    pub standin: StandIn,
+    pub clock: service::clock::Clock,
     _catalogue: tempfile::TempDir,
 }
 
+/// A server with the stand-in configured, on a clock the test moves.
 async fn world() -> World {
+    world_on(
+        service::clock::Clock::manual(chrono::Utc::now()),
+        TestApp::builder(),
+    )
+    .await
+}
+
+/// A server with the stand-in configured, built from `builder`.
+pub(crate) async fn world_on(
+    clock: service::clock::Clock,
+    builder: crate::support::TestAppBuilder,
+) -> World {
     let standin = StandIn::start().await;
     let catalogue = standin.catalogue_dir();
-    let clock = service::clock::Clock::manual(chrono::Utc::now());
-    let app = TestApp::builder()
+    let app = builder
         .clock(clock.clone())
         .connections(standin.settings(catalogue.path()))
         .spawn()
@@ -119,7 +131,7 @@ async fn arrive(browser: &Browser, callback: &str, flow_cookie: Option<&str>) ->
 }
 
 /// Connects the stand-in through its sign-in; answers the connection's id.
-async fn connect(w: &World, browser: &Browser, workspace: &str) -> String {
+pub(crate) async fn connect(w: &World, browser: &Browser, workspace: &str) -> String {
     let (status, started, cookie) = authorize(
         browser,
         workspace,
@@ -143,7 +155,7 @@ async fn connect(w: &World, browser: &Browser, workspace: &str) -> String {
 }
 
 /// Every column of every table, as text, must hold none of `secrets`.
-async fn assert_kept_nowhere(app: &TestApp, secrets: &[String]) {
+pub(crate) async fn assert_kept_nowhere(app: &TestApp, secrets: &[String]) {
     #[derive(diesel::QueryableByName)]
     struct Name {
         #[diesel(sql_type = Text)]

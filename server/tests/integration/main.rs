@@ -21,6 +21,7 @@ mod auth;
 mod authoring;
 mod billing;
 mod cli;
+mod connection_use;
 mod connections;
 mod crash;
 mod deployments;

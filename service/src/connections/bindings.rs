@@ -76,7 +76,7 @@ fn scope_views(provider: &Provider, scopes: &[String]) -> Vec<ProviderScope> {
 /// publish): known providers, listed scopes, each provider once.
 pub fn check_needs(
     settings: &ConnectionSettings,
-    needs: &mut Vec<ConnectionNeed>,
+    needs: &mut [ConnectionNeed],
 ) -> Result<(), ServiceError> {
     const FIELD: &str = "manifest.capabilities.connections";
     if needs.len() > 10 {
@@ -282,11 +282,17 @@ pub async fn bind(
             ),
         });
     }
+    if !request.consented {
+        return Err(ServiceError::invalid(
+            "consented",
+            "binding needs the consent screen read and agreed to (consented: true)",
+        ));
+    }
     let mut consented = request.consent.clone();
     consented.sort();
     let mut asked = scopes.clone();
     asked.sort();
-    if !request.consented || consented != asked {
+    if consented != asked {
         return Err(ServiceError::invalid(
             "consent",
             format!(

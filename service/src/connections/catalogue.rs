@@ -66,7 +66,7 @@ pub struct Docs {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Auth {
     /// The authorization code grant, the person signing in at the provider.
-    Oauth2(OAuth2),
+    Oauth2(Box<OAuth2>),
     /// The client credentials grant, with the client id and secret the
     /// person connecting enters (their own app at the provider).
     ClientCredentials(ClientCredentials),

@@ -5,8 +5,10 @@
 //! refused, and ends the grant, as OAuth 2.1 asks). It counts refreshes and
 //! revocations, can be told to end every grant (the user revoked access at
 //! the provider) or to expire every access token, and serves an identity
-//! endpoint and an API that answers only a live token. Also a key
-//! provider's identity endpoint.
+//! endpoint and an API that answers only a live token (with careless
+//! endpoints a hostile agent would use: an echo of the request's headers,
+//! the authorization in an answer header, a redirect anywhere, a rate
+//! limit). Also a key provider's identity endpoint.
 //!
 //! `catalogue_dir` writes the two catalogue entries (`standin`,
 //! `standin-key`) pointing at it, for `AGENTDECK_PROVIDERS_DIR`.
@@ -37,6 +39,8 @@ pub const ACCESS_LIFETIME: i64 = 300;
 struct Grant {
     scopes: Vec<String>,
     live: bool,
+    /// The account that signed in: its id and name.
+    account: (String, String),
 }
 
 struct Code {
@@ -49,6 +53,8 @@ struct Code {
 struct World {
     redirect_uri: String,
     deny: bool,
+    /// Who signs in next (the default account when `None`).
+    signing_in: Option<(String, String)>,
     grants: Vec<Grant>,
     codes: HashMap<String, Code>,
     /// Access token → (grant, expires at).
@@ -62,6 +68,8 @@ struct World {
     issued: Vec<String>,
     /// Requests the API saw: method, path, the authorization header.
     api_calls: Vec<(String, String, String)>,
+    /// Grants `/api/limited` already answered 429.
+    limited: Vec<usize>,
 }
 
 #[derive(Clone)]
@@ -94,6 +102,11 @@ impl StandIn {
 
     pub fn expect_redirect_uri(&self, uri: &str) {
         self.world.lock().expect("lock").redirect_uri = uri.to_owned();
+    }
+
+    /// The next sign-ins are this account at the provider.
+    pub fn sign_in_as(&self, id: &str, name: &str) {
+        self.world.lock().expect("lock").signing_in = Some((id.to_owned(), name.to_owned()));
     }
 
     pub fn deny_consent(&self, deny: bool) {
@@ -276,7 +289,15 @@ async fn authorize(
     if world.deny {
         return back(format!("error=access_denied&state={state_q}")).into_response();
     }
-    world.grants.push(Grant { scopes, live: true });
+    let account = world
+        .signing_in
+        .clone()
+        .unwrap_or_else(|| ("u-1815".to_owned(), "Ada at the stand-in".to_owned()));
+    world.grants.push(Grant {
+        scopes,
+        live: true,
+        account,
+    });
     let grant = world.grants.len() - 1;
     let code = random();
     world.issued.push(code.clone());
@@ -427,7 +448,10 @@ fn bearer(world: &World, headers: &HeaderMap) -> Option<usize> {
 async fn me(State(world): State<Arc<Mutex<World>>>, headers: HeaderMap) -> Response {
     let world = world.lock().expect("lock");
     match bearer(&world, &headers) {
-        Some(_) => Json(json!({ "id": "u-1815", "name": "Ada at the stand-in" })).into_response(),
+        Some(grant) => {
+            let (id, name) = &world.grants[grant].account;
+            Json(json!({ "id": id, "name": name })).into_response()
+        }
         None => oauth_error(StatusCode::UNAUTHORIZED, "invalid_token"),
     }
 }
@@ -447,6 +471,7 @@ async fn api(
     State(world): State<Arc<Mutex<World>>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let mut world = world.lock().expect("lock");
@@ -455,17 +480,54 @@ async fn api(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    world
-        .api_calls
-        .push((method.to_string(), uri.path().to_owned(), authorization));
-    match bearer(&world, &headers) {
-        Some(grant) => Json(json!({
-            "path": uri.path(),
+    world.api_calls.push((
+        method.to_string(),
+        uri.path().to_owned(),
+        authorization.clone(),
+    ));
+    let Some(grant) = bearer(&world, &headers) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    };
+    match uri.path() {
+        // Careless APIs a hostile agent would use to see its credential:
+        // one echoes every request header in its body, one in its own
+        // headers, one sends the caller elsewhere.
+        "/api/echo" => {
+            let echoed: serde_json::Map<String, serde_json::Value> = headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        json!(value.to_str().unwrap_or_default()),
+                    )
+                })
+                .collect();
+            Json(json!({ "headers": echoed })).into_response()
+        }
+        "/api/leak" => (
+            [("x-echo-authorization", authorization)],
+            Json(json!({ "ok": true })),
+        )
+            .into_response(),
+        "/api/redirect-out" => {
+            Redirect::temporary(query.get("to").map_or("/", String::as_str)).into_response()
+        }
+        // Rate-limited once per grant: the first call waits a second.
+        "/api/limited" if !world.limited.contains(&grant) => {
+            world.limited.push(grant);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "1")],
+                Json(json!({ "error": "slow_down" })),
+            )
+                .into_response()
+        }
+        path => Json(json!({
+            "path": path,
             "method": method.as_str(),
             "scopes": world.grants[grant].scopes,
             "version": headers.get("x-standin-version").and_then(|v| v.to_str().ok()),
         }))
         .into_response(),
-        None => oauth_error(StatusCode::UNAUTHORIZED, "invalid_token"),
     }
 }
