@@ -8,6 +8,7 @@ pub const EDITOR: &str = "/editor";
 pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const WALLET: &str = "/wallet";
 pub const PRICING: &str = "/pricing";
+pub const INTEGRATIONS: &str = "/integrations";
 /// Pages of the account area.
 pub const ACCOUNT: [&str; 10] = [
     "/signin",
@@ -35,6 +36,7 @@ pub fn is_client_route(path: &str) -> bool {
         || path == ADMIN_JOBS
         || path == WALLET
         || path == PRICING
+        || path == INTEGRATIONS
         || ACCOUNT.contains(&path)
     {
         return true;
@@ -65,6 +67,7 @@ mod tests {
             "/dashboard",
             "/wallet",
             "/pricing",
+            "/integrations",
             "/settings/keys",
             "/settings/webhooks",
             "/device",
@@ -97,6 +100,7 @@ mod tests {
             "/deployments",
             "/runs/a/b",
             "/admin",
+            "/integrations/x",
         ] {
             assert!(!is_client_route(path), "{path}");
         }

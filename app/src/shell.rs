@@ -16,6 +16,7 @@ use crate::pages::{
     dashboard::DashboardPage,
     deployment::DeploymentPage,
     editor::{AgentEditorPage, EditorPage},
+    integrations::IntegrationsPage,
     marketplace::MarketplacePage,
     not_found::NotFoundPage,
     pricing::PricingPage,
@@ -46,6 +47,7 @@ enum Page {
     Run,
     AdminJobs,
     Wallet,
+    Integrations,
     SignIn,
     SignUp,
     Settings,
@@ -94,6 +96,7 @@ fn deploy_area(page: Page) -> AnyView {
         Page::Run => view! { <RunPage /> }.into_any(),
         Page::AdminJobs => view! { <AdminJobsPage /> }.into_any(),
         Page::Wallet => view! { <WalletPage /> }.into_any(),
+        Page::Integrations => view! { <IntegrationsPage /> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -195,6 +198,12 @@ lazy_page!(
     deploy_area,
     __preload_deploy_area,
     Page::AdminJobs
+);
+lazy_page!(
+    IntegrationsRoute,
+    deploy_area,
+    __preload_deploy_area,
+    Page::Integrations
 );
 lazy_page!(
     SignInRoute,
@@ -354,6 +363,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs/:id") view={Lazy::<RunRoute>::new()} />
                     <Route path=path!("/admin/jobs") view={Lazy::<AdminJobsRoute>::new()} />
                     <Route path=path!("/wallet") view={Lazy::<WalletRoute>::new()} />
+                    <Route path=path!("/integrations") view={Lazy::<IntegrationsRoute>::new()} />
                     <Route path=path!("/pricing") view={Lazy::<PricingRoute>::new()} />
                     <Route path=path!("/agents/:slug/versions/:version") view={Lazy::<VersionRoute>::new()} />
                     <Route path=path!("/creators/:handle") view={Lazy::<CreatorRoute>::new()} />

@@ -129,6 +129,7 @@ pub mod admin;
 pub mod agents;
 pub mod authoring;
 pub mod billing;
+pub mod connections;
 pub mod deployments;
 pub mod embeds;
 pub mod runs;

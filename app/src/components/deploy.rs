@@ -152,7 +152,8 @@ pub fn merge_loaded(
 }
 
 /// A deployment just created, coming up: its badge and each step with the
-/// time since it was queued, followed live from its first event.
+/// time since it was queued, followed live from its first event, and the
+/// connections its agent asks for, to bind with consent.
 #[component]
 pub fn DeployProgress(deployment: Deployment) -> impl IntoView {
     let live = expect_context::<Live>();
@@ -208,6 +209,10 @@ pub fn DeployProgress(deployment: Deployment) -> impl IntoView {
                 }}
             </ol>
             {move || reason.get().map(|why| view! { <p class="field-error" data-testid="deploy-reason">{why}</p> })}
+            // The accounts the agent acts in are bound here, before its
+            // first run (whoever deployed it may change it).
+            <crate::components::connections::ConnectionsPanel deployment=deployment.id
+                workspace=deployment.workspace.clone() may_change=Signal::stored(true) />
             <A href=href attr:data-testid="open-deployment">"Open the deployment →"</A>
         </div>
     }

@@ -2,6 +2,7 @@
 
 pub mod agent_card;
 pub mod browser;
+pub mod connections;
 pub mod deploy;
 pub mod form;
 pub mod live_indicator;

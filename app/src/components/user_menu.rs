@@ -48,6 +48,7 @@ pub fn UserMenu() -> impl IntoView {
                         <A href="/settings" on:click=move |_| open.set(false)>"Settings"</A>
                         <A href="/wallet" on:click=move |_| open.set(false) attr:data-testid="wallet-link">"Credits"</A>
                         <A href="/settings/keys" on:click=move |_| open.set(false)>"API keys"</A>
+                        <A href="/integrations" on:click=move |_| open.set(false) attr:data-testid="integrations-link">"Integrations"</A>
                         <A href="/teams" on:click=move |_| open.set(false)>"Teams"</A>
                         <button role="menuitem" on:click=sign_out.clone() data-testid="sign-out">"Sign out"</button>
                     </div>

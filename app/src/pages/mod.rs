@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod deployment;
 pub mod device;
 pub mod editor;
+pub mod integrations;
 pub mod marketplace;
 pub mod not_found;
 pub mod pricing;

@@ -60,6 +60,17 @@ const EMBED_FUNCTIONS: [&str; 6] = [
     "/api/fn/get_embed_stats",
 ];
 
+/// The server functions of the Integrations page and the Connections panel.
+const CONNECTION_FUNCTIONS: [&str; 7] = [
+    "/api/fn/list_connections",
+    "/api/fn/connect_key",
+    "/api/fn/connect_by_sign_in",
+    "/api/fn/disconnect_connection",
+    "/api/fn/list_deployment_connections",
+    "/api/fn/bind_deployment_connection",
+    "/api/fn/unbind_deployment_connection",
+];
+
 /// The columns of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
@@ -740,6 +751,51 @@ fn rows() -> Vec<Row> {
             "/connect/callback",
             Public,
             [303, 303, 303, 303, 303, 303, 303, 403, 403, 401, 303],
+        ),
+        // The Integrations page's and the Connections panel's server
+        // functions: the same rules as their REST routes.
+        row(Method::GET, "/api/fn/list_providers", Public, OPEN),
+        row(
+            Method::GET,
+            "/api/fn/list_connections?workspace={team}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/connect_key",
+            Team,
+            [401, 404, 404, 403, 201, 201, 201, 201, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/connect_by_sign_in",
+            Team,
+            [401, 404, 404, 403, 200, 200, 200, 403, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/disconnect_connection",
+            Team,
+            [401, 404, 404, 403, 403, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::GET,
+            "/api/fn/list_deployment_connections?deployment={team deployment}",
+            Team,
+            [401, 404, 404, 200, 200, 200, 200, 200, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/bind_deployment_connection",
+            Team,
+            [401, 404, 404, 403, 422, 422, 422, 422, 403, 401, 401],
+        ),
+        row(
+            Method::POST,
+            "/api/fn/unbind_deployment_connection",
+            Team,
+            [401, 404, 404, 403, 404, 404, 404, 404, 403, 401, 401],
         ),
         // The Triggers panel's and the Webhooks page's server functions:
         // the same rules as their REST routes.
@@ -1961,6 +2017,51 @@ impl Matrix {
         (name.to_owned(), Some(body))
     }
 
+    /// The path and body of a Connections server function, with what it
+    /// acts on (a deployment, a connection the team's owner made) made
+    /// fresh in the team.
+    async fn connection_function(
+        &mut self,
+        row: &Row,
+        team: Option<&(Uuid, String, UserId)>,
+        slug: &str,
+    ) -> (String, Option<Value>) {
+        let name = row.route.split('?').next().unwrap_or(row.route);
+        let team = team.map(|(id, _, _)| *id);
+        let body = match name {
+            "/api/fn/list_connections" => {
+                return (row.route.replace("{team}", slug), None);
+            }
+            "/api/fn/list_deployment_connections" => {
+                let deployment = self.team_deployment(team).await;
+                return (
+                    row.route
+                        .replace("{team deployment}", &deployment.to_string()),
+                    None,
+                );
+            }
+            "/api/fn/connect_key" => json!({
+                "workspace": slug,
+                "request": { "provider": "openai", "key": "sk-matrix-key-0003" },
+            }),
+            "/api/fn/connect_by_sign_in" => json!({
+                "workspace": slug,
+                "request": { "provider": "github", "scopes": ["repo"] },
+            }),
+            "/api/fn/disconnect_connection" => json!({ "id": self.connection(slug).await }),
+            "/api/fn/bind_deployment_connection" => json!({
+                "deployment": self.team_deployment(team).await,
+                "provider": "github",
+                "request": { "connection": Uuid::new_v4(), "consented": true, "consent": [] },
+            }),
+            "/api/fn/unbind_deployment_connection" => {
+                json!({ "deployment": self.team_deployment(team).await, "provider": "github" })
+            }
+            other => panic!("no body for {other}"),
+        };
+        (name.to_owned(), Some(body))
+    }
+
     /// The path and body of a Triggers or Webhooks server function, with
     /// what it acts on made fresh in the team.
     async fn trigger_function(
@@ -2103,6 +2204,9 @@ impl Matrix {
             }
             _ if EMBED_FUNCTIONS.iter().any(|f| route.starts_with(f)) => {
                 self.embed_function(row, team).await
+            }
+            _ if CONNECTION_FUNCTIONS.iter().any(|f| route.starts_with(f)) => {
+                self.connection_function(row, team, &slug).await
             }
             _ if route.starts_with("/api/fn/") && route.contains("{team deployment}") => {
                 let deployment = self.team_deployment(team.map(|(id, _, _)| *id)).await;

@@ -67,6 +67,9 @@ pub struct Outcome {
     pub device: Option<String>,
     /// A refusal by the rate limits: when to try again.
     pub retry_after: Option<Duration>,
+    /// A connection's sign-in started (`connections::flows::start`): the
+    /// token of the cookie that binds its callback to this browser.
+    pub connect_flow: Option<String>,
 }
 
 /// One request's door: the limits, and what the request left behind.
@@ -103,6 +106,12 @@ impl BrowserDoor {
 
     fn record(&self, change: impl FnOnce(&mut Outcome)) {
         change(&mut self.outcome.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Leaves the cookie of a connection's sign-in that just started, so
+    /// only this browser may finish it.
+    pub fn leave_connect_flow(&self, browser_token: String) {
+        self.record(|outcome| outcome.connect_flow = Some(browser_token));
     }
 
     /// Notes a rate limit's refusal (its wait) on the way out.

@@ -101,9 +101,10 @@ fn open_form(editing: RwSignal<Option<Editing>>, target: Editing) {
     });
 }
 
-/// Whether the caller may change the deployment's embeds: a member or up
-/// of its workspace (the server checks again; this only hides controls).
-fn may_change(page: Page) -> Signal<bool> {
+/// Whether the caller may change the deployment (its embeds, its
+/// connections): a member or up of its workspace (the server checks
+/// again; this only hides controls).
+pub(super) fn may_change(page: Page) -> Signal<bool> {
     let auth = use_auth();
     let workspace = page.current.with_untracked(|d| d.workspace.clone());
     Signal::derive(move || {

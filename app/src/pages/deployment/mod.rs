@@ -1,7 +1,7 @@
 //! The deployment page: its status (live), the actions on it, a run form
 //! and the runs as they happen, metrics charts, the status timeline, a log
-//! tail, the `curl` to run it from anywhere, its triggers and web embeds,
-//! and its config and secrets.
+//! tail, the `curl` to run it from anywhere, the accounts it acts in
+//! (connections), its triggers and web embeds, and its config and secrets.
 //!
 //! Everything live comes from one topic, `deployment:<id>`, followed from a
 //! few hundred events before the state the page read: those fill the
@@ -14,6 +14,7 @@ use leptos_router::components::A;
 use uuid::Uuid;
 
 use crate::auth::RequireAuth;
+use crate::components::connections::ConnectionsPanel;
 use crate::components::deploy::{StatusBadge, deployment_event, deployment_topic, uuid_param};
 use crate::live::{Live, TopicMessage};
 use crate::remote::Remote;
@@ -124,6 +125,7 @@ fn DeploymentView(initial: Deployment) -> impl IntoView {
             <p class="panel panel-error form-error">"Live updates are off: " {message}</p>
         })}
         <Actions page />
+        <ConnectionsPanel deployment=initial.id workspace=initial.workspace.clone() may_change=embeds::may_change(page) />
         <div class="deployment-layout">
             <div class="deployment-main">
                 <RunForm page />

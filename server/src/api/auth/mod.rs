@@ -34,9 +34,15 @@ pub fn door(state: &AppState, headers: &HeaderMap) -> BrowserDoor {
 }
 
 /// `response` with the cookies the door left (a new session, or cleared;
-/// the device cookie of a browser that signed in).
+/// the device cookie of a browser that signed in; a connection's sign-in
+/// flow).
 pub fn with_cookie(state: &AppState, door: &BrowserDoor, mut response: Response) -> Response {
     let outcome = door.outcome();
+    if let Some(flow) = &outcome.connect_flow {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, state.cookies.connect_flow(flow));
+    }
     if let Some(device) = &outcome.device {
         response
             .headers_mut()
