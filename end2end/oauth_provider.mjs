@@ -183,6 +183,11 @@ name = "/name"
       if (!this.live(req)) return json(res, 401, { error: "invalid_token" });
       return json(res, 200, { id: "u-ada", name: "Ada at the stand-in" });
     }
+    // The same answer without a credential, for measuring what the host's
+    // credentialed path adds (end2end/connections_measure.mjs).
+    if (url.pathname.startsWith("/open/")) {
+      return json(res, 200, { items: ["tea", "biscuits"], scopes: [] });
+    }
     if (url.pathname.startsWith("/api/")) {
       this.apiCalls.push(url.pathname);
       const grant = this.live(req);

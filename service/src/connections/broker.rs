@@ -1,13 +1,17 @@
 //! The runtime's [`ConnectionBroker`] for one run: the providers its
 //! manifest lists, the connection bound to each (a deployment's bindings,
 //! or for a test run in the editor the author's own connections), and the
-//! credential of each call. The binding is looked up on every call, so
-//! unbinding or disconnecting stops an agent at its next call. Nothing here
-//! logs a credential.
+//! credential of each call. The binding is looked up on every call (one
+//! query, with the credential's version and expiry), so unbinding or
+//! disconnecting stops an agent at its next call; the decrypted credential
+//! is kept for the run while that version stays current and not about to
+//! expire. Nothing here logs a credential.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -37,6 +41,16 @@ pub struct Broker {
     /// Provider → connection, as found when the run started.
     bound: BTreeMap<String, Uuid>,
     used: AtomicBool,
+    /// Provider → the grant made last in this run, by credential version.
+    grants: Mutex<BTreeMap<String, Grant>>,
+}
+
+/// What the check of a call found: the connection, its credential's
+/// version and expiry.
+struct Current {
+    id: Uuid,
+    version: i64,
+    expires_at: Option<DateTime<Utc>>,
 }
 
 /// The broker of a deployment's run.
@@ -84,13 +98,14 @@ fn broker(
             .collect(),
         bound: bound.into_iter().collect(),
         used: AtomicBool::new(false),
+        grants: Mutex::default(),
     })
 }
 
 impl Broker {
     /// The connection for `provider`, if it is still bound (or still the
     /// author's, working).
-    async fn still_bound(&self, provider: &str) -> Result<Uuid, CallError> {
+    async fn still_bound(&self, provider: &str) -> Result<Current, CallError> {
         let unbound = || {
             CallError::Denied(match self.source {
                 Source::Deployment(_) => format!(
@@ -103,28 +118,28 @@ impl Broker {
         };
         let id = *self.bound.get(provider).ok_or_else(unbound)?;
         let mut conn = self.services.conn().await.map_err(internal)?;
-        let still: bool = match self.source {
-            Source::Deployment(deployment) => diesel::select(diesel::dsl::exists(
-                deployment_connections::table
-                    .filter(deployment_connections::deployment_id.eq(deployment))
-                    .filter(deployment_connections::provider.eq(provider))
-                    .filter(deployment_connections::connection_id.eq(id)),
-            ))
-            .get_result(&mut conn)
-            .await
-            .map_err(|e| internal(e.into()))?,
-            Source::Author(author) => diesel::select(diesel::dsl::exists(
-                connections::table
-                    .find(id)
-                    .filter(connections::owner_id.eq(author)),
-            ))
-            .get_result(&mut conn)
-            .await
-            .map_err(|e| internal(e.into()))?,
+        type Found = (i64, Option<DateTime<Utc>>);
+        let found: Option<Found> = match self.source {
+            Source::Deployment(deployment) => deployment_connections::table
+                .inner_join(connections::table)
+                .filter(deployment_connections::deployment_id.eq(deployment))
+                .filter(deployment_connections::provider.eq(provider))
+                .filter(deployment_connections::connection_id.eq(id))
+                .select((connections::credential_version, connections::expires_at))
+                .first(&mut conn)
+                .await
+                .optional()
+                .map_err(|e| internal(e.into()))?,
+            Source::Author(author) => connections::table
+                .find(id)
+                .filter(connections::owner_id.eq(author))
+                .select((connections::credential_version, connections::expires_at))
+                .first(&mut conn)
+                .await
+                .optional()
+                .map_err(|e| internal(e.into()))?,
         };
-        if !still {
-            return Err(unbound());
-        }
+        let (version, expires_at) = found.ok_or_else(unbound)?;
         if !self.used.swap(true, Ordering::Relaxed) {
             diesel::update(connections::table.find(id))
                 .set(connections::used_at.eq(self.services.clock.now()))
@@ -132,11 +147,34 @@ impl Broker {
                 .await
                 .map_err(|e| internal(e.into()))?;
         }
-        Ok(id)
+        Ok(Current {
+            id,
+            version,
+            expires_at,
+        })
+    }
+
+    /// The grant kept for `provider`, if it is of the current credential
+    /// and not about to expire.
+    fn kept(&self, provider: &str, current: &Current) -> Option<Grant> {
+        let fresh = current
+            .expires_at
+            .is_none_or(|at| at - self.services.clock.now() > refresh::BEFORE_USE);
+        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        grants
+            .get(provider)
+            .filter(|grant| fresh && grant.version == current.version)
+            .cloned()
     }
 
     async fn grant_for(&self, provider: &str, refused: Option<i64>) -> Result<Grant, CallError> {
-        let id = self.still_bound(provider).await?;
+        let current = self.still_bound(provider).await?;
+        if refused.is_none()
+            && let Some(grant) = self.kept(provider, &current)
+        {
+            return Ok(grant);
+        }
+        let id = current.id;
         let usable = match refused {
             None => refresh::current(&self.services, id).await,
             Some(version) => refresh::after_refusal(&self.services, id, version).await,
@@ -190,7 +228,7 @@ impl Broker {
         };
         // The longest first, so a header value goes before the token in it.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Ok(Grant {
+        let grant = Grant {
             base_urls,
             placement,
             headers: entry
@@ -209,7 +247,12 @@ impl Broker {
                 },
             },
             secrets,
-        })
+        };
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(provider.to_owned(), grant.clone());
+        Ok(grant)
     }
 }
 

@@ -26,7 +26,7 @@ use crate::{ServiceError, Services};
 /// `connection.refresh`: `{"connection": id, "expires_at": …}`.
 pub const REFRESH_JOB: &str = "connection.refresh";
 /// A token this close to expiring is refreshed before use.
-const BEFORE_USE: TimeDelta = TimeDelta::seconds(60);
+pub(crate) const BEFORE_USE: TimeDelta = TimeDelta::seconds(60);
 
 /// A credential ready to put on a request.
 pub struct Usable {
