@@ -32,14 +32,20 @@ CREATE TABLE connections (
     broken_reason text CHECK (length(broken_reason) <= 500),
     broken_at     timestamptz,
     refreshed_at  timestamptz,
+    -- The last refresh a refused call asked for: at most one a minute,
+    -- so an agent cannot make the provider see a refresh per call.
+    refusal_refresh_at timestamptz,
     used_at       timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CHECK ((status = 'broken') = (broken_at IS NOT NULL))
 );
 CREATE INDEX connections_workspace_idx ON connections (workspace_id, provider);
--- Connecting the same account again renews that connection.
-CREATE UNIQUE INDEX connections_account_idx ON connections (workspace_id, provider, account_id)
+-- The same person connecting the same account again renews their
+-- connection; someone else connecting it makes their own (an account id
+-- may be a whole organisation's: a Slack team, a Stripe account).
+CREATE UNIQUE INDEX connections_account_idx
+    ON connections (workspace_id, provider, owner_id, account_id)
     WHERE account_id <> '';
 
 -- A connect flow waiting for its browser at the provider (ten minutes),
@@ -64,11 +70,14 @@ CREATE TABLE connection_flows (
 CREATE INDEX connection_flows_expires_idx ON connection_flows (expires_at);
 
 -- A deployment's use of a connection, for one provider its manifest
--- declares, with the scopes its binder consented to.
+-- declares, with the scopes its binder consented to, for the version
+-- they consented for: a deployment moved to another version uses none
+-- until someone binds again.
 CREATE TABLE deployment_connections (
     deployment_id uuid NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
     provider      text NOT NULL,
     connection_id uuid NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    version_id    uuid NOT NULL REFERENCES agent_versions (id) ON DELETE CASCADE,
     scopes        text[] NOT NULL DEFAULT '{}',
     bound_by      uuid REFERENCES users (id) ON DELETE SET NULL,
     bound_at      timestamptz NOT NULL DEFAULT now(),

@@ -72,12 +72,14 @@ pub trait ConnectionBroker: Send + Sync {
     /// The credential for `provider`, refreshed first if it is about to
     /// expire.
     fn grant<'a>(&'a self, provider: &'a str) -> BoxFuture<'a, Result<Grant, CallError>>;
-    /// The provider refused the credential of `version`: a fresh one.
+    /// The provider refused the credential of `version`: a fresh one, or
+    /// `None` when refreshing would not help (a key; a refresh moments
+    /// ago), and the provider's answer goes back to the agent as it is.
     fn refused<'a>(
         &'a self,
         provider: &'a str,
         version: i64,
-    ) -> BoxFuture<'a, Result<Grant, CallError>>;
+    ) -> BoxFuture<'a, Result<Option<Grant>, CallError>>;
 }
 
 /// What the agent asks for.
@@ -146,10 +148,33 @@ fn bases(grant: &Grant) -> String {
         .join(", ")
 }
 
+/// Headers the host sets for a connection, or that would let an answer
+/// come back in pieces (`Range`) or encoded (`Accept-Encoding`), where
+/// searching it for the credential would miss it.
+const HOST_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "range",
+    "if-range",
+    "accept-encoding",
+    "te",
+    "connection",
+    "upgrade",
+    "transfer-encoding",
+    "content-length",
+    "expect",
+];
+
+/// Answer headers never handed to the agent: a provider's session
+/// cookie is a credential too.
+const HIDDEN_ANSWER_HEADERS: &[&str] = &["set-cookie", "set-cookie2"];
+
 /// Takes every secret out of `text`.
 fn redact(text: &str, secrets: &[String]) -> String {
     let mut text = text.to_owned();
-    for secret in secrets.iter().filter(|s| s.len() >= 8) {
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
         if text.contains(secret.as_str()) {
             text = text.replace(secret.as_str(), "[redacted]");
         }
@@ -170,9 +195,7 @@ fn agent_headers(
     let mut headers = Vec::with_capacity(given.len());
     for (name, value) in given {
         let lower = name.to_ascii_lowercase();
-        if Some(&lower) == credential_header.as_ref()
-            || ["authorization", "proxy-authorization", "cookie", "host"].contains(&lower.as_str())
-        {
+        if Some(&lower) == credential_header.as_ref() || HOST_HEADERS.contains(&lower.as_str()) {
             return Err(CallError::Invalid(format!(
                 "the host sets {name} for a connection; leave it out"
             )));
@@ -247,8 +270,10 @@ pub async fn fetch(
         let status = response.status().as_u16();
         if status == 401 && !refreshed {
             refreshed = true;
-            grant = broker.refused(provider, grant.version).await?;
-            continue;
+            if let Some(fresh) = broker.refused(provider, grant.version).await? {
+                grant = fresh;
+                continue;
+            }
         }
         if grant.rate_limit.statuses.contains(&status) && !waited {
             let wait = grant
@@ -296,6 +321,7 @@ pub async fn fetch(
         let headers = response
             .headers()
             .iter()
+            .filter(|(name, _)| !HIDDEN_ANSWER_HEADERS.contains(&name.as_str()))
             .filter_map(|(name, value)| {
                 Some((
                     name.as_str().to_owned(),

@@ -212,7 +212,7 @@ pub enum Scope {
     WebhooksWrite,
     /// The workspace's connections: connecting accounts with keys and
     /// disconnecting them (connecting through a provider's sign-in needs a
-    /// browser). Listing them needs any scope.
+    /// browser). Listing them takes this or `deployments:write`.
     #[serde(rename = "connections:write")]
     ConnectionsWrite,
 }

@@ -141,7 +141,8 @@ pub struct ConnectionStarted {
 }
 
 /// Connecting with a key, basic credentials, or a client id and secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `Debug` shows neither the key nor the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewKeyConnection {
     pub provider: String,
@@ -173,6 +174,10 @@ pub struct DeploymentConnection {
     pub bound_by: Option<String>,
     #[serde(default, with = "crate::timestamp::option")]
     pub bound_at: Option<DateTime<Utc>>,
+    /// Bound for another version of the agent than the deployment runs
+    /// now: unused until someone reviews the consent and binds again.
+    #[serde(default)]
+    pub stale: bool,
     /// The workspace's connections of this provider that granted every
     /// scope asked: what may be bound.
     pub candidates: Vec<uuid::Uuid>,
@@ -199,4 +204,14 @@ pub struct BindConnection {
     /// The scopes consented to: exactly the ones the agent asks for.
     #[serde(default)]
     pub consent: Vec<String>,
+}
+
+impl std::fmt::Debug for NewKeyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKeyConnection")
+            .field("provider", &self.provider)
+            .field("scopes", &self.scopes)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
 }

@@ -722,12 +722,12 @@ fn connection_fetch(
     response_value(response, context)
 }
 
+/// A request's method, headers and body.
+type RequestOptions = (String, Vec<(String, String)>, Option<String>);
+
 /// A fetch's second argument: method (GET unless given), headers, body (a
 /// string as is, anything else as JSON).
-fn request_options(
-    args: &[JsValue],
-    context: &mut Context,
-) -> JsResult<(String, Vec<(String, String)>, Option<String>)> {
+fn request_options(args: &[JsValue], context: &mut Context) -> JsResult<RequestOptions> {
     let options = args.get_or_undefined(1).as_object();
     let method =
         optional_string(options.as_ref(), "method", context)?.unwrap_or_else(|| "GET".into());

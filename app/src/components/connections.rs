@@ -178,6 +178,7 @@ fn Need(
                     <p data-testid="bound">
                         "Bound to " <strong>{connection.account_name.clone()}</strong>
                         {(connection.status == ConnectionStatus::Broken).then(|| view! { <span class="badge warn">"needs connecting again"</span> })}
+                        {need.stale.then(|| view! { <span class="badge warn" data-testid="stale">"for another version: review and bind again"</span> })}
                         <span class="muted small">{format!(
                             " · by {} {}",
                             need.bound_by.clone().unwrap_or_default(),
@@ -214,7 +215,12 @@ fn Need(
                 }
             })}
             {move || reviewing.get().then(|| {
-                let account = offered.with_value(|o| o.iter().find(|c| Some(c.id) == chosen.get()).map(|c| c.account_name.clone())).unwrap_or_default();
+                let (account, granted) = offered
+                    .with_value(|o| o.iter().find(|c| Some(c.id) == chosen.get()).map(|c| (c.account_name.clone(), c.scopes.clone())))
+                    .unwrap_or_default();
+                // What the token can do beyond what the agent asks: it is
+                // sent as it is, so say so.
+                let beyond: Vec<String> = granted.into_iter().filter(|g| !scopes.iter().any(|s| s.name == *g)).collect();
                 let (agent, author, deployment_name) = screen.with_value(|s| (s.agent_name.clone(), s.author_name.clone(), s.deployment_name.clone()));
                 let bind = bind.clone();
                 view! {
@@ -224,6 +230,12 @@ fn Need(
                         <ul data-testid="consent-scopes">{scopes.iter().map(|scope| view! {
                             <li><code>{scope.name.clone()}</code> " — " {scope.description.clone()}</li>
                         }).collect_view()}</ul>
+                        {(!beyond.is_empty()).then(|| view! {
+                            <p class="small" data-testid="consent-beyond">{format!(
+                                "This account's token was also granted {}: Agentdeck sends the token as it is, so the agent could use those too. Connect an account with fewer scopes to rule that out.",
+                                beyond.join(", ")
+                            )}</p>
+                        })}
                         <p class="muted small">"The token stays with Agentdeck: it is added to calls to the provider's own API only, and never shown to the agent, its logs or its runs. Unbinding stops the agent at its next call."</p>
                         <label class="check"><input type="checkbox" data-testid="agree" prop:checked=move || agreed.get()
                             on:change=move |ev| agreed.set(event_target_checked(&ev)) />"I agree"</label>

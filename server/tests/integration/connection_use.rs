@@ -467,6 +467,99 @@ async fn only_the_connections_owner_or_an_admin_binds_it() {
         3,
         "{audit}"
     );
+
+    // Someone else signing in as the same account at the provider (an
+    // account id may be a whole team's) makes their own connection: the
+    // member's, and what it is bound to, stay theirs.
+    w.standin.sign_in_as("u-mia", "Mia at the stand-in");
+    let owners = connect(&w, &owner.browser, "acme").await;
+    assert_ne!(owners, members);
+    let (_, shown) = owner
+        .browser
+        .get(&format!("/api/v1/connections/{members}"))
+        .await;
+    assert_eq!(shown["owner_name"], "mia", "{shown}");
+
+    // Consent was for the code of 1.0.0: moved to 1.1.0, the deployment
+    // uses nothing until someone binds again.
+    let (status, version) = member
+        .browser
+        .post(
+            &format!("/api/v1/agents/{slug}/versions"),
+            json!({ "version": "1.1.0" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{version}");
+    let (status, moved) = member
+        .browser
+        .post(
+            &format!("/api/v1/deployments/{deployment}/redeploy"),
+            json!({ "version": "1.1.0" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{moved}");
+    for _ in 0..600 {
+        let (_, shown) = member
+            .browser
+            .get(&format!("/api/v1/deployments/{deployment}"))
+            .await;
+        if shown["version"] == "1.1.0" && shown["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stale = run(
+        &mut member.browser,
+        &deployment,
+        json!({ "only_items": true }),
+    )
+    .await;
+    assert!(
+        stale["output"]["items"]
+            .as_str()
+            .is_some_and(|s| s.contains("another version")),
+        "{stale}"
+    );
+    let (_, screen) = member
+        .browser
+        .get(&format!("/api/v1/deployments/{deployment}/connections"))
+        .await;
+    let need = screen["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|n| n["provider"] == "standin")
+        .expect("the stand-in")
+        .clone();
+    assert_eq!(need["stale"], true, "{need}");
+    let (status, _) = bind(&mut member.browser, &deployment, consent(&members)).await;
+    assert_eq!(status, StatusCode::OK);
+    let ran = run(
+        &mut member.browser,
+        &deployment,
+        json!({ "only_items": true }),
+    )
+    .await;
+    assert_eq!(ran["output"]["items"]["path"], "/api/items", "{ran}");
+
+    // The member leaves the team: their consent goes with them.
+    let (status, _) = owner
+        .browser
+        .delete(&format!("/api/v1/teams/acme/members/{}", member.id))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let left = run(
+        &mut owner.browser,
+        &deployment,
+        json!({ "only_items": true }),
+    )
+    .await;
+    assert!(
+        left["output"]["items"]
+            .as_str()
+            .is_some_and(|s| s.contains("left the workspace")),
+        "{left}"
+    );
 }
 
 #[tokio::test]
@@ -502,5 +595,27 @@ async fn an_editors_test_run_uses_the_authors_own_connection() {
         serde_json::from_str(report["output"].as_str().expect("an output")).expect("JSON");
     assert_eq!(output["items"]["path"], "/api/items", "{output}");
     assert!(!report.to_string().contains("Bearer "));
+
+    // A key that may edit agents, but not use connections, cannot drive
+    // the author's accounts through a test run.
+    let (status, created) = ada
+        .post(
+            "/api/v1/api-keys",
+            json!({ "name": "ci", "scopes": ["agents:write"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let response = w
+        .app
+        .http
+        .post(w.app.url(&path))
+        .bearer_auth(created["token"].as_str().expect("a token"))
+        .json(&test_run(r#"{"only_items":true}"#))
+        .send()
+        .await
+        .expect("a call");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body = response.text().await.unwrap_or_default();
+    assert!(body.contains("connections:write"), "{body}");
     assert_kept_nowhere(&w.app, &w.standin.issued()).await;
 }

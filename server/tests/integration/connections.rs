@@ -352,13 +352,23 @@ async fn tokens_refresh_before_expiry_and_after_a_refusal_once_across_processes(
     w.standin.expire_access_tokens();
     let third = refresh::after_refusal(&w.app.services, id, second.version)
         .await
-        .expect("refreshed");
+        .expect("refreshed")
+        .expect("a fresh token");
     assert_eq!(w.standin.refreshes(), 2);
     let late = refresh::after_refusal(&w.app.services, id, second.version)
         .await
-        .expect("the same");
+        .expect("the same")
+        .expect("the fresh token");
     assert_eq!(w.standin.refreshes(), 2);
     assert_eq!(token(&late), token(&third));
+    // The fresh token refused too, within the minute: the request is what
+    // the provider refuses; no refresh per call an agent makes.
+    let again = refresh::after_refusal(&w.app.services, id, third.version)
+        .await
+        .expect("no error");
+    assert!(again.is_none());
+    assert_eq!(w.standin.refreshes(), 2);
+    w.clock.advance(Duration::from_secs(61));
 
     // Two processes (two pools, one database) refuse the same token at
     // once: the provider sees one refresh, and both get its token.
@@ -372,7 +382,10 @@ async fn tokens_refresh_before_expiry_and_after_a_refusal_once_across_processes(
         refresh::after_refusal(&w.app.services, id, third.version),
         refresh::after_refusal(&other, id, third.version),
     );
-    let (a, b) = (a.expect("refreshed"), b.expect("refreshed"));
+    let (a, b) = (
+        a.expect("refreshed").expect("a token"),
+        b.expect("refreshed").expect("a token"),
+    );
     assert_eq!(w.standin.refreshes(), 3);
     assert_eq!(token(&a), token(&b));
     // And both about to expire at once, likewise.
@@ -476,6 +489,17 @@ async fn keys_are_checked_and_only_owners_or_admins_disconnect() {
     assert_eq!(key["account_name"], "Ada's test account");
     assert!(!key.to_string().contains(oauth_provider::KEY));
     let key_id = key["id"].as_str().expect("an id").to_owned();
+    // A call the provider refuses with this key says nothing about the
+    // key (an agent chose the call): it stays active, nobody is mailed.
+    let refused = refresh::after_refusal(&w.app.services, key_id.parse().expect("an id"), 1)
+        .await
+        .expect("no error");
+    assert!(refused.is_none());
+    let (_, shown) = member
+        .browser
+        .get(&format!("/api/v1/connections/{key_id}"))
+        .await;
+    assert_eq!(shown["status"], "active", "{shown}");
 
     // The admin connects through the sign-in.
     let oauth_id = connect(&w, &admin.browser, "acme").await;

@@ -44,6 +44,11 @@ pub async fn test_run(
         market::editable(&mut conn, actor, slug).await?
     };
     validate_manifest(&services.connections, &mut request.manifest)?;
+    // A test run acts in the caller's own accounts: a key needs the scope
+    // that lets it use them, not only `agents:write`.
+    if !request.manifest.capabilities.connections.is_empty() {
+        actor.check_key_scope(Scope::ConnectionsWrite)?;
+    }
     // The agent's workspace pays for its editor's model calls.
     let trial = Trial {
         kind: "test",

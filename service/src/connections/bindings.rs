@@ -152,18 +152,25 @@ async fn overview(
         .select((agents::name, users::display_name))
         .first(conn)
         .await?;
-    let bound: Vec<(String, Uuid, Option<String>, chrono::DateTime<chrono::Utc>)> =
-        deployment_connections::table
-            .left_join(users::table.on(users::id.nullable().eq(deployment_connections::bound_by)))
-            .filter(deployment_connections::deployment_id.eq(record.id))
-            .select((
-                deployment_connections::provider,
-                deployment_connections::connection_id,
-                users::display_name.nullable(),
-                deployment_connections::bound_at,
-            ))
-            .load(conn)
-            .await?;
+    type Bound = (
+        String,
+        Uuid,
+        Option<String>,
+        chrono::DateTime<chrono::Utc>,
+        Uuid,
+    );
+    let bound: Vec<Bound> = deployment_connections::table
+        .left_join(users::table.on(users::id.nullable().eq(deployment_connections::bound_by)))
+        .filter(deployment_connections::deployment_id.eq(record.id))
+        .select((
+            deployment_connections::provider,
+            deployment_connections::connection_id,
+            users::display_name.nullable(),
+            deployment_connections::bound_at,
+            deployment_connections::version_id,
+        ))
+        .load(conn)
+        .await?;
     let all = views(conn, settings, record.workspace_id, None).await?;
     let mut items = Vec::new();
     for need in &manifest.capabilities.connections {
@@ -184,8 +191,9 @@ async fn overview(
             available: settings.available(provider),
             scopes: scope_views(provider, &scopes),
             connection,
-            bound_by: binding.and_then(|(_, _, by, _)| by.clone()),
-            bound_at: binding.map(|(.., at)| *at),
+            bound_by: binding.and_then(|(_, _, by, ..)| by.clone()),
+            bound_at: binding.map(|(_, _, _, at, _)| *at),
+            stale: binding.is_some_and(|(.., version)| *version != record.version_id),
             candidates,
         });
     }
@@ -307,6 +315,7 @@ pub async fn bind(
                 deployment_connections::deployment_id.eq(record.id),
                 deployment_connections::provider.eq(&provider.id),
                 deployment_connections::connection_id.eq(request.connection),
+                deployment_connections::version_id.eq(record.version_id),
                 deployment_connections::scopes.eq(&scopes),
                 deployment_connections::bound_by.eq(user.0),
             ))
@@ -317,6 +326,7 @@ pub async fn bind(
             .do_update()
             .set((
                 deployment_connections::connection_id.eq(request.connection),
+                deployment_connections::version_id.eq(record.version_id),
                 deployment_connections::scopes.eq(&scopes),
                 deployment_connections::bound_by.eq(user.0),
                 deployment_connections::bound_at.eq(services.clock.now()),
@@ -330,7 +340,12 @@ pub async fn bind(
             action::DEPLOYMENT_CONNECTION_BOUND,
             WorkspaceId(record.workspace_id),
             record.id,
-            json!({ "provider": provider.id, "connection": request.connection, "scopes": scopes }),
+            json!({
+                "provider": provider.id,
+                "connection": request.connection,
+                "scopes": scopes,
+                "version": record.version_id,
+            }),
         )
         .await
     })
@@ -376,14 +391,17 @@ pub async fn unbind(
 }
 
 /// The connections a run of `deployment` may use: each provider its
-/// version's manifest asks for that is bound, with its connection.
+/// version's manifest asks for that is bound for the version it runs now
+/// (consent was given for that code), with its connection.
 pub(crate) async fn bound_for_run(
     conn: &mut AsyncPgConnection,
     deployment: Uuid,
     manifest: &Manifest,
 ) -> Result<Vec<(String, Uuid)>, ServiceError> {
     let rows: Vec<(String, Uuid)> = deployment_connections::table
+        .inner_join(crate::schema::deployments::table)
         .filter(deployment_connections::deployment_id.eq(deployment))
+        .filter(deployment_connections::version_id.eq(crate::schema::deployments::version_id))
         .select((
             deployment_connections::provider,
             deployment_connections::connection_id,

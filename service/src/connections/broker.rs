@@ -21,7 +21,7 @@ use runtime::connections::{ConnectionBroker, Grant, Placement, RateLimitHeaders}
 use uuid::Uuid;
 
 use super::{catalogue, oauth, refresh};
-use crate::schema::{connections, deployment_connections};
+use crate::schema::{connections, deployment_connections, deployments, workspace_members};
 use crate::{ServiceError, Services};
 use types::manifest::Manifest;
 
@@ -109,7 +109,7 @@ impl Broker {
         let unbound = || {
             CallError::Denied(match self.source {
                 Source::Deployment(_) => format!(
-                    "no {provider} connection is bound to this deployment: bind one in its Connections panel"
+                    "no {provider} connection is bound to this deployment (or it was bound for another version, or its owner left the workspace): bind one in its Connections panel"
                 ),
                 Source::Author(_) => format!(
                     "connect your own {provider} account (Integrations) to use it in test runs"
@@ -119,12 +119,23 @@ impl Broker {
         let id = *self.bound.get(provider).ok_or_else(unbound)?;
         let mut conn = self.services.conn().await.map_err(internal)?;
         type Found = (i64, Option<DateTime<Utc>>);
+        // The connection's owner must still be in its workspace: someone
+        // who left takes their consent with them.
+        let owner_stays = diesel::dsl::exists(
+            workspace_members::table
+                .filter(workspace_members::workspace_id.eq(connections::workspace_id))
+                .filter(workspace_members::user_id.eq(connections::owner_id)),
+        );
         let found: Option<Found> = match self.source {
             Source::Deployment(deployment) => deployment_connections::table
                 .inner_join(connections::table)
+                .inner_join(deployments::table)
                 .filter(deployment_connections::deployment_id.eq(deployment))
                 .filter(deployment_connections::provider.eq(provider))
                 .filter(deployment_connections::connection_id.eq(id))
+                // Bound for the version the deployment runs now.
+                .filter(deployment_connections::version_id.eq(deployments::version_id))
+                .filter(owner_stays)
                 .select((connections::credential_version, connections::expires_at))
                 .first(&mut conn)
                 .await
@@ -133,6 +144,7 @@ impl Broker {
             Source::Author(author) => connections::table
                 .find(id)
                 .filter(connections::owner_id.eq(author))
+                .filter(owner_stays)
                 .select((connections::credential_version, connections::expires_at))
                 .first(&mut conn)
                 .await
@@ -167,16 +179,22 @@ impl Broker {
             .cloned()
     }
 
-    async fn grant_for(&self, provider: &str, refused: Option<i64>) -> Result<Grant, CallError> {
+    /// The grant for `provider`; after a refusal of `refused`, a fresh one,
+    /// or `None` when refreshing would not help.
+    async fn grant_for(
+        &self,
+        provider: &str,
+        refused: Option<i64>,
+    ) -> Result<Option<Grant>, CallError> {
         let current = self.still_bound(provider).await?;
         if refused.is_none()
             && let Some(grant) = self.kept(provider, &current)
         {
-            return Ok(grant);
+            return Ok(Some(grant));
         }
         let id = current.id;
         let usable = match refused {
-            None => refresh::current(&self.services, id).await,
+            None => refresh::current(&self.services, id).await.map(Some),
             Some(version) => refresh::after_refusal(&self.services, id, version).await,
         }
         .map_err(|error| match error {
@@ -187,6 +205,9 @@ impl Broker {
             ServiceError::Unavailable(message) => CallError::Failed(message),
             other => internal(other),
         })?;
+        let Some(usable) = usable else {
+            return Ok(None);
+        };
         let entry = self
             .services
             .connections
@@ -222,6 +243,14 @@ impl Broker {
         let placement = match placement {
             oauth::Placement::Header(name, value) => {
                 secrets.push(value.clone());
+                // The bare credential in the value too (the base64 of
+                // `Basic …`), not the scheme's word.
+                secrets.extend(
+                    value
+                        .split_whitespace()
+                        .filter(|part| part.len() >= 16)
+                        .map(str::to_owned),
+                );
                 Placement::Header { name, value }
             }
             oauth::Placement::Query(name, value) => Placement::Query { name, value },
@@ -252,7 +281,7 @@ impl Broker {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(provider.to_owned(), grant.clone());
-        Ok(grant)
+        Ok(Some(grant))
     }
 }
 
@@ -267,14 +296,20 @@ impl ConnectionBroker for Broker {
     }
 
     fn grant<'a>(&'a self, provider: &'a str) -> BoxFuture<'a, Result<Grant, CallError>> {
-        Box::pin(self.grant_for(provider, None))
+        Box::pin(async move {
+            self.grant_for(provider, None).await?.ok_or_else(|| {
+                internal(ServiceError::Internal(anyhow::anyhow!(
+                    "a grant without a refusal came back empty"
+                )))
+            })
+        })
     }
 
     fn refused<'a>(
         &'a self,
         provider: &'a str,
         version: i64,
-    ) -> BoxFuture<'a, Result<Grant, CallError>> {
+    ) -> BoxFuture<'a, Result<Option<Grant>, CallError>> {
         Box::pin(self.grant_for(provider, Some(version)))
     }
 }

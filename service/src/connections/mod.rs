@@ -426,6 +426,14 @@ async fn count_in(
     conn: &mut AsyncPgConnection,
     workspace: WorkspaceId,
 ) -> Result<(), ServiceError> {
+    // The workspace's row lock: two connects at once count one after the
+    // other.
+    crate::schema::workspaces::table
+        .find(workspace.0)
+        .select(crate::schema::workspaces::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await?;
     let count: i64 = connections::table
         .filter(connections::workspace_id.eq(workspace.0))
         .count()
@@ -452,8 +460,11 @@ pub(crate) struct Connected {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Stores a connection, or renews the workspace's connection to the same
-/// account (which turns a broken one active again). Answers its id.
+/// Stores a connection, or renews the connecting person's own connection
+/// to the same account (which turns a broken one active again). Someone
+/// else's connection to that account is never touched: an account id may
+/// be a whole organisation's (a Slack team, a Stripe account), and their
+/// bindings were consented to with their credential. Answers its id.
 pub(crate) async fn store(
     services: &Services,
     conn: &mut AsyncPgConnection,
@@ -473,6 +484,7 @@ pub(crate) async fn store(
                 connections::table
                     .filter(connections::workspace_id.eq(connected.workspace.0))
                     .filter(connections::provider.eq(&connected.provider))
+                    .filter(connections::owner_id.eq(connected.owner))
                     .filter(connections::account_id.eq(&account_id))
                     .select(connections::id)
                     .for_update()
@@ -485,7 +497,6 @@ pub(crate) async fn store(
                     let sealed = seal(services, id, &connected.credential)?;
                     diesel::update(connections::table.find(id))
                         .set((
-                            connections::owner_id.eq(connected.owner),
                             connections::account_name.eq(&account_name),
                             connections::scopes.eq(&connected.scopes),
                             connections::params.eq(&params),

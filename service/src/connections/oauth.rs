@@ -35,8 +35,7 @@ impl std::fmt::Display for TokenError {
     }
 }
 
-/// What a token endpoint gave.
-#[derive(Debug)]
+/// What a token endpoint gave. Its `Debug` shows no token.
 pub(crate) struct Tokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -46,6 +45,15 @@ pub(crate) struct Tokens {
     pub kept: BTreeMap<String, String>,
     /// The whole answer, for an identity read from it (then dropped).
     pub answer: Value,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A PKCE verifier (43 base64url characters) and its S256 challenge.
@@ -97,6 +105,19 @@ pub(crate) fn authorize_url(
     Ok(url.into())
 }
 
+/// The token endpoint's errors that say the grant is over: connecting again
+/// is the only way on.
+const FINAL_ERRORS: &[&str] = &[
+    "invalid_grant",
+    "unauthorized_client",
+    "invalid_scope",
+    "access_denied",
+    "invalid_refresh_token",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+];
+
 /// POSTs a grant to a token endpoint, the client authenticated as the
 /// entry says, and reads the answer as the entry says.
 async fn grant(
@@ -137,9 +158,17 @@ async fn grant(
             .or_else(|| (a.get("ok") == Some(&Value::Bool(false))).then(|| "ok: false".into()))
     });
     match (status.as_u16(), oauth_error, answer) {
-        (_, Some(error), _) if status.is_client_error() || status.is_success() => {
+        // Only an answer that the grant itself is over is final (RFC 6749
+        // §5.2, and Slack's names); a rate limit, a provider's trouble or
+        // our app's misconfiguration (`invalid_client`) pass, and are
+        // tried again, without breaking the person's connection.
+        (_, Some(error), _)
+            if (status.is_client_error() || status.is_success())
+                && FINAL_ERRORS.contains(&error.as_str()) =>
+        {
             Err(TokenError::Refused(error))
         }
+        (_, Some(error), _) => Err(TokenError::Unavailable(format!("HTTP {status}: {error}"))),
         (200..=299, None, Some(answer)) if answer.is_object() => Ok(answer),
         (400 | 401 | 403, None, _) => Err(TokenError::Refused(format!("HTTP {status}"))),
         (status, ..) => Err(TokenError::Unavailable(format!("HTTP {status}"))),

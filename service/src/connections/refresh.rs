@@ -26,6 +26,8 @@ use crate::{ServiceError, Services};
 /// `connection.refresh`: `{"connection": id, "expires_at": …}`.
 pub const REFRESH_JOB: &str = "connection.refresh";
 /// A token this close to expiring is refreshed before use.
+/// The shortest time between two refreshes that refused calls ask for.
+const REFUSAL_PAUSE: TimeDelta = TimeDelta::seconds(60);
 pub(crate) const BEFORE_USE: TimeDelta = TimeDelta::seconds(60);
 
 /// A credential ready to put on a request.
@@ -138,16 +140,20 @@ pub async fn current(services: &Services, id: Uuid) -> Result<Usable, ServiceErr
         return usable(services, id, row);
     }
     drop(conn);
-    refresh(services, id, Why::Expiring).await
+    refresh(services, id, Why::Expiring).await?.ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!("an expiring token was not refreshed"))
+    })
 }
 
 /// After the provider refused the token of `version`: the token someone
-/// else refreshed meanwhile, or a refreshed one.
+/// else refreshed meanwhile, or a refreshed one; `None` when refreshing
+/// would not help (nothing to refresh with, or a refusal had it refreshed
+/// within the last minute): the refusal is the caller's request's.
 pub async fn after_refusal(
     services: &Services,
     id: Uuid,
     version: i64,
-) -> Result<Usable, ServiceError> {
+) -> Result<Option<Usable>, ServiceError> {
     refresh(services, id, Why::Refused(version)).await
 }
 
@@ -176,9 +182,13 @@ pub async fn run_job(services: &Services, payload: &serde_json::Value) -> Result
 enum Outcome {
     Usable(Usable),
     Broken(String),
+    /// The provider refused a call, and refreshing would not help (a key,
+    /// a token with no refresh token) or was done a moment ago: the
+    /// caller's request is what it refuses, not the connection.
+    Refused,
 }
 
-async fn refresh(services: &Services, id: Uuid, why: Why) -> Result<Usable, ServiceError> {
+async fn refresh(services: &Services, id: Uuid, why: Why) -> Result<Option<Usable>, ServiceError> {
     let mut conn = services.conn().await?;
     let outcome = conn
         .transaction::<_, ServiceError, _>(async |conn| {
@@ -211,6 +221,25 @@ async fn refresh(services: &Services, id: Uuid, why: Why) -> Result<Usable, Serv
                 .catalogue
                 .get(&provider_id)
                 .ok_or_else(|| ServiceError::Unavailable(format!("{provider_id} is not in this server's catalogue")))?;
+            if let Why::Refused(_) = why {
+                // An agent decides what it calls: a refusal says little
+                // about the connection. Nothing to refresh with, or a
+                // refresh a refusal asked for within the last minute: the
+                // refusal goes back to the caller and the connection stays.
+                let refreshable = match &provider.auth {
+                    Auth::Oauth2(_) => current.credential.refresh_token.is_some(),
+                    Auth::ClientCredentials(_) => true,
+                    Auth::ApiKey(_) | Auth::Basic(_) => false,
+                };
+                let last: Option<DateTime<Utc>> = connections::table
+                    .find(id)
+                    .select(connections::refusal_refresh_at)
+                    .first(conn)
+                    .await?;
+                if !refreshable || last.is_some_and(|at| now - at < REFUSAL_PAUSE) {
+                    return Ok(Outcome::Refused);
+                }
+            }
             let answer = match &provider.auth {
                 Auth::Oauth2(entry) => {
                     let client = settings.clients.get(&provider.id).ok_or_else(|| {
@@ -268,6 +297,12 @@ async fn refresh(services: &Services, id: Uuid, why: Why) -> Result<Usable, Serv
                         .returning(connections::credential_version)
                         .get_result(conn)
                         .await?;
+                    if let Why::Refused(_) = why {
+                        diesel::update(connections::table.find(id))
+                            .set(connections::refusal_refresh_at.eq(now))
+                            .execute(conn)
+                            .await?;
+                    }
                     if let Some(at) = expires_at {
                         schedule(conn, id, now, at).await?;
                     }
@@ -293,8 +328,9 @@ async fn refresh(services: &Services, id: Uuid, why: Why) -> Result<Usable, Serv
         })
         .await?;
     match outcome {
-        Outcome::Usable(usable) => Ok(usable),
+        Outcome::Usable(usable) => Ok(Some(usable)),
         Outcome::Broken(provider) => Err(broken(&provider)),
+        Outcome::Refused => Ok(None),
     }
 }
 
