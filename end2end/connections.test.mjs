@@ -102,7 +102,7 @@ describe("Agentdeck connections", () => {
     const consent = need.getByTestId("consent");
     const said = await consent.innerText();
     assert.match(said, /Let Item Reader act as Ada at the stand-in at Stand-in\?/);
-    assert.match(said, /written by Ada Lovelace/);
+    assert.match(said, /Item Reader 1\.0\.0, written by Ada Lovelace/);
     assert.match(await consent.getByTestId("consent-scopes").innerText(), /items:read — Read your items/);
     assert.ok(await consent.getByTestId("bind").isDisabled(), "binding waits for the agreement");
     await consent.getByTestId("agree").check();

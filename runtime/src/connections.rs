@@ -174,7 +174,9 @@ const HIDDEN_ANSWER_HEADERS: &[&str] = &["set-cookie", "set-cookie2"];
 /// Takes every secret out of `text`.
 fn redact(text: &str, secrets: &[String]) -> String {
     let mut text = text.to_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+    // Six characters and up: anything shorter would mangle answers (and
+    // grow them) more than it hides; keys are longer.
+    for secret in secrets.iter().filter(|s| s.len() >= 6) {
         if text.contains(secret.as_str()) {
             text = text.replace(secret.as_str(), "[redacted]");
         }
@@ -297,7 +299,10 @@ pub async fn fetch(
                 .to_str()
                 .map_err(|_| CallError::Failed("a redirect had an unreadable Location".into()))?;
             let next = url.join(location).map_err(|_| {
-                CallError::Failed(format!("a redirect went to {location:?}, not a URL"))
+                CallError::Failed(format!(
+                    "a redirect went to {:?}, not a URL",
+                    redact(location, &grant.secrets)
+                ))
             })?;
             if !grant.base_urls.iter().any(|base| under(&next, base)) {
                 return Err(CallError::Denied(format!(

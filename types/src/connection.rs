@@ -191,6 +191,9 @@ pub struct DeploymentConnections {
     /// Who wrote the agent.
     pub author_name: String,
     pub deployment_name: String,
+    /// The version the deployment runs, which a binding's consent is for.
+    pub version: String,
+    pub version_id: uuid::Uuid,
     pub items: Vec<DeploymentConnection>,
 }
 
@@ -204,6 +207,10 @@ pub struct BindConnection {
     /// The scopes consented to: exactly the ones the agent asks for.
     #[serde(default)]
     pub consent: Vec<String>,
+    /// The version the consent screen showed (`version_id`): refused with
+    /// 409 when the deployment moved to another since.
+    #[serde(default)]
+    pub version_id: Option<uuid::Uuid>,
 }
 
 impl std::fmt::Debug for NewKeyConnection {

@@ -115,6 +115,8 @@ fn Need(
                     connection,
                     consented: agreed.get_untracked(),
                     consent,
+                    // The version this screen showed: refused if it moved.
+                    version_id: Some(screen.with_value(|s| s.version_id)),
                 };
                 match bind_deployment_connection(deployment, provider, request).await {
                     Ok(_) => {
@@ -221,12 +223,15 @@ fn Need(
                 // What the token can do beyond what the agent asks: it is
                 // sent as it is, so say so.
                 let beyond: Vec<String> = granted.into_iter().filter(|g| !scopes.iter().any(|s| s.name == *g)).collect();
-                let (agent, author, deployment_name) = screen.with_value(|s| (s.agent_name.clone(), s.author_name.clone(), s.deployment_name.clone()));
+                let (agent, author, deployment_name, version) = screen.with_value(|s| (s.agent_name.clone(), s.author_name.clone(), s.deployment_name.clone(), s.version.clone()));
                 let bind = bind.clone();
                 view! {
                     <div class="consent" role="dialog" aria-label="Consent" data-testid="consent">
                         <h3>{format!("Let {agent} act as {account} at {provider_name}?")}</h3>
-                        <p>{format!("{agent}, written by {author}, will call {provider_name}'s API as {account} whenever the deployment {deployment_name} runs, with:")}</p>
+                        <p>{format!("{agent} {version}, written by {author}, will call {provider_name}'s API as {account} whenever the deployment {deployment_name} runs this version, with:")}</p>
+                        {scopes.is_empty().then(|| view! {
+                            <p class="small" data-testid="consent-everything">"It asks for no particular scope: it can do whatever this account's credential can."</p>
+                        })}
                         <ul data-testid="consent-scopes">{scopes.iter().map(|scope| view! {
                             <li><code>{scope.name.clone()}</code> " — " {scope.description.clone()}</li>
                         }).collect_view()}</ul>

@@ -482,6 +482,12 @@ async fn only_the_connections_owner_or_an_admin_binds_it() {
 
     // Consent was for the code of 1.0.0: moved to 1.1.0, the deployment
     // uses nothing until someone binds again.
+    let (_, screen) = member
+        .browser
+        .get(&format!("/api/v1/deployments/{deployment}/connections"))
+        .await;
+    assert_eq!(screen["version"], "1.0.0", "{screen}");
+    let first_version = screen["version_id"].clone();
     let (status, version) = member
         .browser
         .post(
@@ -532,7 +538,15 @@ async fn only_the_connections_owner_or_an_admin_binds_it() {
         .expect("the stand-in")
         .clone();
     assert_eq!(need["stale"], true, "{need}");
-    let (status, _) = bind(&mut member.browser, &deployment, consent(&members)).await;
+    // A consent screen shown for 1.0.0 does not bind 1.1.0.
+    let mut old_screen = consent(&members);
+    old_screen["version_id"] = first_version;
+    let (status, error) = bind(&mut member.browser, &deployment, old_screen).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["error"]["field"], "version_id", "{error}");
+    let mut this_screen = consent(&members);
+    this_screen["version_id"] = screen["version_id"].clone();
+    let (status, _) = bind(&mut member.browser, &deployment, this_screen).await;
     assert_eq!(status, StatusCode::OK);
     let ran = run(
         &mut member.browser,
@@ -559,6 +573,15 @@ async fn only_the_connections_owner_or_an_admin_binds_it() {
             .as_str()
             .is_some_and(|s| s.contains("left the workspace")),
         "{left}"
+    );
+    // Nor may an admin bind it again.
+    let (status, error) = bind(&mut owner.browser, &deployment, consent(&members)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("left the workspace")),
+        "{error}"
     );
 }
 

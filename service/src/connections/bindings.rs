@@ -146,6 +146,11 @@ async fn overview(
 ) -> Result<DeploymentConnections, ServiceError> {
     let settings = &services.connections;
     let manifest = manifest_of(conn, record).await?;
+    let version: String = agent_versions::table
+        .find(record.version_id)
+        .select(agent_versions::version)
+        .first(conn)
+        .await?;
     let (agent_name, author): (String, String) = agents::table
         .inner_join(users::table)
         .filter(agents::id.eq(record.agent_id))
@@ -201,6 +206,8 @@ async fn overview(
         agent_name,
         author_name: author,
         deployment_name: record.name.clone(),
+        version,
+        version_id: record.version_id,
         items,
     })
 }
@@ -289,6 +296,26 @@ pub async fn bind(
                     .join(", ")
             ),
         });
+    }
+    if request.version_id.is_some_and(|v| v != record.version_id) {
+        return Err(ServiceError::Conflict {
+            field: "version_id",
+            message: "the deployment moved to another version since this consent screen was shown: review it again".into(),
+        });
+    }
+    // The connection's owner must still be in the workspace.
+    let owner_stays: bool = diesel::select(diesel::dsl::exists(
+        crate::schema::workspace_members::table
+            .filter(crate::schema::workspace_members::workspace_id.eq(workspace))
+            .filter(crate::schema::workspace_members::user_id.eq(owner)),
+    ))
+    .get_result(&mut conn)
+    .await?;
+    if !owner_stays {
+        return Err(ServiceError::invalid(
+            "connection",
+            "that connection's owner left the workspace: connect an account again",
+        ));
     }
     if !request.consented {
         return Err(ServiceError::invalid(
@@ -390,25 +417,29 @@ pub async fn unbind(
     .await
 }
 
-/// The connections a run of `deployment` may use: each provider its
-/// version's manifest asks for that is bound for the version it runs now
-/// (consent was given for that code), with its connection.
+/// The version a run of `deployment` starting now executes, and the
+/// connections it may use: each provider its manifest asks for that is
+/// bound for that version (consent was given for that code).
 pub(crate) async fn bound_for_run(
     conn: &mut AsyncPgConnection,
     deployment: Uuid,
     manifest: &Manifest,
-) -> Result<Vec<(String, Uuid)>, ServiceError> {
+) -> Result<(Uuid, Vec<(String, Uuid)>), ServiceError> {
+    let version: Uuid = crate::schema::deployments::table
+        .find(deployment)
+        .select(crate::schema::deployments::version_id)
+        .first(conn)
+        .await?;
     let rows: Vec<(String, Uuid)> = deployment_connections::table
-        .inner_join(crate::schema::deployments::table)
         .filter(deployment_connections::deployment_id.eq(deployment))
-        .filter(deployment_connections::version_id.eq(crate::schema::deployments::version_id))
+        .filter(deployment_connections::version_id.eq(version))
         .select((
             deployment_connections::provider,
             deployment_connections::connection_id,
         ))
         .load(conn)
         .await?;
-    Ok(rows
+    let bound = rows
         .into_iter()
         .filter(|(provider, _)| {
             manifest
@@ -417,7 +448,8 @@ pub(crate) async fn bound_for_run(
                 .iter()
                 .any(|n| &n.provider == provider)
         })
-        .collect())
+        .collect();
+    Ok((version, bound))
 }
 
 /// For a test run in the editor: the author's own newest working

@@ -21,15 +21,16 @@ use runtime::connections::{ConnectionBroker, Grant, Placement, RateLimitHeaders}
 use uuid::Uuid;
 
 use super::{catalogue, oauth, refresh};
-use crate::schema::{connections, deployment_connections, deployments, workspace_members};
+use crate::schema::{connections, deployment_connections, workspace_members};
 use crate::{ServiceError, Services};
 use types::manifest::Manifest;
 
 /// Whose connections a run uses.
 #[derive(Clone, Copy)]
 enum Source {
-    /// A deployment's bindings.
-    Deployment(Uuid),
+    /// A deployment's bindings made for the version this run executes
+    /// (the deployment's, and its version, when the run started).
+    Deployment(Uuid, Uuid),
     /// An author's own (an editor's test run).
     Author(Uuid),
 }
@@ -60,10 +61,10 @@ pub async fn for_deployment(
     deployment: Uuid,
     manifest: &Manifest,
 ) -> Result<Arc<dyn ConnectionBroker>, ServiceError> {
-    let bound = super::bindings::bound_for_run(conn, deployment, manifest).await?;
+    let (version, bound) = super::bindings::bound_for_run(conn, deployment, manifest).await?;
     Ok(broker(
         services,
-        Source::Deployment(deployment),
+        Source::Deployment(deployment, version),
         manifest,
         bound,
     ))
@@ -108,7 +109,7 @@ impl Broker {
     async fn still_bound(&self, provider: &str) -> Result<Current, CallError> {
         let unbound = || {
             CallError::Denied(match self.source {
-                Source::Deployment(_) => format!(
+                Source::Deployment(..) => format!(
                     "no {provider} connection is bound to this deployment (or it was bound for another version, or its owner left the workspace): bind one in its Connections panel"
                 ),
                 Source::Author(_) => format!(
@@ -127,14 +128,14 @@ impl Broker {
                 .filter(workspace_members::user_id.eq(connections::owner_id)),
         );
         let found: Option<Found> = match self.source {
-            Source::Deployment(deployment) => deployment_connections::table
+            Source::Deployment(deployment, version) => deployment_connections::table
                 .inner_join(connections::table)
-                .inner_join(deployments::table)
                 .filter(deployment_connections::deployment_id.eq(deployment))
                 .filter(deployment_connections::provider.eq(provider))
                 .filter(deployment_connections::connection_id.eq(id))
-                // Bound for the version the deployment runs now.
-                .filter(deployment_connections::version_id.eq(deployments::version_id))
+                // Bound for the version this run executes: consent was
+                // given for that code.
+                .filter(deployment_connections::version_id.eq(version))
                 .filter(owner_stays)
                 .select((connections::credential_version, connections::expires_at))
                 .first(&mut conn)
@@ -248,12 +249,16 @@ impl Broker {
                 secrets.extend(
                     value
                         .split_whitespace()
-                        .filter(|part| part.len() >= 16)
+                        .filter(|part| part.len() >= 8)
                         .map(str::to_owned),
                 );
                 Placement::Header { name, value }
             }
-            oauth::Placement::Query(name, value) => Placement::Query { name, value },
+            oauth::Placement::Query(name, value) => {
+                // As it goes out in the URL, form-encoded.
+                secrets.push(form_urlencoded::byte_serialize(value.as_bytes()).collect());
+                Placement::Query { name, value }
+            }
         };
         // The longest first, so a header value goes before the token in it.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));

@@ -38,12 +38,21 @@ pub struct Started {
     pub authorize_url: String,
 }
 
-/// What the provider sent back.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// What the provider sent back. Its `Debug` shows neither the code nor
+/// the state.
+#[derive(Clone, Default, Deserialize)]
 pub struct Callback {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callback")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why connecting did not work, as the page the browser returns to says.

@@ -431,7 +431,7 @@ async fn count_in(
     crate::schema::workspaces::table
         .find(workspace.0)
         .select(crate::schema::workspaces::id)
-        .for_update()
+        .for_no_key_update()
         .first::<Uuid>(conn)
         .await?;
     let count: i64 = connections::table

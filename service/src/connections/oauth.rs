@@ -113,6 +113,8 @@ const FINAL_ERRORS: &[&str] = &[
     "invalid_scope",
     "access_denied",
     "invalid_refresh_token",
+    // GitHub's, for an expired or revoked refresh token.
+    "bad_refresh_token",
     "token_revoked",
     "token_expired",
     "account_inactive",
