@@ -359,6 +359,11 @@ async fn upkeep(state: AppState) {
                     ),
                     Err(error) => tracing::warn!(%error, "giving back unsettled holds failed"),
                 }
+                match service::connections::flows::purge(&state.services).await {
+                    Ok(0) => {}
+                    Ok(flows) => tracing::info!(flows, "purged expired connection sign-ins"),
+                    Err(error) => tracing::warn!(%error, "purging connection sign-ins failed"),
+                }
                 match service::events::purge(&state.services).await {
                     Ok(0) => {}
                     Ok(events) => tracing::info!(events, "purged old live events"),

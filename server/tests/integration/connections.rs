@@ -309,6 +309,24 @@ async fn a_flow_works_once_for_its_own_browser_and_state() {
     let callback = consent(started["authorize_url"].as_str().expect("a URL")).await;
     let back = arrive(&owner, &callback, cookie.as_deref()).await;
     assert!(back.starts_with("/?connected="), "{back}");
+
+    // Flows a day past their expiry are purged, used or not; a purged
+    // flow's browser finds nothing.
+    let (_, started, cookie) = authorize(&owner, "", body.clone()).await;
+    let callback = consent(started["authorize_url"].as_str().expect("a URL")).await;
+    assert_eq!(
+        service::connections::flows::purge(&w.app.services)
+            .await
+            .expect("a purge"),
+        0
+    );
+    w.clock.advance(Duration::from_secs(25 * 3600));
+    let purged = service::connections::flows::purge(&w.app.services)
+        .await
+        .expect("a purge");
+    assert!(purged >= 5, "{purged} flows purged");
+    let back = arrive(&owner, &callback, cookie.as_deref()).await;
+    assert_eq!(back, "/integrations?connect_error=connect_flow_missing");
 }
 
 #[tokio::test]

@@ -355,3 +355,15 @@ pub async fn finish(
     })?;
     Ok((back, id))
 }
+
+/// Deletes sign-in flows that expired a day ago or more, used or not (the
+/// server's hourly purge); answers how many.
+pub async fn purge(services: &Services) -> Result<usize, ServiceError> {
+    let mut conn = services.conn().await?;
+    Ok(diesel::delete(
+        connection_flows::table
+            .filter(connection_flows::expires_at.lt(services.clock.now() - TimeDelta::days(1))),
+    )
+    .execute(&mut conn)
+    .await?)
+}
